@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"credo/policy"
+)
+
+// Decision effects.
+const (
+	Allow = "allow"
+	Limit = "limit"
+	Deny  = "deny"
+)
+
+// Decision is the answer to "may this subject use this sector now?": all a
+// service provider learns (principle 7) — never a score, never a record's
+// content.
+type Decision struct {
+	Subject  string             `json:"subject"`
+	Sector   string             `json:"sector"`
+	Decision string             `json:"decision"` // allow | limit | deny
+	Params   map[string]float64 `json:"params,omitempty"`
+	Grants   []string           `json:"grants,omitempty"`
+	Reasons  []Reason           `json:"reasons,omitempty"`
+	Policy   string             `json:"policy,omitempty"`
+}
+
+// Reason explains one measure behind a decision.
+type Reason struct {
+	Code       string    `json:"code"` // the measure id
+	Effect     string    `json:"effect"`
+	Lists      []string  `json:"lists,omitempty"`
+	Records    []int64   `json:"records,omitempty"` // ids only; the subject can read them, a checker cannot
+	LegalBasis string    `json:"legal_basis"`
+	Until      time.Time `json:"until,omitzero"`
+	Via        string    `json:"via,omitempty"` // organisation, when the measure reaches a responsible person
+	Contest    string    `json:"contest"`
+}
+
+// Decide returns the decision for a sector: deny if any deny measure is in
+// force, else limit with the strictest parameters, else allow; grants are
+// reported alongside.
+func (s *State) Decide(sector string) Decision {
+	d := Decision{Subject: s.Subject, Sector: sector, Decision: Allow, Policy: s.Policy}
+	for _, ms := range s.Measures {
+		if ms.Sector != sector {
+			continue
+		}
+		switch ms.Effect {
+		case Deny:
+			d.Decision = Deny
+		case Limit:
+			if d.Decision != Deny {
+				d.Decision = Limit
+			}
+			d.Params = strictest(d.Params, ms.Params)
+		case "grant":
+			d.Grants = append(d.Grants, ms.Measure)
+			continue
+		}
+		d.Reasons = append(d.Reasons, s.reason(ms))
+	}
+	if d.Decision == Deny {
+		d.Params = nil
+		kept := d.Reasons[:0]
+		for _, r := range d.Reasons {
+			if r.Effect == Deny {
+				kept = append(kept, r)
+			}
+		}
+		d.Reasons = kept
+	}
+	return d
+}
+
+// strictest merges limit parameters: for every parameter the smallest value
+// wins (limits are ceilings: max_mbps, max_amount...).
+func strictest(a, b map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if cur, ok := out[k]; !ok || v < cur {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *State) reason(ms MeasureState) Reason {
+	r := Reason{Code: ms.Measure, Effect: ms.Effect, Lists: ms.Lists, LegalBasis: ms.LegalBasis, Until: ms.Until, Via: ms.Via}
+	authority := ""
+	var proc policy.DisputeProcedure
+	for _, lid := range ms.Lists {
+		li := s.Listing(lid)
+		if li == nil {
+			continue
+		}
+		r.Records = append(r.Records, li.Records...)
+		l := s.pol.List(lid)
+		proc = s.pol.DisputeProcedureFor(l)
+		if l.Contest != "" {
+			r.Contest = l.Contest
+		}
+		for _, id := range li.Records {
+			if rs := s.Record(id); rs != nil && authority == "" {
+				authority = rs.Record.Authority
+				if a := s.pol.Authority(authority); a != nil {
+					authority = a.Name
+				}
+			}
+		}
+		if li.Derived && r.Contest == "" {
+			r.Contest = "The listing follows from the subject's score: object to the records behind it in the Credo citizen portal; each is reviewed by the authority that filed it."
+		}
+	}
+	if r.Contest == "" && authority != "" {
+		r.Contest = fmt.Sprintf("Object in the Credo citizen portal or at %s; the objection is reviewed within %s.", authority, proc.Review)
+	}
+	if r.Contest == "" {
+		r.Contest = "Object in the Credo citizen portal."
+	}
+	if ms.Via != "" {
+		r.Records = nil // the organisation's records are not the person's to see here
+	}
+	return r
+}

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"credo"
+	"credo/policy"
+)
+
+// Version is a published policy version.
+type Version struct {
+	Hash      string
+	Effective time.Time
+	Published time.Time
+	Policy    *policy.Policy
+}
+
+// Engine evaluates subjects under a history of published policy versions.
+// It holds no subject data; it is safe for concurrent use once built.
+type Engine struct {
+	versions []Version // by Effective, then Published
+}
+
+// New returns an engine over the given published versions.
+func New(versions ...Version) *Engine {
+	e := &Engine{}
+	for _, v := range versions {
+		e.Add(v)
+	}
+	return e
+}
+
+// Add records another published version. Not safe concurrently with
+// evaluation: build a new Engine when publishing in a running registry.
+func (e *Engine) Add(v Version) {
+	e.versions = append(e.versions, v)
+	sort.SliceStable(e.versions, func(i, j int) bool {
+		a, b := e.versions[i], e.versions[j]
+		if !a.Effective.Equal(b.Effective) {
+			return a.Effective.Before(b.Effective)
+		}
+		return a.Published.Before(b.Published)
+	})
+}
+
+// Versions returns the published versions, by effective time.
+func (e *Engine) Versions() []Version { return e.versions }
+
+// PolicyAt returns the version in force at instant at, as published by
+// instant known: the latest effective no later than at among the versions
+// published no later than known. ok is false if there is none.
+func (e *Engine) PolicyAt(at, known time.Time) (Version, bool) {
+	var best Version
+	ok := false
+	for _, v := range e.versions {
+		if v.Published.After(known) || v.Effective.After(at) {
+			continue
+		}
+		best, ok = v, true
+	}
+	return best, ok
+}
+
+// NextVersion returns the effective time of the first version, published by
+// known, that takes effect after at; zero if none.
+func (e *Engine) NextVersion(at, known time.Time) time.Time {
+	for _, v := range e.versions {
+		if !v.Published.After(known) && v.Effective.After(at) {
+			return v.Effective
+		}
+	}
+	return time.Time{}
+}
+
+// State computes a subject's state at instant at from the events known by
+// instant known, under the policy in force at at as published by known.
+func (e *Engine) State(f *Facts, at, known time.Time) (*State, error) {
+	v, ok := e.PolicyAt(at, known)
+	if !ok {
+		return nil, credo.Errorf(credo.ENOTFOUND, "no policy in force at %s", at.Format(time.RFC3339))
+	}
+	s := Evaluate(v.Policy, f, at, known)
+	s.Policy = v.Hash
+	if nv := e.NextVersion(at, known); !nv.IsZero() && (s.Next.IsZero() || nv.Before(s.Next)) {
+		s.Next = nv
+	}
+	return s, nil
+}

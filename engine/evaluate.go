@@ -1,0 +1,576 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"credo"
+	"credo/policy"
+)
+
+// adultAge is the age below which nobody is ever listed (DOMAIN.md: minors
+// are never listed).
+const adultAge = 18
+
+// recFacts is what the known events say about one record.
+type recFacts struct {
+	rec       credo.Record
+	revokedAt time.Time // zero: not revoked
+	void      bool      // revoked as a correction: never had effect
+	fulfilled time.Time
+	repaired  time.Time
+	disputes  []*disputeFacts
+}
+
+type disputeFacts struct {
+	d         credo.Dispute
+	decidedAt time.Time // zero: open
+	outcome   string
+}
+
+// interval is a half-open span of valid time [from, to); a zero to is open.
+type interval struct{ from, to time.Time }
+
+func (iv interval) contains(t time.Time) bool {
+	return !t.Before(iv.from) && (iv.to.IsZero() || t.Before(iv.to))
+}
+
+// nexter collects the earliest instant after at.
+type nexter struct {
+	at   time.Time
+	next time.Time
+}
+
+func (n *nexter) add(t time.Time) {
+	if t.IsZero() || !t.After(n.at) {
+		return
+	}
+	if n.next.IsZero() || t.Before(n.next) {
+		n.next = t
+	}
+}
+
+func minTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (m.IsZero() || t.Before(m)) {
+			m = t
+		}
+	}
+	return m
+}
+
+// fold reads the known events into per-record facts, consents and links.
+func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]credo.Consent, links []credo.Link) {
+	evs := make([]credo.Event, 0, len(f.Events))
+	for _, ev := range f.Events {
+		if !ev.Recorded.After(known) {
+			evs = append(evs, ev)
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+	byID := map[int64]*recFacts{}
+	disputes := map[int64]*disputeFacts{}
+	consents = map[string][]credo.Consent{}
+	for _, ev := range evs {
+		switch ev.Type {
+		case credo.EventRecordFiled:
+			if ev.Record != nil {
+				r := &recFacts{rec: *ev.Record}
+				byID[r.rec.ID] = r
+				recs = append(recs, r)
+			}
+		case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+			c := ev.Change
+			if c == nil || byID[c.RecordID] == nil {
+				continue
+			}
+			r := byID[c.RecordID]
+			switch ev.Type {
+			case credo.EventRecordRevoked:
+				if r.revokedAt.IsZero() || c.At.Before(r.revokedAt) {
+					r.revokedAt = c.At
+				}
+				r.void = r.void || c.VoidAbInitio
+			case credo.EventRecordFulfilled:
+				if r.fulfilled.IsZero() {
+					r.fulfilled = c.At
+				}
+			case credo.EventRepairApproved:
+				if r.repaired.IsZero() {
+					r.repaired = c.At
+				}
+			}
+		case credo.EventDisputeOpened:
+			if d := ev.Dispute; d != nil && byID[d.RecordID] != nil {
+				df := &disputeFacts{d: *d}
+				disputes[d.ID] = df
+				byID[d.RecordID].disputes = append(byID[d.RecordID].disputes, df)
+			}
+		case credo.EventDisputeDecided:
+			if dd := ev.Decision; dd != nil && disputes[dd.DisputeID] != nil {
+				df := disputes[dd.DisputeID]
+				df.decidedAt, df.outcome = dd.At, dd.Outcome
+				if dd.Outcome == credo.OutcomeRevoked || dd.Outcome == credo.OutcomeCorrected {
+					r := byID[df.d.RecordID]
+					if r.revokedAt.IsZero() || dd.At.Before(r.revokedAt) {
+						r.revokedAt = dd.At
+					}
+					r.void = true // the objection showed the record wrong
+				}
+			}
+		case credo.EventConsentGiven, credo.EventConsentWithdrawn:
+			if c := ev.Consent; c != nil {
+				consents[c.Scheme] = append(consents[c.Scheme], *c)
+			}
+		case credo.EventLinkAdded:
+			if ev.Link != nil {
+				links = append(links, *ev.Link)
+			}
+		case credo.EventLinkRemoved:
+			if l := ev.Link; l != nil {
+				for i := range links {
+					if links[i].Org == l.Org && links[i].Person == l.Person && links[i].Role == l.Role && links[i].Until.IsZero() {
+						links[i].Until = l.Until
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool {
+		if !recs[i].rec.DecidedAt.Equal(recs[j].rec.DecidedAt) {
+			return recs[i].rec.DecidedAt.Before(recs[j].rec.DecidedAt)
+		}
+		return recs[i].rec.ID < recs[j].rec.ID
+	})
+	return recs, consents, links
+}
+
+// recEval is a record's computed effect at the instant.
+type recEval struct {
+	*recFacts
+	rule      *policy.Rule
+	pointsOn  bool // counts for points at the instant
+	end       time.Time
+	disputed  bool
+	overdue   bool
+	deadline  time.Time
+	suspendAll interval // overdue suspension of all effects
+	listSusp  []interval // dispute intervals (for lists suspended during dispute)
+}
+
+// Evaluate computes a subject's state at instant at from the events known
+// by instant known under one policy. It is a pure function of its inputs.
+func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
+	cal := pol.Calendar
+	kind := f.ID.Kind.String()
+	s := &State{Subject: f.ID.Canonical, Kind: kind, At: at, Known: known, pol: pol}
+	nx := &nexter{at: at}
+	recs, consents, links := fold(f, known)
+
+	age := -1
+	if f.ID.HasBirth() {
+		age = f.ID.AgeAt(at, cal.Loc)
+		birthday := func(years int) time.Time {
+			b := f.ID.Birth
+			d := time.Date(b.Year()+years, b.Month(), b.Day(), 0, 0, 0, 0, cal.Loc)
+			if d.Month() != b.Month() { // Feb 29 in a common year: reached on Mar 1
+				d = time.Date(b.Year()+years, time.March, 1, 0, 0, 0, 0, cal.Loc)
+			}
+			return d
+		}
+		if age < adultAge {
+			nx.add(birthday(adultAge))
+		}
+		for _, sc := range pol.Schemes {
+			if sc.MinAge > 0 && age < sc.MinAge {
+				nx.add(birthday(sc.MinAge))
+			}
+		}
+	}
+
+	// Records: status, lifetime, disputes.
+	evals := make([]*recEval, 0, len(recs))
+	for _, r := range recs {
+		ev := evalRecord(pol, r, at, nx)
+		evals = append(evals, ev)
+		s.Records = append(s.Records, recordState(pol, ev, at))
+	}
+
+	// Rule-based listings.
+	minorAtDecision := func(r *recFacts) bool {
+		return f.ID.HasBirth() && f.ID.AgeAt(r.rec.DecidedAt, cal.Loc) < adultAge
+	}
+	onList := map[string]*Listing{}
+	var listIDs []string
+	for _, ev := range evals {
+		if ev.rule == nil || ev.void || minorAtDecision(ev.recFacts) {
+			continue
+		}
+		for _, lid := range ev.rule.ListIDs() {
+			l := pol.List(lid)
+			spec := ev.rule.Lists[lid]
+			from, to := listingSpan(pol, l, spec, ev.recFacts)
+			nx.add(from)
+			nx.add(to)
+			if !from.Before(to) && !to.IsZero() {
+				continue
+			}
+			if !(interval{from, to}).contains(at) || ev.suspendAll.contains(at) {
+				continue
+			}
+			if l.SuspendedDuringDispute() && suspendedAt(ev.listSusp, at) {
+				continue
+			}
+			li := onList[lid]
+			if li == nil {
+				li = &Listing{List: lid, Kind: l.Kind, Since: from, LegalBasis: l.LegalBasis}
+				onList[lid] = li
+				listIDs = append(listIDs, lid)
+			}
+			if from.Before(li.Since) {
+				li.Since = from
+			}
+			if to.After(li.Until) {
+				li.Until = to
+			}
+			li.UntilFulfilled = li.UntilFulfilled || spec.UntilFulfilled
+			li.Records = append(li.Records, ev.rec.ID)
+		}
+	}
+
+	// Schemes.
+	vars := &policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}, Subject: subjectVars(f, age)}
+	for _, sc := range pol.Schemes {
+		if !sc.Applies(kind) {
+			continue
+		}
+		ss := SchemeState{Scheme: sc.ID}
+		switch {
+		case sc.MinAge > 0 && age >= 0 && age < sc.MinAge:
+			ss.Why = "under_min_age"
+		case sc.ConsentRequired() && !consented(consents[sc.ID], at, nx):
+			ss.Why = "no_consent"
+		default:
+			ss.Scored = true
+			ss.Score, ss.Contributions = score(pol, sc, evals)
+			ss.Tier = sc.TierOf(ss.Score)
+			vars.Tiers[sc.ID] = ss.Tier
+			vars.Scores[sc.ID] = int64(ss.Score)
+		}
+		s.Schemes = append(s.Schemes, ss)
+	}
+
+	// Derived lists, in declaration order; minors are never listed.
+	sort.Strings(listIDs)
+	vars.Lists = listIDs
+	for _, l := range pol.Lists {
+		if !l.Derived() || (age >= 0 && age < adultAge) {
+			continue
+		}
+		if policy.Eval(l.Program(), vars) {
+			onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis}
+			vars.Lists = append(vars.Lists, l.ID)
+		}
+	}
+	for _, l := range pol.Lists {
+		if li := onList[l.ID]; li != nil {
+			s.Listings = append(s.Listings, *li)
+		}
+	}
+
+	// Measures against the subject itself.
+	for _, m := range pol.Measures {
+		if !m.AppliesTo(kind) || !policy.Eval(m.Program(), vars) {
+			continue
+		}
+		s.InForce.Add(m.Index())
+		s.Measures = append(s.Measures, measureState(m, onList, "", ""))
+	}
+
+	// Measures that reach the subject as a responsible person of an
+	// organisation: only those whose policy says so (principle 9).
+	for _, org := range f.Orgs {
+		for _, ln := range links {
+			if ln.Org != org.ID.Canonical || ln.Person != f.ID.Canonical {
+				continue
+			}
+			nx.add(ln.From)
+			nx.add(ln.Until)
+			if !(interval{ln.From, ln.Until}).contains(at) {
+				continue
+			}
+			os := Evaluate(pol, &Facts{ID: org.ID, Events: org.Events}, at, known)
+			nx.add(os.Next)
+			for _, ms := range os.Measures {
+				m := pol.Measure(ms.Measure)
+				if !contains(m.ExtendsTo, ln.Role) || s.InForce.Has(m.Index()) {
+					continue
+				}
+				s.InForce.Add(m.Index())
+				ms.Via, ms.ViaRole = org.ID.Canonical, ln.Role
+				s.Measures = append(s.Measures, ms)
+			}
+		}
+	}
+	s.Next = nx.next
+	return s
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func subjectVars(f *Facts, age int) map[string]any {
+	m := map[string]any{"kind": f.ID.Kind.String(), "region": f.ID.Region, "province": f.ID.ProvinceCode}
+	if age >= 0 {
+		m["age"] = int64(age)
+		m["sex"] = f.ID.Sex.String()
+	}
+	return m
+}
+
+// consented reports whether the latest consent event in force at at gives
+// consent.
+func consented(cs []credo.Consent, at time.Time, nx *nexter) bool {
+	given := false
+	var last time.Time
+	for _, c := range cs {
+		nx.add(c.At)
+		if c.At.After(at) {
+			continue
+		}
+		if !c.At.Before(last) {
+			last, given = c.At, c.Given
+		}
+	}
+	return given
+}
+
+// evalRecord computes one record's standing at the instant.
+func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recEval {
+	ev := &recEval{recFacts: r, rule: pol.Rule(r.rec.Rule)}
+	if ev.rule == nil || r.void {
+		return ev
+	}
+	cal := pol.Calendar
+	start := r.rec.DecidedAt
+	life := cal.Add(start, ev.rule.Lifetime)
+	end := minTime(life, r.revokedAt, r.repaired)
+	if hasUntilFulfilled(ev.rule) {
+		end = minTime(end, r.fulfilled)
+	}
+	ev.end = end
+	nx.add(start)
+	nx.add(end)
+
+	proc := pol.DisputeProcedureFor(disputeList(pol, ev.rule))
+	for _, d := range r.disputes {
+		window := proc.Review
+		if d.d.Appeal && !proc.AppealDecide.IsZero() {
+			window = proc.AppealDecide
+		}
+		deadline := cal.Add(d.d.OpenedAt, window)
+		open := interval{d.d.OpenedAt, d.decidedAt}
+		ev.listSusp = append(ev.listSusp, open)
+		nx.add(d.d.OpenedAt)
+		nx.add(d.decidedAt)
+		if open.contains(at) {
+			ev.disputed = true
+			ev.deadline = deadline
+		}
+		if d.decidedAt.IsZero() || d.decidedAt.After(deadline) {
+			nx.add(deadline)
+			if proc.Overdue == "suspend" {
+				iv := interval{deadline, d.decidedAt}
+				if iv.contains(at) {
+					ev.suspendAll = iv
+				}
+			}
+			if (interval{deadline, d.decidedAt}).contains(at) {
+				ev.overdue = true
+			}
+		}
+	}
+	ev.pointsOn = !at.Before(start) && at.Before(end) && !ev.suspendAll.contains(at)
+	return ev
+}
+
+func hasUntilFulfilled(r *policy.Rule) bool {
+	for _, ls := range r.Lists {
+		if ls.UntilFulfilled {
+			return true
+		}
+	}
+	return false
+}
+
+// disputeList is the list whose procedure governs objections to records of
+// the rule: the first of its lists that names one.
+func disputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
+	var first *policy.List
+	for _, lid := range r.ListIDs() {
+		l := pol.List(lid)
+		if first == nil {
+			first = l
+		}
+		if l != nil && l.DisputeProcedure != "" {
+			return l
+		}
+	}
+	return first
+}
+
+func suspendedAt(ivs []interval, at time.Time) bool {
+	for _, iv := range ivs {
+		if iv.contains(at) {
+			return true
+		}
+	}
+	return false
+}
+
+// listingSpan is when a record keeps the subject on a list: from the
+// decision date or the end of the notice period, whichever is later, until
+// the period ends (or the obligation is fulfilled, at the latest at the
+// maximum), the record is revoked or repaired.
+func listingSpan(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, r *recFacts) (from, to time.Time) {
+	cal := pol.Calendar
+	from = r.rec.DecidedAt
+	if !l.Notice.IsZero() && l.Notice.N > 0 {
+		served := r.rec.FiledAt
+		if !r.rec.NotifiedAt.IsZero() && (served.IsZero() || r.rec.NotifiedAt.Before(served)) {
+			served = r.rec.NotifiedAt
+		}
+		if eff := cal.Add(served, l.Notice); eff.After(from) {
+			from = eff
+		}
+	}
+	if spec.UntilFulfilled {
+		to = minTime(cal.Add(r.rec.DecidedAt, spec.Max), r.fulfilled)
+	} else {
+		to = cal.Add(r.rec.DecidedAt, spec.Period)
+	}
+	to = minTime(to, r.revokedAt, r.repaired)
+	return from, to
+}
+
+// score sums the points of the records counting at the instant, applying
+// each rule's cap per window in decision order, and clamps to the bounds.
+func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Contribution) {
+	total := sc.Base
+	var contribs []Contribution
+	type credited struct {
+		at  time.Time
+		pts int
+	}
+	history := map[string][]credited{}
+	for _, ev := range evals {
+		if !ev.pointsOn {
+			continue
+		}
+		ps, ok := ev.rule.Points[sc.ID]
+		if !ok {
+			continue
+		}
+		pts := ps.Each
+		if ps.PerUnit != 0 {
+			pts = int(float64(ps.PerUnit)*ev.rec.Quantity + copysignHalf(ev.rec.Quantity*float64(ps.PerUnit)))
+		}
+		c := Contribution{RecordID: ev.rec.ID, Rule: ev.rule.Code, Points: pts}
+		if ps.Cap > 0 {
+			used := 0
+			for _, h := range history[ev.rule.Code] {
+				if pol.Calendar.Add(h.at, ps.Per).After(ev.rec.DecidedAt) {
+					used += abs(h.pts)
+				}
+			}
+			room := ps.Cap - used
+			if room < 0 {
+				room = 0
+			}
+			if abs(pts) > room {
+				c.Capped = true
+				if pts < 0 {
+					pts = -room
+				} else {
+					pts = room
+				}
+				c.Points = pts
+			}
+			history[ev.rule.Code] = append(history[ev.rule.Code], credited{ev.rec.DecidedAt, pts})
+		}
+		total += pts
+		contribs = append(contribs, c)
+	}
+	if total < sc.Bounds[0] {
+		total = sc.Bounds[0]
+	}
+	if total > sc.Bounds[1] {
+		total = sc.Bounds[1]
+	}
+	return total, contribs
+}
+
+func copysignHalf(x float64) float64 {
+	if x < 0 {
+		return -0.5
+	}
+	return 0.5
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
+	rs := RecordState{Record: ev.rec, Until: ev.end, Disputed: ev.disputed, Overdue: ev.overdue}
+	if ev.disputed {
+		rs.DisputeDeadline = ev.deadline
+	}
+	switch {
+	case ev.rule == nil:
+		rs.Status = StatusNoRule
+	case ev.void || (!ev.revokedAt.IsZero() && !at.Before(ev.revokedAt)):
+		rs.Status = StatusRevoked
+	case at.Before(ev.rec.DecidedAt):
+		rs.Status = StatusPending
+	case !ev.repaired.IsZero() && !at.Before(ev.repaired):
+		rs.Status = StatusRepaired
+	case !ev.fulfilled.IsZero() && !at.Before(ev.fulfilled):
+		rs.Status = StatusFulfilled
+	case !at.Before(ev.end):
+		rs.Status = StatusExpired
+	case ev.overdue && ev.suspendAll.contains(at):
+		rs.Status = StatusSuspended
+	case ev.disputed:
+		rs.Status = StatusDisputed
+	default:
+		rs.Status = StatusActive
+	}
+	if ev.rule != nil && ev.rule.Repair.IsAllowed() {
+		rs.RepairFrom = pol.Calendar.Add(ev.rec.DecidedAt, ev.rule.Repair.After)
+	}
+	return rs
+}
+
+func measureState(m *policy.Measure, onList map[string]*Listing, via, role string) MeasureState {
+	ms := MeasureState{Measure: m.ID, Sector: m.Sector, Effect: m.Effect, Params: m.Params, LegalBasis: m.LegalBasis, Via: via, ViaRole: role}
+	for _, lid := range m.Lists() {
+		if li := onList[lid]; li != nil {
+			ms.Lists = append(ms.Lists, lid)
+			if !li.Until.IsZero() && li.Until.After(ms.Until) {
+				ms.Until = li.Until
+			}
+		}
+	}
+	return ms
+}

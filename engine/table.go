@@ -1,0 +1,284 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"credo"
+	"credo/ident"
+	"credo/policy"
+)
+
+// Entry is one subject's compact decision entry: the measures in force and
+// the instant (Unix nanoseconds) at which it must be recomputed. 24 bytes.
+type Entry struct {
+	InForce MeasureSet
+	Next    int64
+}
+
+const never = math.MaxInt64
+
+// Effect is a decision in its compact form.
+type Effect uint8
+
+// The compact effects, ordered by severity.
+const (
+	EffectAllow Effect = iota
+	EffectLimit
+	EffectDeny
+)
+
+func (e Effect) String() string {
+	switch e {
+	case EffectLimit:
+		return Limit
+	case EffectDeny:
+		return Deny
+	}
+	return Allow
+}
+
+// Verdict is the table's answer to a check: the effect and the measures of
+// the sector that produced it (deny measures for a deny, limit measures for
+// a limit), plus the sector's grants in force.
+type Verdict struct {
+	Effect   Effect
+	Measures MeasureSet
+	Grants   MeasureSet
+}
+
+// Loader returns the facts of a subject (with its linked organisations).
+type Loader func(subject string) (*Facts, error)
+
+// SectorRef is a sector resolved once, so that checks need no lookup by name.
+type SectorRef struct {
+	deny, limit, grant MeasureSet
+}
+
+const shardCount = 64
+
+type shard struct {
+	mu  sync.RWMutex
+	ric map[uint64]Entry // Resident Identity Card numbers, by their first 17 digits
+	str map[string]Entry // USCCs and passport subjects
+}
+
+// Table is the decision table: compact per-subject entries under one policy
+// version, so that a check is a map lookup and a mask test and never
+// evaluates CEL. An entry past its Next instant is recomputed first.
+// Subjects without events share a per-kind default entry and cost nothing.
+// Safe for concurrent use.
+type Table struct {
+	pol      *policy.Policy
+	hash     string
+	load     Loader
+	sectors  map[string]*SectorRef
+	defaults [3]Entry // by credo.SubjectKind
+	// exactMiss: the policy's conditions read subject attributes, so a
+	// subject without events cannot share a default entry.
+	exactMiss bool
+	shards    [shardCount]shard
+}
+
+// NewTable returns an empty table under a policy version. load is called to
+// recompute an entry that has passed its Next instant.
+func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Table {
+	t := &Table{pol: pol, hash: hash, load: load, sectors: map[string]*SectorRef{}}
+	for i := range t.shards {
+		t.shards[i].ric = map[uint64]Entry{}
+		t.shards[i].str = map[string]Entry{}
+	}
+	for _, m := range pol.Measures {
+		ref := t.sectors[m.Sector]
+		if ref == nil {
+			ref = &SectorRef{}
+			t.sectors[m.Sector] = ref
+		}
+		switch m.Effect {
+		case Deny:
+			ref.deny.Add(m.Index())
+		case Limit:
+			ref.limit.Add(m.Index())
+		default:
+			ref.grant.Add(m.Index())
+		}
+	}
+	for _, s := range pol.Sectors {
+		if t.sectors[s.ID] == nil {
+			t.sectors[s.ID] = &SectorRef{}
+		}
+	}
+	t.exactMiss = pol.UsesSubject()
+	for _, k := range []credo.SubjectKind{credo.Person, credo.Org} {
+		st := Evaluate(pol, &Facts{ID: ident.ID{Kind: k}}, now, now)
+		t.defaults[k] = Entry{InForce: st.InForce, Next: never}
+	}
+	return t
+}
+
+// Policy returns the policy version the table decides under.
+func (t *Table) Policy() *policy.Policy { return t.pol }
+
+// PolicyHash returns the content hash of that version.
+func (t *Table) PolicyHash() string { return t.hash }
+
+// Sector resolves a sector id; ok is false for a sector the policy does not know.
+func (t *Table) Sector(id string) (*SectorRef, bool) {
+	r, ok := t.sectors[id]
+	return r, ok
+}
+
+// ricKey packs the first 17 digits of an 18-character RIC into an integer.
+func ricKey(s string) (uint64, bool) {
+	if len(s) != 18 {
+		return 0, false
+	}
+	var k uint64
+	for i := 0; i < 17; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		k = k*10 + uint64(c-'0')
+	}
+	return k, true
+}
+
+
+func (t *Table) shardFor(subject string, key uint64, isRIC bool) *shard {
+	if isRIC {
+		return &t.shards[key%shardCount]
+	}
+	var h uint32 = 2166136261
+	for i := 0; i < len(subject); i++ {
+		h = (h ^ uint32(subject[i])) * 16777619
+	}
+	return &t.shards[h%shardCount]
+}
+
+// kindOf tells a subject's kind from its canonical form without parsing it.
+func kindOf(subject string, isRIC bool) credo.SubjectKind {
+	if isRIC || len(subject) > 2 && subject[0] == 'P' && subject[1] == ':' {
+		return credo.Person
+	}
+	return credo.Org
+}
+
+// lookup returns the entry of a subject and whether it has one of its own.
+func (t *Table) lookup(subject string) (Entry, bool) {
+	key, isRIC := ricKey(subject)
+	sh := t.shardFor(subject, key, isRIC)
+	sh.mu.RLock()
+	var e Entry
+	var ok bool
+	if isRIC {
+		e, ok = sh.ric[key]
+	} else {
+		e, ok = sh.str[subject]
+	}
+	sh.mu.RUnlock()
+	if !ok {
+		e = t.defaults[kindOf(subject, isRIC)]
+	}
+	return e, ok
+}
+
+// Check answers a check for a canonical subject identifier (validate it
+// first: the table trusts its input) in a resolved sector at instant now.
+// It does not allocate unless the entry must be recomputed.
+func (t *Table) Check(subject string, sector *SectorRef, now time.Time) (Verdict, error) {
+	e, own := t.lookup(subject)
+	ns := now.UnixNano()
+	if (own && e.Next <= ns) || (!own && t.exactMiss) {
+		var err error
+		if e, err = t.Refresh(subject, now); err != nil {
+			return Verdict{}, err
+		}
+	}
+	return verdict(e.InForce, sector), nil
+}
+
+func verdict(inForce MeasureSet, sector *SectorRef) Verdict {
+	v := Verdict{Grants: inForce.And(sector.grant)}
+	if d := inForce.And(sector.deny); !d.Empty() {
+		v.Effect, v.Measures = EffectDeny, d
+	} else if l := inForce.And(sector.limit); !l.Empty() {
+		v.Effect, v.Measures = EffectLimit, l
+	}
+	return v
+}
+
+// Entry returns a subject's current entry (recomputing it if stale).
+func (t *Table) Entry(subject string, now time.Time) (Entry, error) {
+	e, own := t.lookup(subject)
+	if (own && e.Next <= now.UnixNano()) || (!own && t.exactMiss) {
+		return t.Refresh(subject, now)
+	}
+	return e, nil
+}
+
+// Refresh recomputes a subject's entry from its facts as known at now and
+// stores it. Call it after every event that concerns the subject (and, for
+// an organisation, for its linked persons).
+func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
+	f, err := t.load(subject)
+	if err != nil {
+		return Entry{}, err
+	}
+	st := Evaluate(t.pol, f, now, now)
+	e := EntryOf(st)
+	t.Put(subject, e, len(f.Events) > 0)
+	return e, nil
+}
+
+// EntryOf compacts a state into a decision entry.
+func EntryOf(st *State) Entry {
+	e := Entry{InForce: st.InForce, Next: never}
+	if !st.Next.IsZero() {
+		e.Next = st.Next.UnixNano()
+	}
+	return e
+}
+
+// Put stores a subject's entry; with own false it drops the subject's entry
+// so that it falls back to its kind's default.
+func (t *Table) Put(subject string, e Entry, own bool) {
+	key, isRIC := ricKey(subject)
+	sh := t.shardFor(subject, key, isRIC)
+	sh.mu.Lock()
+	switch {
+	case isRIC && own:
+		sh.ric[key] = e
+	case isRIC:
+		delete(sh.ric, key)
+	case own:
+		sh.str[subject] = e
+	default:
+		delete(sh.str, subject)
+	}
+	sh.mu.Unlock()
+}
+
+// Len returns how many subjects have entries of their own.
+func (t *Table) Len() int {
+	n := 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.RLock()
+		n += len(sh.ric) + len(sh.str)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// Measures lists the policy measures in a set, for explaining a verdict.
+func (t *Table) Measures(s MeasureSet) []*policy.Measure {
+	var out []*policy.Measure
+	for _, m := range t.pol.Measures {
+		if s.Has(m.Index()) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
