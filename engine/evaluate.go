@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -149,14 +150,15 @@ func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]cr
 // recEval is a record's computed effect at the instant.
 type recEval struct {
 	*recFacts
-	rule      *policy.Rule
-	pointsOn  bool // counts for points at the instant
-	end       time.Time
-	disputed  bool
-	overdue   bool
-	deadline  time.Time
-	suspendAll interval // overdue suspension of all effects
-	listSusp  []interval // dispute intervals (for lists suspended during dispute)
+	rule       *policy.Rule
+	pointsOn   bool // counts for points at the instant
+	end        time.Time
+	disputed   bool
+	overdue    bool
+	deadline   time.Time
+	suspendAll interval   // overdue suspension of all effects
+	suspended  bool       // suspendAll holds at the instant (a zero interval would contain every instant)
+	listSusp   []interval // dispute intervals (for lists suspended during dispute)
 }
 
 // Evaluate computes a subject's state at instant at from the events known
@@ -216,7 +218,7 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 			if !from.Before(to) && !to.IsZero() {
 				continue
 			}
-			if !(interval{from, to}).contains(at) || ev.suspendAll.contains(at) {
+			if !(interval{from, to}).contains(at) || ev.suspended {
 				continue
 			}
 			if l.SuspendedDuringDispute() && suspendedAt(ev.listSusp, at) {
@@ -389,7 +391,7 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recE
 			if proc.Overdue == "suspend" {
 				iv := interval{deadline, d.decidedAt}
 				if iv.contains(at) {
-					ev.suspendAll = iv
+					ev.suspendAll, ev.suspended = iv, true
 				}
 			}
 			if (interval{deadline, d.decidedAt}).contains(at) {
@@ -397,7 +399,7 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recE
 			}
 		}
 	}
-	ev.pointsOn = !at.Before(start) && at.Before(end) && !ev.suspendAll.contains(at)
+	ev.pointsOn = !at.Before(start) && at.Before(end) && !ev.suspended
 	return ev
 }
 
@@ -480,7 +482,7 @@ func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Cont
 		}
 		pts := ps.Each
 		if ps.PerUnit != 0 {
-			pts = int(float64(ps.PerUnit)*ev.rec.Quantity + copysignHalf(ev.rec.Quantity*float64(ps.PerUnit)))
+			pts = perUnitPoints(ps.PerUnit, ev.rec.Quantity)
 		}
 		c := Contribution{RecordID: ev.rec.ID, Rule: ev.rule.Code, Points: pts}
 		if ps.Cap > 0 {
@@ -517,6 +519,28 @@ func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Cont
 	return total, contribs
 }
 
+// maxUnitPoints bounds the points of one per-unit record: far beyond any
+// scheme's bounds, far from overflowing a sum.
+const maxUnitPoints = 1 << 31
+
+// perUnitPoints is a per-unit record's points, rounded half away from zero.
+// A quantity out of range is held to the bound and one that is not a
+// number is worth nothing: converting such a float to int is
+// implementation-defined in Go (and differs between architectures), which
+// would make a replayed state depend on the machine.
+func perUnitPoints(perUnit int, quantity float64) int {
+	x := float64(perUnit) * quantity
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case x >= maxUnitPoints:
+		return maxUnitPoints
+	case x <= -maxUnitPoints:
+		return -maxUnitPoints
+	}
+	return int(x + copysignHalf(x))
+}
+
 func copysignHalf(x float64) float64 {
 	if x < 0 {
 		return -0.5
@@ -549,7 +573,7 @@ func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
 		rs.Status = StatusFulfilled
 	case !at.Before(ev.end):
 		rs.Status = StatusExpired
-	case ev.overdue && ev.suspendAll.contains(at):
+	case ev.overdue && ev.suspended:
 		rs.Status = StatusSuspended
 	case ev.disputed:
 		rs.Status = StatusDisputed

@@ -38,15 +38,15 @@ const (
 
 // State is a subject's whole standing at an instant, as known at another.
 type State struct {
-	Subject  string        `json:"subject"`
-	Kind     string        `json:"kind"`
-	At       time.Time     `json:"at"`
-	Known    time.Time     `json:"known"`
-	Policy   string        `json:"policy"` // content hash of the policy version applied
-	Schemes  []SchemeState `json:"schemes"`
-	Listings []Listing     `json:"listings"`
+	Subject  string         `json:"subject"`
+	Kind     string         `json:"kind"`
+	At       time.Time      `json:"at"`
+	Known    time.Time      `json:"known"`
+	Policy   string         `json:"policy"` // content hash of the policy version applied
+	Schemes  []SchemeState  `json:"schemes"`
+	Listings []Listing      `json:"listings"`
 	Measures []MeasureState `json:"measures"`
-	Records  []RecordState `json:"records"`
+	Records  []RecordState  `json:"records"`
 	// Next is the earliest instant after At at which the state changes by
 	// itself (a lifetime or period ends, a notice period or a deadline
 	// passes, a birthday); zero if never.
@@ -77,10 +77,10 @@ type Contribution struct {
 
 // Listing is a subject's entry on a list.
 type Listing struct {
-	List    string    `json:"list"`
-	Kind    string    `json:"kind"`
-	Since   time.Time `json:"since"`
-	Until   time.Time `json:"until,omitzero"` // zero: until the condition no longer holds
+	List  string    `json:"list"`
+	Kind  string    `json:"kind"`
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until,omitzero"` // zero: until the condition no longer holds
 	// UntilFulfilled: the entry ends when the obligation is performed, at
 	// the latest at Until.
 	UntilFulfilled bool    `json:"until_fulfilled,omitempty"`

@@ -114,7 +114,33 @@ func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Tabl
 		st := Evaluate(pol, &Facts{ID: ident.ID{Kind: k}}, now, now)
 		t.defaults[k] = Entry{InForce: st.InForce, Next: never}
 	}
+	t.exactMiss = t.exactMiss || ageMatters(pol, now, t.defaults[credo.Person])
 	return t
+}
+
+// ageMatters reports whether a person without events is decided
+// differently by age (a scheme with a minimum age, and no consent needed,
+// whose tiers a condition reads; derived lists, which never take minors),
+// so that such persons cannot share the default entry. A state without
+// events depends on age only through the schemes' minimum ages and the
+// age of majority: one birth date on each side of every threshold covers
+// every case.
+func ageMatters(pol *policy.Policy, now time.Time, def Entry) bool {
+	ages := []int{0, adultAge}
+	for _, sc := range pol.Schemes {
+		if sc.MinAge > 0 {
+			ages = append(ages, sc.MinAge)
+		}
+	}
+	y, m, d := now.In(pol.Calendar.Loc).Date()
+	for _, a := range ages {
+		// Born the day before the date a years ago: aged exactly a.
+		id := ident.ID{Kind: credo.Person, Birth: time.Date(y-a, m, d-1, 0, 0, 0, 0, time.UTC)}
+		if Evaluate(pol, &Facts{ID: id}, now, now).InForce != def.InForce {
+			return true
+		}
+	}
+	return false
 }
 
 // Policy returns the policy version the table decides under.
@@ -144,7 +170,6 @@ func ricKey(s string) (uint64, bool) {
 	}
 	return k, true
 }
-
 
 func (t *Table) shardFor(subject string, key uint64, isRIC bool) *shard {
 	if isRIC {

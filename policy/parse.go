@@ -72,12 +72,12 @@ var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 func Parse(filename string, src []byte) (*Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(src, &root); err != nil {
-		return nil, Errors{yamlDiag(filename, err.Error())}
+		return nil, Errors{clampLine(yamlDiag(filename, err.Error()), src)}
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, Errors{{File: filename, Line: 1, Message: "empty policy document"}}
 	}
-	if errs := checkArrays(filename, root.Content[0]); errs != nil {
+	if errs := precheck(filename, root.Content[0]); errs != nil {
 		return nil, errs
 	}
 	p := &Policy{File: filename}
@@ -88,14 +88,17 @@ func Parse(filename string, src []byte) (*Policy, error) {
 		if errors.As(err, &te) {
 			var errs Errors
 			for _, e := range te.Errors {
-				errs = append(errs, yamlDiag(filename, e))
+				errs = append(errs, clampLine(yamlDiag(filename, e), src))
 			}
 			sortDiags(errs)
 			return nil, errs
 		}
-		return nil, Errors{yamlDiag(filename, err.Error())}
+		return nil, Errors{clampLine(yamlDiag(filename, err.Error()), src)}
 	}
 	c := &checker{p: p, file: filename, lines: map[string]int{}}
+	if n := mapValue(root.Content[0], "effective"); n != nil && n.Kind == yaml.ScalarNode {
+		c.effective = n.Value
+	}
 	c.index(root.Content[0], "")
 	c.validate()
 	var errs Errors
@@ -114,11 +117,16 @@ func Parse(filename string, src []byte) (*Policy, error) {
 	return p, nil
 }
 
-// checkArrays reports scheme bounds that are not a pair. The decoder stops
-// at the first array of the wrong length with a message that has no line,
-// so they are found here first.
-func checkArrays(filename string, doc *yaml.Node) Errors {
+// precheck reports the values the decoder would reject with a message
+// that has no line and stops at: scheme bounds that are not a pair, and an
+// effective instant that is neither an RFC 3339 instant nor a YAML date.
+func precheck(filename string, doc *yaml.Node) Errors {
 	var errs Errors
+	if n := mapValue(doc, "effective"); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" && n.ShortTag() != "!!timestamp" {
+		if _, err := time.Parse(time.RFC3339Nano, n.Value); err != nil {
+			errs = append(errs, Diagnostic{File: filename, Line: n.Line, Message: fmt.Sprintf("effective %q is not an instant: write an RFC 3339 instant (e.g. 2026-01-01T00:00:00+08:00) or an unquoted date (2026-01-01)", n.Value)})
+		}
+	}
 	for _, sc := range seqItems(mapValue(doc, "schemes")) {
 		b := mapValue(sc, "bounds")
 		if b != nil && b.Kind == yaml.SequenceNode && len(b.Content) != 2 {
@@ -161,6 +169,52 @@ func sortDiags(ds []Diagnostic) {
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Line < ds[j].Line })
 }
 
+// clampLine keeps a diagnostic within the file: at the end of the input the
+// yaml library reports the line after the last one.
+func clampLine(d Diagnostic, src []byte) Diagnostic {
+	if n := lineCount(src); d.Line > n {
+		d.Line = max(n, 1)
+	}
+	return d
+}
+
+// lineCount counts the lines of src as YAML does: a line ends at CR LF, CR,
+// LF, NEL, LS or PS; a final line without a break counts.
+func lineCount(src []byte) int {
+	s := string(src)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	n := 0
+	last := rune(-1)
+	for _, r := range s {
+		switch r {
+		case '\n', '\r', '\u0085', '\u2028', '\u2029':
+			n++
+		}
+		last = r
+	}
+	switch last {
+	case -1, '\n', '\r', '\u0085', '\u2028', '\u2029':
+		return n
+	}
+	return n + 1
+}
+
+// parserProblems are the messages of the yaml library's parser errors,
+// whose line numbers it reports counted from 0.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 var typeNameRE = regexp.MustCompile(`in type (?:\*?policy\.|\[\]\*?policy\.)?(\w+)`)
 
 // yamlDiag turns a yaml library message into a diagnostic with the message
@@ -172,6 +226,11 @@ func yamlDiag(file, msg string) Diagnostic {
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		d.Line, _ = strconv.Atoi(m[1])
 		d.Message = m[2]
+		if parserProblems[d.Message] {
+			// yaml v3 numbers the lines of parser (not scanner)
+			// errors from 0.
+			d.Line++
+		}
 	}
 	if strings.HasPrefix(d.Message, "field ") && strings.Contains(d.Message, " not found in type ") {
 		name := strings.TrimPrefix(d.Message, "field ")
@@ -182,11 +241,24 @@ func yamlDiag(file, msg string) Diagnostic {
 		}
 		d.Message = fmt.Sprintf("unknown field %q in %s", name, what)
 	}
+	d.Message = strings.TrimPrefix(d.Message, "yaml: ")
 	d.Message = strings.ReplaceAll(d.Message, "!!str", "text")
 	d.Message = strings.ReplaceAll(d.Message, "!!int", "number")
 	d.Message = strings.ReplaceAll(d.Message, "!!seq", "list")
 	d.Message = strings.ReplaceAll(d.Message, "!!map", "mapping")
 	return d
+}
+
+// localTime parses the YAML timestamps that carry no zone ("2026-01-01",
+// "2026-01-01 08:00:00") as wall clock time in the policy's zone: a date
+// alone means the start of that day where the policy applies, not UTC.
+func localTime(s string, loc *time.Location) (time.Time, bool) {
+	for _, layout := range []string{"2006-1-2", "2006-1-2 15:4:5.999999999"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // checker validates a decoded policy, locating each finding by the YAML
@@ -196,6 +268,8 @@ type checker struct {
 	file  string
 	lines map[string]int
 	diags []Diagnostic
+
+	effective string // the effective instant as written
 }
 
 func (c *checker) index(n *yaml.Node, path string) {
@@ -270,8 +344,33 @@ func (c *checker) checkSubjects(path, what string, subjects []string, required b
 	}
 }
 
+// emptyEntries reports the entries of the policy's lists that are empty
+// (a bare "-" or null): they decode to nothing that could be validated.
+func (c *checker) emptyEntries() bool {
+	p := c.p
+	found := false
+	check := func(section string, n int, isNil func(int) bool) {
+		for i := 0; i < n; i++ {
+			if isNil(i) {
+				c.errorf(fmt.Sprintf("%s[%d]", section, i), "%s: entry %d is empty", section, i+1)
+				found = true
+			}
+		}
+	}
+	check("authorities", len(p.Authorities), func(i int) bool { return p.Authorities[i] == nil })
+	check("sectors", len(p.Sectors), func(i int) bool { return p.Sectors[i] == nil })
+	check("schemes", len(p.Schemes), func(i int) bool { return p.Schemes[i] == nil })
+	check("lists", len(p.Lists), func(i int) bool { return p.Lists[i] == nil })
+	check("rules", len(p.Rules), func(i int) bool { return p.Rules[i] == nil })
+	check("measures", len(p.Measures), func(i int) bool { return p.Measures[i] == nil })
+	return found
+}
+
 func (c *checker) validate() {
 	p := c.p
+	if c.emptyEntries() {
+		return
+	}
 	if p.Name == "" {
 		c.errorf("name", "name is required")
 	}
@@ -301,6 +400,9 @@ func (c *checker) validate() {
 		}
 	}
 	p.Calendar = cal
+	if t, ok := localTime(c.effective, cal.Loc); ok {
+		p.Effective = t
+	}
 
 	p.authorityByID = map[string]*Authority{}
 	seen := map[string]bool{}

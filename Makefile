@@ -1,0 +1,31 @@
+# The few commands people type.
+GO ?= go
+BENCH_TIME ?= 1s
+BENCH_COUNT ?= 5
+
+.PHONY: test race bench fuzz lint demo build
+
+test:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./engine ./sqlite ./storetest ./registry
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) ./ident ./policy ./engine ./sqlite | tee bench.txt
+
+fuzz:
+	$(GO) test ./ident -run='^$$' -fuzz=FuzzParse -fuzztime=30s
+	$(GO) test ./policy -run='^$$' -fuzz=FuzzParse -fuzztime=30s
+	$(GO) test ./policy -run='^$$' -fuzz=FuzzParseDuration -fuzztime=30s
+	$(GO) test ./engine -run='^$$' -fuzz=FuzzEvaluate -fuzztime=30s
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o credo ./cmd/credo
+
+demo:
+	$(GO) run ./cmd/credo demo

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"credo"
+	"credo/ingest"
+	"credo/registry"
+)
+
+type ingestStats struct {
+	lines, created, present, rejected int
+}
+
+func newIngestCmd() *cobra.Command {
+	var db, errFile, batchLog string
+	var batch int
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "ingest --db DB FILE...",
+		Short: "Bulk-file records from CSV (header row) or NDJSON files",
+		Long: `Bulk-file records from CSV files with a header row or NDJSON files, one record
+a line, with the fields subject, rule, authority, case_ref, decided_at,
+evidence_sha256 and optionally evidence_uri, quantity, notified_at,
+subject_name. Times are RFC 3339 or YYYY-MM-DD in the policy's time zone.
+
+Batches commit atomically; every rejected line is reported with file, line,
+field and reason (and written to --errors as NDJSON); accepted lines are kept;
+running the same file twice changes nothing. Exit status 1 if any line was
+rejected.`,
+		Example: "  credo ingest --db city.db --errors rejects.ndjson court-2026-11.csv",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := openStore(db, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			reg, err := registry.Open(ctx, st, registry.Options{NoTable: true})
+			if err != nil {
+				return err
+			}
+			pol, _, err := reg.Policy(ctx)
+			if err != nil {
+				return err
+			}
+			var errw *json.Encoder
+			if errFile != "" {
+				f, err := os.Create(errFile)
+				if err != nil {
+					return credo.FieldErrorf("--errors", "%v", err)
+				}
+				defer f.Close()
+				errw = json.NewEncoder(f)
+			}
+			var blog io.Writer
+			if batchLog != "" {
+				f, err := os.OpenFile(batchLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				if err != nil {
+					return credo.FieldErrorf("--batch-log", "%v", err)
+				}
+				defer f.Close()
+				blog = f
+			}
+			stderr := cmd.ErrOrStderr()
+			tty := !quiet && isTerminal(stderr)
+			report := func(le *ingest.LineError) error {
+				{
+					fmt.Fprintln(stderr, le.Error())
+				}
+				if errw != nil {
+					return errw.Encode(le)
+				}
+				return nil
+			}
+			var total ingestStats
+			start := time.Now()
+			for _, file := range args {
+				s, err := ingestFile(cmd, reg, file, pol.Location(), batch, tty, report, blog)
+				total.lines += s.lines
+				total.created += s.created
+				total.present += s.present
+				total.rejected += s.rejected
+				if err != nil {
+					return err
+				}
+			}
+			el := time.Since(start)
+			rate := float64(total.created+total.present) / el.Seconds()
+			fmt.Fprintf(cmd.OutOrStdout(), "%d lines: %d filed, %d already present, %d rejected in %s (%.0f records/s)\n",
+				total.lines, total.created, total.present, total.rejected, el.Round(time.Millisecond), rate)
+			if total.rejected > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	dbFlag(cmd, &db)
+	cmd.Flags().StringVar(&errFile, "errors", "", "write every rejected line to this file as NDJSON")
+	cmd.Flags().IntVar(&batch, "batch", 10000, "records per atomic batch")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().StringVar(&batchLog, "batch-log", "", "append a line to this file after each committed batch (for scripts)")
+	return cmd
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// countingReader counts bytes read, for the progress bar.
+type countingReader struct {
+	r   io.Reader
+	bar *progressbar.ProgressBar
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.bar != nil {
+		c.bar.Add(n)
+	}
+	return n, err
+}
+
+func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *time.Location, batchSize int,
+	tty bool, report func(*ingest.LineError) error, blog io.Writer) (ingestStats, error) {
+	var s ingestStats
+	format, err := ingest.FormatOf(file)
+	if err != nil {
+		return s, credo.Errorf(credo.EINVALID, "%v", err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return s, credo.Errorf(credo.EINVALID, "%v", err)
+	}
+	defer f.Close()
+	var in io.Reader = f
+	if tty {
+		fi, _ := f.Stat()
+		bar := progressbar.NewOptions64(fi.Size(), progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+			progressbar.OptionSetDescription(file), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
+		in = &countingReader{r: f, bar: bar}
+		defer bar.Finish()
+	}
+	rd := ingest.NewReader(file, in, format, loc)
+	var recs []*credo.Record
+	var lines []int
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		res, err := reg.FileRecords(cmd.Context(), recs)
+		if credo.ErrorCode(err) == credo.ECONFLICT {
+			// Find the conflicting lines one by one; the rest are filed.
+			for i, rec := range recs {
+				r1, err := reg.FileRecords(cmd.Context(), []*credo.Record{rec})
+				if err != nil {
+					if credo.ErrorCode(err) != credo.ECONFLICT && credo.ErrorCode(err) != credo.EINVALID {
+						return err
+					}
+					s.rejected++
+					if err := report(&ingest.LineError{File: file, Line: lines[i], Field: "case_ref", Reason: credo.ErrorMessage(err)}); err != nil {
+						return err
+					}
+					continue
+				}
+				count(&s, r1)
+			}
+		} else if err != nil {
+			return err
+		} else {
+			count(&s, res)
+		}
+		if blog != nil {
+			fmt.Fprintf(blog, "committed %s lines %d-%d\n", file, lines[0], lines[len(lines)-1])
+		}
+		recs, lines = recs[:0], lines[:0]
+		return nil
+	}
+	for {
+		l, ok := rd.Next()
+		if !ok {
+			break
+		}
+		s.lines++
+		le := l.Err
+		if le == nil {
+			if err := reg.Validate(cmd.Context(), l.Record); err != nil {
+				var e *credo.Error
+				if !asCredo(err, &e) {
+					return s, err
+				}
+				le = &ingest.LineError{File: file, Line: l.N, Field: e.Field, Reason: e.Message}
+			}
+		}
+		if le != nil {
+			s.rejected++
+			if err := report(le); err != nil {
+				return s, err
+			}
+			continue
+		}
+		recs = append(recs, l.Record)
+		lines = append(lines, l.N)
+		if len(recs) >= batchSize {
+			if err := flush(); err != nil {
+				return s, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return s, err
+	}
+	if err := rd.Err(); err != nil {
+		var le *ingest.LineError
+		if asLineErr(err, &le) {
+			s.rejected++
+			return s, report(le)
+		}
+		return s, credo.Errorf(credo.EINVALID, "%s: %v", file, err)
+	}
+	return s, nil
+}
+
+func count(s *ingestStats, res []credo.FileResult) {
+	for _, r := range res {
+		if r.Created {
+			s.created++
+		} else {
+			s.present++
+		}
+	}
+}

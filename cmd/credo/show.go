@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"credo/engine"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newShowCmd() *cobra.Command {
+	var db, at, known string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show --db DB SUBJECT [--at T] [--known T]",
+		Short: "Show a subject's whole file: schemes, listings, measures and records",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, st, err := openRegistry(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			pol, _, err := reg.Policy(cmd.Context())
+			if err != nil {
+				return err
+			}
+			loc := pol.Location()
+			atT, err := parseInstant("at", at, loc)
+			if err != nil {
+				return err
+			}
+			knownT, err := parseInstant("known", known, loc)
+			if err != nil {
+				return err
+			}
+			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			printState(cmd.OutOrStdout(), s, loc)
+			return nil
+		},
+	}
+	dbFlag(cmd, &db)
+	cmd.Flags().StringVar(&at, "at", "", "the instant to show (RFC 3339 or YYYY-MM-DD; default now)")
+	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func day(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(loc).Format("2006-01-02")
+}
+
+func printState(w io.Writer, s *engine.State, loc *time.Location) {
+	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, s.At.In(loc).Format(time.RFC3339), s.Policy[:min(12, len(s.Policy))])
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSCHEME\tSCORE\tTIER\tNOTE")
+	for _, sc := range s.Schemes {
+		if sc.Scored {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d record(s) counting\n", sc.Scheme, sc.Score, sc.Tier, len(sc.Contributions))
+		} else {
+			fmt.Fprintf(tw, "%s\t-\t-\tnot scored: %s\n", sc.Scheme, strings.ReplaceAll(sc.Why, "_", " "))
+		}
+	}
+	fmt.Fprintln(tw, "\nLISTING\tKIND\tSINCE\tUNTIL\tRECORDS")
+	if len(s.Listings) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	for _, l := range s.Listings {
+		until := day(l.Until, loc)
+		if l.UntilFulfilled {
+			until = "fulfilment, at the latest " + until
+		}
+		if l.Derived {
+			until = "while the condition holds"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", l.List, l.Kind, day(l.Since, loc), until, l.Records)
+	}
+	fmt.Fprintln(tw, "\nMEASURE\tSECTOR\tEFFECT\tLISTS\tUNTIL\tLEGAL BASIS")
+	if len(s.Measures) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	for _, m := range s.Measures {
+		lists := strings.Join(m.Lists, ",")
+		if m.Via != "" {
+			lists += " via " + m.Via + " (" + m.ViaRole + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Measure, m.Sector, m.Effect, lists, day(m.Until, loc), m.LegalBasis)
+	}
+	fmt.Fprintln(tw, "\nRECORD\tRULE\tAUTHORITY\tCASE\tDECIDED\tSTATUS\tUNTIL")
+	if len(s.Records) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	for _, r := range s.Records {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Record.ID, r.Record.Rule, r.Record.Authority, r.Record.CaseRef, day(r.Record.DecidedAt, loc), r.Status, day(r.Until, loc))
+	}
+	tw.Flush()
+	if !s.Next.IsZero() {
+		fmt.Fprintf(w, "\nnext change by itself: %s\n", s.Next.In(loc).Format(time.RFC3339))
+	}
+}
+
+func newCheckCmd() *cobra.Command {
+	var db, at, known string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check --db DB SUBJECT SECTOR [--at T]",
+		Short: "Answer a check: may SUBJECT use SECTOR? (allow, limit or deny, with reasons)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, st, err := openRegistry(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			pol, _, err := reg.Policy(cmd.Context())
+			if err != nil {
+				return err
+			}
+			atT, err := parseInstant("at", at, pol.Location())
+			if err != nil {
+				return err
+			}
+			knownT, err := parseInstant("known", known, pol.Location())
+			if err != nil {
+				return err
+			}
+			var d engine.Decision
+			if atT.IsZero() && knownT.IsZero() {
+				d, err = reg.Check(cmd.Context(), args[0], args[1])
+			} else {
+				d, err = reg.Explain(cmd.Context(), args[0], args[1], atT, knownT)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), d)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s %s: %s", d.Subject, d.Sector, strings.ToUpper(d.Decision))
+			for k, v := range d.Params {
+				fmt.Fprintf(out, " %s=%g", k, v)
+			}
+			fmt.Fprintln(out)
+			for _, r := range d.Reasons {
+				fmt.Fprintf(out, "  %s (%s) lists %v until %s\n    legal basis: %s\n    contest: %s\n", r.Code, r.Effect, r.Lists, day(r.Until, pol.Location()), r.LegalBasis, r.Contest)
+			}
+			if len(d.Grants) > 0 {
+				fmt.Fprintf(out, "  grants: %s\n", strings.Join(d.Grants, ", "))
+			}
+			return nil
+		},
+	}
+	dbFlag(cmd, &db)
+	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
+	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,207 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"credo"
+)
+
+// TokenPrefix starts every token secret, so that a leaked one is easy to
+// recognise (and to scan for).
+const TokenPrefix = "credo_"
+
+// NewTokenSecret returns a new random token secret (32 random bytes,
+// base64url, prefixed) and the hex SHA-256 under which the token is stored.
+// The secret is shown once; only the hash is kept.
+func NewTokenSecret() (secret string, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("credo: crypto/rand failed: " + err.Error())
+	}
+	secret = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, hashSecret(secret)
+}
+
+// hashSecret returns the hex SHA-256 of a token secret.
+func hashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// roleSet is a set of roles, as a bit mask.
+type roleSet uint8
+
+const (
+	rAdmin roleSet = 1 << iota
+	rAuthority
+	rChecker
+	rSubject
+	rAuditor
+	rPublic
+)
+
+const rAnyone = rAdmin | rAuthority | rChecker | rSubject | rAuditor | rPublic
+
+func roleBit(role string) roleSet {
+	switch role {
+	case credo.RoleAdmin:
+		return rAdmin
+	case credo.RoleAuthority:
+		return rAuthority
+	case credo.RoleChecker:
+		return rChecker
+	case credo.RoleSubject:
+		return rSubject
+	case credo.RoleAuditor:
+		return rAuditor
+	case credo.RolePublic:
+		return rPublic
+	}
+	return 0
+}
+
+func (s roleSet) names() string {
+	var out []string
+	for _, r := range []string{credo.RoleAdmin, credo.RoleAuthority, credo.RoleChecker, credo.RoleSubject, credo.RoleAuditor, credo.RolePublic} {
+		if s&roleBit(r) != 0 {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// principal is who is making a request: a token, or nobody (public).
+type principal struct {
+	token *credo.Token // nil for public
+	role  roleSet
+}
+
+var public = &principal{role: rPublic}
+
+// id is the token id for logs and rate limits ("" for public).
+func (p *principal) id() string {
+	if p.token == nil {
+		return ""
+	}
+	return p.token.ID
+}
+
+func (p *principal) is(r roleSet) bool { return p.role&r != 0 }
+
+// mayCheck reports whether the principal may check subjects in a sector.
+func (p *principal) mayCheck(sector string) bool {
+	if p.is(rAdmin) {
+		return true
+	}
+	return p.is(rChecker) && slices.Contains(p.token.Sectors, sector)
+}
+
+// tokenCache keeps positive token lookups for a short while, so that the
+// hot path does not query the store on every request. A revocation is
+// honoured within the TTL; a revocation time already known is honoured
+// exactly.
+type tokenCache struct {
+	store credo.TokenStore
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu      sync.RWMutex
+	entries map[string]tokenCacheEntry // by secret hash
+}
+
+type tokenCacheEntry struct {
+	token   *credo.Token
+	expires time.Time
+}
+
+// maxCachedTokens bounds the cache; it is emptied when full.
+const maxCachedTokens = 100000
+
+func newTokenCache(store credo.TokenStore, ttl time.Duration) *tokenCache {
+	return &tokenCache{store: store, ttl: ttl, now: time.Now, entries: map[string]tokenCacheEntry{}}
+}
+
+// lookup returns the token for a secret hash.
+func (c *tokenCache) lookup(ctx context.Context, hash string) (*credo.Token, error) {
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.entries[hash]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.token, nil
+	}
+	t, err := c.store.TokenByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxCachedTokens {
+		clear(c.entries)
+	}
+	c.entries[hash] = tokenCacheEntry{token: t, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return t, nil
+}
+
+// forget drops a token from the cache (after revoking it through this
+// server).
+func (c *tokenCache) forget(id string) {
+	c.mu.Lock()
+	for h, e := range c.entries {
+		if e.token.ID == id {
+			delete(c.entries, h)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// authenticate returns the principal of a request: public without an
+// Authorization header, the token's holder with a valid bearer token, and
+// an EUNAUTHORIZED error otherwise. The secret is never logged.
+func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return public, nil
+	}
+	secret, ok := cutPrefixFold(h, "Bearer ")
+	secret = strings.TrimSpace(secret)
+	if !ok || secret == "" || strings.ContainsAny(secret, " \t") || len(secret) > 512 {
+		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "malformed Authorization header: expected `Bearer <token>`"}
+	}
+	t, err := s.tokens.lookup(r.Context(), hashSecret(secret))
+	if err != nil {
+		if credo.ErrorCode(err) == credo.ENOTFOUND {
+			return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "unknown token"}
+		}
+		return nil, err
+	}
+	if !t.Revoked.IsZero() && !time.Now().Before(t.Revoked) {
+		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization",
+			Message: "the token was revoked on " + t.Revoked.UTC().Format(time.RFC3339) + ": ask the registry operator for a new one"}
+	}
+	role := roleBit(t.Role)
+	if role == 0 || role == rPublic {
+		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "the token has no usable role"}
+	}
+	return &principal{token: t, role: role}, nil
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// ForgetToken drops a token from the server's cache, so that its
+// revocation takes effect at once rather than within the cache TTL.
+func (s *Server) ForgetToken(id string) { s.tokens.forget(id) }

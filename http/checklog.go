@@ -1,0 +1,246 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"credo"
+)
+
+// checkBatcher writes logged checks to the check log off the hot path. A
+// check is handed over through a buffered channel and written in batches
+// (every interval, or as soon as a batch is full). No check is ever
+// dropped: when the channel is full the handler blocks until there is room
+// (backpressure: answering slower beats answering unlogged), a failed write
+// is retried with backoff until it succeeds, and closing drains everything.
+type checkBatcher struct {
+	log      credo.CheckLog
+	logger   *slog.Logger
+	batch    int
+	interval time.Duration
+	metrics  *metrics
+
+	mu     sync.RWMutex // guards closed against sends on ch
+	closed bool
+	ch     chan credo.CheckEntry
+	flushC chan chan struct{}
+	stop   chan struct{} // closed when a stop is requested with a deadline
+	done   chan struct{}
+
+	lost atomic.Int64 // entries abandoned because Close's deadline passed
+}
+
+func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, buffer, batch int, interval time.Duration) *checkBatcher {
+	b := &checkBatcher{log: log, logger: logger, batch: batch, interval: interval, metrics: m,
+		ch: make(chan credo.CheckEntry, buffer), flushC: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+// errClosed is returned for checks logged after the server closed.
+var errClosed = credo.Errorf(credo.EUNAVAILABLE, "the server is shutting down")
+
+// add queues an entry, blocking while the buffer is full. A check must not
+// be answered unless it will be logged: an error means do not answer.
+func (b *checkBatcher) add(ctx context.Context, e credo.CheckEntry) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return errClosed
+	}
+	select {
+	case b.ch <- e:
+		return nil
+	default:
+	}
+	select {
+	case b.ch <- e:
+		return nil
+	case <-ctx.Done():
+		return &credo.Error{Code: credo.EUNAVAILABLE, Message: "the check log is falling behind; try again", Err: ctx.Err()}
+	}
+}
+
+// depth returns the number of entries waiting.
+func (b *checkBatcher) depth() int { return len(b.ch) }
+
+// flush waits until every entry queued before the call is written.
+func (b *checkBatcher) flush(ctx context.Context) error {
+	req := make(chan struct{})
+	select {
+	case b.flushC <- req:
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops accepting entries and writes every queued one. If ctx ends
+// first the batcher stops retrying and close reports how many entries were
+// not written (they are logged as lost).
+func (b *checkBatcher) close(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.ch)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+		select {
+		case <-b.stop:
+		default:
+			close(b.stop)
+		}
+		<-b.done
+	}
+	if n := b.lost.Load(); n > 0 {
+		return credo.Errorf(credo.EINTERNAL, "%d checks could not be written to the check log before the shutdown deadline", n)
+	}
+	return nil
+}
+
+func (b *checkBatcher) run() {
+	defer close(b.done)
+	buf := make([]credo.CheckEntry, 0, b.batch)
+	tick := time.NewTicker(b.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-b.ch:
+			if !ok {
+				b.write(buf)
+				return
+			}
+			buf = append(buf, e)
+			if len(buf) >= b.batch {
+				buf = b.write(buf)
+			}
+		case <-tick.C:
+			buf = b.write(buf)
+		case req := <-b.flushC:
+			// Take what is queued now, write it, and answer.
+		drain:
+			for {
+				select {
+				case e, ok := <-b.ch:
+					if !ok {
+						break drain
+					}
+					buf = append(buf, e)
+					if len(buf) >= b.batch {
+						buf = b.write(buf)
+					}
+				default:
+					break drain
+				}
+			}
+			buf = b.write(buf)
+			close(req)
+		}
+	}
+}
+
+// write writes a batch, retrying with backoff until it succeeds (or a
+// stop deadline passes), and returns the emptied buffer.
+func (b *checkBatcher) write(buf []credo.CheckEntry) []credo.CheckEntry {
+	if len(buf) == 0 {
+		return buf
+	}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := b.log.LogChecks(ctx, buf)
+		cancel()
+		b.metrics.flushed(len(buf), time.Since(start), err)
+		if err == nil {
+			break
+		}
+		b.logger.Error("writing the check log failed; retrying", "checks", len(buf), "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-b.stop:
+			b.lost.Add(int64(len(buf)))
+			b.logger.Error("shutdown deadline passed: checks not written to the check log", "checks", len(buf), "first", buf[0].ID, "last", buf[len(buf)-1].ID)
+			return buf[:0]
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	clear(buf)
+	return buf[:0]
+}
+
+// checkIDs makes check ids: unique, and sortable by time of issue as
+// strings. An id is 16 characters of lowercase Crockford base32 over 10
+// bytes: 6 bytes of Unix milliseconds, 2 of a per-process counter (so ids
+// stay unique and increasing beyond 65,536 checks per millisecond by
+// borrowing from the next millisecond), and 2 random bytes per process, so
+// that servers sharing one check log do not collide.
+type checkIDs struct {
+	last     atomic.Uint64 // ms<<16 | counter
+	instance [2]byte
+	now      func() time.Time
+}
+
+func newCheckIDs() *checkIDs {
+	g := &checkIDs{now: time.Now}
+	if _, err := rand.Read(g.instance[:]); err != nil {
+		panic("credo: crypto/rand failed: " + err.Error())
+	}
+	return g
+}
+
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+func (g *checkIDs) next() string {
+	ms := uint64(g.now().UnixMilli())
+	var v uint64
+	for {
+		last := g.last.Load()
+		v = max(last+1, ms<<16)
+		if g.last.CompareAndSwap(last, v) {
+			break
+		}
+	}
+	var raw [10]byte
+	binary.BigEndian.PutUint64(raw[:8], v)
+	raw[8], raw[9] = g.instance[0], g.instance[1]
+	// 80 bits = 16 groups of 5 bits.
+	var out [16]byte
+	hi := binary.BigEndian.Uint64(raw[:8])
+	lo := uint64(raw[8])<<8 | uint64(raw[9])
+	for i := 15; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | (hi&31)<<11
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// validCheckID reports whether s has the form of a check id.
+func validCheckID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' && c != 'i' && c != 'l' && c != 'o' && c != 'u') {
+			return false
+		}
+	}
+	return true
+}

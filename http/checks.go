@@ -1,0 +1,277 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"credo"
+	"credo/engine"
+)
+
+// CheckRequest is the body of POST /v1/checks.
+type CheckRequest struct {
+	Subject string `json:"subject"`
+	Sector  string `json:"sector"`
+}
+
+// CheckResult is what a service provider learns from a check (principle 7,
+// minimal disclosure): allow, limit or deny for its own sector, the limit's
+// parameters, the measures behind the answer with their legal basis, end
+// date and how to contest them — never a score, a tier or a record.
+type CheckResult struct {
+	CheckID  string             `json:"check_id"`
+	Subject  string             `json:"subject"`
+	Sector   string             `json:"sector"`
+	Decision string             `json:"decision"` // allow | limit | deny
+	Params   map[string]float64 `json:"params,omitempty"`
+	// Measures are the ids of the sector's measures in force that shaped
+	// the answer (sanctions and grants).
+	Measures []string      `json:"measures,omitempty"`
+	Grants   []string      `json:"grants,omitempty"`
+	Reasons  []CheckReason `json:"reasons"`
+	// Contest says where to contest the decision (absent for a plain allow).
+	Contest string    `json:"contest,omitempty"`
+	Policy  string    `json:"policy"`
+	At      time.Time `json:"at"`
+}
+
+// CheckReason is one measure behind a check's answer, as a service
+// provider may see it: lists are named only when they are public.
+type CheckReason struct {
+	Code       string    `json:"code"`
+	Effect     string    `json:"effect"`
+	Lists      []string  `json:"lists,omitempty"`
+	LegalBasis string    `json:"legal_basis"`
+	Until      time.Time `json:"until,omitzero"`
+	Contest    string    `json:"contest"`
+}
+
+// decision converts the result into the registry's decision type.
+func (c *CheckResult) decision() engine.Decision {
+	d := engine.Decision{Subject: c.Subject, Sector: c.Sector, Decision: c.Decision, Params: c.Params, Grants: c.Grants, Policy: c.Policy}
+	for _, r := range c.Reasons {
+		d.Reasons = append(d.Reasons, engine.Reason{Code: r.Code, Effect: r.Effect, Lists: r.Lists, LegalBasis: r.LegalBasis, Until: r.Until, Contest: r.Contest})
+	}
+	return d
+}
+
+var noReasons = []CheckReason{}
+
+// checkTarget is a sector resolved for a run of checks.
+type checkTarget struct {
+	table  *engine.Table
+	ref    *engine.SectorRef
+	sector string
+}
+
+// target authorises and resolves a sector: a checker may check only its
+// own sectors.
+func (s *Server) target(ctx context.Context, p *principal, sector string) (checkTarget, error) {
+	if sector == "" {
+		return checkTarget{}, invalid("sector", "is required")
+	}
+	if !p.mayCheck(sector) {
+		return checkTarget{}, &credo.Error{Code: credo.EFORBIDDEN, Field: "sector", Message: fmt.Sprintf("this token may not check sector %q (its sectors: %v)", sector, p.token.Sectors)}
+	}
+	t, err := s.reg.Table(ctx)
+	if err != nil {
+		return checkTarget{}, err
+	}
+	ref, ok := t.Sector(sector)
+	if !ok {
+		return checkTarget{}, invalid("sector", "unknown sector %q in the policy in force", sector)
+	}
+	return checkTarget{table: t, ref: ref, sector: sector}, nil
+}
+
+// check answers and logs one check. The hot path is the decision table:
+// a map lookup and a mask test. Only an answer other than a plain allow
+// is explained, from the subject's facts.
+func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, now time.Time) (*CheckResult, error) {
+	id, err := s.reg.ParseSubject(subject)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tg.table.Check(id.Canonical, tg.ref, now)
+	if err != nil {
+		return nil, err
+	}
+	res := &CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now}
+	if v.Effect != engine.EffectAllow || !v.Grants.Empty() {
+		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
+		if err != nil {
+			return nil, err
+		}
+		s.disclose(res, d, tg.table)
+	}
+	res.CheckID = s.ids.next()
+	e := credo.CheckEntry{ID: res.CheckID, Subject: res.Subject, Sector: res.Sector, At: now, Known: now,
+		Policy: res.Policy, Decision: res.Decision, Measures: res.Measures}
+	if p.token != nil {
+		e.Checker, e.Org = p.token.ID, p.token.Name
+	}
+	if err := s.batcher.add(ctx, e); err != nil {
+		return nil, err // never answer a check that will not be logged
+	}
+	s.metrics.check(res.Sector, res.Decision)
+	s.metrics.countStat(res.Sector, res.Decision, now)
+	return res, nil
+}
+
+// disclose copies into res what a service provider may learn of a
+// decision: no record ids, no link to another subject, and only the
+// public lists among the reasons.
+func (s *Server) disclose(res *CheckResult, d engine.Decision, t *engine.Table) {
+	pol := t.Policy()
+	res.Decision, res.Params, res.Grants = d.Decision, d.Params, d.Grants
+	if d.Policy != "" {
+		res.Policy = d.Policy
+	}
+	res.Reasons = make([]CheckReason, 0, len(d.Reasons))
+	for _, r := range d.Reasons {
+		cr := CheckReason{Code: r.Code, Effect: r.Effect, LegalBasis: r.LegalBasis, Until: r.Until, Contest: r.Contest}
+		for _, l := range r.Lists {
+			if pl := pol.List(l); pl != nil && pl.Public {
+				cr.Lists = append(cr.Lists, l)
+			}
+		}
+		res.Reasons = append(res.Reasons, cr)
+		res.Measures = append(res.Measures, r.Code)
+		if res.Contest == "" {
+			res.Contest = r.Contest
+		}
+	}
+	res.Measures = append(res.Measures, d.Grants...)
+}
+
+// measuresOf returns the measures a full decision rests on, as logged.
+func measuresOf(d engine.Decision) []string {
+	var ms []string
+	for _, r := range d.Reasons {
+		ms = append(ms, r.Code)
+	}
+	return append(ms, d.Grants...)
+}
+
+func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q CheckRequest
+	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+		return err
+	}
+	if q.Subject == "" {
+		return invalid("subject", "is required")
+	}
+	tg, err := s.target(r.Context(), p, q.Sector)
+	if err != nil {
+		return err
+	}
+	res, err := s.check(r.Context(), p, tg, q.Subject, s.reg.Now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// CheckBatchRequest is the body of POST /v1/checks/batch.
+type CheckBatchRequest struct {
+	Sector   string   `json:"sector"`
+	Subjects []string `json:"subjects"`
+}
+
+// CheckBatchResponse answers a batch check, one item per subject in order.
+type CheckBatchResponse struct {
+	Decisions []CheckBatchItem `json:"decisions"`
+}
+
+// CheckBatchItem is one subject's answer in a batch: the check's result,
+// or the error that prevented it (with the subject as given).
+type CheckBatchItem struct {
+	Subject string   `json:"subject"`
+	Error   *Problem `json:"error,omitempty"`
+	*CheckResult
+}
+
+func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q CheckBatchRequest
+	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+		return err
+	}
+	if len(q.Subjects) == 0 {
+		return invalid("subjects", "is required: at least one subject")
+	}
+	if len(q.Subjects) > s.opts.MaxBatchChecks {
+		return invalid("subjects", "has %d subjects; at most %d per batch", len(q.Subjects), s.opts.MaxBatchChecks)
+	}
+	ctx := r.Context()
+	tg, err := s.target(ctx, p, q.Sector)
+	if err != nil {
+		return err
+	}
+	now := s.reg.Now()
+	out := CheckBatchResponse{Decisions: make([]CheckBatchItem, len(q.Subjects))}
+	for i, subj := range q.Subjects {
+		res, err := s.check(ctx, p, tg, subj, now)
+		if err != nil {
+			switch credo.ErrorCode(err) {
+			case credo.EINVALID, credo.ENOTFOUND:
+			default:
+				return err // the server's failure, not the subject's
+			}
+			pr, _ := problemOf(err)
+			pr.Field = fmt.Sprintf("subjects[%d]", i)
+			out.Decisions[i] = CheckBatchItem{Subject: subj, Error: &pr}
+			continue
+		}
+		out.Decisions[i] = CheckBatchItem{Subject: res.Subject, CheckResult: res}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// Replay is the answer to GET /v1/checks/{id}: the check as logged, the
+// decision recomputed from the knowledge it had at the instant it was made,
+// with every reason, and whether the two agree.
+type Replay struct {
+	Check    credo.CheckEntry `json:"check"`
+	Decision engine.Decision  `json:"decision"`
+	Matches  bool             `json:"matches"`
+}
+
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	if !validCheckID(id) {
+		return invalid("id", "%q is not a check id", id)
+	}
+	ctx := r.Context()
+	e, err := s.checkLog.Check(ctx, id)
+	if credo.ErrorCode(err) == credo.ENOTFOUND {
+		// It may still be on its way to the log.
+		if ferr := s.batcher.flush(ctx); ferr == nil {
+			e, err = s.checkLog.Check(ctx, id)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if p.is(rSubject) {
+		own, err := s.ownSubject(p)
+		if err != nil {
+			return err
+		}
+		if own != e.Subject {
+			return credo.Errorf(credo.ENOTFOUND, "no check %s about you", id) // don't reveal checks on others
+		}
+	}
+	d, err := s.reg.Explain(ctx, e.Subject, e.Sector, e.At, e.Known)
+	if err != nil {
+		return err
+	}
+	rp := Replay{Check: *e, Decision: d}
+	a, b := slices.Clone(e.Measures), measuresOf(d)
+	slices.Sort(a)
+	slices.Sort(b)
+	rp.Matches = d.Decision == e.Decision && slices.Equal(a, b) && (e.Policy == "" || e.Policy == d.Policy)
+	return writeJSON(w, http.StatusOK, rp)
+}

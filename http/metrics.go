@@ -1,0 +1,178 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics, in a registry of its own (so
+// that several servers can run in one process, as in tests). The hot path
+// resolves label values once and keeps the children, so recording a
+// request or a check does not allocate.
+type metrics struct {
+	reg *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	rejected  *prometheus.CounterVec
+	checks    *prometheus.CounterVec
+	filed     *prometheus.CounterVec
+	flushDur  prometheus.Histogram
+	flushErrs prometheus.Counter
+	logged    prometheus.Counter
+
+	mu       sync.RWMutex
+	byRoute  map[routeStatus]routeObs
+	bySector map[sectorDecision]prometheus.Counter
+
+	// stats counts checks and denials by day and sector since start, for
+	// /v1/stats when the check log cannot aggregate.
+	statsMu sync.Mutex
+	stats   map[dayKey]*CheckStat
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type routeObs struct {
+	count prometheus.Counter
+	lat   prometheus.Observer
+}
+
+type sectorDecision struct{ sector, decision string }
+
+type dayKey struct {
+	day    int // yyyymmdd
+	sector string
+}
+
+func newMetrics(queueDepth, inFlight func() float64) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credo_http_requests_total", Help: "HTTP requests by route pattern and status.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "credo_http_request_duration_seconds", Help: "HTTP request latency by route pattern and status.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "code"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credo_http_rejected_total", Help: "Requests refused before handling: reason overload (admission control) or rate_limit.",
+		}, []string{"reason"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credo_checks_total", Help: "Checks answered by sector and decision.",
+		}, []string{"sector", "decision"}),
+		filed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credo_records_filed_total", Help: "Records filed through the API: result created or present (identical re-filing).",
+		}, []string{"result"}),
+		flushDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "credo_checklog_flush_duration_seconds", Help: "Latency of writing one batch to the check log.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		flushErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "credo_checklog_flush_errors_total", Help: "Failed check-log writes (each is retried).",
+		}),
+		logged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "credo_checklog_written_total", Help: "Checks written to the check log.",
+		}),
+		byRoute:  map[routeStatus]routeObs{},
+		bySector: map[sectorDecision]prometheus.Counter{},
+		stats:    map[dayKey]*CheckStat{},
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.rejected, m.checks, m.filed, m.flushDur, m.flushErrs, m.logged,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_checklog_queue_depth", Help: "Checks waiting to be written to the check log."}, queueDepth),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_http_in_flight", Help: "Requests being handled."}, inFlight),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// request records one handled request.
+func (m *metrics) request(route string, status int, d time.Duration) {
+	k := routeStatus{route, status}
+	m.mu.RLock()
+	o, ok := m.byRoute[k]
+	m.mu.RUnlock()
+	if !ok {
+		code := strconv.Itoa(status)
+		o = routeObs{count: m.requests.WithLabelValues(route, code), lat: m.latency.WithLabelValues(route, code)}
+		m.mu.Lock()
+		m.byRoute[k] = o
+		m.mu.Unlock()
+	}
+	o.count.Inc()
+	o.lat.Observe(d.Seconds())
+}
+
+// check records one answered check.
+func (m *metrics) check(sector, decision string) {
+	k := sectorDecision{sector, decision}
+	m.mu.RLock()
+	c, ok := m.bySector[k]
+	m.mu.RUnlock()
+	if !ok {
+		c = m.checks.WithLabelValues(sector, decision)
+		m.mu.Lock()
+		m.bySector[k] = c
+		m.mu.Unlock()
+	}
+	c.Inc()
+}
+
+// countStat adds a check to the in-memory daily counts.
+func (m *metrics) countStat(sector, decision string, at time.Time) {
+	y, mo, d := at.UTC().Date()
+	k := dayKey{y*10000 + int(mo)*100 + d, sector}
+	m.statsMu.Lock()
+	s := m.stats[k]
+	if s == nil {
+		s = &CheckStat{Day: string(appendDate(nil, y, int(mo), d)), Sector: sector}
+		m.stats[k] = s
+	}
+	s.Checks++
+	switch decision {
+	case "deny":
+		s.Denials++
+	case "limit":
+		s.Limits++
+	}
+	m.statsMu.Unlock()
+}
+
+func appendDate(b []byte, y, m, d int) []byte {
+	b = strconv.AppendInt(b, int64(y), 10)
+	b = append(b, '-', byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
+	return b
+}
+
+func (m *metrics) fileResult(created bool) {
+	if created {
+		m.filed.WithLabelValues("created").Inc()
+	} else {
+		m.filed.WithLabelValues("present").Inc()
+	}
+}
+
+func (m *metrics) flushed(n int, d time.Duration, err error) {
+	m.flushDur.Observe(d.Seconds())
+	if err != nil {
+		m.flushErrs.Inc()
+		return
+	}
+	m.logged.Add(float64(n))
+}
+
+func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }

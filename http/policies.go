@@ -1,0 +1,169 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"credo"
+	"credo/policy"
+)
+
+// PolicyInfo describes a published policy version.
+type PolicyInfo struct {
+	Hash      string    `json:"hash"`
+	Name      string    `json:"name"`
+	Effective time.Time `json:"effective"`
+	Published time.Time `json:"published"`
+	// InForce marks the version in force now.
+	InForce bool `json:"in_force"`
+}
+
+// PolicyDocument is a published version with its YAML source.
+type PolicyDocument struct {
+	PolicyInfo
+	Source string `json:"source"`
+}
+
+// PolicyList is the answer to GET /v1/policies: every published version,
+// oldest first.
+type PolicyList struct {
+	Policies []PolicyInfo `json:"policies"`
+}
+
+// Published is the answer to POST /v1/policies.
+type Published struct {
+	PolicyInfo
+	Warnings []string `json:"warnings"`
+}
+
+func (s *Server) policyInfo(ctx context.Context, pv *credo.PolicyVersion) PolicyInfo {
+	_, hash, _ := s.reg.Policy(ctx)
+	return PolicyInfo{Hash: pv.Hash, Name: pv.Name, Effective: pv.Effective, Published: pv.Published, InForce: pv.Hash == hash}
+}
+
+func (s *Server) handlePolicies(w http.ResponseWriter, r *http.Request, p *principal) error {
+	pvs, err := s.reg.Store().Policies(r.Context())
+	if err != nil {
+		return err
+	}
+	out := PolicyList{Policies: make([]PolicyInfo, 0, len(pvs))}
+	for i := range pvs {
+		out.Policies = append(out.Policies, s.policyInfo(r.Context(), &pvs[i]))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// handlePolicy returns one version by its hash (or a unique prefix of at
+// least 8 hex digits).
+func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, p *principal) error {
+	h := strings.ToLower(r.PathValue("hash"))
+	if len(h) < 8 || len(h) > 64 || strings.Trim(h, "0123456789abcdef") != "" {
+		return invalid("hash", "must be the policy's SHA-256 in hex (or a prefix of at least 8 digits)")
+	}
+	pvs, err := s.reg.Store().Policies(r.Context())
+	if err != nil {
+		return err
+	}
+	var found *credo.PolicyVersion
+	for i := range pvs {
+		if strings.HasPrefix(pvs[i].Hash, h) {
+			if found != nil {
+				return invalid("hash", "prefix %s matches several versions: give more digits", h)
+			}
+			found = &pvs[i]
+		}
+	}
+	if found == nil {
+		return credo.Errorf(credo.ENOTFOUND, "no published policy version %s", h)
+	}
+	return writeJSON(w, http.StatusOK, PolicyDocument{PolicyInfo: s.policyInfo(r.Context(), found), Source: string(found.Source)})
+}
+
+// handlePublish publishes a policy version: the body is the YAML document.
+// A policy that fails to lint is refused with its FILE:LINE messages.
+func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	if r.ContentLength > maxPolicyBody {
+		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+	}
+	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+		}
+		return invalid("", "reading the policy: %v", err)
+	}
+	if len(strings.TrimSpace(string(src))) == 0 {
+		return invalid("", "the request body is empty: send the policy YAML")
+	}
+	var effective time.Time
+	if v := r.URL.Query().Get("effective"); v != "" {
+		if effective, err = parseTime("effective", v, time.UTC); err != nil {
+			return err
+		}
+	}
+	hash := policy.Hash(src)
+	pvs, err := s.reg.Store().Policies(ctx)
+	if err != nil {
+		return err
+	}
+	for _, pv := range pvs {
+		if pv.Hash == hash {
+			return credo.Errorf(credo.ECONFLICT, "this policy was already published as version %s (effective %s): versions are never overwritten", hash[:12], pv.Effective.Format(time.RFC3339))
+		}
+	}
+	pv, warns, err := s.reg.Publish(ctx, "policy.yaml", src, effective)
+	if err != nil {
+		var perrs policy.Errors
+		var ce *credo.Error
+		if errors.As(err, &perrs) && errors.As(err, &ce) {
+			msgs := make([]string, len(perrs))
+			for i, d := range perrs {
+				msgs[i] = d.String()
+			}
+			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(perrs))}, messages: msgs}
+		}
+		return err
+	}
+	out := Published{PolicyInfo: s.policyInfo(ctx, pv), Warnings: make([]string, 0, len(warns))}
+	for _, d := range warns {
+		out.Warnings = append(out.Warnings, d.String())
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+// handleReady reports whether the server can answer: the store is
+// reachable, a policy is in force and the decision table is built.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	fail := func(why string) {
+		writeProblem(w, Problem{Type: ProblemBase + credo.EUNAVAILABLE, Title: problemTitles[credo.EUNAVAILABLE], Status: http.StatusServiceUnavailable, Detail: why})
+	}
+	if s.closing.Load() {
+		fail("shutting down")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	store := s.reg.Store()
+	if pinger, ok := store.(interface{ Ping(context.Context) error }); ok {
+		if err := pinger.Ping(ctx); err != nil {
+			fail("store unreachable")
+			return
+		}
+	} else if _, err := store.Policies(ctx); err != nil {
+		fail("store unreachable")
+		return
+	}
+	t, err := s.reg.Table(ctx)
+	if err != nil || t == nil {
+		fail("no policy in force, or the decision table is not built")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "policy": t.PolicyHash(), "table_entries": t.Len()})
+}

@@ -1,0 +1,369 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"credo"
+	"credo/ingest"
+)
+
+// RecordRequest is the body of POST /v1/records: the fields of a record an
+// authority supplies (Credo assigns the id and the filing time). Times are
+// RFC 3339, or YYYY-MM-DD for midnight in the policy's time zone.
+type RecordRequest struct {
+	Subject        string  `json:"subject"`
+	Rule           string  `json:"rule"`
+	Authority      string  `json:"authority,omitempty"`
+	CaseRef        string  `json:"case_ref"`
+	DecidedAt      string  `json:"decided_at"`
+	EvidenceSHA256 string  `json:"evidence_sha256"`
+	EvidenceURI    string  `json:"evidence_uri,omitempty"`
+	Quantity       float64 `json:"quantity,omitempty"`
+	NotifiedAt     string  `json:"notified_at,omitempty"`
+	SubjectName    string  `json:"subject_name,omitempty"`
+}
+
+// RecordRequestOf returns the request that files a record.
+func RecordRequestOf(rec *credo.Record) RecordRequest {
+	q := RecordRequest{Subject: rec.Subject, Rule: rec.Rule, Authority: rec.Authority, CaseRef: rec.CaseRef,
+		DecidedAt: rec.DecidedAt.Format(time.RFC3339Nano), EvidenceSHA256: rec.EvidenceSHA256,
+		EvidenceURI: rec.EvidenceURI, Quantity: rec.Quantity, SubjectName: rec.SubjectName}
+	if !rec.NotifiedAt.IsZero() {
+		q.NotifiedAt = rec.NotifiedAt.Format(time.RFC3339Nano)
+	}
+	return q
+}
+
+// record converts the request into a record, parsing its times.
+func (q *RecordRequest) record(loc *time.Location) (*credo.Record, error) {
+	rec := &credo.Record{Subject: strings.TrimSpace(q.Subject), Rule: q.Rule, Authority: q.Authority, CaseRef: q.CaseRef,
+		EvidenceSHA256: q.EvidenceSHA256, EvidenceURI: q.EvidenceURI, Quantity: q.Quantity, SubjectName: q.SubjectName}
+	if q.DecidedAt == "" {
+		return nil, invalid("decided_at", "is required")
+	}
+	var err error
+	if rec.DecidedAt, err = parseTime("decided_at", q.DecidedAt, loc); err != nil {
+		return nil, err
+	}
+	if q.NotifiedAt != "" {
+		if rec.NotifiedAt, err = parseTime("notified_at", q.NotifiedAt, loc); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// parseTime parses an RFC 3339 instant or a YYYY-MM-DD date (midnight in loc).
+func parseTime(field, s string, loc *time.Location) (time.Time, error) {
+	t, err := ingest.ParseTime(s, loc)
+	if err != nil {
+		return time.Time{}, invalid(field, "%v", err)
+	}
+	return t, nil
+}
+
+// asAuthority applies an authority token's binding: it files only as its
+// own authority.
+func asAuthority(p *principal, rec *credo.Record, field string) error {
+	if !p.is(rAuthority) {
+		return nil
+	}
+	switch rec.Authority {
+	case "":
+		rec.Authority = p.token.Authority
+	case p.token.Authority:
+	default:
+		return &credo.Error{Code: credo.EFORBIDDEN, Field: field,
+			Message: fmt.Sprintf("this token files for authority %s only, not for %s", p.token.Authority, rec.Authority)}
+	}
+	return nil
+}
+
+// handleFileRecord files one record: 201 when created, 200 with the
+// original on an identical re-filing, 409 on a conflicting one. Concurrent
+// requests share commits: the store groups concurrent FileRecords calls
+// into one transaction and one fsync (sqlite's group commit), each with
+// its own outcome.
+func (s *Server) handleFileRecord(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q RecordRequest
+	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+		return err
+	}
+	pol, _, err := s.reg.Policy(r.Context())
+	if err != nil {
+		return err
+	}
+	rec, err := q.record(pol.Location())
+	if err != nil {
+		return err
+	}
+	if err := asAuthority(p, rec, "authority"); err != nil {
+		return err
+	}
+	res, err := s.reg.FileRecord(r.Context(), rec)
+	if err != nil {
+		return err
+	}
+	s.metrics.fileResult(res.Created)
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, res.Record)
+}
+
+// BatchResult is the outcome of POST /v1/records/batch: how many records
+// were filed, how many were already present, and every rejected line.
+type BatchResult struct {
+	Lines    int            `json:"lines"`
+	Filed    int            `json:"filed"`
+	Present  int            `json:"present"`
+	Rejected []RejectedLine `json:"rejected"`
+	// RejectedTotal counts every rejected line; Rejected lists at most
+	// maxRejectedListed of them.
+	RejectedTotal int `json:"rejected_total"`
+}
+
+// RejectedLine is one line of a batch that was not filed, and why.
+type RejectedLine struct {
+	Line   int    `json:"line"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+const (
+	maxRejectedListed = 10000
+	batchChunk        = 2000
+)
+
+func (b *BatchResult) reject(line int, field, reason string) {
+	b.RejectedTotal++
+	if len(b.Rejected) < maxRejectedListed {
+		b.Rejected = append(b.Rejected, RejectedLine{Line: line, Field: field, Reason: reason})
+	}
+}
+
+func (b *BatchResult) rejectErr(line int, err error) {
+	var ce *credo.Error
+	if errors.As(err, &ce) && ce.Code != credo.EINTERNAL {
+		b.reject(line, ce.Field, ce.Message)
+		return
+	}
+	b.reject(line, "", "internal error")
+}
+
+// handleFileBatch files a batch of records: NDJSON, or CSV with a header
+// row when the Content-Type is text/csv. Bad lines are reported
+// with their line number, field and reason; the good lines are filed.
+func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if r.ContentLength > maxNDJSONBody {
+		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the batch is larger than %d bytes: split it", maxNDJSONBody)}
+	}
+	ctx := r.Context()
+	pol, _, err := s.reg.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	format := ingest.NDJSON
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/csv") {
+		format = ingest.CSV
+	}
+	body := http.MaxBytesReader(w, r.Body, maxNDJSONBody)
+	rd := ingest.NewReader("body", body, format, pol.Location())
+	res := BatchResult{Rejected: []RejectedLine{}}
+	type pending struct {
+		line int
+		rec  *credo.Record
+	}
+	var ok []pending
+	for {
+		l, more := rd.Next()
+		if !more {
+			break
+		}
+		res.Lines = l.N
+		if l.Err != nil {
+			res.reject(l.N, l.Err.Field, l.Err.Reason)
+			continue
+		}
+		if err := asAuthority(p, l.Record, "authority"); err != nil {
+			res.rejectErr(l.N, err)
+			continue
+		}
+		if err := s.reg.Validate(ctx, l.Record); err != nil {
+			if credo.ErrorCode(err) == credo.EINTERNAL || credo.ErrorCode(err) == credo.EUNAVAILABLE {
+				return err
+			}
+			res.rejectErr(l.N, err)
+			continue
+		}
+		ok = append(ok, pending{l.N, l.Record})
+	}
+	if err := rd.Err(); err != nil {
+		var mbe *http.MaxBytesError
+		var le *ingest.LineError
+		switch {
+		case errors.As(err, &mbe):
+			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the batch is larger than %d bytes: split it (nothing was filed)", mbe.Limit)}
+		case errors.As(err, &le):
+			return invalid(le.Field, "line %d: %s (nothing was filed)", le.Line, le.Reason)
+		}
+		return invalid("", "reading the batch: %v (nothing was filed)", err)
+	}
+	for len(ok) > 0 {
+		chunk := ok[:min(batchChunk, len(ok))]
+		ok = ok[len(chunk):]
+		recs := make([]*credo.Record, len(chunk))
+		for i, pd := range chunk {
+			recs[i] = pd.rec
+		}
+		results, err := s.reg.FileRecords(ctx, recs)
+		if err == nil {
+			for _, fr := range results {
+				s.count(&res, fr)
+			}
+			continue
+		}
+		switch credo.ErrorCode(err) {
+		case credo.EINTERNAL, credo.EUNAVAILABLE:
+			return fileBatchFailed(err, res)
+		}
+		// One record spoils the chunk (a conflict): file it line by line
+		// to tell which.
+		for _, pd := range chunk {
+			fr, err := s.reg.FileRecord(ctx, pd.rec)
+			if err != nil {
+				switch credo.ErrorCode(err) {
+				case credo.EINTERNAL, credo.EUNAVAILABLE:
+					return fileBatchFailed(err, res)
+				}
+				res.rejectErr(pd.line, err)
+				continue
+			}
+			s.count(&res, fr)
+		}
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) count(res *BatchResult, fr credo.FileResult) {
+	s.metrics.fileResult(fr.Created)
+	if fr.Created {
+		res.Filed++
+	} else {
+		res.Present++
+	}
+}
+
+// fileBatchFailed reports a store failure part-way through a batch: what
+// was filed stays filed (re-sending the batch is safe: filing is
+// idempotent).
+func fileBatchFailed(err error, res BatchResult) error {
+	var ce *credo.Error
+	if errors.As(err, &ce) && ce.Code == credo.EUNAVAILABLE {
+		return &credo.Error{Code: ce.Code, Message: fmt.Sprintf("%s (%d records were filed before the failure; re-sending the batch is safe)", ce.Message, res.Filed), Err: err}
+	}
+	return err
+}
+
+// ChangeRequest is the body of POST /v1/records/{id}/revoke, /fulfil and
+// /repair.
+type ChangeRequest struct {
+	// At is when the change takes effect (default now).
+	At     string `json:"at,omitempty"`
+	Reason string `json:"reason"`
+	// Void marks a revocation as a correction: the record is treated as
+	// never having had effect. Revocations only.
+	Void bool `json:"void,omitempty"`
+}
+
+// handleChange revokes a record, records its fulfilment or approves its
+// repair: for the authority that filed it, or an admin.
+func (s *Server) handleChange(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var typ credo.EventType
+	switch {
+	case strings.HasSuffix(r.Pattern, "/revoke"):
+		typ = credo.EventRecordRevoked
+	case strings.HasSuffix(r.Pattern, "/fulfil"):
+		typ = credo.EventRecordFulfilled
+	default:
+		typ = credo.EventRepairApproved
+	}
+	id, err := parseID(r, "id")
+	if err != nil {
+		return err
+	}
+	var q ChangeRequest
+	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+		return err
+	}
+	if strings.TrimSpace(q.Reason) == "" {
+		return invalid("reason", "is required: say why (it is shown to the subject)")
+	}
+	if len(q.Reason) > 2000 {
+		return invalid("reason", "is longer than 2000 characters")
+	}
+	if q.Void && typ != credo.EventRecordRevoked {
+		return invalid("void", "applies to revocations only")
+	}
+	ctx := r.Context()
+	pol, _, err := s.reg.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	var at time.Time
+	if q.At != "" {
+		if at, err = parseTime("at", q.At, pol.Location()); err != nil {
+			return err
+		}
+		if at.After(s.reg.Now().Add(5 * time.Minute)) {
+			return invalid("at", "%s is in the future", q.At)
+		}
+	}
+	rec, err := s.reg.Store().Record(ctx, id)
+	if err != nil {
+		return err
+	}
+	actor := credo.RoleAdmin
+	if p.is(rAuthority) {
+		if rec.Authority != p.token.Authority {
+			return credo.Errorf(credo.EFORBIDDEN, "record %d was filed by another authority: only %s or an admin may change it", id, rec.Authority)
+		}
+		actor = p.token.Authority
+	}
+	if !at.IsZero() && at.Before(rec.DecidedAt) && typ != credo.EventRecordRevoked {
+		return invalid("at", "%s is before the record's decision date", q.At)
+	}
+	ev, err := s.reg.ChangeRecord(ctx, typ, id, at, actor, q.Reason, q.Void)
+	if err != nil {
+		if typ == credo.EventRepairApproved && credo.ErrorCode(err) == credo.ECONFLICT {
+			return s.repairRefusal(ctx, rec, err)
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ev)
+}
+
+// repairRefusal adds the first day a repair is possible to the registry's
+// refusal.
+func (s *Server) repairRefusal(ctx context.Context, rec *credo.Record, err error) error {
+	var ce *credo.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	pol, _, perr := s.reg.Policy(ctx)
+	if perr != nil {
+		return err
+	}
+	rule := pol.Rule(rec.Rule)
+	if rule == nil || !rule.Repair.IsAllowed() {
+		return err
+	}
+	from := pol.Calendar.Add(rec.DecidedAt, rule.Repair.After)
+	return repairError{err: ce, from: from.In(pol.Location()).Format("2006-01-02")}
+}

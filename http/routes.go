@@ -1,0 +1,58 @@
+package http
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// registerRoutes declares every endpoint: its pattern, the roles allowed
+// and the query parameters it takes. The OpenAPI document must list
+// exactly these (a test holds them together).
+func (s *Server) registerRoutes() {
+	const (
+		authorities = rAdmin | rAuthority
+		checkers    = rAdmin | rChecker
+		subjects    = rAdmin | rSubject
+	)
+	s.route("POST /v1/records", authorities, nil, s.handleFileRecord)
+	s.route("POST /v1/records/batch", authorities, nil, s.handleFileBatch)
+	s.route("POST /v1/records/{id}/revoke", authorities, nil, s.handleChange)
+	s.route("POST /v1/records/{id}/fulfil", authorities, nil, s.handleChange)
+	s.route("POST /v1/records/{id}/repair", authorities, nil, s.handleChange)
+
+	s.route("GET /v1/subjects/{id}", subjects, []string{"at", "known"}, s.handleState)
+	s.route("GET /v1/subjects/{id}/history", subjects, []string{"from", "to"}, s.handleHistory)
+	s.route("GET /v1/subjects/{id}/checks", subjects, []string{"limit"}, s.handleSubjectChecks)
+	s.route("POST /v1/consents", rSubject, nil, s.handleConsent)
+
+	s.route("POST /v1/checks", checkers, nil, s.handleCheck)
+	s.route("POST /v1/checks/batch", checkers, nil, s.handleCheckBatch)
+	s.route("GET /v1/checks/{id}", subjects, nil, s.handleReplay)
+
+	s.route("GET /v1/lists/{id}", rAnyone, []string{"q", "limit"}, s.handleList)
+
+	s.route("GET /v1/policies", rAnyone, nil, s.handlePolicies)
+	s.route("GET /v1/policies/{hash}", rAnyone, nil, s.handlePolicy)
+	s.route("POST /v1/policies", rAdmin, []string{"effective"}, s.handlePublish)
+
+	s.route("GET /v1/stats", rAdmin|rAuditor, []string{"from", "to"}, s.handleStats)
+	s.route("GET /v1/openapi.json", rAnyone, nil, func(w http.ResponseWriter, r *http.Request, p *principal) error {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openapiDoc)
+		return nil
+	})
+
+	// Operations endpoints: no authentication, no admission control for
+	// /healthz and /metrics.
+	s.routes = append(s.routes, "GET /healthz", "GET /readyz", "GET /metrics")
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+
+	s.mux.HandleFunc("/", s.notFound)
+}

@@ -1,0 +1,446 @@
+// Package http is Credo's JSON API: the server that exposes a registry to
+// authorities, service providers, subjects, auditors and the public, and
+// the Go client the CLI uses to talk to it.
+//
+// Every request is authenticated by bearer token (or is public), checked
+// against the roles its route allows, rate limited per token, and admitted
+// only while the server has capacity. Errors are RFC 9457 problem+json
+// with a stable type per credo error code. Checks are answered from the
+// registry's decision table and logged asynchronously, never dropped.
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"credo"
+	"credo/registry"
+)
+
+// Options tune a Server. The zero value is a production default.
+type Options struct {
+	// Logger receives structured request and error logs (default: none).
+	// Secrets are never logged.
+	Logger *slog.Logger
+	// RateLimit is the sustained requests per second allowed per token
+	// (public requests: per remote address); default 20,000. A negative
+	// value disables rate limiting.
+	RateLimit float64
+	// RateBurst is the bucket size (default: one second's worth).
+	RateBurst int
+	// MaxInFlight bounds the requests handled at once; beyond it requests
+	// are refused with 503 at once (default 4×GOMAXPROCS×64).
+	MaxInFlight int
+	// TokenCacheTTL is how long a token lookup is cached, and so how long a
+	// revocation may take to be honoured (default 10 s).
+	TokenCacheTTL time.Duration
+	// CensusTTL is how long the scan behind the public lists and the
+	// statistics is reused (default 10 s).
+	CensusTTL time.Duration
+	// CheckLogBuffer is the capacity of the queue of checks waiting to be
+	// logged (default 65,536); when it is full, checks wait.
+	CheckLogBuffer int
+	// CheckLogBatch is the largest batch written at once (default 1000).
+	CheckLogBatch int
+	// CheckLogInterval is how often queued checks are written (default 50 ms).
+	CheckLogInterval time.Duration
+	// MaxBatchChecks is the most subjects one batch check may carry (default 1000).
+	MaxBatchChecks int
+	// ShutdownTimeout bounds a graceful shutdown (default 30 s).
+	ShutdownTimeout time.Duration
+	// OnListen, if set, is called with the listening address once
+	// ListenAndServe listens (useful with port 0).
+	OnListen func(addr net.Addr)
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = 20000
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 4 * runtime.GOMAXPROCS(0) * 64
+	}
+	if o.TokenCacheTTL <= 0 {
+		o.TokenCacheTTL = 10 * time.Second
+	}
+	if o.CensusTTL <= 0 {
+		o.CensusTTL = 10 * time.Second
+	}
+	if o.CheckLogBuffer <= 0 {
+		o.CheckLogBuffer = 65536
+	}
+	if o.CheckLogBatch <= 0 {
+		o.CheckLogBatch = 1000
+	}
+	if o.CheckLogInterval <= 0 {
+		o.CheckLogInterval = 50 * time.Millisecond
+	}
+	if o.MaxBatchChecks <= 0 {
+		o.MaxBatchChecks = 1000
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+}
+
+// Request body limits.
+const (
+	maxJSONBody   = 1 << 20  // one JSON request
+	maxNDJSONBody = 64 << 20 // a batch of records
+	maxPolicyBody = 1 << 20  // a policy document
+)
+
+// Server serves a registry over HTTP.
+type Server struct {
+	reg      *registry.Registry
+	tokenDB  credo.TokenStore
+	checkLog credo.CheckLog
+	opts     Options
+	log      *slog.Logger
+
+	tokens  *tokenCache
+	limiter *rateLimiter
+	adm     *admission
+	batcher *checkBatcher
+	ids     *checkIDs
+	metrics *metrics
+	census  *censusCache
+
+	mux     *http.ServeMux
+	routes  []string
+	handler http.Handler
+
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewServer returns a server over a registry, its tokens and its check log.
+func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog, opts Options) *Server {
+	opts.defaults()
+	s := &Server{reg: reg, tokenDB: tokens, checkLog: checks, opts: opts, log: opts.Logger,
+		tokens: newTokenCache(tokens, opts.TokenCacheTTL),
+		adm:    newAdmission(opts.MaxInFlight),
+		ids:    newCheckIDs(),
+		mux:    http.NewServeMux(),
+	}
+	if opts.RateLimit > 0 {
+		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
+	}
+	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
+	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
+	s.census = newCensusCache(reg, opts.CensusTTL)
+	s.registerRoutes()
+	s.handler = http.HandlerFunc(s.serve)
+	return s
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes returns the patterns of every registered route ("METHOD /path").
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// ListenAndServe serves on addr (over TLS when both certFile and keyFile
+// are given) until ctx ends, then shuts down gracefully: it stops
+// accepting connections, waits for the requests in flight, and writes
+// every queued check to the check log before it returns.
+func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile string) error {
+	if (certFile == "") != (keyFile == "") {
+		return credo.Errorf(credo.EINVALID, "TLS needs both a certificate and a key file")
+	}
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 64 MiB batch over a slow link
+		WriteTimeout:      5 * time.Minute, // filing that batch
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.Close()
+		return credo.Errorf(credo.EUNAVAILABLE, "listening on %s: %v", addr, err)
+	}
+	if s.opts.OnListen != nil {
+		s.opts.OnListen(ln.Addr())
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", certFile != "")
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.closing.Store(true)
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return errors.Join(err, s.Close())
+}
+
+// Close stops accepting checks and writes every queued check to the check
+// log (retrying failures until ShutdownTimeout). It does not close the
+// registry or the stores. Call it after the HTTP server has stopped.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+		defer cancel()
+		s.closeErr = s.batcher.close(ctx)
+	})
+	return s.closeErr
+}
+
+// FlushChecks waits until every check answered so far is in the check log.
+func (s *Server) FlushChecks(ctx context.Context) error { return s.batcher.flush(ctx) }
+
+// handlerFunc is a route's handler: it returns an error to be written as a
+// problem, or nil once it has written its response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+// route registers a handler for a pattern, allowed to some roles, taking
+// some query parameters (any other is refused).
+func (s *Server) route(pattern string, roles roleSet, query []string, h handlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if rw, ok := w.(*responseWriter); ok {
+			rw.tokenID = p.id()
+		}
+		if s.limiter != nil {
+			key := p.id()
+			if key == "" {
+				key, _, _ = net.SplitHostPort(r.RemoteAddr)
+			}
+			if ok, wait := s.limiter.allow(key); !ok {
+				s.metrics.reject("rate_limit")
+				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "rate limit exceeded: slow down",
+					headers: map[string]string{"Retry-After": retryAfter(wait)}})
+				return
+			}
+		}
+		if !p.is(roles) {
+			if p.token == nil {
+				s.writeError(w, r, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "a bearer token is required (roles allowed: " + roles.names() + ")"})
+			} else {
+				s.writeError(w, r, &credo.Error{Code: credo.EFORBIDDEN, Message: "a " + p.token.Role + " token may not use this endpoint (roles allowed: " + roles.names() + ")"})
+			}
+			return
+		}
+		if r.URL.RawQuery != "" {
+			if err := checkQuery(r, query); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r, p); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// checkQuery refuses unknown, repeated and malformed query parameters.
+func checkQuery(r *http.Request, allowed []string) error {
+	vs, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return invalid("query", "malformed query string: %v", err)
+	}
+	for k, v := range vs {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			if len(allowed) == 0 {
+				return invalid(k, "unknown query parameter: this endpoint takes none")
+			}
+			return invalid(k, "unknown query parameter (allowed: %v)", allowed)
+		}
+		if len(v) > 1 {
+			return invalid(k, "query parameter given %d times", len(v))
+		}
+	}
+	return nil
+}
+
+// responseWriter records the status of a response for logs and metrics.
+type responseWriter struct {
+	http.ResponseWriter
+	status  int
+	tokenID string
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var rwPool = sync.Pool{New: func() any { return new(responseWriter) }}
+
+// serve is the root handler: admission control, then the mux, then logs
+// and metrics.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz", "/metrics":
+		// Probes and scrapes bypass admission control: they must answer
+		// precisely when the server is busy.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	if !s.adm.acquire() {
+		s.metrics.reject("overload")
+		writeProblem(w, Problem{Type: ProblemBase + kindOverloaded, Title: problemTitles[kindOverloaded], Status: http.StatusServiceUnavailable,
+			Detail: "the server is at capacity; retry shortly"})
+		return
+	}
+	rw := rwPool.Get().(*responseWriter)
+	*rw = responseWriter{ResponseWriter: w}
+	defer func() {
+		s.adm.release()
+		d := time.Since(start)
+		status := rw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		s.metrics.request(route, status, d)
+		level := slog.LevelDebug
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400:
+			level = slog.LevelInfo
+		}
+		if s.log.Enabled(r.Context(), level) {
+			s.log.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Duration("duration", d), slog.String("token", rw.tokenID))
+		}
+		*rw = responseWriter{}
+		rwPool.Put(rw)
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+// notFound answers requests no route matches: 405 with Allow when the path
+// exists under other methods, 404 otherwise.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := s.mux.Handler(r2); p != "" && p != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		h := ""
+		for i, m := range allow {
+			if i > 0 {
+				h += ", "
+			}
+			h += m
+		}
+		s.writeError(w, r, &httpError{kind: kindMethodNotAllowed, detail: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, h),
+			headers: map[string]string{"Allow": h}})
+		return
+	}
+	s.writeError(w, r, credo.Errorf(credo.ENOTFOUND, "no such endpoint: %s %s (see /v1/openapi.json)", r.Method, r.URL.Path))
+}
+
+// decodeJSON decodes a request body of at most limit bytes into v,
+// refusing unknown fields, wrong types and trailing data.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	if r.ContentLength > limit {
+		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return invalid("", "unexpected data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err)
+		}
+		return invalid("", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// parseID parses a numeric path parameter.
+func parseID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, invalid(name, "%q is not a positive integer", s)
+	}
+	return n, nil
+}

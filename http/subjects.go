@@ -1,0 +1,308 @@
+package http
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"credo"
+	"credo/engine"
+)
+
+// ownSubject returns the canonical subject a subject token is bound to.
+func (s *Server) ownSubject(p *principal) (string, error) {
+	id, err := s.reg.ParseSubject(p.token.Subject)
+	if err != nil {
+		return "", credo.Errorf(credo.EFORBIDDEN, "this subject token is bound to no valid subject: ask the registry operator for a new one")
+	}
+	return id.Canonical, nil
+}
+
+// subjectParam validates the {id} path parameter and applies a subject
+// token's binding: a subject reads only its own file.
+func (s *Server) subjectParam(r *http.Request, p *principal) (string, error) {
+	raw := r.PathValue("id")
+	id, err := s.reg.ParseSubject(raw)
+	if err != nil {
+		return "", invalid("id", "%s", credo.ErrorMessage(err))
+	}
+	if p.is(rSubject) {
+		own, err := s.ownSubject(p)
+		if err != nil {
+			return "", err
+		}
+		if own != id.Canonical {
+			return "", credo.Errorf(credo.EFORBIDDEN, "a subject token may read only its own file")
+		}
+	}
+	return id.Canonical, nil
+}
+
+// queryTime parses an optional time query parameter.
+func (s *Server) queryTime(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	pol, _, err := s.reg.Policy(r.Context())
+	if err != nil {
+		return time.Time{}, err
+	}
+	return parseTime(name, v, pol.Location())
+}
+
+// StateResponse is a subject's whole file at an instant: the engine's
+// state (schemes with their contributions, listings, measures, records)
+// and, for every sector where a measure is in force, the decision with its
+// reasons.
+type StateResponse struct {
+	*engine.State
+	Decisions []engine.Decision `json:"decisions"`
+}
+
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request, p *principal) error {
+	subject, err := s.subjectParam(r, p)
+	if err != nil {
+		return err
+	}
+	at, err := s.queryTime(r, "at")
+	if err != nil {
+		return err
+	}
+	known, err := s.queryTime(r, "known")
+	if err != nil {
+		return err
+	}
+	st, err := s.reg.State(r.Context(), subject, at, known)
+	if err != nil {
+		return err
+	}
+	resp := StateResponse{State: st, Decisions: []engine.Decision{}}
+	var sectors []string
+	for _, m := range st.Measures {
+		if !slices.Contains(sectors, m.Sector) {
+			sectors = append(sectors, m.Sector)
+		}
+	}
+	for _, sec := range sectors {
+		resp.Decisions = append(resp.Decisions, st.Decide(sec))
+	}
+	if st.Schemes == nil {
+		st.Schemes = []engine.SchemeState{}
+	}
+	if st.Listings == nil {
+		st.Listings = []engine.Listing{}
+	}
+	if st.Measures == nil {
+		st.Measures = []engine.MeasureState{}
+	}
+	if st.Records == nil {
+		st.Records = []engine.RecordState{}
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// HistoryPoint is a subject's standing in one scheme from an instant on:
+// one point per change, for plotting. RecordID names the record whose
+// decision, end or change caused it (absent for the first point).
+type HistoryPoint struct {
+	At       time.Time `json:"at"`
+	Scheme   string    `json:"scheme"`
+	Scored   bool      `json:"scored"`
+	Score    int       `json:"score"`
+	Tier     string    `json:"tier,omitempty"`
+	RecordID int64     `json:"record_id,omitempty"`
+}
+
+// History is the answer to GET /v1/subjects/{id}/history.
+type History struct {
+	Subject string         `json:"subject"`
+	From    time.Time      `json:"from"`
+	To      time.Time      `json:"to"`
+	Points  []HistoryPoint `json:"points"`
+}
+
+// maxHistorySteps bounds the evaluations behind one history.
+const maxHistorySteps = 20000
+
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p *principal) error {
+	subject, err := s.subjectParam(r, p)
+	if err != nil {
+		return err
+	}
+	from, err := s.queryTime(r, "from")
+	if err != nil {
+		return err
+	}
+	to, err := s.queryTime(r, "to")
+	if err != nil {
+		return err
+	}
+	now := s.reg.Now()
+	if to.IsZero() {
+		to = now
+	}
+	if from.IsZero() {
+		from = to.AddDate(-5, 0, 0)
+	}
+	if !from.Before(to) {
+		return invalid("from", "must be before to")
+	}
+	if to.Sub(from) > 100*365*24*time.Hour {
+		return invalid("from", "the span may be at most 100 years")
+	}
+	f, err := s.reg.Facts(r.Context(), subject)
+	if err != nil {
+		return err
+	}
+	eng := s.reg.Engine()
+	// Nothing is computed before the first policy took effect.
+	var first time.Time
+	for _, v := range eng.Versions() {
+		if !v.Published.After(now) && (first.IsZero() || v.Effective.Before(first)) {
+			first = v.Effective
+		}
+	}
+	if first.IsZero() {
+		return credo.Errorf(credo.EUNAVAILABLE, "no policy is in force")
+	}
+	h := History{Subject: subject, From: from, To: to, Points: []HistoryPoint{}}
+	t := from
+	if t.Before(first) {
+		t = first
+	}
+	type last struct {
+		p       HistoryPoint
+		contrib map[int64]int
+	}
+	prev := map[string]*last{}
+	for step := 0; !t.After(to) && step < maxHistorySteps; step++ {
+		st, err := eng.State(f, t, now)
+		if err != nil {
+			return err
+		}
+		for _, sc := range st.Schemes {
+			pt := HistoryPoint{At: t, Scheme: sc.Scheme, Scored: sc.Scored, Score: sc.Score, Tier: sc.Tier}
+			contrib := make(map[int64]int, len(sc.Contributions))
+			for _, c := range sc.Contributions {
+				contrib[c.RecordID] += c.Points
+			}
+			pv := prev[sc.Scheme]
+			if pv != nil && pv.p.Scored == pt.Scored && pv.p.Score == pt.Score && pv.p.Tier == pt.Tier {
+				pv.contrib = contrib
+				continue
+			}
+			if pv != nil {
+				pt.RecordID = changedRecord(pv.contrib, contrib)
+			}
+			h.Points = append(h.Points, pt)
+			prev[sc.Scheme] = &last{p: pt, contrib: contrib}
+		}
+		if st.Next.IsZero() {
+			break
+		}
+		t = st.Next
+	}
+	return writeJSON(w, http.StatusOK, h)
+}
+
+// changedRecord returns the (lowest) id of a record whose contribution
+// differs between two instants.
+func changedRecord(a, b map[int64]int) int64 {
+	ids := slices.Sorted(maps.Keys(a))
+	for id := range b {
+		if _, ok := a[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if a[id] != b[id] {
+			return id
+		}
+	}
+	return 0
+}
+
+// SubjectChecks is the access log of a subject: every check anybody ran
+// on it, newest first (principle 5).
+type SubjectChecks struct {
+	Subject string             `json:"subject"`
+	Checks  []credo.CheckEntry `json:"checks"`
+}
+
+func (s *Server) handleSubjectChecks(w http.ResponseWriter, r *http.Request, p *principal) error {
+	subject, err := s.subjectParam(r, p)
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return invalid("limit", "must be an integer from 1 to 10000")
+		}
+		limit = n
+	}
+	if err := s.batcher.flush(r.Context()); err != nil {
+		return credo.Errorf(credo.EUNAVAILABLE, "the check log is catching up; try again")
+	}
+	cs, err := s.checkLog.ChecksOf(r.Context(), subject, limit)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []credo.CheckEntry{}
+	}
+	return writeJSON(w, http.StatusOK, SubjectChecks{Subject: subject, Checks: cs})
+}
+
+// ConsentRequest is the body of POST /v1/consents: a subject opts in to (or
+// out of) being scored in a scheme.
+type ConsentRequest struct {
+	Scheme string `json:"scheme"`
+	Given  *bool  `json:"given"`
+}
+
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q ConsentRequest
+	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+		return err
+	}
+	if q.Scheme == "" {
+		return invalid("scheme", "is required")
+	}
+	if q.Given == nil {
+		return invalid("given", "is required: true to opt in, false to withdraw")
+	}
+	subject, err := s.ownSubject(p)
+	if err != nil {
+		return err
+	}
+	id, _ := s.reg.ParseSubject(subject)
+	pol, _, err := s.reg.Policy(r.Context())
+	if err != nil {
+		return err
+	}
+	sc := pol.Scheme(q.Scheme)
+	switch {
+	case sc == nil:
+		return invalid("scheme", "unknown scheme %q in the policy in force", q.Scheme)
+	case !sc.Applies(id.Kind.String()):
+		return invalid("scheme", "scheme %s does not score a %s", q.Scheme, id.Kind)
+	case !sc.ConsentRequired():
+		return invalid("scheme", "scheme %s scores without consent under the policy in force: consent has no effect", q.Scheme)
+	}
+	typ := credo.EventConsentGiven
+	if !*q.Given {
+		typ = credo.EventConsentWithdrawn
+	}
+	evs, err := s.reg.Append(r.Context(), &credo.Event{Type: typ, Subject: subject, Actor: credo.RoleSubject,
+		Consent: &credo.Consent{Scheme: q.Scheme, At: s.reg.Now(), Given: *q.Given}})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, evs[0])
+}

@@ -1,0 +1,278 @@
+package registry
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/policy"
+)
+
+// maxClockSkew is how far in the future a decision date may lie: an
+// authority's clock may run a little ahead, nothing more.
+const maxClockSkew = 5 * time.Minute
+
+// Validate checks that a record may be filed under the policy in force and
+// canonicalises its subject. It reports the first problem with the field it
+// concerns (principle 1: no record without a source).
+func (r *Registry) Validate(ctx context.Context, rec *credo.Record) error {
+	v, err := r.view(ctx)
+	if err != nil {
+		return err
+	}
+	return r.validate(v.version.Policy, rec)
+}
+
+func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
+	if rec.Subject == "" {
+		return credo.FieldErrorf("subject", "is required")
+	}
+	id, err := r.ParseSubject(rec.Subject)
+	if err != nil {
+		return err
+	}
+	rec.Subject = id.Canonical
+	if rec.Rule == "" {
+		return credo.FieldErrorf("rule", "is required")
+	}
+	rule := pol.Rule(rec.Rule)
+	if rule == nil {
+		return credo.FieldErrorf("rule", "unknown rule %q in the policy in force", rec.Rule)
+	}
+	if rec.Authority == "" {
+		return credo.FieldErrorf("authority", "is required")
+	}
+	if pol.Authority(rec.Authority) == nil {
+		return credo.FieldErrorf("authority", "unknown authority %q", rec.Authority)
+	}
+	if !rule.FiledBy(rec.Authority) {
+		return &credo.Error{Code: credo.EFORBIDDEN, Field: "authority", Message: fmt.Sprintf("authority %s may not file rule %s (it may be filed by %s)", rec.Authority, rule.Code, strings.Join(rule.Authorities, ", "))}
+	}
+	if !rule.AppliesTo(id.Kind.String()) {
+		return credo.FieldErrorf("rule", "rule %s applies to %s, not to a %s", rule.Code, strings.Join(rule.Subjects, " and "), id.Kind)
+	}
+	if strings.TrimSpace(rec.CaseRef) == "" {
+		return credo.FieldErrorf("case_ref", "is required (the authority's case reference)")
+	}
+	if len(rec.CaseRef) > 200 {
+		return credo.FieldErrorf("case_ref", "is longer than 200 characters")
+	}
+	if rec.EvidenceSHA256 == "" {
+		return credo.FieldErrorf("evidence_sha256", "is required (the SHA-256 of the legally effective document behind the record)")
+	}
+	if b, err := hex.DecodeString(rec.EvidenceSHA256); err != nil || len(b) != 32 {
+		return credo.FieldErrorf("evidence_sha256", "must be 64 hexadecimal characters")
+	}
+	rec.EvidenceSHA256 = strings.ToLower(rec.EvidenceSHA256)
+	now := r.now()
+	if rec.DecidedAt.IsZero() {
+		return credo.FieldErrorf("decided_at", "is required")
+	}
+	if rec.DecidedAt.After(now.Add(maxClockSkew)) {
+		return credo.FieldErrorf("decided_at", "%s is in the future", rec.DecidedAt.Format(time.RFC3339))
+	}
+	if !rec.NotifiedAt.IsZero() && rec.NotifiedAt.After(now.Add(maxClockSkew)) {
+		return credo.FieldErrorf("notified_at", "%s is in the future", rec.NotifiedAt.Format(time.RFC3339))
+	}
+	perUnit := false
+	for _, ps := range rule.Points {
+		perUnit = perUnit || ps.PerUnit != 0
+	}
+	switch {
+	case perUnit && rec.Quantity <= 0:
+		return credo.FieldErrorf("quantity", "rule %s counts per unit: a positive quantity is required", rule.Code)
+	case !perUnit && rec.Quantity != 0:
+		return credo.FieldErrorf("quantity", "rule %s does not count per unit: leave quantity empty", rule.Code)
+	case rec.Quantity > 1e6:
+		return credo.FieldErrorf("quantity", "%g is implausibly large", rec.Quantity)
+	}
+	return nil
+}
+
+// FileRecords validates and files records atomically: if any record is
+// invalid, nothing is filed and the error names it by index. It returns the
+// stored records (the originals for identical re-filings).
+func (r *Registry) FileRecords(ctx context.Context, recs []*credo.Record) ([]credo.FileResult, error) {
+	v, err := r.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, rec := range recs {
+		if err := r.validate(v.version.Policy, rec); err != nil {
+			if len(recs) > 1 {
+				var e *credo.Error
+				if errors.As(err, &e) {
+					c := *e
+					c.Field = fmt.Sprintf("records[%d].%s", i, e.Field)
+					return nil, &c
+				}
+			}
+			return nil, err
+		}
+	}
+	res, err := r.store.FileRecords(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	subjects := make([]string, 0, len(res))
+	for _, fr := range res {
+		if fr.Created {
+			subjects = append(subjects, fr.Record.Subject)
+		}
+	}
+	r.refresh(ctx, subjects...)
+	return res, nil
+}
+
+// FileRecord validates and files one record.
+func (r *Registry) FileRecord(ctx context.Context, rec *credo.Record) (credo.FileResult, error) {
+	res, err := r.FileRecords(ctx, []*credo.Record{rec})
+	if err != nil {
+		return credo.FileResult{}, err
+	}
+	return res[0], nil
+}
+
+// refresh recomputes the decision entries of subjects after a change, and
+// of the persons linked to any organisation among them.
+func (r *Registry) refresh(ctx context.Context, subjects ...string) {
+	v := r.current.Load()
+	if r.noTable || v == nil || v.table == nil {
+		return
+	}
+	now := r.now()
+	seen := map[string]bool{}
+	for _, s := range subjects {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if _, err := v.table.Refresh(s, now); err != nil {
+			r.log.Error("refreshing decision entry", "subject", s, "err", err)
+		}
+		if id, err := r.parser.Parse(s); err == nil && id.Kind == credo.Org {
+			persons, err := r.store.LinkedPersons(ctx, s)
+			if err != nil {
+				r.log.Error("loading linked persons", "org", s, "err", err)
+			}
+			for _, p := range persons {
+				if !seen[p] {
+					seen[p] = true
+					if _, err := v.table.Refresh(p, now); err != nil {
+						r.log.Error("refreshing decision entry", "subject", p, "err", err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Append appends events about subjects (changes, disputes, consents, links)
+// and refreshes the decision entries they touch.
+func (r *Registry) Append(ctx context.Context, evs ...*credo.Event) ([]*credo.Event, error) {
+	out, err := r.store.Append(ctx, evs)
+	if err != nil {
+		return nil, err
+	}
+	var subjects []string
+	for _, ev := range out {
+		if ev.Subject != "" {
+			subjects = append(subjects, ev.Subject)
+		}
+		if ev.Link != nil {
+			subjects = append(subjects, ev.Link.Person)
+		}
+	}
+	r.refresh(ctx, subjects...)
+	return out, nil
+}
+
+// ChangeRecord revokes a record, records its fulfilment or approves its
+// repair, effective at instant at (zero: now), on behalf of actor.
+func (r *Registry) ChangeRecord(ctx context.Context, typ credo.EventType, recordID int64, at time.Time, actor, reason string, void bool) (*credo.Event, error) {
+	switch typ {
+	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+	default:
+		return nil, credo.Errorf(credo.EINVALID, "%s is not a change to a record", typ)
+	}
+	rec, err := r.store.Record(ctx, recordID)
+	if err != nil {
+		return nil, err
+	}
+	if at.IsZero() {
+		at = r.now()
+	}
+	if typ == credo.EventRepairApproved {
+		if err := r.repairAllowed(ctx, rec, at); err != nil {
+			return nil, err
+		}
+	}
+	out, err := r.Append(ctx, &credo.Event{Type: typ, Subject: rec.Subject, Actor: actor,
+		Change: &credo.RecordChange{RecordID: rec.ID, At: at, Reason: reason, VoidAbInitio: void && typ == credo.EventRecordRevoked}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// repairAllowed refuses a repair before the rule's minimum period, with the
+// date from which one is possible.
+func (r *Registry) repairAllowed(ctx context.Context, rec *credo.Record, at time.Time) error {
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	rule := pol.Rule(rec.Rule)
+	if rule == nil {
+		return nil
+	}
+	if !rule.Repair.IsAllowed() {
+		return credo.Errorf(credo.ECONFLICT, "rule %s allows no credit repair", rule.Code)
+	}
+	from := pol.Calendar.Add(rec.DecidedAt, rule.Repair.After)
+	if at.Before(from) {
+		return credo.Errorf(credo.ECONFLICT, "repair of record %d is possible from %s (the minimum period of %s from the decision date)", rec.ID, from.In(pol.Location()).Format("2006-01-02"), rule.Repair.After)
+	}
+	return nil
+}
+
+// Publish validates and publishes a policy version effective at instant
+// effective (zero: the policy's own effective time). A policy with lint
+// errors is refused. The decision table is rebuilt and swapped in.
+func (r *Registry) Publish(ctx context.Context, name string, src []byte, effective time.Time) (*credo.PolicyVersion, []policy.Diagnostic, error) {
+	p, err := policy.Parse(name, src)
+	if err != nil {
+		return nil, nil, &credo.Error{Code: credo.EINVALID, Op: "policy publish", Message: err.Error(), Err: err}
+	}
+	if effective.IsZero() {
+		effective = p.Effective
+	}
+	pv := &credo.PolicyVersion{Hash: policy.Hash(src), Name: p.Name, Effective: effective, Published: r.now(), Source: src}
+	if _, err := r.store.Append(ctx, []*credo.Event{{Type: credo.EventPolicyPublished, Actor: "admin", Policy: pv}}); err != nil {
+		return nil, nil, err
+	}
+	if err := r.Rebuild(ctx); err != nil {
+		return nil, nil, err
+	}
+	return pv, p.Warnings, nil
+}
+
+// Explain returns the decision for a sector at an instant as known at
+// another, with its full reasons: the slow path behind replays and `credo
+// check --at`.
+func (r *Registry) Explain(ctx context.Context, subject, sector string, at, known time.Time) (engine.Decision, error) {
+	st, err := r.State(ctx, subject, at, known)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	pol := st.PolicyDoc()
+	if pol.Sector(sector) == nil && len(pol.SectorMeasures(sector)) == 0 {
+		return engine.Decision{}, &credo.Error{Code: credo.EINVALID, Field: "sector", Message: fmt.Sprintf("unknown sector %q", sector)}
+	}
+	return st.Decide(sector), nil
+}

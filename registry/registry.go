@@ -1,0 +1,338 @@
+// Package registry is Credo's service layer: it ties a store, the published
+// policy versions, the engine and the decision table together. It checks
+// that every record may be filed before the store files it (principle 1),
+// keeps the decision table current after every change, and answers checks.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/ident"
+	"credo/policy"
+)
+
+// Registry is a running registry over one store.
+type Registry struct {
+	store   credo.Store
+	parser  *ident.Parser
+	now     func() time.Time
+	log     *slog.Logger
+	noTable bool
+
+	mu      sync.Mutex // serialises policy publication and rebuilds
+	current atomic.Pointer[view]
+}
+
+// view is an immutable snapshot: the engine over every published version,
+// and the decision table under the version in force when it was built.
+type view struct {
+	eng     *engine.Engine
+	version engine.Version
+	table   *engine.Table
+	// validUntil is when the next published version takes effect (zero: none).
+	validUntil time.Time
+}
+
+// Options configure a registry.
+type Options struct {
+	// Now is the clock (default time.Now). Tests pass a simulated clock.
+	Now func() time.Time
+	// Parser validates identifiers (default: strict).
+	Parser *ident.Parser
+	Logger *slog.Logger
+	// NoTable skips the decision table: for tools that only file records
+	// (bulk ingest) and exit.
+	NoTable bool
+}
+
+// Open opens a registry over a store: it loads the published policy versions
+// and rebuilds the decision table from the event log.
+func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
+	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.parser == nil {
+		r.parser = &ident.Parser{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if err := r.Rebuild(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Store returns the underlying store.
+func (r *Registry) Store() credo.Store { return r.store }
+
+// Now returns the registry's clock reading.
+func (r *Registry) Now() time.Time { return r.now() }
+
+// Rebuild reloads the policy versions and recomputes the decision table
+// from the whole event log, then swaps it in atomically; checks keep being
+// answered from the old table meanwhile.
+func (r *Registry) Rebuild(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rebuildLocked(ctx)
+}
+
+func (r *Registry) rebuildLocked(ctx context.Context) error {
+	pvs, err := r.store.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	eng := engine.New()
+	for _, pv := range pvs {
+		p, err := policy.Parse(fmt.Sprintf("policy %s", short(pv.Hash)), pv.Source)
+		if err != nil {
+			return &credo.Error{Code: credo.EINTERNAL, Op: "registry.Open", Message: "a published policy no longer parses", Err: err}
+		}
+		eng.Add(engine.Version{Hash: pv.Hash, Effective: pv.Effective, Published: pv.Published, Policy: p})
+	}
+	now := r.now()
+	v := &view{eng: eng}
+	ver, ok := eng.PolicyAt(now, now)
+	if !ok {
+		r.current.Store(v) // no policy yet: checks fail with a clear error
+		return nil
+	}
+	v.version = ver
+	v.validUntil = eng.NextVersion(now, now)
+	v.table = engine.NewTable(ver.Policy, ver.Hash, r.loader(ctx), now)
+	if r.noTable {
+		r.current.Store(v)
+		return nil
+	}
+	start := time.Now()
+	n, err := r.fillTable(ctx, v.table, ver.Policy, now)
+	if err != nil {
+		return err
+	}
+	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "took", time.Since(start).Round(time.Millisecond))
+	r.current.Store(v)
+	return nil
+}
+
+// fillTable computes the entry of every subject with events, streaming the
+// log once and grouping it by subject.
+func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
+	bySubject := map[string][]credo.Event{}
+	var after int64
+	for {
+		evs, err := r.store.Events(ctx, after, 10000)
+		if err != nil {
+			return 0, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			if ev.Subject != "" {
+				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
+			}
+			if ev.Link != nil && ev.Link.Person != "" && ev.Link.Person != ev.Subject {
+				bySubject[ev.Link.Person] = append(bySubject[ev.Link.Person], ev)
+			}
+		}
+	}
+	n := 0
+	for subject, evs := range bySubject {
+		id, err := r.parser.Parse(subject)
+		if err != nil {
+			r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
+			continue
+		}
+		f := &engine.Facts{ID: id, Events: evs}
+		if id.Kind == credo.Person {
+			for _, ev := range evs {
+				if ev.Link != nil && ev.Link.Person == subject {
+					if oid, err := r.parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
+						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: bySubject[oid.Canonical]})
+					}
+				}
+			}
+		}
+		st := engine.Evaluate(pol, f, now, now)
+		t.Put(subject, engine.EntryOf(st), true)
+		n++
+	}
+	return n, nil
+}
+
+func hasOrg(fs []*engine.Facts, id string) bool {
+	for _, f := range fs {
+		if f.ID.Canonical == id {
+			return true
+		}
+	}
+	return false
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// loader returns the facts of a subject from the store.
+func (r *Registry) loader(ctx context.Context) engine.Loader {
+	return func(subject string) (*engine.Facts, error) { return r.Facts(context.WithoutCancel(ctx), subject) }
+}
+
+// Facts loads everything the engine needs about a subject.
+func (r *Registry) Facts(ctx context.Context, subject string) (*engine.Facts, error) {
+	id, err := r.parser.Parse(subject)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := r.store.SubjectEvents(ctx, id.Canonical)
+	if err != nil {
+		return nil, err
+	}
+	f := &engine.Facts{ID: id, Events: evs}
+	if id.Kind == credo.Person {
+		orgs, err := r.store.LinkedOrgs(ctx, id.Canonical)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orgs {
+			oid, err := r.parser.Parse(o)
+			if err != nil {
+				continue
+			}
+			oevs, err := r.store.SubjectEvents(ctx, oid.Canonical)
+			if err != nil {
+				return nil, err
+			}
+			f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: oevs})
+		}
+	}
+	return f, nil
+}
+
+// ErrNoPolicy is returned when no policy is in force.
+var ErrNoPolicy = credo.Errorf(credo.EUNAVAILABLE, "no policy is in force: publish one with `credo policy publish`")
+
+// view returns the current snapshot, rebuilding it first when a newly
+// effective policy version has taken over.
+func (r *Registry) view(ctx context.Context) (*view, error) {
+	v := r.current.Load()
+	if v.table != nil && (v.validUntil.IsZero() || r.now().Before(v.validUntil)) {
+		return v, nil
+	}
+	if v.table != nil || len(v.eng.Versions()) > 0 {
+		r.mu.Lock()
+		if cur := r.current.Load(); cur == v {
+			if err := r.rebuildLocked(ctx); err != nil {
+				r.mu.Unlock()
+				return nil, err
+			}
+		}
+		r.mu.Unlock()
+		v = r.current.Load()
+	}
+	if v.table == nil {
+		return nil, ErrNoPolicy
+	}
+	return v, nil
+}
+
+// Policy returns the policy version in force now.
+func (r *Registry) Policy(ctx context.Context) (*policy.Policy, string, error) {
+	v, err := r.view(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return v.version.Policy, v.version.Hash, nil
+}
+
+// Engine returns the engine over every published version.
+func (r *Registry) Engine() *engine.Engine { return r.current.Load().eng }
+
+// Table returns the current decision table (nil when no policy is in force).
+func (r *Registry) Table(ctx context.Context) (*engine.Table, error) {
+	v, err := r.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.table, nil
+}
+
+// ParseSubject validates a subject identifier and returns it parsed.
+func (r *Registry) ParseSubject(s string) (ident.ID, error) {
+	id, err := r.parser.Parse(s)
+	if err != nil {
+		var e *credo.Error
+		if errors.As(err, &e) {
+			return id, &credo.Error{Code: credo.EINVALID, Field: "subject", Message: e.Message}
+		}
+		return id, err
+	}
+	return id, nil
+}
+
+// State computes a subject's full state at instant at as known at known
+// (zero values mean now).
+func (r *Registry) State(ctx context.Context, subject string, at, known time.Time) (*engine.State, error) {
+	id, err := r.ParseSubject(subject)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	if at.IsZero() {
+		at = now
+	}
+	if known.IsZero() {
+		known = now
+	}
+	f, err := r.Facts(ctx, id.Canonical)
+	if err != nil {
+		return nil, err
+	}
+	return r.Engine().State(f, at, known)
+}
+
+// Check answers "may this subject use this sector now?" from the decision
+// table, with the full explanation when the answer is not a plain allow.
+func (r *Registry) Check(ctx context.Context, subject, sector string) (engine.Decision, error) {
+	id, err := r.ParseSubject(subject)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	v, err := r.view(ctx)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	ref, ok := v.table.Sector(sector)
+	if !ok {
+		return engine.Decision{}, &credo.Error{Code: credo.EINVALID, Field: "sector", Message: fmt.Sprintf("unknown sector %q", sector)}
+	}
+	now := r.now()
+	vd, err := v.table.Check(id.Canonical, ref, now)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	if vd.Effect == engine.EffectAllow && vd.Grants.Empty() {
+		return engine.Decision{Subject: id.Canonical, Sector: sector, Decision: engine.Allow, Policy: v.version.Hash}, nil
+	}
+	st, err := r.State(ctx, id.Canonical, now, now)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	d := st.Decide(sector)
+	d.Policy = v.version.Hash
+	return d, nil
+}

@@ -1,0 +1,380 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"credo"
+)
+
+// Append appends non-record events atomically (see credo.Store). Besides
+// Seq, Recorded (if zero), PrevHash and Hash it assigns:
+//   - Dispute.ID (the event's Seq) of a dispute.opened event;
+//   - Subject, if empty, of a change or dispute event (the record's
+//     subject) and of a link event (the organisation);
+//   - Decision.RecordID, if zero (the disputed record);
+//   - Policy.Hash, if empty (SHA-256 of the source), and Policy.Published,
+//     if zero (Recorded).
+//
+// It fails with ENOTFOUND if a referenced record or dispute does not exist,
+// EINVALID if an event is malformed or names a subject other than its
+// record's, and ECONFLICT if a dispute is decided twice. Publishing a policy
+// version already published is a no-op that returns the original event.
+// The events passed in are not modified.
+func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
+	cp := make([]*credo.Event, len(evs))
+	for i, ev := range evs {
+		if err := validateEvent(ev, eventField(len(evs), i)); err != nil {
+			return nil, err
+		}
+		cp[i] = copyEvent(ev)
+	}
+	if len(cp) == 0 {
+		return cp, nil
+	}
+	req := &request{ctx: ctx, op: "Append", evs: cp}
+	if err := db.submit(req); err != nil {
+		return nil, err
+	}
+	return req.events, nil
+}
+
+// eventField returns a function naming a field of the i-th of n events.
+func eventField(n, i int) func(string) string {
+	return func(f string) string {
+		if n == 1 {
+			return f
+		}
+		return fmt.Sprintf("events[%d].%s", i, f)
+	}
+}
+
+// validateEvent checks that an event's type is one Append takes and that
+// exactly its payload is set.
+func validateEvent(ev *credo.Event, field func(string) string) error {
+	if ev == nil {
+		return credo.FieldErrorf(field("event"), "missing")
+	}
+	var want string
+	switch ev.Type {
+	case credo.EventRecordFiled:
+		return credo.FieldErrorf(field("type"), "record.filed events are written by FileRecords")
+	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+		want = "change"
+	case credo.EventDisputeOpened:
+		want = "dispute"
+	case credo.EventDisputeDecided:
+		want = "decision"
+	case credo.EventConsentGiven, credo.EventConsentWithdrawn:
+		want = "consent"
+	case credo.EventLinkAdded, credo.EventLinkRemoved:
+		want = "link"
+	case credo.EventPolicyPublished:
+		want = "policy"
+	default:
+		return credo.FieldErrorf(field("type"), "unknown event type %q", ev.Type)
+	}
+	set := map[string]bool{
+		"record": ev.Record != nil, "change": ev.Change != nil, "dispute": ev.Dispute != nil,
+		"decision": ev.Decision != nil, "consent": ev.Consent != nil, "link": ev.Link != nil,
+		"policy": ev.Policy != nil,
+	}
+	if !set[want] {
+		return credo.FieldErrorf(field(want), "required for a %s event", ev.Type)
+	}
+	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy"} {
+		if p != want && set[p] {
+			return credo.FieldErrorf(field(p), "not allowed in a %s event", ev.Type)
+		}
+	}
+	switch want {
+	case "consent":
+		if ev.Subject == "" {
+			return credo.FieldErrorf(field("subject"), "required for a %s event", ev.Type)
+		}
+		if ev.Consent.Scheme == "" {
+			return credo.FieldErrorf(field("consent.scheme"), "required")
+		}
+	case "link":
+		if ev.Link.Org == "" {
+			return credo.FieldErrorf(field("link.org"), "required")
+		}
+		if ev.Link.Person == "" {
+			return credo.FieldErrorf(field("link.person"), "required")
+		}
+	case "policy":
+		if ev.Subject != "" {
+			return credo.FieldErrorf(field("subject"), "must be empty for a policy event")
+		}
+		if h := ev.Policy.Hash; h != "" && h != credo.HashBytes(ev.Policy.Source) {
+			return credo.FieldErrorf(field("policy.hash"), "does not match the SHA-256 of the source")
+		}
+	}
+	return nil
+}
+
+// copyEvent copies an event and its payload, so that assigning fields does
+// not touch the caller's values.
+func copyEvent(ev *credo.Event) *credo.Event {
+	c := *ev
+	c.Seq, c.PrevHash, c.Hash = 0, "", ""
+	if ev.Change != nil {
+		x := *ev.Change
+		c.Change = &x
+	}
+	if ev.Dispute != nil {
+		x := *ev.Dispute
+		c.Dispute = &x
+	}
+	if ev.Decision != nil {
+		x := *ev.Decision
+		c.Decision = &x
+	}
+	if ev.Consent != nil {
+		x := *ev.Consent
+		c.Consent = &x
+	}
+	if ev.Link != nil {
+		x := *ev.Link
+		c.Link = &x
+	}
+	if ev.Policy != nil {
+		x := *ev.Policy
+		c.Policy = &x
+	}
+	return &c
+}
+
+// append writes evs (already validated copies) inside the open transaction.
+func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
+	out := make([]*credo.Event, len(evs))
+	subjects := newSubjectSet()
+	now := w.stamp()
+	for i, ev := range evs {
+		field := eventField(len(evs), i)
+		existing, err := w.prepareEvent(ev, field)
+		if err != nil {
+			return nil, err
+		}
+		if existing != nil {
+			out[i] = existing
+			continue
+		}
+		w.seq++
+		ev.Seq = w.seq
+		if ev.Recorded.IsZero() {
+			ev.Recorded = now
+		}
+		ev.PrevHash = w.hash
+		switch ev.Type {
+		case credo.EventDisputeOpened:
+			ev.Dispute.ID = ev.Seq
+		case credo.EventPolicyPublished:
+			if ev.Policy.Published.IsZero() {
+				ev.Policy.Published = ev.Recorded
+			}
+		}
+		body, err := credo.CanonicalEncoding(ev)
+		if err != nil {
+			return nil, credo.Errorf(credo.EINVALID, "event cannot be encoded: %v", err)
+		}
+		ev.Hash = credo.HashBytes(body)
+		w.hash = ev.Hash
+		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, ev.PrevHash, ev.Hash); err != nil {
+			return nil, internal("Append", err)
+		}
+		concerns := map[string]string{} // subject -> kind hint
+		if ev.Subject != "" {
+			concerns[ev.Subject] = ""
+		}
+		if ev.Link != nil {
+			concerns[ev.Link.Org] = "org"
+			concerns[ev.Link.Person] = "person"
+		}
+		for _, s := range []string{ev.Subject, orgOf(ev), personOf(ev)} {
+			kind, ok := concerns[s]
+			if !ok {
+				continue
+			}
+			delete(concerns, s)
+			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", s, ev.Seq); err != nil {
+				return nil, internal("Append", err)
+			}
+			subjects.add(s, ev.Seq, kind)
+		}
+		if err := w.project(ev); err != nil {
+			return nil, internal("Append", err)
+		}
+		out[i] = ev
+	}
+	if err := w.upsertSubjects(subjects); err != nil {
+		return nil, internal("Append", err)
+	}
+	return out, nil
+}
+
+func orgOf(ev *credo.Event) string {
+	if ev.Link == nil {
+		return ""
+	}
+	return ev.Link.Org
+}
+
+func personOf(ev *credo.Event) string {
+	if ev.Link == nil {
+		return ""
+	}
+	return ev.Link.Person
+}
+
+// prepareEvent checks an event against the stored state and fills in what
+// it derives from it. For a policy version already published it returns
+// the event that published it.
+func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*credo.Event, error) {
+	switch ev.Type {
+	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+		return nil, w.checkRecord(ev, ev.Change.RecordID, field("change.record_id"), field)
+	case credo.EventDisputeOpened:
+		return nil, w.checkRecord(ev, ev.Dispute.RecordID, field("dispute.record_id"), field)
+	case credo.EventDisputeDecided:
+		d := ev.Decision
+		var recordID int64
+		var outcome sql.NullString
+		err := w.queryRow("SELECT record_id, outcome FROM disputes WHERE id = ?", d.DisputeID).Scan(&recordID, &outcome)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: field("decision.dispute_id"),
+				Message: fmt.Sprintf("dispute %d not found", d.DisputeID)}
+		}
+		if err != nil {
+			return nil, internal("Append", err)
+		}
+		if outcome.Valid {
+			return nil, &credo.Error{Code: credo.ECONFLICT, Op: "sqlite.Append", Field: field("decision.dispute_id"),
+				Message: fmt.Sprintf("dispute %d is already decided (%s)", d.DisputeID, outcome.String)}
+		}
+		if d.RecordID == 0 {
+			d.RecordID = recordID
+		} else if d.RecordID != recordID {
+			return nil, credo.FieldErrorf(field("decision.record_id"), "dispute %d concerns record %d, not %d", d.DisputeID, recordID, d.RecordID)
+		}
+		return nil, w.checkRecord(ev, recordID, field("decision.record_id"), field)
+	case credo.EventLinkAdded, credo.EventLinkRemoved:
+		if ev.Subject == "" {
+			ev.Subject = ev.Link.Org
+		}
+	case credo.EventPolicyPublished:
+		p := ev.Policy
+		if p.Hash == "" {
+			p.Hash = credo.HashBytes(p.Source)
+		}
+		var seq int64
+		err := w.queryRow("SELECT seq FROM policies WHERE hash = ?", p.Hash).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, internal("Append", err)
+		}
+		var body []byte
+		var hash string
+		if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq).Scan(&body, &hash); err != nil {
+			return nil, internal("Append", err)
+		}
+		return decodeEvent(body, hash)
+	}
+	return nil, nil
+}
+
+// checkRecord checks that record id exists and fills in (or checks) the
+// event's subject with the record's.
+func (w *writer) checkRecord(ev *credo.Event, id int64, idField string, field func(string) string) error {
+	var subject string
+	err := w.queryRow("SELECT subject FROM records WHERE id = ?", id).Scan(&subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: idField,
+			Message: fmt.Sprintf("record %d not found", id)}
+	}
+	if err != nil {
+		return internal("Append", err)
+	}
+	if ev.Subject == "" {
+		ev.Subject = subject
+	} else if ev.Subject != subject {
+		return credo.FieldErrorf(field("subject"), "record %d concerns %s, not %s", id, subject, ev.Subject)
+	}
+	return nil
+}
+
+// recordStatus recomputes records.status from its change columns:
+// revocation wins over repair, repair over fulfilment.
+const recordStatus = `UPDATE records SET status = CASE
+	WHEN revoked_at IS NOT NULL THEN 'revoked'
+	WHEN repaired_at IS NOT NULL THEN 'repaired'
+	WHEN fulfilled_at IS NOT NULL THEN 'fulfilled'
+	ELSE 'active' END
+	WHERE id = ?`
+
+// revoke sets a record's revocation time to the earlier of the stored and at.
+const revoke = `UPDATE records SET
+	revoked_at = CASE WHEN revoked_at IS NULL OR ?1 < revoked_at THEN ?1 ELSE revoked_at END,
+	changed_seq = ?2 WHERE id = ?3`
+
+// project updates the projections for a non-record event.
+func (w *writer) project(ev *credo.Event) error {
+	var err error
+	switch ev.Type {
+	case credo.EventRecordRevoked:
+		if _, err = w.exec(revoke, utcText(ev.Change.At), ev.Seq, ev.Change.RecordID); err == nil {
+			_, err = w.exec(recordStatus, ev.Change.RecordID)
+		}
+	case credo.EventRecordFulfilled:
+		if _, err = w.exec("UPDATE records SET fulfilled_at = COALESCE(fulfilled_at, ?), changed_seq = ? WHERE id = ?",
+			utcText(ev.Change.At), ev.Seq, ev.Change.RecordID); err == nil {
+			_, err = w.exec(recordStatus, ev.Change.RecordID)
+		}
+	case credo.EventRepairApproved:
+		if _, err = w.exec("UPDATE records SET repaired_at = COALESCE(repaired_at, ?), changed_seq = ? WHERE id = ?",
+			utcText(ev.Change.At), ev.Seq, ev.Change.RecordID); err == nil {
+			_, err = w.exec(recordStatus, ev.Change.RecordID)
+		}
+	case credo.EventDisputeOpened:
+		d := ev.Dispute
+		_, err = w.exec("INSERT INTO disputes (id, record_id, subject, opened_at, appeal) VALUES (?, ?, ?, ?, ?)",
+			d.ID, d.RecordID, ev.Subject, utcText(d.OpenedAt), d.Appeal)
+	case credo.EventDisputeDecided:
+		d := ev.Decision
+		_, err = w.exec("UPDATE disputes SET decided_at = ?, outcome = ?, decided_seq = ? WHERE id = ?",
+			utcText(d.At), d.Outcome, ev.Seq, d.DisputeID)
+		if err == nil && (d.Outcome == credo.OutcomeRevoked || d.Outcome == credo.OutcomeCorrected) {
+			if _, err = w.exec(revoke, utcText(d.At), ev.Seq, d.RecordID); err == nil {
+				_, err = w.exec(recordStatus, d.RecordID)
+			}
+		}
+	case credo.EventLinkAdded:
+		l := ev.Link
+		_, err = w.exec(`INSERT INTO links (seq, org, person, role, "from", until) VALUES (?, ?, ?, ?, ?, ?)`,
+			ev.Seq, l.Org, l.Person, l.Role, utcText(l.From), nullText(utcText(l.Until)))
+	case credo.EventLinkRemoved:
+		l := ev.Link
+		until := l.Until
+		if until.IsZero() {
+			until = ev.Recorded
+		}
+		_, err = w.exec(`UPDATE links SET until = ?, until_seq = ?
+			WHERE org = ? AND person = ? AND role = ? AND until IS NULL`,
+			utcText(until), ev.Seq, l.Org, l.Person, l.Role)
+	case credo.EventPolicyPublished:
+		p := ev.Policy
+		src := p.Source
+		if src == nil {
+			src = []byte{}
+		}
+		_, err = w.exec("INSERT INTO policies (hash, name, effective, published, source, seq) VALUES (?, ?, ?, ?, ?, ?)",
+			p.Hash, p.Name, utcText(p.Effective), utcText(p.Published), src, ev.Seq)
+	}
+	return err
+}

@@ -1,0 +1,377 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"credo"
+	"credo/ident"
+)
+
+// FileRecords files records in one atomic transaction, in order (see
+// credo.Store). Calls from concurrent goroutines are committed together,
+// one fsync for many calls, each keeping its own atomicity and outcome: see
+// commitLoop. The records passed in are not modified; the results are
+// copies with ID and FiledAt set.
+func (db *DB) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.FileResult, error) {
+	if err := validateRecords(rs); err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return []credo.FileResult{}, nil
+	}
+	req := &request{ctx: ctx, op: "FileRecords", recs: rs}
+	if err := db.submit(req); err != nil {
+		return nil, err
+	}
+	return req.results, nil
+}
+
+// FileRecord files one record; concurrent calls share commits (group
+// commit). It is FileRecords with one record.
+func (db *DB) FileRecord(ctx context.Context, r *credo.Record) (credo.FileResult, error) {
+	res, err := db.FileRecords(ctx, []*credo.Record{r})
+	if err != nil {
+		return credo.FileResult{}, err
+	}
+	return res[0], nil
+}
+
+// validateRecords checks what the store itself needs of a record: its
+// identity and subject. Everything else is the registry's business.
+func validateRecords(rs []*credo.Record) error {
+	for i, r := range rs {
+		field := func(f string) string {
+			if len(rs) == 1 {
+				return f
+			}
+			return fmt.Sprintf("records[%d].%s", i, f)
+		}
+		switch {
+		case r == nil:
+			return credo.FieldErrorf(field("record"), "missing")
+		case r.Authority == "":
+			return credo.FieldErrorf(field("authority"), "required")
+		case r.CaseRef == "":
+			return credo.FieldErrorf(field("case_ref"), "required")
+		case r.Subject == "":
+			return credo.FieldErrorf(field("subject"), "required")
+		}
+	}
+	return nil
+}
+
+// recKey is a record's identity.
+type recKey struct{ authority, caseRef string }
+
+// fileRecords files rs inside the open transaction. On error the caller
+// rolls the transaction (or savepoint) back and restores w.seq and w.hash.
+func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
+	first := make(map[recKey]int, len(rs)) // key -> index of its first occurrence
+	keys := make([]recKey, 0, len(rs))
+	for i, r := range rs {
+		k := recKey{r.Authority, r.CaseRef}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+			keys = append(keys, k)
+		}
+	}
+	t0 := time.Now()
+	existing, err := w.lookupRecords(keys)
+	println("lookup", time.Since(t0).String())
+	defer func() { println("fileRecords", time.Since(t0).String()) }()
+	if err != nil {
+		return nil, internal("FileRecords", err)
+	}
+
+	now := w.stamp()
+	res := make([]credo.FileResult, len(rs))
+	created := make([]credo.Record, 0, len(rs)) // never reallocated: res points into it
+	var dups []int                              // records repeating a new one of this call
+	for i, r := range rs {
+		k := recKey{r.Authority, r.CaseRef}
+		if ex := existing[k]; ex != nil {
+			if !r.SameFiling(ex) {
+				return nil, conflict(r, ex, false)
+			}
+			c := *ex
+			res[i] = credo.FileResult{Record: &c}
+			continue
+		}
+		if j := first[k]; j < i {
+			prior := res[j].Record
+			if !r.SameFiling(prior) {
+				return nil, conflict(r, prior, true)
+			}
+			res[i] = credo.FileResult{Record: prior} // copied once it has its ID
+			dups = append(dups, i)
+			continue
+		}
+		created = append(created, *r)
+		c := &created[len(created)-1]
+		if c.FiledAt.IsZero() {
+			c.FiledAt = now
+		}
+		res[i] = credo.FileResult{Record: c, Created: true}
+	}
+	if len(created) == 0 {
+		return res, nil
+	}
+	if err := w.insertRecords(created); err != nil {
+		return nil, err
+	}
+	for _, i := range dups {
+		c := *res[i].Record
+		res[i].Record = &c
+	}
+	return res, nil
+}
+
+// insertRecords appends a record.filed event for each record, assigning
+// IDs, and writes the projections.
+func (w *writer) insertRecords(rs []credo.Record) error {
+	n := len(rs)
+	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
+	recArgs := make([]any, 0, cap(evArgs))
+	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
+	subjects := newSubjectSet()
+	arena := make([]byte, 0, 640*min(n, 256))
+	var lastT time.Time
+	var lastText string
+	text := func(t time.Time) string {
+		if !t.Equal(lastT) || lastText == "" {
+			lastT, lastText = t, utcText(t)
+		}
+		return lastText
+	}
+	flush := func() error {
+		if err := w.events.exec(evArgs); err != nil {
+			return err
+		}
+		if err := w.records.exec(recArgs); err != nil {
+			return err
+		}
+		if err := w.subjEvs.exec(seArgs); err != nil {
+			return err
+		}
+		evArgs, recArgs, seArgs = evArgs[:0], recArgs[:0], seArgs[:0]
+		return nil
+	}
+	for i := range rs {
+		r := &rs[i]
+		w.seq++
+		r.ID = w.seq
+		start := len(arena)
+		var err error
+		if arena, err = appendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
+			return err
+		}
+		body := arena[start:len(arena):len(arena)]
+		if cap(arena)-len(arena) < 1024 {
+			arena = make([]byte, 0, 640*256)
+		}
+		prev := w.hash
+		w.hash = credo.HashBytes(body)
+		filed := text(r.FiledAt)
+		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, w.hash)
+		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
+		seArgs = append(seArgs, r.Subject, r.ID)
+		subjects.add(r.Subject, r.ID, "")
+		if len(evArgs) == cap(evArgs) {
+			if err := flush(); err != nil {
+				return internal("FileRecords", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return internal("FileRecords", err)
+	}
+	t1 := time.Now()
+	if err := w.upsertSubjects(subjects); err != nil {
+		return internal("FileRecords", err)
+	}
+	println("subjects", time.Since(t1).String())
+	return nil
+}
+
+// lookupBatch is the number of keys looked up per statement.
+const lookupBatch = 128
+
+// lookupRecords returns the stored records among keys.
+func (w *writer) lookupRecords(keys []recKey) (map[recKey]*credo.Record, error) {
+	found := map[recKey]*credo.Record{}
+	args := make([]any, 0, 2*lookupBatch)
+	for len(keys) > 0 {
+		n := min(len(keys), lookupBatch)
+		rows := lookupBatch
+		for rows/2 >= n {
+			rows /= 2
+		}
+		args = args[:0]
+		for i := range rows {
+			k := keys[min(i, n-1)] // pad with the last key
+			args = append(args, k.authority, k.caseRef)
+		}
+		keys = keys[n:]
+		s, err := w.stmt(w.lookupQuery(rows))
+		if err != nil {
+			return nil, err
+		}
+		rs, err := s.QueryContext(bg, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var body []byte
+			if err := rs.Scan(&body); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			r, err := decodeRecord(body)
+			if err != nil {
+				rs.Close()
+				return nil, err
+			}
+			found[recKey{r.Authority, r.CaseRef}] = r
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// lookupQuery returns the query that finds the stored records among n keys.
+func (w *writer) lookupQuery(n int) string {
+	if q, ok := w.lookupSQL[n]; ok {
+		return q
+	}
+	var b strings.Builder
+	b.WriteString("WITH k (authority, case_ref) AS (VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?)")
+	}
+	b.WriteString(`) SELECT e.body FROM k
+		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
+		JOIN events e ON e.seq = r.id`)
+	q := b.String()
+	w.lookupSQL[n] = q
+	return q
+}
+
+// decodeRecord returns the record of a record.filed event body.
+func decodeRecord(body []byte) (*credo.Record, error) {
+	var ev credo.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	if ev.Record == nil {
+		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
+	}
+	return ev.Record, nil
+}
+
+// conflict is the error for r contradicting the stored (or, if inCall,
+// earlier in the same call) record o with the same identity.
+func conflict(r, o *credo.Record, inCall bool) error {
+	what := fmt.Sprintf("record %d filed at %s", o.ID, o.FiledAt.UTC().Format(time.RFC3339))
+	if inCall {
+		what = "an earlier record of the same call"
+	}
+	return &credo.Error{
+		Code: credo.ECONFLICT,
+		Op:   "sqlite.FileRecords",
+		Message: fmt.Sprintf("record (authority %s, case %s) conflicts with %s: %s differs",
+			r.Authority, r.CaseRef, what, differingField(r, o)),
+	}
+}
+
+// differingField names the first field in which two records with the same
+// identity differ, as named in JSON.
+func differingField(r, o *credo.Record) string {
+	switch {
+	case r.Subject != o.Subject:
+		return "subject"
+	case r.Rule != o.Rule:
+		return "rule"
+	case !r.DecidedAt.Equal(o.DecidedAt):
+		return "decided_at"
+	case !r.NotifiedAt.Equal(o.NotifiedAt):
+		return "notified_at"
+	case r.Quantity != o.Quantity:
+		return "quantity"
+	case r.EvidenceSHA256 != o.EvidenceSHA256:
+		return "evidence_sha256"
+	case r.EvidenceURI != o.EvidenceURI:
+		return "evidence_uri"
+	case r.SubjectName != o.SubjectName:
+		return "subject_name"
+	}
+	return "content"
+}
+
+// subjectSet collects the subjects a transaction touches, with the first
+// and last sequence numbers it gave them, in order of first appearance.
+type subjectSet struct {
+	idx  map[string]int
+	list []subjectRow
+}
+
+type subjectRow struct {
+	id          string
+	kind        string
+	first, last int64
+}
+
+func newSubjectSet() *subjectSet { return &subjectSet{idx: map[string]int{}} }
+
+// add notes that event seq concerns subject id; kind is "person" or "org"
+// if the event says so (links), "" to derive it from the identifier.
+func (s *subjectSet) add(id string, seq int64, kind string) {
+	if i, ok := s.idx[id]; ok {
+		s.list[i].last = seq
+		if s.list[i].kind == "unknown" && kind != "" {
+			s.list[i].kind = kind
+		}
+		return
+	}
+	if k := subjectKind(id); k != "unknown" || kind == "" {
+		kind = k
+	}
+	s.idx[id] = len(s.list)
+	s.list = append(s.list, subjectRow{id: id, kind: kind, first: seq, last: seq})
+}
+
+// subjectKind derives a subject's kind from its identifier: "person",
+// "org", or "unknown" if it does not parse (the store does not validate).
+func subjectKind(id string) string {
+	if strings.HasPrefix(id, "P:") {
+		return "person"
+	}
+	p, err := ident.Parse(id)
+	if err != nil {
+		return "unknown"
+	}
+	return p.Kind.String()
+}
+
+// upsertSubjects writes the subjects table rows for s.
+func (w *writer) upsertSubjects(s *subjectSet) error {
+	args := make([]any, 0, 4*min(len(s.list), maxRowsPerInsert*16))
+	for _, r := range s.list {
+		args = append(args, r.id, r.kind, r.first, r.last)
+		if len(args) == cap(args) {
+			if err := w.subjects.exec(args); err != nil {
+				return err
+			}
+			args = args[:0]
+		}
+	}
+	return w.subjects.exec(args)
+}

@@ -1,0 +1,181 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"credo"
+)
+
+// Reads go to the read pool: each query sees the last committed state and
+// never waits for the writer.
+
+// decodeEvent decodes a stored event body and sets its hash.
+func decodeEvent(body []byte, hash string) (*credo.Event, error) {
+	var ev credo.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	ev.Hash = hash
+	return &ev, nil
+}
+
+// Record returns a record by id (ENOTFOUND if absent).
+func (db *DB) Record(ctx context.Context, id int64) (*credo.Record, error) {
+	r, err := db.queryRecord(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
+		WHERE r.id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Record", Message: fmt.Sprintf("record %d not found", id)}
+	}
+	return r, internal("Record", err)
+}
+
+// RecordByCase returns a record by its identity (ENOTFOUND if absent).
+func (db *DB) RecordByCase(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
+	r, err := db.queryRecord(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
+		WHERE r.authority = ? AND r.case_ref = ?`, authority, caseRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.RecordByCase",
+			Message: fmt.Sprintf("no record of authority %s with case %s", authority, caseRef)}
+	}
+	return r, internal("RecordByCase", err)
+}
+
+func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*credo.Record, error) {
+	var body []byte
+	var hash string
+	if err := db.rdb.QueryRowContext(ctx, query, args...).Scan(&body, &hash); err != nil {
+		return nil, err
+	}
+	ev, err := decodeEvent(body, hash)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Record == nil {
+		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
+	}
+	return ev.Record, nil
+}
+
+// SubjectEvents returns, in log order, every event that concerns the
+// subject: its own, and links that name it.
+func (db *DB) SubjectEvents(ctx context.Context, subject string) ([]credo.Event, error) {
+	evs, err := db.queryEvents(ctx, `SELECT e.body, e.hash FROM subject_events s JOIN events e ON e.seq = s.seq
+		WHERE s.subject = ? ORDER BY s.seq`, subject)
+	return evs, internal("SubjectEvents", err)
+}
+
+// Events returns up to limit events with Seq > after, in order; limit <= 0
+// means no limit.
+func (db *DB) Events(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	evs, err := db.queryEvents(ctx, "SELECT body, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	return evs, internal("Events", err)
+}
+
+func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]credo.Event, error) {
+	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	evs := []credo.Event{}
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return nil, err
+		}
+		ev, err := decodeEvent(body, hash)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, *ev)
+	}
+	return evs, rows.Err()
+}
+
+// LinkedOrgs returns the organisations a person has ever been linked to,
+// in lexical order.
+func (db *DB) LinkedOrgs(ctx context.Context, person string) ([]string, error) {
+	s, err := db.queryStrings(ctx, "SELECT DISTINCT org FROM links WHERE person = ? ORDER BY org", person)
+	return s, internal("LinkedOrgs", err)
+}
+
+// LinkedPersons returns the persons ever linked to an organisation, in
+// lexical order.
+func (db *DB) LinkedPersons(ctx context.Context, org string) ([]string, error) {
+	s, err := db.queryStrings(ctx, "SELECT DISTINCT person FROM links WHERE org = ? ORDER BY person", org)
+	return s, internal("LinkedPersons", err)
+}
+
+func (db *DB) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Subjects calls fn for every subject that has events, in no set order
+// (today: by identifier). It stops at, and returns, the first error fn
+// returns. fn runs while a read snapshot is open; it may call the store.
+func (db *DB) Subjects(ctx context.Context, fn func(subject string) error) error {
+	rows, err := db.rdb.QueryContext(ctx, "SELECT id FROM subjects")
+	if err != nil {
+		return internal("Subjects", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return internal("Subjects", err)
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return internal("Subjects", rows.Err())
+}
+
+// Policies returns every published policy version, in order of
+// publication.
+func (db *DB) Policies(ctx context.Context) ([]credo.PolicyVersion, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT e.body, e.hash FROM policies p JOIN events e ON e.seq = p.seq
+		ORDER BY p.seq`)
+	if err != nil {
+		return nil, internal("Policies", err)
+	}
+	defer rows.Close()
+	out := []credo.PolicyVersion{}
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return nil, internal("Policies", err)
+		}
+		ev, err := decodeEvent(body, hash)
+		if err != nil {
+			return nil, internal("Policies", err)
+		}
+		if ev.Policy == nil {
+			return nil, internal("Policies", fmt.Errorf("event %d (%s) has no policy", ev.Seq, ev.Type))
+		}
+		out = append(out, *ev.Policy)
+	}
+	return out, internal("Policies", rows.Err())
+}

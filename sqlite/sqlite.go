@@ -1,0 +1,273 @@
+// Package sqlite is Credo's embedded store: the event log and its
+// projections in one SQLite file, through the pure-Go modernc.org/sqlite
+// driver, so the registry runs anywhere `go run` does.
+//
+// # Durability and concurrency
+//
+// The file is in WAL mode with synchronous=FULL: when a write call returns,
+// its transaction is on stable storage. All writes go through a single
+// connection owned by one committer goroutine (see [DB.FileRecords] for the
+// group commit it does); reads use a separate pool of read-only connections
+// that see committed snapshots and never wait for the writer.
+//
+// # The log
+//
+// events is append-only at the SQL level too: triggers refuse UPDATE and
+// DELETE. Each row keeps the exact bytes the hash was computed over
+// (credo.CanonicalEncoding), so [DB.Verify] can re-walk the chain without
+// trusting any encoder, and the projections (records, disputes, links,
+// policies, subjects) are written in the same transaction as the events
+// they project.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"credo"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ credo.Store = (*DB)(nil)
+
+// Options tunes a DB. The zero value is the production default.
+type Options struct {
+	// CacheMiB is the page cache of the writer connection in MiB (default 64).
+	CacheMiB int
+	// ReadConns is the size of the read pool (default max(4, GOMAXPROCS)).
+	ReadConns int
+	// MaxGroup caps the number of write calls committed together by the
+	// group commit (default 1024).
+	MaxGroup int
+	// MaxGroupRecords caps the number of records a group may carry; a call
+	// larger than that is committed on its own (default 10,000).
+	MaxGroupRecords int
+	// Linger is how long the committer waits for more calls once it has
+	// one, to make groups larger. The default, 0, commits whatever has
+	// queued up while the previous commit was syncing, which gives large
+	// groups under load and no added latency when idle.
+	Linger time.Duration
+	// Now is the clock (default time.Now); tests set it.
+	Now func() time.Time
+}
+
+// DB is a Credo store in one SQLite file. It implements credo.Store and is
+// safe for concurrent use.
+type DB struct {
+	path string
+	opts Options
+
+	wdb  *sql.DB // the one writer connection
+	rdb  *sql.DB // read pool
+	w    *writer // owned by the committer goroutine
+	head atomic.Pointer[headState]
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	reqs   chan *request
+	quit   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	cerr   error
+}
+
+// headState is the last committed event.
+type headState struct {
+	seq  int64
+	hash string
+}
+
+// Open opens (creating if needed) the store at path, applies any pending
+// migrations and starts the committer.
+func Open(path string) (*DB, error) {
+	return OpenOptions(path, Options{})
+}
+
+// OpenOptions is Open with tuning options.
+func OpenOptions(path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, credo.Errorf(credo.EINVALID, "sqlite: empty database path")
+	}
+	if opts.CacheMiB <= 0 {
+		opts.CacheMiB = 64
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = max(4, runtime.GOMAXPROCS(0))
+	}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 1024
+	}
+	if opts.MaxGroupRecords <= 0 {
+		opts.MaxGroupRecords = 10000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, internal("Open", err)
+	}
+	db := &DB{path: abs, opts: opts}
+	if err := db.open(); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn returns the connection string for the file with the given pragmas.
+func dsn(path string, pragmas ...string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+func (db *DB) open() error {
+	ctx := context.Background()
+	var err error
+	db.wdb, err = sql.Open("sqlite", dsn(db.path,
+		"busy_timeout(10000)",
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+		fmt.Sprintf("cache_size(%d)", -db.opts.CacheMiB*1024),
+		"temp_store(MEMORY)",
+	))
+	if err != nil {
+		return internal("Open", err)
+	}
+	db.wdb.SetMaxOpenConns(1)
+	db.wdb.SetMaxIdleConns(1)
+	db.wdb.SetConnMaxLifetime(0)
+	db.wdb.SetConnMaxIdleTime(0)
+	conn, err := db.wdb.Conn(ctx)
+	if err != nil {
+		return internal("Open", err)
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		conn.Close()
+		return internal("Open", err)
+	}
+	if mode != "wal" {
+		conn.Close()
+		return credo.Errorf(credo.EINTERNAL, "sqlite: %s: journal mode is %q, want wal", db.path, mode)
+	}
+	if err := migrate(ctx, conn); err != nil {
+		conn.Close()
+		return err
+	}
+	db.w, err = newWriter(ctx, conn, db.opts.Now)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	db.head.Store(&headState{seq: db.w.seq, hash: db.w.hash})
+
+	db.rdb, err = sql.Open("sqlite", dsn(db.path,
+		"busy_timeout(10000)",
+		"query_only(1)",
+		"cache_size(-16384)",
+	))
+	if err != nil {
+		return internal("Open", err)
+	}
+	db.rdb.SetMaxOpenConns(db.opts.ReadConns)
+	db.rdb.SetMaxIdleConns(db.opts.ReadConns)
+	if err := db.rdb.PingContext(ctx); err != nil {
+		return internal("Open", err)
+	}
+
+	db.reqs = make(chan *request, db.opts.MaxGroup)
+	db.quit = make(chan struct{})
+	db.done = make(chan struct{})
+	go db.commitLoop()
+	return nil
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close stops accepting writes, commits those already queued, and closes the
+// database.
+func (db *DB) Close() error {
+	db.once.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		db.mu.Unlock()
+		if db.quit != nil {
+			close(db.quit)
+			<-db.done
+		}
+		db.cerr = db.closeConns()
+	})
+	return db.cerr
+}
+
+func (db *DB) closeConns() error {
+	var errs []error
+	if db.w != nil {
+		errs = append(errs, db.w.close())
+	}
+	if db.wdb != nil {
+		errs = append(errs, db.wdb.Close())
+	}
+	if db.rdb != nil {
+		errs = append(errs, db.rdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return internal("Close", err)
+	}
+	return nil
+}
+
+// Head returns the sequence number and hash of the last committed event.
+func (db *DB) Head(ctx context.Context) (int64, string, error) {
+	h := db.head.Load()
+	if h == nil {
+		return 0, "", credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+	}
+	return h.seq, h.hash, nil
+}
+
+// internal wraps an unexpected error (a broken file, a bug) for the caller.
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *credo.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &credo.Error{Code: credo.EINTERNAL, Op: "sqlite." + op, Err: err}
+}
+
+// utcText formats t as fixed-width UTC text for projection columns, so that
+// text order is time order; "" (stored as NULL by callers that want it) for
+// the zero time.
+func utcText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// nullText returns nil for "" so that an absent time is NULL.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

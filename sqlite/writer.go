@@ -1,0 +1,432 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"credo"
+)
+
+// writer is the state of the one writer connection. Only the committer
+// goroutine touches it after Open.
+type writer struct {
+	conn *sql.Conn
+	now  func() time.Time
+
+	// seq and hash are the head of the log as written so far, including the
+	// uncommitted transaction; the group runner restores them on rollback.
+	seq  int64
+	hash string
+
+	stmts     map[string]*sql.Stmt // prepared by SQL text
+	lookupSQL map[int]string       // record lookup by number of keys
+	events    *multiInsert
+	records   *multiInsert
+	subjEvs   *multiInsert
+	subjects  *multiInsert
+}
+
+func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
+	w := &writer{conn: conn, now: now, stmts: map[string]*sql.Stmt{}, lookupSQL: map[int]string{}}
+	w.events = &multiInsert{w: w, cols: 7,
+		head: "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "}
+	w.records = &multiInsert{w: w, cols: 7,
+		head: "INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at) VALUES "}
+	w.subjEvs = &multiInsert{w: w, cols: 2,
+		head: "INSERT INTO subject_events (subject, seq) VALUES ", tail: " ON CONFLICT DO NOTHING"}
+	w.subjects = &multiInsert{w: w, cols: 4,
+		head: "INSERT INTO subjects (id, kind, first_seq, last_seq) VALUES ",
+		tail: ` ON CONFLICT (id) DO UPDATE SET
+			last_seq = max(subjects.last_seq, excluded.last_seq),
+			first_seq = min(subjects.first_seq, excluded.first_seq),
+			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`}
+	if err := w.readHead(); err != nil {
+		return nil, internal("Open", err)
+	}
+	return w, nil
+}
+
+// readHead sets seq and hash from the last event of the log.
+func (w *writer) readHead() error {
+	var seq int64
+	var hash string
+	err := w.queryRow("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").Scan(&seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	w.seq, w.hash = seq, hash
+	return nil
+}
+
+func (w *writer) close() error {
+	var errs []error
+	for _, s := range w.stmts {
+		errs = append(errs, s.Close())
+	}
+	w.stmts = nil
+	if w.conn != nil {
+		errs = append(errs, w.conn.Close())
+		w.conn = nil
+	}
+	return errors.Join(errs...)
+}
+
+// ctx is the context of the writer's statements. A statement is never
+// interrupted halfway by a caller's cancellation: cancellation is checked
+// between calls, and a call once started runs to its end.
+var bg = context.Background()
+
+// stmt returns the prepared statement for query, preparing it once.
+func (w *writer) stmt(query string) (*sql.Stmt, error) {
+	if s, ok := w.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := w.conn.PrepareContext(bg, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = s
+	return s, nil
+}
+
+// exec runs a prepared statement.
+func (w *writer) exec(query string, args ...any) (sql.Result, error) {
+	s, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(bg, args...)
+}
+
+// queryRow runs a prepared single-row query.
+func (w *writer) queryRow(query string, args ...any) *sql.Row {
+	s, err := w.stmt(query)
+	if err != nil {
+		// Surface the preparation error through Scan.
+		return w.conn.QueryRowContext(bg, query, args...)
+	}
+	return s.QueryRowContext(bg, args...)
+}
+
+// maxRowsPerInsert is the largest multi-row INSERT (a power of two).
+const maxRowsPerInsert = 64
+
+// multiInsert inserts rows into one table with multi-row INSERT statements
+// of 64, 32, ... 1 rows, so that n rows take at most n/64 + 6 statements,
+// each prepared once.
+type multiInsert struct {
+	w          *writer
+	cols       int
+	head, tail string
+	byRows     [7]string // SQL text for 1<<i rows
+}
+
+func (m *multiInsert) query(rows int) string {
+	i := 0
+	for 1<<i < rows {
+		i++
+	}
+	if m.byRows[i] == "" {
+		var b strings.Builder
+		b.WriteString(m.head)
+		row := "(" + strings.Repeat("?,", m.cols-1) + "?)"
+		for r := 0; r < rows; r++ {
+			if r > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(row)
+		}
+		b.WriteString(m.tail)
+		m.byRows[i] = b.String()
+	}
+	return m.byRows[i]
+}
+
+// exec inserts the rows whose values are laid out one after another in args.
+func (m *multiInsert) exec(args []any) error {
+	if len(args)%m.cols != 0 {
+		return fmt.Errorf("multiInsert: %d values for %d columns", len(args), m.cols)
+	}
+	n := len(args) / m.cols
+	for n > 0 {
+		rows := maxRowsPerInsert
+		for rows > n {
+			rows >>= 1
+		}
+		k := rows * m.cols
+		if _, err := m.w.exec(m.query(rows), args[:k]...); err != nil {
+			return err
+		}
+		args, n = args[k:], n-rows
+	}
+	return nil
+}
+
+// saveHead writes the head row; called once per transaction before COMMIT.
+func (w *writer) saveHead() error {
+	_, err := w.exec(`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, w.seq, w.hash)
+	return err
+}
+
+// now returns the transaction time: UTC, truncated to microseconds.
+func (w *writer) stamp() time.Time {
+	return w.now().UTC().Truncate(time.Microsecond)
+}
+
+// request is one write call waiting for the committer.
+type request struct {
+	ctx  context.Context
+	op   string
+	recs []*credo.Record // FileRecords
+	evs  []*credo.Event  // Append
+
+	results []credo.FileResult
+	events  []*credo.Event
+	err     error
+	done    chan struct{}
+}
+
+// size is the number of records or events the request carries.
+func (r *request) size() int { return len(r.recs) + len(r.evs) }
+
+// run executes the request against the open transaction.
+func (r *request) run(w *writer) error {
+	var err error
+	if r.op == "FileRecords" {
+		r.results, err = w.fileRecords(r.recs)
+	} else {
+		r.events, err = w.append(r.evs)
+	}
+	return err
+}
+
+// submit queues a request for the committer and waits for its outcome. If
+// ctx ends first, the caller gets an EUNAVAILABLE error wrapping ctx.Err();
+// a request the committer has already started still commits (filing is
+// idempotent, so retrying is safe).
+func (db *DB) submit(req *request) error {
+	req.done = make(chan struct{})
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+	}
+	select {
+	case db.reqs <- req:
+	case <-req.ctx.Done():
+		db.mu.RUnlock()
+		return cancelled(req.op, req.ctx.Err())
+	}
+	db.mu.RUnlock()
+	select {
+	case <-req.done:
+		return req.err
+	case <-req.ctx.Done():
+		return cancelled(req.op, req.ctx.Err())
+	}
+}
+
+func cancelled(op string, err error) error {
+	return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite." + op, Message: "request abandoned: " + err.Error(), Err: err}
+}
+
+// commitLoop is the committer goroutine: the group commit.
+//
+// Every write (FileRecords, Append) is a request on db.reqs. The committer
+// takes the first request, then every other request already queued (up to
+// MaxGroup calls and MaxGroupRecords records; optionally waiting Linger for
+// more), and commits them all in one transaction: one WAL append and one
+// fsync for the group. While it syncs, new requests queue up and form the
+// next group, so the group size adapts to the load with no timer: an idle
+// store commits a lone call at once, a busy one commits hundreds per fsync.
+//
+// Each request keeps its own atomicity and its own outcome. A group of
+// FileRecords calls is first tried as one combined batch (the fast path:
+// one lookup and multi-row inserts for all of them); if that fails, say one
+// call conflicts, the group is rolled back and every call is run again
+// under its own SAVEPOINT, so a failing call is rolled back alone and the
+// others still commit, in the same transaction. If COMMIT itself fails,
+// every call of the group gets the error.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	var group []*request
+	for {
+		var first *request
+		select {
+		case first = <-db.reqs:
+		case <-db.quit:
+			// Close has stopped new sends; commit what is left.
+			for {
+				select {
+				case r := <-db.reqs:
+					db.runGroup([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		group = append(group[:0], first)
+		n := first.size()
+		var linger <-chan time.Time
+		if db.opts.Linger > 0 {
+			linger = time.After(db.opts.Linger)
+		}
+	collect:
+		for len(group) < db.opts.MaxGroup && n < db.opts.MaxGroupRecords {
+			select {
+			case r := <-db.reqs:
+				group = append(group, r)
+				n += r.size()
+			default:
+				if linger == nil {
+					break collect
+				}
+				select {
+				case r := <-db.reqs:
+					group = append(group, r)
+					n += r.size()
+				case <-linger:
+					break collect
+				}
+			}
+		}
+		db.runGroup(group)
+		clear(group)
+	}
+}
+
+// runGroup commits a group of requests in one transaction and answers each.
+func (db *DB) runGroup(group []*request) {
+	w := db.w
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
+	live := group[:0:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = cancelled(r.op, err)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	startSeq, startHash := w.seq, w.hash
+	restore := func(seq int64, hash string) { w.seq, w.hash = seq, hash }
+	fail := func(err error) {
+		restore(startSeq, startHash)
+		w.rollback()
+		for _, r := range live {
+			if r.err == nil {
+				r.err = internal(r.op, err)
+			}
+			r.results, r.events = nil, nil
+		}
+	}
+	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		fail(err)
+		return
+	}
+	// The cached head is only a cache: re-read the end of the log under the
+	// write lock, in case another process has written to the file.
+	if err := w.readHead(); err != nil {
+		fail(err)
+		return
+	}
+	startSeq, startHash = w.seq, w.hash
+	if len(live) == 1 {
+		r := live[0]
+		if r.err = r.run(w); r.err != nil {
+			restore(startSeq, startHash)
+			w.rollback()
+			return
+		}
+	} else if ok, err := db.runCombined(live); err != nil {
+		fail(err)
+		return
+	} else if !ok {
+		restore(startSeq, startHash)
+		for _, r := range live {
+			seq, hash := w.seq, w.hash
+			if _, err := w.exec("SAVEPOINT call"); err != nil {
+				fail(err)
+				return
+			}
+			if r.err = r.run(w); r.err != nil {
+				restore(seq, hash)
+				if _, err := w.exec("ROLLBACK TO call"); err != nil {
+					fail(err)
+					return
+				}
+			}
+			if _, err := w.exec("RELEASE call"); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+	if w.seq == startSeq {
+		// Nothing written (every call failed or was a no-op).
+		w.rollback()
+		return
+	}
+	if err := w.saveHead(); err != nil {
+		fail(err)
+		return
+	}
+	tc := time.Now()
+	if _, err := w.exec("COMMIT"); err != nil {
+		fail(err)
+		return
+	}
+	println("commit", time.Since(tc).String())
+	db.head.Store(&headState{seq: w.seq, hash: w.hash})
+}
+
+// runCombined tries a group of FileRecords calls as one batch under a
+// savepoint. It reports false, with the savepoint rolled back, if the group
+// has other calls or the batch fails; an error if the transaction is no
+// longer usable.
+func (db *DB) runCombined(group []*request) (bool, error) {
+	w := db.w
+	var all []*credo.Record
+	for _, r := range group {
+		if r.op != "FileRecords" {
+			return false, nil
+		}
+		all = append(all, r.recs...)
+	}
+	if _, err := w.exec("SAVEPOINT batch"); err != nil {
+		return false, err
+	}
+	res, err := w.fileRecords(all)
+	if err != nil {
+		if _, err := w.exec("ROLLBACK TO batch"); err != nil {
+			return false, err
+		}
+		if _, err := w.exec("RELEASE batch"); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	if _, err := w.exec("RELEASE batch"); err != nil {
+		return false, err
+	}
+	for _, r := range group {
+		r.results, res = res[:len(r.recs):len(r.recs)], res[len(r.recs):]
+	}
+	return true, nil
+}
+
+// rollback ends the open transaction, if any.
+func (w *writer) rollback() {
+	w.conn.ExecContext(bg, "ROLLBACK") // "no transaction is active" is fine
+}
