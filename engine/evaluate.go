@@ -291,8 +291,14 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 	}
 
 	// Measures that reach the subject as a responsible person of an
-	// organisation: only those whose policy says so (principle 9).
+	// organisation: only those whose policy says so (principle 9), and
+	// never a minor, whom no sanction may reach (the 18th birthday is
+	// already a next change).
+	minorNow := age >= 0 && age < adultAge
 	for _, org := range f.Orgs {
+		if minorNow {
+			break
+		}
 		for _, ln := range links {
 			if ln.Org != org.ID.Canonical || ln.Person != f.ID.Canonical {
 				continue
@@ -370,6 +376,11 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recE
 	ev.end = end
 	nx.add(start)
 	nx.add(end)
+	// The record's status also turns revoked, repaired or fulfilled at
+	// those instants even when its effects have already ended.
+	nx.add(r.revokedAt)
+	nx.add(r.repaired)
+	nx.add(r.fulfilled)
 
 	proc := pol.DisputeProcedureFor(disputeList(pol, ev.rule))
 	for _, d := range r.disputes {

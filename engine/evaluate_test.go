@@ -9,6 +9,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/policy"
 )
 
 // want is what a case expects of a state. Every expected number and
@@ -602,6 +603,18 @@ func TestEvaluate(t *testing.T) {
 			want: want{scores: map[string]int{"civic": 1000}, status: map[int64]string{2: revoked}},
 		},
 		{
+			// The objection showed the record wrong: as known after the
+			// decision it never had effect, not even before it.
+			name: "overdue: decided revoked voids the record",
+			facts: func(t *testing.T) *engine.Facts {
+				return subjectFacts(t, bob, consent("civic", day(2026, 1, 1), true),
+					file("POLLUTION", day(2026, 3, 1), day(2026, 3, 1)),
+					dispute(2, day(2026, 4, 1)), decide(3, 2, day(2026, 5, 1), credo.OutcomeRevoked))
+			},
+			at: day(2026, 3, 15), known: day(2026, 5, 2),
+			want: want{scores: map[string]int{"civic": 1000}, status: map[int64]string{2: revoked}},
+		},
+		{
 			// The default procedure says in_force: an overdue objection
 			// leaves the listing in force, flagged overdue.
 			name: "overdue under an in_force procedure",
@@ -681,6 +694,18 @@ func TestEvaluate(t *testing.T) {
 			want: want{next: day(2028, 3, 1)},
 		},
 		{
+			// Principle 9 and DOMAIN.md ("punishing children and
+			// associates"): minors are never listed, and no sanction
+			// reaches them through an organisation either — until their
+			// 18th birthday.
+			name: "extends_to: never to a minor",
+			facts: func(t *testing.T) *engine.Facts {
+				return subjectFacts(t, minor, link(org, credo.RoleLegalRepresentative, day(2026, 1, 1), time.Time{}), withOrg(orgFake(t)))
+			},
+			at:   day(2026, 6, 1),
+			want: want{next: day(2030, 3, 10)},
+		},
+		{
 			name: "extends_to: link ended before",
 			facts: func(t *testing.T) *engine.Facts {
 				return subjectFacts(t, bob, link(org, credo.RoleLegalRepresentative, day(2026, 1, 1), day(2026, 5, 1)), withOrg(orgFake(t)))
@@ -741,37 +766,56 @@ func TestEvaluate(t *testing.T) {
 // state changes by itself.
 func TestNextChange(t *testing.T) {
 	pol := testPolicy(t)
+	// A variant in which civic scores from 16: the 18th birthday, from
+	// which a person may be listed, is a next change of its own.
+	src := strings.Replace(string(policySrc), "    min_age: 18\n", "    min_age: 16\n", 1)
+	at16, err := policy.Parse(policyFile, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
+		pol   *policy.Policy // nil: the test policy
 		facts *engine.Facts
 		at    time.Time
 		want  time.Time
 	}{
 		// LATE_UTILITY, 6mo from 2026-03-01 10:30.
-		{"lifetime end", subjectFacts(t, bob, file("LATE_UTILITY", day(2026, 3, 1).Add(10*time.Hour+30*time.Minute), day(2026, 3, 2))),
+		{"lifetime end", nil, subjectFacts(t, bob, file("LATE_UTILITY", day(2026, 3, 1).Add(10*time.Hour+30*time.Minute), day(2026, 3, 2))),
 			day(2026, 4, 1), day(2026, 9, 1).Add(10*time.Hour + 30*time.Minute)},
 		// FAKE_GOODS listed 2y from 2026-03-01; lifetime 3y.
-		{"listing period end", subjectFacts(t, bob, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1))),
+		{"listing period end", nil, subjectFacts(t, bob, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1))),
 			day(2026, 4, 1), day(2028, 3, 1)},
 		// Filed 2026-03-20 15:00: notice 10d ends 2026-03-30 15:00.
-		{"notice end", subjectFacts(t, bob, file("OBSTRUCTION", day(2026, 3, 1), day(2026, 3, 20).Add(15*time.Hour))),
+		{"notice end", nil, subjectFacts(t, bob, file("OBSTRUCTION", day(2026, 3, 1), day(2026, 3, 20).Add(15*time.Hour))),
 			day(2026, 3, 21), day(2026, 3, 30).Add(15 * time.Hour)},
 		// Objection on 2026-04-01 to a fake-goods record: review 15d.
-		{"dispute deadline", subjectFacts(t, bob, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1)), dispute(1, day(2026, 4, 1))),
+		{"dispute deadline", nil, subjectFacts(t, bob, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1)), dispute(1, day(2026, 4, 1))),
 			day(2026, 4, 2), day(2026, 4, 16)},
 		// Objection to a polluters record: the strict profile's 20d.
-		{"dispute deadline of a profile", subjectFacts(t, bob, file("POLLUTION", day(2026, 3, 1), day(2026, 3, 1)), dispute(1, day(2026, 4, 1))),
+		{"dispute deadline of a profile", nil, subjectFacts(t, bob, file("POLLUTION", day(2026, 3, 1), day(2026, 3, 1)), dispute(1, day(2026, 4, 1))),
 			day(2026, 4, 2), day(2026, 4, 21)},
 		// Born 2012-03-10: 18 on 2030-03-10 at midnight in Shanghai.
-		{"18th birthday", subjectFacts(t, minor), day(2026, 6, 1), day(2030, 3, 10)},
+		{"18th birthday", nil, subjectFacts(t, minor), day(2026, 6, 1), day(2030, 3, 10)},
 		// Decided in the future: the record starts counting then.
-		{"decision date", subjectFacts(t, bob, file("LATE_UTILITY", day(2026, 5, 1), day(2026, 4, 1))),
+		{"decision date", nil, subjectFacts(t, bob, file("LATE_UTILITY", day(2026, 5, 1), day(2026, 4, 1))),
 			day(2026, 4, 15), day(2026, 5, 1)},
-		{"nothing pending", subjectFacts(t, alice), day(2026, 6, 1), time.Time{}},
+		// Expired on 2026-09-01; a revocation known in advance takes
+		// effect on 2026-10-01, when its status turns revoked.
+		{"revocation of an expired record", nil, subjectFacts(t, bob, file("LATE_UTILITY", day(2026, 3, 1), day(2026, 3, 1)),
+			change(credo.EventRecordRevoked, 1, day(2026, 10, 1), day(2026, 6, 1), false)),
+			day(2026, 9, 15), day(2026, 10, 1)},
+		{"nothing pending", nil, subjectFacts(t, alice), day(2026, 6, 1), time.Time{}},
+		{"16th birthday under a min_age of 16", at16, subjectFacts(t, minor), day(2026, 6, 1), day(2028, 3, 10)},
+		{"18th birthday under a min_age of 16", at16, subjectFacts(t, minor), day(2028, 6, 1), day(2030, 3, 10)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := engine.Evaluate(pol, tc.facts, tc.at, tc.at)
+			p := pol
+			if tc.pol != nil {
+				p = tc.pol
+			}
+			st := engine.Evaluate(p, tc.facts, tc.at, tc.at)
 			if got, want := st.Next, tc.want; !got.Equal(want) {
 				t.Errorf("next change = %v, want %v", got, want)
 			}

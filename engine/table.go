@@ -60,7 +60,7 @@ const shardCount = 64
 
 type shard struct {
 	mu  sync.RWMutex
-	ric map[uint64]Entry // Resident Identity Card numbers, by their first 17 digits
+	ric map[uint64]Entry // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
 	str map[string]Entry // USCCs and passport subjects
 }
 
@@ -155,7 +155,12 @@ func (t *Table) Sector(id string) (*SectorRef, bool) {
 	return r, ok
 }
 
-// ricKey packs the first 17 digits of an 18-character RIC into an integer.
+// ricKey packs an identifier of RIC shape (17 digits and a digit or X)
+// into an integer: the 17 digits, times 11, plus the last character (X is
+// 10). The last character must be in the key: an all-digit USCC can share
+// its first 17 digits with a valid RIC (321102195001010780, a company, and
+// 321102195001010785, a man born in 1950), and the two must not share an
+// entry. The key stays below 11e17 < 2^63.
 func ricKey(s string) (uint64, bool) {
 	if len(s) != 18 {
 		return 0, false
@@ -168,7 +173,13 @@ func ricKey(s string) (uint64, bool) {
 		}
 		k = k*10 + uint64(c-'0')
 	}
-	return k, true
+	switch c := s[17]; {
+	case c >= '0' && c <= '9':
+		return k*11 + uint64(c-'0'), true
+	case c == 'X':
+		return k*11 + 10, true
+	}
+	return 0, false
 }
 
 func (t *Table) shardFor(subject string, key uint64, isRIC bool) *shard {
@@ -182,12 +193,23 @@ func (t *Table) shardFor(subject string, key uint64, isRIC bool) *shard {
 	return &t.shards[h%shardCount]
 }
 
-// kindOf tells a subject's kind from its canonical form without parsing it.
-func kindOf(subject string, isRIC bool) credo.SubjectKind {
-	if isRIC || len(subject) > 2 && subject[0] == 'P' && subject[1] == ':' {
+// kindOf tells a subject's kind from its canonical form. Eighteen digits
+// may be a RIC or an all-digit USCC (914403001922038216): only when the
+// kinds' default entries differ is such a subject parsed to tell which
+// (ident.Parse does not allocate).
+func (t *Table) kindOf(subject string, isRIC bool) credo.SubjectKind {
+	switch {
+	case len(subject) > 2 && subject[0] == 'P' && subject[1] == ':':
 		return credo.Person
+	case !isRIC:
+		return credo.Org
+	case t.defaults[credo.Person] == t.defaults[credo.Org]:
+		return credo.Person // either will do
 	}
-	return credo.Org
+	if id, err := ident.Parse(subject); err == nil {
+		return id.Kind
+	}
+	return credo.Person
 }
 
 // lookup returns the entry of a subject and whether it has one of its own.
@@ -204,7 +226,7 @@ func (t *Table) lookup(subject string) (Entry, bool) {
 	}
 	sh.mu.RUnlock()
 	if !ok {
-		e = t.defaults[kindOf(subject, isRIC)]
+		e = t.defaults[t.kindOf(subject, isRIC)]
 	}
 	return e, ok
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"credo"
 	"credo/engine"
 	"credo/ident"
 	"credo/policy"
@@ -251,6 +252,66 @@ func TestTable(t *testing.T) {
 		check(engine.EffectAllow)
 		if got, want := tbl.Len(), 0; got != want {
 			t.Errorf("Len = %d, want %d", got, want)
+		}
+	})
+
+	t.Run("a RIC and a USCC sharing 17 digits keep separate entries", func(t *testing.T) {
+		// Both valid: a man born 1950-01-01 in Zhenjiang, and a company.
+		person, company := "321102195001010785", "321102195001010780"
+		if got, want := mustID(t, person).Kind, credo.Person; got != want {
+			t.Fatalf("%s: kind %v, want %v", person, got, want)
+		}
+		if got, want := mustID(t, company).Kind, credo.Org; got != want {
+			t.Fatalf("%s: kind %v, want %v", company, got, want)
+		}
+		now := day(2026, 6, 1)
+		ld := newMemLoader()
+		ld.set(subjectFacts(t, company, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1))))
+		tbl := engine.NewTable(pol, "test", ld.load, now)
+		if _, err := tbl.Refresh(company, now); err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := tbl.Sector("procurement")
+		for _, c := range []struct {
+			subject string
+			want    engine.Effect
+		}{{company, engine.EffectDeny}, {person, engine.EffectAllow}} {
+			v, err := tbl.Check(c.subject, ref, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.Effect; got != c.want {
+				t.Errorf("%s: effect = %v, want %v", c.subject, got, c.want)
+			}
+		}
+		tbl.Put(person, engine.Entry{}, false)
+		if v, _ := tbl.Check(company, ref, now); v.Effect != engine.EffectDeny {
+			t.Errorf("dropping the person's entry dropped the company's")
+		}
+	})
+
+	t.Run("organisation without events gets the organisation default", func(t *testing.T) {
+		// A variant where every person with a valid licence gets a grant:
+		// the person and organisation defaults differ. An all-digit USCC
+		// (914403001922038216) has the shape of a RIC but is a company.
+		src := strings.Replace(string(policySrc), "measures:\n", "measures:\n  - {id: licence-perk, sector: driving, effect: grant, when: 'tiers.licence == \"VALID\"', legal_basis: Municipal rules art 9}\n", 1)
+		perkPol, err := policy.Parse(policyFile, []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := day(2026, 6, 1)
+		ld := newMemLoader()
+		tbl := engine.NewTable(perkPol, "test", ld.load, now)
+		ref, _ := tbl.Sector("driving")
+		for _, s := range []string{org, nobody, "P:CHN:E12345678"} {
+			v, err := tbl.Check(s, ref, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := engine.Evaluate(perkPol, &engine.Facts{ID: mustID(t, s)}, now, now).Decide("driving")
+			if got, want := ids(tbl, v.Grants), sortedCopy(d.Grants); !slices.Equal(got, want) {
+				t.Errorf("%s: table grants = %v, Decide grants = %v", s, got, want)
+			}
 		}
 	})
 

@@ -33,8 +33,21 @@ func NewTokenSecret() (secret string, hash string) {
 
 // hashSecret returns the hex SHA-256 of a token secret.
 func hashSecret(secret string) string {
-	h := sha256.Sum256([]byte(secret))
+	h := secretSum(secret)
 	return hex.EncodeToString(h[:])
+}
+
+var secretBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
+// secretSum returns the SHA-256 of a token secret without allocating.
+func secretSum(secret string) [32]byte {
+	bp := secretBufs.Get().(*[]byte)
+	b := append((*bp)[:0], secret...)
+	sum := sha256.Sum256(b)
+	clear(b) // don't leave secrets lying around in pooled memory
+	*bp = b
+	secretBufs.Put(bp)
+	return sum
 }
 
 // roleSet is a set of roles, as a bit mask.
@@ -112,13 +125,13 @@ func (p *principal) mayCheck(sector string) bool {
 type tokenCache struct {
 	store credo.TokenStore
 	ttl   time.Duration
-	now   func() time.Time
 
 	mu      sync.RWMutex
-	entries map[string]tokenCacheEntry // by secret hash
+	entries map[[32]byte]tokenCacheEntry // by secret hash
 }
 
 type tokenCacheEntry struct {
+	p       *principal // nil for a token without a usable role
 	token   *credo.Token
 	expires time.Time
 }
@@ -127,29 +140,32 @@ type tokenCacheEntry struct {
 const maxCachedTokens = 100000
 
 func newTokenCache(store credo.TokenStore, ttl time.Duration) *tokenCache {
-	return &tokenCache{store: store, ttl: ttl, now: time.Now, entries: map[string]tokenCacheEntry{}}
+	return &tokenCache{store: store, ttl: ttl, entries: map[[32]byte]tokenCacheEntry{}}
 }
 
-// lookup returns the token for a secret hash.
-func (c *tokenCache) lookup(ctx context.Context, hash string) (*credo.Token, error) {
-	now := c.now()
+// lookup returns the cache entry for a secret hash.
+func (c *tokenCache) lookup(ctx context.Context, sum [32]byte, now time.Time) (tokenCacheEntry, error) {
 	c.mu.RLock()
-	e, ok := c.entries[hash]
+	e, ok := c.entries[sum]
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
-		return e.token, nil
+		return e, nil
 	}
-	t, err := c.store.TokenByHash(ctx, hash)
+	t, err := c.store.TokenByHash(ctx, hex.EncodeToString(sum[:]))
 	if err != nil {
-		return nil, err
+		return tokenCacheEntry{}, err
+	}
+	e = tokenCacheEntry{token: t, expires: now.Add(c.ttl)}
+	if role := roleBit(t.Role); role != 0 && role != rPublic {
+		e.p = &principal{token: t, role: role}
 	}
 	c.mu.Lock()
 	if len(c.entries) >= maxCachedTokens {
 		clear(c.entries)
 	}
-	c.entries[hash] = tokenCacheEntry{token: t, expires: now.Add(c.ttl)}
+	c.entries[sum] = e
 	c.mu.Unlock()
-	return t, nil
+	return e, nil
 }
 
 // forget drops a token from the cache (after revoking it through this
@@ -167,7 +183,7 @@ func (c *tokenCache) forget(id string) {
 // authenticate returns the principal of a request: public without an
 // Authorization header, the token's holder with a valid bearer token, and
 // an EUNAUTHORIZED error otherwise. The secret is never logged.
-func (s *Server) authenticate(r *http.Request) (*principal, error) {
+func (s *Server) authenticate(r *http.Request, now time.Time) (*principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return public, nil
@@ -177,22 +193,21 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if !ok || secret == "" || strings.ContainsAny(secret, " \t") || len(secret) > 512 {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "malformed Authorization header: expected `Bearer <token>`"}
 	}
-	t, err := s.tokens.lookup(r.Context(), hashSecret(secret))
+	e, err := s.tokens.lookup(r.Context(), secretSum(secret), now)
 	if err != nil {
 		if credo.ErrorCode(err) == credo.ENOTFOUND {
 			return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "unknown token"}
 		}
 		return nil, err
 	}
-	if !t.Revoked.IsZero() && !time.Now().Before(t.Revoked) {
+	if t := e.token; !t.Revoked.IsZero() && !now.Before(t.Revoked) {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization",
 			Message: "the token was revoked on " + t.Revoked.UTC().Format(time.RFC3339) + ": ask the registry operator for a new one"}
 	}
-	role := roleBit(t.Role)
-	if role == 0 || role == rPublic {
+	if e.p == nil {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "the token has no usable role"}
 	}
-	return &principal{token: t, role: role}, nil
+	return e.p, nil
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

@@ -193,11 +193,10 @@ func (b *checkBatcher) write(buf []credo.CheckEntry) []credo.CheckEntry {
 type checkIDs struct {
 	last     atomic.Uint64 // ms<<16 | counter
 	instance [2]byte
-	now      func() time.Time
 }
 
 func newCheckIDs() *checkIDs {
-	g := &checkIDs{now: time.Now}
+	g := &checkIDs{}
 	if _, err := rand.Read(g.instance[:]); err != nil {
 		panic("credo: crypto/rand failed: " + err.Error())
 	}
@@ -206,8 +205,9 @@ func newCheckIDs() *checkIDs {
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 
-func (g *checkIDs) next() string {
-	ms := uint64(g.now().UnixMilli())
+// next returns a new id issued at instant now.
+func (g *checkIDs) next(now time.Time) string {
+	ms := uint64(now.UnixMilli())
 	var v uint64
 	for {
 		last := g.last.Load()

@@ -90,35 +90,38 @@ func (s *Server) target(ctx context.Context, p *principal, sector string) (check
 // check answers and logs one check. The hot path is the decision table:
 // a map lookup and a mask test. Only an answer other than a plain allow
 // is explained, from the subject's facts.
-func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, now time.Time) (*CheckResult, error) {
+//
+// now is the registry's clock reading (the instant decided for); issued is
+// the wall clock, for the check id.
+func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, now, issued time.Time, res *CheckResult) error {
 	id, err := s.reg.ParseSubject(subject)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v, err := tg.table.Check(id.Canonical, tg.ref, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now}
+	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now}
 	if v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.disclose(res, d, tg.table)
 	}
-	res.CheckID = s.ids.next()
+	res.CheckID = s.ids.next(issued)
 	e := credo.CheckEntry{ID: res.CheckID, Subject: res.Subject, Sector: res.Sector, At: now, Known: now,
 		Policy: res.Policy, Decision: res.Decision, Measures: res.Measures}
 	if p.token != nil {
 		e.Checker, e.Org = p.token.ID, p.token.Name
 	}
 	if err := s.batcher.add(ctx, e); err != nil {
-		return nil, err // never answer a check that will not be logged
+		return err // never answer a check that will not be logged
 	}
 	s.metrics.check(res.Sector, res.Decision)
 	s.metrics.countStat(res.Sector, res.Decision, now)
-	return res, nil
+	return nil
 }
 
 // disclose copies into res what a service provider may learn of a
@@ -157,9 +160,18 @@ func measuresOf(d engine.Decision) []string {
 }
 
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var q CheckRequest
-	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := readBody(r, buf, maxJSONBody); err != nil {
 		return err
+	}
+	var q CheckRequest
+	if !parseCheckFast(buf.Bytes(), &q) {
+		slow := new(CheckRequest)
+		if err := unmarshalStrict(buf.Bytes(), slow); err != nil {
+			return err
+		}
+		q = *slow
 	}
 	if q.Subject == "" {
 		return invalid("subject", "is required")
@@ -168,11 +180,28 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	res, err := s.check(r.Context(), p, tg, q.Subject, s.reg.Now())
-	if err != nil {
+	var res CheckResult
+	if err := s.check(r.Context(), p, tg, q.Subject, s.reg.Now(), wallClock(w), &res); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res)
+	if !plainAllow(&res) {
+		out := new(CheckResult)
+		*out = res
+		return writeJSON(w, http.StatusOK, out)
+	}
+	b := appendAllow(buf.Bytes()[:0], &res)
+	setJSONHeaders(w)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return err
+}
+
+// wallClock returns the instant the request was admitted.
+func wallClock(w http.ResponseWriter) time.Time {
+	if rw, ok := w.(*responseWriter); ok && !rw.start.IsZero() {
+		return rw.start
+	}
+	return time.Now()
 }
 
 // CheckBatchRequest is the body of POST /v1/checks/batch.
@@ -210,11 +239,12 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	now := s.reg.Now()
+	now, issued := s.reg.Now(), wallClock(w)
 	out := CheckBatchResponse{Decisions: make([]CheckBatchItem, len(q.Subjects))}
+	results := make([]CheckResult, len(q.Subjects))
 	for i, subj := range q.Subjects {
-		res, err := s.check(ctx, p, tg, subj, now)
-		if err != nil {
+		res := &results[i]
+		if err := s.check(ctx, p, tg, subj, now, issued, res); err != nil {
 			switch credo.ErrorCode(err) {
 			case credo.EINVALID, credo.ENOTFOUND:
 			default:

@@ -12,7 +12,6 @@ import (
 type rateLimiter struct {
 	rate  float64
 	burst float64
-	now   func() time.Time
 
 	mu      sync.RWMutex
 	buckets map[string]*bucket
@@ -32,19 +31,19 @@ func newRateLimiter(rate float64, burst int) *rateLimiter {
 	if burst <= 0 {
 		burst = int(math.Max(1, rate))
 	}
-	return &rateLimiter{rate: rate, burst: float64(burst), now: time.Now, buckets: map[string]*bucket{}}
+	return &rateLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
 }
 
 // allow takes one token from key's bucket. When the bucket is empty it
 // returns false and how long until a token is available.
-func (l *rateLimiter) allow(key string) (bool, time.Duration) {
+func (l *rateLimiter) allow(key string, at time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
 	l.mu.RLock()
 	b := l.buckets[key]
 	l.mu.RUnlock()
-	now := l.now().UnixNano()
+	now := at.UnixNano()
 	if b == nil {
 		l.mu.Lock()
 		if b = l.buckets[key]; b == nil {

@@ -43,12 +43,11 @@ func RecordRequestOf(rec *credo.Record) RecordRequest {
 func (q *RecordRequest) record(loc *time.Location) (*credo.Record, error) {
 	rec := &credo.Record{Subject: strings.TrimSpace(q.Subject), Rule: q.Rule, Authority: q.Authority, CaseRef: q.CaseRef,
 		EvidenceSHA256: q.EvidenceSHA256, EvidenceURI: q.EvidenceURI, Quantity: q.Quantity, SubjectName: q.SubjectName}
-	if q.DecidedAt == "" {
-		return nil, invalid("decided_at", "is required")
-	}
 	var err error
-	if rec.DecidedAt, err = parseTime("decided_at", q.DecidedAt, loc); err != nil {
-		return nil, err
+	if q.DecidedAt != "" { // absent: the registry reports it, in field order
+		if rec.DecidedAt, err = parseTime("decided_at", q.DecidedAt, loc); err != nil {
+			return nil, err
+		}
 	}
 	if q.NotifiedAt != "" {
 		if rec.NotifiedAt, err = parseTime("notified_at", q.NotifiedAt, loc); err != nil {

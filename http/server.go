@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -233,12 +232,19 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) erro
 func (s *Server) route(pattern string, roles roleSet, query []string, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
+		rw, _ := w.(*responseWriter)
+		var now time.Time
+		if rw != nil {
+			now = rw.start
+		} else {
+			now = time.Now()
+		}
+		p, err := s.authenticate(r, now)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if rw, ok := w.(*responseWriter); ok {
+		if rw != nil {
 			rw.tokenID = p.id()
 		}
 		if s.limiter != nil {
@@ -246,7 +252,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 			if key == "" {
 				key, _, _ = net.SplitHostPort(r.RemoteAddr)
 			}
-			if ok, wait := s.limiter.allow(key); !ok {
+			if ok, wait := s.limiter.allow(key, now); !ok {
 				s.metrics.reject("rate_limit")
 				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "rate limit exceeded: slow down",
 					headers: map[string]string{"Retry-After": retryAfter(wait)}})
@@ -302,6 +308,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	status  int
 	tokenID string
+	start   time.Time
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -341,7 +348,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw := rwPool.Get().(*responseWriter)
-	*rw = responseWriter{ResponseWriter: w}
+	*rw = responseWriter{ResponseWriter: w, start: start}
 	defer func() {
 		s.adm.release()
 		d := time.Since(start)
@@ -404,33 +411,17 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // decodeJSON decodes a request body of at most limit bytes into v,
 // refusing unknown fields, wrong types and trailing data.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	if r.ContentLength > limit {
-		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := readBody(r, buf, limit); err != nil {
+		return err
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if dec.More() {
-		return invalid("", "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decodeError(err)
-		}
-		return invalid("", "unexpected data after the JSON object")
-	}
-	return nil
+	return unmarshalStrict(buf.Bytes(), v)
 }
 
 // writeJSON writes v as a JSON response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	setJSONHeaders(w)
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
 }

@@ -49,7 +49,7 @@ func TestExampleWarnings(t *testing.T) {
 		if !strings.Contains(w.Message, "EU AI Act Art. 5(1)(c)") || !strings.Contains(w.Message, "uses list low-credit") {
 			t.Errorf("unexpected warning: %v", w)
 		}
-		id := strings.TrimSuffix(strings.TrimPrefix(w.Message, "measure "), w.Message[strings.Index(w.Message, ":"):])
+		id, _, _ := strings.Cut(strings.TrimPrefix(w.Message, "measure "), ":")
 		got = append(got, id)
 		if m := p.Measure(id); m == nil {
 			t.Errorf("%v: no measure %q", w, id)

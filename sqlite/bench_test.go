@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,10 +40,29 @@ func reportRate(b *testing.B, n int64) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
 
+// cpuTime returns the CPU time (user and system, all threads) the process
+// has used. The benchmarks report CPU per record too, because wall-clock
+// rates on a shared machine depend on what else runs.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, cpu time.Duration, n int64) {
+	if n > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/record")
+	}
+}
+
 // BenchmarkBulkFile files batches of 10,000 new records (one FileRecords
 // call, one transaction each); an op is one batch.
-func BenchmarkBulkFile(b *testing.B) {
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
+func BenchmarkBulkFile(b *testing.B) { benchBulk(b, sqlite.Options{}) }
+
+func benchBulk(b *testing.B, opts sqlite.Options) {
+	db, err := sqlite.OpenOptions(filepath.Join(b.TempDir(), "bench.db"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,20 +70,24 @@ func BenchmarkBulkFile(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n int64
+	var cpu time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		rs := records(i*bulkBatch, bulkBatch)
 		b.StartTimer()
+		c := cpuTime()
 		res, err := db.FileRecords(ctx, rs)
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - c
 		if !res[len(res)-1].Created {
 			b.Fatal("not created")
 		}
 		n += int64(len(rs))
 	}
 	reportRate(b, n)
+	reportCPU(b, cpu, n)
 }
 
 // BenchmarkBulkRefile re-files batches that are already stored (the
@@ -83,20 +107,24 @@ func BenchmarkBulkRefile(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n int64
+	var cpu time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		rs := records((i*bulkBatch)%stored, bulkBatch)
 		b.StartTimer()
+		c := cpuTime()
 		res, err := db.FileRecords(ctx, rs)
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - c
 		if res[0].Created {
 			b.Fatal("created again")
 		}
 		n += int64(len(rs))
 	}
 	reportRate(b, n)
+	reportCPU(b, cpu, n)
 }
 
 // BenchmarkNaiveInsert is the bulk baseline: the same file settings (WAL,
@@ -116,6 +144,7 @@ func BenchmarkNaiveInsert(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var n int64
+	c := cpuTime()
 	for i := 0; b.Loop(); i++ {
 		r := storetest.NewRecord("court.beijing", i, i)
 		r.ID, r.FiledAt = int64(i+1), time.Now().UTC()
@@ -130,20 +159,24 @@ func BenchmarkNaiveInsert(b *testing.B) {
 		n++
 	}
 	reportRate(b, n)
+	reportCPU(b, cpuTime()-c, n)
 }
 
 // benchConcurrent files one record per call from many goroutines (8 per
 // CPU); an op is one record.
-func benchConcurrent(b *testing.B, opts sqlite.Options) {
+func benchConcurrent(b *testing.B, opts sqlite.Options) { benchConcurrentN(b, opts, 32) }
+
+func benchConcurrentN(b *testing.B, opts sqlite.Options, perCPU int) {
 	db, err := sqlite.OpenOptions(filepath.Join(b.TempDir(), "bench.db"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
 	var next atomic.Int64
-	b.SetParallelism(32)
+	b.SetParallelism(perCPU)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := int(next.Add(1))
@@ -159,6 +192,8 @@ func benchConcurrent(b *testing.B, opts sqlite.Options) {
 		}
 	})
 	reportRate(b, next.Load())
+	b.Log(sqlite.DebugStats())
+	reportCPU(b, cpuTime()-c, next.Load())
 }
 
 // BenchmarkGroupCommit is concurrent single-record filing with group
@@ -168,3 +203,33 @@ func BenchmarkGroupCommit(b *testing.B) { benchConcurrent(b, sqlite.Options{}) }
 // BenchmarkTxPerRecord is its baseline: the same load with group commit
 // off, one transaction (and fsync) per call.
 func BenchmarkTxPerRecord(b *testing.B) { benchConcurrent(b, sqlite.Options{MaxGroup: 1}) }
+
+func BenchmarkBulkFileVariants(b *testing.B) {
+	for _, v := range []struct {
+		name string
+		opts sqlite.Options
+	}{
+		{"old", sqlite.Options{PageSize: 4096, CacheMiB: 64, MmapMiB: -1, CheckpointInterval: -1}},
+		{"new", sqlite.Options{}},
+		{"p4k", sqlite.Options{PageSize: 4096}},
+		{"nommap", sqlite.Options{MmapMiB: -1}},
+		{"autockpt", sqlite.Options{CheckpointInterval: -1}},
+	} {
+		b.Run(v.name, func(b *testing.B) { benchBulk(b, v.opts) })
+	}
+}
+
+func BenchmarkGroupCommitVariants(b *testing.B) {
+	for _, v := range []struct {
+		name   string
+		opts   sqlite.Options
+		perCPU int
+	}{
+		{"c64", sqlite.Options{}, 32},
+		{"c256", sqlite.Options{}, 128},
+		{"c1024", sqlite.Options{}, 512},
+		{"c1024-p16k", sqlite.Options{PageSize: 16384}, 512},
+	} {
+		b.Run(v.name, func(b *testing.B) { benchConcurrentN(b, v.opts, v.perCPU) })
+	}
+}

@@ -79,10 +79,7 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 			keys = append(keys, k)
 		}
 	}
-	t0 := time.Now()
 	existing, err := w.lookupRecords(keys)
-	println("lookup", time.Since(t0).String())
-	defer func() { println("fileRecords", time.Since(t0).String()) }()
 	if err != nil {
 		return nil, internal("FileRecords", err)
 	}
@@ -189,11 +186,9 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 	if err := flush(); err != nil {
 		return internal("FileRecords", err)
 	}
-	t1 := time.Now()
 	if err := w.upsertSubjects(subjects); err != nil {
 		return internal("FileRecords", err)
 	}
-	println("subjects", time.Since(t1).String())
 	return nil
 }
 

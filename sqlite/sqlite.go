@@ -41,8 +41,25 @@ var _ credo.Store = (*DB)(nil)
 
 // Options tunes a DB. The zero value is the production default.
 type Options struct {
-	// CacheMiB is the page cache of the writer connection in MiB (default 64).
+	// CacheMiB is the page cache of the writer connection in MiB (default
+	// 64). The indexes the writer updates at random (records by case,
+	// subject_events, subjects) should fit in it for bulk ingest: raise it
+	// for tens of millions of records.
 	CacheMiB int
+	// PageSize is the database page size in bytes for a new file (default
+	// 4096); an existing file keeps its own. Group commits dirty many pages
+	// at random (indexes by case and by subject), so small pages write
+	// less.
+	PageSize int
+	// MmapMiB is the size of the memory map the read connections read the
+	// file through, in MiB (default 256; -1 disables it).
+	MmapMiB int
+	// CheckpointInterval is the least time between two checkpoints of the
+	// write-ahead log into the database file (default 100ms). Checkpoints
+	// run on their own connection and goroutine, so that the committer
+	// never waits for them. A negative value leaves checkpoints to SQLite
+	// (automatic, on the writer, every 1000 pages).
+	CheckpointInterval time.Duration
 	// ReadConns is the size of the read pool (default max(4, GOMAXPROCS)).
 	ReadConns int
 	// MaxGroup caps the number of write calls committed together by the
@@ -68,6 +85,7 @@ type DB struct {
 
 	wdb  *sql.DB // the one writer connection
 	rdb  *sql.DB // read pool
+	cdb  *sql.DB // the checkpointer's connection
 	w    *writer // owned by the committer goroutine
 	head atomic.Pointer[headState]
 
@@ -76,8 +94,15 @@ type DB struct {
 	reqs   chan *request
 	quit   chan struct{}
 	done   chan struct{}
+	ckpt   chan struct{} // a commit happened: the checkpointer may run
+	ckDone chan struct{}
 	once   sync.Once
 	cerr   error
+
+	// ops writes tokens and the check log (see ops.go).
+	opsOnce sync.Once
+	odb     *sql.DB
+	oerr    error
 }
 
 // headState is the last committed event.
@@ -99,6 +124,17 @@ func OpenOptions(path string, opts Options) (*DB, error) {
 	}
 	if opts.CacheMiB <= 0 {
 		opts.CacheMiB = 64
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 4096
+	}
+	if opts.MmapMiB == 0 {
+		opts.MmapMiB = 256
+	} else if opts.MmapMiB < 0 {
+		opts.MmapMiB = 0
+	}
+	if opts.CheckpointInterval == 0 {
+		opts.CheckpointInterval = 100 * time.Millisecond
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = max(4, runtime.GOMAXPROCS(0))
@@ -137,13 +173,20 @@ func dsn(path string, pragmas ...string) string {
 func (db *DB) open() error {
 	ctx := context.Background()
 	var err error
+	mmap := fmt.Sprintf("mmap_size(%d)", db.opts.MmapMiB<<20)
+	autoCheckpoint := "wal_autocheckpoint(0)" // the checkpointer does this work
+	if db.opts.CheckpointInterval < 0 {
+		autoCheckpoint = "wal_autocheckpoint(1000)"
+	}
 	db.wdb, err = sql.Open("sqlite", dsn(db.path,
 		"busy_timeout(10000)",
+		fmt.Sprintf("page_size(%d)", db.opts.PageSize), // before the file is created
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",
 		fmt.Sprintf("cache_size(%d)", -db.opts.CacheMiB*1024),
 		"temp_store(MEMORY)",
+		autoCheckpoint,
 	))
 	if err != nil {
 		return internal("Open", err)
@@ -180,6 +223,7 @@ func (db *DB) open() error {
 		"busy_timeout(10000)",
 		"query_only(1)",
 		"cache_size(-16384)",
+		mmap,
 	))
 	if err != nil {
 		return internal("Open", err)
@@ -190,11 +234,63 @@ func (db *DB) open() error {
 		return internal("Open", err)
 	}
 
+	db.cdb, err = sql.Open("sqlite", dsn(db.path,
+		"busy_timeout(10000)",
+		"synchronous(FULL)",
+		"cache_size(-2048)",
+		mmap,
+	))
+	if err != nil {
+		return internal("Open", err)
+	}
+	db.cdb.SetMaxOpenConns(1)
+
 	db.reqs = make(chan *request, db.opts.MaxGroup)
 	db.quit = make(chan struct{})
 	db.done = make(chan struct{})
+	db.ckpt = make(chan struct{}, 1)
+	db.ckDone = make(chan struct{})
 	go db.commitLoop()
+	if db.opts.CheckpointInterval > 0 {
+		go db.checkpointLoop()
+	} else {
+		close(db.ckDone)
+	}
 	return nil
+}
+
+// checkpointLoop copies committed pages from the write-ahead log into the
+// database file, at most once per CheckpointInterval, after commits. The
+// writer's automatic checkpoints are off: with synchronous=FULL a
+// checkpoint writes and syncs the database file, and doing that on the
+// committer's goroutine stalls every caller; here it overlaps with the
+// next transactions. PASSIVE never blocks the writer or readers; the log
+// restarts from its beginning once a checkpoint has caught up with it.
+// Durability does not depend on checkpoints: a commit is durable once it
+// is synced in the log.
+func (db *DB) checkpointLoop() {
+	defer close(db.ckDone)
+	for {
+		select {
+		case <-db.ckpt:
+		case <-db.done:
+			// The committer has stopped: a last checkpoint, so that a
+			// closed store leaves its data in the database file.
+			db.checkpoint("TRUNCATE")
+			return
+		}
+		db.checkpoint("PASSIVE")
+		select {
+		case <-time.After(db.opts.CheckpointInterval):
+		case <-db.done:
+		}
+	}
+}
+
+// checkpoint runs one checkpoint; failures are retried at the next one.
+func (db *DB) checkpoint(mode string) {
+	var busy, logFrames, done int
+	db.cdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
 }
 
 // Path returns the absolute path of the database file.
@@ -210,6 +306,7 @@ func (db *DB) Close() error {
 		if db.quit != nil {
 			close(db.quit)
 			<-db.done
+			<-db.ckDone
 		}
 		db.cerr = db.closeConns()
 	})
@@ -221,11 +318,17 @@ func (db *DB) closeConns() error {
 	if db.w != nil {
 		errs = append(errs, db.w.close())
 	}
+	if db.odb != nil {
+		errs = append(errs, db.odb.Close())
+	}
 	if db.wdb != nil {
 		errs = append(errs, db.wdb.Close())
 	}
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
+	}
+	if db.cdb != nil {
+		errs = append(errs, db.cdb.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return internal("Close", err)

@@ -331,6 +331,8 @@ func (db *DB) runGroup(group []*request) {
 			r.results, r.events = nil, nil
 		}
 	}
+	tb := time.Now()
+	defer func() { dbgGroups++; dbgSize += len(live); dbgTotal += time.Since(tb) }()
 	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		fail(err)
 		return
@@ -387,8 +389,12 @@ func (db *DB) runGroup(group []*request) {
 		fail(err)
 		return
 	}
-	println("commit", time.Since(tc).String())
+	dbgCommit += time.Since(tc)
 	db.head.Store(&headState{seq: w.seq, hash: w.hash})
+	select {
+	case db.ckpt <- struct{}{}:
+	default:
+	}
 }
 
 // runCombined tries a group of FileRecords calls as one batch under a
@@ -429,4 +435,12 @@ func (db *DB) runCombined(group []*request) (bool, error) {
 // rollback ends the open transaction, if any.
 func (w *writer) rollback() {
 	w.conn.ExecContext(bg, "ROLLBACK") // "no transaction is active" is fine
+}
+
+var dbgGroups, dbgSize int
+var dbgTotal, dbgCommit time.Duration
+
+func DebugStats() string {
+	if dbgGroups == 0 { return "" }
+	return fmt.Sprintf("groups %d avg size %.1f avg total %v avg commit %v", dbgGroups, float64(dbgSize)/float64(dbgGroups), dbgTotal/time.Duration(dbgGroups), dbgCommit/time.Duration(dbgGroups))
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // genChunk is the number of subjects a worker generates at a time.
-const genChunk = 4096
+const genChunk = 1024
 
 type generateSummary struct {
 	People           int     `json:"people"`
@@ -234,8 +234,8 @@ func generateRecords(cmd *cobra.Command, city *synth.City, w io.Writer, format i
 	}
 	total := city.Subjects()
 	pool := sync.Pool{New: func() any { return make([]byte, 0, 1<<20) }}
-	queue := make(chan *chunk, 4*workers) // in subject order, for the writer
-	work := make(chan *chunk, 4*workers)  // for the workers
+	queue := make(chan *chunk, 2*workers+2) // in subject order, for the writer
+	work := make(chan *chunk, 2*workers+2)  // for the workers
 	stop := make(chan struct{})
 	go func() {
 		defer close(queue)
@@ -280,6 +280,8 @@ func generateRecords(cmd *cobra.Command, city *synth.City, w io.Writer, format i
 		select {
 		case <-c.done:
 		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			return n, credo.Errorf(credo.EUNAVAILABLE, "interrupted after %d records", n)
 		}
 		if _, err := w.Write(c.buf); err != nil {

@@ -57,7 +57,7 @@ CREATE TABLE subjects (
 -- (authority, case_ref) is their identity. status is 'active', 'fulfilled',
 -- 'repaired' or 'revoked' (revocation wins), as told by later events.
 CREATE TABLE records (
-	id           INTEGER PRIMARY KEY REFERENCES events (seq),
+	id           INTEGER PRIMARY KEY, -- the seq of its record.filed event
 	authority    TEXT    NOT NULL,
 	case_ref     TEXT    NOT NULL,
 	subject      TEXT    NOT NULL,

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	chttp "credo/http"
+	"credo/registry"
+	"credo/sqlite"
+)
+
+type serveFlags struct {
+	db, addr, cert, key string
+	rate                float64
+	maxInFlight         int
+}
+
+func (f *serveFlags) register(cmd *cobra.Command) {
+	dbFlag(cmd, &f.db)
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&f.cert, "tls-cert", "", "TLS certificate file (with --tls-key: serve HTTPS)")
+	cmd.Flags().StringVar(&f.key, "tls-key", "", "TLS private key file")
+	cmd.Flags().Float64Var(&f.rate, "rate-limit", 0, "requests per second per token (default 20000; negative: off)")
+	cmd.Flags().IntVar(&f.maxInFlight, "max-in-flight", 0, "requests handled at once before 503s (default 256×GOMAXPROCS)")
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve --db DB [--addr 127.0.0.1:8080]",
+		Short: "Serve the JSON API (/v1), /healthz, /readyz and /metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serve(cmd, &f, nil)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// serve opens the registry and serves it until the command's context ends.
+// onListen, if set, is called once the server listens.
+func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) error {
+	if (f.cert == "") != (f.key == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := openStore(f.db, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db := st.(*sqlite.DB)
+	reg, err := registry.Open(cmd.Context(), st, registry.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen})
+	defer srv.Close()
+	return srv.ListenAndServe(cmd.Context(), f.addr, f.cert, f.key)
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"credo"
+	chttp "credo/http"
+	"credo/registry"
+	"credo/sqlite"
+)
+
+func newTokenCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
+	var db, role, authority, subject, name string
+	var sectors []string
+	create := &cobra.Command{
+		Use:   "create --db DB --role admin|authority|checker|subject|auditor [--authority ID] [--sector S...] [--subject ID]",
+		Short: "Create a token and print its secret (shown once; only its hash is stored)",
+		Example: "  credo token create --db city.db --role checker --sector aviation --sector rail --name 'Air China'\n" +
+			"  credo token create --db city.db --role authority --authority court.beijing.chaoyang",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, st, err := openRegistry(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			t := &credo.Token{Role: role, Name: name, Authority: authority, Sectors: sectors, Subject: subject}
+			secret, err := createToken(cmd, reg, st.(*sqlite.DB), t)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", secret)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s (%s) created; the secret above is shown only once\n", t.ID, t.Role)
+			return nil
+		},
+	}
+	dbFlag(create, &db)
+	create.Flags().StringVar(&role, "role", "", "admin, authority, checker, subject or auditor")
+	create.Flags().StringVar(&authority, "authority", "", "the authority an authority token files for")
+	create.Flags().StringSliceVar(&sectors, "sector", nil, "a sector a checker token may check (repeatable)")
+	create.Flags().StringVar(&subject, "subject", "", "the subject a subject token reads")
+	create.Flags().StringVar(&name, "name", "", "who holds the token (shown in subjects' access logs)")
+
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list --db DB",
+		Short: "List tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(db, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ts, err := st.(*sqlite.DB).Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), ts)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tROLE\tNAME\tBOUND TO\tCREATED\tREVOKED")
+			for _, t := range ts {
+				bound := t.Authority + t.Subject
+				if len(t.Sectors) > 0 {
+					bound = fmt.Sprint(t.Sectors)
+				}
+				revoked := "-"
+				if !t.Revoked.IsZero() {
+					revoked = t.Revoked.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Name, bound, t.Created.Format(time.RFC3339), revoked)
+			}
+			return tw.Flush()
+		},
+	}
+	dbFlag(list, &db)
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+
+	revoke := &cobra.Command{
+		Use:   "revoke --db DB ID",
+		Short: "Revoke a token (a running server honours it within its token cache time, 10 s)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(db, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.(*sqlite.DB).RevokeToken(cmd.Context(), args[0], time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token %s revoked\n", args[0])
+			return nil
+		},
+	}
+	dbFlag(revoke, &db)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+var roles = []string{credo.RoleAdmin, credo.RoleAuthority, credo.RoleChecker, credo.RoleSubject, credo.RoleAuditor}
+
+// createToken validates a token's binding against the policy in force,
+// stores it and returns its secret.
+func createToken(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore, t *credo.Token) (string, error) {
+	if !slices.Contains(roles, t.Role) {
+		return "", credo.FieldErrorf("--role", "must be one of admin, authority, checker, subject, auditor; got %q", t.Role)
+	}
+	pol, _, err := reg.Policy(cmd.Context())
+	if err != nil {
+		return "", err
+	}
+	switch t.Role {
+	case credo.RoleAuthority:
+		if t.Authority == "" || pol.Authority(t.Authority) == nil {
+			return "", credo.FieldErrorf("--authority", "an authority token needs an authority declared in the policy; got %q", t.Authority)
+		}
+	case credo.RoleChecker:
+		if len(t.Sectors) == 0 {
+			return "", credo.FieldErrorf("--sector", "a checker token needs at least one sector")
+		}
+		for _, s := range t.Sectors {
+			if pol.Sector(s) == nil {
+				return "", credo.FieldErrorf("--sector", "unknown sector %q", s)
+			}
+		}
+	case credo.RoleSubject:
+		id, err := reg.ParseSubject(t.Subject)
+		if err != nil {
+			return "", credo.FieldErrorf("--subject", "%s", credo.ErrorMessage(err))
+		}
+		t.Subject = id.Canonical
+	}
+	if t.Role != credo.RoleAuthority && t.Authority != "" || t.Role != credo.RoleChecker && len(t.Sectors) > 0 || t.Role != credo.RoleSubject && t.Subject != "" {
+		return "", credo.Errorf(credo.EINVALID, "--authority, --sector and --subject go only with the roles authority, checker and subject")
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	t.ID = "tok_" + hex.EncodeToString(b[:])
+	secret, hash := chttp.NewTokenSecret()
+	t.Hash = hash
+	t.Created = time.Now().UTC()
+	if err := ts.CreateToken(cmd.Context(), t); err != nil {
+		return "", err
+	}
+	return secret, nil
+}

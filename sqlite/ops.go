@@ -1,0 +1,227 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"strings"
+	"time"
+
+	"credo"
+)
+
+// Tokens and the check log are operational data, outside the hash-chained
+// event log. They are written through their own connection (SQLite
+// serialises it with the committer's transactions; busy_timeout absorbs
+// the wait), so the event log's group commit is not disturbed.
+
+var (
+	_ credo.TokenStore = (*DB)(nil)
+	_ credo.CheckLog   = (*DB)(nil)
+)
+
+func (db *DB) ops() (*sql.DB, error) {
+	db.opsOnce.Do(func() {
+		db.odb, db.oerr = sql.Open("sqlite", dsn(db.path,
+			"busy_timeout(10000)",
+			"synchronous(FULL)",
+		))
+		if db.oerr == nil {
+			db.odb.SetMaxOpenConns(1)
+		}
+	})
+	return db.odb, db.oerr
+}
+
+// CreateToken stores a new token (its secret's hash only).
+func (db *DB) CreateToken(ctx context.Context, t *credo.Token) error {
+	o, err := db.ops()
+	if err != nil {
+		return internal("CreateToken", err)
+	}
+	if t.ID == "" || t.Hash == "" || t.Role == "" {
+		return credo.Errorf(credo.EINVALID, "a token needs an id, a hash and a role")
+	}
+	if t.Created.IsZero() {
+		t.Created = db.opts.Now()
+	}
+	sectors, _ := json.Marshal(t.Sectors)
+	_, err = o.ExecContext(ctx, `INSERT INTO tokens(id, hash, role, name, authority, sectors, subject, created)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Hash, t.Role, t.Name, t.Authority, string(sectors), t.Subject, utcText(t.Created))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return credo.Errorf(credo.ECONFLICT, "token %s already exists", t.ID)
+	}
+	return internal("CreateToken", err)
+}
+
+const tokenCols = `id, hash, role, name, authority, sectors, subject, created, revoked`
+
+func scanToken(sc interface{ Scan(...any) error }) (*credo.Token, error) {
+	var t credo.Token
+	var sectors, created string
+	var revoked sql.NullString
+	if err := sc.Scan(&t.ID, &t.Hash, &t.Role, &t.Name, &t.Authority, &sectors, &t.Subject, &created, &revoked); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(sectors), &t.Sectors); err != nil {
+		return nil, err
+	}
+	t.Created, _ = time.Parse(time.RFC3339Nano, created)
+	if revoked.Valid {
+		t.Revoked, _ = time.Parse(time.RFC3339Nano, revoked.String)
+	}
+	return &t, nil
+}
+
+// TokenByHash returns the token whose secret hashes to hash.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (*credo.Token, error) {
+	t, err := scanToken(db.rdb.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, credo.Errorf(credo.ENOTFOUND, "no such token")
+	}
+	return t, internal("TokenByHash", err)
+}
+
+// Tokens returns every token, oldest first.
+func (db *DB) Tokens(ctx context.Context) ([]*credo.Token, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY created, id`)
+	if err != nil {
+		return nil, internal("Tokens", err)
+	}
+	defer rows.Close()
+	var out []*credo.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, internal("Tokens", err)
+		}
+		out = append(out, t)
+	}
+	return out, internal("Tokens", rows.Err())
+}
+
+// RevokeToken revokes a token from instant at; revoking twice keeps the first.
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	o, err := db.ops()
+	if err != nil {
+		return internal("RevokeToken", err)
+	}
+	res, err := o.ExecContext(ctx, `UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?`, utcText(at), id)
+	if err != nil {
+		return internal("RevokeToken", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return credo.Errorf(credo.ENOTFOUND, "no token %s", id)
+	}
+	return nil
+}
+
+// LogChecks stores a batch of logged checks in one transaction.
+func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	o, err := db.ops()
+	if err != nil {
+		return internal("LogChecks", err)
+	}
+	tx, err := o.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("LogChecks", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO checks(id, checker, org, subject, sector, at, known, policy, decision, measures)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return internal("LogChecks", err)
+	}
+	defer stmt.Close()
+	for _, c := range cs {
+		if _, err := stmt.ExecContext(ctx, c.ID, c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
+			c.Policy, c.Decision, strings.Join(c.Measures, ",")); err != nil {
+			return internal("LogChecks", err)
+		}
+	}
+	return internal("LogChecks", tx.Commit())
+}
+
+const checkCols = `id, checker, org, subject, sector, at, known, policy, decision, measures`
+
+func scanCheck(sc interface{ Scan(...any) error }) (credo.CheckEntry, error) {
+	var c credo.CheckEntry
+	var at, known, measures string
+	if err := sc.Scan(&c.ID, &c.Checker, &c.Org, &c.Subject, &c.Sector, &at, &known, &c.Policy, &c.Decision, &measures); err != nil {
+		return c, err
+	}
+	c.At, _ = time.Parse(time.RFC3339Nano, at)
+	c.Known, _ = time.Parse(time.RFC3339Nano, known)
+	if measures != "" {
+		c.Measures = strings.Split(measures, ",")
+	}
+	return c, nil
+}
+
+// Check returns a logged check by id.
+func (db *DB) Check(ctx context.Context, id string) (*credo.CheckEntry, error) {
+	c, err := scanCheck(db.rdb.QueryRowContext(ctx, `SELECT `+checkCols+` FROM checks WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, credo.Errorf(credo.ENOTFOUND, "no check %s", id)
+	}
+	if err != nil {
+		return nil, internal("Check", err)
+	}
+	return &c, nil
+}
+
+// ChecksOf returns the checks run on a subject, newest first.
+func (db *DB) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.CheckEntry, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
+	if err != nil {
+		return nil, internal("ChecksOf", err)
+	}
+	defer rows.Close()
+	var out []credo.CheckEntry
+	for rows.Next() {
+		c, err := scanCheck(rows)
+		if err != nil {
+			return nil, internal("ChecksOf", err)
+		}
+		out = append(out, c)
+	}
+	return out, internal("ChecksOf", rows.Err())
+}
+
+// CheckStat counts checks of one sector, day and decision.
+type CheckStat struct {
+	Day      string `json:"day"` // YYYY-MM-DD (UTC)
+	Sector   string `json:"sector"`
+	Decision string `json:"decision"`
+	Count    int64  `json:"count"`
+}
+
+// CheckStats counts checks by day, sector and decision in [from, to).
+func (db *DB) CheckStats(ctx context.Context, from, to time.Time) ([]CheckStat, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT substr(at, 1, 10), sector, decision, count(*) FROM checks
+		WHERE at >= ? AND at < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, utcText(from), utcText(to))
+	if err != nil {
+		return nil, internal("CheckStats", err)
+	}
+	defer rows.Close()
+	var out []CheckStat
+	for rows.Next() {
+		var s CheckStat
+		if err := rows.Scan(&s.Day, &s.Sector, &s.Decision, &s.Count); err != nil {
+			return nil, internal("CheckStats", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("CheckStats", err)
+	}
+	return out, nil
+}
