@@ -9,16 +9,19 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./engine ./sqlite ./storetest ./registry
+	$(GO) test -race ./engine ./sqlite ./storetest ./registry ./http
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) ./ident ./policy ./engine ./sqlite | tee bench.txt
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) ./ident ./policy ./engine ./sqlite ./http ./synth | tee bench.txt
 
 fuzz:
 	$(GO) test ./ident -run='^$$' -fuzz=FuzzParse -fuzztime=30s
 	$(GO) test ./policy -run='^$$' -fuzz=FuzzParse -fuzztime=30s
 	$(GO) test ./policy -run='^$$' -fuzz=FuzzParseDuration -fuzztime=30s
 	$(GO) test ./engine -run='^$$' -fuzz=FuzzEvaluate -fuzztime=30s
+	$(GO) test ./ingest -run='^$$' -fuzz=FuzzReader -fuzztime=30s
+	$(GO) test ./http -run='^$$' -fuzz=FuzzHandlers -fuzztime=30s
+	$(GO) test ./http -run='^$$' -fuzz=FuzzParseCheckFast -fuzztime=30s
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

@@ -2,19 +2,22 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
+	"credo"
 	credohttp "credo/http"
 )
 
 // benchSubjects are the subjects checked: one denied (on the debtors
 // list), one with a record but allowed, one without records.
-func benchEnv(b *testing.B) *env {
-	e := newEnv(b, credohttp.Options{RateLimit: -1})
+func benchEnv(b *testing.B, wrap func(credo.CheckLog) credo.CheckLog) *env {
+	e := newEnvWith(b, credohttp.Options{RateLimit: -1}, wrap)
 	e.file(alice, "(2025)Bench-1")
 	r := e.do("POST", "/v1/records", "water", map[string]any{"subject": carol, "rule": "LATE_UTILITY", "case_ref": "w1",
 		"decided_at": "2026-06-01", "evidence_sha256": digest("w1"), "quantity": 2})
@@ -51,19 +54,44 @@ func serveInProcess(b *testing.B, h http.Handler, auth, subject string) {
 
 // BenchmarkCheckHandler is one check through the whole handler stack in
 // process (authentication, rate limit, admission, decoding, the decision
-// table, logging, encoding), without the network.
+// table, logging, encoding), without the network. With the SQLite check
+// log the figure is bounded by the log's write throughput (backpressure:
+// every check is written); with a log that only counts, it is the cost of
+// the handler alone.
 func BenchmarkCheckHandler(b *testing.B) {
-	e := benchEnv(b)
-	for _, c := range benchCases {
-		b.Run(c.name, func(b *testing.B) { serveInProcess(b, e.srv.Handler(), e.auth("airline"), c.subject) })
+	for _, log := range benchLogs {
+		e := benchEnv(b, log.wrap)
+		for _, c := range benchCases {
+			b.Run(log.name+"/"+c.name, func(b *testing.B) { serveInProcess(b, e.srv.Handler(), e.auth("airline"), c.subject) })
+		}
 	}
+}
+
+// benchLogs are the check logs the benchmarks run over.
+var benchLogs = []struct {
+	name string
+	wrap func(credo.CheckLog) credo.CheckLog
+}{
+	{"sqlite-log", nil},
+	{"counting-log", func(credo.CheckLog) credo.CheckLog { return &discardLog{} }},
+}
+
+// discardLog counts checks and keeps none.
+type discardLog struct {
+	credo.CheckLog
+	n atomic.Int64
+}
+
+func (d *discardLog) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
+	d.n.Add(int64(len(cs)))
+	return nil
 }
 
 // BenchmarkCheckNaiveSQL is the baseline the decision table is measured
 // against: a handler that answers each check by loading the subject's
 // facts from the store and evaluating them (registry.Explain).
 func BenchmarkCheckNaiveSQL(b *testing.B) {
-	e := benchEnv(b)
+	e := benchEnv(b, nil)
 	naive := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var q credohttp.CheckRequest
 		if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
@@ -87,34 +115,38 @@ func BenchmarkCheckNaiveSQL(b *testing.B) {
 // BenchmarkCheckHTTP is checks over real loopback HTTP with keep-alive
 // connections, from parallel clients; every check is logged.
 func BenchmarkCheckHTTP(b *testing.B) {
-	e := benchEnv(b)
+	for _, log := range benchLogs {
+		e := benchEnv(b, log.wrap)
+		for _, c := range benchCases {
+			b.Run(log.name+"/"+c.name, func(b *testing.B) { checkHTTP(b, e, c.subject) })
+		}
+	}
+}
+
+func checkHTTP(b *testing.B, e *env, subject string) {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
+	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	auth := e.auth("airline")
-	for _, c := range benchCases {
-		b.Run(c.name, func(b *testing.B) {
-			body := []byte(`{"subject":"` + c.subject + `","sector":"aviation"}`)
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequest("POST", e.ts.URL+"/v1/checks", bytes.NewReader(body))
-					req.Header.Set("Authorization", auth)
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
-		})
-	}
-	tr.CloseIdleConnections()
+	body := []byte(`{"subject":"` + subject + `","sector":"aviation"}`)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", e.ts.URL+"/v1/checks", bytes.NewReader(body))
+			req.Header.Set("Authorization", auth)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
 }

@@ -14,30 +14,35 @@ import (
 
 // checkBatcher writes logged checks to the check log off the hot path. A
 // check is handed over through a buffered channel and written in batches
-// (every interval, or as soon as a batch is full). No check is ever
+// (every interval, or as soon as batch entries are queued; a write takes
+// everything queued, up to 16 batches, so that a slow commit is amortised
+// over more checks). No check is ever
 // dropped: when the channel is full the handler blocks until there is room
 // (backpressure: answering slower beats answering unlogged), a failed write
 // is retried with backoff until it succeeds, and closing drains everything.
 type checkBatcher struct {
 	log      credo.CheckLog
 	logger   *slog.Logger
-	batch    int
+	batch    int // queued entries that trigger a write
+	maxBatch int // the most entries one write carries
 	interval time.Duration
 	metrics  *metrics
 
-	mu     sync.RWMutex // guards closed against sends on ch
-	closed bool
-	ch     chan credo.CheckEntry
-	flushC chan chan struct{}
-	stop   chan struct{} // closed when a stop is requested with a deadline
-	done   chan struct{}
+	mu       sync.RWMutex // guards closed against sends on ch
+	closed   bool
+	ch       chan credo.CheckEntry
+	flushC   chan chan struct{}
+	quit     chan struct{} // closed when closing starts: waiting senders give up
+	quitOnce sync.Once
+	stop     chan struct{} // closed when the closing deadline passes: stop retrying
+	done     chan struct{}
 
 	lost atomic.Int64 // entries abandoned because Close's deadline passed
 }
 
 func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, buffer, batch int, interval time.Duration) *checkBatcher {
-	b := &checkBatcher{log: log, logger: logger, batch: batch, interval: interval, metrics: m,
-		ch: make(chan credo.CheckEntry, buffer), flushC: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &checkBatcher{log: log, logger: logger, batch: batch, maxBatch: 16 * batch, interval: interval, metrics: m,
+		ch: make(chan credo.CheckEntry, buffer), flushC: make(chan chan struct{}), quit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
 }
@@ -63,6 +68,8 @@ func (b *checkBatcher) add(ctx context.Context, e credo.CheckEntry) error {
 		return nil
 	case <-ctx.Done():
 		return &credo.Error{Code: credo.EUNAVAILABLE, Message: "the check log is falling behind; try again", Err: ctx.Err()}
+	case <-b.quit:
+		return errClosed
 	}
 }
 
@@ -91,6 +98,7 @@ func (b *checkBatcher) flush(ctx context.Context) error {
 // first the batcher stops retrying and close reports how many entries were
 // not written (they are logged as lost).
 func (b *checkBatcher) close(ctx context.Context) error {
+	b.quitOnce.Do(func() { close(b.quit) })
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
@@ -126,32 +134,53 @@ func (b *checkBatcher) run() {
 				return
 			}
 			buf = append(buf, e)
-			if len(buf) >= b.batch {
-				buf = b.write(buf)
+			if len(buf) < b.batch {
+				continue
 			}
 		case <-tick.C:
-			buf = b.write(buf)
 		case req := <-b.flushC:
-			// Take what is queued now, write it, and answer.
-		drain:
+			// Write everything queued now, then answer.
 			for {
-				select {
-				case e, ok := <-b.ch:
-					if !ok {
-						break drain
-					}
-					buf = append(buf, e)
-					if len(buf) >= b.batch {
-						buf = b.write(buf)
-					}
-				default:
-					break drain
+				var closed bool
+				buf, closed = b.fill(buf)
+				full := len(buf) >= b.maxBatch
+				buf = b.write(buf)
+				if closed {
+					close(req)
+					return
+				}
+				if !full {
+					break
 				}
 			}
-			buf = b.write(buf)
 			close(req)
+			continue
+		}
+		var closed bool
+		buf, closed = b.fill(buf)
+		buf = b.write(buf)
+		if closed {
+			return
 		}
 	}
+}
+
+// fill moves the entries already queued into buf, without waiting, up to
+// maxBatch: when writes fall behind, batches grow and one commit (one
+// fsync) carries more checks. closed reports that the queue was closed.
+func (b *checkBatcher) fill(buf []credo.CheckEntry) ([]credo.CheckEntry, bool) {
+	for len(buf) < b.maxBatch {
+		select {
+		case e, ok := <-b.ch:
+			if !ok {
+				return buf, true
+			}
+			buf = append(buf, e)
+		default:
+			return buf, false
+		}
+	}
+	return buf, false
 }
 
 // write writes a batch, retrying with backoff until it succeeds (or a

@@ -114,7 +114,10 @@ func TestCheckLogNeverDrops(t *testing.T) {
 		// A one-entry buffer in front of a slow log: handlers wait, none drops.
 		var cl *countingLog
 		e := newEnvWith(t, credohttp.Options{RateLimit: -1, CheckLogBuffer: 1, CheckLogBatch: 7},
-			func(l credo.CheckLog) credo.CheckLog { cl = &countingLog{CheckLog: l, delay: time.Millisecond}; return cl })
+			func(l credo.CheckLog) credo.CheckLog {
+				cl = &countingLog{CheckLog: l, delay: time.Millisecond}
+				return cl
+			})
 		ids := runChecks(t, e, 300, subjects)
 		e.ts.Close()
 		if err := e.srv.Close(); err != nil {

@@ -83,8 +83,9 @@ func (c *Client) CheckBatch(ctx context.Context, sector string, subjects []strin
 
 // State returns a subject's state at instant at as known at known (zero
 // values: now). The state comes over the wire: its PolicyDoc is nil, so
-// call no method that needs the policy (Decide); the server's decisions per
-// sector are in StateDecisions.
+// call no method that needs the policy (Decide); StateResponse also
+// returns the server's decision, with reasons, for every sector where a
+// measure is in force.
 func (c *Client) State(ctx context.Context, subject string, at, known time.Time) (*engine.State, error) {
 	res, err := c.StateResponse(ctx, subject, at, known)
 	if err != nil {

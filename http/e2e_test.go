@@ -202,8 +202,8 @@ func TestEndToEnd(t *testing.T) {
 			aviation = c
 		}
 	}
-	if aviation.Checks != 2 || aviation.Denials != 1 {
-		t.Errorf("aviation checks: %+v", stats.Checks)
+	if aviation.Checks != 2 || aviation.Denials != 1 || stats.ChecksSource != "check_log" {
+		t.Errorf("aviation checks: %+v from %s", stats.Checks, stats.ChecksSource)
 	}
 	for _, l := range stats.Lists {
 		if l.List == "debtors" && l.Size != 1 {
@@ -285,5 +285,24 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := credohttp.NewClient(e.ts.URL, "credo_nonsense").Check(ctx, alice, "aviation"); credo.ErrorCode(err) != credo.EUNAUTHORIZED {
 		t.Fatalf("unknown token: %v", err)
+	}
+}
+
+// TestStatsWithoutCounter counts checks in memory when the check log
+// cannot.
+func TestStatsWithoutCounter(t *testing.T) {
+	e := newEnvWith(t, credohttp.Options{}, func(l credo.CheckLog) credo.CheckLog { return &countingLog{CheckLog: l} })
+	e.file(alice, "(2025)Stats-1")
+	e.check("airline", alice, "aviation")
+	e.check("airline", bob, "aviation")
+	e.check("isp", bob, "internet")
+	r := e.do("GET", "/v1/stats", "admin", nil)
+	var stats credohttp.Stats
+	r.decode(t, &stats)
+	if stats.ChecksSource != "memory" || len(stats.Checks) != 2 || stats.Checks[0].Sector != "aviation" || stats.Checks[0].Checks != 2 || stats.Checks[0].Denials != 1 || stats.Checks[1].Checks != 1 {
+		t.Errorf("stats: %s", r.body)
+	}
+	if len(stats.Schemes) != 2 || stats.Schemes[0].Tiers["A"] != 1 {
+		t.Errorf("schemes: %+v", stats.Schemes)
 	}
 }

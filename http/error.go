@@ -236,6 +236,7 @@ func jsonKind(v string) string {
 }
 
 func jsonTypeName(goType string) string {
+	goType = strings.TrimLeft(goType, "*")
 	switch {
 	case goType == "string":
 		return "a string"

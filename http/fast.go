@@ -45,9 +45,7 @@ func readBody(r *http.Request, buf *bytes.Buffer, limit int64) error {
 	if r.ContentLength > limit {
 		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the request body is larger than %d bytes", limit)}
 	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + 1)
-	}
+	buf.Grow(max(512, int(r.ContentLength)+1)) // room for the answer too
 	for {
 		if int64(buf.Len()) > limit {
 			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the request body is larger than %d bytes", limit)}

@@ -129,17 +129,31 @@ func newEnvWith(t testing.TB, opts credohttp.Options, wrap func(credo.CheckLog) 
 	return e
 }
 
-// stores returns the token store and check log of the SQLite store.
+// stores returns the token store and check log of the SQLite store; the
+// check log counts checks for /v1/stats (credohttp.CheckCounter).
 func stores(db *sqlite.DB) (credo.TokenStore, credo.CheckLog) {
-	var tokens credo.TokenStore = newMemTokens()
-	var checks credo.CheckLog = newMemChecks()
-	if ts, ok := any(db).(credo.TokenStore); ok {
-		tokens = ts
+	return db, countingStore{db}
+}
+
+// countingStore adapts the SQLite store's CheckStats to
+// credohttp.CheckCounter.
+type countingStore struct{ *sqlite.DB }
+
+func (c countingStore) CountChecks(ctx context.Context, from, to time.Time, fn func(day time.Time, sector, decision string, n int64) error) error {
+	stats, err := c.DB.CheckStats(ctx, from, to)
+	if err != nil {
+		return err
 	}
-	if cl, ok := any(db).(credo.CheckLog); ok {
-		checks = cl
+	for _, s := range stats {
+		day, err := time.Parse("2006-01-02", s.Day)
+		if err != nil {
+			return err
+		}
+		if err := fn(day, s.Sector, s.Decision, s.Count); err != nil {
+			return err
+		}
 	}
-	return tokens, checks
+	return nil
 }
 
 // response is a finished HTTP exchange.

@@ -102,9 +102,23 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 	if len(strings.TrimSpace(string(src))) == 0 {
 		return invalid("", "the request body is empty: send the policy YAML")
 	}
+	// Lint first: errors are the caller's to fix, with FILE:LINE messages;
+	// a date without a time is midnight in the policy's own time zone.
+	doc, err := policy.Parse("policy.yaml", src)
+	if err != nil {
+		var perrs policy.Errors
+		if errors.As(err, &perrs) {
+			msgs := make([]string, len(perrs))
+			for i, d := range perrs {
+				msgs[i] = d.String()
+			}
+			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(perrs))}, messages: msgs}
+		}
+		return invalid("", "%v", err)
+	}
 	var effective time.Time
 	if v := r.URL.Query().Get("effective"); v != "" {
-		if effective, err = parseTime("effective", v, time.UTC); err != nil {
+		if effective, err = parseTime("effective", v, doc.Location()); err != nil {
 			return err
 		}
 	}
@@ -120,15 +134,6 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	pv, warns, err := s.reg.Publish(ctx, "policy.yaml", src, effective)
 	if err != nil {
-		var perrs policy.Errors
-		var ce *credo.Error
-		if errors.As(err, &perrs) && errors.As(err, &ce) {
-			msgs := make([]string, len(perrs))
-			for i, d := range perrs {
-				msgs[i] = d.String()
-			}
-			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(perrs))}, messages: msgs}
-		}
 		return err
 	}
 	out := Published{PolicyInfo: s.policyInfo(ctx, pv), Warnings: make([]string, 0, len(warns))}

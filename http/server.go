@@ -51,7 +51,9 @@ type Options struct {
 	// CheckLogBuffer is the capacity of the queue of checks waiting to be
 	// logged (default 65,536); when it is full, checks wait.
 	CheckLogBuffer int
-	// CheckLogBatch is the largest batch written at once (default 1000).
+	// CheckLogBatch is the number of queued checks that triggers a write
+	// (default 1000); when writes fall behind, one write takes up to 16
+	// times that.
 	CheckLogBatch int
 	// CheckLogInterval is how often queued checks are written (default 50 ms).
 	CheckLogInterval time.Duration
@@ -343,6 +345,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if !s.adm.acquire() {
 		s.metrics.reject("overload")
+		w.Header().Set("Retry-After", "1")
 		writeProblem(w, Problem{Type: ProblemBase + kindOverloaded, Title: problemTitles[kindOverloaded], Status: http.StatusServiceUnavailable,
 			Detail: "the server is at capacity; retry shortly"})
 		return

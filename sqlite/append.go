@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -142,6 +143,7 @@ func copyEvent(ev *credo.Event) *credo.Event {
 	}
 	if ev.Policy != nil {
 		x := *ev.Policy
+		x.Source = bytes.Clone(x.Source)
 		c.Policy = &x
 	}
 	return &c
@@ -187,24 +189,11 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, ev.PrevHash, ev.Hash); err != nil {
 			return nil, internal("Append", err)
 		}
-		concerns := map[string]string{} // subject -> kind hint
-		if ev.Subject != "" {
-			concerns[ev.Subject] = ""
-		}
-		if ev.Link != nil {
-			concerns[ev.Link.Org] = "org"
-			concerns[ev.Link.Person] = "person"
-		}
-		for _, s := range []string{ev.Subject, orgOf(ev), personOf(ev)} {
-			kind, ok := concerns[s]
-			if !ok {
-				continue
-			}
-			delete(concerns, s)
-			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", s, ev.Seq); err != nil {
+		for _, c := range concerned(ev) {
+			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.subject, ev.Seq); err != nil {
 				return nil, internal("Append", err)
 			}
-			subjects.add(s, ev.Seq, kind)
+			subjects.add(c.subject, ev.Seq, c.kind)
 		}
 		if err := w.project(ev); err != nil {
 			return nil, internal("Append", err)
@@ -217,18 +206,34 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 	return out, nil
 }
 
-func orgOf(ev *credo.Event) string {
-	if ev.Link == nil {
-		return ""
-	}
-	return ev.Link.Org
-}
+// concern is a subject an event concerns, with its kind if the event
+// tells it ("org" or "person" for the parties of a link).
+type concern struct{ subject, kind string }
 
-func personOf(ev *credo.Event) string {
-	if ev.Link == nil {
-		return ""
+// concerned returns the distinct subjects an event concerns: its own and,
+// for a link, the organisation and the person.
+func concerned(ev *credo.Event) []concern {
+	cs := []concern{{ev.Subject, ""}}
+	if l := ev.Link; l != nil {
+		cs = append(cs, concern{l.Org, "org"}, concern{l.Person, "person"})
 	}
-	return ev.Link.Person
+	out := cs[:0]
+next:
+	for _, c := range cs {
+		if c.subject == "" {
+			continue
+		}
+		for j := range out {
+			if out[j].subject == c.subject {
+				if c.kind != "" {
+					out[j].kind = c.kind
+				}
+				continue next
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // prepareEvent checks an event against the stored state and fills in what

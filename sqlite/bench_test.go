@@ -162,11 +162,9 @@ func BenchmarkNaiveInsert(b *testing.B) {
 	reportCPU(b, cpuTime()-c, n)
 }
 
-// benchConcurrent files one record per call from many goroutines (8 per
-// CPU); an op is one record.
-func benchConcurrent(b *testing.B, opts sqlite.Options) { benchConcurrentN(b, opts, 32) }
-
-func benchConcurrentN(b *testing.B, opts sqlite.Options, perCPU int) {
+// benchConcurrent files one record per call from perCPU goroutines per
+// CPU; an op is one record.
+func benchConcurrent(b *testing.B, opts sqlite.Options, perCPU int) {
 	db, err := sqlite.OpenOptions(filepath.Join(b.TempDir(), "bench.db"), opts)
 	if err != nil {
 		b.Fatal(err)
@@ -192,44 +190,18 @@ func benchConcurrentN(b *testing.B, opts sqlite.Options, perCPU int) {
 		}
 	})
 	reportRate(b, next.Load())
-	b.Log(sqlite.DebugStats())
 	reportCPU(b, cpuTime()-c, next.Load())
 }
 
 // BenchmarkGroupCommit is concurrent single-record filing with group
-// commit (the default).
-func BenchmarkGroupCommit(b *testing.B) { benchConcurrent(b, sqlite.Options{}) }
+// commit (the default), from 32 goroutines per CPU.
+func BenchmarkGroupCommit(b *testing.B) { benchConcurrent(b, sqlite.Options{}, 32) }
 
-// BenchmarkTxPerRecord is its baseline: the same load with group commit
-// off, one transaction (and fsync) per call.
-func BenchmarkTxPerRecord(b *testing.B) { benchConcurrent(b, sqlite.Options{MaxGroup: 1}) }
+// BenchmarkGroupCommit512 is the same from 512 goroutines per CPU: the
+// groups, and so the records per fsync, grow with the number of callers.
+func BenchmarkGroupCommit512(b *testing.B) { benchConcurrent(b, sqlite.Options{}, 512) }
 
-func BenchmarkBulkFileVariants(b *testing.B) {
-	for _, v := range []struct {
-		name string
-		opts sqlite.Options
-	}{
-		{"old", sqlite.Options{PageSize: 4096, CacheMiB: 64, MmapMiB: -1, CheckpointInterval: -1}},
-		{"new", sqlite.Options{}},
-		{"p4k", sqlite.Options{PageSize: 4096}},
-		{"nommap", sqlite.Options{MmapMiB: -1}},
-		{"autockpt", sqlite.Options{CheckpointInterval: -1}},
-	} {
-		b.Run(v.name, func(b *testing.B) { benchBulk(b, v.opts) })
-	}
-}
-
-func BenchmarkGroupCommitVariants(b *testing.B) {
-	for _, v := range []struct {
-		name   string
-		opts   sqlite.Options
-		perCPU int
-	}{
-		{"c64", sqlite.Options{}, 32},
-		{"c256", sqlite.Options{}, 128},
-		{"c1024", sqlite.Options{}, 512},
-		{"c1024-p16k", sqlite.Options{PageSize: 16384}, 512},
-	} {
-		b.Run(v.name, func(b *testing.B) { benchConcurrentN(b, v.opts, v.perCPU) })
-	}
-}
+// BenchmarkTxPerRecord is the baseline: the same load as
+// BenchmarkGroupCommit with group commit off, one transaction (and fsync)
+// per call.
+func BenchmarkTxPerRecord(b *testing.B) { benchConcurrent(b, sqlite.Options{MaxGroup: 1}, 32) }

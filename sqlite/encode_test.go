@@ -47,7 +47,7 @@ var times = []time.Time{
 	time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 	time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.FixedZone("CST", 8*3600)),
 	time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
-	time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600 + 30*60))),
+	time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600+30*60))),
 	time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), // cannot be encoded
 	time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),    // cannot be encoded
 	time.Date(2025, 6, 1, 0, 0, 0, 0, time.FixedZone("odd", 5*3600+45*60+30)),

@@ -23,7 +23,15 @@ func (db *DB) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.File
 	if len(rs) == 0 {
 		return []credo.FileResult{}, nil
 	}
-	req := &request{ctx: ctx, op: "FileRecords", recs: rs}
+	// The committer works on a copy: a caller that gives up waiting (its
+	// context ends) may reuse its records while the call still commits.
+	cp := make([]credo.Record, len(rs))
+	ptrs := make([]*credo.Record, len(rs))
+	for i, r := range rs {
+		cp[i] = *r
+		ptrs[i] = &cp[i]
+	}
+	req := &request{ctx: ctx, op: "FileRecords", recs: ptrs}
 	if err := db.submit(req); err != nil {
 		return nil, err
 	}
@@ -167,8 +175,8 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 			return err
 		}
 		body := arena[start:len(arena):len(arena)]
-		if cap(arena)-len(arena) < 1024 {
-			arena = make([]byte, 0, 640*256)
+		if left := n - i - 1; left > 0 && cap(arena)-len(arena) < 1024 {
+			arena = make([]byte, 0, 640*min(left, 256))
 		}
 		prev := w.hash
 		w.hash = credo.HashBytes(body)

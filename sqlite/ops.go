@@ -118,7 +118,12 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// LogChecks stores a batch of logged checks in one transaction.
+// checkRowsPerInsert is how many checks one INSERT statement carries.
+const checkRowsPerInsert = 64
+
+// LogChecks stores a batch of logged checks in one transaction, with
+// multi-row inserts, and adds them to the daily counts. An entry already
+// stored (a retried batch) is skipped and not counted again.
 func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	if len(cs) == 0 {
 		return nil
@@ -132,19 +137,97 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 		return internal("LogChecks", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO checks(id, checker, org, subject, sector, at, known, policy, decision, measures)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	const cols = 10
+	full, err := tx.PrepareContext(ctx, checkInsert(checkRowsPerInsert))
 	if err != nil {
 		return internal("LogChecks", err)
 	}
-	defer stmt.Close()
-	for _, c := range cs {
-		if _, err := stmt.ExecContext(ctx, c.ID, c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
-			c.Policy, c.Decision, strings.Join(c.Measures, ",")); err != nil {
+	defer full.Close()
+	args := make([]any, 0, cols*checkRowsPerInsert)
+	type key struct{ day, sector, decision string }
+	counts := map[key]int64{}
+	for i := 0; i < len(cs); i += checkRowsPerInsert {
+		// Skip entries already stored (a retried batch), so that they are
+		// not counted twice.
+		chunk, err := unlogged(ctx, tx, cs[i:min(i+checkRowsPerInsert, len(cs))])
+		if err != nil {
+			return internal("LogChecks", err)
+		}
+		if len(chunk) == 0 {
+			continue
+		}
+		args = args[:0]
+		for _, c := range chunk {
+			at := utcText(c.At)
+			args = append(args, c.ID, c.Checker, c.Org, c.Subject, c.Sector, at, utcText(c.Known),
+				c.Policy, c.Decision, strings.Join(c.Measures, ","))
+			counts[key{at[:10], c.Sector, c.Decision}]++
+		}
+		stmt := full
+		if len(chunk) < checkRowsPerInsert {
+			if stmt, err = tx.PrepareContext(ctx, checkInsert(len(chunk))); err != nil {
+				return internal("LogChecks", err)
+			}
+			defer stmt.Close()
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return internal("LogChecks", err)
+		}
+	}
+	for k, n := range counts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_counts(day, sector, decision, n) VALUES(?, ?, ?, ?)
+			ON CONFLICT(day, sector, decision) DO UPDATE SET n = n + excluded.n`, k.day, k.sector, k.decision, n); err != nil {
 			return internal("LogChecks", err)
 		}
 	}
 	return internal("LogChecks", tx.Commit())
+}
+
+func checkInsert(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO checks(id, checker, org, subject, sector, at, known, policy, decision, measures) VALUES `)
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// unlogged returns the entries of a chunk that are not stored yet.
+func unlogged(ctx context.Context, tx *sql.Tx, chunk []credo.CheckEntry) ([]credo.CheckEntry, error) {
+	ids := make([]any, len(chunk))
+	for i, c := range chunk {
+		ids[i] = c.ID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM checks WHERE id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		stored[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(stored) == 0 {
+		return chunk, nil
+	}
+	out := make([]credo.CheckEntry, 0, len(chunk))
+	for _, c := range chunk {
+		if !stored[c.ID] {
+			stored[c.ID] = true // and drop duplicates within the chunk
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 const checkCols = `id, checker, org, subject, sector, at, known, policy, decision, measures`
@@ -204,10 +287,11 @@ type CheckStat struct {
 	Count    int64  `json:"count"`
 }
 
-// CheckStats counts checks by day, sector and decision in [from, to).
+// CheckStats counts checks by day, sector and decision over the days
+// (UTC) from from to to, from the counts kept with each batch.
 func (db *DB) CheckStats(ctx context.Context, from, to time.Time) ([]CheckStat, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT substr(at, 1, 10), sector, decision, count(*) FROM checks
-		WHERE at >= ? AND at < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, utcText(from), utcText(to))
+	rows, err := db.rdb.QueryContext(ctx, `SELECT day, sector, decision, n FROM check_counts
+		WHERE day >= ? AND day < ? ORDER BY 1, 2, 3`, utcText(from)[:10], utcText(to.Add(24*time.Hour - 1))[:10])
 	if err != nil {
 		return nil, internal("CheckStats", err)
 	}
@@ -224,4 +308,23 @@ func (db *DB) CheckStats(ctx context.Context, from, to time.Time) ([]CheckStat, 
 		return nil, internal("CheckStats", err)
 	}
 	return out, nil
+}
+
+// CountChecks calls fn with the number of checks per day (UTC), sector and
+// decision over the days from from to to: the statistics behind /v1/stats.
+func (db *DB) CountChecks(ctx context.Context, from, to time.Time, fn func(day time.Time, sector, decision string, n int64) error) error {
+	st, err := db.CheckStats(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	for _, s := range st {
+		d, err := time.Parse("2006-01-02", s.Day)
+		if err != nil {
+			return internal("CountChecks", err)
+		}
+		if err := fn(d, s.Sector, s.Decision, s.Count); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -173,7 +173,7 @@ func dsn(path string, pragmas ...string) string {
 func (db *DB) open() error {
 	ctx := context.Background()
 	var err error
-	mmap := fmt.Sprintf("mmap_size(%d)", db.opts.MmapMiB<<20)
+	mmap := fmt.Sprintf("mmap_size(%d)", int64(db.opts.MmapMiB)<<20)
 	autoCheckpoint := "wal_autocheckpoint(0)" // the checkpointer does this work
 	if db.opts.CheckpointInterval < 0 {
 		autoCheckpoint = "wal_autocheckpoint(1000)"
@@ -187,6 +187,7 @@ func (db *DB) open() error {
 		fmt.Sprintf("cache_size(%d)", -db.opts.CacheMiB*1024),
 		"temp_store(MEMORY)",
 		autoCheckpoint,
+		"journal_size_limit(67108864)", // a restarted log is cut back to 64 MiB
 	))
 	if err != nil {
 		return internal("Open", err)
@@ -238,6 +239,7 @@ func (db *DB) open() error {
 		"busy_timeout(10000)",
 		"synchronous(FULL)",
 		"cache_size(-2048)",
+		"journal_size_limit(67108864)",
 		mmap,
 	))
 	if err != nil {
@@ -279,7 +281,14 @@ func (db *DB) checkpointLoop() {
 			db.checkpoint("TRUNCATE")
 			return
 		}
-		db.checkpoint("PASSIVE")
+		if frames := db.checkpoint("PASSIVE"); frames >= walRestartFrames {
+			// Under sustained writes a passive checkpoint never catches
+			// up with the end of the log, so the log is never restarted
+			// and grows without bound. RESTART holds new writers back
+			// for the few frames left, then makes the next write start
+			// the log over.
+			db.checkpoint("RESTART")
+		}
 		select {
 		case <-time.After(db.opts.CheckpointInterval):
 		case <-db.done:
@@ -287,10 +296,16 @@ func (db *DB) checkpointLoop() {
 	}
 }
 
-// checkpoint runs one checkpoint; failures are retried at the next one.
-func (db *DB) checkpoint(mode string) {
+// walRestartFrames is the size of the log, in frames, from which the
+// checkpointer restarts it; journal_size_limit then truncates the file.
+const walRestartFrames = 16384
+
+// checkpoint runs one checkpoint and returns the number of frames in the
+// log; failures are retried at the next one.
+func (db *DB) checkpoint(mode string) int {
 	var busy, logFrames, done int
 	db.cdb.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
+	return logFrames
 }
 
 // Path returns the absolute path of the database file.

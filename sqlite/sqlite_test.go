@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -239,6 +240,19 @@ func TestReopen(t *testing.T) {
 
 func TestMigrationsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credo.db")
+	versions := func() (n, distinct, maxV int) {
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRow("SELECT count(*), count(DISTINCT version), max(version) FROM schema_version").Scan(&n, &distinct, &maxV); err != nil {
+			t.Fatal(err)
+		}
+		return n, distinct, maxV
+	}
+	var first int
 	for i := range 3 {
 		db, err := sqlite.Open(path)
 		if err != nil {
@@ -248,21 +262,26 @@ func TestMigrationsIdempotent(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
+		n, distinct, _ := versions()
+		if i == 0 {
+			first = n
+		}
+		if n != first || distinct != n || n < 1 {
+			t.Errorf("after open %d: schema_version has %d rows (%d distinct), want %d", i, n, distinct, first)
+		}
 	}
 	raw := rawDB(t, path)
-	var n, maxV int
-	if err := raw.QueryRow("SELECT count(*), max(version) FROM schema_version").Scan(&n, &maxV); err != nil {
-		t.Fatal(err)
-	}
-	if n != maxV || n < 1 {
-		t.Errorf("schema_version has %d rows up to version %d, want one per migration", n, maxV)
-	}
 	var mode string
 	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	var records int
+	if err := raw.QueryRow("SELECT count(*) FROM records").Scan(&records); err != nil || records != 3 {
+		t.Errorf("%d records after three opens, want 3 (%v)", records, err)
+	}
 	// A newer schema than the program knows is refused.
-	mustExec(t, raw, "INSERT INTO schema_version (version, name, applied) VALUES (9999, 'future', '')")
+	_, _, maxV := versions()
+	mustExec(t, raw, "INSERT INTO schema_version (version, name, applied) VALUES (?, 'future', '')", maxV+1000)
 	raw.Close()
 	if db, err := sqlite.Open(path); err == nil {
 		db.Close()
@@ -334,46 +353,120 @@ func TestProjectionTables(t *testing.T) {
 	}
 }
 
-// TestGroupCommitIsolation files from many goroutines at once, some calls
-// conflicting, and checks that each call gets its own outcome.
+// TestGroupCommitIsolation files and appends from many goroutines at once,
+// some calls failing, and checks that each call gets its own outcome.
 func TestGroupCommitIsolation(t *testing.T) {
-	db, _ := openDB(t)
-	fileN(t, db, 0, 50)
-	var wg sync.WaitGroup
-	const callers = 64
-	errs := make([]error, callers)
-	results := make([]credo.FileResult, callers)
-	start := make(chan struct{})
-	for i := range callers {
-		wg.Go(func() {
-			<-start
-			var r *credo.Record
-			if i%4 == 0 {
-				r = storetest.NewRecord("court.test", i%50, i%50) // conflicts with a pre-filed record
-				r.Rule = "OTHER"
-			} else {
-				r = storetest.NewRecord("court.test", 1000+i, i)
+	for name, opts := range map[string]sqlite.Options{
+		"default": {},
+		"linger":  {Linger: 2 * time.Millisecond, MaxGroup: 16},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, err := sqlite.OpenOptions(filepath.Join(t.TempDir(), "credo.db"), opts)
+			if err != nil {
+				t.Fatal(err)
 			}
-			results[i], errs[i] = db.FileRecord(ctx, r)
+			defer db.Close()
+			fileN(t, db, 0, 50)
+			const callers = 96
+			errs := make([]error, callers)
+			created := make([]bool, callers)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Go(func() {
+					<-start
+					switch i % 6 {
+					case 0: // conflicts with a pre-filed record
+						r := storetest.NewRecord("court.test", i%50, i%50)
+						r.Rule = "OTHER"
+						_, errs[i] = db.FileRecord(ctx, r)
+					case 1: // refers to a record that does not exist
+						_, errs[i] = db.Append(ctx, []*credo.Event{{Type: credo.EventRecordRevoked,
+							Change: &credo.RecordChange{RecordID: 100000 + int64(i)}}})
+					case 2:
+						_, errs[i] = db.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i),
+							Consent: &credo.Consent{Scheme: "civic", Given: true}}})
+					default:
+						var res credo.FileResult
+						res, errs[i] = db.FileRecord(ctx, storetest.NewRecord("court.test", 1000+i, i))
+						created[i] = res.Created
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			good := 0
+			for i := range callers {
+				switch i % 6 {
+				case 0:
+					if credo.ErrorCode(errs[i]) != credo.ECONFLICT {
+						t.Errorf("caller %d: %v, want a conflict", i, errs[i])
+					}
+				case 1:
+					if credo.ErrorCode(errs[i]) != credo.ENOTFOUND {
+						t.Errorf("caller %d: %v, want not found", i, errs[i])
+					}
+				case 2:
+					good++
+					if errs[i] != nil {
+						t.Errorf("caller %d: %v", i, errs[i])
+					}
+				default:
+					good++
+					if errs[i] != nil || !created[i] {
+						t.Errorf("caller %d: created %v, %v", i, created[i], errs[i])
+					}
+				}
+			}
+			v, err := db.Verify(ctx)
+			if err != nil || !v.OK || v.Count != int64(50+good) {
+				t.Errorf("Verify = %+v, %v; want OK with %d events", v, err, 50+good)
+			}
 		})
 	}
-	close(start)
-	wg.Wait()
-	for i := range callers {
-		if i%4 == 0 {
-			if credo.ErrorCode(errs[i]) != credo.ECONFLICT {
-				t.Errorf("caller %d: %v, want a conflict", i, errs[i])
-			}
-			continue
+}
+
+// TestStoreOptions runs the conformance suite with other settings: small
+// groups with lingering, SQLite's own checkpoints, larger pages.
+func TestStoreOptions(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) credo.Store {
+		db, err := sqlite.OpenOptions(filepath.Join(t.TempDir(), "credo.db"), sqlite.Options{
+			MaxGroup: 3, Linger: 500 * time.Microsecond, CheckpointInterval: -1, PageSize: 16384, MmapMiB: -1,
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if errs[i] != nil || !results[i].Created {
-			t.Errorf("caller %d: %+v, %v", i, results[i], errs[i])
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestWALBounded checks that the write-ahead log does not grow without
+// bound under back-to-back bulk writes: the checkpointer must restart it.
+func TestWALBounded(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("files 400,000 records")
+	}
+	db, path := openDB(t)
+	var largest int64
+	for i := range 40 {
+		var rs []*credo.Record
+		for j := range 10000 {
+			rs = append(rs, storetest.NewRecord("court.bulk", i*10000+j, i*10000+j))
+		}
+		if _, err := db.FileRecords(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, fi.Size())
 		}
 	}
-	v, err := db.Verify(ctx)
-	if err != nil || !v.OK || v.Count != 50+callers*3/4 {
-		t.Errorf("Verify = %+v, %v", v, err)
+	// One batch of 10,000 records is about 50 MiB of log; the log is
+	// restarted from 64 MiB; left unrestarted it passes 300 MiB here.
+	if largest > 256<<20 {
+		t.Errorf("the write-ahead log grew to %d MiB", largest>>20)
 	}
+	t.Logf("largest log: %d MiB", largest>>20)
 }
 
 func TestCancelled(t *testing.T) {

@@ -248,9 +248,9 @@ func cancelled(op string, err error) error {
 // Each request keeps its own atomicity and its own outcome. A group of
 // FileRecords calls is first tried as one combined batch (the fast path:
 // one lookup and multi-row inserts for all of them); if that fails, say one
-// call conflicts, the group is rolled back and every call is run again
-// under its own SAVEPOINT, so a failing call is rolled back alone and the
-// others still commit, in the same transaction. If COMMIT itself fails,
+// call conflicts, the transaction is rolled back and every call is run
+// again under its own SAVEPOINT, so a failing call is rolled back alone and
+// the others still commit, in one transaction. If COMMIT itself fails,
 // every call of the group gets the error.
 func (db *DB) commitLoop() {
 	defer close(db.done)
@@ -319,7 +319,8 @@ func (db *DB) runGroup(group []*request) {
 	if len(live) == 0 {
 		return
 	}
-	startSeq, startHash := w.seq, w.hash
+	var startSeq int64
+	var startHash string
 	restore := func(seq int64, hash string) { w.seq, w.hash = seq, hash }
 	fail := func(err error) {
 		restore(startSeq, startHash)
@@ -331,31 +332,41 @@ func (db *DB) runGroup(group []*request) {
 			r.results, r.events = nil, nil
 		}
 	}
-	tb := time.Now()
-	defer func() { dbgGroups++; dbgSize += len(live); dbgTotal += time.Since(tb) }()
-	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+	// begin opens the transaction. The cached head is only a cache:
+	// re-read the end of the log under the write lock, in case another
+	// process has written to the file.
+	begin := func() error {
+		if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		if err := w.readHead(); err != nil {
+			return err
+		}
+		startSeq, startHash = w.seq, w.hash
+		return nil
+	}
+	if err := begin(); err != nil {
 		fail(err)
 		return
 	}
-	// The cached head is only a cache: re-read the end of the log under the
-	// write lock, in case another process has written to the file.
-	if err := w.readHead(); err != nil {
-		fail(err)
-		return
-	}
-	startSeq, startHash = w.seq, w.hash
-	if len(live) == 1 {
+	switch {
+	case len(live) == 1:
 		r := live[0]
 		if r.err = r.run(w); r.err != nil {
 			restore(startSeq, startHash)
 			w.rollback()
 			return
 		}
-	} else if ok, err := db.runCombined(live); err != nil {
-		fail(err)
-		return
-	} else if !ok {
+	case runCombined(w, live):
+	default:
+		// The combined batch failed (or the group mixes calls): start
+		// over and run each call under its own savepoint.
 		restore(startSeq, startHash)
+		w.rollback()
+		if err := begin(); err != nil {
+			fail(err)
+			return
+		}
 		for _, r := range live {
 			seq, hash := w.seq, w.hash
 			if _, err := w.exec("SAVEPOINT call"); err != nil {
@@ -384,12 +395,10 @@ func (db *DB) runGroup(group []*request) {
 		fail(err)
 		return
 	}
-	tc := time.Now()
 	if _, err := w.exec("COMMIT"); err != nil {
 		fail(err)
 		return
 	}
-	dbgCommit += time.Since(tc)
 	db.head.Store(&headState{seq: w.seq, hash: w.hash})
 	select {
 	case db.ckpt <- struct{}{}:
@@ -397,50 +406,30 @@ func (db *DB) runGroup(group []*request) {
 	}
 }
 
-// runCombined tries a group of FileRecords calls as one batch under a
-// savepoint. It reports false, with the savepoint rolled back, if the group
-// has other calls or the batch fails; an error if the transaction is no
-// longer usable.
-func (db *DB) runCombined(group []*request) (bool, error) {
-	w := db.w
+// runCombined runs a group of FileRecords calls as one batch, in the
+// open transaction, and splits the results. It reports false if the group
+// has other calls or the batch fails; the caller then rolls back. (No
+// savepoint here: inside one, SQLite copies every page it changes to a
+// statement journal, which costs more than the rare retry.)
+func runCombined(w *writer, group []*request) bool {
 	var all []*credo.Record
 	for _, r := range group {
 		if r.op != "FileRecords" {
-			return false, nil
+			return false
 		}
 		all = append(all, r.recs...)
 	}
-	if _, err := w.exec("SAVEPOINT batch"); err != nil {
-		return false, err
-	}
 	res, err := w.fileRecords(all)
 	if err != nil {
-		if _, err := w.exec("ROLLBACK TO batch"); err != nil {
-			return false, err
-		}
-		if _, err := w.exec("RELEASE batch"); err != nil {
-			return false, err
-		}
-		return false, nil
-	}
-	if _, err := w.exec("RELEASE batch"); err != nil {
-		return false, err
+		return false
 	}
 	for _, r := range group {
 		r.results, res = res[:len(r.recs):len(r.recs)], res[len(r.recs):]
 	}
-	return true, nil
+	return true
 }
 
 // rollback ends the open transaction, if any.
 func (w *writer) rollback() {
 	w.conn.ExecContext(bg, "ROLLBACK") // "no transaction is active" is fine
-}
-
-var dbgGroups, dbgSize int
-var dbgTotal, dbgCommit time.Duration
-
-func DebugStats() string {
-	if dbgGroups == 0 { return "" }
-	return fmt.Sprintf("groups %d avg size %.1f avg total %v avg commit %v", dbgGroups, float64(dbgSize)/float64(dbgGroups), dbgTotal/time.Duration(dbgGroups), dbgCommit/time.Duration(dbgGroups))
 }

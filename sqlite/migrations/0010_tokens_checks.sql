@@ -26,4 +26,13 @@ CREATE TABLE checks (
 	measures TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX checks_subject ON checks(subject, at);
-CREATE INDEX checks_day ON checks(substr(at, 1, 10), sector);
+
+-- Checks counted by day (UTC), sector and decision, kept with each batch:
+-- the statistics never scan the log.
+CREATE TABLE check_counts (
+	day      TEXT NOT NULL,
+	sector   TEXT NOT NULL,
+	decision TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (day, sector, decision)
+) WITHOUT ROWID;
