@@ -11,6 +11,8 @@ const (
 	EventRecordRevoked    EventType = "record.revoked"
 	EventRecordFulfilled  EventType = "record.fulfilled"
 	EventRepairApproved   EventType = "repair.approved"
+	EventRepairApplied    EventType = "repair.applied" // a credit-repair application (RepairApplication)
+	EventRepairRefused    EventType = "repair.refused" // an application refused (RepairRefusal)
 	EventDisputeOpened    EventType = "dispute.opened"
 	EventDisputeDecided   EventType = "dispute.decided"
 	EventConsentGiven     EventType = "consent.given"
@@ -18,6 +20,7 @@ const (
 	EventLinkAdded        EventType = "link.added"
 	EventLinkRemoved      EventType = "link.removed"
 	EventPolicyPublished  EventType = "policy.published"
+	EventNoticeIssued     EventType = "notice.issued"
 )
 
 // Event is one entry of the append-only, hash-chained event log. Exactly one
@@ -30,13 +33,16 @@ type Event struct {
 	Recorded time.Time `json:"recorded"`
 	Actor    string    `json:"actor,omitempty"` // who caused it: an authority id, "subject", "admin", ...
 
-	Record   *Record          `json:"record,omitempty"`
-	Change   *RecordChange    `json:"change,omitempty"`  // revoked, fulfilled, repair approved
-	Dispute  *Dispute         `json:"dispute,omitempty"` // dispute opened
-	Decision *DisputeDecision `json:"decision,omitempty"`
-	Consent  *Consent         `json:"consent,omitempty"`
-	Link     *Link            `json:"link,omitempty"`
-	Policy   *PolicyVersion   `json:"policy,omitempty"`
+	Record   *Record            `json:"record,omitempty"`
+	Change   *RecordChange      `json:"change,omitempty"`  // revoked, fulfilled, repair approved
+	Dispute  *Dispute           `json:"dispute,omitempty"` // dispute opened
+	Decision *DisputeDecision   `json:"decision,omitempty"`
+	Repair   *RepairApplication `json:"repair,omitempty"`  // repair applied for
+	Refusal  *RepairRefusal     `json:"refusal,omitempty"` // repair refused
+	Consent  *Consent           `json:"consent,omitempty"`
+	Link     *Link              `json:"link,omitempty"`
+	Policy   *PolicyVersion     `json:"policy,omitempty"`
+	Notice   *Notice            `json:"notice,omitempty"`
 
 	PrevHash string `json:"prev_hash"` // hex SHA-256 of the previous event; "" for the first
 	Hash     string `json:"hash"`      // hex SHA-256 of this event's canonical encoding
@@ -51,6 +57,9 @@ type RecordChange struct {
 	// VoidAbInitio marks a revocation as a correction: the record is treated
 	// as never having had effect (for queries that know of the revocation).
 	VoidAbInitio bool `json:"void_ab_initio,omitempty"`
+	// ApplicationID is the credit-repair application a repair approval
+	// decides (0: a repair approved without one).
+	ApplicationID int64 `json:"application_id,omitempty"`
 }
 
 // Dispute is a subject's objection to a record (or an appeal against the
@@ -62,6 +71,10 @@ type Dispute struct {
 	Appeal         bool      `json:"appeal,omitempty"` // an appeal against an upheld objection
 	Grounds        string    `json:"grounds"`
 	EvidenceSHA256 string    `json:"evidence_sha256,omitempty"`
+	// NewInformation: the subject brought information the authority did
+	// not have; the review deadline is extended by the procedure's
+	// extension (FCRA 15 U.S.C. 1681i(a)(1)(C)).
+	NewInformation bool `json:"new_information,omitempty"`
 }
 
 // Dispute outcomes.
@@ -113,4 +126,87 @@ type PolicyVersion struct {
 	Effective time.Time `json:"effective"`
 	Published time.Time `json:"published"`
 	Source    []byte    `json:"source"`
+}
+
+// Notice tells a subject that a record about them was filed and what follows
+// from it: what was recorded, by whom, under which rule and legal basis,
+// which lists and points follow and from when, how long they last, and how
+// and by when to object. Credo issues one notice.issued event per record
+// with an effect, right after filing it; the notice is what the subject was
+// told, kept in the log as it was served, and delivered through the outbox.
+type Notice struct {
+	RecordID    int64           `json:"record_id"`
+	Subject     string          `json:"subject"`
+	SubjectName string          `json:"subject_name,omitempty"`
+	Rule        string          `json:"rule"`
+	RuleTitle   string          `json:"rule_title,omitempty"`
+	Severity    string          `json:"severity,omitempty"`
+	Authority   NoticeAuthority `json:"authority"`
+	CaseRef     string          `json:"case_ref"`
+	DecidedAt   time.Time       `json:"decided_at"`
+	LegalBasis  string          `json:"legal_basis"`
+	Policy      string          `json:"policy"` // content hash of the policy version the notice was computed under
+	// ServedAt is when notice counts as served: when the authority served
+	// it (the record's notified_at) or else when Credo filed the record.
+	// Notice periods run from it.
+	ServedAt time.Time       `json:"served_at"`
+	Lists    []NoticeListing `json:"lists,omitempty"`
+	Points   []NoticePoints  `json:"points,omitempty"`
+	// EffectiveFrom is when the record's first effect takes hold: its
+	// earliest listing (after the list's notice period), or the decision
+	// date if it only changes points.
+	EffectiveFrom time.Time `json:"effective_from"`
+	// Lasts is when the record's last effect ends at the latest (its
+	// lifetime, or its longest listing); effects may end earlier on
+	// fulfilment, repair or revocation.
+	Lasts time.Time `json:"lasts"`
+	// ObjectUntil is until when the subject may object: at any time while
+	// the record has effects.
+	ObjectUntil time.Time `json:"object_until"`
+	// ReviewWithin is the time the authority has to decide an objection
+	// (a policy duration such as "15d"), and AppealTo and AppealWithin
+	// where and within what time its decision may be appealed.
+	ReviewWithin string     `json:"review_within,omitempty"`
+	AppealTo     string     `json:"appeal_to,omitempty"`
+	AppealWithin string     `json:"appeal_within,omitempty"`
+	RepairFrom   time.Time  `json:"repair_from,omitzero"` // first instant credit repair may be applied for
+	HowToObject  string     `json:"how_to_object"`
+	Minor        bool       `json:"minor,omitempty"` // a minor at the decision date: never listed
+	Text         NoticeText `json:"text"`
+}
+
+// NoticeAuthority names the authority that filed a record.
+type NoticeAuthority struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// NoticeListing is one list a record puts the subject on.
+type NoticeListing struct {
+	List       string    `json:"list"`
+	Title      string    `json:"title,omitempty"`
+	Kind       string    `json:"kind"`
+	Public     bool      `json:"public,omitempty"`
+	LegalBasis string    `json:"legal_basis,omitempty"`
+	From       time.Time `json:"from"`
+	Until      time.Time `json:"until"` // the end of the period, or for UntilFulfilled the maximum
+	// UntilFulfilled: the listing ends when the obligation is performed,
+	// at the latest at Until.
+	UntilFulfilled bool `json:"until_fulfilled,omitempty"`
+}
+
+// NoticePoints is a record's effect on one points scheme.
+type NoticePoints struct {
+	Scheme string `json:"scheme"`
+	Title  string `json:"title,omitempty"`
+	Points int    `json:"points"`
+	// Capped: the rule's cap per window may reduce the points actually
+	// counted.
+	Capped bool `json:"capped,omitempty"`
+}
+
+// NoticeText is a notice in plain language.
+type NoticeText struct {
+	EN string `json:"en"`
+	ZH string `json:"zh"`
 }

@@ -382,13 +382,9 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recE
 	nx.add(r.repaired)
 	nx.add(r.fulfilled)
 
-	proc := pol.DisputeProcedureFor(disputeList(pol, ev.rule))
+	_, proc := DisputeProcedure(pol, ev.rule)
 	for _, d := range r.disputes {
-		window := proc.Review
-		if d.d.Appeal && !proc.AppealDecide.IsZero() {
-			window = proc.AppealDecide
-		}
-		deadline := cal.Add(d.d.OpenedAt, window)
+		deadline := DisputeDeadline(cal, proc, d.d)
 		open := interval{d.d.OpenedAt, d.decidedAt}
 		ev.listSusp = append(ev.listSusp, open)
 		nx.add(d.d.OpenedAt)
@@ -421,6 +417,39 @@ func hasUntilFulfilled(r *policy.Rule) bool {
 		}
 	}
 	return false
+}
+
+// DisputeProcedure returns the procedure that governs objections to records
+// of a rule (nil: the policy's default) and the name of its profile ("" for
+// the default): the procedure of the first of the rule's lists that names
+// one.
+func DisputeProcedure(pol *policy.Policy, r *policy.Rule) (string, policy.DisputeProcedure) {
+	if r == nil {
+		return "", pol.Procedures.Dispute
+	}
+	l := disputeList(pol, r)
+	if l != nil && l.DisputeProcedure != "" {
+		if _, ok := pol.Procedures.Profiles[l.DisputeProcedure]; ok {
+			return l.DisputeProcedure, pol.DisputeProcedureFor(l)
+		}
+	}
+	return "", pol.DisputeProcedureFor(l)
+}
+
+// DisputeDeadline is when a dispute must be decided under a procedure: the
+// review period from its opening (the appeal decision period for an
+// appeal, where the procedure sets one), extended by the procedure's
+// extension when the subject brought new information.
+func DisputeDeadline(cal *policy.Calendar, proc policy.DisputeProcedure, d credo.Dispute) time.Time {
+	window := proc.Review
+	if d.Appeal && !proc.AppealDecide.IsZero() {
+		window = proc.AppealDecide
+	}
+	deadline := cal.Add(d.OpenedAt, window)
+	if d.NewInformation && !proc.Extension.IsZero() {
+		deadline = cal.Add(deadline, proc.Extension)
+	}
+	return deadline
 }
 
 // disputeList is the list whose procedure governs objections to records of

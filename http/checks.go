@@ -98,12 +98,14 @@ func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subjec
 	if err != nil {
 		return err
 	}
-	v, err := tg.table.Check(id.Canonical, tg.ref, now)
-	if err != nil {
-		return err
+	var v engine.Verdict
+	if !s.opts.NaiveChecks {
+		if v, err = tg.table.Check(id.Canonical, tg.ref, now); err != nil {
+			return err
+		}
 	}
 	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now}
-	if v.Effect != engine.EffectAllow || !v.Grants.Empty() {
+	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {
 			return err

@@ -64,6 +64,11 @@ type Options struct {
 	// OnListen, if set, is called with the listening address once
 	// ListenAndServe listens (useful with port 0).
 	OnListen func(addr net.Addr)
+	// NaiveChecks answers every check by loading the subject's facts from
+	// the store and evaluating them, bypassing the decision table: the
+	// baseline the load benchmarks compare the table against. Never in
+	// production.
+	NaiveChecks bool
 }
 
 func (o *Options) defaults() {

@@ -12,7 +12,9 @@ import (
 
 // Append appends non-record events atomically (see credo.Store). Besides
 // Seq, Recorded (if zero), PrevHash and Hash it assigns:
-//   - Dispute.ID (the event's Seq) of a dispute.opened event;
+//   - Dispute.ID (the event's Seq) of a dispute.opened event, and
+//     Repair.ID of a repair.applied event;
+//   - Refusal.RecordID, if zero (the record applied for);
 //   - Subject, if empty, of a change or dispute event (the record's
 //     subject) and of a link event (the organisation);
 //   - Decision.RecordID, if zero (the disputed record);
@@ -21,7 +23,9 @@ import (
 //
 // It fails with ENOTFOUND if a referenced record or dispute does not exist,
 // EINVALID if an event is malformed or names a subject other than its
-// record's, and ECONFLICT if a dispute is decided twice. Publishing a policy
+// record's, and ECONFLICT if a dispute is decided twice, a second dispute
+// is opened on a record while one is open, or a repair application is
+// made while one is pending (or the record is repaired) or decided twice. Publishing a policy
 // version already published is a no-op that returns the original event.
 // The events passed in are not modified.
 func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
@@ -58,6 +62,9 @@ func validateEvent(ev *credo.Event, field func(string) string) error {
 	if ev == nil {
 		return credo.FieldErrorf(field("event"), "missing")
 	}
+	if err := validateNotice(ev, field); err != nil || ev.Type == credo.EventNoticeIssued {
+		return err
+	}
 	var want string
 	switch ev.Type {
 	case credo.EventRecordFiled:
@@ -68,6 +75,10 @@ func validateEvent(ev *credo.Event, field func(string) string) error {
 		want = "dispute"
 	case credo.EventDisputeDecided:
 		want = "decision"
+	case credo.EventRepairApplied:
+		want = "repair"
+	case credo.EventRepairRefused:
+		want = "refusal"
 	case credo.EventConsentGiven, credo.EventConsentWithdrawn:
 		want = "consent"
 	case credo.EventLinkAdded, credo.EventLinkRemoved:
@@ -80,12 +91,12 @@ func validateEvent(ev *credo.Event, field func(string) string) error {
 	set := map[string]bool{
 		"record": ev.Record != nil, "change": ev.Change != nil, "dispute": ev.Dispute != nil,
 		"decision": ev.Decision != nil, "consent": ev.Consent != nil, "link": ev.Link != nil,
-		"policy": ev.Policy != nil,
+		"policy": ev.Policy != nil, "repair": ev.Repair != nil, "refusal": ev.Refusal != nil,
 	}
 	if !set[want] {
 		return credo.FieldErrorf(field(want), "required for a %s event", ev.Type)
 	}
-	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy"} {
+	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy", "repair", "refusal"} {
 		if p != want && set[p] {
 			return credo.FieldErrorf(field(p), "not allowed in a %s event", ev.Type)
 		}
@@ -121,6 +132,9 @@ func validateEvent(ev *credo.Event, field func(string) string) error {
 func copyEvent(ev *credo.Event) *credo.Event {
 	c := *ev
 	c.Seq, c.PrevHash, c.Hash = 0, "", ""
+	if ev.Notice != nil {
+		c.Notice = copyNotice(ev.Notice)
+	}
 	if ev.Change != nil {
 		x := *ev.Change
 		c.Change = &x
@@ -132,6 +146,14 @@ func copyEvent(ev *credo.Event) *credo.Event {
 	if ev.Decision != nil {
 		x := *ev.Decision
 		c.Decision = &x
+	}
+	if ev.Repair != nil {
+		x := *ev.Repair
+		c.Repair = &x
+	}
+	if ev.Refusal != nil {
+		x := *ev.Refusal
+		c.Refusal = &x
 	}
 	if ev.Consent != nil {
 		x := *ev.Consent
@@ -173,6 +195,8 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 		switch ev.Type {
 		case credo.EventDisputeOpened:
 			ev.Dispute.ID = ev.Seq
+		case credo.EventRepairApplied:
+			ev.Repair.ID = ev.Seq
 		case credo.EventPolicyPublished:
 			if ev.Policy.Published.IsZero() {
 				ev.Policy.Published = ev.Recorded
@@ -240,7 +264,12 @@ next:
 // it derives from it. For a policy version already published it returns
 // the event that published it.
 func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*credo.Event, error) {
+	if err := w.prepareDueProcess(ev, field); err != nil {
+		return nil, err
+	}
 	switch ev.Type {
+	case credo.EventNoticeIssued:
+		return w.prepareNotice(ev, field)
 	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
 		return nil, w.checkRecord(ev, ev.Change.RecordID, field("change.record_id"), field)
 	case credo.EventDisputeOpened:
@@ -380,6 +409,14 @@ func (w *writer) project(ev *credo.Event) error {
 		}
 		_, err = w.exec("INSERT INTO policies (hash, name, effective, published, source, seq) VALUES (?, ?, ?, ?, ?, ?)",
 			p.Hash, p.Name, utcText(p.Effective), utcText(p.Published), src, ev.Seq)
+	case credo.EventNoticeIssued:
+		err = w.projectNotice(ev)
+	}
+	if err == nil {
+		err = w.enqueue(ev) // the outbox, in the event's transaction
+	}
+	if err == nil {
+		err = w.projectDueProcess(ev)
 	}
 	return err
 }

@@ -25,7 +25,10 @@ type demoFlags struct {
 	serve          serveFlags
 	people, orgs   int
 	seed           int64
+	activity       float64
 	fresh, noServe bool
+	sampleOut      string
+	sampleN        int
 }
 
 func newDemoCmd() *cobra.Command {
@@ -50,6 +53,9 @@ lines to try. An existing demo registry is reused (--fresh rebuilds it).`,
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the synthetic city")
 	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "delete an existing demo registry first")
 	cmd.Flags().BoolVar(&f.noServe, "no-serve", false, "build the registry and create the tokens, then exit")
+	cmd.Flags().Float64Var(&f.activity, "activity", 1, "scale of how many subjects have records (1: about a third of adults)")
+	cmd.Flags().StringVar(&f.sampleOut, "sample-subjects", "", "write identifiers of subjects spread over the whole city to this file, one a line (for load tests)")
+	cmd.Flags().IntVar(&f.sampleN, "sample-size", 10000, "how many identifiers --sample-subjects writes")
 	return cmd
 }
 
@@ -101,10 +107,16 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	}
 	fmt.Fprintf(errw, "decision table: %d subjects with records, built in %s\n", table.Len(), time.Since(start).Round(time.Millisecond))
 
-	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol})
+	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol, Activity: f.activity})
 	if err != nil {
 		st.Close()
 		return err
+	}
+	if f.sampleOut != "" {
+		if err := writeSample(f.sampleOut, city, f.people, f.orgs, f.sampleN); err != nil {
+			st.Close()
+			return err
+		}
 	}
 	listed := findListed(ctx, reg, city)
 	toks, err := demoTokens(cmd, reg, st.(*sqlite.DB), listed)
@@ -136,7 +148,7 @@ func seedDemo(ctx context.Context, db string, pol *policy.Policy, end time.Time,
 	if _, _, err := reg.Publish(ctx, "policies/beijing.yaml", policies.Beijing, end.AddDate(-5, 0, -1)); err != nil {
 		return err
 	}
-	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol})
+	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol, Activity: f.activity})
 	if err != nil {
 		return err
 	}
@@ -246,4 +258,21 @@ func printDemo(w io.Writer, base string, toks []demoToken, listed string) {
 		fmt.Sprintf(`curl -s %s/v1/openapi.json`, base),
 	}
 	fmt.Fprintf(w, "\nTry:\n  %s\n\nCtrl-C stops the server; the registry stays in the database file.\n", strings.Join(lines, "\n  "))
+}
+
+// writeSample writes n subject identifiers spread evenly over the city.
+func writeSample(path string, city *synth.City, people, orgs, n int) error {
+	var b strings.Builder
+	total := people + orgs
+	n = min(n, total)
+	for i := 0; i < n; i++ {
+		j := int(int64(i) * int64(total) / int64(n))
+		if j < people {
+			b.WriteString(city.Person(j))
+		} else {
+			b.WriteString(city.Org(j - people))
+		}
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

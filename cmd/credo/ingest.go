@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"credo"
+	chttp "credo/http"
 	"credo/ingest"
 	"credo/registry"
 )
@@ -24,6 +25,7 @@ func newIngestCmd() *cobra.Command {
 	var db, errFile, batchLog string
 	var batch int
 	var quiet bool
+	var remote remoteFlags
 	cmd := &cobra.Command{
 		Use:   "ingest --db DB FILE...",
 		Short: "Bulk-file records from CSV (header row) or NDJSON files",
@@ -40,6 +42,9 @@ rejected.`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if c := remote.client(); c != nil {
+				return ingestRemote(cmd, c, args, errFile)
+			}
 			st, err := openStore(db, true)
 			if err != nil {
 				return err
@@ -109,6 +114,7 @@ rejected.`,
 	cmd.Flags().IntVar(&batch, "batch", 10000, "records per atomic batch")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().StringVar(&batchLog, "batch-log", "", "append a line to this file after each committed batch (for scripts)")
+	remote.register(cmd)
 	return cmd
 }
 
@@ -241,4 +247,56 @@ func count(s *ingestStats, res []credo.FileResult) {
 			s.present++
 		}
 	}
+}
+
+// ingestRemote sends each file to a server's batch endpoint (one atomic
+// request per file is not promised: the server files good lines and
+// reports the bad ones, like the local ingest).
+func ingestRemote(cmd *cobra.Command, c *chttp.Client, files []string, errFile string) error {
+	var errw *json.Encoder
+	if errFile != "" {
+		f, err := os.Create(errFile)
+		if err != nil {
+			return credo.FieldErrorf("--errors", "%v", err)
+		}
+		defer f.Close()
+		errw = json.NewEncoder(f)
+	}
+	var total ingestStats
+	for _, file := range files {
+		format, err := ingest.FormatOf(file)
+		if err != nil {
+			return credo.Errorf(credo.EINVALID, "%v", err)
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			return credo.Errorf(credo.EINVALID, "%v", err)
+		}
+		res, err := c.FileBatch(cmd.Context(), f, format)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		total.lines += res.Lines
+		total.created += res.Filed
+		total.present += res.Present
+		total.rejected += res.RejectedTotal
+		for _, r := range res.Rejected {
+			le := &ingest.LineError{File: file, Line: r.Line, Field: r.Field, Reason: r.Reason}
+			fmt.Fprintln(cmd.ErrOrStderr(), le.Error())
+			if errw != nil {
+				if err := errw.Encode(le); err != nil {
+					return err
+				}
+			}
+		}
+		if res.RejectedTotal > len(res.Rejected) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d more rejected lines not listed by the server\n", file, res.RejectedTotal-len(res.Rejected))
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%d lines: %d filed, %d already present, %d rejected\n", total.lines, total.created, total.present, total.rejected)
+	if total.rejected > 0 {
+		return exitError{1}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ type serveFlags struct {
 	db, addr, cert, key string
 	rate                float64
 	maxInFlight         int
+	naive               bool
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -26,6 +27,8 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.key, "tls-key", "", "TLS private key file")
 	cmd.Flags().Float64Var(&f.rate, "rate-limit", 0, "requests per second per token (default 20000; negative: off)")
 	cmd.Flags().IntVar(&f.maxInFlight, "max-in-flight", 0, "requests handled at once before 503s (default 256×GOMAXPROCS)")
+	cmd.Flags().BoolVar(&f.naive, "naive-checks", false, "answer checks from the store without the decision table (benchmark baseline only)")
+	cmd.Flags().MarkHidden("naive-checks")
 }
 
 func newServeCmd() *cobra.Command {
@@ -59,7 +62,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	if err != nil {
 		return err
 	}
-	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen})
+	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
 	defer srv.Close()
 	return srv.ListenAndServe(cmd.Context(), f.addr, f.cert, f.key)
 }

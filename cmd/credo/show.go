@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"credo"
 	"credo/engine"
 )
 
@@ -22,11 +23,31 @@ func writeJSON(w io.Writer, v any) error {
 func newShowCmd() *cobra.Command {
 	var db, at, known string
 	var asJSON bool
+	var remote remoteFlags
 	cmd := &cobra.Command{
 		Use:   "show --db DB SUBJECT [--at T] [--known T]",
 		Short: "Show a subject's whole file: schemes, listings, measures and records",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := remote.client(); c != nil {
+				atT, err := parseInstant("at", at, nil)
+				if err != nil {
+					return err
+				}
+				knownT, err := parseInstant("known", known, nil)
+				if err != nil {
+					return err
+				}
+				s, err := c.State(cmd.Context(), args[0], atT, knownT)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), s)
+				}
+				printState(cmd.OutOrStdout(), s, s.At.Location())
+				return nil
+			}
 			reg, st, err := openRegistry(cmd.Context(), db)
 			if err != nil {
 				return err
@@ -60,6 +81,7 @@ func newShowCmd() *cobra.Command {
 	cmd.Flags().StringVar(&at, "at", "", "the instant to show (RFC 3339 or YYYY-MM-DD; default now)")
 	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	remote.register(cmd)
 	return cmd
 }
 
@@ -122,11 +144,24 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 func newCheckCmd() *cobra.Command {
 	var db, at, known string
 	var asJSON bool
+	var remote remoteFlags
 	cmd := &cobra.Command{
 		Use:   "check --db DB SUBJECT SECTOR [--at T]",
 		Short: "Answer a check: may SUBJECT use SECTOR? (allow, limit or deny, with reasons)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var d engine.Decision
+			loc := time.UTC
+			if c := remote.client(); c != nil {
+				if at != "" || known != "" {
+					return credo.FieldErrorf("--at", "a server answers checks for now only; replay a logged check by its id instead")
+				}
+				var err error
+				if d, err = c.Check(cmd.Context(), args[0], args[1]); err != nil {
+					return err
+				}
+				return printDecision(cmd, d, loc, asJSON)
+			}
 			reg, st, err := openRegistry(cmd.Context(), db)
 			if err != nil {
 				return err
@@ -136,6 +171,7 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			loc = pol.Location()
 			atT, err := parseInstant("at", at, pol.Location())
 			if err != nil {
 				return err
@@ -144,7 +180,6 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var d engine.Decision
 			if atT.IsZero() && knownT.IsZero() {
 				d, err = reg.Check(cmd.Context(), args[0], args[1])
 			} else {
@@ -153,27 +188,32 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), d)
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s %s: %s", d.Subject, d.Sector, strings.ToUpper(d.Decision))
-			for k, v := range d.Params {
-				fmt.Fprintf(out, " %s=%g", k, v)
-			}
-			fmt.Fprintln(out)
-			for _, r := range d.Reasons {
-				fmt.Fprintf(out, "  %s (%s) lists %v until %s\n    legal basis: %s\n    contest: %s\n", r.Code, r.Effect, r.Lists, day(r.Until, pol.Location()), r.LegalBasis, r.Contest)
-			}
-			if len(d.Grants) > 0 {
-				fmt.Fprintf(out, "  grants: %s\n", strings.Join(d.Grants, ", "))
-			}
-			return nil
+			return printDecision(cmd, d, loc, asJSON)
 		},
 	}
 	dbFlag(cmd, &db)
 	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
 	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	remote.register(cmd)
 	return cmd
+}
+
+func printDecision(cmd *cobra.Command, d engine.Decision, loc *time.Location, asJSON bool) error {
+	if asJSON {
+		return writeJSON(cmd.OutOrStdout(), d)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s %s: %s", d.Subject, d.Sector, strings.ToUpper(d.Decision))
+	for k, v := range d.Params {
+		fmt.Fprintf(out, " %s=%g", k, v)
+	}
+	fmt.Fprintln(out)
+	for _, r := range d.Reasons {
+		fmt.Fprintf(out, "  %s (%s) lists %v until %s\n    legal basis: %s\n    contest: %s\n", r.Code, r.Effect, r.Lists, day(r.Until, loc), r.LegalBasis, r.Contest)
+	}
+	if len(d.Grants) > 0 {
+		fmt.Fprintf(out, "  grants: %s\n", strings.Join(d.Grants, ", "))
+	}
+	return nil
 }

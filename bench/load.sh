@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Load benchmark of POST /v1/checks on 127.0.0.1 with wrk (apt-get install wrk):
+# the decision table against the naive baseline (each check answered from the
+# store), and batch checks of 500 subjects, in one run.
+#
+#   bench/load.sh [PEOPLE] [DURATION] [RUNS]
+#
+# Builds (once) a demo city of PEOPLE people (default 1,000,000) under
+# bench-out/, serves it, and prints the median of RUNS runs per row.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+people=${1:-1000000}
+dur=${2:-10s}
+runs=${3:-3}
+out=bench-out
+mkdir -p "$out"
+go build -o "$out/credo" ./cmd/credo
+db="$out/city-$people.db"
+if [ ! -f "$db" ]; then
+  "$out/credo" demo --db "$db" --people "$people" --orgs $((people / 20)) --activity 0.1 --no-serve \
+    --sample-subjects "$out/sample-$people.txt" --sample-size 20000 >/dev/null
+fi
+tok=$("$out/credo" token create --db "$db" --role checker --sector aviation --name "load test" 2>/dev/null)
+export SAMPLE="$out/sample-$people.txt" TOKEN="$tok" SECTOR=aviation
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+run() { # name, server flags..., then -- wrk args
+  local name=$1; shift
+  local flags=()
+  while [ "$1" != "--" ]; do flags+=("$1"); shift; done; shift
+  "$out/credo" serve --db "$db" --addr 127.0.0.1:18090 --rate-limit -1 "${flags[@]}" 2>"$out/serve.log" &
+  local pid=$!
+  for _ in $(seq 100); do curl -sf http://127.0.0.1:18090/readyz >/dev/null && break; sleep 0.2; done
+  : >"$out/$name.txt"
+  for _ in $(seq "$runs"); do wrk "$@" http://127.0.0.1:18090 | grep RESULT >>"$out/$name.txt"; done
+  kill -TERM $pid; wait $pid || true
+  echo "$name: $(cat "$out/$name.txt" | tr '\n' ' ')"
+}
+run table -- -t1 -c32 -d"$dur" -s bench/check.lua
+run naive --naive-checks -- -t1 -c32 -d"$dur" -s bench/check.lua
+run batch500 -- -t1 -c4 -d"$dur" -s bench/batch.lua
+for n in table naive; do
+  echo "$n median rps: $(sed 's/.*rps=\([0-9]*\).*/\1/' "$out/$n.txt" | median)  p99_ms: $(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' "$out/$n.txt" | median)"
+done
+echo "batch500 median checks/s: $(sed 's/.*checks_per_s=\([0-9]*\).*/\1/' "$out/batch500.txt" | median)"
