@@ -58,8 +58,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// any other role with a valid token is 403, without one 401.
 		allowed map[string]outcome
 	}
+	// fresh gives, for some paths, a fresh path of the same route for each
+	// role: for steps that can be taken only once, like a decision.
+	fresh := map[string]func() string{
+		"/v1/disputes/1/decision": func() string { return "/v1/disputes/" + itoa(e.openDispute(alice, unique()).ID) + "/decision" },
+		"/v1/repairs/1/decision":  func() string { return "/v1/repairs/" + itoa(e.applyRepair(alice, unique()).ID) + "/decision" },
+	}
 	change := map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": forbidden}
 	subjectRead := map[string]outcome{"admin": ok200, "subject-self": ok200, "subject-other": forbidden}
+	// Due-process lists: every party sees its own (an authority what it
+	// decides, a subject its own items), an admin all.
+	queueRead := map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": ok200, "subject-self": ok200, "subject-other": ok200}
 	everyone := map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": ok200, "checker-own": ok200,
 		"checker-other": ok200, "subject-self": ok200, "subject-other": ok200, "auditor": ok200, "public": ok200}
 	ops := map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": ok200, "checker-own": ok200,
@@ -77,6 +86,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/subjects/" + alice, nil, subjectRead},
 		{"GET", "/v1/subjects/" + alice + "/history", nil, subjectRead},
 		{"GET", "/v1/subjects/" + alice + "/checks", nil, subjectRead},
+		{"GET", "/v1/subjects/" + alice + "/notices", nil, subjectRead},
 		{"POST", "/v1/consents", func() any { return map[string]any{"scheme": "green", "given": true} },
 			map[string]outcome{"subject-self": ok201, "subject-other": ok201}},
 		{"POST", "/v1/checks", func() any { return map[string]string{"subject": alice, "sector": "aviation"} },
@@ -84,6 +94,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/checks/batch", func() any { return map[string]any{"subjects": []string{alice, bob}, "sector": "aviation"} },
 			map[string]outcome{"admin": ok200, "checker-own": ok200, "checker-other": forbidden}},
 		{"GET", "/v1/checks/" + check.CheckID, nil, map[string]outcome{"admin": ok200, "subject-self": ok200, "subject-other": notFound}},
+		{"POST", "/v1/disputes", func() any {
+			return map[string]any{"record_id": e.file(alice, unique()).ID, "grounds": "not mine"}
+		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": forbidden}},
+		{"POST", "/v1/disputes/1/decision", func() any { return map[string]string{"outcome": "upheld", "reason": "stands"} }, change},
+		{"GET", "/v1/disputes", nil, queueRead},
+		{"POST", "/v1/repairs", func() any {
+			return map[string]any{"record_id": e.file(alice, unique()).ID, "statement": "paid", "commitment": true}
+		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": forbidden}},
+		{"POST", "/v1/repairs/1/decision", func() any { return map[string]string{"outcome": "approved"} }, change},
+		{"GET", "/v1/repairs", nil, queueRead},
 		{"GET", "/v1/lists/debtors", nil, everyone},
 		{"GET", "/v1/policies", nil, everyone},
 		{"GET", "/v1/policies/" + e.policy, nil, everyone},
@@ -115,7 +135,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if ep.body != nil {
 					body = ep.body()
 				}
-				r := e.do(ep.method, ep.path, role.token, body)
+				path := ep.path
+				if f := fresh[ep.path]; f != nil {
+					path = f()
+				}
+				r := e.do(ep.method, path, role.token, body)
 				if r.status != want.status {
 					t.Fatalf("status %d, want %d: %s", r.status, want.status, r.body)
 				}
@@ -156,7 +180,7 @@ func templateOf(path string) string {
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
 		switch {
-		case i == 3 && (segs[2] == "records" || segs[2] == "subjects" || segs[2] == "lists") && s != "batch":
+		case i == 3 && (segs[2] == "records" || segs[2] == "subjects" || segs[2] == "lists" || segs[2] == "disputes" || segs[2] == "repairs") && s != "batch":
 			segs[i] = "{id}"
 		case i == 3 && segs[2] == "checks" && s != "batch":
 			segs[i] = "{id}"

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"credo/registry"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own (so
@@ -176,3 +179,65 @@ func (m *metrics) flushed(n int, d time.Duration, err error) {
 }
 
 func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
+
+// dueProcessCollector reports, on every scrape, each authority's open and
+// overdue disputes and repair applications: the deadline metrics of due
+// process. Every authority of the policy in force is reported, with zeros,
+// so that a series drops to 0 rather than vanishing; appeals to an
+// authority the policy does not name are reported under "none".
+type dueProcessCollector struct {
+	reg *registry.Registry
+
+	openDisputes, overdueDisputes *prometheus.Desc
+	openRepairs, overdueRepairs   *prometheus.Desc
+}
+
+// watchDueProcess registers the due-process gauges of a registry.
+func (m *metrics) watchDueProcess(reg *registry.Registry) {
+	label := []string{"authority"}
+	m.reg.MustRegister(&dueProcessCollector{
+		reg:             reg,
+		openDisputes:    prometheus.NewDesc("credo_disputes_open", "Open disputes (objections and appeals) by the authority that must decide them.", label, nil),
+		overdueDisputes: prometheus.NewDesc("credo_disputes_overdue", "Open disputes past their decision deadline, by the authority that must decide them.", label, nil),
+		openRepairs:     prometheus.NewDesc("credo_repairs_open", "Pending credit-repair applications by the authority that must decide them.", label, nil),
+		overdueRepairs:  prometheus.NewDesc("credo_repairs_overdue", "Pending credit-repair applications past their decision deadline, by authority.", label, nil),
+	})
+}
+
+func (c *dueProcessCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.openDisputes
+	ch <- c.overdueDisputes
+	ch <- c.openRepairs
+	ch <- c.overdueRepairs
+}
+
+// dueProcessScrapeTimeout bounds the queries behind one scrape.
+const dueProcessScrapeTimeout = 5 * time.Second
+
+func (c *dueProcessCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), dueProcessScrapeTimeout)
+	defer cancel()
+	pol, _, err := c.reg.Policy(ctx)
+	if err != nil {
+		return // no policy in force: nothing is due
+	}
+	counts, err := c.reg.DueProcessCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.openDisputes, err)
+		return
+	}
+	for _, a := range pol.Authorities {
+		if _, ok := counts[a.ID]; !ok {
+			counts[a.ID] = registry.DueCounts{}
+		}
+	}
+	for a, n := range counts {
+		if a == "" {
+			a = "none"
+		}
+		ch <- prometheus.MustNewConstMetric(c.openDisputes, prometheus.GaugeValue, float64(n.OpenDisputes), a)
+		ch <- prometheus.MustNewConstMetric(c.overdueDisputes, prometheus.GaugeValue, float64(n.OverdueDisputes), a)
+		ch <- prometheus.MustNewConstMetric(c.openRepairs, prometheus.GaugeValue, float64(n.OpenRepairs), a)
+		ch <- prometheus.MustNewConstMetric(c.overdueRepairs, prometheus.GaugeValue, float64(n.OverdueRepairs), a)
+	}
+}

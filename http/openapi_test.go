@@ -78,6 +78,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	r1 := e.file(alice, "(2024)Doc-1")
 	r2 := e.file(alice, "(2024)Doc-2")
 	r3 := e.file(alice, "(2024)Doc-3")
+	r4 := e.file(alice, "(2024)Doc-6")
+	r5 := e.file(alice, "(2024)Doc-7")
+	dsp := e.openDispute(alice, "(2024)Doc-8")
+	rep := e.applyRepair(alice, "(2024)Doc-9")
 	chk := e.check("airline", alice, "aviation")
 	batchLine := `{"subject":"` + bob + `","rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"d1","decided_at":"2025-01-01","evidence_sha256":"` + digest("d1") + `"}` + "\n" + `{"x":1}` + "\n"
 	newPolicy := strings.Replace(readFile(t, testPolicy), "name: Test city policy", "name: Test city policy v2", 1)
@@ -97,10 +101,18 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/subjects/" + alice, "alice", nil},
 		{"GET", "/v1/subjects/" + alice + "/history", "alice", nil},
 		{"GET", "/v1/subjects/" + alice + "/checks", "alice", nil},
+		{"GET", "/v1/subjects/" + alice + "/notices", "alice", nil},
 		{"POST", "/v1/consents", "alice", map[string]any{"scheme": "green", "given": true}},
 		{"POST", "/v1/checks", "airline", map[string]string{"subject": bob, "sector": "aviation"}},
 		{"POST", "/v1/checks/batch", "airline", map[string]any{"sector": "aviation", "subjects": []string{alice, "bad", bob}}},
 		{"GET", "/v1/checks/" + chk.CheckID, "alice", nil},
+		{"POST", "/v1/disputes", "alice", map[string]any{"record_id": r4.ID, "grounds": "not mine"}},
+		{"POST", "/v1/disputes", "alice", map[string]any{"record_id": r4.ID, "grounds": "not mine"}},
+		{"POST", "/v1/disputes/" + itoa(dsp.ID) + "/decision", "court", map[string]any{"outcome": "upheld", "reason": "stands"}},
+		{"GET", "/v1/disputes?state=all", "court", nil},
+		{"POST", "/v1/repairs", "alice", map[string]any{"record_id": r5.ID, "statement": "paid", "commitment": true}},
+		{"POST", "/v1/repairs/" + itoa(rep.ID) + "/decision", "court", map[string]any{"outcome": "approved"}},
+		{"GET", "/v1/repairs?state=all", "alice", nil},
 		{"GET", "/v1/lists/debtors", "", nil},
 		{"GET", "/v1/lists/low-credit", "", nil},
 		{"GET", "/v1/policies", "", nil},

@@ -26,11 +26,19 @@ func (s *Server) registerRoutes() {
 	s.route("GET /v1/subjects/{id}", subjects, []string{"at", "known"}, s.handleState)
 	s.route("GET /v1/subjects/{id}/history", subjects, []string{"from", "to"}, s.handleHistory)
 	s.route("GET /v1/subjects/{id}/checks", subjects, []string{"limit"}, s.handleSubjectChecks)
+	s.route("GET /v1/subjects/{id}/notices", subjects, nil, s.handleNotices)
 	s.route("POST /v1/consents", rSubject, nil, s.handleConsent)
 
 	s.route("POST /v1/checks", checkers, nil, s.handleCheck)
 	s.route("POST /v1/checks/batch", checkers, nil, s.handleCheckBatch)
 	s.route("GET /v1/checks/{id}", subjects, nil, s.handleReplay)
+
+	s.route("POST /v1/disputes", subjects, nil, s.handleOpenDispute)
+	s.route("POST /v1/disputes/{id}/decision", authorities, nil, s.handleDecideDispute)
+	s.route("GET /v1/disputes", authorities|rSubject, []string{"state", "subject", "authority", "limit"}, s.handleListDisputes)
+	s.route("POST /v1/repairs", subjects, nil, s.handleApplyRepair)
+	s.route("POST /v1/repairs/{id}/decision", authorities, nil, s.handleDecideRepair)
+	s.route("GET /v1/repairs", authorities|rSubject, []string{"state", "subject", "authority", "limit"}, s.handleListRepairs)
 
 	s.route("GET /v1/lists/{id}", rAnyone, []string{"q", "limit"}, s.handleList)
 
@@ -53,6 +61,7 @@ func (s *Server) registerRoutes() {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.metrics.watchDueProcess(s.reg)
 
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -119,6 +119,7 @@ func (r *Registry) FileRecords(ctx context.Context, recs []*credo.Record) ([]cre
 	if err != nil {
 		return nil, err
 	}
+	r.issueNotices(ctx, v.version.Policy, v.version.Hash, res)
 	subjects := make([]string, 0, len(res))
 	for _, fr := range res {
 		if fr.Created {

@@ -29,6 +29,9 @@ type Registry struct {
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
+
+	sweepMu  sync.Mutex    // serialises sweeps for missing notices
+	sweepNow chan struct{} // wakes RunNoticeSweeper
 }
 
 // view is an immutable snapshot: the engine over every published version,
@@ -53,10 +56,12 @@ type Options struct {
 	NoTable bool
 }
 
-// Open opens a registry over a store: it loads the published policy versions
-// and rebuilds the decision table from the event log.
+// Open opens a registry over a store: it loads the published policy versions,
+// rebuilds the decision table from the event log, and issues the notices
+// of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
-	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable}
+	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable,
+		sweepNow: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -68,6 +73,11 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 	}
 	if err := r.Rebuild(ctx); err != nil {
 		return nil, err
+	}
+	if _, err := r.SweepNotices(ctx); err != nil {
+		// Not fatal (a read-only copy still opens), never silent: the
+		// next sweep retries from the same record.
+		r.log.Error("issuing missing notices", "err", err)
 	}
 	return r, nil
 }
@@ -139,6 +149,9 @@ func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.P
 		}
 		for _, ev := range evs {
 			after = ev.Seq
+			if ev.Type == credo.EventNoticeIssued {
+				continue // the engine does not read notices: don't hold them
+			}
 			if ev.Subject != "" {
 				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
 			}

@@ -67,25 +67,32 @@ func copyNotice(n *credo.Notice) *credo.Notice {
 // notice it returns that notice's event (appending is then a no-op).
 func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*credo.Event, error) {
 	n := ev.Notice
-	if err := w.checkRecord(ev, n.RecordID, field("notice.record_id"), field); err != nil {
-		return nil, err
-	}
-	if n.Subject == "" {
-		n.Subject = ev.Subject
-	} else if n.Subject != ev.Subject {
-		return nil, credo.FieldErrorf(field("notice.subject"), "record %d concerns %s, not %s", n.RecordID, ev.Subject, n.Subject)
-	}
-	var seq int64
-	err := w.queryRow("SELECT seq FROM notices WHERE record_id = ?", n.RecordID).Scan(&seq)
+	var subject string
+	var seq sql.NullInt64
+	err := w.queryRow("SELECT r.subject, n.seq FROM records r LEFT JOIN notices n ON n.record_id = r.id WHERE r.id = ?", n.RecordID).Scan(&subject, &seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: field("notice.record_id"),
+			Message: fmt.Sprintf("record %d not found", n.RecordID)}
 	}
 	if err != nil {
 		return nil, internal("Append", err)
 	}
+	if ev.Subject == "" {
+		ev.Subject = subject
+	} else if ev.Subject != subject {
+		return nil, credo.FieldErrorf(field("subject"), "record %d concerns %s, not %s", n.RecordID, subject, ev.Subject)
+	}
+	if n.Subject == "" {
+		n.Subject = subject
+	} else if n.Subject != subject {
+		return nil, credo.FieldErrorf(field("notice.subject"), "record %d concerns %s, not %s", n.RecordID, subject, n.Subject)
+	}
+	if !seq.Valid {
+		return nil, nil
+	}
 	var body []byte
 	var hash string
-	if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq).Scan(&body, &hash); err != nil {
+	if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq.Int64).Scan(&body, &hash); err != nil {
 		return nil, internal("Append", err)
 	}
 	return decodeEvent(body, hash)

@@ -18,6 +18,7 @@ type serveFlags struct {
 	rate                float64
 	maxInFlight         int
 	naive               bool
+	outbox              outboxFlags
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -29,6 +30,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.maxInFlight, "max-in-flight", 0, "requests handled at once before 503s (default 256×GOMAXPROCS)")
 	cmd.Flags().BoolVar(&f.naive, "naive-checks", false, "answer checks from the store without the decision table (benchmark baseline only)")
 	cmd.Flags().MarkHidden("naive-checks")
+	f.outbox.register(cmd)
 }
 
 func newServeCmd() *cobra.Command {
@@ -64,5 +66,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	}
 	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
 	defer srv.Close()
+	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
+	defer stopOutbox()
 	return srv.ListenAndServe(cmd.Context(), f.addr, f.cert, f.key)
 }

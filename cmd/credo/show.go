@@ -46,6 +46,11 @@ func newShowCmd() *cobra.Command {
 					return writeJSON(cmd.OutOrStdout(), s)
 				}
 				printState(cmd.OutOrStdout(), s, s.At.Location())
+				ns, err := c.Notices(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				printNotices(cmd.OutOrStdout(), ns, s.At.Location())
 				return nil
 			}
 			reg, st, err := openRegistry(cmd.Context(), db)
@@ -74,6 +79,11 @@ func newShowCmd() *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
 			printState(cmd.OutOrStdout(), s, loc)
+			evs, err := reg.Notices(cmd.Context(), s.Subject)
+			if err != nil {
+				return err
+			}
+			printNotices(cmd.OutOrStdout(), issuedNotices(evs, knownT), loc)
 			return nil
 		},
 	}

@@ -1,0 +1,678 @@
+package registry
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/policy"
+)
+
+// Due process: objections, appeals and credit repair as workflows over the
+// event log. Every step is an event appended through Append (so the
+// decision table follows at once); valid times are the registry's clock,
+// so every state before and after each step can be replayed. The store
+// holds the invariants that must hold under concurrency (one open dispute
+// per record, one pending application per record, one decision each); the
+// registry adds those that need the policy (appeal windows, minimum
+// periods, who decides) and computes deadlines with the engine's own
+// arithmetic, so that the queues and the decisions agree to the instant.
+
+// ActorAdmin is the actor of steps taken by an operator, who may act for
+// any subject or authority.
+const ActorAdmin = credo.RoleAdmin
+
+// ActorSubject is the actor of steps the subject takes.
+const ActorSubject = credo.RoleSubject
+
+// maxText bounds grounds, statements and reasons.
+const maxText = 4000
+
+// DisputeCase is a dispute with what the policy in force makes of it: who
+// must decide it, by when, and what follows from its decision.
+type DisputeCase struct {
+	credo.DisputeView
+	// Decider is the authority that must decide: the one that filed the
+	// record for an objection, its appellate authority for an appeal ("" if
+	// the policy names none: only an admin can decide then).
+	Decider string `json:"decider"`
+	// Procedure names the procedure profile that governs the record
+	// ("default" for procedures.dispute).
+	Procedure string `json:"procedure"`
+	// OverdueRule is what happens to the record's effects once the
+	// deadline passes undecided: "suspend" or "in_force".
+	OverdueRule string `json:"overdue_rule"`
+	// Deadline is when the decision is due (review, or appeal decision,
+	// plus the extension for new information).
+	Deadline time.Time `json:"deadline"`
+	// Overdue: open past its deadline.
+	Overdue bool `json:"overdue"`
+	// DaysLeft is the number of calendar days, in the policy's time zone,
+	// from today to the deadline: negative once overdue. Open disputes only.
+	DaysLeft int `json:"days_left"`
+	// DecidedLate: decided after its deadline.
+	DecidedLate bool `json:"decided_late,omitempty"`
+	// CorrectBy is when a correction ordered by the decision is due.
+	CorrectBy time.Time `json:"correct_by,omitzero"`
+	// AppealBy is the last instant an upheld objection may be appealed, to
+	// AppealTo.
+	AppealBy time.Time `json:"appeal_by,omitzero"`
+	AppealTo string    `json:"appeal_to,omitempty"`
+}
+
+// RepairCase is a repair application with its decider and deadline.
+type RepairCase struct {
+	credo.RepairView
+	// Decider is the authority that must decide: the one that filed the
+	// record.
+	Decider  string    `json:"decider"`
+	Deadline time.Time `json:"deadline"`
+	Overdue  bool      `json:"overdue"`
+	DaysLeft int       `json:"days_left"`
+	// DecidedLate: decided after its deadline.
+	DecidedLate bool `json:"decided_late,omitempty"`
+}
+
+// dueStore returns the store's due-process queries.
+func (r *Registry) dueStore() (credo.DueProcessStore, error) {
+	ds, ok := r.store.(credo.DueProcessStore)
+	if !ok {
+		return nil, credo.Errorf(credo.EUNAVAILABLE, "this store keeps no dispute or repair queues")
+	}
+	return ds, nil
+}
+
+// checkText validates a free-text field: required, bounded.
+func checkText(field, s, why string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", credo.FieldErrorf(field, "is required: %s", why)
+	}
+	if len(s) > maxText {
+		return "", credo.FieldErrorf(field, "is longer than %d characters", maxText)
+	}
+	return s, nil
+}
+
+// record loads a record, naming the input field when it does not exist.
+func (r *Registry) record(ctx context.Context, id int64, field string) (*credo.Record, error) {
+	if id <= 0 {
+		return nil, credo.FieldErrorf(field, "must be a positive record id")
+	}
+	rec, err := r.store.Record(ctx, id)
+	if credo.ErrorCode(err) == credo.ENOTFOUND {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Field: field, Message: fmt.Sprintf("record %d not found", id)}
+	}
+	return rec, err
+}
+
+// stamp formats an instant for messages, in the policy's time zone.
+func stamp(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// daysLeft is the number of calendar days in loc from now's date to t's.
+func daysLeft(now, t time.Time, loc *time.Location) int {
+	a, b := policy.DateOf(now, loc), policy.DateOf(t, loc)
+	ta := time.Date(a.Year, a.Month, a.Day, 0, 0, 0, 0, time.UTC)
+	tb := time.Date(b.Year, b.Month, b.Day, 0, 0, 0, 0, time.UTC)
+	return int(tb.Sub(ta).Hours() / 24)
+}
+
+// disputeCase computes what the policy makes of a dispute at instant now.
+func disputeCase(pol *policy.Policy, v credo.DisputeView, now time.Time) DisputeCase {
+	c := DisputeCase{DisputeView: v}
+	name, proc := engine.DisputeProcedure(pol, pol.Rule(v.Rule))
+	if name == "" {
+		name = "default"
+	}
+	c.Procedure, c.OverdueRule = name, proc.Overdue
+	if c.OverdueRule == "" {
+		c.OverdueRule = "in_force"
+	}
+	cal := pol.Calendar
+	c.Deadline = engine.DisputeDeadline(cal, proc, v.Dispute)
+	appealTo := ""
+	if a := pol.Authority(v.Authority); a != nil {
+		appealTo = a.AppealTo
+	}
+	c.Decider = v.Authority
+	if v.Appeal {
+		c.Decider = appealTo
+	}
+	switch v.State {
+	case credo.StateOpen:
+		c.Overdue = !now.Before(c.Deadline)
+		c.DaysLeft = daysLeft(now, c.Deadline, cal.Loc)
+	case credo.StateDecided:
+		c.DecidedLate = v.DecidedAt.After(c.Deadline)
+		switch v.Outcome {
+		case credo.OutcomeCorrected:
+			if !proc.Correct.IsZero() {
+				c.CorrectBy = cal.Add(v.DecidedAt, proc.Correct)
+			}
+		case credo.OutcomeUpheld:
+			if !v.Appeal && !proc.AppealFile.IsZero() && appealTo != "" {
+				c.AppealBy, c.AppealTo = cal.Add(v.DecidedAt, proc.AppealFile), appealTo
+			}
+		}
+	}
+	return c
+}
+
+// repairCase computes a repair application's deadline at instant now.
+func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCase {
+	c := RepairCase{RepairView: v, Decider: v.Authority}
+	cal := pol.Calendar
+	c.Deadline = cal.Add(v.AppliedAt, pol.Procedures.Repair.Decide)
+	switch v.State {
+	case credo.StateOpen:
+		c.Overdue = !now.Before(c.Deadline)
+		c.DaysLeft = daysLeft(now, c.Deadline, cal.Loc)
+	case credo.StateDecided:
+		c.DecidedLate = v.DecidedAt.After(c.Deadline)
+	}
+	return c
+}
+
+// OpenDispute files a subject's objection to a record, or (appeal) an
+// appeal against the upheld decision on the last objection, on behalf of
+// actor (ActorSubject or ActorAdmin). Grounds are required; the evidence
+// digest is optional. newInformation marks information the authority did
+// not have, which extends the review by the procedure's extension. It is
+// refused while another dispute on the record is open, for a revoked
+// record, and for an appeal that has nothing to appeal, no appellate
+// authority, or comes after the filing window (the refusal names the
+// deadline). It returns the dispute with its deadline.
+func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evidenceSHA256 string, appeal, newInformation bool, actor string) (*DisputeCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	if grounds, err = checkText("grounds", grounds, "say what is wrong with the record"); err != nil {
+		return nil, err
+	}
+	evidenceSHA256 = strings.ToLower(strings.TrimSpace(evidenceSHA256))
+	if evidenceSHA256 != "" {
+		if b, err := hex.DecodeString(evidenceSHA256); err != nil || len(b) != 32 {
+			return nil, credo.FieldErrorf("evidence_sha256", "must be 64 hexadecimal characters (the SHA-256 of the evidence)")
+		}
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.record(ctx, recordID, "record_id")
+	if err != nil {
+		return nil, err
+	}
+	loc := pol.Location()
+	now := r.now()
+	past, err := ds.Disputes(ctx, credo.DisputeFilter{RecordID: rec.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range past {
+		if d.State == credo.StateOpen {
+			c := disputeCase(pol, d, now)
+			return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf(
+				"record %d already has an open dispute (%d, opened %s, decision due %s): wait for its decision",
+				rec.ID, d.ID, stamp(d.OpenedAt, loc), stamp(c.Deadline, loc))}
+		}
+	}
+	st, err := r.State(ctx, rec.Subject, now, now)
+	if err != nil {
+		return nil, err
+	}
+	if rs := st.Record(rec.ID); rs != nil && rs.Status == engine.StatusRevoked {
+		return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf("record %d is revoked: there is nothing left to dispute", rec.ID)}
+	}
+	if appeal {
+		if err := appealAllowed(pol, rec, past, now); err != nil {
+			return nil, err
+		}
+	}
+	d := &credo.Dispute{RecordID: rec.ID, OpenedAt: now, Appeal: appeal, Grounds: grounds,
+		EvidenceSHA256: evidenceSHA256, NewInformation: newInformation}
+	out, err := r.Append(ctx, &credo.Event{Type: credo.EventDisputeOpened, Subject: rec.Subject, Actor: actor, Dispute: d})
+	if err != nil {
+		return nil, err
+	}
+	v := credo.DisputeView{Dispute: *out[0].Dispute, Subject: rec.Subject, Authority: rec.Authority, Rule: rec.Rule,
+		CaseRef: rec.CaseRef, OpenedBy: actor, State: credo.StateOpen}
+	c := disputeCase(pol, v, now)
+	return &c, nil
+}
+
+// appealAllowed checks that an appeal may be filed now: the last objection
+// to the record was decided upheld, not yet appealed, the procedure and the
+// authority provide an appeal, and the filing window is open.
+func appealAllowed(pol *policy.Policy, rec *credo.Record, past []credo.DisputeView, now time.Time) error {
+	loc := pol.Location()
+	var last *credo.DisputeView
+	for i := range past {
+		if d := &past[i]; !d.Appeal && d.State == credo.StateDecided && (last == nil || d.ID > last.ID) {
+			last = d
+		}
+	}
+	conflict := func(format string, args ...any) error {
+		return &credo.Error{Code: credo.ECONFLICT, Field: "appeal", Message: fmt.Sprintf(format, args...)}
+	}
+	if last == nil {
+		return conflict("record %d has no decided objection to appeal: object first", rec.ID)
+	}
+	if last.Outcome != credo.OutcomeUpheld {
+		return conflict("the objection to record %d (dispute %d) was decided %s: there is nothing to appeal", rec.ID, last.ID, last.Outcome)
+	}
+	for _, d := range past {
+		if d.Appeal && d.ID > last.ID {
+			return conflict("the decision on dispute %d was already appealed (dispute %d)", last.ID, d.ID)
+		}
+	}
+	name, proc := engine.DisputeProcedure(pol, pol.Rule(rec.Rule))
+	if name == "" {
+		name = "default"
+	}
+	if proc.AppealFile.IsZero() {
+		return conflict("the %s dispute procedure that governs record %d provides no appeal", name, rec.ID)
+	}
+	a := pol.Authority(rec.Authority)
+	if a == nil || a.AppealTo == "" {
+		return conflict("the policy names no appellate authority for %s (appeal_to): an appeal is not possible", rec.Authority)
+	}
+	by := pol.Calendar.Add(last.DecidedAt, proc.AppealFile)
+	if now.After(by) {
+		return conflict("the time to appeal the decision of %s on dispute %d ended on %s (%s from the decision)",
+			stamp(last.DecidedAt, loc), last.ID, stamp(by, loc), proc.AppealFile)
+	}
+	return nil
+}
+
+// DecideDispute decides an open dispute: upheld (the record stands),
+// corrected or revoked (the record is revoked as never having had effect;
+// a corrected record is re-filed by the authority). An objection is
+// decided by the authority that filed the record, an appeal by its
+// appellate authority; ActorAdmin may act for either, anybody else is
+// refused with EFORBIDDEN. A reason is required: the subject is told it.
+func (r *Registry) DecideDispute(ctx context.Context, disputeID int64, outcome, reason, actor string) (*DisputeCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	switch outcome {
+	case credo.OutcomeUpheld, credo.OutcomeCorrected, credo.OutcomeRevoked:
+	case "":
+		return nil, credo.FieldErrorf("outcome", "is required: upheld, corrected or revoked")
+	default:
+		return nil, credo.FieldErrorf("outcome", "must be upheld, corrected or revoked, not %q", outcome)
+	}
+	if reason, err = checkText("reason", reason, "the subject is told why"); err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ds.Dispute(ctx, disputeID)
+	if err != nil {
+		return nil, err
+	}
+	loc := pol.Location()
+	now := r.now()
+	c := disputeCase(pol, *v, now)
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "dispute %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
+	}
+	if actor != ActorAdmin && actor != c.Decider {
+		who := fmt.Sprintf("the authority that filed record %d, %s", v.RecordID, v.Authority)
+		if v.Appeal {
+			who = fmt.Sprintf("the appellate authority of %s, %s", v.Authority, c.Decider)
+			if c.Decider == "" {
+				who = fmt.Sprintf("an admin (the policy names no appellate authority for %s)", v.Authority)
+			}
+		}
+		return nil, credo.Errorf(credo.EFORBIDDEN, "dispute %d is decided by %s, not by %s", v.ID, who, actor)
+	}
+	dec := &credo.DisputeDecision{DisputeID: v.ID, RecordID: v.RecordID, At: now, Outcome: outcome, Reason: reason}
+	if _, err := r.Append(ctx, &credo.Event{Type: credo.EventDisputeDecided, Subject: v.Subject, Actor: actor, Decision: dec}); err != nil {
+		return nil, err
+	}
+	v.State, v.DecidedAt, v.Outcome, v.Reason, v.DecidedBy = credo.StateDecided, now, outcome, reason, actor
+	c = disputeCase(pol, *v, now)
+	return &c, nil
+}
+
+// Dispute returns a dispute with its deadlines.
+func (r *Registry) Dispute(ctx context.Context, id int64) (*DisputeCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ds.Dispute(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := disputeCase(pol, *v, r.now())
+	return &c, nil
+}
+
+// Disputes returns the disputes that match the filter and, if decider is
+// not empty, that the authority must decide (or decided): objections to the
+// records it filed, and appeals against the decisions of the authorities
+// whose appeal_to it is (decider replaces f.Authorities). They are sorted
+// by deadline, the earliest (the overdue) first.
+func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider string) ([]DisputeCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var views []credo.DisputeView
+	if decider == "" {
+		if views, err = ds.Disputes(ctx, f); err != nil {
+			return nil, err
+		}
+	} else {
+		if pol.Authority(decider) == nil {
+			return nil, credo.FieldErrorf("authority", "unknown authority %q in the policy in force", decider)
+		}
+		var lower []string // the authorities whose decisions it hears on appeal
+		for _, a := range pol.Authorities {
+			if a.AppealTo == decider {
+				lower = append(lower, a.ID)
+			}
+		}
+		no, yes := false, true
+		if f.Appeal == nil || !*f.Appeal {
+			q := f
+			q.Authorities, q.Appeal = []string{decider}, &no
+			if views, err = ds.Disputes(ctx, q); err != nil {
+				return nil, err
+			}
+		}
+		if (f.Appeal == nil || *f.Appeal) && len(lower) > 0 {
+			q := f
+			q.Authorities, q.Appeal = lower, &yes
+			more, err := ds.Disputes(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			views = append(views, more...)
+		}
+	}
+	now := r.now()
+	out := make([]DisputeCase, 0, len(views))
+	for _, v := range views {
+		out = append(out, disputeCase(pol, v, now))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Deadline.Equal(out[j].Deadline) {
+			return out[i].Deadline.Before(out[j].Deadline)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// DisputeQueue returns the open disputes an authority must decide ("" for
+// every open dispute), sorted by deadline, overdue first, each with its
+// deadline and the days left (negative: overdue).
+func (r *Registry) DisputeQueue(ctx context.Context, authority string) ([]DisputeCase, error) {
+	return r.Disputes(ctx, credo.DisputeFilter{State: credo.StateOpen}, authority)
+}
+
+// ApplyRepair files a subject's credit-repair application for a record,
+// on behalf of actor: a statement of what was corrected and the public
+// credit commitment (both required). It is refused, with the date from
+// which an application is possible, before the rule's minimum period; and
+// when the rule allows no repair, the record is already repaired, revoked
+// or expired, or another application is pending. The authority that filed
+// the record must decide within procedures.repair.decide.
+func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement string, commitment bool, actor string) (*RepairCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	if statement, err = checkText("statement", statement, "say how the conduct was corrected and the obligations performed"); err != nil {
+		return nil, err
+	}
+	if !commitment {
+		return nil, credo.FieldErrorf("commitment", "a public credit commitment is required to apply for credit repair")
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.record(ctx, recordID, "record_id")
+	if err != nil {
+		return nil, err
+	}
+	loc := pol.Location()
+	now := r.now()
+	if pol.Rule(rec.Rule) == nil {
+		return nil, credo.Errorf(credo.ECONFLICT, "rule %s of record %d is not in the policy in force: it has no effect to repair", rec.Rule, rec.ID)
+	}
+	if err := r.repairAllowed(ctx, rec, now); err != nil {
+		return nil, err
+	}
+	st, err := r.State(ctx, rec.Subject, now, now)
+	if err != nil {
+		return nil, err
+	}
+	if rs := st.Record(rec.ID); rs != nil {
+		switch rs.Status {
+		case engine.StatusRepaired:
+			return nil, credo.Errorf(credo.ECONFLICT, "record %d is already repaired", rec.ID)
+		case engine.StatusRevoked:
+			return nil, credo.Errorf(credo.ECONFLICT, "record %d is revoked: there is nothing to repair", rec.ID)
+		case engine.StatusExpired:
+			return nil, credo.Errorf(credo.ECONFLICT, "the effects of record %d ended on %s: there is nothing to repair", rec.ID, stamp(rs.Until, loc))
+		}
+	}
+	pending, err := ds.RepairApplications(ctx, credo.RepairFilter{RecordID: rec.ID, State: credo.StateOpen})
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 {
+		c := repairCase(pol, pending[0], now)
+		return nil, credo.Errorf(credo.ECONFLICT, "record %d already has a pending repair application (%d, made %s, decision due %s)",
+			rec.ID, c.ID, stamp(c.AppliedAt, loc), stamp(c.Deadline, loc))
+	}
+	a := &credo.RepairApplication{RecordID: rec.ID, AppliedAt: now, Statement: statement, Commitment: commitment}
+	out, err := r.Append(ctx, &credo.Event{Type: credo.EventRepairApplied, Subject: rec.Subject, Actor: actor, Repair: a})
+	if err != nil {
+		return nil, err
+	}
+	v := credo.RepairView{RepairApplication: *out[0].Repair, Subject: rec.Subject, Authority: rec.Authority, Rule: rec.Rule,
+		CaseRef: rec.CaseRef, AppliedBy: actor, State: credo.StateOpen}
+	c := repairCase(pol, v, now)
+	return &c, nil
+}
+
+// RepairFrom returns the first instant a repair of the record may be
+// applied for, and false if its rule allows none.
+func (r *Registry) RepairFrom(ctx context.Context, rec *credo.Record) (time.Time, bool, error) {
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	rule := pol.Rule(rec.Rule)
+	if rule == nil || !rule.Repair.IsAllowed() {
+		return time.Time{}, false, nil
+	}
+	return pol.Calendar.Add(rec.DecidedAt, rule.Repair.After), true, nil
+}
+
+// DecideRepair decides a pending repair application: approval ends the
+// record's effects from this instant (a repair.approved change naming the
+// application; the record stays in history, marked repaired); refusal
+// needs a reason. Only the authority that filed the record, or ActorAdmin,
+// may decide.
+func (r *Registry) DecideRepair(ctx context.Context, applicationID int64, approve bool, reason, actor string) (*RepairCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	if !approve {
+		if reason, err = checkText("reason", reason, "the subject is told why the repair was refused"); err != nil {
+			return nil, err
+		}
+	} else if len(reason) > maxText {
+		return nil, credo.FieldErrorf("reason", "is longer than %d characters", maxText)
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ds.RepairApplication(ctx, applicationID)
+	if err != nil {
+		return nil, err
+	}
+	loc := pol.Location()
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "repair application %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
+	}
+	if actor != ActorAdmin && actor != v.Authority {
+		return nil, credo.Errorf(credo.EFORBIDDEN, "repair application %d is decided by the authority that filed record %d, %s, not by %s", v.ID, v.RecordID, v.Authority, actor)
+	}
+	now := r.now()
+	ev := &credo.Event{Subject: v.Subject, Actor: actor}
+	if approve {
+		rec, err := r.record(ctx, v.RecordID, "record_id")
+		if err != nil {
+			return nil, err
+		}
+		if err := r.repairAllowed(ctx, rec, now); err != nil {
+			return nil, err
+		}
+		ev.Type = credo.EventRepairApproved
+		ev.Change = &credo.RecordChange{RecordID: v.RecordID, At: now, Reason: reason, ApplicationID: v.ID}
+		v.Outcome = credo.RepairApproved
+	} else {
+		ev.Type = credo.EventRepairRefused
+		ev.Refusal = &credo.RepairRefusal{ApplicationID: v.ID, RecordID: v.RecordID, At: now, Reason: reason}
+		v.Outcome = credo.RepairRefused
+	}
+	if _, err := r.Append(ctx, ev); err != nil {
+		return nil, err
+	}
+	v.State, v.DecidedAt, v.Reason, v.DecidedBy = credo.StateDecided, now, reason, actor
+	c := repairCase(pol, *v, now)
+	return &c, nil
+}
+
+// RepairApplication returns a repair application with its deadline.
+func (r *Registry) RepairApplication(ctx context.Context, id int64) (*RepairCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ds.RepairApplication(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := repairCase(pol, *v, r.now())
+	return &c, nil
+}
+
+// Repairs returns the repair applications that match the filter, sorted by
+// deadline, the earliest (the overdue) first.
+func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairCase, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range f.Authorities {
+		if pol.Authority(a) == nil {
+			return nil, credo.FieldErrorf("authority", "unknown authority %q in the policy in force", a)
+		}
+	}
+	views, err := ds.RepairApplications(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	out := make([]RepairCase, 0, len(views))
+	for _, v := range views {
+		out = append(out, repairCase(pol, v, now))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Deadline.Equal(out[j].Deadline) {
+			return out[i].Deadline.Before(out[j].Deadline)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// RepairQueue returns the pending repair applications an authority must
+// decide ("" for all), sorted by deadline, overdue first.
+func (r *Registry) RepairQueue(ctx context.Context, authority string) ([]RepairCase, error) {
+	f := credo.RepairFilter{State: credo.StateOpen}
+	if authority != "" {
+		f.Authorities = []string{authority}
+	}
+	return r.Repairs(ctx, f)
+}
+
+// DueCounts counts an authority's open and overdue items.
+type DueCounts struct {
+	OpenDisputes, OverdueDisputes int
+	OpenRepairs, OverdueRepairs   int
+}
+
+// DueProcessCounts counts the open and overdue disputes and repair
+// applications by the authority that must decide them ("" for appeals
+// that only an admin can decide).
+func (r *Registry) DueProcessCounts(ctx context.Context) (map[string]DueCounts, error) {
+	ds, err := r.DisputeQueue(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	rs, err := r.RepairQueue(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]DueCounts{}
+	for _, d := range ds {
+		c := out[d.Decider]
+		c.OpenDisputes++
+		if d.Overdue {
+			c.OverdueDisputes++
+		}
+		out[d.Decider] = c
+	}
+	for _, a := range rs {
+		c := out[a.Decider]
+		c.OpenRepairs++
+		if a.Overdue {
+			c.OverdueRepairs++
+		}
+		out[a.Decider] = c
+	}
+	return out, nil
+}
