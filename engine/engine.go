@@ -8,6 +8,14 @@ import (
 	"credo/policy"
 )
 
+// EventTypes are the events the engine reads; the others (notices, policy
+// publications, repair applications) do not change a subject's state.
+var EventTypes = []credo.EventType{
+	credo.EventRecordFiled, credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved,
+	credo.EventDisputeOpened, credo.EventDisputeDecided, credo.EventConsentGiven, credo.EventConsentWithdrawn,
+	credo.EventLinkAdded, credo.EventLinkRemoved,
+}
+
 // Version is a published policy version.
 type Version struct {
 	Hash      string

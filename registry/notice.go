@@ -17,7 +17,8 @@ import (
 //
 // Every record whose rule puts the subject on a list or changes their
 // points gets one notice.issued event, appended right after the record is
-// filed: what was recorded, by whom, under which rule and legal basis, what
+// filed (unless all its effects had already ended when it was filed:
+// history loaded late changes nothing, and is in the subject's file anyway): what was recorded, by whom, under which rule and legal basis, what
 // follows and from when, how long it lasts, and how to object. The store
 // keeps at most one notice per record (appending a second is a no-op), and
 // queues each notice for the configured webhooks in the notice's own

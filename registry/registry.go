@@ -139,8 +139,14 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
 	bySubject := map[string][]credo.Event{}
 	var after int64
+	read := r.store.Events
+	if tr, ok := r.store.(typedEventReader); ok {
+		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
+		}
+	}
 	for {
-		evs, err := r.store.Events(ctx, after, 10000)
+		evs, err := read(ctx, after, 20000)
 		if err != nil {
 			return 0, err
 		}
@@ -182,6 +188,11 @@ func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.P
 		n++
 	}
 	return n, nil
+}
+
+// typedEventReader is a store that can read only the events of some types.
+type typedEventReader interface {
+	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
 }
 
 func hasOrg(fs []*engine.Facts, id string) bool {

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 
 	"credo"
 )
@@ -78,26 +81,77 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]credo.Event
 	return evs, internal("Events", err)
 }
 
+// EventsOfType returns up to limit events with Seq > after whose type is
+// one of types, in order: a decision-table rebuild reads only the events
+// the engine needs, and never decodes the rest.
+func (db *DB) EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	args := []any{after}
+	for _, t := range types {
+		args = append(args, string(t))
+	}
+	args = append(args, limit)
+	q := "SELECT body, hash FROM events WHERE seq > ? AND type IN (?" + strings.Repeat(",?", max(len(types)-1, 0)) + ") ORDER BY seq LIMIT ?"
+	evs, err := db.queryEvents(ctx, q, args...)
+	return evs, internal("EventsOfType", err)
+}
+
+// parallelDecodeMin is the batch size from which event bodies are decoded
+// on all cores.
+const parallelDecodeMin = 512
+
 func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]credo.Event, error) {
 	rows, err := db.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	evs := []credo.Event{}
+	var bodies [][]byte
+	var hashes []string
 	for rows.Next() {
 		var body []byte
 		var hash string
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, err
 		}
-		ev, err := decodeEvent(body, hash)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, *ev)
+		bodies = append(bodies, body)
+		hashes = append(hashes, hash)
 	}
-	return evs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	evs := make([]credo.Event, len(bodies))
+	decode := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			ev, err := decodeEvent(bodies[i], hashes[i])
+			if err != nil {
+				return err
+			}
+			evs[i] = *ev
+		}
+		return nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(bodies) < parallelDecodeMin || workers < 2 {
+		return evs, decode(0, len(bodies))
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	step := (len(bodies) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*step, min((w+1)*step, len(bodies))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if lo < hi {
+				errs[w] = decode(lo, hi)
+			}
+		}()
+	}
+	wg.Wait()
+	return evs, errors.Join(errs...)
 }
 
 // LinkedOrgs returns the organisations a person has ever been linked to,

@@ -53,7 +53,7 @@ lines to try. An existing demo registry is reused (--fresh rebuilds it).`,
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the synthetic city")
 	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "delete an existing demo registry first")
 	cmd.Flags().BoolVar(&f.noServe, "no-serve", false, "build the registry and create the tokens, then exit")
-	cmd.Flags().Float64Var(&f.activity, "activity", 1, "scale of how many subjects have records (1: about a third of adults)")
+	cmd.Flags().Float64Var(&f.activity, "activity", 0.5, "scale of how many subjects have records (1: about a third of adults, the calibration of credo generate)")
 	cmd.Flags().StringVar(&f.sampleOut, "sample-subjects", "", "write identifiers of subjects spread over the whole city to this file, one a line (for load tests)")
 	cmd.Flags().IntVar(&f.sampleN, "sample-size", 10000, "how many identifiers --sample-subjects writes")
 	return cmd
