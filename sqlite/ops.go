@@ -147,21 +147,11 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	type key struct{ day, sector, decision string }
 	counts := map[key]int64{}
 	for i := 0; i < len(cs); i += checkRowsPerInsert {
-		// Skip entries already stored (a retried batch), so that they are
-		// not counted twice.
-		chunk, err := unlogged(ctx, tx, cs[i:min(i+checkRowsPerInsert, len(cs))])
-		if err != nil {
-			return internal("LogChecks", err)
-		}
-		if len(chunk) == 0 {
-			continue
-		}
+		chunk := cs[i:min(i+checkRowsPerInsert, len(cs))]
 		args = args[:0]
 		for _, c := range chunk {
-			at := utcText(c.At)
-			args = append(args, c.ID, c.Checker, c.Org, c.Subject, c.Sector, at, utcText(c.Known),
+			args = append(args, c.ID, c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
 				c.Policy, c.Decision, strings.Join(c.Measures, ","))
-			counts[key{at[:10], c.Sector, c.Decision}]++
 		}
 		stmt := full
 		if len(chunk) < checkRowsPerInsert {
@@ -170,7 +160,21 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 			}
 			defer stmt.Close()
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		// Only the rows actually inserted come back: an entry already
+		// stored (a retried batch) is skipped and not counted twice.
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return internal("LogChecks", err)
+		}
+		for rows.Next() {
+			var day, sector, decision string
+			if err := rows.Scan(&day, &sector, &decision); err != nil {
+				rows.Close()
+				return internal("LogChecks", err)
+			}
+			counts[key{day, sector, decision}]++
+		}
+		if err := rows.Close(); err != nil {
 			return internal("LogChecks", err)
 		}
 	}
@@ -192,42 +196,8 @@ func checkInsert(rows int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
 	}
+	b.WriteString(" RETURNING substr(at, 1, 10), sector, decision")
 	return b.String()
-}
-
-// unlogged returns the entries of a chunk that are not stored yet.
-func unlogged(ctx context.Context, tx *sql.Tx, chunk []credo.CheckEntry) ([]credo.CheckEntry, error) {
-	ids := make([]any, len(chunk))
-	for i, c := range chunk {
-		ids[i] = c.ID
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM checks WHERE id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	stored := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		stored[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(stored) == 0 {
-		return chunk, nil
-	}
-	out := make([]credo.CheckEntry, 0, len(chunk))
-	for _, c := range chunk {
-		if !stored[c.ID] {
-			stored[c.ID] = true // and drop duplicates within the chunk
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 const checkCols = `id, checker, org, subject, sector, at, known, policy, decision, measures`
