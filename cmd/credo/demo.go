@@ -94,33 +94,30 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	if err != nil {
 		return err
 	}
+	defer st.Close()
+	logger := serveLogger()
 	start := time.Now()
-	reg, err := registry.Open(ctx, st, registry.Options{})
+	reg, err := registry.Open(ctx, st, registry.Options{Logger: logger})
 	if err != nil {
-		st.Close()
 		return err
 	}
 	table, err := reg.Table(ctx)
 	if err != nil {
-		st.Close()
 		return err
 	}
 	fmt.Fprintf(errw, "decision table: %d subjects with records, built in %s\n", table.Len(), time.Since(start).Round(time.Millisecond))
 
 	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol, Activity: f.activity})
 	if err != nil {
-		st.Close()
 		return err
 	}
 	if f.sampleOut != "" {
 		if err := writeSample(f.sampleOut, city, f.people, f.orgs, f.sampleN); err != nil {
-			st.Close()
 			return err
 		}
 	}
 	listed := findListed(ctx, reg, city)
 	toks, err := demoTokens(cmd, reg, st.(*sqlite.DB), listed)
-	st.Close()
 	if err != nil {
 		return err
 	}
@@ -128,7 +125,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		printDemo(out, "http://"+f.serve.addr, toks, listed)
 		return nil
 	}
-	return serve(cmd, &f.serve, func(addr net.Addr) {
+	return serveRegistry(cmd, &f.serve, st.(*sqlite.DB), reg, logger, func(addr net.Addr) {
 		printDemo(out, "http://"+addr.String(), toks, listed)
 	})
 }

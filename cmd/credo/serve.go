@@ -50,19 +50,27 @@ func newServeCmd() *cobra.Command {
 // serve opens the registry and serves it until the command's context ends.
 // onListen, if set, is called once the server listens.
 func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) error {
-	if (f.cert == "") != (f.key == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together")
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := serveLogger()
 	st, err := openStore(f.db, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	db := st.(*sqlite.DB)
 	reg, err := registry.Open(cmd.Context(), st, registry.Options{Logger: logger})
 	if err != nil {
 		return err
+	}
+	return serveRegistry(cmd, f, st.(*sqlite.DB), reg, logger, onListen)
+}
+
+func serveLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// serveRegistry serves an open registry until the command's context ends.
+func serveRegistry(cmd *cobra.Command, f *serveFlags, db *sqlite.DB, reg *registry.Registry, logger *slog.Logger, onListen func(addr net.Addr)) error {
+	if (f.cert == "") != (f.key == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
 	defer srv.Close()
