@@ -24,9 +24,14 @@ var (
 
 func (db *DB) ops() (*sql.DB, error) {
 	db.opsOnce.Do(func() {
+		autoCheckpoint := "wal_autocheckpoint(0)" // the checkpointer does this work (see checkpointLoop)
+		if db.opts.CheckpointInterval < 0 {
+			autoCheckpoint = "wal_autocheckpoint(1000)"
+		}
 		db.odb, db.oerr = sql.Open("sqlite", dsn(db.path,
 			"busy_timeout(10000)",
 			"synchronous(FULL)",
+			autoCheckpoint,
 		))
 		if db.oerr == nil {
 			db.odb.SetMaxOpenConns(1)
@@ -184,7 +189,22 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 			return internal("LogChecks", err)
 		}
 	}
-	return internal("LogChecks", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return internal("LogChecks", err)
+	}
+	db.wakeCheckpointer()
+	return nil
+}
+
+// wakeCheckpointer tells the checkpointer that the log has grown.
+func (db *DB) wakeCheckpointer() {
+	if db.ckpt == nil {
+		return
+	}
+	select {
+	case db.ckpt <- struct{}{}:
+	default:
+	}
 }
 
 func checkInsert(rows int) string {
