@@ -19,12 +19,18 @@ type Store interface {
 	// it returns the stored record and whether it was created: re-filing an
 	// identical record (same authority and case reference, same content)
 	// returns the original; a different record under the same key fails the
-	// whole call with ECONFLICT naming both. FiledAt and ID are assigned.
+	// whole call with ECONFLICT naming both. ID is assigned, and FiledAt
+	// unless the caller set it (historical imports).
 	FileRecords(ctx context.Context, rs []*Record) ([]FileResult, error)
 
 	// Append appends non-record events (changes, disputes, consents, links,
 	// policy publications) atomically, assigning Seq, Recorded (if zero),
-	// PrevHash and Hash. It returns the stored events.
+	// PrevHash and Hash. It returns the stored events. It also fills in what
+	// the log can tell: an empty Subject from the record (changes, disputes)
+	// or the organisation (links) — a different subject is EINVALID;
+	// Decision.RecordID and Policy.Published when empty. Deciding a dispute
+	// twice is ECONFLICT; publishing a policy whose hash is already published
+	// returns the original event and appends nothing.
 	Append(ctx context.Context, evs []*Event) ([]*Event, error)
 
 	// Record returns a record by id (ENOTFOUND if absent).
