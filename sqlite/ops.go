@@ -31,6 +31,8 @@ func (db *DB) ops() (*sql.DB, error) {
 		db.odb, db.oerr = sql.Open("sqlite", dsn(db.path,
 			"busy_timeout(10000)",
 			"synchronous(FULL)",
+			"temp_store(MEMORY)", // statement journals of multi-row inserts stay off the disk
+			"cache_size(-65536)", // 64 MiB: the access-log index takes random inserts
 			autoCheckpoint,
 		))
 		if db.oerr == nil {

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"credo"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +24,7 @@ type serveFlags struct {
 	rate                float64
 	maxInFlight         int
 	naive               bool
+	pprof               string
 	outbox              outboxFlags
 }
 
@@ -30,6 +37,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.maxInFlight, "max-in-flight", 0, "requests handled at once before 503s (default 256×GOMAXPROCS)")
 	cmd.Flags().BoolVar(&f.naive, "naive-checks", false, "answer checks from the store without the decision table (benchmark baseline only)")
 	cmd.Flags().MarkHidden("naive-checks")
+	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.outbox.register(cmd)
 }
 
@@ -72,9 +80,35 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db *sqlite.DB, reg *regist
 	if (f.cert == "") != (f.key == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	if f.pprof != "" {
+		if err := servePprof(cmd.Context(), f.pprof, logger); err != nil {
+			return err
+		}
+	}
 	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
 	defer stopOutbox()
 	return srv.ListenAndServe(cmd.Context(), f.addr, f.cert, f.key)
+}
+
+// servePprof serves the Go profiler on its own listener, never on the API's.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return credo.FieldErrorf("--pprof", "must be a loopback address such as 127.0.0.1:6060")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return credo.FieldErrorf("--pprof", "%v", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	go func() { <-ctx.Done(); srv.Close() }()
+	logger.Info("profiler", "addr", l.Addr().String())
+	return nil
 }
