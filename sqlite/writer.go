@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -400,10 +401,32 @@ func (db *DB) runGroup(group []*request) {
 		return
 	}
 	db.head.Store(&headState{seq: w.seq, hash: w.hash})
+	db.boundWAL(w)
 	select {
 	case db.ckpt <- struct{}{}:
 	default:
 	}
+}
+
+// walHardLimit is the size of the write-ahead log file from which the
+// committer restarts the log itself, between two transactions. The
+// checkpointer normally does it first (from 64 MiB of frames); under heavy
+// load it can fall behind back-to-back bulk commits, and this bounds the
+// log regardless of scheduling.
+const walHardLimit = 160 << 20
+
+// boundWAL restarts the write-ahead log when the checkpointer has fallen
+// behind: a RESTART checkpoint on the writer's own connection (so no other
+// writer can slip in), after which journal_size_limit cuts the file back.
+func (db *DB) boundWAL(w *writer) {
+	if db.opts.CheckpointInterval < 0 {
+		return // SQLite's own checkpoints
+	}
+	fi, err := os.Stat(db.path + "-wal")
+	if err != nil || fi.Size() < walHardLimit {
+		return
+	}
+	w.exec("PRAGMA wal_checkpoint(RESTART)")
 }
 
 // runCombined runs a group of FileRecords calls as one batch, in the
