@@ -79,9 +79,7 @@ rejected.`,
 			stderr := cmd.ErrOrStderr()
 			tty := !quiet && isTerminal(stderr)
 			report := func(le *ingest.LineError) error {
-				{
-					fmt.Fprintln(stderr, le.Error())
-				}
+				fmt.Fprintln(stderr, le.Error())
 				if errw != nil {
 					return errw.Encode(le)
 				}
