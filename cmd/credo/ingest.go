@@ -58,15 +58,11 @@ rejected.`,
 			if err != nil {
 				return err
 			}
-			var errw *json.Encoder
-			if errFile != "" {
-				f, err := os.Create(errFile)
-				if err != nil {
-					return credo.FieldErrorf("--errors", "%v", err)
-				}
-				defer f.Close()
-				errw = json.NewEncoder(f)
+			errw, closeErrs, err := openErrorsFile(errFile)
+			if err != nil {
+				return err
 			}
+			defer closeErrs()
 			var blog io.Writer
 			if batchLog != "" {
 				f, err := os.OpenFile(batchLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -251,15 +247,11 @@ func count(s *ingestStats, res []credo.FileResult) {
 // request per file is not promised: the server files good lines and
 // reports the bad ones, like the local ingest).
 func ingestRemote(cmd *cobra.Command, c *chttp.Client, files []string, errFile string) error {
-	var errw *json.Encoder
-	if errFile != "" {
-		f, err := os.Create(errFile)
-		if err != nil {
-			return credo.FieldErrorf("--errors", "%v", err)
-		}
-		defer f.Close()
-		errw = json.NewEncoder(f)
+	errw, closeErrs, err := openErrorsFile(errFile)
+	if err != nil {
+		return err
 	}
+	defer closeErrs()
 	var total ingestStats
 	for _, file := range files {
 		format, err := ingest.FormatOf(file)
@@ -297,4 +289,17 @@ func ingestRemote(cmd *cobra.Command, c *chttp.Client, files []string, errFile s
 		return exitError{1}
 	}
 	return nil
+}
+
+// openErrorsFile creates the --errors file (if one is named) and returns an
+// encoder for rejected lines (nil without a file) and its closer.
+func openErrorsFile(name string) (*json.Encoder, func(), error) {
+	if name == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, nil, credo.FieldErrorf("--errors", "%v", err)
+	}
+	return json.NewEncoder(f), func() { f.Close() }, nil
 }
