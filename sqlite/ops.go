@@ -135,7 +135,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	o, err := db.ops()
+	o, err := db.checkLog()
 	if err != nil {
 		return internal("LogChecks", err)
 	}
@@ -191,22 +191,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 			return internal("LogChecks", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return internal("LogChecks", err)
-	}
-	db.wakeCheckpointer()
-	return nil
-}
-
-// wakeCheckpointer tells the checkpointer that the log has grown.
-func (db *DB) wakeCheckpointer() {
-	if db.ckpt == nil {
-		return
-	}
-	select {
-	case db.ckpt <- struct{}{}:
-	default:
-	}
+	return internal("LogChecks", tx.Commit())
 }
 
 func checkInsert(rows int) string {
@@ -240,7 +225,11 @@ func scanCheck(sc interface{ Scan(...any) error }) (credo.CheckEntry, error) {
 
 // Check returns a logged check by id.
 func (db *DB) Check(ctx context.Context, id string) (*credo.CheckEntry, error) {
-	c, err := scanCheck(db.rdb.QueryRowContext(ctx, `SELECT `+checkCols+` FROM checks WHERE id = ?`, id))
+	cl, err := db.checkLog()
+	if err != nil {
+		return nil, internal("Check", err)
+	}
+	c, err := scanCheck(cl.QueryRowContext(ctx, `SELECT `+checkCols+` FROM checks WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, credo.Errorf(credo.ENOTFOUND, "no check %s", id)
 	}
@@ -255,7 +244,11 @@ func (db *DB) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
+	cl, err := db.checkLog()
+	if err != nil {
+		return nil, internal("ChecksOf", err)
+	}
+	rows, err := cl.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
 	if err != nil {
 		return nil, internal("ChecksOf", err)
 	}
@@ -282,7 +275,11 @@ type CheckStat struct {
 // CheckStats counts checks by day, sector and decision over the days
 // (UTC) from from to to, from the counts kept with each batch.
 func (db *DB) CheckStats(ctx context.Context, from, to time.Time) ([]CheckStat, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT day, sector, decision, n FROM check_counts
+	cl, err := db.checkLog()
+	if err != nil {
+		return nil, internal("CheckStats", err)
+	}
+	rows, err := cl.QueryContext(ctx, `SELECT day, sector, decision, n FROM check_counts
 		WHERE day >= ? AND day < ? ORDER BY 1, 2, 3`, utcText(from)[:10], utcText(to.Add(24*time.Hour - 1))[:10])
 	if err != nil {
 		return nil, internal("CheckStats", err)

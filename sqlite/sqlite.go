@@ -99,10 +99,15 @@ type DB struct {
 	once   sync.Once
 	cerr   error
 
-	// ops writes tokens and the check log (see ops.go).
+	// ops writes tokens and the outbox (see ops.go).
 	opsOnce sync.Once
 	odb     *sql.DB
 	oerr    error
+
+	// The check log's own file (see checklog.go).
+	clOnce sync.Once
+	cldb   *sql.DB
+	clerr  error
 }
 
 // headState is the last committed event.
@@ -335,6 +340,9 @@ func (db *DB) closeConns() error {
 	}
 	if db.odb != nil {
 		errs = append(errs, db.odb.Close())
+	}
+	if db.cldb != nil {
+		errs = append(errs, db.cldb.Close())
 	}
 	if db.wdb != nil {
 		errs = append(errs, db.wdb.Close())

@@ -71,8 +71,10 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	db := f.serve.db
 	if f.fresh {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(db + suffix)
+		for _, f := range []string{db, sqlite.CheckLogPath(db)} {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(f + suffix)
+			}
 		}
 	}
 	pol, err := policy.Parse("policies/beijing.yaml", policies.Beijing)
