@@ -144,7 +144,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 		return internal("LogChecks", err)
 	}
 	defer tx.Rollback()
-	const cols = 10
+	const cols = 11
 	full, err := tx.PrepareContext(ctx, checkInsert(checkRowsPerInsert))
 	if err != nil {
 		return internal("LogChecks", err)
@@ -157,7 +157,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 		chunk := cs[i:min(i+checkRowsPerInsert, len(cs))]
 		args = args[:0]
 		for _, c := range chunk {
-			args = append(args, c.ID, c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
+			args = append(args, c.ID, subjectKey(c.Subject), c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
 				c.Policy, c.Decision, strings.Join(c.Measures, ","))
 		}
 		stmt := full
@@ -196,12 +196,12 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 
 func checkInsert(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO checks(id, checker, org, subject, sector, at, known, policy, decision, measures) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO checks(id, skey, checker, org, subject, sector, at, known, policy, decision, measures) VALUES `)
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(" RETURNING substr(at, 1, 10), sector, decision")
 	return b.String()
@@ -248,7 +248,7 @@ func (db *DB) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.
 	if err != nil {
 		return nil, internal("ChecksOf", err)
 	}
-	rows, err := cl.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
+	rows, err := cl.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE skey = ? AND subject = ? ORDER BY seq DESC LIMIT ?`, subjectKey(subject), subject, limit)
 	if err != nil {
 		return nil, internal("ChecksOf", err)
 	}
