@@ -221,27 +221,13 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 		for i, pd := range chunk {
 			recs[i] = pd.rec
 		}
-		results, err := s.reg.FileRecords(ctx, recs)
-		if err == nil {
-			for _, fr := range results {
-				s.count(&res, fr)
-			}
-			continue
-		}
-		switch credo.ErrorCode(err) {
-		case credo.EINTERNAL, credo.EUNAVAILABLE:
+		results, refused, err := s.reg.FileEach(ctx, recs)
+		if err != nil {
 			return fileBatchFailed(err, res)
 		}
-		// One record spoils the chunk (a conflict): file it line by line
-		// to tell which.
-		for _, pd := range chunk {
-			fr, err := s.reg.FileRecord(ctx, pd.rec)
-			if err != nil {
-				switch credo.ErrorCode(err) {
-				case credo.EINTERNAL, credo.EUNAVAILABLE:
-					return fileBatchFailed(err, res)
-				}
-				res.rejectErr(pd.line, err)
+		for i, fr := range results {
+			if refused[i] != nil {
+				res.rejectErr(chunk[i].line, refused[i])
 				continue
 			}
 			s.count(&res, fr)

@@ -115,6 +115,12 @@ func (r *Registry) FileRecords(ctx context.Context, recs []*credo.Record) ([]cre
 			return nil, err
 		}
 	}
+	return r.file(ctx, v, recs)
+}
+
+// file files validated records atomically, issues their notices and
+// refreshes the decision entries they touch.
+func (r *Registry) file(ctx context.Context, v *view, recs []*credo.Record) ([]credo.FileResult, error) {
 	res, err := r.store.FileRecords(ctx, recs)
 	if err != nil {
 		return nil, err
@@ -128,6 +134,37 @@ func (r *Registry) FileRecords(ctx context.Context, recs []*credo.Record) ([]cre
 	}
 	r.refresh(ctx, subjects...)
 	return res, nil
+}
+
+// FileEach files records that have each passed Validate (bulk ingest
+// validates line by line to report every bad line), without validating
+// them again. They are filed in one atomic batch when they can be; when one
+// conflicts with a stored record, they are filed one by one so that only
+// the conflicting ones are refused. It returns each record's result, or in
+// refused[i] the conflict that refused record i; err reports a failure of
+// the store, after which nothing more is known.
+func (r *Registry) FileEach(ctx context.Context, recs []*credo.Record) (res []credo.FileResult, refused []error, err error) {
+	v, err := r.view(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err = r.file(ctx, v, recs)
+	if credo.ErrorCode(err) != credo.ECONFLICT {
+		return res, make([]error, len(recs)), err
+	}
+	res, refused = make([]credo.FileResult, len(recs)), make([]error, len(recs))
+	for i, rec := range recs {
+		one, err := r.file(ctx, v, []*credo.Record{rec})
+		switch {
+		case credo.ErrorCode(err) == credo.ECONFLICT:
+			refused[i] = err
+		case err != nil:
+			return nil, nil, err
+		default:
+			res[i] = one[0]
+		}
+	}
+	return res, refused, nil
 }
 
 // FileRecord validates and files one record.

@@ -160,27 +160,22 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 		if len(recs) == 0 {
 			return nil
 		}
-		res, err := reg.FileRecords(cmd.Context(), recs)
-		if credo.ErrorCode(err) == credo.ECONFLICT {
-			// Find the conflicting lines one by one; the rest are filed.
-			for i, rec := range recs {
-				r1, err := reg.FileRecords(cmd.Context(), []*credo.Record{rec})
-				if err != nil {
-					if credo.ErrorCode(err) != credo.ECONFLICT && credo.ErrorCode(err) != credo.EINVALID {
-						return err
-					}
-					s.rejected++
-					if err := report(&ingest.LineError{File: file, Line: lines[i], Field: "case_ref", Reason: credo.ErrorMessage(err)}); err != nil {
-						return err
-					}
-					continue
-				}
-				count(&s, r1)
-			}
-		} else if err != nil {
+		res, refused, err := reg.FileEach(cmd.Context(), recs)
+		if err != nil {
 			return err
-		} else {
-			count(&s, res)
+		}
+		for i, r := range res {
+			switch {
+			case refused[i] != nil:
+				s.rejected++
+				if err := report(&ingest.LineError{File: file, Line: lines[i], Field: "case_ref", Reason: credo.ErrorMessage(refused[i])}); err != nil {
+					return err
+				}
+			case r.Created:
+				s.created++
+			default:
+				s.present++
+			}
 		}
 		if blog != nil {
 			fmt.Fprintf(blog, "committed %s lines %d-%d\n", file, lines[0], lines[len(lines)-1])
@@ -231,16 +226,6 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 		return s, credo.Errorf(credo.EINVALID, "%s: %v", file, err)
 	}
 	return s, nil
-}
-
-func count(s *ingestStats, res []credo.FileResult) {
-	for _, r := range res {
-		if r.Created {
-			s.created++
-		} else {
-			s.present++
-		}
-	}
 }
 
 // ingestRemote sends each file to a server's batch endpoint (one atomic
