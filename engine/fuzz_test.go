@@ -71,7 +71,7 @@ func decodeFuzz(tb testing.TB, pol *policy.Policy, data []byte) fuzzInput {
 	}
 	h := &hist{subject: subject}
 	oh := &hist{subject: org}
-	var recs, orgRecs, disputes []int64
+	var recs, disputes []int64
 	pickID := func(ids []int64) int64 {
 		if len(ids) == 0 || r.next() == 255 {
 			return int64(r.next()) // possibly no such record
@@ -98,7 +98,6 @@ func decodeFuzz(tb testing.TB, pol *policy.Policy, data []byte) fuzzInput {
 			}
 			if op == 9 && subject != org {
 				file(rule, decided, filed, opts...)(oh)
-				orgRecs = append(orgRecs, oh.seq)
 			} else {
 				file(rule, decided, filed, opts...)(h)
 				recs = append(recs, h.seq)

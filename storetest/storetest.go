@@ -579,6 +579,12 @@ func testOrdering(t *testing.T, s credo.Store) {
 		t.Fatalf("log has %d events, want 30", len(log))
 	}
 	checkChain(t, log, 1, "")
+	// Every filed record stands in the log at its own sequence number.
+	for _, r := range filed {
+		if ev := log[r.ID-1]; ev.Type != credo.EventRecordFiled || ev.Record == nil || ev.Record.CaseRef != r.CaseRef || ev.Subject != r.Subject {
+			t.Errorf("record %d (case %s) is not the event at seq %d: %+v", r.ID, r.CaseRef, r.ID, ev)
+		}
+	}
 	// Events with any window size agrees with the whole log.
 	for _, limit := range []int{1, 7, 30, 100} {
 		var got []credo.Event

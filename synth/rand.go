@@ -44,8 +44,6 @@ func (r *rng) seed(seed, tag, i uint64) {
 	r.pcg.Seed(h, mix64(h^0x6a09e667f3bcc909))
 }
 
-func (r *rng) uint64() uint64 { return r.pcg.Uint64() }
-
 // float returns a uniform float64 in [0, 1).
 func (r *rng) float() float64 { return float64(r.pcg.Uint64()>>11) * 0x1p-53 }
 
