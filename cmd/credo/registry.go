@@ -56,6 +56,16 @@ func parseInstant(flag, s string, loc *time.Location) (time.Time, error) {
 	return t, nil
 }
 
+// parseAtKnown parses the --at and --known flags of commands that look at
+// the registry as at one instant, as known at another.
+func parseAtKnown(at, known string, loc *time.Location) (atT, knownT time.Time, err error) {
+	if atT, err = parseInstant("at", at, loc); err != nil {
+		return
+	}
+	knownT, err = parseInstant("known", known, loc)
+	return
+}
+
 func newInitCmd() *cobra.Command {
 	var db, pol string
 	cmd := &cobra.Command{

@@ -30,11 +30,7 @@ func newShowCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if c := remote.client(); c != nil {
-				atT, err := parseInstant("at", at, nil)
-				if err != nil {
-					return err
-				}
-				knownT, err := parseInstant("known", known, nil)
+				atT, knownT, err := parseAtKnown(at, known, nil)
 				if err != nil {
 					return err
 				}
@@ -63,11 +59,7 @@ func newShowCmd() *cobra.Command {
 				return err
 			}
 			loc := pol.Location()
-			atT, err := parseInstant("at", at, loc)
-			if err != nil {
-				return err
-			}
-			knownT, err := parseInstant("known", known, loc)
+			atT, knownT, err := parseAtKnown(at, known, loc)
 			if err != nil {
 				return err
 			}
@@ -182,11 +174,7 @@ func newCheckCmd() *cobra.Command {
 				return err
 			}
 			loc = pol.Location()
-			atT, err := parseInstant("at", at, pol.Location())
-			if err != nil {
-				return err
-			}
-			knownT, err := parseInstant("known", known, pol.Location())
+			atT, knownT, err := parseAtKnown(at, known, pol.Location())
 			if err != nil {
 				return err
 			}
