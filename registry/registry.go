@@ -51,8 +51,9 @@ type Options struct {
 	// Parser validates identifiers (default: strict).
 	Parser *ident.Parser
 	Logger *slog.Logger
-	// NoTable skips the decision table: for tools that only file records
-	// (bulk ingest) and exit.
+	// NoTable skips the decision table: for one-shot tools (ingest, show,
+	// check, token) that would otherwise rebuild it for every subject to
+	// answer about one. Check then decides from the subject's facts.
 	NoTable bool
 }
 
@@ -343,6 +344,12 @@ func (r *Registry) Check(ctx context.Context, subject, sector string) (engine.De
 	ref, ok := v.table.Sector(sector)
 	if !ok {
 		return engine.Decision{}, &credo.Error{Code: credo.EINVALID, Field: "sector", Message: fmt.Sprintf("unknown sector %q", sector)}
+	}
+	if r.noTable {
+		// Opened without a decision table (one-shot tools): decide from the
+		// subject's facts.
+		now := r.now()
+		return r.Explain(ctx, id.Canonical, sector, now, now)
 	}
 	now := r.now()
 	vd, err := v.table.Check(id.Canonical, ref, now)

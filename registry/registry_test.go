@@ -275,3 +275,36 @@ func TestPublishNewVersion(t *testing.T) {
 		t.Errorf("%d versions kept, want 2", len(pvs))
 	}
 }
+
+// TestCheckWithoutTable checks that a registry opened without a decision
+// table (one-shot tools) gives the same decisions as one with a table.
+func TestCheckWithoutTable(t *testing.T) {
+	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
+	reg := open(t, c)
+	ctx := context.Background()
+	if _, err := reg.FileRecord(ctx, judgment(adult, "(2026)J5", time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))); err != nil {
+		t.Fatal(err)
+	}
+	lean, err := registry.Open(ctx, reg.Store(), registry.Options{Now: c.now, NoTable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{adult, minor, org} {
+		for _, sector := range []string{"aviation", "rail", "internet"} {
+			want, err := reg.Check(ctx, subject, sector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := lean.Check(ctx, subject, sector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Decision != want.Decision || len(got.Reasons) != len(want.Reasons) {
+				t.Errorf("%s %s: without a table %s %v, with one %s %v", subject, sector, got.Decision, got.Reasons, want.Decision, want.Reasons)
+			}
+		}
+	}
+	if d, _ := lean.Check(ctx, adult, "aviation"); d.Decision != engine.Deny {
+		t.Errorf("the filed judgment does not deny aviation without a table: %s", d.Decision)
+	}
+}

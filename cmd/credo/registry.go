@@ -31,12 +31,14 @@ func openStore(path string, must bool) (credo.Store, error) {
 	return sqlite.Open(path)
 }
 
+// openRegistry opens a registry for a one-shot command: without the decision
+// table, which only a server needs.
 func openRegistry(ctx context.Context, path string) (*registry.Registry, credo.Store, error) {
 	st, err := openStore(path, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := registry.Open(ctx, st, registry.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	reg, err := registry.Open(ctx, st, registry.Options{NoTable: true, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
