@@ -79,6 +79,11 @@ type Table struct {
 	// subject without events cannot share a default entry.
 	exactMiss bool
 	shards    [shardCount]shard
+	// refreshing serialises the refreshes of a subject (striped by its
+	// shard): each loads the facts after the previous one stored its
+	// entry, so the last entry stored reflects the newest facts read, and
+	// a slow refresh can never overwrite a newer one with older facts.
+	refreshing [shardCount]sync.Mutex
 }
 
 // NewTable returns an empty table under a policy version. load is called to
@@ -183,15 +188,24 @@ func ricKey(s string) (uint64, bool) {
 }
 
 func (t *Table) shardFor(subject string, key uint64, isRIC bool) *shard {
+	return &t.shards[t.shardIndex(subject, key, isRIC)]
+}
+
+func (t *Table) shardIndex(subject string, key uint64, isRIC bool) int {
 	if isRIC {
-		return &t.shards[key%shardCount]
+		return int(key % shardCount)
 	}
 	var h uint32 = 2166136261
 	for i := 0; i < len(subject); i++ {
 		h = (h ^ uint32(subject[i])) * 16777619
 	}
-	return &t.shards[h%shardCount]
+	return int(h % shardCount)
 }
+
+// Lookup returns a subject's stored entry and whether it has one of its
+// own (false: it shares its kind's default), without recomputing it:
+// for comparing tables.
+func (t *Table) Lookup(subject string) (Entry, bool) { return t.lookup(subject) }
 
 // kindOf tells a subject's kind from its canonical form. Eighteen digits
 // may be a RIC or an all-digit USCC (914403001922038216): only when the
@@ -269,6 +283,10 @@ func (t *Table) Entry(subject string, now time.Time) (Entry, error) {
 // stores it. Call it after every event that concerns the subject (and, for
 // an organisation, for its linked persons).
 func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
+	key, isRIC := ricKey(subject)
+	mu := &t.refreshing[t.shardIndex(subject, key, isRIC)]
+	mu.Lock()
+	defer mu.Unlock()
 	f, err := t.load(subject)
 	if err != nil {
 		return Entry{}, err

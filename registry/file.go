@@ -127,12 +127,16 @@ func (r *Registry) file(ctx context.Context, v *view, recs []*credo.Record) ([]c
 	}
 	r.issueNotices(ctx, v.version.Policy, v.version.Hash, res)
 	subjects := make([]string, 0, len(res))
+	seqs := make([]int64, 0, len(res))
 	for _, fr := range res {
 		if fr.Created {
 			subjects = append(subjects, fr.Record.Subject)
+			seqs = append(seqs, fr.Record.ID) // a record's id is its event's seq
 		}
 	}
-	r.refresh(ctx, subjects...)
+	if rv, err := r.refresh(ctx, subjects...); err == nil {
+		r.refreshedOwn(rv, seqs)
+	}
 	return res, nil
 }
 
@@ -177,37 +181,47 @@ func (r *Registry) FileRecord(ctx context.Context, rec *credo.Record) (credo.Fil
 }
 
 // refresh recomputes the decision entries of subjects after a change, and
-// of the persons linked to any organisation among them.
-func (r *Registry) refresh(ctx context.Context, subjects ...string) {
+// of the persons linked to any organisation among them. It returns the
+// view whose table it refreshed and the first error (it refreshes every
+// subject it can regardless).
+func (r *Registry) refresh(ctx context.Context, subjects ...string) (*view, error) {
 	v := r.current.Load()
 	if r.noTable || v == nil || v.table == nil {
-		return
+		return v, nil
 	}
 	now := r.now()
 	seen := map[string]bool{}
+	var first error
+	fail := func(err error, msg string, args ...any) {
+		r.log.Error(msg, append(args, "err", err)...)
+		if first == nil {
+			first = err
+		}
+	}
 	for _, s := range subjects {
 		if seen[s] {
 			continue
 		}
 		seen[s] = true
 		if _, err := v.table.Refresh(s, now); err != nil {
-			r.log.Error("refreshing decision entry", "subject", s, "err", err)
+			fail(err, "refreshing decision entry", "subject", s)
 		}
 		if id, err := r.parser.Parse(s); err == nil && id.Kind == credo.Org {
 			persons, err := r.store.LinkedPersons(ctx, s)
 			if err != nil {
-				r.log.Error("loading linked persons", "org", s, "err", err)
+				fail(err, "loading linked persons", "org", s)
 			}
 			for _, p := range persons {
 				if !seen[p] {
 					seen[p] = true
 					if _, err := v.table.Refresh(p, now); err != nil {
-						r.log.Error("refreshing decision entry", "subject", p, "err", err)
+						fail(err, "refreshing decision entry", "subject", p)
 					}
 				}
 			}
 		}
 	}
+	return v, first
 }
 
 // Append appends events about subjects (changes, disputes, consents, links)
@@ -218,7 +232,9 @@ func (r *Registry) Append(ctx context.Context, evs ...*credo.Event) ([]*credo.Ev
 		return nil, err
 	}
 	var subjects []string
+	seqs := make([]int64, 0, len(out))
 	for _, ev := range out {
+		seqs = append(seqs, ev.Seq)
 		if ev.Subject != "" {
 			subjects = append(subjects, ev.Subject)
 		}
@@ -226,7 +242,9 @@ func (r *Registry) Append(ctx context.Context, evs ...*credo.Event) ([]*credo.Ev
 			subjects = append(subjects, ev.Link.Person)
 		}
 	}
-	r.refresh(ctx, subjects...)
+	if rv, err := r.refresh(ctx, subjects...); err == nil {
+		r.refreshedOwn(rv, seqs)
+	}
 	return out, nil
 }
 

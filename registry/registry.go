@@ -32,6 +32,8 @@ type Registry struct {
 
 	sweepMu  sync.Mutex    // serialises sweeps for missing notices
 	sweepNow chan struct{} // wakes RunNoticeSweeper
+
+	tail tailState // the log position the table reflects (tail.go)
 }
 
 // view is an immutable snapshot: the engine over every published version,
@@ -42,6 +44,9 @@ type view struct {
 	table   *engine.Table
 	// validUntil is when the next published version takes effect (zero: none).
 	validUntil time.Time
+	// head is the log head read before the table was filled: the table
+	// reflects at least every event up to it.
+	head int64
 }
 
 // Options configure a registry.
@@ -99,6 +104,12 @@ func (r *Registry) Rebuild(ctx context.Context) error {
 }
 
 func (r *Registry) rebuildLocked(ctx context.Context) error {
+	// The head first: everything the table is built from is read after
+	// it, so the table reflects at least every event up to it.
+	head, _, err := r.store.Head(ctx)
+	if err != nil {
+		return err
+	}
 	pvs, err := r.store.Policies(ctx)
 	if err != nil {
 		return err
@@ -112,17 +123,17 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		eng.Add(engine.Version{Hash: pv.Hash, Effective: pv.Effective, Published: pv.Published, Policy: p})
 	}
 	now := r.now()
-	v := &view{eng: eng}
+	v := &view{eng: eng, head: head}
 	ver, ok := eng.PolicyAt(now, now)
 	if !ok {
-		r.current.Store(v) // no policy yet: checks fail with a clear error
+		r.swap(v) // no policy yet: checks fail with a clear error
 		return nil
 	}
 	v.version = ver
 	v.validUntil = eng.NextVersion(now, now)
 	v.table = engine.NewTable(ver.Policy, ver.Hash, r.loader(ctx), now)
 	if r.noTable {
-		r.current.Store(v)
+		r.swap(v)
 		return nil
 	}
 	start := time.Now()
@@ -130,8 +141,8 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "took", time.Since(start).Round(time.Millisecond))
-	r.current.Store(v)
+	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "head", head, "took", time.Since(start).Round(time.Millisecond))
+	r.swap(v)
 	return nil
 }
 
