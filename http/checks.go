@@ -36,6 +36,10 @@ type CheckResult struct {
 	Contest string    `json:"contest,omitempty"`
 	Policy  string    `json:"policy"`
 	At      time.Time `json:"at"`
+	// LogPosition is the sequence number up to which the answering node's
+	// decision table reflected every event of the log (also in the
+	// Credo-Log-Position header).
+	LogPosition int64 `json:"log_position"`
 }
 
 // CheckReason is one measure behind a check's answer, as a service
@@ -62,9 +66,10 @@ var noReasons = []CheckReason{}
 
 // checkTarget is a sector resolved for a run of checks.
 type checkTarget struct {
-	table  *engine.Table
-	ref    *engine.SectorRef
-	sector string
+	table    *engine.Table
+	ref      *engine.SectorRef
+	sector   string
+	position int64 // the log position the table reflected before any lookup
 }
 
 // target authorises and resolves a sector: a checker may check only its
@@ -76,6 +81,7 @@ func (s *Server) target(ctx context.Context, p *principal, sector string) (check
 	if !p.mayCheck(sector) {
 		return checkTarget{}, &credo.Error{Code: credo.EFORBIDDEN, Field: "sector", Message: fmt.Sprintf("this token may not check sector %q (its sectors: %v)", sector, p.token.Sectors)}
 	}
+	pos := s.reg.Position()
 	t, err := s.reg.Table(ctx)
 	if err != nil {
 		return checkTarget{}, err
@@ -84,7 +90,7 @@ func (s *Server) target(ctx context.Context, p *principal, sector string) (check
 	if !ok {
 		return checkTarget{}, invalid("sector", "unknown sector %q in the policy in force", sector)
 	}
-	return checkTarget{table: t, ref: ref, sector: sector}, nil
+	return checkTarget{table: t, ref: ref, sector: sector, position: pos}, nil
 }
 
 // check answers and logs one check. The hot path is the decision table:
@@ -104,7 +110,7 @@ func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subjec
 			return err
 		}
 	}
-	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now}
+	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position}
 	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {
@@ -186,6 +192,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 	if err := s.check(r.Context(), p, tg, q.Subject, s.reg.Now(), wallClock(w), &res); err != nil {
 		return err
 	}
+	setPosition(w, tg.position)
 	if !plainAllow(&res) {
 		out := new(CheckResult)
 		*out = res
@@ -259,6 +266,7 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 		}
 		out.Decisions[i] = CheckBatchItem{Subject: res.Subject, CheckResult: res}
 	}
+	setPosition(w, tg.position)
 	return writeJSON(w, http.StatusOK, out)
 }
 

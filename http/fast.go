@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -179,7 +180,9 @@ func appendAllow(b []byte, c *CheckResult) []byte {
 	b = appendString(b, c.Policy)
 	b = append(b, `,"at":"`...)
 	b = c.At.AppendFormat(b, time.RFC3339Nano)
-	return append(b, "\"}\n"...)
+	b = append(b, `","log_position":`...)
+	b = strconv.AppendInt(b, c.LogPosition, 10)
+	return append(b, "}\n"...)
 }
 
 // appendString appends s as a JSON string; anything but printable ASCII

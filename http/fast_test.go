@@ -36,7 +36,7 @@ func FuzzParseCheckFast(f *testing.F) {
 
 func TestAppendAllow(t *testing.T) {
 	for _, c := range []CheckResult{
-		{CheckID: "01abc", Subject: "110105198001010011", Sector: "aviation", Decision: "allow", Reasons: noReasons, Policy: "ab12", At: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)},
+		{CheckID: "01abc", Subject: "110105198001010011", Sector: "aviation", Decision: "allow", Reasons: noReasons, Policy: "ab12", At: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC), LogPosition: 1234567},
 		{CheckID: "x", Subject: "P:CHN:E1<2>&", Sector: "航空\"\\\n", Decision: "allow", Reasons: noReasons, At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", 8*3600))},
 	} {
 		var want bytes.Buffer

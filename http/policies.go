@@ -142,33 +142,3 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	return writeJSON(w, http.StatusCreated, out)
 }
-
-// handleReady reports whether the server can answer: the store is
-// reachable, a policy is in force and the decision table is built.
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	fail := func(why string) {
-		writeProblem(w, Problem{Type: ProblemBase + credo.EUNAVAILABLE, Title: problemTitles[credo.EUNAVAILABLE], Status: http.StatusServiceUnavailable, Detail: why})
-	}
-	if s.closing.Load() {
-		fail("shutting down")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	store := s.reg.Store()
-	if pinger, ok := store.(interface{ Ping(context.Context) error }); ok {
-		if err := pinger.Ping(ctx); err != nil {
-			fail("store unreachable")
-			return
-		}
-	} else if _, err := store.Policies(ctx); err != nil {
-		fail("store unreachable")
-		return
-	}
-	t, err := s.reg.Table(ctx)
-	if err != nil || t == nil {
-		fail("no policy in force, or the decision table is not built")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "policy": t.PolicyHash(), "table_entries": t.Len()})
-}

@@ -64,6 +64,12 @@ type Options struct {
 	// OnListen, if set, is called with the listening address once
 	// ListenAndServe listens (useful with port 0).
 	OnListen func(addr net.Addr)
+	// MaxTailLag is how many events the decision table may be behind the
+	// log head before /readyz reports 503 (default 10,000); MaxTailStale
+	// how long since the tailer last read the log (default 30 s, while a
+	// tailer runs).
+	MaxTailLag   int64
+	MaxTailStale time.Duration
 	// NaiveChecks answers every check by loading the subject's facts from
 	// the store and evaluating them, bypassing the decision table: the
 	// baseline the load benchmarks compare the table against. Never in
@@ -101,6 +107,12 @@ func (o *Options) defaults() {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.MaxTailLag <= 0 {
+		o.MaxTailLag = 10000
+	}
+	if o.MaxTailStale <= 0 {
+		o.MaxTailStale = 30 * time.Second
 	}
 }
 

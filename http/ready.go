@@ -1,0 +1,93 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"credo"
+)
+
+// PositionHeader states, on every check answer, the log position the
+// answering node's decision table reflected: every event up to that
+// sequence number was taken into account.
+const PositionHeader = "Credo-Log-Position"
+
+func setPosition(w http.ResponseWriter, pos int64) {
+	w.Header().Set(PositionHeader, strconv.FormatInt(pos, 10))
+}
+
+// Ready is the answer of /readyz.
+type Ready struct {
+	Status       string `json:"status"`
+	Policy       string `json:"policy"`
+	TableEntries int    `json:"table_entries"`
+	// LogPosition is the sequence number up to which the decision table
+	// reflects the log; LogHead the log's last sequence number; TailLag
+	// the difference.
+	LogPosition int64 `json:"log_position"`
+	LogHead     int64 `json:"log_head"`
+	TailLag     int64 `json:"tail_lag"`
+	// Tailing: the node follows the log written by other nodes;
+	// SinceLastPoll is the seconds since it last read it.
+	Tailing       bool     `json:"tailing"`
+	SinceLastPoll *float64 `json:"since_last_poll_seconds,omitempty"`
+}
+
+// handleReady reports whether the server can answer: the store is
+// reachable, a policy is in force, the decision table is built, and it is
+// not too far behind the log (a node tailing a shared log).
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	fail := func(format string, args ...any) {
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, Problem{Type: ProblemBase + credo.EUNAVAILABLE, Title: problemTitles[credo.EUNAVAILABLE], Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf(format, args...)})
+	}
+	if s.closing.Load() {
+		fail("shutting down")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	store := s.reg.Store()
+	if pinger, ok := store.(interface{ Ping(context.Context) error }); ok {
+		if err := pinger.Ping(ctx); err != nil {
+			fail("store unreachable")
+			return
+		}
+	} else if _, err := store.Policies(ctx); err != nil {
+		fail("store unreachable")
+		return
+	}
+	t, err := s.reg.Table(ctx)
+	if err != nil || t == nil {
+		fail("no policy in force, or the decision table is not built")
+		return
+	}
+	head, _, err := store.Head(ctx)
+	if err != nil {
+		fail("store unreachable")
+		return
+	}
+	ts := s.reg.TailStatus()
+	out := Ready{Status: "ready", Policy: t.PolicyHash(), TableEntries: t.Len(), LogPosition: ts.Position, LogHead: max(head, ts.Position), Tailing: ts.Running}
+	out.TailLag = out.LogHead - out.LogPosition
+	if ts.Running {
+		if ts.LastPoll.IsZero() {
+			fail("the tailer has not read the log yet")
+			return
+		}
+		since := time.Since(ts.LastPoll).Seconds()
+		out.SinceLastPoll = &since
+		if time.Duration(since*float64(time.Second)) > s.opts.MaxTailStale {
+			fail("the tailer last read the log %.0f s ago (at most %s): %s", since, s.opts.MaxTailStale, ts.LastError)
+			return
+		}
+	}
+	if ts.Running && out.TailLag > s.opts.MaxTailLag {
+		fail("the decision table is %d events behind the log (at most %d)", out.TailLag, s.opts.MaxTailLag)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
