@@ -26,6 +26,7 @@ type serveFlags struct {
 	naive               bool
 	pprof               string
 	outbox              outboxFlags
+	scale               scaleFlags
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -39,6 +40,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().MarkHidden("naive-checks")
 	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.outbox.register(cmd)
+	f.scale.register(cmd)
 }
 
 func newServeCmd() *cobra.Command {
@@ -85,7 +87,13 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db *sqlite.DB, reg *regist
 			return err
 		}
 	}
-	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
+	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive}
+	stopTail, err := f.scale.start(cmd.Context(), reg, &opts, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTail()
+	srv := chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
 	defer stopOutbox()
