@@ -65,6 +65,10 @@ func errorStatus(code string) int {
 		return http.StatusServiceUnavailable
 	case kindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case kindMisdirected:
+		return http.StatusMisdirectedRequest
+	case kindBadGateway:
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }
@@ -81,8 +85,10 @@ func codeOfType(typ string) string {
 		return code
 	case kindTooLarge, kindMethodNotAllowed:
 		return credo.EINVALID
-	case kindRateLimited, kindOverloaded:
+	case kindRateLimited, kindOverloaded, kindBadGateway:
 		return credo.EUNAVAILABLE
+	case kindMisdirected:
+		return credo.EINVALID
 	}
 	return credo.EINTERNAL
 }
@@ -99,6 +105,8 @@ var problemTitles = map[string]string{
 	kindRateLimited:      "Too many requests",
 	kindOverloaded:       "Server overloaded",
 	kindMethodNotAllowed: "Method not allowed",
+	kindMisdirected:      "Misdirected request: another shard holds this subject",
+	kindBadGateway:       "Another shard did not answer",
 }
 
 // httpError is an error that carries an HTTP-level problem kind and extra
@@ -115,6 +123,10 @@ func (e *httpError) Error() string { return e.detail }
 // problemOf builds the problem for an error. Internal errors carry no
 // detail: their causes are for the log only.
 func problemOf(err error) (Problem, map[string]string) {
+	var rl *relayed
+	if errors.As(err, &rl) {
+		return rl.p, nil
+	}
 	var he *httpError
 	if errors.As(err, &he) {
 		return Problem{Type: ProblemBase + he.kind, Title: problemTitles[he.kind], Status: errorStatus(he.kind), Detail: he.detail, Field: he.field}, he.headers

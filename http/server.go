@@ -70,6 +70,9 @@ type Options struct {
 	// tailer runs).
 	MaxTailLag   int64
 	MaxTailStale time.Duration
+	// Shards makes the server one node of a province-sharded deployment
+	// (see shard.go); nil: it holds every subject.
+	Shards *ShardOptions
 	// NaiveChecks answers every check by loading the subject's facts from
 	// the store and evaluating them, bypassing the decision table: the
 	// baseline the load benchmarks compare the table against. Never in
@@ -138,6 +141,7 @@ type Server struct {
 	ids     *checkIDs
 	metrics *metrics
 	census  *censusCache
+	shard   *sharding
 
 	mux     *http.ServeMux
 	routes  []string
@@ -163,6 +167,7 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	s.census = newCensusCache(reg, opts.CensusTTL)
+	s.shard = newSharding(opts.Shards, s)
 	s.registerRoutes()
 	s.handler = http.HandlerFunc(s.serve)
 	return s
@@ -289,6 +294,14 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		if r.URL.RawQuery != "" {
 			if err := checkQuery(r, query); err != nil {
 				s.writeError(w, r, err)
+				return
+			}
+		}
+		if s.shard != nil {
+			if done, err := s.shard.route(s, w, r, p, pattern); done {
+				if err != nil {
+					s.writeError(w, r, err)
+				}
 				return
 			}
 		}

@@ -37,6 +37,11 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 		return err
 	}
 	rec.Subject = id.Canonical
+	if r.accept != nil {
+		if err := r.accept(id); err != nil {
+			return err
+		}
+	}
 	if rec.Rule == "" {
 		return credo.FieldErrorf("rule", "is required")
 	}

@@ -26,6 +26,7 @@ type Registry struct {
 	now     func() time.Time
 	log     *slog.Logger
 	noTable bool
+	accept  func(ident.ID) error
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
@@ -60,13 +61,16 @@ type Options struct {
 	// check, token) that would otherwise rebuild it for every subject to
 	// answer about one. Check then decides from the subject's facts.
 	NoTable bool
+	// Accept, if set, refuses to file records about some subjects (a
+	// province shard files only its own subjects' records).
+	Accept func(ident.ID) error
 }
 
 // Open opens a registry over a store: it loads the published policy versions,
 // rebuilds the decision table from the event log, and issues the notices
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
-	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable,
+	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
 		sweepNow: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now

@@ -1,0 +1,455 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"credo"
+	"credo/ident"
+)
+
+// Province shards: a national deployment splits the registry by province.
+// Each shard is a registry of its own (its own log, database and nodes)
+// holding the subjects whose identifier carries one of its province codes
+// (the first two digits of the region code of a RIC or USCC); passports
+// and provinces no shard names go to the default shard. A node serves one
+// or more shards; a request about a subject of another shard is forwarded
+// to the owning node (the caller's bearer token goes along: tokens are
+// issued to every shard) or, with forwarding off, refused with 421
+// Misdirected Request naming the shard to ask. A batch check is split by
+// shard, sent concurrently and merged in request order.
+
+// Headers of sharded deployments.
+const (
+	// ShardHeader names the shard that answered a forwarded request, or
+	// the shard to ask in a 421.
+	ShardHeader = "Credo-Shard"
+	// ShardURLHeader is that shard's base URL in a 421.
+	ShardURLHeader = "Credo-Shard-Url"
+	// ForwardedHeader marks a request one node forwarded to another (its
+	// value: the forwarding node's shards); such a request is never
+	// forwarded again.
+	ForwardedHeader = "Credo-Forwarded-By"
+)
+
+// ShardMap assigns subjects to shards by province.
+type ShardMap struct {
+	// Default is the shard of passports and of provinces no shard lists.
+	Default string `yaml:"default" json:"default"`
+	// Shards by name.
+	Shards map[string]*Shard `yaml:"shards" json:"shards"`
+
+	byProvince map[string]string
+}
+
+// Shard is one shard of the map.
+type Shard struct {
+	// Provinces are the two-digit province codes (GB/T 2260) it holds.
+	Provinces []string `yaml:"provinces" json:"provinces"`
+	// URL is the base URL of the nodes serving it (a load balancer).
+	URL string `yaml:"url" json:"url"`
+
+	name string
+	base *url.URL
+}
+
+// Name returns the shard's name.
+func (s *Shard) Name() string { return s.name }
+
+// LoadShardMap reads a shard map file (YAML, of which JSON is a subset).
+func LoadShardMap(path string) (*ShardMap, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, credo.Errorf(credo.EINVALID, "shard map: %v", err)
+	}
+	return ParseShardMap(path, b)
+}
+
+// ParseShardMap parses and validates a shard map; name prefixes errors.
+func ParseShardMap(name string, data []byte) (*ShardMap, error) {
+	fail := func(format string, args ...any) error {
+		return credo.Errorf(credo.EINVALID, "%s: %s", name, fmt.Sprintf(format, args...))
+	}
+	var m ShardMap
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		return nil, fail("%v", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(m.Shards) == 0 {
+		return nil, fail("shards: at least one shard is required")
+	}
+	if m.Default == "" {
+		return nil, fail("default: is required (the shard of passports and of provinces no shard lists)")
+	}
+	if m.Shards[m.Default] == nil {
+		return nil, fail("default: %q is not one of the shards (%s)", m.Default, strings.Join(m.Names(), ", "))
+	}
+	m.byProvince = map[string]string{}
+	for _, n := range m.Names() {
+		sh := m.Shards[n]
+		if sh == nil {
+			return nil, fail("shards.%s: is empty", n)
+		}
+		sh.name = n
+		u, err := url.Parse(sh.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fail("shards.%s.url: %q is not an absolute http(s) base URL", n, sh.URL)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		sh.base = u
+		if len(sh.Provinces) == 0 && n != m.Default {
+			return nil, fail("shards.%s.provinces: at least one province code is required", n)
+		}
+		for i, p := range sh.Provinces {
+			if len(p) != 2 || ident.ProvinceName(p) == "" {
+				return nil, fail("shards.%s.provinces[%d]: %q is not a two-digit province code (GB/T 2260: 11 Beijing … 65 Xinjiang, 71, 81, 82)", n, i, p)
+			}
+			if other, dup := m.byProvince[p]; dup {
+				return nil, fail("shards.%s.provinces[%d]: province %s (%s) is already in shard %s", n, i, p, ident.ProvinceName(p), other)
+			}
+			m.byProvince[p] = n
+		}
+	}
+	return &m, nil
+}
+
+// Names returns the shard names, sorted.
+func (m *ShardMap) Names() []string {
+	ns := make([]string, 0, len(m.Shards))
+	for n := range m.Shards {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+// ShardOf returns the shard that holds a subject.
+func (m *ShardMap) ShardOf(id ident.ID) *Shard {
+	if n, ok := m.byProvince[id.ProvinceCode]; ok {
+		return m.Shards[n]
+	}
+	return m.Shards[m.Default]
+}
+
+// Refuser returns a check for registry.Options.Accept: it refuses the
+// subjects of shards other than local, naming the shard to file them in.
+func (m *ShardMap) Refuser(local []string) func(id ident.ID) error {
+	return func(id ident.ID) error {
+		sh := m.ShardOf(id)
+		if slices.Contains(local, sh.name) {
+			return nil
+		}
+		return &credo.Error{Code: credo.EINVALID, Field: "subject", Message: fmt.Sprintf("%s belongs to shard %s (%s): file it there; this node serves %s",
+			id.Canonical, sh.name, sh.URL, strings.Join(local, ", "))}
+	}
+}
+
+// Validate checks that the node's shards are in the map.
+func (m *ShardMap) Validate(local []string) error {
+	if len(local) == 0 {
+		return credo.FieldErrorf("shard", "name the shard(s) this node serves (%s)", strings.Join(m.Names(), ", "))
+	}
+	for _, n := range local {
+		if m.Shards[n] == nil {
+			return credo.FieldErrorf("shard", "%q is not in the shard map (%s)", n, strings.Join(m.Names(), ", "))
+		}
+	}
+	return nil
+}
+
+// ShardOptions make a server one node of a sharded deployment.
+type ShardOptions struct {
+	Map *ShardMap
+	// Local are the shards this node serves.
+	Local []string
+	// Forward sends requests about other shards' subjects to their nodes;
+	// without it they are refused with 421 Misdirected Request.
+	Forward bool
+	// Client sends forwarded batch checks (default: a client with a 10 s
+	// timeout).
+	Client *http.Client
+}
+
+// HTTP-level problem kinds of sharding.
+const (
+	kindMisdirected = "misdirected"
+	kindBadGateway  = "bad_gateway"
+)
+
+// sharding is a server's shard routing.
+type sharding struct {
+	ShardOptions
+	proxies map[string]*httputil.ReverseProxy
+	by      string // the ForwardedHeader value
+}
+
+func newSharding(o *ShardOptions, s *Server) *sharding {
+	if o == nil || o.Map == nil {
+		return nil
+	}
+	sh := &sharding{ShardOptions: *o, proxies: map[string]*httputil.ReverseProxy{}, by: strings.Join(o.Local, ",")}
+	if sh.Client == nil {
+		sh.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	for _, n := range o.Map.Names() {
+		target := o.Map.Shards[n]
+		sh.proxies[n] = &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target.base)
+				pr.SetXForwarded()
+				pr.Out.Header.Set(ForwardedHeader, sh.by)
+			},
+			Transport: sh.Client.Transport,
+			ModifyResponse: func(resp *http.Response) error {
+				resp.Header.Set(ShardHeader, target.name)
+				return nil
+			},
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				s.log.Warn("forwarding to shard", "shard", target.name, "url", target.URL, "err", err)
+				s.writeError(w, r, unreachable(target, err))
+			},
+		}
+	}
+	return sh
+}
+
+func unreachable(sh *Shard, err error) error {
+	return &httpError{kind: kindBadGateway, detail: fmt.Sprintf("shard %s at %s did not answer: %v", sh.name, sh.URL, err),
+		headers: map[string]string{"Retry-After": "1", ShardHeader: sh.name}}
+}
+
+// misdirected is the 421 for a subject of another shard.
+func (sh *sharding) misdirected(id ident.ID, owner *Shard, why string) error {
+	prov := "no province"
+	if id.ProvinceCode != "" {
+		prov = "province " + id.ProvinceCode + " " + ident.ProvinceName(id.ProvinceCode)
+	}
+	return &httpError{kind: kindMisdirected, field: "subject",
+		detail:  fmt.Sprintf("%s (%s) belongs to shard %s at %s; this node serves %s%s", id.Canonical, prov, owner.name, owner.URL, sh.by, why),
+		headers: map[string]string{ShardHeader: owner.name, ShardURLHeader: owner.URL}}
+}
+
+// owner returns the shard of a subject and whether this node serves it;
+// an identifier that does not parse is left to the local handler (which
+// refuses it with the right error).
+func (sh *sharding) owner(s *Server, subject string) (ident.ID, *Shard, bool) {
+	id, err := s.reg.ParseSubject(subject)
+	if err != nil {
+		return id, nil, true
+	}
+	o := sh.Map.ShardOf(id)
+	return id, o, slices.Contains(sh.Local, o.name)
+}
+
+// route sends a request about another shard's subject where it belongs.
+// It reports whether it handled the request (or an error to write).
+func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *principal, pattern string) (bool, error) {
+	var subject string
+	switch pattern {
+	case "GET /v1/subjects/{id}", "GET /v1/subjects/{id}/history", "GET /v1/subjects/{id}/checks", "GET /v1/subjects/{id}/notices":
+		subject = r.PathValue("id")
+	case "POST /v1/checks", "POST /v1/records":
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+		if err != nil {
+			return false, nil // the handler reports the body's problem
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var q struct {
+			Subject string `json:"subject"`
+		}
+		if json.Unmarshal(body, &q) != nil || q.Subject == "" {
+			return false, nil
+		}
+		subject = q.Subject
+		defer func() { r.Body = io.NopCloser(bytes.NewReader(body)) }()
+	case "POST /v1/checks/batch":
+		return sh.fanOut(s, w, r, p)
+	default:
+		return false, nil
+	}
+	id, owner, local := sh.owner(s, subject)
+	if local {
+		return false, nil
+	}
+	if r.Header.Get(ForwardedHeader) != "" {
+		return true, sh.misdirected(id, owner, " (forwarded by "+r.Header.Get(ForwardedHeader)+"; the shard maps disagree)")
+	}
+	if !sh.Forward {
+		return true, sh.misdirected(id, owner, "")
+	}
+	sh.proxies[owner.name].ServeHTTP(w, r)
+	return true, nil
+}
+
+// fanOut answers a batch check whose subjects span shards: one batch per
+// shard, concurrently, merged in request order. A shard that does not
+// answer fails its subjects' items (503), not the batch; a refusal of the
+// whole batch (a sector the token may not check) fails it.
+func (sh *sharding) fanOut(s *Server, w http.ResponseWriter, r *http.Request, p *principal) (bool, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return false, nil
+	}
+	var q CheckBatchRequest
+	if unmarshalStrict(body, &q) != nil || len(q.Subjects) == 0 || len(q.Subjects) > s.opts.MaxBatchChecks {
+		return false, nil // the handler reports it
+	}
+	groups := map[string][]int{} // shard ("" local) -> indices
+	ids := make([]ident.ID, len(q.Subjects))
+	for i, subj := range q.Subjects {
+		id, owner, local := sh.owner(s, subj)
+		ids[i] = id
+		if local {
+			groups[""] = append(groups[""], i)
+		} else {
+			groups[owner.name] = append(groups[owner.name], i)
+		}
+	}
+	if len(groups[""]) == len(q.Subjects) {
+		return false, nil
+	}
+	out := CheckBatchResponse{Decisions: make([]CheckBatchItem, len(q.Subjects))}
+	forwarded := r.Header.Get(ForwardedHeader) != ""
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		whole error // a refusal of the whole batch
+	)
+	for shard, idx := range groups {
+		sub := make([]string, len(idx))
+		for k, i := range idx {
+			sub[k] = q.Subjects[i]
+		}
+		if shard != "" && (forwarded || !sh.Forward) {
+			for _, i := range idx {
+				pr, _ := problemOf(sh.misdirected(ids[i], sh.Map.ShardOf(ids[i]), ""))
+				pr.Field = fmt.Sprintf("subjects[%d]", i)
+				out.Decisions[i] = CheckBatchItem{Subject: q.Subjects[i], Error: &pr}
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res CheckBatchResponse
+			var err error
+			if shard == "" {
+				res, err = sh.localBatch(s, r, p, q.Sector, sub)
+			} else {
+				res, err = sh.remoteBatch(r.Context(), r, sh.Map.Shards[shard], q.Sector, sub)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var he *httpError
+			if err != nil && (errors.As(err, &he) && he.kind == kindBadGateway) {
+				for _, i := range idx {
+					pr, _ := problemOf(err)
+					pr.Field = fmt.Sprintf("subjects[%d]", i)
+					out.Decisions[i] = CheckBatchItem{Subject: q.Subjects[i], Error: &pr}
+				}
+				return
+			}
+			if err == nil && len(res.Decisions) != len(idx) {
+				err = credo.Errorf(credo.EINTERNAL, "shard %s answered %d decisions for %d subjects", shard, len(res.Decisions), len(idx))
+			}
+			if err != nil {
+				if whole == nil {
+					whole = err
+				}
+				return
+			}
+			for k, i := range idx {
+				d := res.Decisions[k]
+				if d.Error != nil && strings.HasPrefix(d.Error.Field, "subjects[") {
+					d.Error.Field = fmt.Sprintf("subjects[%d]", i)
+				}
+				out.Decisions[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	if whole != nil {
+		return true, whole
+	}
+	return true, writeJSON(w, http.StatusOK, out)
+}
+
+// localBatch checks this node's subjects of a batch.
+func (sh *sharding) localBatch(s *Server, r *http.Request, p *principal, sector string, subjects []string) (CheckBatchResponse, error) {
+	b, _ := json.Marshal(CheckBatchRequest{Sector: sector, Subjects: subjects})
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	r2.ContentLength = int64(len(b))
+	rec := httptest.NewRecorder()
+	var res CheckBatchResponse
+	if err := s.handleCheckBatch(rec, r2, p); err != nil {
+		return res, err
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+		return res, credo.Errorf(credo.EINTERNAL, "decoding the local batch answer: %v", err)
+	}
+	return res, nil
+}
+
+// remoteBatch sends a batch check to another shard with the caller's token.
+func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *Shard, sector string, subjects []string) (CheckBatchResponse, error) {
+	var res CheckBatchResponse
+	b, _ := json.Marshal(CheckBatchRequest{Sector: sector, Subjects: subjects})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+"/v1/checks/batch", bytes.NewReader(b))
+	if err != nil {
+		return res, unreachable(to, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(ForwardedHeader, sh.by)
+	if a := r.Header.Get("Authorization"); a != "" {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := sh.Client.Do(req)
+	if err != nil {
+		return res, unreachable(to, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return res, unreachable(to, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		if err := json.Unmarshal(rb, &res); err != nil {
+			return res, unreachable(to, fmt.Errorf("undecodable answer: %v", err))
+		}
+		return res, nil
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return res, unreachable(to, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(rb))))
+	}
+	// The shard refused the whole batch (the token, the sector): so does
+	// this node, with the shard's problem.
+	var pr Problem
+	if json.Unmarshal(rb, &pr) != nil || pr.Status == 0 {
+		return res, unreachable(to, fmt.Errorf("status %d without a problem", resp.StatusCode))
+	}
+	return res, &relayed{pr}
+}
+
+// relayed is a problem another shard answered, passed on as it was.
+type relayed struct{ p Problem }
+
+func (e *relayed) Error() string { return e.p.Detail }
