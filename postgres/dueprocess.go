@@ -1,0 +1,331 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"credo"
+)
+
+// Due process in the store: the invariants of the workflows that only the
+// log's lock holder can hold race-free (one open dispute per record, one
+// pending repair application per record, an application decided once),
+// the repair_applications projection, and the queries behind the queues.
+
+var _ credo.DueProcessStore = (*DB)(nil)
+
+// prepareDueProcess checks a due-process event against the stored state
+// inside the write transaction, and fills in what it derives from it.
+func (w *writer) prepareDueProcess(ev *credo.Event, field func(string) string) error {
+	switch ev.Type {
+	case credo.EventDisputeOpened:
+		var id int64
+		err := w.queryRow("SELECT id FROM disputes WHERE record_id = $1 AND outcome IS NULL ORDER BY id LIMIT 1", ev.Dispute.RecordID).Scan(&id)
+		switch {
+		case err == nil:
+			return &credo.Error{Code: credo.ECONFLICT, Op: "postgres.Append", Field: field("dispute.record_id"),
+				Message: fmt.Sprintf("record %d already has an open dispute (%d): it must be decided before another is opened", ev.Dispute.RecordID, id)}
+		case !isNoRows(err):
+			return internal("Append", err)
+		}
+	case credo.EventRepairApplied:
+		a := ev.Repair
+		if err := w.checkRecord(ev, a.RecordID, field("repair.record_id"), field); err != nil {
+			return err
+		}
+		var repaired bool
+		if err := w.queryRow("SELECT repaired_at IS NOT NULL FROM records WHERE id = $1", a.RecordID).Scan(&repaired); err != nil {
+			return internal("Append", err)
+		}
+		if repaired {
+			return &credo.Error{Code: credo.ECONFLICT, Op: "postgres.Append", Field: field("repair.record_id"),
+				Message: fmt.Sprintf("record %d is already repaired", a.RecordID)}
+		}
+		var id int64
+		err := w.queryRow("SELECT id FROM repair_applications WHERE record_id = $1 AND outcome IS NULL ORDER BY id LIMIT 1", a.RecordID).Scan(&id)
+		switch {
+		case err == nil:
+			return &credo.Error{Code: credo.ECONFLICT, Op: "postgres.Append", Field: field("repair.record_id"),
+				Message: fmt.Sprintf("record %d already has a pending repair application (%d): it must be decided before another is made", a.RecordID, id)}
+		case !isNoRows(err):
+			return internal("Append", err)
+		}
+	case credo.EventRepairRefused:
+		r := ev.Refusal
+		recordID, err := w.pendingApplication(r.ApplicationID, field("refusal.application_id"))
+		if err != nil {
+			return err
+		}
+		if r.RecordID == 0 {
+			r.RecordID = recordID
+		} else if r.RecordID != recordID {
+			return credo.FieldErrorf(field("refusal.record_id"), "application %d concerns record %d, not %d", r.ApplicationID, recordID, r.RecordID)
+		}
+		return w.checkRecord(ev, recordID, field("refusal.record_id"), field)
+	case credo.EventRepairApproved:
+		c := ev.Change
+		if c.ApplicationID == 0 {
+			return nil
+		}
+		recordID, err := w.pendingApplication(c.ApplicationID, field("change.application_id"))
+		if err != nil {
+			return err
+		}
+		if c.RecordID != recordID {
+			return credo.FieldErrorf(field("change.record_id"), "application %d concerns record %d, not %d", c.ApplicationID, recordID, c.RecordID)
+		}
+	}
+	return nil
+}
+
+// pendingApplication returns the record of a repair application that is
+// still waiting for a decision.
+func (w *writer) pendingApplication(id int64, idField string) (int64, error) {
+	var recordID int64
+	var outcome *string
+	err := w.queryRow("SELECT record_id, outcome FROM repair_applications WHERE id = $1", id).Scan(&recordID, &outcome)
+	if isNoRows(err) {
+		return 0, &credo.Error{Code: credo.ENOTFOUND, Op: "postgres.Append", Field: idField,
+			Message: fmt.Sprintf("repair application %d not found", id)}
+	}
+	if err != nil {
+		return 0, internal("Append", err)
+	}
+	if outcome != nil {
+		return 0, &credo.Error{Code: credo.ECONFLICT, Op: "postgres.Append", Field: idField,
+			Message: fmt.Sprintf("repair application %d is already decided (%s)", id, *outcome)}
+	}
+	return recordID, nil
+}
+
+// projectDueProcess queues the repair_applications projection writes.
+func (w *writer) projectDueProcess(ev *credo.Event) {
+	switch ev.Type {
+	case credo.EventRepairApplied:
+		a := ev.Repair
+		w.queue("INSERT INTO repair_applications (id, record_id, subject, applied_at) VALUES ($1, $2, $3, $4)",
+			a.ID, a.RecordID, ev.Subject, a.AppliedAt)
+	case credo.EventRepairRefused:
+		r := ev.Refusal
+		w.queue("UPDATE repair_applications SET decided_at = $1, outcome = $2, decided_seq = $3 WHERE id = $4",
+			r.At, credo.RepairRefused, ev.Seq, r.ApplicationID)
+	case credo.EventRepairApproved:
+		// The approval decides the application it names and any other
+		// pending one on the record: the record is repaired.
+		c := ev.Change
+		w.queue("UPDATE repair_applications SET decided_at = $1, outcome = $2, decided_seq = $3 WHERE record_id = $4 AND outcome IS NULL",
+			c.At, credo.RepairApproved, ev.Seq, c.RecordID)
+	}
+}
+
+// where builds a WHERE clause from conditions and their arguments, with
+// numbered placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition; each "?" in cond is one of args.
+func (q *where) add(cond string, args ...any) {
+	for _, a := range args {
+		q.args = append(q.args, a)
+		cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(q.args)), 1)
+	}
+	q.conds = append(q.conds, cond)
+}
+
+// in adds "col = ANY(...)" for a non-empty list.
+func (q *where) in(col string, vals []string) {
+	if len(vals) == 0 {
+		return
+	}
+	q.add(col+" = ANY(?)", vals)
+}
+
+func (q *where) state(col, state string) error {
+	switch state {
+	case "":
+	case credo.StateOpen:
+		q.add(col + " IS NULL")
+	case credo.StateDecided:
+		q.add(col + " IS NOT NULL")
+	default:
+		return credo.FieldErrorf("state", "must be %s or %s, not %q", credo.StateOpen, credo.StateDecided, state)
+	}
+	return nil
+}
+
+func (q *where) sql(limit int) string {
+	s := ""
+	if len(q.conds) > 0 {
+		s = " WHERE " + strings.Join(q.conds, " AND ")
+	}
+	s += " ORDER BY 1"
+	if limit > 0 {
+		s += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return s
+}
+
+// Disputes returns the disputes that match the filter, oldest first.
+func (db *DB) Disputes(ctx context.Context, f credo.DisputeFilter) ([]credo.DisputeView, error) {
+	q := &where{}
+	if err := q.state("d.outcome", f.State); err != nil {
+		return nil, err
+	}
+	q.in("r.authority", f.Authorities)
+	if f.Appeal != nil {
+		q.add("d.appeal = ?", *f.Appeal)
+	}
+	if f.Subject != "" {
+		q.add("d.subject = ?", f.Subject)
+	}
+	if f.RecordID != 0 {
+		q.add("d.record_id = ?", f.RecordID)
+	}
+	out, err := db.disputes(ctx, q, f.Limit)
+	return out, internal("Disputes", err)
+}
+
+// Dispute returns one dispute (ENOTFOUND if absent).
+func (db *DB) Dispute(ctx context.Context, id int64) (*credo.DisputeView, error) {
+	q := &where{}
+	q.add("d.id = ?", id)
+	ds, err := db.disputes(ctx, q, 1)
+	if err != nil {
+		return nil, internal("Dispute", err)
+	}
+	if len(ds) == 0 {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "postgres.Dispute", Message: fmt.Sprintf("dispute %d not found", id)}
+	}
+	return &ds[0], nil
+}
+
+func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.DisputeView, error) {
+	rows, err := db.pool.Query(ctx, `SELECT d.id, r.authority, r.rule, r.case_ref, eo.body, eo.hash, ed.body, ed.hash
+		FROM disputes d JOIN records r ON r.id = d.record_id JOIN events eo ON eo.seq = d.id
+		LEFT JOIN events ed ON ed.seq = d.decided_seq`+q.sql(limit), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []credo.DisputeView{}
+	for rows.Next() {
+		var id int64
+		var v credo.DisputeView
+		var obody, dbody []byte
+		var ohash string
+		var dhash *string
+		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
+			return nil, err
+		}
+		op, err := decodeEvent(obody, ohash)
+		if err != nil {
+			return nil, err
+		}
+		if op.Dispute == nil {
+			return nil, fmt.Errorf("event %d (%s) opens no dispute", op.Seq, op.Type)
+		}
+		v.Dispute, v.Subject, v.OpenedBy, v.State = *op.Dispute, op.Subject, op.Actor, credo.StateOpen
+		if dhash != nil {
+			dec, err := decodeEvent(dbody, *dhash)
+			if err != nil {
+				return nil, err
+			}
+			if dec.Decision == nil {
+				return nil, fmt.Errorf("event %d (%s) decides no dispute", dec.Seq, dec.Type)
+			}
+			v.State, v.DecidedAt, v.Outcome, v.Reason, v.DecidedBy = credo.StateDecided, dec.Decision.At, dec.Decision.Outcome, dec.Decision.Reason, dec.Actor
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// RepairApplications returns the repair applications that match the
+// filter, oldest first.
+func (db *DB) RepairApplications(ctx context.Context, f credo.RepairFilter) ([]credo.RepairView, error) {
+	q := &where{}
+	if err := q.state("a.outcome", f.State); err != nil {
+		return nil, err
+	}
+	q.in("r.authority", f.Authorities)
+	if f.Subject != "" {
+		q.add("a.subject = ?", f.Subject)
+	}
+	if f.RecordID != 0 {
+		q.add("a.record_id = ?", f.RecordID)
+	}
+	out, err := db.repairs(ctx, q, f.Limit)
+	return out, internal("RepairApplications", err)
+}
+
+// RepairApplication returns one repair application (ENOTFOUND if absent).
+func (db *DB) RepairApplication(ctx context.Context, id int64) (*credo.RepairView, error) {
+	q := &where{}
+	q.add("a.id = ?", id)
+	as, err := db.repairs(ctx, q, 1)
+	if err != nil {
+		return nil, internal("RepairApplication", err)
+	}
+	if len(as) == 0 {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "postgres.RepairApplication", Message: fmt.Sprintf("repair application %d not found", id)}
+	}
+	return &as[0], nil
+}
+
+func (db *DB) repairs(ctx context.Context, q *where, limit int) ([]credo.RepairView, error) {
+	rows, err := db.pool.Query(ctx, `SELECT a.id, r.authority, r.rule, r.case_ref, a.outcome, eo.body, eo.hash, ed.body, ed.hash
+		FROM repair_applications a JOIN records r ON r.id = a.record_id JOIN events eo ON eo.seq = a.id
+		LEFT JOIN events ed ON ed.seq = a.decided_seq`+q.sql(limit), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRepairs(rows)
+}
+
+func scanRepairs(rows pgx.Rows) ([]credo.RepairView, error) {
+	defer rows.Close()
+	out := []credo.RepairView{}
+	for rows.Next() {
+		var id int64
+		var v credo.RepairView
+		var outcome, dhash *string
+		var obody, dbody []byte
+		var ohash string
+		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
+			return nil, err
+		}
+		op, err := decodeEvent(obody, ohash)
+		if err != nil {
+			return nil, err
+		}
+		if op.Repair == nil {
+			return nil, fmt.Errorf("event %d (%s) files no repair application", op.Seq, op.Type)
+		}
+		v.RepairApplication, v.Subject, v.AppliedBy, v.State = *op.Repair, op.Subject, op.Actor, credo.StateOpen
+		if dhash != nil {
+			dec, err := decodeEvent(dbody, *dhash)
+			if err != nil {
+				return nil, err
+			}
+			v.State, v.DecidedBy = credo.StateDecided, dec.Actor
+			if outcome != nil {
+				v.Outcome = *outcome
+			}
+			switch {
+			case dec.Refusal != nil:
+				v.DecidedAt, v.Reason = dec.Refusal.At, dec.Refusal.Reason
+			case dec.Change != nil:
+				v.DecidedAt, v.Reason = dec.Change.At, dec.Change.Reason
+			default:
+				return nil, fmt.Errorf("event %d (%s) decides no repair application", dec.Seq, dec.Type)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

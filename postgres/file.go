@@ -1,0 +1,397 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"credo"
+	"credo/ident"
+)
+
+// FileRecords files records in one atomic transaction, in order (see
+// credo.Store). Calls from concurrent goroutines are committed together
+// (see runGroup), each keeping its own atomicity and outcome; a call of
+// CopyThreshold new records or more is written with COPY. The records
+// passed in are not modified; the results are copies with ID and FiledAt
+// set.
+func (db *DB) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.FileResult, error) {
+	if err := validateRecords(rs); err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return []credo.FileResult{}, nil
+	}
+	// The committer works on a copy: a caller that gives up waiting (its
+	// context ends) may reuse its records while the call still commits.
+	cp := make([]credo.Record, len(rs))
+	ptrs := make([]*credo.Record, len(rs))
+	for i, r := range rs {
+		cp[i] = *r
+		ptrs[i] = &cp[i]
+	}
+	req := &request{ctx: ctx, op: "FileRecords", recs: ptrs}
+	if err := db.submit(req); err != nil {
+		return nil, err
+	}
+	return req.results, nil
+}
+
+// FileRecord files one record; concurrent calls share commits (group
+// commit). It is FileRecords with one record.
+func (db *DB) FileRecord(ctx context.Context, r *credo.Record) (credo.FileResult, error) {
+	res, err := db.FileRecords(ctx, []*credo.Record{r})
+	if err != nil {
+		return credo.FileResult{}, err
+	}
+	return res[0], nil
+}
+
+// validateRecords checks what the store itself needs of a record: its
+// identity and subject. Everything else is the registry's business.
+func validateRecords(rs []*credo.Record) error {
+	for i, r := range rs {
+		field := func(f string) string {
+			if len(rs) == 1 {
+				return f
+			}
+			return fmt.Sprintf("records[%d].%s", i, f)
+		}
+		switch {
+		case r == nil:
+			return credo.FieldErrorf(field("record"), "missing")
+		case r.Authority == "":
+			return credo.FieldErrorf(field("authority"), "required")
+		case r.CaseRef == "":
+			return credo.FieldErrorf(field("case_ref"), "required")
+		case r.Subject == "":
+			return credo.FieldErrorf(field("subject"), "required")
+		}
+	}
+	return nil
+}
+
+// recKey is a record's identity.
+type recKey struct{ authority, caseRef string }
+
+// fileGroup files consecutive FileRecords calls inside the open
+// transaction. A call that conflicts gets its error and writes nothing;
+// the returned error (a failed statement) fails the whole group.
+func (w *writer) fileGroup(reqs []*request) error {
+	seen := map[recKey]bool{}
+	var keys []recKey
+	for _, r := range reqs {
+		for _, rec := range r.recs {
+			k := recKey{rec.Authority, rec.CaseRef}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	stored, err := w.lookupRecords(keys)
+	if err != nil {
+		return err
+	}
+	now := w.stamp()
+	var created []*credo.Record
+	for _, r := range reqs {
+		res, fresh, err := resolve(r.recs, stored, now)
+		if err != nil {
+			r.err = err
+			continue
+		}
+		for _, c := range fresh {
+			w.seq++
+			c.ID = w.seq
+			stored[recKey{c.Authority, c.CaseRef}] = c
+		}
+		for i := range res {
+			if !res[i].Created {
+				c := *res[i].Record // copied once it has its ID
+				res[i].Record = &c
+			}
+		}
+		created = append(created, fresh...)
+		r.results = res
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	return w.insertRecords(created)
+}
+
+// resolve decides, for one call, which records are new and which repeat a
+// stored record (or an earlier one of the call), and fails with ECONFLICT
+// if any contradicts one. The new records are returned in order, without
+// IDs; the results point to them (or to the stored records, to be copied).
+func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time) ([]credo.FileResult, []*credo.Record, error) {
+	res := make([]credo.FileResult, len(rs))
+	first := make(map[recKey]int, len(rs))
+	fresh := make([]credo.Record, 0, len(rs))
+	var freshPtrs []*credo.Record
+	for i, r := range rs {
+		k := recKey{r.Authority, r.CaseRef}
+		if ex := stored[k]; ex != nil {
+			if !r.SameFiling(ex) {
+				return nil, nil, conflict(r, ex, false)
+			}
+			res[i] = credo.FileResult{Record: ex}
+			continue
+		}
+		if j, ok := first[k]; ok {
+			prior := res[j].Record
+			if !r.SameFiling(prior) {
+				return nil, nil, conflict(r, prior, true)
+			}
+			res[i] = credo.FileResult{Record: prior}
+			continue
+		}
+		first[k] = i
+		fresh = append(fresh, *r)
+		c := &fresh[len(fresh)-1]
+		if c.FiledAt.IsZero() {
+			c.FiledAt = now
+		}
+		res[i] = credo.FileResult{Record: c, Created: true}
+		freshPtrs = append(freshPtrs, c)
+	}
+	return res, freshPtrs, nil
+}
+
+// insertRecords appends a record.filed event for each record (which has
+// its ID), chaining the hashes, and writes the projections: with COPY for
+// a large batch, else with array INSERTs sent together.
+func (w *writer) insertRecords(rs []*credo.Record) error {
+	n := len(rs)
+	bodies := make([][]byte, n)
+	hashes := make([]string, n)
+	prevs := make([]string, n)
+	arena := make([]byte, 0, 640*min(n, 256))
+	subjects := newSubjectSet()
+	for i, r := range rs {
+		start := len(arena)
+		var err error
+		if arena, err = appendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
+			return err
+		}
+		body := arena[start:len(arena):len(arena)]
+		if left := n - i - 1; left > 0 && cap(arena)-len(arena) < 1024 {
+			arena = make([]byte, 0, 640*min(left, 256))
+		}
+		prevs[i] = w.hash
+		w.hash = credo.HashBytes(body)
+		bodies[i], hashes[i] = body, w.hash
+		subjects.add(r.Subject, r.ID, "")
+	}
+	if w.opts.CopyThreshold > 0 && n >= w.opts.CopyThreshold {
+		return w.copyRecords(rs, bodies, prevs, hashes, subjects)
+	}
+	ids := make([]int64, n)
+	types := make([]string, n)
+	subs := make([]string, n)
+	filed := make([]time.Time, n)
+	auths := make([]string, n)
+	cases := make([]string, n)
+	rules := make([]string, n)
+	decided := make([]time.Time, n)
+	for i, r := range rs {
+		ids[i], types[i], subs[i], filed[i] = r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt
+		auths[i], cases[i], rules[i], decided[i] = r.Authority, r.CaseRef, r.Rule, r.DecidedAt
+	}
+	w.queue(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[], $6::text[], $7::text[])`,
+		ids, types, subs, filed, bodies, prevs, hashes)
+	w.queue(`INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
+		ids, auths, cases, subs, rules, decided, filed)
+	w.queue(`INSERT INTO subject_events (subject, seq) SELECT * FROM unnest($1::text[], $2::bigint[])`, subs, ids)
+	w.upsertSubjects(subjects)
+	return nil
+}
+
+// copyRecords writes a large batch with COPY. The keys are known to be
+// new: they were looked up under the log lock, which every filing takes.
+func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes []string, subjects *subjectSet) error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	typ := string(credo.EventRecordFiled)
+	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"events"},
+		[]string{"seq", "type", "subject", "recorded", "body", "prev_hash", "hash"},
+		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
+			r := rs[i]
+			return []any{r.ID, typ, r.Subject, r.FiledAt, bodies[i], prevs[i], hashes[i]}, nil
+		})); err != nil {
+		return err
+	}
+	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"records"},
+		[]string{"id", "authority", "case_ref", "subject", "rule", "decided_at", "filed_at"},
+		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
+			r := rs[i]
+			return []any{r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, r.DecidedAt, r.FiledAt}, nil
+		})); err != nil {
+		return err
+	}
+	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"subject_events"}, []string{"subject", "seq"},
+		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
+			return []any{rs[i].Subject, rs[i].ID}, nil
+		})); err != nil {
+		return err
+	}
+	w.upsertSubjects(subjects)
+	return nil
+}
+
+// lookupRecords returns the stored records among keys, keyed by identity.
+func (w *writer) lookupRecords(keys []recKey) (map[recKey]*credo.Record, error) {
+	found := make(map[recKey]*credo.Record, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	auths := make([]string, len(keys))
+	cases := make([]string, len(keys))
+	for i, k := range keys {
+		auths[i], cases[i] = k.authority, k.caseRef
+	}
+	rows, err := w.query(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
+		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
+		JOIN events e ON e.seq = r.id`, auths, cases)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		r, err := decodeRecord(body)
+		if err != nil {
+			return nil, err
+		}
+		found[recKey{r.Authority, r.CaseRef}] = r
+	}
+	return found, rows.Err()
+}
+
+// decodeRecord returns the record of a record.filed event body.
+func decodeRecord(body []byte) (*credo.Record, error) {
+	var ev credo.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	if ev.Record == nil {
+		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
+	}
+	return ev.Record, nil
+}
+
+// conflict is the error for r contradicting the stored (or, if inCall,
+// earlier in the same call) record o with the same identity.
+func conflict(r, o *credo.Record, inCall bool) error {
+	what := fmt.Sprintf("record %d filed at %s", o.ID, o.FiledAt.UTC().Format(time.RFC3339))
+	if inCall {
+		what = "an earlier record of the same call"
+	}
+	return &credo.Error{
+		Code: credo.ECONFLICT,
+		Op:   "postgres.FileRecords",
+		Message: fmt.Sprintf("record (authority %s, case %s) conflicts with %s: %s differs",
+			r.Authority, r.CaseRef, what, differingField(r, o)),
+	}
+}
+
+// differingField names the first field in which two records with the same
+// identity differ, as named in JSON.
+func differingField(r, o *credo.Record) string {
+	switch {
+	case r.Subject != o.Subject:
+		return "subject"
+	case r.Rule != o.Rule:
+		return "rule"
+	case !r.DecidedAt.Equal(o.DecidedAt):
+		return "decided_at"
+	case !r.NotifiedAt.Equal(o.NotifiedAt):
+		return "notified_at"
+	case r.Quantity != o.Quantity:
+		return "quantity"
+	case r.EvidenceSHA256 != o.EvidenceSHA256:
+		return "evidence_sha256"
+	case r.EvidenceURI != o.EvidenceURI:
+		return "evidence_uri"
+	case r.SubjectName != o.SubjectName:
+		return "subject_name"
+	}
+	return "content"
+}
+
+// subjectSet collects the subjects a transaction touches, with the first
+// and last sequence numbers it gave them, in order of first appearance.
+type subjectSet struct {
+	idx  map[string]int
+	list []subjectRow
+}
+
+type subjectRow struct {
+	id          string
+	kind        string
+	first, last int64
+}
+
+func newSubjectSet() *subjectSet { return &subjectSet{idx: map[string]int{}} }
+
+// add notes that event seq concerns subject id; kind is "person" or "org"
+// if the event says so (links), "" to derive it from the identifier.
+func (s *subjectSet) add(id string, seq int64, kind string) {
+	if i, ok := s.idx[id]; ok {
+		s.list[i].last = seq
+		if s.list[i].kind == "unknown" && kind != "" {
+			s.list[i].kind = kind
+		}
+		return
+	}
+	if k := subjectKind(id); k != "unknown" || kind == "" {
+		kind = k
+	}
+	s.idx[id] = len(s.list)
+	s.list = append(s.list, subjectRow{id: id, kind: kind, first: seq, last: seq})
+}
+
+// subjectKind derives a subject's kind from its identifier: "person",
+// "org", or "unknown" if it does not parse (the store does not validate).
+func subjectKind(id string) string {
+	if strings.HasPrefix(id, "P:") {
+		return "person"
+	}
+	p, err := ident.Parse(id)
+	if err != nil {
+		return "unknown"
+	}
+	return p.Kind.String()
+}
+
+// upsertSubjects queues the subjects rows for s.
+func (w *writer) upsertSubjects(s *subjectSet) {
+	if len(s.list) == 0 {
+		return
+	}
+	ids := make([]string, len(s.list))
+	kinds := make([]string, len(s.list))
+	firsts := make([]int64, len(s.list))
+	lasts := make([]int64, len(s.list))
+	for i, r := range s.list {
+		ids[i], kinds[i], firsts[i], lasts[i] = r.id, r.kind, r.first, r.last
+	}
+	w.queue(`INSERT INTO subjects (id, kind, first_seq, last_seq)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+		ON CONFLICT (id) DO UPDATE SET
+			last_seq = greatest(subjects.last_seq, excluded.last_seq),
+			first_seq = least(subjects.first_seq, excluded.first_seq),
+			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`,
+		ids, kinds, firsts, lasts)
+}

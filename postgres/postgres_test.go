@@ -1,0 +1,557 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"credo"
+	"credo/internal/pgtest"
+	"credo/postgres"
+	"credo/storetest"
+)
+
+var ctx = context.Background()
+
+// openDB opens a store on a fresh database, closed at cleanup; it returns
+// the store and the database's DSN.
+func openDB(t testing.TB) (*postgres.DB, string) {
+	t.Helper()
+	return openDBOptions(t, postgres.Options{})
+}
+
+func openDBOptions(t testing.TB, opts postgres.Options) (*postgres.DB, string) {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	db, err := postgres.OpenOptions(ctx, dsn, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dsn
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) credo.Store {
+		db, _ := openDB(t)
+		return db
+	})
+}
+
+// TestStoreCopy runs the conformance suite with every filing written
+// through COPY, the bulk path.
+func TestStoreCopy(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) credo.Store {
+		db, _ := openDBOptions(t, postgres.Options{CopyThreshold: 1})
+		return db
+	})
+}
+
+// fileN files records from..from+n-1 of court.test about persons from..
+func fileN(t testing.TB, db *postgres.DB, from, n int) []credo.FileResult {
+	t.Helper()
+	var rs []*credo.Record
+	for i := from; i < from+n; i++ {
+		rs = append(rs, storetest.NewRecord("court.test", i, i))
+	}
+	res, err := db.FileRecords(ctx, rs)
+	if err != nil {
+		t.Fatalf("FileRecords: %v", err)
+	}
+	return res
+}
+
+// rawConn connects to the database directly, as an operator with
+// database access (or an attacker) would.
+func rawConn(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func mustExec(t *testing.T, c *pgx.Conn, query string, args ...any) {
+	t.Helper()
+	if _, err := c.Exec(ctx, query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func TestAppendOnlyTriggers(t *testing.T) {
+	db, dsn := openDB(t)
+	fileN(t, db, 0, 3)
+	raw := rawConn(t, dsn)
+	for _, q := range []string{
+		"UPDATE events SET body = '\\x00' WHERE seq = 2",
+		"UPDATE events SET hash = 'x' WHERE seq = 2",
+		"DELETE FROM events WHERE seq = 3",
+		"DELETE FROM events",
+		"TRUNCATE events CASCADE",
+	} {
+		_, err := raw.Exec(ctx, q)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: error %v, want the append-only trigger to refuse", q, err)
+		}
+	}
+	res, err := db.Verify(ctx)
+	if err != nil || !res.OK || res.Count != 3 {
+		t.Errorf("Verify = %+v, %v", res, err)
+	}
+}
+
+// TestTamper alters the database behind the store's back, with the
+// append-only triggers disabled, and checks that Verify reports the first
+// event that no longer holds.
+func TestTamper(t *testing.T) {
+	const n = 30
+	tests := []struct {
+		name    string
+		tamper  func(t *testing.T, raw *pgx.Conn)
+		seq     int64
+		problem string
+	}{
+		{"alter body", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), 'JUDGMENT_DEFAULT', 'JUDGMENT_DEFAULX'), 'UTF8') WHERE seq = 17")
+		}, 17, "event 17: hash does not match its content"},
+		{"alter body and rehash", func(t *testing.T, raw *pgx.Conn) {
+			var body []byte
+			if err := raw.QueryRow(ctx, "SELECT body FROM events WHERE seq = 19").Scan(&body); err != nil {
+				t.Fatal(err)
+			}
+			body = bytes.Replace(body, []byte("JUDGMENT_DEFAULT"), []byte("JUDGMENT_DEFAULX"), 1)
+			mustExec(t, raw, "UPDATE events SET body = $1, hash = $2 WHERE seq = 19", body, credo.HashBytes(body))
+		}, 20, "event 20: prev_hash does not match event 19"},
+		{"swap two events", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "UPDATE events SET seq = -5 WHERE seq = 5")
+			mustExec(t, raw, "UPDATE events SET seq = 5 WHERE seq = 6")
+			mustExec(t, raw, "UPDATE events SET seq = 6 WHERE seq = -5")
+		}, 5, "event 5: content is event 6"},
+		{"delete an event", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "DELETE FROM events WHERE seq = 18")
+		}, 18, "event 18: missing (sequence jumps from 17 to 19)"},
+		{"delete the first event", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "DELETE FROM events WHERE seq = 1")
+		}, 1, "event 1: missing (sequence jumps from 0 to 2)"},
+		{"delete the last event", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "DELETE FROM events WHERE seq = 30")
+		}, 30, "event 30: missing (the log ends at 29, its recorded head is 30)"},
+		{"change a hash", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "UPDATE events SET hash = $1 WHERE seq = 20", credo.HashBytes([]byte("forged")))
+		}, 20, "event 20: hash does not match its content"},
+		{"change the last hash and the head", func(t *testing.T, raw *pgx.Conn) {
+			h := credo.HashBytes([]byte("forged"))
+			mustExec(t, raw, "UPDATE events SET hash = $1 WHERE seq = 30", h)
+			mustExec(t, raw, "UPDATE log_head SET hash = $1", h)
+		}, 30, "event 30: hash does not match its content"},
+		{"change a prev_hash column", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "UPDATE events SET prev_hash = $1 WHERE seq = 12", credo.HashBytes([]byte("forged")))
+		}, 12, "event 12: content does not match its prev_hash column"},
+		{"change a subject column", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "UPDATE events SET subject = 'someone else' WHERE seq = 9")
+		}, 9, "event 9: content does not match its type and subject columns"},
+		{"insert an event", func(t *testing.T, raw *pgx.Conn) {
+			mustExec(t, raw, "INSERT INTO events SELECT 31, type, subject, recorded, body, prev_hash, hash FROM events WHERE seq = 30")
+		}, 31, "event 31: content is event 30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, dsn := openDB(t)
+			fileN(t, db, 0, n)
+			if res, err := db.Verify(ctx); err != nil || !res.OK {
+				t.Fatalf("Verify before tampering = %+v, %v", res, err)
+			}
+			raw := rawConn(t, dsn)
+			mustExec(t, raw, "ALTER TABLE events DISABLE TRIGGER events_no_update")
+			tt.tamper(t, raw)
+			mustExec(t, raw, "ALTER TABLE events ENABLE TRIGGER events_no_update")
+			res, err := db.Verify(ctx)
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if res.OK || res.FirstBad != tt.seq || res.Problem != tt.problem {
+				t.Errorf("Verify = OK %v, first bad %d, %q; want first bad %d, %q", res.OK, res.FirstBad, res.Problem, tt.seq, tt.problem)
+			}
+		})
+	}
+}
+
+// TestMigrations opens one database from several stores at once (nodes
+// starting together), then again: the migrations are applied once, each
+// recorded once, and a schema newer than the program is refused.
+func TestMigrations(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			db, err := postgres.Open(ctx, dsn)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if _, err := db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", i, i)}); err != nil {
+				errs[i] = err
+			}
+			errs[i] = db.Close()
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("store %d: %v", i, err)
+		}
+	}
+	raw := rawConn(t, dsn)
+	var n, distinct, maxV int
+	if err := raw.QueryRow(ctx, "SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations").Scan(&n, &distinct, &maxV); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || distinct != n {
+		t.Errorf("schema_migrations has %d rows (%d distinct)", n, distinct)
+	}
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.Verify(ctx); err != nil || !res.OK || res.Count != 4 {
+		t.Errorf("Verify after four concurrent opens = %+v, %v", res, err)
+	}
+	db.Close()
+	var again int
+	raw.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&again)
+	if again != n {
+		t.Errorf("reopening recorded %d more migrations", again-n)
+	}
+	mustExec(t, raw, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'future')", maxV+1000)
+	if db, err := postgres.Open(ctx, dsn); err == nil {
+		db.Close()
+		t.Errorf("Open of a database with a newer schema succeeded")
+	}
+}
+
+// TestLogOrderUnderConcurrentNodes is the log's ordering guarantee: many
+// goroutines on two stores with their own pools (two nodes) file records
+// and append events at once, while a reader tails the log with
+// Events(after, limit). The reader must see every sequence number exactly
+// once, in order, with no gaps, and never an event behind its position;
+// the chain must verify.
+func TestLogOrderUnderConcurrentNodes(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var nodes [2]*postgres.DB
+	for i := range nodes {
+		db, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	const writers, perWriter = 16, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for g := range writers {
+		db := nodes[g%2]
+		wg.Go(func() {
+			for i := range perWriter {
+				n := g*perWriter + i
+				var err error
+				switch {
+				case i%15 == 0:
+					// A large batch from time to time: the COPY path.
+					var rs []*credo.Record
+					for j := range 1000 {
+						rs = append(rs, storetest.NewRecord("court.bulk", n*1000+j, j))
+					}
+					_, err = db.FileRecords(ctx, rs)
+				case i%3 == 0:
+					_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(n),
+						Consent: &credo.Consent{Scheme: "civic", At: time.Now(), Given: true}}})
+				default:
+					_, err = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", n, n)})
+				}
+				if err != nil {
+					errs <- fmt.Errorf("writer %d, call %d: %w", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	// The reader tails through its own pool, like a replica follower.
+	reader, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var after int64
+	seen := 0
+	prevHash := ""
+	finished := false
+	for {
+		evs, err := reader.Events(ctx, after, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Seq != after+1 {
+				t.Fatalf("tailing after %d read event %d: an event was skipped or repeated", after, ev.Seq)
+			}
+			if ev.PrevHash != prevHash {
+				t.Fatalf("event %d does not chain to event %d", ev.Seq, after)
+			}
+			after, prevHash = ev.Seq, ev.Hash
+			seen++
+		}
+		if finished && len(evs) == 0 {
+			break
+		}
+		select {
+		case <-done:
+			finished = true // one more read after every writer has returned
+		default:
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	perG := 0
+	for i := range perWriter {
+		switch {
+		case i%15 == 0:
+			perG += 1000
+		default:
+			perG++
+		}
+	}
+	if want := writers * perG; seen != want {
+		t.Errorf("the reader saw %d events, want %d", seen, want)
+	}
+	seq, _, err := reader.Head(ctx)
+	if err != nil || seq != int64(seen) {
+		t.Errorf("Head = %d, %v; want %d", seq, err, seen)
+	}
+	res, err := reader.Verify(ctx)
+	if err != nil || !res.OK || res.Count != int64(seen) {
+		t.Errorf("Verify = %+v, %v", res, err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	db, _ := openDB(t)
+	tok := &credo.Token{ID: "tok1", Hash: "h1", Role: credo.RoleChecker, Name: "Air China", Sectors: []string{"aviation", "rail"}}
+	if err := db.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateToken(ctx, tok); credo.ErrorCode(err) != credo.ECONFLICT {
+		t.Errorf("duplicate: %v, want conflict", err)
+	}
+	got, err := db.TokenByHash(ctx, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "tok1" || got.Role != credo.RoleChecker || got.Name != "Air China" || len(got.Sectors) != 2 || got.Sectors[1] != "rail" ||
+		!got.Revoked.IsZero() || !got.Created.Equal(tok.Created) {
+		t.Errorf("token read back as %+v, want %+v", got, tok)
+	}
+	if _, err := db.TokenByHash(ctx, "nope"); credo.ErrorCode(err) != credo.ENOTFOUND {
+		t.Errorf("unknown hash: %v", err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := db.RevokeToken(ctx, "tok1", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RevokeToken(ctx, "tok1", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = db.TokenByHash(ctx, "h1")
+	if !got.Revoked.Equal(at) {
+		t.Errorf("revoked %v, want the first revocation %v", got.Revoked, at)
+	}
+	if err := db.RevokeToken(ctx, "nope", at); credo.ErrorCode(err) != credo.ENOTFOUND {
+		t.Errorf("revoking unknown: %v", err)
+	}
+	sub := &credo.Token{ID: "tok2", Hash: "h2", Role: credo.RoleSubject, Subject: storetest.RIC(1)}
+	if err := db.CreateToken(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	all, err := db.Tokens(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != "tok1" || all[1].Subject != sub.Subject || all[1].Sectors != nil {
+		t.Errorf("Tokens: %+v %v", all, err)
+	}
+}
+
+func TestCheckLog(t *testing.T) {
+	db, dsn := openDB(t)
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var cs []credo.CheckEntry
+	for i := 0; i < 30; i++ {
+		d := "allow"
+		if i%3 == 0 {
+			d = "deny"
+		}
+		c := credo.CheckEntry{ID: fmt.Sprintf("c%03d", i), Checker: "tok1", Subject: fmt.Sprintf("S%d", i%2),
+			Sector: "aviation", At: base.Add(time.Duration(i) * time.Hour), Known: base.Add(time.Duration(i) * time.Hour),
+			Policy: "p1", Decision: d}
+		if d == "deny" {
+			c.Measures = []string{"flight-ban", "rail-limit"}
+		}
+		cs = append(cs, c)
+	}
+	if err := db.LogChecks(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LogChecks(ctx, cs[:5]); err != nil { // a retried flush adds nothing
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := postgres.Open(ctx, dsn) // survives reopening
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.ChecksOf(ctx, "S0", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 15 || got[0].ID != "c028" || got[14].ID != "c000" {
+		t.Fatalf("ChecksOf: %d entries, first %v", len(got), got[0].ID)
+	}
+	if got, _ := db.ChecksOf(ctx, "S0", 4); len(got) != 4 || got[3].ID != "c022" {
+		t.Errorf("ChecksOf with a limit of 4: %d entries", len(got))
+	}
+	c, err := db.Check(ctx, "c003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Decision != "deny" || !c.At.Equal(base.Add(3*time.Hour)) || len(c.Measures) != 2 || c.Measures[1] != "rail-limit" || c.Subject != "S1" {
+		t.Errorf("Check: %+v", c)
+	}
+	if c, err := db.Check(ctx, "c004"); err != nil || c.Measures != nil {
+		t.Errorf("Check without measures: %+v, %v", c, err)
+	}
+	if _, err := db.Check(ctx, "nope"); credo.ErrorCode(err) != credo.ENOTFOUND {
+		t.Errorf("unknown check: %v", err)
+	}
+	// Hours 0-13 fall on 03-01, 14-29 on 03-02; deny every third.
+	want := map[string]int64{"2026-03-01/allow": 9, "2026-03-01/deny": 5, "2026-03-02/allow": 11, "2026-03-02/deny": 5}
+	rows := 0
+	err = db.CountChecks(ctx, base, base.Add(48*time.Hour), func(day time.Time, sector, decision string, n int64) error {
+		rows++
+		if k := day.Format("2006-01-02") + "/" + decision; want[k] != n || sector != "aviation" {
+			t.Errorf("%s %s: %d, want %d", k, sector, n, want[k])
+		}
+		return nil
+	})
+	if err != nil || rows != len(want) {
+		t.Errorf("CountChecks: %d rows, want %d (%v)", rows, len(want), err)
+	}
+	// Only the first day.
+	rows = 0
+	db.CountChecks(ctx, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
+		func(day time.Time, _, _ string, _ int64) error {
+			rows++
+			if day.Day() != 1 {
+				t.Errorf("counted day %v outside [03-01, 03-02)", day)
+			}
+			return nil
+		})
+	if rows != 2 {
+		t.Errorf("CountChecks of one day: %d rows, want 2", rows)
+	}
+}
+
+// TestGroupCommitIsolation files, from many goroutines at once, calls
+// that conflict, are refused, or succeed: each call gets its own outcome
+// even when committed in one group.
+func TestGroupCommitIsolation(t *testing.T) {
+	db, _ := openDB(t)
+	fileN(t, db, 0, 10)
+	var wg sync.WaitGroup
+	const calls = 200
+	errs := make([]error, calls)
+	for i := range calls {
+		wg.Go(func() {
+			var evs []*credo.Event
+			switch i % 4 {
+			case 0: // conflicts with a stored record
+				r := storetest.NewRecord("court.test", i%10, i%10)
+				r.Rule = "OTHER"
+				_, errs[i] = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.new", i, i), r})
+				return
+			case 1: // an append that fails
+				evs = []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i), Consent: &credo.Consent{Scheme: "civic", Given: true}},
+					{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: 99999}}}
+			case 2: // an append that succeeds
+				evs = []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i), Consent: &credo.Consent{Scheme: "civic", Given: true}}}
+			case 3:
+				_, errs[i] = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.new", i, i)})
+				return
+			}
+			_, errs[i] = db.Append(ctx, evs)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var want string
+		switch i % 4 {
+		case 0:
+			want = credo.ECONFLICT
+		case 1:
+			want = credo.ENOTFOUND
+		}
+		if credo.ErrorCode(err) != want {
+			t.Errorf("call %d: error %v, want code %q", i, err, want)
+		}
+	}
+	seq, _, _ := db.Head(ctx)
+	if want := int64(10 + calls/2); seq != want {
+		t.Errorf("head %d, want %d", seq, want)
+	}
+	for i := range calls {
+		_, err := db.RecordByCase(ctx, "court.new", storetest.NewRecord("court.new", i, i).CaseRef)
+		if (i%4 == 3) != (err == nil) {
+			t.Errorf("record court.new %d: %v", i, err)
+		}
+	}
+	if res, err := db.Verify(ctx); err != nil || !res.OK || res.Count != seq {
+		t.Errorf("Verify = %+v, %v", res, err)
+	}
+}
+
+// TestPing answers while the database does, and fails once the pool is
+// closed.
+func TestPing(t *testing.T) {
+	db, _ := openDB(t)
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping of a closed store succeeded")
+	}
+	if _, err := db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", 1, 1)}); credo.ErrorCode(err) != credo.EUNAVAILABLE {
+		t.Errorf("filing on a closed store: %v, want unavailable", err)
+	}
+}
+
+// TestOpenBadDSN reports an unreachable or malformed database clearly.
+func TestOpenBadDSN(t *testing.T) {
+	if _, err := postgres.Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"); credo.ErrorCode(err) != credo.EUNAVAILABLE {
+		t.Errorf("unreachable: %v, want unavailable", err)
+	}
+	if _, err := postgres.Open(ctx, "postgres://a b"); credo.ErrorCode(err) != credo.EINVALID {
+		t.Errorf("malformed: %v, want invalid", err)
+	}
+}

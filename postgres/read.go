@@ -1,0 +1,237 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"credo"
+)
+
+// Reads go to the pool: each query sees the last committed state and never
+// waits for the writers (the log lock is a row lock, which readers ignore).
+
+// decodeEvent decodes a stored event body and sets its hash.
+func decodeEvent(body []byte, hash string) (*credo.Event, error) {
+	var ev credo.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	ev.Hash = hash
+	return &ev, nil
+}
+
+// Record returns a record by id (ENOTFOUND if absent).
+func (db *DB) Record(ctx context.Context, id int64) (*credo.Record, error) {
+	r, err := db.queryRecord(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
+		WHERE r.id = $1`, id)
+	if isNoRows(err) {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "postgres.Record", Message: fmt.Sprintf("record %d not found", id)}
+	}
+	return r, internal("Record", err)
+}
+
+// RecordByCase returns a record by its identity (ENOTFOUND if absent).
+func (db *DB) RecordByCase(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
+	r, err := db.queryRecord(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
+		WHERE r.authority = $1 AND r.case_ref = $2`, authority, caseRef)
+	if isNoRows(err) {
+		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "postgres.RecordByCase",
+			Message: fmt.Sprintf("no record of authority %s with case %s", authority, caseRef)}
+	}
+	return r, internal("RecordByCase", err)
+}
+
+func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*credo.Record, error) {
+	var body []byte
+	var hash string
+	if err := db.pool.QueryRow(ctx, query, args...).Scan(&body, &hash); err != nil {
+		return nil, err
+	}
+	ev, err := decodeEvent(body, hash)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Record == nil {
+		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
+	}
+	return ev.Record, nil
+}
+
+// SubjectEvents returns, in log order, every event that concerns the
+// subject: its own, and links that name it.
+func (db *DB) SubjectEvents(ctx context.Context, subject string) ([]credo.Event, error) {
+	evs, err := db.queryEvents(ctx, `SELECT e.body, e.hash FROM subject_events s JOIN events e ON e.seq = s.seq
+		WHERE s.subject = $1 ORDER BY s.seq`, subject)
+	return evs, internal("SubjectEvents", err)
+}
+
+// Events returns up to limit events with Seq > after, in order; limit <= 0
+// means no limit. Tailing the log with it never skips an event: see the
+// package documentation.
+func (db *DB) Events(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+	var lim any // NULL: no limit
+	if limit > 0 {
+		lim = limit
+	}
+	evs, err := db.queryEvents(ctx, "SELECT body, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", after, lim)
+	return evs, internal("Events", err)
+}
+
+// EventsOfType returns up to limit events with Seq > after whose type is
+// one of types, in order: a decision-table rebuild reads only the events
+// the engine needs, and never decodes the rest.
+func (db *DB) EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error) {
+	var lim any
+	if limit > 0 {
+		lim = limit
+	}
+	ts := make([]string, len(types))
+	for i, t := range types {
+		ts[i] = string(t)
+	}
+	evs, err := db.queryEvents(ctx, "SELECT body, hash FROM events WHERE seq > $1 AND type = ANY($2) ORDER BY seq LIMIT $3", after, ts, lim)
+	return evs, internal("EventsOfType", err)
+}
+
+// parallelDecodeMin is the batch size from which event bodies are decoded
+// on all cores.
+const parallelDecodeMin = 512
+
+func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]credo.Event, error) {
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var bodies [][]byte
+	var hashes []string
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return nil, err
+		}
+		bodies = append(bodies, body)
+		hashes = append(hashes, hash)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	evs := make([]credo.Event, len(bodies))
+	decode := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			ev, err := decodeEvent(bodies[i], hashes[i])
+			if err != nil {
+				return err
+			}
+			evs[i] = *ev
+		}
+		return nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(bodies) < parallelDecodeMin || workers < 2 {
+		return evs, decode(0, len(bodies))
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	step := (len(bodies) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*step, min((w+1)*step, len(bodies))
+		wg.Go(func() {
+			if lo < hi {
+				errs[w] = decode(lo, hi)
+			}
+		})
+	}
+	wg.Wait()
+	return evs, errors.Join(errs...)
+}
+
+// LinkedOrgs returns the organisations a person has ever been linked to,
+// in lexical order.
+func (db *DB) LinkedOrgs(ctx context.Context, person string) ([]string, error) {
+	s, err := db.queryStrings(ctx, "SELECT DISTINCT org FROM links WHERE person = $1 ORDER BY org", person)
+	return s, internal("LinkedOrgs", err)
+}
+
+// LinkedPersons returns the persons ever linked to an organisation, in
+// lexical order.
+func (db *DB) LinkedPersons(ctx context.Context, org string) ([]string, error) {
+	s, err := db.queryStrings(ctx, "SELECT DISTINCT person FROM links WHERE org = $1 ORDER BY person", org)
+	return s, internal("LinkedPersons", err)
+}
+
+func (db *DB) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if out == nil {
+		out = []string{}
+	}
+	return out, err
+}
+
+// subjectsPage is how many subjects Subjects reads per query.
+const subjectsPage = 10000
+
+// Subjects calls fn for every subject that has events, in identifier
+// order. It stops at, and returns, the first error fn returns. It reads
+// the subjects a page at a time and calls fn with no query open, so fn may
+// call the store.
+func (db *DB) Subjects(ctx context.Context, fn func(subject string) error) error {
+	last := ""
+	for {
+		rows, err := db.pool.Query(ctx, "SELECT id FROM subjects WHERE id > $1 ORDER BY id LIMIT $2", last, subjectsPage)
+		if err != nil {
+			return internal("Subjects", err)
+		}
+		page, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return internal("Subjects", err)
+		}
+		for _, s := range page {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		if len(page) < subjectsPage {
+			return nil
+		}
+		last = page[len(page)-1]
+	}
+}
+
+// Policies returns every published policy version, in order of
+// publication.
+func (db *DB) Policies(ctx context.Context) ([]credo.PolicyVersion, error) {
+	rows, err := db.pool.Query(ctx, `SELECT e.body, e.hash FROM policies p JOIN events e ON e.seq = p.seq ORDER BY p.seq`)
+	if err != nil {
+		return nil, internal("Policies", err)
+	}
+	defer rows.Close()
+	out := []credo.PolicyVersion{}
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return nil, internal("Policies", err)
+		}
+		ev, err := decodeEvent(body, hash)
+		if err != nil {
+			return nil, internal("Policies", err)
+		}
+		if ev.Policy == nil {
+			return nil, internal("Policies", fmt.Errorf("event %d (%s) has no policy", ev.Seq, ev.Type))
+		}
+		out = append(out, *ev.Policy)
+	}
+	return out, internal("Policies", rows.Err())
+}
