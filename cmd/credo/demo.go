@@ -47,7 +47,7 @@ lines to try. An existing demo registry is reused (--fresh rebuilds it).`,
 	}
 	f.serve.register(cmd)
 	cmd.Flags().Lookup("db").DefValue = "credo-demo.db"
-	f.serve.db = "credo-demo.db"
+	f.serve.db.db = "credo-demo.db"
 	cmd.Flags().IntVar(&f.people, "people", 200000, "people in the synthetic city")
 	cmd.Flags().IntVar(&f.orgs, "orgs", 20000, "companies in the synthetic city")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the synthetic city")
@@ -69,7 +69,10 @@ func demoEnd(loc *time.Location) time.Time {
 func demo(cmd *cobra.Command, f *demoFlags) error {
 	ctx := cmd.Context()
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	db := f.serve.db
+	if f.serve.db.pgSet {
+		return credo.Errorf(credo.EINVALID, "the demo runs on the embedded SQLite store (--db); for PostgreSQL use credo init, generate, ingest and serve with --postgres")
+	}
+	db := f.serve.db.db
 	if f.fresh {
 		for _, f := range []string{db, sqlite.CheckLogPath(db)} {
 			for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -92,7 +95,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		fmt.Fprintf(errw, "reusing demo registry %s (--fresh to rebuild)\n", db)
 	}
 
-	st, err := openStore(db, true)
+	st, err := sqlite.Open(db)
 	if err != nil {
 		return err
 	}
@@ -119,7 +122,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		}
 	}
 	listed := findListed(ctx, reg, city)
-	toks, err := demoTokens(cmd, reg, st.(*sqlite.DB), listed)
+	toks, err := demoTokens(cmd, reg, st, listed)
 	if err != nil {
 		return err
 	}
@@ -127,7 +130,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		printDemo(out, "http://"+f.serve.addr, toks, listed)
 		return nil
 	}
-	return serveRegistry(cmd, &f.serve, st.(*sqlite.DB), reg, logger, func(addr net.Addr) {
+	return serveRegistry(cmd, &f.serve, st, reg, logger, func(addr net.Addr) {
 		printDemo(out, "http://"+addr.String(), toks, listed)
 	})
 }

@@ -26,7 +26,7 @@ import (
 // openDueRegistry opens a registry for one due-process step. It skips the
 // decision table: a one-shot command does not answer checks, and the
 // workflows compute what they need from the subject's facts.
-func openDueRegistry(ctx context.Context, path string) (*registry.Registry, credo.Store, error) {
+func openDueRegistry(ctx context.Context, path storeFlag) (*registry.Registry, credo.Store, error) {
 	st, err := openStore(path, true)
 	if err != nil {
 		return nil, nil, err
@@ -194,7 +194,8 @@ func policyLoc(ctx context.Context, reg *registry.Registry) *time.Location {
 }
 
 func newDisputesCmd() *cobra.Command {
-	var db, authority, subject, state string
+	var db storeFlag
+	var authority, subject, state string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
@@ -255,7 +256,8 @@ func newDisputesCmd() *cobra.Command {
 func newDisputeCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dispute", Short: "Open, decide and show disputes (objections and appeals)"}
 
-	var db, grounds, evidence string
+	var db storeFlag
+	var grounds, evidence string
 	var record int64
 	var appeal, newInfo, asJSON bool
 	var remote remoteFlags
@@ -304,7 +306,8 @@ func newDisputeCmd() *cobra.Command {
 	open.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(open)
 
-	var ddb, outcome, reason, authority string
+	var ddb storeFlag
+	var outcome, reason, authority string
 	var djson bool
 	var dremote remoteFlags
 	decide := &cobra.Command{
@@ -351,7 +354,7 @@ func newDisputeCmd() *cobra.Command {
 	decide.Flags().BoolVar(&djson, "json", false, "print JSON")
 	dremote.register(decide)
 
-	var sdb string
+	var sdb storeFlag
 	var sjson bool
 	show := &cobra.Command{
 		Use:   "show --db DB DISPUTE",
@@ -395,7 +398,8 @@ func parseSeq(name, s string) (int64, error) {
 }
 
 func newRepairsCmd() *cobra.Command {
-	var db, authority, subject, state string
+	var db storeFlag
+	var authority, subject, state string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
@@ -458,7 +462,8 @@ func newRepairsCmd() *cobra.Command {
 func newRepairCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "repair", Short: "Apply for and decide credit repair"}
 
-	var db, statement string
+	var db storeFlag
+	var statement string
 	var record int64
 	var commitment, asJSON bool
 	var remote remoteFlags
@@ -503,7 +508,8 @@ func newRepairCmd() *cobra.Command {
 	apply.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(apply)
 
-	var ddb, reason, authority string
+	var ddb storeFlag
+	var reason, authority string
 	var approve, refuse, djson bool
 	var dremote remoteFlags
 	decide := &cobra.Command{

@@ -22,7 +22,8 @@ type ingestStats struct {
 }
 
 func newIngestCmd() *cobra.Command {
-	var db, errFile, batchLog string
+	var db storeFlag
+	var errFile, batchLog string
 	var batch int
 	var quiet bool
 	var remote remoteFlags

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -12,29 +13,148 @@ import (
 
 	"credo"
 	"credo/ingest"
+	"credo/postgres"
 	"credo/registry"
 	"credo/sqlite"
 )
 
-// dbFlag adds the --db flag every command over a registry takes.
-func dbFlag(cmd *cobra.Command, db *string) {
-	cmd.Flags().StringVar(db, "db", "credo.db", "registry database file (SQLite)")
+// storeFlag is the registry a command works on: the embedded SQLite file
+// (--db) or a PostgreSQL database (--postgres URL, or $CREDO_POSTGRES).
+type storeFlag struct {
+	db, postgres string
+	dbSet, pgSet bool // given on the command line
 }
 
-// openStore opens the registry's store; must says whether it must exist.
-func openStore(path string, must bool) (credo.Store, error) {
+// envPostgres names the environment variable that selects a PostgreSQL
+// registry when a command has neither --db nor --postgres.
+const envPostgres = "CREDO_POSTGRES"
+
+// setFlag is a string flag that notes that it was given (several commands
+// share one storeFlag, so cobra's Changed on one command does not tell).
+type setFlag struct {
+	v   *string
+	set *bool
+}
+
+func (f setFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+func (f setFlag) Set(s string) error { *f.v, *f.set = s, true; return nil }
+func (f setFlag) Type() string       { return "string" }
+
+// dbFlag adds the --db and --postgres flags every command over a registry
+// takes.
+func dbFlag(cmd *cobra.Command, s *storeFlag) {
+	if s.db == "" {
+		s.db = "credo.db"
+	}
+	cmd.Flags().Var(setFlag{&s.db, &s.dbSet}, "db", "registry database file (SQLite)")
+	cmd.Flags().Lookup("db").DefValue = "credo.db"
+	cmd.Flags().Var(setFlag{&s.postgres, &s.pgSet}, "postgres", "PostgreSQL registry: a postgres:// URL (default $"+envPostgres+"; not with --db)")
+}
+
+// pgURL returns the PostgreSQL URL the flags select ("" for SQLite): the
+// --postgres flag, else $CREDO_POSTGRES unless --db is given.
+func (s storeFlag) pgURL() (string, error) {
+	if s.pgSet {
+		if s.dbSet {
+			return "", credo.Errorf(credo.EINVALID, "--db and --postgres are exclusive: a registry is either a SQLite file or a PostgreSQL database")
+		}
+		if s.postgres == "" {
+			return "", credo.FieldErrorf("--postgres", "is empty: give a URL such as postgres://user@host:5432/credo")
+		}
+		return s.postgres, nil
+	}
+	if s.dbSet {
+		return "", nil
+	}
+	return os.Getenv(envPostgres), nil
+}
+
+// String names the registry for messages, without a password.
+func (s storeFlag) String() string {
+	u, err := s.pgURL()
+	if err != nil || u == "" {
+		return s.db
+	}
+	return redactURL(u)
+}
+
+// redactURL returns a PostgreSQL URL without its password.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return "the PostgreSQL database"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// store is what the commands need of a registry's store. The embedded
+// SQLite store and the PostgreSQL store both provide all of it.
+type store interface {
+	credo.Store
+	credo.TokenStore
+	credo.CheckLog
+	credo.Outbox
+	credo.NoticeStore
+	credo.DueProcessStore
+}
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
+
+// openStore opens the registry's store; must says whether it must exist
+// (for PostgreSQL: have a published policy, i.e. have been initialised).
+func openStore(s storeFlag, must bool) (store, error) {
+	dsn, err := s.pgURL()
+	if err != nil {
+		return nil, err
+	}
+	if dsn == "" {
+		if must {
+			if _, err := os.Stat(s.db); err != nil {
+				return nil, credo.Errorf(credo.ENOTFOUND, "no registry at %s: create one with `credo init --db %s --policy POLICY.yaml`", s.db, s.db)
+			}
+		}
+		return sqlite.Open(s.db)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
 	if must {
-		if _, err := os.Stat(path); err != nil {
-			return nil, credo.Errorf(credo.ENOTFOUND, "no registry at %s: create one with `credo init --db %s --policy POLICY.yaml`", path, path)
+		ps, err := db.Policies(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if len(ps) == 0 {
+			db.Close()
+			return nil, credo.Errorf(credo.ENOTFOUND, "no registry in %s (no policy published): create one with `credo init --postgres URL --policy POLICY.yaml`", redactURL(dsn))
 		}
 	}
-	return sqlite.Open(path)
+	return db, nil
 }
 
 // openRegistry opens a registry for a one-shot command: without the decision
 // table, which only a server needs.
-func openRegistry(ctx context.Context, path string) (*registry.Registry, credo.Store, error) {
-	st, err := openStore(path, true)
+func openRegistry(ctx context.Context, s storeFlag) (*registry.Registry, store, error) {
+	st, err := openStore(s, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,7 +189,8 @@ func parseAtKnown(at, known string, loc *time.Location) (atT, knownT time.Time, 
 }
 
 func newInitCmd() *cobra.Command {
-	var db, pol string
+	var db storeFlag
+	var pol string
 	cmd := &cobra.Command{
 		Use:     "init --db DB --policy FILE",
 		Short:   "Create a registry and publish its first policy",
@@ -109,7 +230,8 @@ func newInitCmd() *cobra.Command {
 }
 
 func newPublishCmd() *cobra.Command {
-	var db, eff string
+	var db storeFlag
+	var eff string
 	cmd := &cobra.Command{
 		Use:   "publish --db DB FILE [--effective T]",
 		Short: "Publish a new policy version (every version is kept)",
@@ -145,7 +267,7 @@ func newPublishCmd() *cobra.Command {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var db string
+	var db storeFlag
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify --db DB",

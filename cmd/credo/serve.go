@@ -16,17 +16,17 @@ import (
 
 	chttp "credo/http"
 	"credo/registry"
-	"credo/sqlite"
 )
 
 type serveFlags struct {
-	db, addr, cert, key string
-	rate                float64
-	maxInFlight         int
-	naive               bool
-	pprof               string
-	outbox              outboxFlags
-	scale               scaleFlags
+	db              storeFlag
+	addr, cert, key string
+	rate            float64
+	maxInFlight     int
+	naive           bool
+	pprof           string
+	outbox          outboxFlags
+	scale           scaleFlags
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -70,7 +70,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	if err != nil {
 		return err
 	}
-	return serveRegistry(cmd, f, st.(*sqlite.DB), reg, logger, onListen)
+	return serveRegistry(cmd, f, st, reg, logger, onListen)
 }
 
 func serveLogger() *slog.Logger {
@@ -78,7 +78,7 @@ func serveLogger() *slog.Logger {
 }
 
 // serveRegistry serves an open registry until the command's context ends.
-func serveRegistry(cmd *cobra.Command, f *serveFlags, db *sqlite.DB, reg *registry.Registry, logger *slog.Logger, onListen func(addr net.Addr)) error {
+func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Registry, logger *slog.Logger, onListen func(addr net.Addr)) error {
 	if (f.cert == "") != (f.key == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}

@@ -21,7 +21,8 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func newShowCmd() *cobra.Command {
-	var db, at, known string
+	var db storeFlag
+	var at, known string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
@@ -144,7 +145,8 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 }
 
 func newCheckCmd() *cobra.Command {
-	var db, at, known string
+	var db storeFlag
+	var at, known string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{

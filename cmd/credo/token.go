@@ -13,12 +13,12 @@ import (
 	"credo"
 	chttp "credo/http"
 	"credo/registry"
-	"credo/sqlite"
 )
 
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
-	var db, role, authority, subject, name string
+	var db storeFlag
+	var role, authority, subject, name string
 	var sectors []string
 	create := &cobra.Command{
 		Use:   "create --db DB --role admin|authority|checker|subject|auditor [--authority ID] [--sector S...] [--subject ID]",
@@ -33,7 +33,7 @@ func newTokenCmd() *cobra.Command {
 			}
 			defer st.Close()
 			t := &credo.Token{Role: role, Name: name, Authority: authority, Sectors: sectors, Subject: subject}
-			secret, err := createToken(cmd, reg, st.(*sqlite.DB), t)
+			secret, err := createToken(cmd, reg, st, t)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func newTokenCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			ts, err := st.(*sqlite.DB).Tokens(cmd.Context())
+			ts, err := st.Tokens(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func newTokenCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.(*sqlite.DB).RevokeToken(cmd.Context(), args[0], time.Now()); err != nil {
+			if err := st.RevokeToken(cmd.Context(), args[0], time.Now()); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "token %s revoked\n", args[0])

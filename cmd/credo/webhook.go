@@ -17,7 +17,6 @@ import (
 	chttp "credo/http"
 	"credo/outbox"
 	"credo/registry"
-	"credo/sqlite"
 )
 
 func newWebhookCmd() *cobra.Command {
@@ -41,16 +40,13 @@ dead-lettered: list those with ` + "`credo webhook dead`" + `, requeue with ` + 
 }
 
 // openOutbox opens the store of a registry that must exist.
-func openOutbox(path string) (*sqlite.DB, error) {
-	st, err := openStore(path, true)
-	if err != nil {
-		return nil, err
-	}
-	return st.(*sqlite.DB), nil
+func openOutbox(path storeFlag) (store, error) {
+	return openStore(path, true)
 }
 
 func newWebhookAddCmd() *cobra.Command {
-	var db, url, secret string
+	var db storeFlag
+	var url, secret string
 	var events []string
 	cmd := &cobra.Command{
 		Use:   "add --db DB --url URL [--secret S] [--events notice.issued,...]",
@@ -103,7 +99,7 @@ func joinEvents(ts []credo.EventType) string {
 }
 
 func newWebhookListCmd() *cobra.Command {
-	var db string
+	var db storeFlag
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list --db DB",
@@ -140,7 +136,7 @@ func newWebhookListCmd() *cobra.Command {
 }
 
 func newWebhookRemoveCmd() *cobra.Command {
-	var db string
+	var db storeFlag
 	cmd := &cobra.Command{
 		Use:   "remove --db DB ID",
 		Short: "Remove an endpoint: nothing more is queued for it and its pending deliveries are cancelled",
@@ -172,7 +168,7 @@ func newWebhookDeliveriesCmd() *cobra.Command {
 }
 
 func deliveriesCmd(use, status, short string) *cobra.Command {
-	var db string
+	var db storeFlag
 	var asJSON bool
 	var limit int
 	cmd := &cobra.Command{
@@ -222,7 +218,7 @@ func printDeliveries(w io.Writer, ds []*credo.Delivery) {
 }
 
 func newWebhookRetryCmd() *cobra.Command {
-	var db string
+	var db storeFlag
 	cmd := &cobra.Command{
 		Use:   "retry --db DB ID...",
 		Short: "Requeue dead-lettered deliveries: a running server attempts them again at once",
@@ -269,7 +265,7 @@ func (f *outboxFlags) register(cmd *cobra.Command) {
 // startOutbox starts the delivery worker and the notice sweeper of a
 // server, and adds the worker's metrics to its /metrics. The returned
 // function stops both and waits for them.
-func startOutbox(ctx context.Context, f *outboxFlags, reg *registry.Registry, db *sqlite.DB, srv *chttp.Server, logger *slog.Logger) (stop func()) {
+func startOutbox(ctx context.Context, f *outboxFlags, reg *registry.Registry, db store, srv *chttp.Server, logger *slog.Logger) (stop func()) {
 	w := outbox.NewWorker(db, outbox.Options{Timeout: f.timeout, MaxAttempts: f.attempts, BackoffBase: f.backoff,
 		BackoffMax: f.backoffMax, PollInterval: f.poll, Logger: logger})
 	if err := srv.RegisterMetrics(w.Collectors()...); err != nil {

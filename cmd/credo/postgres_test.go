@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"credo/internal/pgtest"
+)
+
+// TestPostgresCLI runs a registry on PostgreSQL through the commands:
+// init, ingest, show, check, token, dispute, verify, with --postgres and
+// with $CREDO_POSTGRES, and checks that verify catches a tampered event.
+func TestPostgresCLI(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	t.Setenv(envPostgres, "")
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errs := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("credo %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+		}
+		return out
+	}
+	// A command on a database nobody initialised says so.
+	if code, _, errs := runCLI(t, "verify", "--postgres", dsn); code == 0 || !strings.Contains(errs, "credo init --postgres") {
+		t.Errorf("verify before init: exit %d, %s", code, errs)
+	}
+	if out := must("init", "--postgres", dsn, "--policy", "testdata/policy.yaml"); !strings.Contains(out, "published policy") {
+		t.Errorf("init: %s", out)
+	}
+	file := filepath.Join(t.TempDir(), "records.ndjson")
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, `{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"PG%d","decided_at":"2024-03-01","evidence_sha256":%q}`+"\n",
+			ric(i), i, digest(fmt.Sprint(i)))
+	}
+	writeFile(t, file, b.String())
+	if out := must("ingest", "--postgres", dsn, "-q", file); !strings.Contains(out, "50 lines: 50 filed, 0 already present, 0 rejected") {
+		t.Errorf("ingest: %s", out)
+	}
+	// Idempotent: the same file again files nothing.
+	if out := must("ingest", "--postgres", dsn, "-q", "--batch", "7", file); !strings.Contains(out, "0 filed, 50 already present") {
+		t.Errorf("ingest again: %s", out)
+	}
+	if out := must("show", "--postgres", dsn, ric(3)); !strings.Contains(out, "PG3") {
+		t.Errorf("show does not list the record:\n%s", out)
+	}
+	if out := must("check", "--postgres", dsn, ric(3), "aviation"); !strings.Contains(out, "DENY") {
+		t.Errorf("check of a judgment defaulter for aviation:\n%s", out)
+	}
+	if out := must("check", "--postgres", dsn, ric(999), "aviation"); !strings.Contains(out, "ALLOW") {
+		t.Errorf("check of a subject without records:\n%s", out)
+	}
+	must("token", "create", "--postgres", dsn, "--role", "checker", "--sector", "aviation", "--name", "Air China")
+	if out := must("token", "list", "--postgres", dsn); !strings.Contains(out, "Air China") {
+		t.Errorf("token list:\n%s", out)
+	}
+	if out := must("dispute", "open", "--postgres", dsn, "--record", "2", "--grounds", "not me"); !strings.Contains(out, "dispute") {
+		t.Errorf("dispute open: %s", out)
+	}
+	if out := must("disputes", "--postgres", dsn); !strings.Contains(out, ric(0)) || !strings.Contains(out, "objection") {
+		t.Errorf("disputes:\n%s", out)
+	}
+	// The environment names the database when no flag does.
+	t.Setenv(envPostgres, dsn)
+	// The policy, 50 records and their notices, the dispute.
+	if out := must("verify"); !strings.HasPrefix(out, "ok: 102 events, head 102 ") {
+		t.Errorf("verify: %s", out)
+	}
+	// An explicit --db wins over the environment; --db with --postgres is
+	// refused.
+	if code, _, errs := runCLI(t, "verify", "--db", filepath.Join(t.TempDir(), "none.db")); code == 0 || !strings.Contains(errs, "no registry at") {
+		t.Errorf("verify --db of a missing file with $%s set: exit %d, %s", envPostgres, code, errs)
+	}
+	if code, _, errs := runCLI(t, "verify", "--db", "x.db", "--postgres", dsn); code == 0 || !strings.Contains(errs, "exclusive") {
+		t.Errorf("--db with --postgres: exit %d, %s", code, errs)
+	}
+	t.Setenv(envPostgres, "")
+
+	// Tampering with an event (triggers disabled) is caught.
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	for _, q := range []string{
+		"ALTER TABLE events DISABLE TRIGGER events_no_update",
+		"UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), 'PG7', 'PG8'), 'UTF8') WHERE type = 'record.filed' AND convert_from(body, 'UTF8') LIKE '%\"PG7\"%'",
+		"ALTER TABLE events ENABLE TRIGGER events_no_update",
+	} {
+		if _, err := c.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	code, out, _ := runCLI(t, "verify", "--postgres", dsn)
+	if code != 1 || !strings.Contains(out, "FAILED at event") || !strings.Contains(out, "hash does not match its content") {
+		t.Errorf("verify after tampering: exit %d, %s", code, out)
+	}
+}
