@@ -86,6 +86,10 @@ type Options struct {
 	CopyThreshold int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
+	// ReadOnly opens a database to read only (a hot standby): no
+	// migrations are applied, the schema must already be current, and
+	// writes fail.
+	ReadOnly bool
 }
 
 // DB is a Credo store in a PostgreSQL database. It implements credo.Store
@@ -143,7 +147,11 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres.Open", Message: "cannot reach the database: " + err.Error(), Err: err}
 	}
-	if err := migrate(ctx, pool); err != nil {
+	migrateOrCheck := migrate
+	if opts.ReadOnly {
+		migrateOrCheck = checkSchema
+	}
+	if err := migrateOrCheck(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}

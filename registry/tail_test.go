@@ -13,6 +13,8 @@ import (
 
 	"credo"
 	"credo/ident"
+	"credo/internal/pgtest"
+	"credo/postgres"
 	"credo/registry"
 	"credo/sqlite"
 )
@@ -298,4 +300,57 @@ func TestPositionFollowsRebuild(t *testing.T) {
 	if b.Position() != head {
 		t.Errorf("a registry opened at head %d starts at %d", head, b.Position())
 	}
+}
+
+func pgCluster(t *testing.T) *cluster {
+	dsn := pgtest.NewDatabase(t)
+	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
+	return &cluster{t: t, clock: c, open: func() credo.Store {
+		st, err := postgres.OpenOptions(context.Background(), dsn, postgres.Options{Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}}
+}
+
+// TestTailPostgres is TestTailConcurrentWriters on PostgreSQL: three
+// nodes, each with its own connection pool to one database.
+func TestTailPostgres(t *testing.T) {
+	testTail(t, pgCluster(t), 2*time.Second)
+}
+
+// TestTailNotified: on PostgreSQL a tailer that would poll only hourly
+// applies another node's write at once: the append's commit notifies it.
+func TestTailNotified(t *testing.T) {
+	cl := pgCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, b := cl.registry(), cl.registry()
+	src, err := os.ReadFile("../cmd/credo/testdata/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Publish(ctx, "policy.yaml", src, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Tail(ctx, registry.TailOptions{Interval: time.Hour})
+	}()
+	waitFor(t, "b to load the policy", func() bool { _, err := b.Table(ctx); return err == nil })
+	time.Sleep(50 * time.Millisecond) // b is waiting for the next notification or hour
+	res, err := a.FileRecord(ctx, judgment(adult, "N-1", time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to apply a's record", func() bool { return b.Position() >= res.Record.ID })
+	d, err := b.Check(ctx, adult, "aviation")
+	if err != nil || d.Decision != "deny" {
+		t.Errorf("b's check after a's record: %+v %v", d, err)
+	}
+	cancel()
+	<-done
 }
