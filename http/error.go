@@ -159,6 +159,9 @@ func problemOf(err error) (Problem, map[string]string) {
 	if code == credo.EUNAUTHORIZED {
 		h = map[string]string{"WWW-Authenticate": `Bearer realm="credo"`}
 	}
+	if code == credo.EUNAVAILABLE {
+		h = map[string]string{"Retry-After": "1"}
+	}
 	return p, h
 }
 

@@ -199,7 +199,9 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		close(db.quit)
 		<-db.done
-		db.w.conn.Release()
+		if db.w.conn != nil {
+			db.w.conn.Release()
+		}
 		db.pool.Close()
 	})
 	return nil
@@ -229,6 +231,9 @@ func internal(op string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres." + op, Message: "request abandoned: " + err.Error(), Err: err}
+	}
+	if unreachable(err) {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres." + op, Message: "the database is unreachable; retry shortly", Err: err}
 	}
 	return &credo.Error{Code: credo.EINTERNAL, Op: "postgres." + op, Err: err}
 }

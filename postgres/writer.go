@@ -228,6 +228,10 @@ func (db *DB) runGroup(group []*request) {
 			r.results, r.events = nil, nil
 		}
 	}
+	if err := db.reconnectWriter(); err != nil {
+		fail(err)
+		return
+	}
 	tx, err := w.conn.Begin(bg)
 	if err != nil {
 		fail(err)

@@ -61,12 +61,22 @@ func newServeCmd() *cobra.Command {
 // onListen, if set, is called once the server listens.
 func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) error {
 	logger := serveLogger()
+	if err := f.scale.prepare(f.db); err != nil {
+		return err
+	}
 	st, err := openStore(f.db, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.Open(cmd.Context(), st, registry.Options{Logger: logger})
+	rst, closeRead, err := f.scale.registryStore(cmd.Context(), st)
+	if err != nil {
+		return err
+	}
+	defer closeRead()
+	ropts := registry.Options{Logger: logger}
+	f.scale.registryOptions(&ropts)
+	reg, err := registry.Open(cmd.Context(), rst, ropts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// unreachable reports whether err means the database cannot be reached
+// (down, restarting, in recovery, the connection lost) rather than a bug:
+// such failures are EUNAVAILABLE, which a client may retry.
+func unreachable(err error) bool {
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return true
+	case errors.As(err, &pe):
+		// Class 08: connection exception; 57P01-57P03: admin shutdown,
+		// crash shutdown, cannot connect now; 25006: read-only (a
+		// primary that came back as a standby).
+		return pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "25006"
+	}
+	return pgconn.SafeToRetry(err) || err.Error() == "conn closed"
+}
+
+// reconnectWriter gives the committer a fresh connection when the one it
+// holds was lost (the server restarted): otherwise every later write
+// would fail on the dead connection.
+func (db *DB) reconnectWriter() error {
+	w := db.w
+	if w.conn != nil && !w.conn.Conn().IsClosed() {
+		return nil
+	}
+	if w.conn != nil {
+		w.conn.Release() // the pool drops a closed connection
+		w.conn = nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	w.conn = c
+	return nil
+}
