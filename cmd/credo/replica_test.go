@@ -113,13 +113,17 @@ func primaryAndStandby(t *testing.T) (primary, standby *pgCluster) {
 	hba.WriteString("\nhost replication all 127.0.0.1/32 trust\n")
 	hba.Close()
 	primary.ctl("start")
-	t.Cleanup(func() { exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", primary.dir, "-m", "immediate", "stop").Run() })
+	t.Cleanup(func() {
+		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", primary.dir, "-m", "immediate", "stop").Run()
+	})
 
 	standby = &pgCluster{t: t, bin: bin, dir: filepath.Join(base, "standby"), port: freePort(t), sock: base, log: filepath.Join(base, "standby.log")}
 	asPostgres(t, filepath.Join(bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", fmt.Sprint(primary.port), "-U", "postgres", "-D", standby.dir, "-R", "-X", "stream")
 	standby.configure("hot_standby = on\n")
 	standby.ctl("start")
-	t.Cleanup(func() { exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", standby.dir, "-m", "immediate", "stop").Run() })
+	t.Cleanup(func() {
+		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", standby.dir, "-m", "immediate", "stop").Run()
+	})
 	return primary, standby
 }
 
