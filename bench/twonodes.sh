@@ -24,7 +24,7 @@ command -v "$psql" >/dev/null || psql=/usr/lib/postgresql/15/bin/psql
 "$psql" "$PG" -qc "DROP DATABASE IF EXISTS credo_bench_twonodes WITH (FORCE)" -c "CREATE DATABASE credo_bench_twonodes" >/dev/null
 db=$(echo "$PG" | sed 's#/[^/?]*\(?\|$\)#/credo_bench_twonodes\1#')
 export CREDO_POSTGRES="$db"
-"$out/credo" init --policy policies/beijing.yaml >/dev/null
+"$out/credo" init --policy policies/beijing.yaml >/dev/null 2>&1
 "$out/credo" generate --policy policies/beijing.yaml --people "$people" --orgs $((people / 20)) --out "$out/twonodes.ndjson" >/dev/null
 "$out/credo" ingest -q "$out/twonodes.ndjson" >/dev/null
 sed -n 's/.*"subject":"\([^"]*\)".*/\1/p' "$out/twonodes.ndjson" | sort -u | head -20000 >"$out/twonodes-sample.txt"
@@ -50,8 +50,9 @@ start 18092
 : >"$out/two.txt"
 for _ in $(seq "$runs"); do
   wrk -t1 -c$((conns / 2)) -d"$dur" -s bench/check.lua http://127.0.0.1:18091 | rps >"$out/two-a.txt" &
+  other=$!
   wrk -t1 -c$((conns / 2)) -d"$dur" -s bench/check.lua http://127.0.0.1:18092 | rps >"$out/two-b.txt"
-  wait
+  wait "$other"
   echo $(($(cat "$out/two-a.txt") + $(cat "$out/two-b.txt"))) >>"$out/two.txt"
 done
 stop 18091
