@@ -243,8 +243,7 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		})); err != nil {
 		return err
 	}
-	w.upsertSubjects(subjects)
-	return nil
+	return w.copySubjects(subjects)
 }
 
 // lookupRecords returns the stored records among keys, keyed by identity.
@@ -394,4 +393,26 @@ func (w *writer) upsertSubjects(s *subjectSet) {
 			first_seq = least(subjects.first_seq, excluded.first_seq),
 			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`,
 		ids, kinds, firsts, lasts)
+}
+
+// copySubjects upserts the subjects of a large batch: COPY into a
+// temporary table of the writer's session, then one INSERT ... ON CONFLICT.
+func (w *writer) copySubjects(s *subjectSet) error {
+	if _, err := w.exec(`CREATE TEMP TABLE IF NOT EXISTS subjects_stage
+		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
+		return err
+	}
+	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"subjects_stage"}, []string{"id", "kind", "first_seq", "last_seq"},
+		pgx.CopyFromSlice(len(s.list), func(i int) ([]any, error) {
+			r := &s.list[i]
+			return []any{r.id, r.kind, r.first, r.last}, nil
+		})); err != nil {
+		return err
+	}
+	_, err := w.exec(`INSERT INTO subjects (id, kind, first_seq, last_seq) SELECT * FROM subjects_stage
+		ON CONFLICT (id) DO UPDATE SET
+			last_seq = greatest(subjects.last_seq, excluded.last_seq),
+			first_seq = least(subjects.first_seq, excluded.first_seq),
+			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`)
+	return err
 }

@@ -147,13 +147,8 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, internal("Open", err)
-	}
 	db := &DB{pool: pool, opts: opts}
-	db.w = newWriter(conn, opts)
+	db.w = newWriter(pool, opts)
 	db.reqs = make(chan *request, opts.MaxGroup)
 	db.quit = make(chan struct{})
 	db.done = make(chan struct{})
@@ -191,7 +186,6 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		close(db.quit)
 		<-db.done
-		db.w.conn.Release()
 		db.pool.Close()
 	})
 	return nil

@@ -3,7 +3,11 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +23,70 @@ import (
 
 var ctx = context.Background()
 
-// openDB opens a store on a fresh database, closed at cleanup; it returns
-// the store and the database's DSN.
+// sharedDSN is a database created for this package's tests (see TestMain):
+// each test gets a schema of its own in it, which is much faster to make
+// than a database.
+var sharedDSN string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		base := os.Getenv(pgtest.EnvDSN)
+		if base == "" {
+			return m.Run() // the tests skip (or fail in CI) through pgtest.DSN
+		}
+		var b [6]byte
+		rand.Read(b[:])
+		name := "credo_pgtest_" + hex.EncodeToString(b[:])
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "connecting to %s: %v\n", pgtest.EnvDSN, err)
+			return 1
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			fmt.Fprintf(os.Stderr, "creating the test database: %v\n", err)
+			return 1
+		}
+		defer conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		u, err := url.Parse(base)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s is not a URL: %v\n", pgtest.EnvDSN, err)
+			return 1
+		}
+		u.Path = "/" + name
+		sharedDSN = u.String()
+		return m.Run()
+	}())
+}
+
+// freshDSN returns the DSN of an empty schema of its own for the test (the
+// store's tables are created in the first schema of search_path).
+func freshDSN(t testing.TB) string {
+	t.Helper()
+	pgtest.DSN(t) // skips, or fails in CI, without a server
+	var b [6]byte
+	rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	c, err := pgx.Connect(ctx, sharedDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(sharedDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openDB opens a store on a fresh schema, closed at cleanup; it returns
+// the store and the DSN.
 func openDB(t testing.TB) (*postgres.DB, string) {
 	t.Helper()
 	return openDBOptions(t, postgres.Options{})
@@ -28,7 +94,7 @@ func openDB(t testing.TB) (*postgres.DB, string) {
 
 func openDBOptions(t testing.TB, opts postgres.Options) (*postgres.DB, string) {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	db, err := postgres.OpenOptions(ctx, dsn, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -188,7 +254,7 @@ func TestTamper(t *testing.T) {
 // starting together), then again: the migrations are applied once, each
 // recorded once, and a schema newer than the program is refused.
 func TestMigrations(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -245,7 +311,7 @@ func TestMigrations(t *testing.T) {
 // once, in order, with no gaps, and never an event behind its position;
 // the chain must verify.
 func TestLogOrderUnderConcurrentNodes(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	var nodes [2]*postgres.DB
 	for i := range nodes {
 		db, err := postgres.Open(ctx, dsn)

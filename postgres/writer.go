@@ -11,12 +11,13 @@ import (
 	"credo"
 )
 
-// writer is the state of the committer's connection. Only the committer
-// goroutine touches it after Open.
+// writer is the state of the committer. Only the committer goroutine
+// touches it after Open.
 type writer struct {
-	conn *pgxpool.Conn
+	pool *pgxpool.Pool
 	opts Options
-	tx   pgx.Tx // the open transaction
+	tx   pgx.Tx // the open transaction, on a connection taken from the pool
+	// for the group (so that a connection the server dropped is replaced)
 
 	// seq and hash are the head of the log as written so far, including the
 	// open transaction; the group runner restores them on rollback.
@@ -31,8 +32,8 @@ type writer struct {
 	spQueued bool
 }
 
-func newWriter(conn *pgxpool.Conn, opts Options) *writer {
-	return &writer{conn: conn, opts: opts, batch: &pgx.Batch{}}
+func newWriter(pool *pgxpool.Pool, opts Options) *writer {
+	return &writer{pool: pool, opts: opts, batch: &pgx.Batch{}}
 }
 
 // bg is the context of the writer's statements. A statement is never
@@ -228,7 +229,13 @@ func (db *DB) runGroup(group []*request) {
 			r.results, r.events = nil, nil
 		}
 	}
-	tx, err := w.conn.Begin(bg)
+	conn, err := w.pool.Acquire(bg)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(bg)
 	if err != nil {
 		fail(err)
 		return
