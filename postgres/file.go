@@ -81,21 +81,13 @@ type recKey struct{ authority, caseRef string }
 // fileGroup files consecutive FileRecords calls inside the open
 // transaction. A call that conflicts gets its error and writes nothing;
 // the returned error (a failed statement) fails the whole group.
-func (w *writer) fileGroup(reqs []*request) error {
-	seen := map[recKey]bool{}
-	var keys []recKey
-	for _, r := range reqs {
-		for _, rec := range r.recs {
-			k := recKey{rec.Authority, rec.CaseRef}
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
+// stored, if not nil, holds the calls' records already looked up.
+func (w *writer) fileGroup(reqs []*request, stored map[recKey]*credo.Record) error {
+	if stored == nil {
+		stored = w.queueLookup(groupKeys(reqs))
+		if err := w.flush(); err != nil {
+			return err
 		}
-	}
-	stored, err := w.lookupRecords(keys)
-	if err != nil {
-		return err
 	}
 	now := w.stamp()
 	var created []*credo.Record
@@ -221,7 +213,7 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		return err
 	}
 	typ := string(credo.EventRecordFiled)
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"events"},
+	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"events"},
 		[]string{"seq", "type", "subject", "recorded", "body", "prev_hash", "hash"},
 		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 			r := rs[i]
@@ -229,7 +221,7 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		})); err != nil {
 		return err
 	}
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"records"},
+	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"records"},
 		[]string{"id", "authority", "case_ref", "subject", "rule", "decided_at", "filed_at"},
 		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 			r := rs[i]
@@ -237,7 +229,7 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		})); err != nil {
 		return err
 	}
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"subject_events"}, []string{"subject", "seq"},
+	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"subject_events"}, []string{"subject", "seq"},
 		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
 			return []any{rs[i].Subject, rs[i].ID}, nil
 		})); err != nil {
@@ -246,36 +238,51 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 	return w.copySubjects(subjects)
 }
 
-// lookupRecords returns the stored records among keys, keyed by identity.
-func (w *writer) lookupRecords(keys []recKey) (map[recKey]*credo.Record, error) {
+// groupKeys returns the distinct identities of the calls' records.
+func groupKeys(reqs []*request) []recKey {
+	seen := map[recKey]bool{}
+	var keys []recKey
+	for _, r := range reqs {
+		for _, rec := range r.recs {
+			k := recKey{rec.Authority, rec.CaseRef}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// queueLookup queues the lookup of the stored records among keys; the
+// returned map holds them, keyed by identity, once the batch is sent.
+func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 	found := make(map[recKey]*credo.Record, len(keys))
 	if len(keys) == 0 {
-		return found, nil
+		return found
 	}
 	auths := make([]string, len(keys))
 	cases := make([]string, len(keys))
 	for i, k := range keys {
 		auths[i], cases[i] = k.authority, k.caseRef
 	}
-	rows, err := w.query(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
+	w.queue(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
 		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
-		JOIN events e ON e.seq = r.id`, auths, cases)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
+		JOIN events e ON e.seq = r.id`, auths, cases).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var body []byte
+			if err := rows.Scan(&body); err != nil {
+				return err
+			}
+			r, err := decodeRecord(body)
+			if err != nil {
+				return err
+			}
+			found[recKey{r.Authority, r.CaseRef}] = r
 		}
-		r, err := decodeRecord(body)
-		if err != nil {
-			return nil, err
-		}
-		found[recKey{r.Authority, r.CaseRef}] = r
-	}
-	return found, rows.Err()
+		return rows.Err()
+	})
+	return found
 }
 
 // decodeRecord returns the record of a record.filed event body.
@@ -402,7 +409,7 @@ func (w *writer) copySubjects(s *subjectSet) error {
 		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
 		return err
 	}
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"subjects_stage"}, []string{"id", "kind", "first_seq", "last_seq"},
+	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"subjects_stage"}, []string{"id", "kind", "first_seq", "last_seq"},
 		pgx.CopyFromSlice(len(s.list), func(i int) ([]any, error) {
 			r := &s.list[i]
 			return []any{r.id, r.kind, r.first, r.last}, nil
