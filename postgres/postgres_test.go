@@ -621,3 +621,77 @@ func TestOpenBadDSN(t *testing.T) {
 		t.Errorf("malformed: %v, want invalid", err)
 	}
 }
+
+// TestProjectionTables checks the SQL projections directly: statuses,
+// revocation times, disputes, links, subjects.
+func TestProjectionTables(t *testing.T) {
+	db, dsn := openDB(t)
+	res := fileN(t, db, 0, 4)
+	org, person := storetest.USCC(1), storetest.RIC(0)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	evs, err := db.Append(ctx, []*credo.Event{
+		{Type: credo.EventRecordFulfilled, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at}},
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at.AddDate(0, 1, 0)}},
+		{Type: credo.EventRepairApproved, Change: &credo.RecordChange{RecordID: res[1].Record.ID, At: at}},
+		{Type: credo.EventDisputeOpened, Dispute: &credo.Dispute{RecordID: res[2].Record.ID, OpenedAt: at}},
+		{Type: credo.EventLinkAdded, Link: &credo.Link{Org: org, Person: person, Role: credo.RoleLegalRepresentative, From: at}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Append(ctx, []*credo.Event{
+		{Type: credo.EventDisputeDecided, Decision: &credo.DisputeDecision{DisputeID: evs[3].Dispute.ID, At: at.AddDate(0, 0, 10), Outcome: credo.OutcomeCorrected}},
+		{Type: credo.EventLinkRemoved, Link: &credo.Link{Org: org, Person: person, Role: credo.RoleLegalRepresentative, Until: at.AddDate(1, 0, 0)}},
+		// A later revocation does not move the first one's time; an
+		// earlier one does.
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at.AddDate(0, 2, 0)}},
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[2].Record.ID, At: at.AddDate(0, 0, 5)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawConn(t, dsn)
+	for id, want := range map[int64]string{1: "revoked", 2: "repaired", 3: "revoked", 4: "active"} {
+		var status string
+		if err := raw.QueryRow(ctx, "SELECT status FROM records WHERE id = $1", id).Scan(&status); err != nil || status != want {
+			t.Errorf("record %d status = %q, %v; want %q", id, status, err, want)
+		}
+	}
+	for id, want := range map[int64]time.Time{1: at.AddDate(0, 1, 0), 3: at.AddDate(0, 0, 5)} {
+		var revoked time.Time
+		if err := raw.QueryRow(ctx, "SELECT revoked_at FROM records WHERE id = $1", id).Scan(&revoked); err != nil || !revoked.Equal(want) {
+			t.Errorf("record %d revoked_at = %v, %v; want %v", id, revoked, err, want)
+		}
+	}
+	var outcome string
+	if err := raw.QueryRow(ctx, "SELECT outcome FROM disputes WHERE id = $1", evs[3].Seq).Scan(&outcome); err != nil || outcome != credo.OutcomeCorrected {
+		t.Errorf("dispute outcome = %q, %v", outcome, err)
+	}
+	var until *time.Time
+	if err := raw.QueryRow(ctx, "SELECT until FROM links WHERE org = $1 AND person = $2", org, person).Scan(&until); err != nil || until == nil || !until.Equal(at.AddDate(1, 0, 0)) {
+		t.Errorf("link until = %v, %v; want %v", until, err, at.AddDate(1, 0, 0))
+	}
+	kinds := map[string]string{}
+	rows, err := raw.Query(ctx, "SELECT id, kind, first_seq, last_seq FROM subjects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, kind string
+		var first, last int64
+		if err := rows.Scan(&id, &kind, &first, &last); err != nil {
+			t.Fatal(err)
+		}
+		kinds[id] = kind
+		if first > last {
+			t.Errorf("subject %s: first_seq %d > last_seq %d", id, first, last)
+		}
+	}
+	rows.Close()
+	if kinds[org] != "org" || kinds[person] != "person" || len(kinds) != 5 {
+		t.Errorf("subjects = %v, want 4 persons and 1 org", kinds)
+	}
+	var last int64
+	if err := raw.QueryRow(ctx, "SELECT last_seq FROM subjects WHERE id = $1", person).Scan(&last); err != nil || last != 12 {
+		t.Errorf("person last_seq = %d, %v; want 12", last, err)
+	}
+}
