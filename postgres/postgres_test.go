@@ -545,12 +545,12 @@ func TestGroupCommitIsolation(t *testing.T) {
 	db, _ := openDB(t)
 	fileN(t, db, 0, 10)
 	var wg sync.WaitGroup
-	const calls = 200
+	const calls = 250
 	errs := make([]error, calls)
 	for i := range calls {
 		wg.Go(func() {
 			var evs []*credo.Event
-			switch i % 4 {
+			switch i % 5 {
 			case 0: // conflicts with a stored record
 				r := storetest.NewRecord("court.test", i%10, i%10)
 				r.Rule = "OTHER"
@@ -564,6 +564,9 @@ func TestGroupCommitIsolation(t *testing.T) {
 			case 3:
 				_, errs[i] = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.new", i, i)})
 				return
+			case 4: // an append that fails before it reads or writes anything
+				evs = []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i),
+					Consent: &credo.Consent{Scheme: "civic", Given: true, At: time.Date(10001, 1, 1, 0, 0, 0, 0, time.UTC)}}}
 			}
 			_, errs[i] = db.Append(ctx, evs)
 		})
@@ -571,23 +574,25 @@ func TestGroupCommitIsolation(t *testing.T) {
 	wg.Wait()
 	for i, err := range errs {
 		var want string
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
 			want = credo.ECONFLICT
 		case 1:
 			want = credo.ENOTFOUND
+		case 4:
+			want = credo.EINVALID
 		}
 		if credo.ErrorCode(err) != want {
 			t.Errorf("call %d: error %v, want code %q", i, err, want)
 		}
 	}
 	seq, _, _ := db.Head(ctx)
-	if want := int64(10 + calls/2); seq != want {
+	if want := int64(10 + 2*calls/5); seq != want {
 		t.Errorf("head %d, want %d", seq, want)
 	}
 	for i := range calls {
 		_, err := db.RecordByCase(ctx, "court.new", storetest.NewRecord("court.new", i, i).CaseRef)
-		if (i%4 == 3) != (err == nil) {
+		if (i%5 == 3) != (err == nil) {
 			t.Errorf("record court.new %d: %v", i, err)
 		}
 	}

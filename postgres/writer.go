@@ -300,6 +300,12 @@ func (db *DB) runGroup(group []*request) {
 			}
 			continue
 		}
+		// The writes queued so far belong to the calls before: send
+		// them, so that rolling this call back cannot drop them.
+		if err := w.flush(); err != nil {
+			fail(err)
+			return
+		}
 		seq, hash := w.seq, w.hash
 		w.queue("SAVEPOINT call")
 		w.spQueued = true
