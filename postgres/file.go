@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -143,6 +144,9 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 			res[i] = credo.FileResult{Record: prior}
 			continue
 		}
+		if err := encodable(r, len(rs), i); err != nil {
+			return nil, nil, err
+		}
 		first[k] = i
 		fresh = append(fresh, *r)
 		c := &fresh[len(fresh)-1]
@@ -153,6 +157,32 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 		freshPtrs = append(freshPtrs, c)
 	}
 	return res, freshPtrs, nil
+}
+
+// encodable checks that the event filing r can be encoded (its times have
+// years 0-9999 and whole-hour-range offsets, its quantity is finite), so
+// that a call that cannot be written fails alone, before the group's
+// sequence numbers are assigned.
+func encodable(r *credo.Record, n, i int) error {
+	field := func(f string) string {
+		if n == 1 {
+			return f
+		}
+		return fmt.Sprintf("records[%d].%s", i, f)
+	}
+	var buf [64]byte
+	for _, t := range []struct {
+		name string
+		t    time.Time
+	}{{"decided_at", r.DecidedAt}, {"notified_at", r.NotifiedAt}, {"filed_at", r.FiledAt}} {
+		if _, err := t.t.AppendText(buf[:0]); err != nil {
+			return credo.FieldErrorf(field(t.name), "cannot be encoded: %v", err)
+		}
+	}
+	if math.IsInf(r.Quantity, 0) || math.IsNaN(r.Quantity) {
+		return credo.FieldErrorf(field("quantity"), "%v cannot be encoded", r.Quantity)
+	}
+	return nil
 }
 
 // insertRecords appends a record.filed event for each record (which has

@@ -564,7 +564,13 @@ func TestGroupCommitIsolation(t *testing.T) {
 			case 3:
 				_, errs[i] = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.new", i, i)})
 				return
-			case 4: // an append that fails before it reads or writes anything
+			case 4:
+				if i%10 == 9 { // a filing that cannot be encoded
+					r := storetest.NewRecord("court.bad", i, i)
+					r.DecidedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+					_, errs[i] = db.FileRecords(ctx, []*credo.Record{r})
+					return
+				} // an append that fails before it reads or writes anything
 				evs = []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i),
 					Consent: &credo.Consent{Scheme: "civic", Given: true, At: time.Date(10001, 1, 1, 0, 0, 0, 0, time.UTC)}}}
 			}
