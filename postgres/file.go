@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -72,8 +73,23 @@ func validateRecords(rs []*credo.Record) error {
 		case r.Subject == "":
 			return credo.FieldErrorf(field("subject"), "required")
 		}
+		for _, f := range []struct{ name, v string }{{"subject", r.Subject}, {"rule", r.Rule},
+			{"authority", r.Authority}, {"case_ref", r.CaseRef}} {
+			if !pgText(f.v) {
+				return credo.FieldErrorf(field(f.name), "must be valid UTF-8 without NUL characters")
+			}
+		}
+		if err := encodable(r, len(rs), i); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// pgText reports whether s can be stored in a PostgreSQL text column:
+// valid UTF-8 without NUL.
+func pgText(s string) bool {
+	return utf8.ValidString(s) && !strings.Contains(s, "\x00")
 }
 
 // recKey is a record's identity.
@@ -144,9 +160,6 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 			res[i] = credo.FileResult{Record: prior}
 			continue
 		}
-		if err := encodable(r, len(rs), i); err != nil {
-			return nil, nil, err
-		}
 		first[k] = i
 		fresh = append(fresh, *r)
 		c := &fresh[len(fresh)-1]
@@ -160,9 +173,8 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 }
 
 // encodable checks that the event filing r can be encoded (its times have
-// years 0-9999 and whole-hour-range offsets, its quantity is finite), so
-// that a call that cannot be written fails alone, before the group's
-// sequence numbers are assigned.
+// years 0-9999 and offsets under a day, its quantity is finite), so that a
+// call that cannot be written fails before it joins a group.
 func encodable(r *credo.Record, n, i int) error {
 	field := func(f string) string {
 		if n == 1 {

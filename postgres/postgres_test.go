@@ -706,3 +706,36 @@ func TestProjectionTables(t *testing.T) {
 		t.Errorf("person last_seq = %d, %v; want 12", last, err)
 	}
 }
+
+// TestTextRefused: strings PostgreSQL cannot store in text columns
+// (invalid UTF-8, NUL) are refused as invalid input naming the field, not
+// as an internal error, and nothing is written.
+func TestTextRefused(t *testing.T) {
+	db, _ := openDB(t)
+	for name, change := range map[string]func(r *credo.Record){
+		"case_ref": func(r *credo.Record) { r.CaseRef = "A\x00B" },
+		"subject":  func(r *credo.Record) { r.Subject = "\xff\xfe" },
+		"rule":     func(r *credo.Record) { r.Rule = "R\x00" },
+	} {
+		r := storetest.NewRecord("court.test", 1, 1)
+		change(r)
+		_, err := db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", 2, 2), r})
+		if credo.ErrorCode(err) != credo.EINVALID || !strings.Contains(err.Error(), "records[1]."+name) {
+			t.Errorf("%s: %v, want invalid records[1].%s", name, err, name)
+		}
+	}
+	_, err := db.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: "x\x00", Consent: &credo.Consent{Scheme: "civic"}}})
+	if credo.ErrorCode(err) != credo.EINVALID {
+		t.Errorf("append with a NUL subject: %v", err)
+	}
+	// Only the body holds the subject name: invalid UTF-8 there is kept
+	// as JSON encodes it.
+	r := storetest.NewRecord("court.test", 3, 3)
+	r.SubjectName = "张三\xff"
+	if _, err := db.FileRecords(ctx, []*credo.Record{r}); err != nil {
+		t.Errorf("a subject name with invalid UTF-8: %v", err)
+	}
+	if seq, _, _ := db.Head(ctx); seq != 1 {
+		t.Errorf("head %d, want 1", seq)
+	}
+}
