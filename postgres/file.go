@@ -255,29 +255,74 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		return err
 	}
 	typ := string(credo.EventRecordFiled)
-	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"events"},
-		[]string{"seq", "type", "subject", "recorded", "body", "prev_hash", "hash"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			r := rs[i]
-			return []any{r.ID, typ, r.Subject, r.FiledAt, bodies[i], prevs[i], hashes[i]}, nil
-		})); err != nil {
+	size := 0
+	for _, b := range bodies {
+		size += len(b) + 256
+	}
+	ev := newCopyBuf(size)
+	rec := newCopyBuf(len(rs) * 200)
+	se := newCopyBuf(len(rs) * 48)
+	for i, r := range rs {
+		ev.row(7)
+		ev.int64(r.ID)
+		ev.text(typ)
+		ev.text(r.Subject)
+		ev.timestamptz(r.FiledAt)
+		ev.bytes(bodies[i])
+		ev.text(prevs[i])
+		ev.text(hashes[i])
+
+		rec.row(7)
+		rec.int64(r.ID)
+		rec.text(r.Authority)
+		rec.text(r.CaseRef)
+		rec.text(r.Subject)
+		rec.text(r.Rule)
+		rec.timestamptz(r.DecidedAt)
+		rec.timestamptz(r.FiledAt)
+
+		se.row(2)
+		se.text(r.Subject)
+		se.int64(r.ID)
+	}
+	pc := w.conn.PgConn()
+	if _, err := pc.CopyFrom(bg, ev.done(), "COPY events (seq, type, subject, recorded, body, prev_hash, hash) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
-	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"records"},
-		[]string{"id", "authority", "case_ref", "subject", "rule", "decided_at", "filed_at"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			r := rs[i]
-			return []any{r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, r.DecidedAt, r.FiledAt}, nil
-		})); err != nil {
+	if _, err := pc.CopyFrom(bg, rec.done(), "COPY records (id, authority, case_ref, subject, rule, decided_at, filed_at) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
-	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"subject_events"}, []string{"subject", "seq"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			return []any{rs[i].Subject, rs[i].ID}, nil
-		})); err != nil {
+	if _, err := pc.CopyFrom(bg, se.done(), "COPY subject_events (subject, seq) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
 	return w.copySubjects(subjects)
+}
+
+// copySubjects upserts the subjects of a large batch: COPY into a
+// temporary table of the session, then one INSERT ... ON CONFLICT.
+func (w *writer) copySubjects(s *subjectSet) error {
+	if _, err := w.exec(`CREATE TEMP TABLE IF NOT EXISTS subjects_stage
+		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
+		return err
+	}
+	sb := newCopyBuf(len(s.list) * 64)
+	for i := range s.list {
+		r := &s.list[i]
+		sb.row(4)
+		sb.text(r.id)
+		sb.text(r.kind)
+		sb.int64(r.first)
+		sb.int64(r.last)
+	}
+	if _, err := w.conn.PgConn().CopyFrom(bg, sb.done(), "COPY subjects_stage (id, kind, first_seq, last_seq) FROM STDIN WITH (FORMAT binary)"); err != nil {
+		return err
+	}
+	_, err := w.exec(`INSERT INTO subjects (id, kind, first_seq, last_seq) SELECT * FROM subjects_stage
+		ON CONFLICT (id) DO UPDATE SET
+			last_seq = greatest(subjects.last_seq, excluded.last_seq),
+			first_seq = least(subjects.first_seq, excluded.first_seq),
+			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`)
+	return err
 }
 
 // groupKeys returns the distinct identities of the calls' records.
@@ -442,26 +487,4 @@ func (w *writer) upsertSubjects(s *subjectSet) {
 			first_seq = least(subjects.first_seq, excluded.first_seq),
 			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`,
 		ids, kinds, firsts, lasts)
-}
-
-// copySubjects upserts the subjects of a large batch: COPY into a
-// temporary table of the writer's session, then one INSERT ... ON CONFLICT.
-func (w *writer) copySubjects(s *subjectSet) error {
-	if _, err := w.exec(`CREATE TEMP TABLE IF NOT EXISTS subjects_stage
-		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
-		return err
-	}
-	if _, err := w.conn.CopyFrom(bg, pgx.Identifier{"subjects_stage"}, []string{"id", "kind", "first_seq", "last_seq"},
-		pgx.CopyFromSlice(len(s.list), func(i int) ([]any, error) {
-			r := &s.list[i]
-			return []any{r.id, r.kind, r.first, r.last}, nil
-		})); err != nil {
-		return err
-	}
-	_, err := w.exec(`INSERT INTO subjects (id, kind, first_seq, last_seq) SELECT * FROM subjects_stage
-		ON CONFLICT (id) DO UPDATE SET
-			last_seq = greatest(subjects.last_seq, excluded.last_seq),
-			first_seq = least(subjects.first_seq, excluded.first_seq),
-			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`)
-	return err
 }

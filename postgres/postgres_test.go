@@ -739,3 +739,57 @@ func TestTextRefused(t *testing.T) {
 		t.Errorf("head %d, want 1", seq)
 	}
 }
+
+// TestCopyMatchesInsert files the same records through COPY (binary,
+// encoded by the store) and through INSERT (encoded by pgx) and compares
+// every projected column, times before and after 2000 included.
+func TestCopyMatchesInsert(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	var rs []*credo.Record
+	for i, d := range []time.Time{
+		time.Date(1999, 12, 31, 23, 59, 59, 123456789, cst),
+		time.Date(1969, 7, 20, 20, 17, 40, 999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 1000, cst),
+	} {
+		r := storetest.NewRecord("court.test", i, i)
+		r.DecidedAt = d
+		r.FiledAt = d.Add(time.Hour)
+		rs = append(rs, r)
+	}
+	rs[1].Subject = storetest.USCC(1)
+	columns := func(opts postgres.Options) []string {
+		db, dsn := openDBOptions(t, opts)
+		if _, err := db.FileRecords(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		raw := rawConn(t, dsn)
+		var out []string
+		for _, q := range []string{
+			"SELECT seq::text || type || subject || recorded::text || encode(body, 'hex') || prev_hash || hash FROM events ORDER BY seq",
+			"SELECT id::text || authority || case_ref || subject || rule || decided_at::text || filed_at::text || status FROM records ORDER BY id",
+			"SELECT subject || seq::text FROM subject_events ORDER BY seq, subject",
+			"SELECT id || kind || first_seq::text || last_seq::text FROM subjects ORDER BY id",
+		} {
+			rows, err := raw.Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, got...)
+		}
+		return out
+	}
+	viaCopy := columns(postgres.Options{CopyThreshold: 1})
+	viaInsert := columns(postgres.Options{CopyThreshold: -1})
+	if len(viaCopy) != 3+3+3+3 {
+		t.Fatalf("%d rows through COPY, want 12", len(viaCopy))
+	}
+	for i := range viaCopy {
+		if viaCopy[i] != viaInsert[i] {
+			t.Errorf("row %d differs:\n  COPY   %s\n  INSERT %s", i, viaCopy[i], viaInsert[i])
+		}
+	}
+}
