@@ -18,8 +18,12 @@ type copyBuf struct {
 // binary COPY format.
 var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-func newCopyBuf(size int) *copyBuf {
-	c := &copyBuf{}
+// reset starts a new stream in c (allocated if nil), keeping its memory.
+func (c *copyBuf) reset(size int) *copyBuf {
+	if c == nil {
+		c = &copyBuf{}
+	}
+	c.b.Reset()
 	c.b.Grow(size)
 	c.b.Write(copyHeader)
 	return c

@@ -259,9 +259,9 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 	for _, b := range bodies {
 		size += len(b) + 256
 	}
-	ev := newCopyBuf(size)
-	rec := newCopyBuf(len(rs) * 200)
-	se := newCopyBuf(len(rs) * 48)
+	bufs := &w.copyBufs
+	bufs[0], bufs[1], bufs[2] = bufs[0].reset(size), bufs[1].reset(len(rs)*200), bufs[2].reset(len(rs)*48)
+	ev, rec, se := bufs[0], bufs[1], bufs[2]
 	for i, r := range rs {
 		ev.row(7)
 		ev.int64(r.ID)
@@ -305,7 +305,8 @@ func (w *writer) copySubjects(s *subjectSet) error {
 		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
 		return err
 	}
-	sb := newCopyBuf(len(s.list) * 64)
+	w.copyBufs[3] = w.copyBufs[3].reset(len(s.list) * 64)
+	sb := w.copyBufs[3]
 	for i := range s.list {
 		r := &s.list[i]
 		sb.row(4)

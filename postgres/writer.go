@@ -34,6 +34,9 @@ type writer struct {
 	// spQueued: the batch starts with the SAVEPOINT of the current call,
 	// not yet sent.
 	spQueued bool
+
+	// copyBufs are the COPY streams of the bulk path, kept between batches.
+	copyBufs [4]*copyBuf
 }
 
 func newWriter(pool *pgxpool.Pool, opts Options) *writer {
