@@ -29,7 +29,11 @@ import (
 func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
 	cp := make([]*credo.Event, len(evs))
 	for i, ev := range evs {
-		if err := validateEvent(ev, eventField(len(evs), i)); err != nil {
+		field := eventField(len(evs), i)
+		if err := validateEvent(ev, field); err != nil {
+			return nil, err
+		}
+		if err := validateText(ev, field); err != nil {
 			return nil, err
 		}
 		cp[i] = copyEvent(ev)
@@ -120,6 +124,38 @@ func validateEvent(ev *credo.Event, field func(string) string) error {
 		}
 		if h := ev.Policy.Hash; h != "" && h != credo.HashBytes(ev.Policy.Source) {
 			return credo.FieldErrorf(field("policy.hash"), "does not match the SHA-256 of the source")
+		}
+	}
+	return nil
+}
+
+// validateText checks the strings of an event that go into text columns
+// (PostgreSQL refuses invalid UTF-8 and NUL in them).
+func validateText(ev *credo.Event, field func(string) string) error {
+	check := func(name, v string) error {
+		if !pgText(v) {
+			return credo.FieldErrorf(field(name), "must be valid UTF-8 without NUL characters")
+		}
+		return nil
+	}
+	if err := check("subject", ev.Subject); err != nil {
+		return err
+	}
+	if l := ev.Link; l != nil {
+		for _, f := range [][2]string{{"link.org", l.Org}, {"link.person", l.Person}, {"link.role", l.Role}} {
+			if err := check(f[0], f[1]); err != nil {
+				return err
+			}
+		}
+	}
+	if p := ev.Policy; p != nil {
+		if err := check("policy.name", p.Name); err != nil {
+			return err
+		}
+	}
+	if d := ev.Decision; d != nil {
+		if err := check("decision.outcome", d.Outcome); err != nil {
+			return err
 		}
 	}
 	return nil

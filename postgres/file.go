@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -71,8 +73,23 @@ func validateRecords(rs []*credo.Record) error {
 		case r.Subject == "":
 			return credo.FieldErrorf(field("subject"), "required")
 		}
+		for _, f := range []struct{ name, v string }{{"subject", r.Subject}, {"rule", r.Rule},
+			{"authority", r.Authority}, {"case_ref", r.CaseRef}} {
+			if !pgText(f.v) {
+				return credo.FieldErrorf(field(f.name), "must be valid UTF-8 without NUL characters")
+			}
+		}
+		if err := encodable(r, len(rs), i); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// pgText reports whether s can be stored in a PostgreSQL text column:
+// valid UTF-8 without NUL.
+func pgText(s string) bool {
+	return utf8.ValidString(s) && !strings.Contains(s, "\x00")
 }
 
 // recKey is a record's identity.
@@ -81,21 +98,13 @@ type recKey struct{ authority, caseRef string }
 // fileGroup files consecutive FileRecords calls inside the open
 // transaction. A call that conflicts gets its error and writes nothing;
 // the returned error (a failed statement) fails the whole group.
-func (w *writer) fileGroup(reqs []*request) error {
-	seen := map[recKey]bool{}
-	var keys []recKey
-	for _, r := range reqs {
-		for _, rec := range r.recs {
-			k := recKey{rec.Authority, rec.CaseRef}
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
+// stored, if not nil, holds the calls' records already looked up.
+func (w *writer) fileGroup(reqs []*request, stored map[recKey]*credo.Record) error {
+	if stored == nil {
+		stored = w.queueLookup(groupKeys(reqs))
+		if err := w.flush(); err != nil {
+			return err
 		}
-	}
-	stored, err := w.lookupRecords(keys)
-	if err != nil {
-		return err
 	}
 	now := w.stamp()
 	var created []*credo.Record
@@ -163,6 +172,31 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 	return res, freshPtrs, nil
 }
 
+// encodable checks that the event filing r can be encoded (its times have
+// years 0-9999 and offsets under a day, its quantity is finite), so that a
+// call that cannot be written fails before it joins a group.
+func encodable(r *credo.Record, n, i int) error {
+	field := func(f string) string {
+		if n == 1 {
+			return f
+		}
+		return fmt.Sprintf("records[%d].%s", i, f)
+	}
+	var buf [64]byte
+	for _, t := range []struct {
+		name string
+		t    time.Time
+	}{{"decided_at", r.DecidedAt}, {"notified_at", r.NotifiedAt}, {"filed_at", r.FiledAt}} {
+		if _, err := t.t.AppendText(buf[:0]); err != nil {
+			return credo.FieldErrorf(field(t.name), "cannot be encoded: %v", err)
+		}
+	}
+	if math.IsInf(r.Quantity, 0) || math.IsNaN(r.Quantity) {
+		return credo.FieldErrorf(field("quantity"), "%v cannot be encoded", r.Quantity)
+	}
+	return nil
+}
+
 // insertRecords appends a record.filed event for each record (which has
 // its ID), chaining the hashes, and writes the projections: with COPY for
 // a large batch, else with array INSERTs sent together.
@@ -221,62 +255,122 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		return err
 	}
 	typ := string(credo.EventRecordFiled)
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"events"},
-		[]string{"seq", "type", "subject", "recorded", "body", "prev_hash", "hash"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			r := rs[i]
-			return []any{r.ID, typ, r.Subject, r.FiledAt, bodies[i], prevs[i], hashes[i]}, nil
-		})); err != nil {
+	size := 0
+	for _, b := range bodies {
+		size += len(b) + 256
+	}
+	bufs := &w.copyBufs
+	bufs[0], bufs[1], bufs[2] = bufs[0].reset(size), bufs[1].reset(len(rs)*200), bufs[2].reset(len(rs)*48)
+	ev, rec, se := bufs[0], bufs[1], bufs[2]
+	for i, r := range rs {
+		ev.row(7)
+		ev.int64(r.ID)
+		ev.text(typ)
+		ev.text(r.Subject)
+		ev.timestamptz(r.FiledAt)
+		ev.bytes(bodies[i])
+		ev.text(prevs[i])
+		ev.text(hashes[i])
+
+		rec.row(7)
+		rec.int64(r.ID)
+		rec.text(r.Authority)
+		rec.text(r.CaseRef)
+		rec.text(r.Subject)
+		rec.text(r.Rule)
+		rec.timestamptz(r.DecidedAt)
+		rec.timestamptz(r.FiledAt)
+
+		se.row(2)
+		se.text(r.Subject)
+		se.int64(r.ID)
+	}
+	pc := w.conn.PgConn()
+	if _, err := pc.CopyFrom(bg, ev.done(), "COPY events (seq, type, subject, recorded, body, prev_hash, hash) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"records"},
-		[]string{"id", "authority", "case_ref", "subject", "rule", "decided_at", "filed_at"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			r := rs[i]
-			return []any{r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, r.DecidedAt, r.FiledAt}, nil
-		})); err != nil {
+	if _, err := pc.CopyFrom(bg, rec.done(), "COPY records (id, authority, case_ref, subject, rule, decided_at, filed_at) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
-	if _, err := w.tx.CopyFrom(bg, pgx.Identifier{"subject_events"}, []string{"subject", "seq"},
-		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-			return []any{rs[i].Subject, rs[i].ID}, nil
-		})); err != nil {
+	if _, err := pc.CopyFrom(bg, se.done(), "COPY subject_events (subject, seq) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
 	}
-	w.upsertSubjects(subjects)
-	return nil
+	return w.copySubjects(subjects)
 }
 
-// lookupRecords returns the stored records among keys, keyed by identity.
-func (w *writer) lookupRecords(keys []recKey) (map[recKey]*credo.Record, error) {
+// copySubjects upserts the subjects of a large batch: COPY into a
+// temporary table of the session, then one INSERT ... ON CONFLICT.
+func (w *writer) copySubjects(s *subjectSet) error {
+	if _, err := w.exec(`CREATE TEMP TABLE IF NOT EXISTS subjects_stage
+		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
+		return err
+	}
+	w.copyBufs[3] = w.copyBufs[3].reset(len(s.list) * 64)
+	sb := w.copyBufs[3]
+	for i := range s.list {
+		r := &s.list[i]
+		sb.row(4)
+		sb.text(r.id)
+		sb.text(r.kind)
+		sb.int64(r.first)
+		sb.int64(r.last)
+	}
+	if _, err := w.conn.PgConn().CopyFrom(bg, sb.done(), "COPY subjects_stage (id, kind, first_seq, last_seq) FROM STDIN WITH (FORMAT binary)"); err != nil {
+		return err
+	}
+	_, err := w.exec(`INSERT INTO subjects (id, kind, first_seq, last_seq) SELECT * FROM subjects_stage
+		ON CONFLICT (id) DO UPDATE SET
+			last_seq = greatest(subjects.last_seq, excluded.last_seq),
+			first_seq = least(subjects.first_seq, excluded.first_seq),
+			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`)
+	return err
+}
+
+// groupKeys returns the distinct identities of the calls' records.
+func groupKeys(reqs []*request) []recKey {
+	seen := map[recKey]bool{}
+	var keys []recKey
+	for _, r := range reqs {
+		for _, rec := range r.recs {
+			k := recKey{rec.Authority, rec.CaseRef}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// queueLookup queues the lookup of the stored records among keys; the
+// returned map holds them, keyed by identity, once the batch is sent.
+func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 	found := make(map[recKey]*credo.Record, len(keys))
 	if len(keys) == 0 {
-		return found, nil
+		return found
 	}
 	auths := make([]string, len(keys))
 	cases := make([]string, len(keys))
 	for i, k := range keys {
 		auths[i], cases[i] = k.authority, k.caseRef
 	}
-	rows, err := w.query(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
+	w.queue(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
 		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
-		JOIN events e ON e.seq = r.id`, auths, cases)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
+		JOIN events e ON e.seq = r.id`, auths, cases).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var body []byte
+			if err := rows.Scan(&body); err != nil {
+				return err
+			}
+			r, err := decodeRecord(body)
+			if err != nil {
+				return err
+			}
+			found[recKey{r.Authority, r.CaseRef}] = r
 		}
-		r, err := decodeRecord(body)
-		if err != nil {
-			return nil, err
-		}
-		found[recKey{r.Authority, r.CaseRef}] = r
-	}
-	return found, rows.Err()
+		return rows.Err()
+	})
+	return found
 }
 
 // decodeRecord returns the record of a record.filed event body.

@@ -40,7 +40,8 @@
 // takes every call queued while the previous transaction committed and
 // runs them in one transaction, one lock acquisition and one WAL flush for
 // many calls, each call keeping its own atomicity and outcome. Large
-// batches of records (from [CopyThreshold] records) are written with COPY.
+// batches of records (from [Options.CopyThreshold] records) are written with COPY,
+// in the binary format, encoded by the store.
 //
 // # Durability
 //
@@ -53,7 +54,10 @@
 // (migrations/NNNN_name.sql, recorded in schema_migrations), each in its
 // own transaction, under an advisory lock so that nodes starting at once
 // do not race; every statement is idempotent. events and policies refuse
-// UPDATE and DELETE (triggers), and events refuses TRUNCATE.
+// UPDATE and DELETE (triggers), and events refuses TRUNCATE. The tables are
+// created in the first schema of the search path, so a DSN with
+// search_path=NAME keeps a registry in a schema of its own (the tests
+// use one schema per test).
 package postgres
 
 import (
@@ -155,13 +159,8 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, internal("Open", err)
-	}
 	db := &DB{pool: pool, opts: opts}
-	db.w = newWriter(conn, opts)
+	db.w = newWriter(pool, opts)
 	db.reqs = make(chan *request, opts.MaxGroup)
 	db.quit = make(chan struct{})
 	db.done = make(chan struct{})
@@ -199,9 +198,6 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		close(db.quit)
 		<-db.done
-		if db.w.conn != nil {
-			db.w.conn.Release()
-		}
 		db.pool.Close()
 	})
 	return nil

@@ -3,7 +3,11 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +23,70 @@ import (
 
 var ctx = context.Background()
 
-// openDB opens a store on a fresh database, closed at cleanup; it returns
-// the store and the database's DSN.
+// sharedDSN is a database created for this package's tests (see TestMain):
+// each test gets a schema of its own in it, which is much faster to make
+// than a database.
+var sharedDSN string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		base := os.Getenv(pgtest.EnvDSN)
+		if base == "" {
+			return m.Run() // the tests skip (or fail in CI) through pgtest.DSN
+		}
+		var b [6]byte
+		rand.Read(b[:])
+		name := "credo_pgtest_" + hex.EncodeToString(b[:])
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "connecting to %s: %v\n", pgtest.EnvDSN, err)
+			return 1
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			fmt.Fprintf(os.Stderr, "creating the test database: %v\n", err)
+			return 1
+		}
+		defer conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		u, err := url.Parse(base)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s is not a URL: %v\n", pgtest.EnvDSN, err)
+			return 1
+		}
+		u.Path = "/" + name
+		sharedDSN = u.String()
+		return m.Run()
+	}())
+}
+
+// freshDSN returns the DSN of an empty schema of its own for the test (the
+// store's tables are created in the first schema of search_path).
+func freshDSN(t testing.TB) string {
+	t.Helper()
+	pgtest.DSN(t) // skips, or fails in CI, without a server
+	var b [6]byte
+	rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	c, err := pgx.Connect(ctx, sharedDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(sharedDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openDB opens a store on a fresh schema, closed at cleanup; it returns
+// the store and the DSN.
 func openDB(t testing.TB) (*postgres.DB, string) {
 	t.Helper()
 	return openDBOptions(t, postgres.Options{})
@@ -28,7 +94,7 @@ func openDB(t testing.TB) (*postgres.DB, string) {
 
 func openDBOptions(t testing.TB, opts postgres.Options) (*postgres.DB, string) {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	db, err := postgres.OpenOptions(ctx, dsn, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -188,7 +254,7 @@ func TestTamper(t *testing.T) {
 // starting together), then again: the migrations are applied once, each
 // recorded once, and a schema newer than the program is refused.
 func TestMigrations(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -245,7 +311,7 @@ func TestMigrations(t *testing.T) {
 // once, in order, with no gaps, and never an event behind its position;
 // the chain must verify.
 func TestLogOrderUnderConcurrentNodes(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+	dsn := freshDSN(t)
 	var nodes [2]*postgres.DB
 	for i := range nodes {
 		db, err := postgres.Open(ctx, dsn)
@@ -479,12 +545,12 @@ func TestGroupCommitIsolation(t *testing.T) {
 	db, _ := openDB(t)
 	fileN(t, db, 0, 10)
 	var wg sync.WaitGroup
-	const calls = 200
+	const calls = 250
 	errs := make([]error, calls)
 	for i := range calls {
 		wg.Go(func() {
 			var evs []*credo.Event
-			switch i % 4 {
+			switch i % 5 {
 			case 0: // conflicts with a stored record
 				r := storetest.NewRecord("court.test", i%10, i%10)
 				r.Rule = "OTHER"
@@ -498,6 +564,15 @@ func TestGroupCommitIsolation(t *testing.T) {
 			case 3:
 				_, errs[i] = db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.new", i, i)})
 				return
+			case 4:
+				if i%10 == 9 { // a filing that cannot be encoded
+					r := storetest.NewRecord("court.bad", i, i)
+					r.DecidedAt = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+					_, errs[i] = db.FileRecords(ctx, []*credo.Record{r})
+					return
+				} // an append that fails before it reads or writes anything
+				evs = []*credo.Event{{Type: credo.EventConsentGiven, Subject: storetest.RIC(i),
+					Consent: &credo.Consent{Scheme: "civic", Given: true, At: time.Date(10001, 1, 1, 0, 0, 0, 0, time.UTC)}}}
 			}
 			_, errs[i] = db.Append(ctx, evs)
 		})
@@ -505,23 +580,25 @@ func TestGroupCommitIsolation(t *testing.T) {
 	wg.Wait()
 	for i, err := range errs {
 		var want string
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
 			want = credo.ECONFLICT
 		case 1:
 			want = credo.ENOTFOUND
+		case 4:
+			want = credo.EINVALID
 		}
 		if credo.ErrorCode(err) != want {
 			t.Errorf("call %d: error %v, want code %q", i, err, want)
 		}
 	}
 	seq, _, _ := db.Head(ctx)
-	if want := int64(10 + calls/2); seq != want {
+	if want := int64(10 + 2*calls/5); seq != want {
 		t.Errorf("head %d, want %d", seq, want)
 	}
 	for i := range calls {
 		_, err := db.RecordByCase(ctx, "court.new", storetest.NewRecord("court.new", i, i).CaseRef)
-		if (i%4 == 3) != (err == nil) {
+		if (i%5 == 3) != (err == nil) {
 			t.Errorf("record court.new %d: %v", i, err)
 		}
 	}
@@ -553,5 +630,166 @@ func TestOpenBadDSN(t *testing.T) {
 	}
 	if _, err := postgres.Open(ctx, "postgres://a b"); credo.ErrorCode(err) != credo.EINVALID {
 		t.Errorf("malformed: %v, want invalid", err)
+	}
+}
+
+// TestProjectionTables checks the SQL projections directly: statuses,
+// revocation times, disputes, links, subjects.
+func TestProjectionTables(t *testing.T) {
+	db, dsn := openDB(t)
+	res := fileN(t, db, 0, 4)
+	org, person := storetest.USCC(1), storetest.RIC(0)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	evs, err := db.Append(ctx, []*credo.Event{
+		{Type: credo.EventRecordFulfilled, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at}},
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at.AddDate(0, 1, 0)}},
+		{Type: credo.EventRepairApproved, Change: &credo.RecordChange{RecordID: res[1].Record.ID, At: at}},
+		{Type: credo.EventDisputeOpened, Dispute: &credo.Dispute{RecordID: res[2].Record.ID, OpenedAt: at}},
+		{Type: credo.EventLinkAdded, Link: &credo.Link{Org: org, Person: person, Role: credo.RoleLegalRepresentative, From: at}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Append(ctx, []*credo.Event{
+		{Type: credo.EventDisputeDecided, Decision: &credo.DisputeDecision{DisputeID: evs[3].Dispute.ID, At: at.AddDate(0, 0, 10), Outcome: credo.OutcomeCorrected}},
+		{Type: credo.EventLinkRemoved, Link: &credo.Link{Org: org, Person: person, Role: credo.RoleLegalRepresentative, Until: at.AddDate(1, 0, 0)}},
+		// A later revocation does not move the first one's time; an
+		// earlier one does.
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[0].Record.ID, At: at.AddDate(0, 2, 0)}},
+		{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: res[2].Record.ID, At: at.AddDate(0, 0, 5)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawConn(t, dsn)
+	for id, want := range map[int64]string{1: "revoked", 2: "repaired", 3: "revoked", 4: "active"} {
+		var status string
+		if err := raw.QueryRow(ctx, "SELECT status FROM records WHERE id = $1", id).Scan(&status); err != nil || status != want {
+			t.Errorf("record %d status = %q, %v; want %q", id, status, err, want)
+		}
+	}
+	for id, want := range map[int64]time.Time{1: at.AddDate(0, 1, 0), 3: at.AddDate(0, 0, 5)} {
+		var revoked time.Time
+		if err := raw.QueryRow(ctx, "SELECT revoked_at FROM records WHERE id = $1", id).Scan(&revoked); err != nil || !revoked.Equal(want) {
+			t.Errorf("record %d revoked_at = %v, %v; want %v", id, revoked, err, want)
+		}
+	}
+	var outcome string
+	if err := raw.QueryRow(ctx, "SELECT outcome FROM disputes WHERE id = $1", evs[3].Seq).Scan(&outcome); err != nil || outcome != credo.OutcomeCorrected {
+		t.Errorf("dispute outcome = %q, %v", outcome, err)
+	}
+	var until *time.Time
+	if err := raw.QueryRow(ctx, "SELECT until FROM links WHERE org = $1 AND person = $2", org, person).Scan(&until); err != nil || until == nil || !until.Equal(at.AddDate(1, 0, 0)) {
+		t.Errorf("link until = %v, %v; want %v", until, err, at.AddDate(1, 0, 0))
+	}
+	kinds := map[string]string{}
+	rows, err := raw.Query(ctx, "SELECT id, kind, first_seq, last_seq FROM subjects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, kind string
+		var first, last int64
+		if err := rows.Scan(&id, &kind, &first, &last); err != nil {
+			t.Fatal(err)
+		}
+		kinds[id] = kind
+		if first > last {
+			t.Errorf("subject %s: first_seq %d > last_seq %d", id, first, last)
+		}
+	}
+	rows.Close()
+	if kinds[org] != "org" || kinds[person] != "person" || len(kinds) != 5 {
+		t.Errorf("subjects = %v, want 4 persons and 1 org", kinds)
+	}
+	var last int64
+	if err := raw.QueryRow(ctx, "SELECT last_seq FROM subjects WHERE id = $1", person).Scan(&last); err != nil || last != 12 {
+		t.Errorf("person last_seq = %d, %v; want 12", last, err)
+	}
+}
+
+// TestTextRefused: strings PostgreSQL cannot store in text columns
+// (invalid UTF-8, NUL) are refused as invalid input naming the field, not
+// as an internal error, and nothing is written.
+func TestTextRefused(t *testing.T) {
+	db, _ := openDB(t)
+	for name, change := range map[string]func(r *credo.Record){
+		"case_ref": func(r *credo.Record) { r.CaseRef = "A\x00B" },
+		"subject":  func(r *credo.Record) { r.Subject = "\xff\xfe" },
+		"rule":     func(r *credo.Record) { r.Rule = "R\x00" },
+	} {
+		r := storetest.NewRecord("court.test", 1, 1)
+		change(r)
+		_, err := db.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", 2, 2), r})
+		if credo.ErrorCode(err) != credo.EINVALID || !strings.Contains(err.Error(), "records[1]."+name) {
+			t.Errorf("%s: %v, want invalid records[1].%s", name, err, name)
+		}
+	}
+	_, err := db.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: "x\x00", Consent: &credo.Consent{Scheme: "civic"}}})
+	if credo.ErrorCode(err) != credo.EINVALID {
+		t.Errorf("append with a NUL subject: %v", err)
+	}
+	// Only the body holds the subject name: invalid UTF-8 there is kept
+	// as JSON encodes it.
+	r := storetest.NewRecord("court.test", 3, 3)
+	r.SubjectName = "张三\xff"
+	if _, err := db.FileRecords(ctx, []*credo.Record{r}); err != nil {
+		t.Errorf("a subject name with invalid UTF-8: %v", err)
+	}
+	if seq, _, _ := db.Head(ctx); seq != 1 {
+		t.Errorf("head %d, want 1", seq)
+	}
+}
+
+// TestCopyMatchesInsert files the same records through COPY (binary,
+// encoded by the store) and through INSERT (encoded by pgx) and compares
+// every projected column, times before and after 2000 included.
+func TestCopyMatchesInsert(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	var rs []*credo.Record
+	for i, d := range []time.Time{
+		time.Date(1999, 12, 31, 23, 59, 59, 123456789, cst),
+		time.Date(1969, 7, 20, 20, 17, 40, 999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 1000, cst),
+	} {
+		r := storetest.NewRecord("court.test", i, i)
+		r.DecidedAt = d
+		r.FiledAt = d.Add(time.Hour)
+		rs = append(rs, r)
+	}
+	rs[1].Subject = storetest.USCC(1)
+	columns := func(opts postgres.Options) []string {
+		db, dsn := openDBOptions(t, opts)
+		if _, err := db.FileRecords(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		raw := rawConn(t, dsn)
+		var out []string
+		for _, q := range []string{
+			"SELECT seq::text || type || subject || recorded::text || encode(body, 'hex') || prev_hash || hash FROM events ORDER BY seq",
+			"SELECT id::text || authority || case_ref || subject || rule || decided_at::text || filed_at::text || status FROM records ORDER BY id",
+			"SELECT subject || seq::text FROM subject_events ORDER BY seq, subject",
+			"SELECT id || kind || first_seq::text || last_seq::text FROM subjects ORDER BY id",
+		} {
+			rows, err := raw.Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, got...)
+		}
+		return out
+	}
+	viaCopy := columns(postgres.Options{CopyThreshold: 1})
+	viaInsert := columns(postgres.Options{CopyThreshold: -1})
+	if len(viaCopy) != 3+3+3+3 {
+		t.Fatalf("%d rows through COPY, want 12", len(viaCopy))
+	}
+	for i := range viaCopy {
+		if viaCopy[i] != viaInsert[i] {
+			t.Errorf("row %d differs:\n  COPY   %s\n  INSERT %s", i, viaCopy[i], viaInsert[i])
+		}
 	}
 }

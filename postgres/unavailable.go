@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -27,26 +25,4 @@ func unreachable(err error) bool {
 		return pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "25006"
 	}
 	return pgconn.SafeToRetry(err) || err.Error() == "conn closed"
-}
-
-// reconnectWriter gives the committer a fresh connection when the one it
-// holds was lost (the server restarted): otherwise every later write
-// would fail on the dead connection.
-func (db *DB) reconnectWriter() error {
-	w := db.w
-	if w.conn != nil && !w.conn.Conn().IsClosed() {
-		return nil
-	}
-	if w.conn != nil {
-		w.conn.Release() // the pool drops a closed connection
-		w.conn = nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	w.conn = c
-	return nil
 }

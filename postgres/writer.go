@@ -11,12 +11,17 @@ import (
 	"credo"
 )
 
-// writer is the state of the committer's connection. Only the committer
-// goroutine touches it after Open.
+// writer is the state of the committer. Only the committer goroutine
+// touches it after Open.
 type writer struct {
-	conn *pgxpool.Conn
+	pool *pgxpool.Pool
 	opts Options
-	tx   pgx.Tx // the open transaction
+	// conn is the connection of the open transaction, taken from the pool
+	// for the group (so that a connection the server dropped is replaced).
+	// The transaction is driven by hand (BEGIN and COMMIT in the batches),
+	// so that taking the log lock and committing cost no round trip of
+	// their own.
+	conn *pgx.Conn
 
 	// seq and hash are the head of the log as written so far, including the
 	// open transaction; the group runner restores them on rollback.
@@ -29,10 +34,13 @@ type writer struct {
 	// spQueued: the batch starts with the SAVEPOINT of the current call,
 	// not yet sent.
 	spQueued bool
+
+	// copyBufs are the COPY streams of the bulk path, kept between batches.
+	copyBufs [4]*copyBuf
 }
 
-func newWriter(conn *pgxpool.Conn, opts Options) *writer {
-	return &writer{conn: conn, opts: opts, batch: &pgx.Batch{}}
+func newWriter(pool *pgxpool.Pool, opts Options) *writer {
+	return &writer{pool: pool, opts: opts, batch: &pgx.Batch{}}
 }
 
 // bg is the context of the writer's statements. A statement is never
@@ -41,8 +49,8 @@ func newWriter(conn *pgxpool.Conn, opts Options) *writer {
 var bg = context.Background()
 
 // queue queues a write for the next round trip.
-func (w *writer) queue(sql string, args ...any) {
-	w.batch.Queue(sql, args...)
+func (w *writer) queue(sql string, args ...any) *pgx.QueuedQuery {
+	return w.batch.Queue(sql, args...)
 }
 
 // flush sends the queued statements and reports the first error.
@@ -53,7 +61,7 @@ func (w *writer) flush() error {
 	b := w.batch
 	w.batch = &pgx.Batch{}
 	w.spQueued = false
-	return w.tx.SendBatch(bg, b).Close()
+	return w.conn.SendBatch(bg, b).Close()
 }
 
 // discard drops the queued statements; it reports whether the current
@@ -63,6 +71,12 @@ func (w *writer) discard() (savepointUnsent bool) {
 	w.batch = &pgx.Batch{}
 	w.spQueued = false
 	return savepointUnsent
+}
+
+// rollback ends the open transaction, if any.
+func (w *writer) rollback() {
+	w.discard()
+	w.conn.Exec(bg, "ROLLBACK") // "no transaction in progress" is a warning
 }
 
 // errRow is a pgx.Row that fails with err.
@@ -75,7 +89,7 @@ func (w *writer) queryRow(sql string, args ...any) pgx.Row {
 	if err := w.flush(); err != nil {
 		return errRow{err}
 	}
-	return w.tx.QueryRow(bg, sql, args...)
+	return w.conn.QueryRow(bg, sql, args...)
 }
 
 // query sends the queued writes, then runs a query.
@@ -83,7 +97,7 @@ func (w *writer) query(sql string, args ...any) (pgx.Rows, error) {
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	return w.tx.Query(bg, sql, args...)
+	return w.conn.Query(bg, sql, args...)
 }
 
 // exec sends the queued writes and sql with them.
@@ -91,7 +105,7 @@ func (w *writer) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 	if err := w.flush(); err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return w.tx.Exec(bg, sql, args...)
+	return w.conn.Exec(bg, sql, args...)
 }
 
 // stamp returns the transaction time: UTC, truncated to microseconds.
@@ -190,13 +204,17 @@ func (db *DB) commitLoop() {
 
 // runGroup commits a group of requests in one transaction and answers each.
 //
-// Consecutive FileRecords calls are resolved together: one lookup of every
-// key, then each call in turn is checked against what is stored and what
-// the calls before it created, in Go, before anything is written, so a
-// call that conflicts fails alone and the others' records are inserted
-// together. An Append call runs under its own SAVEPOINT (when the group
-// has more than one call), so a failing call is rolled back alone. If the
-// transaction itself fails, every call of the group gets the error.
+// The transaction opens with the lock of the log head (see the package
+// documentation), in the same round trip as BEGIN and the lookup of the
+// records the first calls file. Consecutive FileRecords calls are resolved
+// together: one lookup of every key, then each call in turn is checked
+// against what is stored and what the calls before it created, in Go,
+// before anything is written, so a call that conflicts fails alone and the
+// others' records are inserted together. An Append call runs under its own
+// SAVEPOINT (when the group has more than one call), so a failing call is
+// rolled back alone. The last writes, the move of the head and COMMIT go
+// in one round trip. If the transaction itself fails, every call of the
+// group gets the error.
 func (db *DB) runGroup(group []*request) {
 	w := db.w
 	defer func() {
@@ -216,10 +234,8 @@ func (db *DB) runGroup(group []*request) {
 		return
 	}
 	fail := func(err error) {
-		w.discard()
-		if w.tx != nil {
-			w.tx.Rollback(bg)
-			w.tx = nil
+		if w.conn != nil {
+			w.rollback()
 		}
 		for _, r := range live {
 			if r.err == nil {
@@ -228,18 +244,32 @@ func (db *DB) runGroup(group []*request) {
 			r.results, r.events = nil, nil
 		}
 	}
-	if err := db.reconnectWriter(); err != nil {
-		fail(err)
-		return
-	}
-	tx, err := w.conn.Begin(bg)
+	pc, err := w.pool.Acquire(bg)
 	if err != nil {
 		fail(err)
 		return
 	}
-	w.tx = tx
-	// The lock that orders every append, on every node (package doc).
-	if err := tx.QueryRow(bg, "SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").Scan(&w.seq, &w.hash); err != nil {
+	w.conn = pc.Conn()
+	defer func() {
+		w.conn = nil
+		pc.Release() // a broken connection is destroyed, not reused
+	}()
+
+	// BEGIN, the lock that orders every append on every node, and the
+	// lookup of the first run of filings, in one round trip.
+	w.queue("BEGIN")
+	w.queue("SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
+		return row.Scan(&w.seq, &w.hash)
+	})
+	var stored map[recKey]*credo.Record
+	var firstRun int
+	for firstRun < len(live) && live[firstRun].op == "FileRecords" {
+		firstRun++
+	}
+	if firstRun > 0 {
+		stored = w.queueLookup(groupKeys(live[:firstRun]))
+	}
+	if err := w.flush(); err != nil {
 		fail(err)
 		return
 	}
@@ -250,7 +280,10 @@ func (db *DB) runGroup(group []*request) {
 			for j < len(live) && live[j].op == "FileRecords" {
 				j++
 			}
-			if err := w.fileGroup(live[i:j]); err != nil {
+			if i > 0 {
+				stored = nil
+			}
+			if err := w.fileGroup(live[i:j], stored); err != nil {
 				fail(err)
 				return
 			}
@@ -260,22 +293,29 @@ func (db *DB) runGroup(group []*request) {
 		r := live[i]
 		i++
 		if len(live) == 1 {
-			if r.err = r.run(w); r.err != nil {
-				w.discard()
-				w.tx.Rollback(bg)
-				w.tx = nil
+			// The whole transaction is this call's: its writes go with
+			// the COMMIT, and its failure is the transaction's.
+			if r.events, r.err = w.append(r.evs); r.err != nil {
+				r.events = nil
+				r.err = internal(r.op, r.err)
+				w.rollback()
 				return
 			}
 			continue
+		}
+		// The writes queued so far belong to the calls before: send
+		// them, so that rolling this call back cannot drop them.
+		if err := w.flush(); err != nil {
+			fail(err)
+			return
 		}
 		seq, hash := w.seq, w.hash
 		w.queue("SAVEPOINT call")
 		w.spQueued = true
 		if r.err = r.run(w); r.err != nil {
 			w.seq, w.hash = seq, hash
-			r.events = nil
 			if !w.discard() {
-				if _, err := w.tx.Exec(bg, "ROLLBACK TO SAVEPOINT call"); err != nil {
+				if _, err := w.conn.Exec(bg, "ROLLBACK TO SAVEPOINT call"); err != nil {
 					fail(err)
 					return
 				}
@@ -286,25 +326,20 @@ func (db *DB) runGroup(group []*request) {
 	}
 	if w.seq == startSeq {
 		// Nothing appended (every call failed or was a no-op).
-		w.discard()
-		w.tx.Rollback(bg)
-		w.tx = nil
+		w.rollback()
 		return
 	}
 	w.queue("UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1", w.seq, w.hash)
+	w.queue("COMMIT")
 	if err := w.flush(); err != nil {
+		// Nothing after the failed statement ran: not committed.
 		fail(err)
 		return
 	}
-	if err := w.tx.Commit(bg); err != nil {
-		w.tx = nil
-		fail(err)
-		return
-	}
-	w.tx = nil
 }
 
-// run executes an Append request against the open transaction.
+// run executes an Append request of a group against the open transaction,
+// under its savepoint.
 func (r *request) run(w *writer) error {
 	var err error
 	r.events, err = w.append(r.evs)

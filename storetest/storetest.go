@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) credo.Store) {
 		{"PolicyVersions", testPolicyVersions},
 		{"Verify", testVerify},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentOutcomes", testConcurrentOutcomes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1003,5 +1004,68 @@ func testConcurrentWriters(t *testing.T, s credo.Store) {
 	seq, hash := head(t, s)
 	if seq != int64(len(log)) || hash != log[len(log)-1].Hash {
 		t.Errorf("Head = %d, want %d", seq, len(log))
+	}
+}
+
+// testConcurrentOutcomes makes many calls at once, as a store that commits
+// concurrent calls together (group commit) would group them: filings that
+// conflict, that cannot be encoded or that succeed, appends that fail on
+// the stored state, that fail before reaching it, or that succeed. Each
+// call must get its own outcome, and the log must hold exactly the
+// successful calls, chained and gap-free.
+func testConcurrentOutcomes(t *testing.T, s credo.Store) {
+	var pre []*credo.Record
+	for i := range 10 {
+		pre = append(pre, NewRecord("court.pre", i, i))
+	}
+	file(t, s, pre...)
+	const calls = 300
+	unencodable := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			switch i % 6 {
+			case 0: // conflicts with a stored record
+				r := NewRecord("court.pre", i%10, i%10)
+				r.Rule = "OTHER"
+				_, errs[i] = s.FileRecords(ctx, []*credo.Record{NewRecord("court.new", i, i), r})
+			case 1: // refers to a record that does not exist
+				_, errs[i] = s.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: RIC(i), Consent: &credo.Consent{Scheme: "civic", Given: true}},
+					{Type: credo.EventRecordRevoked, Change: &credo.RecordChange{RecordID: 1 << 40}}})
+			case 2:
+				_, errs[i] = s.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: RIC(i), Consent: &credo.Consent{Scheme: "civic", Given: true}}})
+			case 3:
+				_, errs[i] = s.FileRecords(ctx, []*credo.Record{NewRecord("court.new", i, i)})
+			case 4: // an event that cannot be encoded
+				_, errs[i] = s.Append(ctx, []*credo.Event{{Type: credo.EventConsentGiven, Subject: RIC(i), Consent: &credo.Consent{Scheme: "civic", Given: true, At: unencodable}}})
+			case 5: // a record that cannot be encoded
+				r := NewRecord("court.new", i, i)
+				r.DecidedAt = unencodable
+				_, errs[i] = s.FileRecords(ctx, []*credo.Record{r})
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		want := map[int]string{0: credo.ECONFLICT, 1: credo.ENOTFOUND, 4: credo.EINVALID, 5: credo.EINVALID}[i%6]
+		if got := credo.ErrorCode(err); got != want {
+			t.Errorf("call %d: error %v (code %q), want code %q", i, err, got, want)
+		}
+	}
+	for i := range calls {
+		r := NewRecord("court.new", i, i)
+		_, err := s.RecordByCase(ctx, r.Authority, r.CaseRef)
+		if (i%6 == 3) != (err == nil) {
+			t.Errorf("record court.new %d: %v", i, err)
+		}
+	}
+	log := allEvents(t, s)
+	if got, want := len(log), len(pre)+2*calls/6; got != want {
+		t.Errorf("log has %d events, want %d", got, want)
+	}
+	checkChain(t, log, 1, "")
+	if res, err := s.Verify(ctx); err != nil || !res.OK || res.Count != int64(len(log)) {
+		t.Errorf("Verify = %+v, %v", res, err)
 	}
 }
