@@ -143,11 +143,12 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	if d, err := checkB.Check(ctx, subject, "aviation"); err != nil || d.Decision != "allow" {
 		t.Fatalf("before: %+v %v", d, err)
 	}
-	filed := time.Now()
+	sent := time.Now()
 	res, err := fileA.FileRecord(ctx, judgmentRecord(subject, "A-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	acked := time.Now()
 	var res2 *chttp.CheckResult
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		res2, err = checkB.CheckResult(ctx, subject, "aviation")
@@ -162,7 +163,8 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	if res2.Decision != "deny" || res2.LogPosition < res.Record.ID {
 		t.Fatalf("node B after a record filed through A: %+v (record at seq %d)", res2, res.Record.ID)
 	}
-	t.Logf("a record filed through A changed B's answer %v later (B polls hourly: notified)", time.Since(filed).Round(time.Millisecond))
+	t.Logf("a record filed through A (acknowledged in %v) changed B's answer %v after the acknowledgement (B polls hourly: notified)",
+		acked.Sub(sent).Round(time.Millisecond), time.Since(acked).Round(time.Millisecond))
 
 	// B answers and logs checks, then stops; A files meanwhile.
 	var ids []string
