@@ -15,6 +15,7 @@ import (
 
 	"credo"
 	chttp "credo/http"
+	"credo/ident"
 	"credo/internal/pgtest"
 )
 
@@ -220,5 +221,104 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	b.stop()
 	if code, out, errs := runCLI(t, "verify", "--postgres", dsn); code != 0 {
 		t.Fatalf("verify: %s%s", out, errs)
+	}
+}
+
+// TestServeShards runs two `credo serve` shard nodes (Beijing; Guangdong
+// and the default) from one shard map: a check and a filing sent to the
+// wrong node are forwarded to the right one, and with forwarding off the
+// node answers 421 naming the shard.
+func TestServeShards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs server subprocesses")
+	}
+	north, south := &node{t: t, addr: freeAddr(t)}, &node{t: t, addr: freeAddr(t)}
+	dir := t.TempDir()
+	shardMap := dir + "/shards.yaml"
+	writeFile(t, shardMap, fmt.Sprintf("default: south\nshards:\n  north: {provinces: [\"11\"], url: %q}\n  south: {provinces: [\"44\"], url: %q}\n", north.url(), south.url()))
+	// The same tokens in both shards' databases.
+	courtSecret, courtHash := chttp.NewTokenSecret()
+	airSecret, airHash := chttp.NewTokenSecret()
+	ctx := context.Background()
+	for _, n := range []*node{north, south} {
+		db := dir + "/" + n.addr[len("127.0.0.1:"):] + ".db"
+		mustRun(t, "init", "--db", db, "--policy", "testdata/policy.yaml")
+		st, err := openStore(storeFlag{db: db, dbSet: true}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range []credo.Token{
+			{ID: "tok-court", Name: "court", Role: credo.RoleAuthority, Authority: "court.test", Hash: courtHash, Created: time.Now()},
+			{ID: "tok-air", Name: "air", Role: credo.RoleChecker, Sectors: []string{"aviation"}, Hash: airHash, Created: time.Now()},
+		} {
+			if err := st.CreateToken(ctx, &tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Close()
+		shard := "north"
+		if n == south {
+			shard = "south"
+		}
+		n.args = []string{"--db", db, "--shard-map", shardMap, "--shard", shard}
+	}
+	north.start()
+	south.start()
+	guangdong := ricRegion("440300", 7)
+	// Filed through north, forwarded to south.
+	if _, err := chttp.NewClient(north.url(), courtSecret).FileRecord(ctx, judgmentRecord(guangdong, "GD-1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*node{north, south} {
+		d, err := chttp.NewClient(n.url(), airSecret).Check(ctx, guangdong, "aviation")
+		if err != nil || d.Decision != "deny" {
+			t.Errorf("check of a Guangdong subject on %s: %+v %v", n.addr, d, err)
+		}
+	}
+	if _, rd := readyz(t, north.url()); rd.TableEntries != 0 {
+		t.Errorf("north holds %d subjects, want none (the record went to south)", rd.TableEntries)
+	}
+	north.stop()
+	north.args = append(north.args, "--no-shard-forward")
+	north.start()
+	status, hdr, body := rawPost(t, north.url()+"/v1/checks", airSecret, `{"subject":"`+guangdong+`","sector":"aviation"}`)
+	if status != http.StatusMisdirectedRequest || hdr.Get(chttp.ShardHeader) != "south" || !strings.Contains(body, "belongs to shard south") {
+		t.Errorf("421 expected: %d %v %s", status, hdr, body)
+	}
+}
+
+// ricRegion returns a valid RIC of a person born in 1990 in region.
+func ricRegion(region string, n int) string {
+	first17 := fmt.Sprintf("%s19900101%03d", region, n)
+	c, err := ident.RICCheck(first17)
+	if err != nil {
+		panic(err)
+	}
+	return first17 + string(c)
+}
+
+// TestServeScaleFlags: flags that go together are refused alone, clearly.
+func TestServeScaleFlags(t *testing.T) {
+	db := newRegistry(t)
+	bad := t.TempDir() + "/bad.yaml"
+	writeFile(t, bad, "default: x\nshards:\n  a: {provinces: [\"11\"], url: \"http://a\"}\n")
+	good := t.TempDir() + "/good.yaml"
+	writeFile(t, good, "default: a\nshards:\n  a: {provinces: [\"11\"], url: \"http://a\"}\n")
+	t.Setenv(envPostgres, "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--shard", "a"}, "--shard: needs --shard-map"},
+		{[]string{"--shard-map", bad, "--shard", "a"}, `default: "x" is not one of the shards (a)`},
+		{[]string{"--shard-map", good}, "name the shard(s) this node serves (a)"},
+		{[]string{"--shard-map", good, "--shard", "b"}, `"b" is not in the shard map (a)`},
+		{[]string{"--postgres-read", "postgres://x/y"}, "--postgres-read: needs a PostgreSQL primary"},
+		{[]string{"--tail-interval", "0s"}, "--tail-interval: must be positive"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, tc.args...)...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("serve %v: exit %d, %q; want an error containing %q", tc.args, code, errs, tc.want)
+		}
 	}
 }
