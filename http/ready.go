@@ -7,7 +7,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"credo"
+	"credo/registry"
 )
 
 // PositionHeader states, on every check answer, the log position the
@@ -90,4 +93,26 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// watchTail exports the tailer's state: the log position the decision
+// table reflects, the events applied, failed reads, and the seconds since
+// the last successful read (-1: never, or not tailing).
+func (m *metrics) watchTail(reg interface{ TailStatus() registry.TailStatus }) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_log_position", Help: "Sequence number up to which the decision table reflects the event log."},
+			func() float64 { return float64(reg.TailStatus().Position) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credo_tail_applied_total", Help: "Events of the log applied to the decision table by the tailer."},
+			func() float64 { return float64(reg.TailStatus().Applied) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credo_tail_errors_total", Help: "Failed reads of the event log by the tailer."},
+			func() float64 { return float64(reg.TailStatus().Errors) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_tail_seconds_since_poll", Help: "Seconds since the tailer last read the event log (-1: not tailing)."},
+			func() float64 {
+				st := reg.TailStatus()
+				if !st.Running || st.LastPoll.IsZero() {
+					return -1
+				}
+				return time.Since(st.LastPoll).Seconds()
+			}),
+	)
 }

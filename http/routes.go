@@ -62,6 +62,7 @@ func (s *Server) registerRoutes() {
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.metrics.watchDueProcess(s.reg)
+	s.metrics.watchTail(s.reg)
 
 	s.mux.HandleFunc("/", s.notFound)
 }

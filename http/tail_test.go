@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -136,7 +137,13 @@ func TestCheckStatesPosition(t *testing.T) {
 	if st, rd, d := ready(t, e); st != http.StatusOK || rd.TailLag != 0 || rd.LogPosition != p0+3 || rd.LogHead != p0+3 {
 		t.Errorf("readyz after catching up: %d %+v %s", st, rd, d)
 	}
-	// A batch states the position too.
+	m := e.do("GET", "/metrics", "", nil)
+	for _, want := range []string{fmt.Sprintf("credo_log_position %d\n", p0+3), "credo_tail_applied_total 3\n", "credo_tail_errors_total 0\n", "credo_tail_seconds_since_poll "} {
+		if !strings.Contains(string(m.body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+		// A batch states the position too.
 	rb := e.do("POST", "/v1/checks/batch", "airline", map[string]any{"sector": "aviation", "subjects": []string{alice, bob}})
 	if h := rb.header.Get(credohttp.PositionHeader); h != strconv.FormatInt(p0+3, 10) {
 		t.Errorf("batch position header %q", h)
