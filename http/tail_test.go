@@ -143,7 +143,7 @@ func TestCheckStatesPosition(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-		// A batch states the position too.
+	// A batch states the position too.
 	rb := e.do("POST", "/v1/checks/batch", "airline", map[string]any{"sector": "aviation", "subjects": []string{alice, bob}})
 	if h := rb.header.Get(credohttp.PositionHeader); h != strconv.FormatInt(p0+3, 10) {
 		t.Errorf("batch position header %q", h)
