@@ -25,8 +25,9 @@ import (
 // targets >= 200,000 records/s bulk. Baselines in the same run:
 //
 //   - BenchmarkBulkFile/copy (COPY) against /insert (array INSERTs, the
-//     path of small batches) and BenchmarkNaiveInsert (one autocommitted
-//     INSERT per record, no chain, no projections);
+//     path of small batches), /sqlite (the embedded store) and
+//     BenchmarkNaiveInsert (one autocommitted INSERT per record, no chain,
+//     no projections);
 //   - BenchmarkConcurrentFile: one record per call from 64 and 1024
 //     goroutines, on PostgreSQL (group commit under the log lock) and on
 //     SQLite (its group commit), and on PostgreSQL with group commit off
@@ -63,6 +64,14 @@ func cpuTime() time.Duration {
 func BenchmarkBulkFile(b *testing.B) {
 	b.Run("copy", func(b *testing.B) { benchBulk(b, postgres.Options{}) })
 	b.Run("insert", func(b *testing.B) { benchBulk(b, postgres.Options{CopyThreshold: -1}) })
+	b.Run("sqlite", func(b *testing.B) {
+		db, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchBulkOn(b, db)
+	})
 }
 
 func benchBulk(b *testing.B, opts postgres.Options) {
@@ -71,6 +80,10 @@ func benchBulk(b *testing.B, opts postgres.Options) {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	benchBulkOn(b, db)
+}
+
+func benchBulkOn(b *testing.B, db credo.Store) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n int64

@@ -84,9 +84,11 @@ type Options struct {
 	// MaxGroupRecords caps the number of records a group may carry; a call
 	// larger than that is committed on its own (default 10,000).
 	MaxGroupRecords int
-	// CopyThreshold is the number of new records in one transaction from
-	// which they are written with COPY rather than INSERT (default
-	// 1000; negative: never).
+	// CopyThreshold is the number of new records in one transaction (one
+	// call, or a group of calls) from which they are written with COPY
+	// rather than with array INSERTs sent in the commit's round trip
+	// (default 256: from there COPY is cheaper despite its round trips;
+	// negative: never).
 	CopyThreshold int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
@@ -131,7 +133,7 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		opts.MaxGroupRecords = 10000
 	}
 	if opts.CopyThreshold == 0 {
-		opts.CopyThreshold = 1000
+		opts.CopyThreshold = 256
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
