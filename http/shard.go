@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -398,16 +397,26 @@ func (sh *sharding) localBatch(s *Server, r *http.Request, p *principal, sector 
 	r2 := r.Clone(r.Context())
 	r2.Body = io.NopCloser(bytes.NewReader(b))
 	r2.ContentLength = int64(len(b))
-	rec := httptest.NewRecorder()
+	rec := &bufferWriter{h: http.Header{}}
 	var res CheckBatchResponse
 	if err := s.handleCheckBatch(rec, r2, p); err != nil {
 		return res, err
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+	if err := json.Unmarshal(rec.buf.Bytes(), &res); err != nil {
 		return res, credo.Errorf(credo.EINTERNAL, "decoding the local batch answer: %v", err)
 	}
 	return res, nil
 }
+
+// bufferWriter keeps a response in memory.
+type bufferWriter struct {
+	h   http.Header
+	buf bytes.Buffer
+}
+
+func (w *bufferWriter) Header() http.Header         { return w.h }
+func (w *bufferWriter) Write(b []byte) (int, error) { return w.buf.Write(b) }
+func (w *bufferWriter) WriteHeader(int)             {}
 
 // remoteBatch sends a batch check to another shard with the caller's token.
 func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *Shard, sector string, subjects []string) (CheckBatchResponse, error) {
