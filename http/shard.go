@@ -270,10 +270,17 @@ func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *
 			return false, nil // the handler reports the body's problem
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var q struct {
-			Subject string `json:"subject"`
+		var q CheckRequest
+		if !parseCheckFast(body, &q) {
+			var any struct {
+				Subject string `json:"subject"`
+			}
+			if json.Unmarshal(body, &any) != nil {
+				return false, nil
+			}
+			q.Subject = any.Subject
 		}
-		if json.Unmarshal(body, &q) != nil || q.Subject == "" {
+		if q.Subject == "" {
 			return false, nil
 		}
 		subject = q.Subject
