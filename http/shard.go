@@ -272,13 +272,13 @@ func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		var q CheckRequest
 		if !parseCheckFast(body, &q) {
-			var any struct {
+			var other struct {
 				Subject string `json:"subject"`
 			}
-			if json.Unmarshal(body, &any) != nil {
+			if json.Unmarshal(body, &other) != nil {
 				return false, nil
 			}
-			q.Subject = any.Subject
+			q.Subject = other.Subject
 		}
 		if q.Subject == "" {
 			return false, nil
