@@ -305,6 +305,12 @@ func (w *writer) copySubjects(s *subjectSet) error {
 		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
 		return err
 	}
+	// Group commit can put two large batches in one transaction: the stage
+	// must hold only this batch's subjects, or the upsert would meet one
+	// subject twice.
+	if _, err := w.exec(`TRUNCATE subjects_stage`); err != nil {
+		return err
+	}
 	w.copyBufs[3] = w.copyBufs[3].reset(len(s.list) * 64)
 	sb := w.copyBufs[3]
 	for i := range s.list {
