@@ -151,7 +151,8 @@ type Disparity struct {
 	Dimension string  `json:"dimension"`
 	Effect    string  `json:"effect"`
 	Label     string  `json:"label"`
-	Groups    int     `json:"groups"` // groups taking part
+	Groups    int     `json:"groups"`   // groups taking part
+	Affected  int     `json:"affected"` // subjects affected in those groups
 	MinGroup  string  `json:"min_group"`
 	MinRate   float64 `json:"min_rate"`
 	MaxGroup  string  `json:"max_group"`

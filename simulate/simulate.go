@@ -798,6 +798,7 @@ func disparity(b Breakdown, e Effect, minGroup int, threshold float64) (Disparit
 			continue
 		}
 		dp.Groups++
+		dp.Affected += g.Affected[e.ID]
 		rate := float64(g.Affected[e.ID]) / float64(g.Size)
 		if first || rate < dp.MinRate {
 			dp.MinRate, dp.MinGroup = rate, g.Name

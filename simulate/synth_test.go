@@ -100,4 +100,15 @@ func census(city *synth.City, people, orgs int) func(func(string) error) error {
 	}
 }
 
+// openTableless opens a registry over a store without its decision table:
+// for its engine (the published versions).
+func openTableless(t testing.TB, st credo.Store, c *clock) *registry.Registry {
+	t.Helper()
+	reg, err := registry.Open(context.Background(), st, registry.Options{Now: c.now, NoTable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "city.db") }
