@@ -31,7 +31,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	p("\nLists\tkind\tbefore\tafter\tentries\texits\t\n")
 	for _, l := range r.Lists {
-		p("  %s\t%s\t%d\t%d\t%+d\t%d\t%s\n", l.List, l.Kind, l.Before, l.After, l.Entries, -l.Exits, l.Status)
+		p("  %s\t%s\t%d\t%d\t%d\t%d\t%s\n", l.List, l.Kind, l.Before, l.After, l.Entries, l.Exits, l.Status)
 	}
 	tw.Flush()
 	p("\nSectors\tdenied\tnewly denied\tlifted\tlimited\tnewly limited\tlifted\tgrants lost\tnewly granted\n")
