@@ -19,10 +19,11 @@ const ProblemBase = "https://credo.example/problems/"
 
 // HTTP-level problem kinds that have no credo error code.
 const (
-	kindTooLarge         = "too_large"
-	kindRateLimited      = "rate_limited"
-	kindOverloaded       = "overloaded"
-	kindMethodNotAllowed = "method_not_allowed"
+	kindTooLarge             = "too_large"
+	kindRateLimited          = "rate_limited"
+	kindOverloaded           = "overloaded"
+	kindMethodNotAllowed     = "method_not_allowed"
+	kindUnsupportedMediaType = "unsupported_media_type"
 )
 
 // Problem is an RFC 9457 problem details object: the body of every error
@@ -65,6 +66,8 @@ func errorStatus(code string) int {
 		return http.StatusServiceUnavailable
 	case kindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case kindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
@@ -79,7 +82,7 @@ func codeOfType(typ string) string {
 	switch code {
 	case credo.EINVALID, credo.EUNAUTHORIZED, credo.EFORBIDDEN, credo.ENOTFOUND, credo.ECONFLICT, credo.EUNAVAILABLE:
 		return code
-	case kindTooLarge, kindMethodNotAllowed:
+	case kindTooLarge, kindMethodNotAllowed, kindUnsupportedMediaType:
 		return credo.EINVALID
 	case kindRateLimited, kindOverloaded:
 		return credo.EUNAVAILABLE
@@ -88,17 +91,18 @@ func codeOfType(typ string) string {
 }
 
 var problemTitles = map[string]string{
-	credo.EINVALID:       "Invalid request",
-	credo.EUNAUTHORIZED:  "Unauthorized",
-	credo.EFORBIDDEN:     "Forbidden",
-	credo.ENOTFOUND:      "Not found",
-	credo.ECONFLICT:      "Conflict",
-	credo.EUNAVAILABLE:   "Service unavailable",
-	credo.EINTERNAL:      "Internal error",
-	kindTooLarge:         "Request body too large",
-	kindRateLimited:      "Too many requests",
-	kindOverloaded:       "Server overloaded",
-	kindMethodNotAllowed: "Method not allowed",
+	credo.EINVALID:           "Invalid request",
+	credo.EUNAUTHORIZED:      "Unauthorized",
+	credo.EFORBIDDEN:         "Forbidden",
+	credo.ENOTFOUND:          "Not found",
+	credo.ECONFLICT:          "Conflict",
+	credo.EUNAVAILABLE:       "Service unavailable",
+	credo.EINTERNAL:          "Internal error",
+	kindTooLarge:             "Request body too large",
+	kindRateLimited:          "Too many requests",
+	kindOverloaded:           "Server overloaded",
+	kindMethodNotAllowed:     "Method not allowed",
+	kindUnsupportedMediaType: "Unsupported media type",
 }
 
 // httpError is an error that carries an HTTP-level problem kind and extra
