@@ -24,6 +24,9 @@ func WriteHTML(w io.Writer, r *Report, lang string) error {
 	for _, d := range r.Disparities {
 		if d.Flagged {
 			v.Flagged++
+			if d.Significant {
+				v.Significant++
+			}
 		}
 	}
 	for _, s := range r.Schemes {
@@ -70,6 +73,7 @@ type htmlView struct {
 	Lang           string
 	T              map[string]string
 	Flagged        int
+	Significant    int
 	Schemes        []schemeView
 	Sectors        []SectorShift
 	Effects        []effectView
@@ -260,8 +264,11 @@ func disparityChart(r *Report, tr map[string]string) string {
 	for i, d := range ds {
 		y := 8 + i*rowH
 		cls := "bar-ok"
-		if d.Flagged {
+		switch {
+		case d.Flagged && d.Significant:
 			cls = "bar-flag"
+		case d.Flagged:
+			cls = "bar-weak"
 		}
 		label := tr["dimshort."+d.Dimension] + " · " + effectLabel(d.Effect, tr)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelWidth-8, y+13, esc(clipLabel(label, 34)))
@@ -296,6 +303,12 @@ func pct(x float64) string {
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":   pct,
 	"ratio": func(x float64) string { return fmt.Sprintf("%.2f", x) },
+	"pval": func(p float64) string {
+		if p < 0.001 {
+			return "< 0.001"
+		}
+		return fmt.Sprintf("%.3f", p)
+	},
 	"time":  func(t time.Time) string { return t.Format(time.RFC3339) },
 	"short": short,
 	"desc":  describe,
@@ -319,7 +332,7 @@ td.t,th.t{text-align:left}caption{text-align:left;font-weight:600;padding:4px 0;
 .flag{color:#c53030;font-weight:600}.ok{color:#2f855a}.note{color:#4a5568;font-size:.9em}
 svg.chart{display:block;max-width:100%;height:auto;margin:.6em 0}
 .lbl{font-size:12px;fill:#2d3748}.val{font-size:12px;fill:#4a5568}
-.bar-before{fill:#a0aec0}.bar-after{fill:#2b6cb0}.bar-rate{fill:#dd6b20}.bar-ok{fill:#38a169}.bar-flag{fill:#c53030}
+.bar-before{fill:#a0aec0}.bar-after{fill:#2b6cb0}.bar-rate{fill:#dd6b20}.bar-ok{fill:#38a169}.bar-flag{fill:#c53030}.bar-weak{fill:#ed8936}
 .axis{stroke:#718096;stroke-width:1}.threshold{stroke:#1a202c;stroke-width:2;stroke-dasharray:5 4}
 code{font-size:.9em}
 @media print{body{background:#fff}main{padding:0}}
@@ -340,6 +353,7 @@ code{font-size:.9em}
 <div role="listitem"><b id="n-subjects">{{.R.Population.Subjects}}</b>{{.T.subjects}}</div>
 <div role="listitem"><b id="n-changed">{{.R.Changed}}</b>{{.T.changed}}</div>
 <div role="listitem"><b id="n-flagged" class="{{if .Flagged}}flag{{else}}ok{{end}}">{{.Flagged}} / {{len .R.Disparities}}</b>{{.T.flagged}}</div>
+<div role="listitem"><b id="n-significant" class="{{if .Significant}}flag{{else}}ok{{end}}">{{.Significant}}</b>{{.T.significantn}}</div>
 </div>
 
 <h2 id="tiers">{{.T.h_tiers}}</h2>
@@ -400,9 +414,9 @@ code{font-size:.9em}
 {{if .Disparities}}{{.DisparityChart}}{{end}}
 <table>
 <caption>{{.T.h_disparities}}</caption>
-<tr><th>{{.T.dimension}}</th><th class="t">{{.T.effect}}</th><th>{{.T.groups}}</th><th>{{.T.affectedn}}</th><th>{{.T.lowest}}</th><th>{{.T.highest}}</th><th>{{.T.ratio}}</th></tr>
-{{range .Disparities}}<tr><td>{{.Dim}}</td><td class="t">{{.Label}}</td><td>{{.Groups}}</td><td>{{.Affected}}</td><td>{{.MinGroup}} {{pct .MinRate}}</td><td>{{.MaxGroup}} {{pct .MaxRate}}</td><td class="{{if .Flagged}}flag{{else}}ok{{end}}">{{ratio .Ratio}}{{if .Flagged}} ⚑ {{$.T.flaggedone}}{{end}}</td></tr>
-{{else}}<tr><td colspan="7">{{.T.nodisparity}}</td></tr>
+<tr><th>{{.T.dimension}}</th><th class="t">{{.T.effect}}</th><th>{{.T.groups}}</th><th>{{.T.affectedn}}</th><th>{{.T.lowest}}</th><th>{{.T.highest}}</th><th>{{.T.ratio}}</th><th>{{.T.pvalue}}</th></tr>
+{{range .Disparities}}<tr><td>{{.Dim}}</td><td class="t">{{.Label}}</td><td>{{.Groups}}</td><td>{{.Affected}}</td><td>{{.MinGroup}} {{pct .MinRate}}</td><td>{{.MaxGroup}} {{pct .MaxRate}}</td><td class="{{if .Flagged}}flag{{else}}ok{{end}}">{{ratio .Ratio}}{{if .Flagged}} ⚑ {{$.T.flaggedone}}{{end}}</td><td class="{{if .Significant}}flag{{end}}">{{pval .PValue}}{{if .Significant}} {{$.T.significant}}{{end}}</td></tr>
+{{else}}<tr><td colspan="8">{{.T.nodisparity}}</td></tr>
 {{end}}</table>
 
 {{if .R.MostAffected}}

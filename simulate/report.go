@@ -159,6 +159,12 @@ type Disparity struct {
 	MaxRate   float64 `json:"max_rate"`
 	Ratio     float64 `json:"ratio"`
 	Flagged   bool    `json:"flagged"`
+	// PValue is the two-sided Fisher exact test of the highest-rate group
+	// against the lowest, Bonferroni-adjusted for the number of group
+	// pairs; Significant is PValue < 0.05. A flagged ratio that is not
+	// significant may well be chance.
+	PValue      float64 `json:"p_value"`
+	Significant bool    `json:"significant"`
 }
 
 // Affected is one of the subjects the draft affects most (admin view only).
@@ -199,4 +205,5 @@ const Definition = `Both policies are evaluated for every subject at the same in
 	`For each dimension (district, age band at the instant, sex for persons; district and USCC registration type for organisations) the rate of an effect in a group is affected members / members. ` +
 	`The disparity ratio of an effect is the lowest rate divided by the highest rate across the groups that have at least min_group members (and are not excluded: minors, whom no sanction may reach, are excluded from the age-band ratios; so are subjects whose group is unknown). ` +
 	`It is computed only when at least two groups take part and the highest rate is above zero, and flagged when it is below the threshold (default 0.8, the four-fifths rule). ` +
+	`Because rare effects give extreme ratios by chance, each ratio also carries the two-sided Fisher exact test of the highest-rate group against the lowest-rate group, its p-value multiplied by the number of group pairs (Bonferroni; at most 1), and is marked significant when that is below 0.05. ` +
 	`A ratio of 1 means every group is affected at the same rate; a small ratio means one group bears the effect far more than another. Small counts make rates noisy: read the counts beside each ratio.`

@@ -792,6 +792,7 @@ func (s *sim) report(a *agg, current, draft engine.Version) *Report {
 // of a breakdown (see Definition).
 func disparity(b Breakdown, e Effect, minGroup int, threshold float64) (Disparity, bool) {
 	dp := Disparity{Dimension: b.Dimension, Effect: e.ID, Label: e.Label}
+	var lo, hi Group
 	first := true
 	for _, g := range b.Groups {
 		if g.Size < minGroup || g.Excluded != "" {
@@ -801,10 +802,10 @@ func disparity(b Breakdown, e Effect, minGroup int, threshold float64) (Disparit
 		dp.Affected += g.Affected[e.ID]
 		rate := float64(g.Affected[e.ID]) / float64(g.Size)
 		if first || rate < dp.MinRate {
-			dp.MinRate, dp.MinGroup = rate, g.Name
+			dp.MinRate, dp.MinGroup, lo = rate, g.Name, g
 		}
 		if first || rate > dp.MaxRate {
-			dp.MaxRate, dp.MaxGroup = rate, g.Name
+			dp.MaxRate, dp.MaxGroup, hi = rate, g.Name, g
 		}
 		first = false
 	}
@@ -813,6 +814,9 @@ func disparity(b Breakdown, e Effect, minGroup int, threshold float64) (Disparit
 	}
 	dp.Ratio = dp.MinRate / dp.MaxRate
 	dp.Flagged = dp.Ratio < threshold
+	pairs := float64(dp.Groups * (dp.Groups - 1) / 2)
+	dp.PValue = min(1, pairs*fisherExact(hi.Affected[e.ID], hi.Size, lo.Affected[e.ID], lo.Size))
+	dp.Significant = dp.PValue < 0.05
 	return dp, true
 }
 

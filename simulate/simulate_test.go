@@ -122,7 +122,8 @@ func TestRunConstructedCity(t *testing.T) {
 			t.Errorf("no disparity %s %s", tc.dim, tc.effect)
 			continue
 		}
-		if math.Abs(d.Ratio-tc.ratio) > 1e-9 || d.Flagged != tc.flagged || d.Groups != 2 {
+		// Groups of 2 to 4: nothing is significant (Fisher exact p = 1).
+		if math.Abs(d.Ratio-tc.ratio) > 1e-9 || d.Flagged != tc.flagged || d.Groups != 2 || d.Significant || math.Abs(d.PValue-1) > 1e-9 {
 			t.Errorf("disparity %s %s = %+v, want ratio %g flagged %v", tc.dim, tc.effect, d, tc.ratio, tc.flagged)
 		}
 	}

@@ -45,22 +45,28 @@ func WriteText(w io.Writer, r *Report) error {
 		p("  %s\t%d\n", e.Label, e.Count)
 	}
 	tw.Flush()
-	flagged := 0
+	flagged, significant := 0, 0
 	for _, d := range r.Disparities {
 		if d.Flagged {
 			flagged++
+			if d.Significant {
+				significant++
+			}
 		}
 	}
-	p("\nDisparities (ratio = lowest rate / highest rate across groups of at least %d; flagged below %.2f): %d of %d flagged\n",
-		r.MinGroup, r.Threshold, flagged, len(r.Disparities))
+	p("\nDisparities (ratio = lowest rate / highest rate across groups of at least %d; flagged below %.2f): %d of %d flagged, %d of them significant (Fisher exact, Bonferroni, p < 0.05)\n",
+		r.MinGroup, r.Threshold, flagged, len(r.Disparities), significant)
 	if len(r.Disparities) > 0 {
-		p("  dimension\teffect\tratio\tlowest\thighest\t\n")
+		p("  dimension\teffect\taffected\tratio\tlowest\thighest\tp\t\n")
 		for _, d := range r.Disparities {
 			mark := ""
 			if d.Flagged {
 				mark = "FLAGGED"
+				if d.Significant {
+					mark += ", significant"
+				}
 			}
-			p("  %s\t%s\t%.2f\t%s %.3f%%\t%s %.3f%%\t%s\n", d.Dimension, d.Label, d.Ratio, d.MinGroup, 100*d.MinRate, d.MaxGroup, 100*d.MaxRate, mark)
+			p("  %s\t%s\t%d\t%.2f\t%s %.3f%%\t%s %.3f%%\t%.3g\t%s\n", d.Dimension, d.Label, d.Affected, d.Ratio, d.MinGroup, 100*d.MinRate, d.MaxGroup, 100*d.MaxRate, d.PValue, mark)
 		}
 	}
 	tw.Flush()
