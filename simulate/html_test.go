@@ -36,6 +36,9 @@ func TestWriteHTML(t *testing.T) {
 					t.Errorf("auditor page shows subject %s", id)
 				}
 			}
+			if strings.Contains(page, "<no value>") || strings.Contains(page, "%!") {
+				t.Error("a string is missing or badly formatted")
+			}
 			if strings.Contains(page, "<script") || strings.Contains(page, `src="`) || strings.Contains(page, `href="http`) {
 				t.Error("the report must be self-contained")
 			}
