@@ -91,3 +91,40 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(r.Timing.Load.Seconds(), "load-s")
 	b.ReportMetric(r.Timing.Evaluate.Seconds(), "evaluate-s")
 }
+
+// BenchmarkCensus measures the subjects without events: a census of a
+// synthetic city of CREDO_SIM_PEOPLE people (default 1,000,000) and a
+// tenth as many organisations against a registry with no records, so
+// that every subject takes the census path (parse, cached default state,
+// counts).
+func BenchmarkCensus(b *testing.B) {
+	ctx := context.Background()
+	people := 1_000_000
+	if v := os.Getenv("CREDO_SIM_PEOPLE"); v != "" {
+		var err error
+		if people, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_, st, _, c := synthCity(b, tempDB(b), 0, 0) // a registry with the policy and no records
+	big, err := synthFor(people, people/10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := openTableless(b, st, c)
+	draftSrc, err := os.ReadFile("../policies/beijing-draft.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cur, draft, err := simulate.Versions(reg.Engine(), synthT, synthT, "beijing-draft.yaml", draftSrc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r *simulate.Report
+	for b.Loop() {
+		if r, err = simulate.Run(ctx, st, cur, draft, synthT, simulate.Options{Census: census(big, people, people/10)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(r.Population.Subjects)/(b.Elapsed().Seconds()/float64(b.N)), "subjects/s")
+}

@@ -83,6 +83,16 @@ func synthCity(t testing.TB, path string, people, orgs int) (*registry.Registry,
 	return reg, st, city, c
 }
 
+// synthFor returns a synthetic city under the example policy (for its
+// identifiers only).
+func synthFor(people, orgs int) (*synth.City, error) {
+	pol, err := policy.Parse("beijing.yaml", policies.Beijing)
+	if err != nil {
+		return nil, err
+	}
+	return synth.New(synth.Config{People: people, Orgs: orgs, Years: 5, Seed: 7, End: synthEnd, Policy: pol})
+}
+
 // census streams every subject of a synthetic city.
 func census(city *synth.City, people, orgs int) func(func(string) error) error {
 	return func(fn func(string) error) error {
