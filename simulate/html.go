@@ -389,6 +389,13 @@ code{font-size:.9em}
 {{else}}<tr><td colspan="9">{{.T.none}}</td></tr>
 {{end}}</table>
 
+<h2 id="measures">{{.T.h_measures}}</h2>
+<table>
+<caption>{{.T.h_measures}}</caption>
+<tr><th>{{.T.measure}}</th><th>{{.T.sector}}</th><th>{{.T.effectkind}}</th><th>{{.T.before}}</th><th>{{.T.after}}</th><th>{{.T.applied}}</th><th>{{.T.liftedm}}</th></tr>
+{{range .R.Measures}}<tr><td>{{.Measure}}{{if .Status}} ({{.Status}}){{end}}{{if .Title}}<br><small>{{.Title}}</small>{{end}}</td><td class="t">{{.Sector}}</td><td class="t">{{.Effect}}</td><td>{{.Before}}</td><td>{{.After}}</td><td class="{{if .Applied}}flag{{end}}">{{.Applied}}</td><td>{{.Lifted}}</td></tr>
+{{end}}</table>
+
 <h2 id="effects">{{.T.h_effects}}</h2>
 <table>
 <caption>{{.T.h_effects}}</caption>
@@ -493,6 +500,11 @@ var translations = map[string]map[string]string{
 		"dimension":                "dimension",
 		"groups":                   "groups",
 		"lowest":                   "lowest rate",
+		"h_measures":               "Measures",
+		"measure":                  "measure",
+		"effectkind":               "effect",
+		"applied":                  "newly applied",
+		"liftedm":                  "lifted",
 		"affectedn":                "subjects affected",
 		"pvalue":                   "p (Fisher, adjusted)",
 		"significant":              "significant",
@@ -585,6 +597,11 @@ var translations = map[string]map[string]string{
 		"dimension":                "维度",
 		"groups":                   "组数",
 		"lowest":                   "最低比例",
+		"h_measures":               "措施",
+		"measure":                  "措施",
+		"effectkind":               "效果",
+		"applied":                  "新增适用",
+		"liftedm":                  "解除",
 		"affectedn":                "受影响主体",
 		"pvalue":                   "p值（Fisher，校正后）",
 		"significant":              "显著",

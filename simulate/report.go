@@ -14,13 +14,14 @@ type Report struct {
 	Threshold float64 `json:"threshold"`
 	MinGroup  int     `json:"min_group"`
 	// Changed counts the subjects whose tiers, listings or decisions differ.
-	Changed     int           `json:"changed"`
-	Schemes     []SchemeShift `json:"schemes"`
-	Lists       []ListShift   `json:"lists"`
-	Sectors     []SectorShift `json:"sectors"`
-	Effects     []Effect      `json:"effects"`
-	Breakdowns  []Breakdown   `json:"breakdowns"`
-	Disparities []Disparity   `json:"disparities"`
+	Changed     int            `json:"changed"`
+	Schemes     []SchemeShift  `json:"schemes"`
+	Lists       []ListShift    `json:"lists"`
+	Sectors     []SectorShift  `json:"sectors"`
+	Measures    []MeasureShift `json:"measures"`
+	Effects     []Effect       `json:"effects"`
+	Breakdowns  []Breakdown    `json:"breakdowns"`
+	Disparities []Disparity    `json:"disparities"`
 	// MostAffected lists the subjects with the most adverse changes. Only
 	// the admin view has it: Redact removes it.
 	MostAffected []Affected `json:"most_affected,omitempty"`
@@ -113,6 +114,22 @@ type SectorShift struct {
 	GrantedAfter  int    `json:"granted_after"`
 	NewlyGranted  int    `json:"newly_granted"`
 	GrantsLost    int    `json:"grants_lost"`
+}
+
+// MeasureShift counts the subjects a measure is in force against (or,
+// for a grant, for) before and after, and those it newly reaches or no
+// longer reaches.
+type MeasureShift struct {
+	Measure string `json:"measure"`
+	Title   string `json:"title,omitempty"`
+	Sector  string `json:"sector"`
+	Effect  string `json:"effect"` // deny | limit | grant
+	Before  int    `json:"before"`
+	After   int    `json:"after"`
+	Applied int    `json:"applied"` // newly in force
+	Lifted  int    `json:"lifted"`  // no longer in force
+	// Status is "added" or "removed" for a measure only one version has.
+	Status string `json:"status,omitempty"`
 }
 
 // Effect is one adverse effect of the draft that the breakdowns and

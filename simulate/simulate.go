@@ -326,6 +326,7 @@ type agg struct {
 
 	trans   [][]int // per scheme: from*n+to
 	lists   [][4]int
+	meas    [][4]int
 	sectors [][12]int
 	effects []int
 	groups  [numDims]map[string]*groupAgg
@@ -367,7 +368,7 @@ const (
 func (s *sim) newAgg() *agg {
 	u := s.u
 	a := &agg{s: s, before: u.newOutcome(), after: u.newOutcome(),
-		trans: make([][]int, len(u.schemes)), lists: make([][4]int, len(u.lists)), sectors: make([][12]int, len(u.sectors)),
+		trans: make([][]int, len(u.schemes)), lists: make([][4]int, len(u.lists)), meas: make([][4]int, len(u.measures)), sectors: make([][12]int, len(u.sectors)),
 		effects: make([]int, len(u.effects)), defaults: map[defaultKey]*defaultOutcome{}}
 	for i, sc := range u.schemes {
 		a.trans[i] = make([]int, len(sc.tiers)*len(sc.tiers))
@@ -445,6 +446,22 @@ func (a *agg) count(id ident.ID, b, o *outcome, n int) {
 			if l.kind == "red" && u.listEff[i] >= 0 {
 				a.adverse = append(a.adverse, u.listEff[i])
 			}
+		}
+	}
+	for i := range u.measures {
+		was, is := b.meas[i], o.meas[i]
+		c := &a.meas[i]
+		if was {
+			c[lcBefore] += n
+		}
+		if is {
+			c[lcAfter] += n
+		}
+		switch {
+		case is && !was:
+			c[lcEntries] += n
+		case was && !is:
+			c[lcExits] += n
 		}
 	}
 	var denied, limited, lost []string
@@ -581,6 +598,11 @@ func (a *agg) merge(b *agg) {
 			a.lists[i][j] += b.lists[i][j]
 		}
 	}
+	for i := range a.meas {
+		for j := range a.meas[i] {
+			a.meas[i][j] += b.meas[i][j]
+		}
+	}
 	for i := range a.sectors {
 		for j := range a.sectors[i] {
 			a.sectors[i][j] += b.sectors[i][j]
@@ -712,7 +734,7 @@ func (s *sim) report(a *agg, current, draft engine.Version) *Report {
 		Current:    PolicyRef{Hash: current.Hash, Name: current.Policy.Name, Version: current.Policy.Version},
 		Draft:      PolicyRef{Hash: draft.Hash, Name: draft.Policy.Name, Version: draft.Policy.Version},
 		Population: Population{Subjects: a.subjects, Persons: a.persons, Orgs: a.orgs},
-		Schemes:    []SchemeShift{}, Lists: []ListShift{}, Sectors: []SectorShift{}, Breakdowns: []Breakdown{}, Disparities: []Disparity{}}
+		Schemes:    []SchemeShift{}, Lists: []ListShift{}, Sectors: []SectorShift{}, Measures: []MeasureShift{}, Breakdowns: []Breakdown{}, Disparities: []Disparity{}}
 	for i, sc := range u.schemes {
 		n := len(sc.tiers)
 		ss := SchemeShift{Scheme: sc.id, Title: sc.title, Tiers: sc.tiers, Transitions: []Transition{}, Before: map[string]int{}, After: map[string]int{}}
@@ -750,6 +772,11 @@ func (s *sim) report(a *agg, current, draft engine.Version) *Report {
 			DeniedBefore: c[scDeniedBefore], DeniedAfter: c[scDeniedAfter], NewlyDenied: c[scNewlyDenied], DenialsLifted: c[scDenialsLifted],
 			LimitedBefore: c[scLimitedBefore], LimitedAfter: c[scLimitedAfter], NewlyLimited: c[scNewlyLimited], LimitsLifted: c[scLimitsLifted],
 			GrantedBefore: c[scGrantedBefore], GrantedAfter: c[scGrantedAfter], NewlyGranted: c[scNewlyGranted], GrantsLost: c[scGrantsLost]})
+	}
+	for i, m := range u.measures {
+		c := a.meas[i]
+		r.Measures = append(r.Measures, MeasureShift{Measure: m.id, Title: m.title, Sector: m.sector, Effect: m.effect, Status: m.status,
+			Before: c[lcBefore], After: c[lcAfter], Applied: c[lcEntries], Lifted: c[lcExits]})
 	}
 	for i, e := range u.effects {
 		e.Count = a.effects[i]

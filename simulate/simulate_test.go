@@ -75,6 +75,20 @@ func TestRunConstructedCity(t *testing.T) {
 			t.Errorf("sector %s = %+v", tc.sector, s)
 		}
 	}
+	for _, tc := range []struct {
+		measure                        string
+		before, after, applied, lifted int
+	}{{"flight-ban", 3, 3, 0, 0}, {"rail-ban", 2, 3, 1, 0}, {"bandwidth", 0, 1, 1, 0}} {
+		var m *simulate.MeasureShift
+		for i := range r.Measures {
+			if r.Measures[i].Measure == tc.measure {
+				m = &r.Measures[i]
+			}
+		}
+		if m == nil || m.Before != tc.before || m.After != tc.after || m.Applied != tc.applied || m.Lifted != tc.lifted {
+			t.Errorf("measure %s = %+v", tc.measure, m)
+		}
+	}
 	wantEffects := map[string]int{"any": 3, "tier-down:civic": 3, "deny:rail": 1, "limit:internet": 1, "list:low-credit": 1, "deny:aviation": 0, "list:debtors": 0}
 	for id, want := range wantEffects {
 		if got := effect(t, r, id).Count; got != want {

@@ -40,6 +40,14 @@ func WriteText(w io.Writer, r *Report) error {
 			s.LimitedBefore, s.LimitedAfter, s.NewlyLimited, s.LimitsLifted, s.GrantsLost, s.NewlyGranted)
 	}
 	tw.Flush()
+	p("\nMeasures\tsector\teffect\tbefore\tafter\tapplied\tlifted\t\n")
+	for _, m := range r.Measures {
+		if m.Before+m.After == 0 && m.Status == "" {
+			continue
+		}
+		p("  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", m.Measure, m.Sector, m.Effect, m.Before, m.After, m.Applied, m.Lifted, m.Status)
+	}
+	tw.Flush()
 	p("\nAdverse effects\tsubjects\n")
 	for _, e := range r.Effects {
 		p("  %s\t%d\n", e.Label, e.Count)

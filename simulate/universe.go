@@ -19,6 +19,8 @@ type universe struct {
 	listIdx   map[string]int
 	sectors   []*sectorU
 	sectorIdx map[string]int
+	measures  []*measureU
+	measIdx   map[string]int
 
 	effects []Effect
 	// effect indexes per sector/list/scheme (-1: the effect cannot occur).
@@ -48,8 +50,10 @@ type listU struct {
 
 type sectorU struct{ id, title string }
 
+type measureU struct{ id, title, sector, effect, status string }
+
 func newUniverse(cur, dr *policy.Policy) *universe {
-	u := &universe{cur: cur, dr: dr, schemeIdx: map[string]int{}, listIdx: map[string]int{}, sectorIdx: map[string]int{}}
+	u := &universe{cur: cur, dr: dr, schemeIdx: map[string]int{}, listIdx: map[string]int{}, sectorIdx: map[string]int{}, measIdx: map[string]int{}}
 	for _, p := range []*policy.Policy{cur, dr} {
 		for _, sc := range p.Schemes {
 			if _, ok := u.schemeIdx[sc.ID]; !ok {
@@ -88,6 +92,20 @@ func newUniverse(cur, dr *policy.Policy) *universe {
 		}
 		for _, m := range p.Measures {
 			addSector(m.Sector, "")
+			if _, ok := u.measIdx[m.ID]; !ok {
+				mu := &measureU{id: m.ID, title: m.Title, sector: m.Sector, effect: m.Effect}
+				if d := dr.Measure(m.ID); d != nil {
+					mu.title, mu.sector, mu.effect = d.Title, d.Sector, d.Effect
+				}
+				switch {
+				case cur.Measure(m.ID) == nil:
+					mu.status = "added"
+				case dr.Measure(m.ID) == nil:
+					mu.status = "removed"
+				}
+				u.measIdx[m.ID] = len(u.measures)
+				u.measures = append(u.measures, mu)
+			}
 		}
 	}
 	for _, s := range u.schemes {
@@ -180,11 +198,12 @@ type outcome struct {
 	score []int
 	lists []bool
 	sect  []uint8
+	meas  []bool
 }
 
 func (u *universe) newOutcome() *outcome {
 	return &outcome{tier: make([]int16, len(u.schemes)), score: make([]int, len(u.schemes)),
-		lists: make([]bool, len(u.lists)), sect: make([]uint8, len(u.sectors))}
+		lists: make([]bool, len(u.lists)), sect: make([]uint8, len(u.sectors)), meas: make([]bool, len(u.measures))}
 }
 
 // fill records a state computed by the engine: tiers, listings, and the
@@ -209,7 +228,9 @@ func (u *universe) fill(o *outcome, st *engine.State) {
 		o.lists[u.listIdx[li.List]] = true
 	}
 	clear(o.sect)
+	clear(o.meas)
 	for _, ms := range st.Measures {
+		o.meas[u.measIdx[ms.Measure]] = true
 		i := u.sectorIdx[ms.Sector]
 		if o.sect[i] != 0 {
 			continue // decided already
