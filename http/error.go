@@ -19,11 +19,11 @@ const ProblemBase = "https://credo.example/problems/"
 
 // HTTP-level problem kinds that have no credo error code.
 const (
-	kindTooLarge             = "too_large"
-	kindRateLimited          = "rate_limited"
-	kindOverloaded           = "overloaded"
-	kindMethodNotAllowed     = "method_not_allowed"
-	kindUnsupportedMediaType = "unsupported_media_type"
+	kindTooLarge         = "too_large"
+	kindRateLimited      = "rate_limited"
+	kindOverloaded       = "overloaded"
+	kindMethodNotAllowed = "method_not_allowed"
+	kindMediaType        = "unsupported_media_type"
 )
 
 // Problem is an RFC 9457 problem details object: the body of every error
@@ -66,7 +66,7 @@ func errorStatus(code string) int {
 		return http.StatusServiceUnavailable
 	case kindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case kindUnsupportedMediaType:
+	case kindMediaType:
 		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
@@ -82,7 +82,7 @@ func codeOfType(typ string) string {
 	switch code {
 	case credo.EINVALID, credo.EUNAUTHORIZED, credo.EFORBIDDEN, credo.ENOTFOUND, credo.ECONFLICT, credo.EUNAVAILABLE:
 		return code
-	case kindTooLarge, kindMethodNotAllowed, kindUnsupportedMediaType:
+	case kindTooLarge, kindMethodNotAllowed, kindMediaType:
 		return credo.EINVALID
 	case kindRateLimited, kindOverloaded:
 		return credo.EUNAVAILABLE
@@ -91,18 +91,18 @@ func codeOfType(typ string) string {
 }
 
 var problemTitles = map[string]string{
-	credo.EINVALID:           "Invalid request",
-	credo.EUNAUTHORIZED:      "Unauthorized",
-	credo.EFORBIDDEN:         "Forbidden",
-	credo.ENOTFOUND:          "Not found",
-	credo.ECONFLICT:          "Conflict",
-	credo.EUNAVAILABLE:       "Service unavailable",
-	credo.EINTERNAL:          "Internal error",
-	kindTooLarge:             "Request body too large",
-	kindRateLimited:          "Too many requests",
-	kindOverloaded:           "Server overloaded",
-	kindMethodNotAllowed:     "Method not allowed",
-	kindUnsupportedMediaType: "Unsupported media type",
+	credo.EINVALID:       "Invalid request",
+	credo.EUNAUTHORIZED:  "Unauthorized",
+	credo.EFORBIDDEN:     "Forbidden",
+	credo.ENOTFOUND:      "Not found",
+	credo.ECONFLICT:      "Conflict",
+	credo.EUNAVAILABLE:   "Service unavailable",
+	credo.EINTERNAL:      "Internal error",
+	kindTooLarge:         "Request body too large",
+	kindRateLimited:      "Too many requests",
+	kindOverloaded:       "Server overloaded",
+	kindMethodNotAllowed: "Method not allowed",
+	kindMediaType:        "Unsupported media type",
 }
 
 // httpError is an error that carries an HTTP-level problem kind and extra

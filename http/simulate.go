@@ -30,9 +30,9 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
 		case err != nil:
-			return &httpError{kind: kindUnsupportedMediaType, field: "Content-Type", detail: fmt.Sprintf("malformed Content-Type %q", ct)}
+			return &httpError{kind: kindMediaType, field: "Content-Type", detail: fmt.Sprintf("malformed Content-Type %q", ct)}
 		case mt != "application/yaml" && mt != "application/x-yaml" && mt != "text/yaml" && mt != "text/x-yaml" && mt != "text/plain":
-			return &httpError{kind: kindUnsupportedMediaType, field: "Content-Type", detail: fmt.Sprintf("send the draft policy as application/yaml, not %s", mt)}
+			return &httpError{kind: kindMediaType, field: "Content-Type", detail: fmt.Sprintf("send the draft policy as application/yaml, not %s", mt)}
 		}
 	}
 	if r.ContentLength > maxPolicyBody {
