@@ -112,6 +112,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return strings.Replace(src, "name: Test city policy", "name: Test city policy "+unique(), 1)
 		}, map[string]outcome{"admin": ok201}},
 		{"GET", "/v1/stats", nil, map[string]outcome{"admin": ok200, "auditor": ok200}},
+		{"POST", "/v1/simulations", func() any {
+			return strings.Replace(readFile(t, testPolicy), "points: {civic: -30}", "points: {civic: -150}", 1)
+		}, map[string]outcome{"admin": ok200, "auditor": ok200}},
 		{"GET", "/v1/openapi.json", nil, everyone},
 		{"GET", "/healthz", nil, ops},
 		{"GET", "/readyz", nil, ops},

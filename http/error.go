@@ -23,6 +23,7 @@ const (
 	kindRateLimited      = "rate_limited"
 	kindOverloaded       = "overloaded"
 	kindMethodNotAllowed = "method_not_allowed"
+	kindMediaType        = "unsupported_media_type"
 )
 
 // Problem is an RFC 9457 problem details object: the body of every error
@@ -69,6 +70,8 @@ func errorStatus(code string) int {
 		return http.StatusMisdirectedRequest
 	case kindBadGateway:
 		return http.StatusBadGateway
+	case kindMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
@@ -83,7 +86,7 @@ func codeOfType(typ string) string {
 	switch code {
 	case credo.EINVALID, credo.EUNAUTHORIZED, credo.EFORBIDDEN, credo.ENOTFOUND, credo.ECONFLICT, credo.EUNAVAILABLE:
 		return code
-	case kindTooLarge, kindMethodNotAllowed:
+	case kindTooLarge, kindMethodNotAllowed, kindMediaType:
 		return credo.EINVALID
 	case kindRateLimited, kindOverloaded, kindBadGateway:
 		return credo.EUNAVAILABLE
@@ -107,6 +110,7 @@ var problemTitles = map[string]string{
 	kindMethodNotAllowed: "Method not allowed",
 	kindMisdirected:      "Misdirected request: another shard holds this subject",
 	kindBadGateway:       "Another shard did not answer",
+	kindMediaType:        "Unsupported media type",
 }
 
 // httpError is an error that carries an HTTP-level problem kind and extra

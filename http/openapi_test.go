@@ -119,6 +119,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/policies/" + e.policy, "", nil},
 		{"POST", "/v1/policies?effective=2030-01-01", "admin", newPolicy},
 		{"GET", "/v1/stats", "auditor", nil},
+		{"POST", "/v1/simulations", "admin", strings.Replace(newPolicy, "points: {civic: -30}", "points: {civic: -150}", 1)},
 		{"GET", "/v1/openapi.json", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},

@@ -71,6 +71,52 @@ func newPolicyCmd() *cobra.Command {
 		},
 	}
 	lint.Flags().BoolVar(&asJSON, "json", false, "print diagnostics as JSON")
-	cmd.AddCommand(lint, newPublishCmd())
+	cmd.AddCommand(lint, newPublishCmd(), newPolicyDiffCmd())
+	return cmd
+}
+
+func newPolicyDiffCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Compare two policy files by concept: rules, lists, measures, schemes, sectors, authorities, procedures",
+		Long: `Compare two policy files by concept rather than by line: the rules, lists,
+measures, schemes (and their tiers), sectors and authorities added, removed
+or changed, with the settings that differ (points, periods, conditions,
+legal bases, lifetimes...). Exit status 0 when they are the same by
+concept, 1 when they differ (as diff(1)), 2 on an error.`,
+		Example: "  credo policy diff policies/beijing.yaml policies/beijing-draft.yaml",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ps [2]*policy.Policy
+			for i, file := range args {
+				p, err := policy.Load(file)
+				if err != nil {
+					var errs policy.Errors
+					if errors.As(err, &errs) {
+						for _, d := range errs {
+							fmt.Fprintln(cmd.ErrOrStderr(), d.String())
+						}
+						return exitError{2}
+					}
+					return err
+				}
+				ps[i] = p
+			}
+			d := policy.Compare(ps[0], ps[1])
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), d); err != nil {
+					return err
+				}
+			} else if err := d.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if !d.Empty() {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the difference as JSON")
 	return cmd
 }

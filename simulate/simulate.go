@@ -1,0 +1,871 @@
+// Package simulate shows what a draft policy would do, and to whom, before
+// it is published: it evaluates every subject under the policy in force
+// and under the draft at the same instant and reports the difference —
+// tier transitions per scheme, entries and exits per list, decisions newly
+// applied or lifted per sector, breakdowns by district, age band and sex
+// (organisations: district and registration type), all derived from the
+// identifiers, and the disparity ratio of every adverse effect across
+// groups, flagged under a threshold (the four-fifths rule by default).
+//
+// Same code path as live decisions: each subject's facts are loaded once,
+// the way the registry loads them to build its decision table, and
+// evaluated under both policies with engine.Evaluate; decisions come from
+// engine.State.Decide. There is no second implementation of the rules.
+//
+// # Population
+//
+// The store knows only subjects with events. Without a census the report
+// covers the subjects with at least one event the engine reads (records,
+// their changes, disputes, consents, links): rates are then rates among
+// those subjects, not among all residents. With Options.Census (every
+// subject identifier of the population, for instance a civil register or a
+// synthetic city) the subjects without events are evaluated too, each
+// with no facts, by the same engine function (cached per kind and birth
+// date, and per sex and region when a policy's conditions read them).
+//
+// # Disparity
+//
+// The definition is stated in every report (Definition): for each adverse
+// effect and dimension, rate = affected / members per group; ratio =
+// lowest rate / highest rate across groups with at least MinGroup members
+// (minors excluded from the age bands: no sanction may reach them); flagged
+// when below Threshold (default 0.8).
+package simulate
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/ident"
+	"credo/policy"
+)
+
+// Options tune a simulation. The zero value is the default.
+type Options struct {
+	// Threshold flags a disparity ratio below it (default 0.8).
+	Threshold float64
+	// MinGroup is the least members a group needs to take part in a
+	// disparity ratio (default 30).
+	MinGroup int
+	// Top is how many most-affected subjects to keep (default 50; negative:
+	// none).
+	Top int
+	// Workers evaluate subjects in parallel (default GOMAXPROCS).
+	Workers int
+	// Parser validates the subjects of the log (default: strict).
+	Parser *ident.Parser
+	// Census, if set, calls fn with every subject identifier of the
+	// population, with events or not, so that the report covers everyone.
+	Census func(fn func(subject string) error) error
+	// Visit, if set, is called with every subject's standing under both
+	// policies (from several goroutines at once: it must be safe for
+	// concurrent use). For exports and for checking the simulation against
+	// live decisions.
+	Visit  func(Outcome)
+	Logger *slog.Logger
+}
+
+// Outcome is one subject's standing under the current policy and under
+// the draft.
+type Outcome struct {
+	Subject string
+	Before  Standing
+	After   Standing
+}
+
+// Standing is a subject's tiers, listings and decisions under one policy.
+type Standing struct {
+	Tiers     map[string]string // scheme -> tier, Unscored; schemes that do not apply are absent
+	Scores    map[string]int    // scheme -> score (scored schemes only)
+	Lists     []string          // the lists the subject is on, in universe order
+	Decisions map[string]string // sector -> allow | limit | deny, for every sector of both policies
+	Grants    []string          // sectors with a grant in force
+}
+
+func (u *universe) standing(o *outcome) Standing {
+	st := Standing{Tiers: map[string]string{}, Scores: map[string]int{}, Decisions: map[string]string{}}
+	for i, sc := range u.schemes {
+		t := o.tier[i]
+		if t == sc.absent() {
+			continue
+		}
+		st.Tiers[sc.id] = sc.tiers[t]
+		if sc.real(t) {
+			st.Scores[sc.id] = o.score[i]
+		}
+	}
+	for i, l := range u.lists {
+		if o.lists[i] {
+			st.Lists = append(st.Lists, l.id)
+		}
+	}
+	for i, sec := range u.sectors {
+		d := engine.Allow
+		switch o.sect[i] & 3 {
+		case decDeny:
+			d = engine.Deny
+		case decLimit:
+			d = engine.Limit
+		}
+		st.Decisions[sec.id] = d
+		if o.sect[i]&decGrant != 0 {
+			st.Grants = append(st.Grants, sec.id)
+		}
+	}
+	return st
+}
+
+func (o *Options) defaults() {
+	if o.Threshold == 0 {
+		o.Threshold = 0.8
+	}
+	if o.MinGroup <= 0 {
+		o.MinGroup = 30
+	}
+	if o.Top == 0 {
+		o.Top = 50
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Parser == nil {
+		o.Parser = &ident.Parser{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run evaluates every subject of the store under the current policy and
+// under the draft at instant at (as known at at) and reports the
+// difference.
+func Run(ctx context.Context, store credo.Store, current, draft engine.Version, at time.Time, opts Options) (*Report, error) {
+	opts.defaults()
+	if current.Policy == nil || draft.Policy == nil {
+		return nil, credo.Errorf(credo.EINVALID, "simulate: both the current and the draft policy are required")
+	}
+	if opts.Threshold < 0 || opts.Threshold > 1 {
+		return nil, credo.FieldErrorf("threshold", "must be between 0 and 1, got %g", opts.Threshold)
+	}
+	start := time.Now()
+	facts, skipped, err := LoadFacts(ctx, store, opts.Parser)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range skipped {
+		opts.Logger.Warn("subject in the log no longer parses", "subject", s)
+	}
+	load := time.Since(start)
+
+	u := newUniverse(current.Policy, draft.Policy)
+	s := &sim{u: u, at: at, loc: current.Policy.Location(), opts: opts,
+		usesSubject: current.Policy.UsesSubject() || draft.Policy.UsesSubject()}
+	start = time.Now()
+	aggs := make([]*agg, opts.Workers)
+	var next atomic.Int64
+	const chunk = 256
+	var wg sync.WaitGroup
+	for w := range aggs {
+		a := s.newAgg()
+		aggs[w] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if ctx.Err() != nil {
+					return
+				}
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(facts) {
+					return
+				}
+				for _, f := range facts[lo:min(lo+chunk, len(facts))] {
+					a.subject(f)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Census != nil {
+		if err := s.census(ctx, facts, aggs); err != nil {
+			return nil, err
+		}
+	}
+	total := aggs[0]
+	for _, a := range aggs[1:] {
+		total.merge(a)
+	}
+	r := s.report(total, current, draft)
+	r.Population.WithEvents = len(facts)
+	r.Population.Census = opts.Census != nil
+	if r.Population.Census {
+		r.Population.Note = fmt.Sprintf("All %d subjects of the census supplied (%d with events in the registry; those without events evaluated with no facts).", r.Population.Subjects, len(facts))
+	} else {
+		r.Population.Note = fmt.Sprintf("The %d subjects with at least one event in the registry. Subjects without records are unknown to the registry and not counted: rates are rates among subjects with records, not among all residents.", len(facts))
+	}
+	if len(skipped) > 0 {
+		r.Population.Note += fmt.Sprintf(" %d subject identifiers in the log no longer parse and were left out.", len(skipped))
+	}
+	r.Timing = Timing{Load: load, Evaluate: time.Since(start), Workers: opts.Workers}
+	return r, nil
+}
+
+// typedEventReader is a store that can read only the events of some types.
+type typedEventReader interface {
+	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
+}
+
+// LoadFacts reads the event log once, grouped by subject, into the facts
+// the engine evaluates — exactly as the registry builds its decision
+// table: a person's facts carry the links that name them and the facts of
+// the organisations they are linked to. It returns the subjects whose
+// identifiers no longer parse separately.
+func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]*engine.Facts, []string, error) {
+	if parser == nil {
+		parser = &ident.Parser{}
+	}
+	bySubject := map[string][]credo.Event{}
+	read := store.Events
+	if tr, ok := store.(typedEventReader); ok {
+		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
+		}
+	}
+	var after int64
+	for {
+		evs, err := read(ctx, after, 20000)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			if ev.Type == credo.EventNoticeIssued || ev.Type == credo.EventPolicyPublished {
+				continue
+			}
+			if ev.Subject != "" {
+				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
+			}
+			if ev.Link != nil && ev.Link.Person != "" && ev.Link.Person != ev.Subject {
+				bySubject[ev.Link.Person] = append(bySubject[ev.Link.Person], ev)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	facts := make([]*engine.Facts, 0, len(bySubject))
+	var skipped []string
+	for subject, evs := range bySubject {
+		id, err := parser.Parse(subject)
+		if err != nil {
+			skipped = append(skipped, subject)
+			continue
+		}
+		f := &engine.Facts{ID: id, Events: evs}
+		if id.Kind == credo.Person {
+			for _, ev := range evs {
+				if ev.Link != nil && ev.Link.Person == subject {
+					if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
+						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: bySubject[oid.Canonical]})
+					}
+				}
+			}
+		}
+		facts = append(facts, f)
+	}
+	// A stable order: the report (and its most-affected ties) must not
+	// depend on map iteration.
+	sort.Slice(facts, func(i, j int) bool { return facts[i].ID.Canonical < facts[j].ID.Canonical })
+	sort.Strings(skipped)
+	return facts, skipped, nil
+}
+
+func hasOrg(fs []*engine.Facts, id string) bool {
+	for _, f := range fs {
+		if f.ID.Canonical == id {
+			return true
+		}
+	}
+	return false
+}
+
+// sim is one simulation's shared, read-only setup.
+type sim struct {
+	u           *universe
+	at          time.Time
+	loc         *time.Location
+	opts        Options
+	usesSubject bool
+}
+
+// agg accumulates the counts of the subjects one worker evaluated.
+type agg struct {
+	s        *sim
+	before   *outcome
+	after    *outcome
+	adverse  []int // effect indexes of the current subject
+	subjects int
+	persons  int
+	orgs     int
+	changed  int
+
+	trans   [][]int // per scheme: from*n+to
+	lists   [][4]int
+	meas    [][4]int
+	sectors [][12]int
+	effects []int
+	groups  [numDims]map[string]*groupAgg
+	top     topHeap
+	keys    [numDims]string
+
+	defaults map[defaultKey]*defaultOutcome
+}
+
+type groupAgg struct {
+	size   int
+	counts []int // per effect
+}
+
+// Sector counters.
+const (
+	scDeniedBefore = iota
+	scDeniedAfter
+	scNewlyDenied
+	scDenialsLifted
+	scLimitedBefore
+	scLimitedAfter
+	scNewlyLimited
+	scLimitsLifted
+	scGrantedBefore
+	scGrantedAfter
+	scNewlyGranted
+	scGrantsLost
+)
+
+// List counters.
+const (
+	lcBefore = iota
+	lcAfter
+	lcEntries
+	lcExits
+)
+
+func (s *sim) newAgg() *agg {
+	u := s.u
+	a := &agg{s: s, before: u.newOutcome(), after: u.newOutcome(),
+		trans: make([][]int, len(u.schemes)), lists: make([][4]int, len(u.lists)), meas: make([][4]int, len(u.measures)), sectors: make([][12]int, len(u.sectors)),
+		effects: make([]int, len(u.effects)), defaults: map[defaultKey]*defaultOutcome{}}
+	for i, sc := range u.schemes {
+		a.trans[i] = make([]int, len(sc.tiers)*len(sc.tiers))
+	}
+	for d := range a.groups {
+		a.groups[d] = map[string]*groupAgg{}
+	}
+	return a
+}
+
+// subject evaluates one subject under both policies and counts the
+// difference.
+func (a *agg) subject(f *engine.Facts) {
+	s := a.s
+	a.s.u.fill(a.before, engine.Evaluate(s.u.cur, f, s.at, s.at))
+	a.s.u.fill(a.after, engine.Evaluate(s.u.dr, f, s.at, s.at))
+	a.count(f.ID, a.before, a.after, 1)
+	if v := s.opts.Visit; v != nil {
+		v(Outcome{Subject: f.ID.Canonical, Before: s.u.standing(a.before), After: s.u.standing(a.after)})
+	}
+}
+
+// count adds n subjects of identifier id (n > 1 never: defaults are
+// counted one by one for their groups) with these outcomes.
+func (a *agg) count(id ident.ID, b, o *outcome, n int) {
+	u := a.s.u
+	a.subjects += n
+	switch id.Kind {
+	case credo.Person:
+		a.persons += n
+	case credo.Org:
+		a.orgs += n
+	}
+	a.adverse = a.adverse[:0]
+	changed := false
+	var tierChanges []TierChange
+	for i, sc := range u.schemes {
+		from, to := b.tier[i], o.tier[i]
+		if from == sc.absent() && to == sc.absent() {
+			continue
+		}
+		a.trans[i][int(from)*len(sc.tiers)+int(to)] += n
+		if from != to || b.score[i] != o.score[i] {
+			changed = changed || from != to
+			if from != to {
+				tierChanges = append(tierChanges, TierChange{Scheme: sc.id, From: sc.tiers[from], To: sc.tiers[to], ScoreBefore: b.score[i], ScoreAfter: o.score[i]})
+			}
+		}
+		if sc.tierDown(from, to) && u.tierEff[i] >= 0 {
+			a.adverse = append(a.adverse, u.tierEff[i])
+		}
+	}
+	var entered, left []string
+	for i, l := range u.lists {
+		was, is := b.lists[i], o.lists[i]
+		c := &a.lists[i]
+		if was {
+			c[lcBefore] += n
+		}
+		if is {
+			c[lcAfter] += n
+		}
+		switch {
+		case is && !was:
+			c[lcEntries] += n
+			changed = true
+			entered = append(entered, l.id)
+			if l.kind != "red" && u.listEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.listEff[i])
+			}
+		case was && !is:
+			c[lcExits] += n
+			changed = true
+			left = append(left, l.id)
+			if l.kind == "red" && u.listEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.listEff[i])
+			}
+		}
+	}
+	for i := range u.measures {
+		was, is := b.meas[i], o.meas[i]
+		c := &a.meas[i]
+		if was {
+			c[lcBefore] += n
+		}
+		if is {
+			c[lcAfter] += n
+		}
+		switch {
+		case is && !was:
+			c[lcEntries] += n
+		case was && !is:
+			c[lcExits] += n
+		}
+	}
+	var denied, limited, lost []string
+	for i, sec := range u.sectors {
+		was, is := b.sect[i], o.sect[i]
+		c := &a.sectors[i]
+		wd, id := was&3, is&3
+		wg, ig := was&decGrant != 0, is&decGrant != 0
+		if wd == decDeny {
+			c[scDeniedBefore] += n
+		}
+		if id == decDeny {
+			c[scDeniedAfter] += n
+		}
+		if wd == decLimit {
+			c[scLimitedBefore] += n
+		}
+		if id == decLimit {
+			c[scLimitedAfter] += n
+		}
+		if wg {
+			c[scGrantedBefore] += n
+		}
+		if ig {
+			c[scGrantedAfter] += n
+		}
+		if was != is {
+			changed = true
+		}
+		switch {
+		case id == decDeny && wd != decDeny:
+			c[scNewlyDenied] += n
+			denied = append(denied, sec.id)
+			if u.denyEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.denyEff[i])
+			}
+		case wd == decDeny && id != decDeny:
+			c[scDenialsLifted] += n
+		}
+		switch {
+		case id == decLimit && wd == decAllow:
+			c[scNewlyLimited] += n
+			limited = append(limited, sec.id)
+			if u.limitEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.limitEff[i])
+			}
+		case wd == decLimit && id != decLimit:
+			c[scLimitsLifted] += n
+		}
+		switch {
+		case ig && !wg:
+			c[scNewlyGranted] += n
+		case wg && !ig:
+			c[scGrantsLost] += n
+			lost = append(lost, sec.id)
+			if u.grantEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.grantEff[i])
+			}
+		}
+	}
+	if changed {
+		a.changed += n
+	}
+	if len(a.adverse) > 0 {
+		a.adverse = append(a.adverse, 0) // "any"
+	}
+	for _, e := range a.adverse {
+		a.effects[e] += n
+	}
+	groupKeys(id, a.s.at, a.s.loc, &a.keys)
+	for d, k := range a.keys {
+		if k == "" {
+			continue
+		}
+		g := a.groups[d][k]
+		if g == nil {
+			g = &groupAgg{counts: make([]int, len(u.effects))}
+			a.groups[d][k] = g
+		}
+		g.size += n
+		for _, e := range a.adverse {
+			g.counts[e] += n
+		}
+	}
+	if top := a.s.opts.Top; top > 0 && len(a.adverse) > 0 {
+		adverse := len(a.adverse) - 1
+		if len(a.top) < top || less(a.top[0], adverse, id.Canonical) {
+			af := Affected{Subject: id.Canonical, Kind: id.Kind.String(), Adverse: adverse, NewlyDenied: denied, NewlyLimited: limited,
+				GrantsLost: lost, Entered: entered, Left: left, Tiers: tierChanges}
+			heap.Push(&a.top, af)
+			if len(a.top) > top {
+				heap.Pop(&a.top)
+			}
+		}
+	}
+}
+
+// less reports whether a kept entry ranks below a candidate (more adverse
+// effects first, then by identifier).
+func less(kept Affected, adverse int, subject string) bool {
+	if kept.Adverse != adverse {
+		return kept.Adverse < adverse
+	}
+	return kept.Subject > subject
+}
+
+// topHeap is a min-heap of the most affected subjects: the root is the
+// one to drop first.
+type topHeap []Affected
+
+func (h topHeap) Len() int           { return len(h) }
+func (h topHeap) Less(i, j int) bool { return less(h[i], h[j].Adverse, h[j].Subject) }
+func (h topHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *topHeap) Push(x any)        { *h = append(*h, x.(Affected)) }
+func (h *topHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (a *agg) merge(b *agg) {
+	a.subjects += b.subjects
+	a.persons += b.persons
+	a.orgs += b.orgs
+	a.changed += b.changed
+	for i := range a.trans {
+		for j := range a.trans[i] {
+			a.trans[i][j] += b.trans[i][j]
+		}
+	}
+	for i := range a.lists {
+		for j := range a.lists[i] {
+			a.lists[i][j] += b.lists[i][j]
+		}
+	}
+	for i := range a.meas {
+		for j := range a.meas[i] {
+			a.meas[i][j] += b.meas[i][j]
+		}
+	}
+	for i := range a.sectors {
+		for j := range a.sectors[i] {
+			a.sectors[i][j] += b.sectors[i][j]
+		}
+	}
+	for i := range a.effects {
+		a.effects[i] += b.effects[i]
+	}
+	for d := range a.groups {
+		for k, g := range b.groups[d] {
+			mine := a.groups[d][k]
+			if mine == nil {
+				a.groups[d][k] = g
+				continue
+			}
+			mine.size += g.size
+			for i := range mine.counts {
+				mine.counts[i] += g.counts[i]
+			}
+		}
+	}
+	for _, af := range b.top {
+		if top := a.s.opts.Top; len(a.top) < top || less(a.top[0], af.Adverse, af.Subject) {
+			heap.Push(&a.top, af)
+			if len(a.top) > top {
+				heap.Pop(&a.top)
+			}
+		}
+	}
+}
+
+// defaultKey is what the state of a subject without events depends on:
+// its kind and birth date, and its sex and region when a condition reads
+// them.
+type defaultKey struct {
+	kind   credo.SubjectKind
+	birth  time.Time
+	sex    credo.Sex
+	region string
+}
+
+type defaultOutcome struct{ before, after *outcome }
+
+// census evaluates the subjects of the census that have no events: each
+// with no facts, by the engine, cached by what its state depends on.
+func (s *sim) census(ctx context.Context, facts []*engine.Facts, aggs []*agg) error {
+	seen := make(map[string]struct{}, len(facts))
+	for _, f := range facts {
+		seen[f.ID.Canonical] = struct{}{}
+	}
+	batches := make(chan []string, len(aggs))
+	var wg sync.WaitGroup
+	errs := make([]error, len(aggs))
+	for w, a := range aggs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range batches {
+				for _, subject := range batch {
+					if errs[w] != nil {
+						continue
+					}
+					id, err := s.opts.Parser.Parse(subject)
+					if err != nil {
+						errs[w] = fmt.Errorf("census subject %q: %w", subject, err)
+						continue
+					}
+					a.defaultSubject(id)
+				}
+			}
+		}()
+	}
+	var batch []string
+	err := s.opts.Census(func(subject string) error {
+		if _, ok := seen[subject]; ok {
+			return nil
+		}
+		batch = append(batch, subject)
+		if len(batch) == 4096 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = nil
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		if e != nil {
+			return credo.Errorf(credo.EINVALID, "%v", e)
+		}
+	}
+	return nil
+}
+
+func (a *agg) defaultSubject(id ident.ID) {
+	k := defaultKey{kind: id.Kind, birth: id.Birth}
+	if a.s.usesSubject {
+		k.sex, k.region = id.Sex, id.Region
+	}
+	d := a.defaults[k]
+	if d == nil {
+		u := a.s.u
+		f := &engine.Facts{ID: id}
+		d = &defaultOutcome{before: u.newOutcome(), after: u.newOutcome()}
+		u.fill(d.before, engine.Evaluate(u.cur, f, a.s.at, a.s.at))
+		u.fill(d.after, engine.Evaluate(u.dr, f, a.s.at, a.s.at))
+		a.defaults[k] = d
+	}
+	a.count(id, d.before, d.after, 1)
+	if v := a.s.opts.Visit; v != nil {
+		v(Outcome{Subject: id.Canonical, Before: a.s.u.standing(d.before), After: a.s.u.standing(d.after)})
+	}
+}
+
+// report turns the merged counts into a report.
+func (s *sim) report(a *agg, current, draft engine.Version) *Report {
+	u := s.u
+	r := &Report{At: s.at, Threshold: s.opts.Threshold, MinGroup: s.opts.MinGroup, Changed: a.changed, Definition: Definition,
+		Current:    PolicyRef{Hash: current.Hash, Name: current.Policy.Name, Version: current.Policy.Version},
+		Draft:      PolicyRef{Hash: draft.Hash, Name: draft.Policy.Name, Version: draft.Policy.Version},
+		Population: Population{Subjects: a.subjects, Persons: a.persons, Orgs: a.orgs},
+		Schemes:    []SchemeShift{}, Lists: []ListShift{}, Sectors: []SectorShift{}, Measures: []MeasureShift{}, Breakdowns: []Breakdown{}, Disparities: []Disparity{}}
+	for i, sc := range u.schemes {
+		n := len(sc.tiers)
+		ss := SchemeShift{Scheme: sc.id, Title: sc.title, Tiers: sc.tiers, Transitions: []Transition{}, Before: map[string]int{}, After: map[string]int{}}
+		for f := 0; f < n; f++ {
+			for t := 0; t < n; t++ {
+				c := a.trans[i][f*n+t]
+				if c == 0 {
+					continue
+				}
+				ss.Before[sc.tiers[f]] += c
+				ss.After[sc.tiers[t]] += c
+				switch {
+				case f == t:
+					ss.Stayed += c
+				default:
+					ss.Transitions = append(ss.Transitions, Transition{From: sc.tiers[f], To: sc.tiers[t], Count: c})
+					if sc.tierDown(int16(f), int16(t)) {
+						ss.Down += c
+					} else if sc.tierUp(int16(f), int16(t)) {
+						ss.Up += c
+					}
+				}
+			}
+		}
+		r.Schemes = append(r.Schemes, ss)
+	}
+	for i, l := range u.lists {
+		c := a.lists[i]
+		r.Lists = append(r.Lists, ListShift{List: l.id, Title: l.title, Kind: l.kind, Status: l.status,
+			Before: c[lcBefore], After: c[lcAfter], Entries: c[lcEntries], Exits: c[lcExits]})
+	}
+	for i, sec := range u.sectors {
+		c := a.sectors[i]
+		r.Sectors = append(r.Sectors, SectorShift{Sector: sec.id, Title: sec.title,
+			DeniedBefore: c[scDeniedBefore], DeniedAfter: c[scDeniedAfter], NewlyDenied: c[scNewlyDenied], DenialsLifted: c[scDenialsLifted],
+			LimitedBefore: c[scLimitedBefore], LimitedAfter: c[scLimitedAfter], NewlyLimited: c[scNewlyLimited], LimitsLifted: c[scLimitsLifted],
+			GrantedBefore: c[scGrantedBefore], GrantedAfter: c[scGrantedAfter], NewlyGranted: c[scNewlyGranted], GrantsLost: c[scGrantsLost]})
+	}
+	for i, m := range u.measures {
+		c := a.meas[i]
+		r.Measures = append(r.Measures, MeasureShift{Measure: m.id, Title: m.title, Sector: m.sector, Effect: m.effect, Status: m.status,
+			Before: c[lcBefore], After: c[lcAfter], Applied: c[lcEntries], Lifted: c[lcExits]})
+	}
+	for i, e := range u.effects {
+		e.Count = a.effects[i]
+		r.Effects = append(r.Effects, e)
+	}
+	for d := 0; d < numDims; d++ {
+		if len(a.groups[d]) == 0 {
+			continue
+		}
+		b := Breakdown{Dimension: dimNames[d].id, Label: dimNames[d].label}
+		for k, g := range a.groups[d] {
+			grp := Group{Key: k, Name: groupName(d, k), Size: g.size, Affected: map[string]int{}, Excluded: groupExcluded(d, k)}
+			for i, c := range g.counts {
+				if c > 0 {
+					grp.Affected[u.effects[i].ID] = c
+				}
+			}
+			b.Groups = append(b.Groups, grp)
+		}
+		sortGroups(d, b.Groups)
+		r.Breakdowns = append(r.Breakdowns, b)
+		for i, e := range u.effects {
+			if a.effects[i] == 0 {
+				continue
+			}
+			if dp, ok := disparity(b, e, s.opts.MinGroup, s.opts.Threshold); ok {
+				r.Disparities = append(r.Disparities, dp)
+			}
+		}
+	}
+	if len(a.top) > 0 {
+		top := append([]Affected(nil), a.top...)
+		sort.Slice(top, func(i, j int) bool { return less(top[j], top[i].Adverse, top[i].Subject) })
+		r.MostAffected = top
+	}
+	return r
+}
+
+// disparity computes the disparity ratio of one effect across the groups
+// of a breakdown (see Definition).
+func disparity(b Breakdown, e Effect, minGroup int, threshold float64) (Disparity, bool) {
+	dp := Disparity{Dimension: b.Dimension, Effect: e.ID, Label: e.Label}
+	var lo, hi Group
+	first := true
+	for _, g := range b.Groups {
+		if g.Size < minGroup || g.Excluded != "" {
+			continue
+		}
+		dp.Groups++
+		dp.Affected += g.Affected[e.ID]
+		rate := float64(g.Affected[e.ID]) / float64(g.Size)
+		if first || rate < dp.MinRate {
+			dp.MinRate, dp.MinGroup, lo = rate, g.Name, g
+		}
+		if first || rate > dp.MaxRate {
+			dp.MaxRate, dp.MaxGroup, hi = rate, g.Name, g
+		}
+		first = false
+	}
+	if dp.Groups < 2 || dp.MaxRate == 0 {
+		return dp, false
+	}
+	dp.Ratio = dp.MinRate / dp.MaxRate
+	dp.Flagged = dp.Ratio < threshold
+	pairs := float64(dp.Groups * (dp.Groups - 1) / 2)
+	dp.PValue = min(1, pairs*fisherExact(hi.Affected[e.ID], hi.Size, lo.Affected[e.ID], lo.Size))
+	dp.Significant = dp.PValue < 0.05
+	return dp, true
+}
+
+func sortGroups(d int, gs []Group) {
+	sort.Slice(gs, func(i, j int) bool {
+		if d == dimPersonAge {
+			return ageOrder[gs[i].Key] < ageOrder[gs[j].Key]
+		}
+		return gs[i].Key < gs[j].Key
+	})
+}
+
+// Versions returns the policy version in force at instant at (as
+// published by known) from the engine, and the draft as a version.
+func Versions(eng *engine.Engine, at, known time.Time, draftName string, draftSrc []byte) (current, draft engine.Version, err error) {
+	current, ok := eng.PolicyAt(at, known)
+	if !ok {
+		return current, draft, credo.Errorf(credo.ENOTFOUND, "no policy in force at %s: publish one first", at.Format(time.RFC3339))
+	}
+	p, err := policy.Parse(draftName, draftSrc)
+	if err != nil {
+		return current, draft, err
+	}
+	return current, engine.Version{Hash: policy.Hash(draftSrc), Policy: p, Effective: at, Published: known}, nil
+}

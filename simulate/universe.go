@@ -1,0 +1,269 @@
+package simulate
+
+import (
+	"sort"
+
+	"credo/engine"
+	"credo/policy"
+)
+
+// universe is the union of what the two policies name — schemes and their
+// tiers, lists, sectors — indexed so that one subject's outcome under
+// either policy is a few small arrays.
+type universe struct {
+	cur, dr *policy.Policy
+
+	schemes   []*schemeU
+	schemeIdx map[string]int
+	lists     []*listU
+	listIdx   map[string]int
+	sectors   []*sectorU
+	sectorIdx map[string]int
+	measures  []*measureU
+	measIdx   map[string]int
+
+	effects []Effect
+	// effect indexes per sector/list/scheme (-1: the effect cannot occur).
+	denyEff, limitEff, grantEff []int
+	listEff                     []int
+	tierEff                     []int
+}
+
+type schemeU struct {
+	id, title string
+	cur, dr   *policy.Scheme
+	tiers     []string // real tiers best first, then Unscored, Absent
+	tierIdx   map[string]int
+	mins      []int // minimum score of each real tier (its own version's)
+}
+
+func (s *schemeU) unscored() int16 { return int16(len(s.tiers) - 2) }
+func (s *schemeU) absent() int16   { return int16(len(s.tiers) - 1) }
+func (s *schemeU) real(i int16) bool {
+	return int(i) < len(s.tiers)-2
+}
+
+type listU struct {
+	id, title, kind string
+	status          string
+}
+
+type sectorU struct{ id, title string }
+
+type measureU struct{ id, title, sector, effect, status string }
+
+func newUniverse(cur, dr *policy.Policy) *universe {
+	u := &universe{cur: cur, dr: dr, schemeIdx: map[string]int{}, listIdx: map[string]int{}, sectorIdx: map[string]int{}, measIdx: map[string]int{}}
+	for _, p := range []*policy.Policy{cur, dr} {
+		for _, sc := range p.Schemes {
+			if _, ok := u.schemeIdx[sc.ID]; !ok {
+				u.schemeIdx[sc.ID] = len(u.schemes)
+				u.schemes = append(u.schemes, &schemeU{id: sc.ID, title: sc.Title, cur: cur.Scheme(sc.ID), dr: dr.Scheme(sc.ID)})
+			}
+		}
+		for _, l := range p.Lists {
+			if _, ok := u.listIdx[l.ID]; !ok {
+				lu := &listU{id: l.ID, title: l.Title, kind: l.Kind}
+				if d := dr.List(l.ID); d != nil {
+					lu.kind, lu.title = d.Kind, d.Title
+				}
+				switch {
+				case cur.List(l.ID) == nil:
+					lu.status = "added"
+				case dr.List(l.ID) == nil:
+					lu.status = "removed"
+				}
+				u.listIdx[l.ID] = len(u.lists)
+				u.lists = append(u.lists, lu)
+			}
+		}
+		addSector := func(id, title string) {
+			if i, ok := u.sectorIdx[id]; ok {
+				if u.sectors[i].title == "" {
+					u.sectors[i].title = title
+				}
+				return
+			}
+			u.sectorIdx[id] = len(u.sectors)
+			u.sectors = append(u.sectors, &sectorU{id: id, title: title})
+		}
+		for _, s := range p.Sectors {
+			addSector(s.ID, s.Title)
+		}
+		for _, m := range p.Measures {
+			addSector(m.Sector, "")
+			if _, ok := u.measIdx[m.ID]; !ok {
+				mu := &measureU{id: m.ID, title: m.Title, sector: m.Sector, effect: m.Effect}
+				if d := dr.Measure(m.ID); d != nil {
+					mu.title, mu.sector, mu.effect = d.Title, d.Sector, d.Effect
+				}
+				switch {
+				case cur.Measure(m.ID) == nil:
+					mu.status = "added"
+				case dr.Measure(m.ID) == nil:
+					mu.status = "removed"
+				}
+				u.measIdx[m.ID] = len(u.measures)
+				u.measures = append(u.measures, mu)
+			}
+		}
+	}
+	for _, s := range u.schemes {
+		type tm struct {
+			name string
+			min  int
+		}
+		var ts []tm
+		seen := map[string]bool{}
+		for _, sc := range []*policy.Scheme{s.cur, s.dr} {
+			if sc == nil {
+				continue
+			}
+			for _, t := range sc.Tiers {
+				if !seen[t.Name] {
+					seen[t.Name] = true
+					ts = append(ts, tm{t.Name, t.Min})
+				}
+			}
+		}
+		sort.SliceStable(ts, func(i, j int) bool { return ts[i].min > ts[j].min })
+		s.tierIdx = map[string]int{}
+		for i, t := range ts {
+			s.tiers = append(s.tiers, t.name)
+			s.mins = append(s.mins, t.min)
+			s.tierIdx[t.name] = i
+		}
+		s.tiers = append(s.tiers, Unscored, Absent)
+	}
+
+	// Adverse effects: only those the draft can produce.
+	u.effects = []Effect{{ID: "any", Label: "any adverse effect"}}
+	add := func(id, label string) int {
+		u.effects = append(u.effects, Effect{ID: id, Label: label})
+		return len(u.effects) - 1
+	}
+	hasEffect := func(p *policy.Policy, sector, effect string) bool {
+		for _, m := range p.Measures {
+			if m.Sector == sector && m.Effect == effect {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range u.sectors {
+		name := s.id
+		de, le, ge := -1, -1, -1
+		if hasEffect(dr, s.id, engine.Deny) {
+			de = add("deny:"+s.id, "newly denied: "+name)
+		}
+		if hasEffect(dr, s.id, engine.Limit) {
+			le = add("limit:"+s.id, "newly limited: "+name)
+		}
+		if hasEffect(cur, s.id, "grant") {
+			ge = add("grant-lost:"+s.id, "reward lost: "+name)
+		}
+		u.denyEff, u.limitEff, u.grantEff = append(u.denyEff, de), append(u.limitEff, le), append(u.grantEff, ge)
+	}
+	for _, l := range u.lists {
+		e := -1
+		switch {
+		case l.kind == "red" && cur.List(l.id) != nil:
+			e = add("delisted:"+l.id, "off the redlist: "+l.id)
+		case l.kind != "red" && dr.List(l.id) != nil:
+			e = add("list:"+l.id, "newly listed: "+l.id)
+		}
+		u.listEff = append(u.listEff, e)
+	}
+	for _, s := range u.schemes {
+		e := -1
+		if s.cur != nil && s.dr != nil {
+			e = add("tier-down:"+s.id, "tier down: "+s.id)
+		}
+		u.tierEff = append(u.tierEff, e)
+	}
+	return u
+}
+
+// Sector decision codes in an outcome.
+const (
+	decAllow uint8 = 0
+	decLimit uint8 = 1
+	decDeny  uint8 = 2
+	decGrant uint8 = 4 // bit: a grant in force
+)
+
+// outcome is one subject's standing under one policy, in universe indexes.
+type outcome struct {
+	tier  []int16
+	score []int
+	lists []bool
+	sect  []uint8
+	meas  []bool
+}
+
+func (u *universe) newOutcome() *outcome {
+	return &outcome{tier: make([]int16, len(u.schemes)), score: make([]int, len(u.schemes)),
+		lists: make([]bool, len(u.lists)), sect: make([]uint8, len(u.sectors)), meas: make([]bool, len(u.measures))}
+}
+
+// fill records a state computed by the engine: tiers, listings, and the
+// decision in every sector where a measure is in force (State.Decide, the
+// function live checks explain with; a sector without a measure in force
+// is an allow).
+func (u *universe) fill(o *outcome, st *engine.State) {
+	for i, s := range u.schemes {
+		o.tier[i], o.score[i] = s.absent(), 0
+	}
+	for _, ss := range st.Schemes {
+		i := u.schemeIdx[ss.Scheme]
+		s := u.schemes[i]
+		if ss.Scored {
+			o.tier[i], o.score[i] = int16(s.tierIdx[ss.Tier]), ss.Score
+		} else {
+			o.tier[i] = s.unscored()
+		}
+	}
+	clear(o.lists)
+	for _, li := range st.Listings {
+		o.lists[u.listIdx[li.List]] = true
+	}
+	clear(o.sect)
+	clear(o.meas)
+	for _, ms := range st.Measures {
+		o.meas[u.measIdx[ms.Measure]] = true
+		i := u.sectorIdx[ms.Sector]
+		if o.sect[i] != 0 {
+			continue // decided already
+		}
+		d := st.Decide(ms.Sector)
+		var c uint8
+		switch d.Decision {
+		case engine.Deny:
+			c = decDeny
+		case engine.Limit:
+			c = decLimit
+		}
+		if len(d.Grants) > 0 {
+			c |= decGrant
+		}
+		if c == 0 {
+			c = 8 // decided: allow, no grant (marks the sector done)
+		}
+		o.sect[i] = c
+	}
+	for i := range o.sect {
+		if o.sect[i] == 8 {
+			o.sect[i] = 0
+		}
+	}
+}
+
+// tierDown reports whether a move between two real tiers is a move down:
+// to a tier whose minimum score is lower.
+func (s *schemeU) tierDown(from, to int16) bool {
+	return s.real(from) && s.real(to) && from != to && s.mins[to] < s.mins[from]
+}
+
+func (s *schemeU) tierUp(from, to int16) bool {
+	return s.real(from) && s.real(to) && from != to && s.mins[to] > s.mins[from]
+}
