@@ -26,6 +26,8 @@ type serveFlags struct {
 	naive               bool
 	pprof               string
 	outbox              outboxFlags
+	noPortal            bool
+	portalKeyFile       string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -39,6 +41,8 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().MarkHidden("naive-checks")
 	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.outbox.register(cmd)
+	cmd.Flags().BoolVar(&f.noPortal, "no-portal", false, "serve the API only, without the web portal")
+	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
 }
 
 func newServeCmd() *cobra.Command {
@@ -85,7 +89,16 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db *sqlite.DB, reg *regist
 			return err
 		}
 	}
-	srv := chttp.NewServer(reg, db, db, chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive})
+	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive}
+	var srv *chttp.Server
+	if !f.noPortal {
+		pt, err := newPortal(f, db, reg, logger, func(ctx context.Context) error { return srv.FlushChecks(ctx) })
+		if err != nil {
+			return err
+		}
+		opts.Portal = pt
+	}
+	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
 	defer stopOutbox()

@@ -1,0 +1,251 @@
+package portal
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Charts are SVG rendered on the server: no script, readable by screen
+// readers (role="img", a <title> and an aria-label), with the data also
+// given as a table under each chart by the templates.
+
+// palette: colours with at least 4.5:1 contrast on white.
+var palette = []string{"#0b57d0", "#b3261e", "#146c2e", "#8a4b00", "#6a3d9a", "#00695c", "#ad1457", "#37474f"}
+
+// series is one named line or set of bars.
+type series struct {
+	Name   string
+	Values []float64
+}
+
+const (
+	chartW   = 720
+	chartH   = 280
+	padLeft  = 56
+	padRight = 16
+	padTop   = 16
+	padBot   = 48
+)
+
+var chartSeq atomic.Int64
+
+// svgOpen writes the chart's opening tag, title and description.
+func svgOpen(b *strings.Builder, title, desc string, h int) {
+	id := "chart" + strconv.FormatInt(chartSeq.Add(1), 10)
+	fmt.Fprintf(b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" aria-describedby="%s-desc" xmlns="http://www.w3.org/2000/svg">`,
+		chartW, h, html.EscapeString(title), id)
+	fmt.Fprintf(b, `<title>%s</title><desc id="%s-desc">%s</desc>`, html.EscapeString(title), id, html.EscapeString(desc))
+}
+
+// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
+func niceMax(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func fmtNum(v float64) string {
+	if v == math.Trunc(v) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// yAxis draws horizontal grid lines and labels from lo to hi.
+func yAxis(b *strings.Builder, lo, hi float64, h int) {
+	plotH := float64(h - padTop - padBot)
+	for i := 0; i <= 4; i++ {
+		v := lo + (hi-lo)*float64(i)/4
+		y := float64(padTop) + plotH*(1-float64(i)/4)
+		fmt.Fprintf(b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padLeft, y, chartW-padRight, y)
+		fmt.Fprintf(b, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, fmtNum(v))
+	}
+}
+
+// legend draws the series names under the plot.
+func legend(b *strings.Builder, ss []series, h int) {
+	x := padLeft
+	for i, s := range ss {
+		col := palette[i%len(palette)]
+		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`, x, h-16, col)
+		fmt.Fprintf(b, `<text class="tick" x="%d" y="%d">%s</text>`, x+16, h-6, html.EscapeString(s.Name))
+		x += 28 + 7*len([]rune(s.Name))
+		if x > chartW-80 {
+			break
+		}
+	}
+}
+
+// lineChart draws one line per series over categorical x labels.
+func lineChart(title, desc string, labels []string, ss []series) template.HTML {
+	var b strings.Builder
+	h := chartH
+	svgOpen(&b, title, desc, h)
+	hi := 0.0
+	for _, s := range ss {
+		for _, v := range s.Values {
+			hi = math.Max(hi, v)
+		}
+	}
+	hi = niceMax(hi)
+	yAxis(&b, 0, hi, h)
+	plotW := float64(chartW - padLeft - padRight)
+	plotH := float64(h - padTop - padBot - 14)
+	n := len(labels)
+	xOf := func(i int) float64 {
+		if n <= 1 {
+			return float64(padLeft) + plotW/2
+		}
+		return float64(padLeft) + plotW*float64(i)/float64(n-1)
+	}
+	step := max(1, n/8)
+	for i, l := range labels {
+		if i%step == 0 || i == n-1 {
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xOf(i), h-padBot+4, html.EscapeString(l))
+		}
+	}
+	for si, s := range ss {
+		col := palette[si%len(palette)]
+		var pts []string
+		for i, v := range s.Values {
+			y := float64(padTop) + plotH*(1-v/hi) + 14
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), y))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s %s: %s</title></circle>`, xOf(i), y, col,
+				html.EscapeString(s.Name), html.EscapeString(labels[i]), fmtNum(v))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, col, strings.Join(pts, " "))
+	}
+	legend(&b, ss, h)
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// barChart draws grouped bars: one group per label, one bar per series.
+func barChart(title, desc string, labels []string, ss []series) template.HTML {
+	var b strings.Builder
+	h := chartH
+	svgOpen(&b, title, desc, h)
+	hi := 0.0
+	for _, s := range ss {
+		for _, v := range s.Values {
+			hi = math.Max(hi, v)
+		}
+	}
+	hi = niceMax(hi)
+	yAxis(&b, 0, hi, h)
+	plotW := float64(chartW - padLeft - padRight)
+	plotH := float64(h - padTop - padBot)
+	n := max(1, len(labels))
+	groupW := plotW / float64(n)
+	barW := groupW * 0.8 / float64(max(1, len(ss)))
+	for i, l := range labels {
+		gx := float64(padLeft) + groupW*float64(i) + groupW*0.1
+		for si, s := range ss {
+			v := s.Values[i]
+			bh := plotH * v / hi
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
+				gx+barW*float64(si), float64(padTop)+plotH-bh, math.Max(1, barW-2), bh, palette[si%len(palette)],
+				html.EscapeString(s.Name), html.EscapeString(l), fmtNum(v))
+		}
+		label := l
+		if r := []rune(label); len(r) > 14 && n > 4 {
+			label = string(r[:13]) + "…"
+		}
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, gx+groupW*0.4, h-padBot+16, html.EscapeString(label))
+	}
+	if len(ss) > 1 {
+		legend(&b, ss, h)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// scoreChart draws a scheme's score over time as steps, each step marked
+// and labelled with the record that caused it.
+func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc *time.Location) template.HTML {
+	var b strings.Builder
+	h := 300
+	svgOpen(&b, title+" — "+tr(c.lang, "chart.score"), tr(c.lang, "chart.score.desc"), h)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		lo, hi = math.Min(lo, float64(p.Score)), math.Max(hi, float64(p.Score))
+	}
+	span := hi - lo
+	if span < 10 {
+		span = 10
+	}
+	lo = math.Max(0, math.Floor((lo-span*0.15)/10)*10)
+	hi = math.Ceil((hi+span*0.15)/10) * 10
+	yAxis(&b, lo, hi, h)
+	t0, t1 := pts[0].At, now
+	if !t1.After(t0) {
+		t1 = t0.Add(24 * time.Hour)
+	}
+	plotW := float64(chartW - padLeft - padRight)
+	plotH := float64(h - padTop - padBot)
+	xOf := func(t time.Time) float64 {
+		return float64(padLeft) + plotW*float64(t.Sub(t0))/float64(t1.Sub(t0))
+	}
+	yOf := func(v int) float64 { return float64(padTop) + plotH*(1-(float64(v)-lo)/(hi-lo)) }
+	// Year ticks.
+	for y := t0.In(loc).Year() + 1; y <= t1.In(loc).Year(); y++ {
+		x := xOf(time.Date(y, 1, 1, 0, 0, 0, 0, loc))
+		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x, padTop, x, h-padBot)
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%d</text>`, x, h-padBot+16, y)
+	}
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padLeft, h-padBot+32, t0.In(loc).Format("2006-01-02"))
+	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padRight, h-padBot+32, t1.In(loc).Format("2006-01-02"))
+	var d strings.Builder
+	for i, p := range pts {
+		x, y := xOf(p.At), yOf(p.Score)
+		if i == 0 {
+			fmt.Fprintf(&d, "M%.1f,%.1f", x, y)
+		} else {
+			fmt.Fprintf(&d, " H%.1f V%.1f", x, y)
+		}
+	}
+	fmt.Fprintf(&d, " H%.1f", xOf(t1))
+	fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2.5"/>`, d.String(), palette[0])
+	labelled := 0
+	for i, p := range pts {
+		if p.RecordID == 0 {
+			continue
+		}
+		x, y := xOf(p.At), yOf(p.Score)
+		col := palette[2]
+		if i > 0 && p.Score < pts[i-1].Score {
+			col = palette[1]
+		}
+		cause := fmt.Sprintf("#%d %s", p.RecordID, p.Cause)
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s"><title>%s: %d (%s)</title></circle>`, x, y, col,
+			p.At.In(loc).Format("2006-01-02"), p.Score, html.EscapeString(cause))
+		// Label the steps while there is room; the table below lists all.
+		if len(pts) <= 12 {
+			anchor := "start"
+			if x > chartW-160 {
+				anchor = "end"
+			}
+			dy := -8.0
+			if labelled%2 == 1 {
+				dy = 16
+			}
+			fmt.Fprintf(&b, `<text class="step" x="%.1f" y="%.1f" text-anchor="%s">#%d</text>`, x+4, y+dy, anchor, p.RecordID)
+			labelled++
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

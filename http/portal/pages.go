@@ -1,0 +1,119 @@
+package portal
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// funcs are the template functions beyond the page's methods.
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	"add":  func(a, b int) int { return a + b },
+	"neg":  func(a int) int { return -a },
+	"dict2": func(p *page, name, typ string, required bool) fieldArgs {
+		return fieldArgs{P: p, Name: name, Type: typ, Required: required}
+	},
+}
+
+// fieldArgs are the arguments of the "textfield" template.
+type fieldArgs struct {
+	P        *page
+	Name     string
+	Type     string
+	Required bool
+}
+
+// T returns the catalogue text of key in the page's language.
+func (c *reqCtx) T(key string) string { return tr(c.lang, key) }
+
+// Tf formats the catalogue text of key with args.
+func (c *reqCtx) Tf(key string, args ...any) string { return fmt.Sprintf(tr(c.lang, key), args...) }
+
+// Lang is the page's language tag, for <html lang>.
+func (c *reqCtx) Lang() string { return c.lang }
+
+// Date formats an instant as a date in the policy's time zone ("—" for none).
+func (c *reqCtx) Date(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(c.loc).Format("2006-01-02")
+}
+
+// DateTime formats an instant to the minute in the policy's time zone.
+func (c *reqCtx) DateTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(c.loc).Format("2006-01-02 15:04")
+}
+
+// Session is the signed-in visitor (nil when signed out).
+func (c *reqCtx) Session() *session { return c.sess }
+
+// CSRF is the hidden form field's value.
+func (c *reqCtx) CSRF() string { return c.csrf }
+
+// RequestID identifies the request in logs and error pages.
+func (c *reqCtx) RequestID() string { return c.reqID }
+
+// SwitchLang is the link to this page in the other language.
+func (c *reqCtx) SwitchLang() string {
+	other := "zh-CN"
+	if c.lang == "zh-CN" {
+		other = "en"
+	}
+	q := c.request.URL.Query()
+	q.Set("lang", other)
+	return c.request.URL.Path + "?" + q.Encode()
+}
+
+// OtherLangName is the name of the other language, in that language.
+func (c *reqCtx) OtherLangName() string {
+	if c.lang == "zh-CN" {
+		return "English"
+	}
+	return "中文"
+}
+
+// OtherLang is the other language's tag.
+func (c *reqCtx) OtherLang() string {
+	if c.lang == "zh-CN" {
+		return "en"
+	}
+	return "zh-CN"
+}
+
+// Status translates a status word (record status, decision, outcome).
+func (c *reqCtx) Status(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := catalogue[c.lang]["status."+s]; ok {
+		return v
+	}
+	return s
+}
+
+// Days formats days left on a deadline: "in N days", "today", "N days overdue".
+func (c *reqCtx) Days(n int) string {
+	switch {
+	case n > 0:
+		return c.Tf("days.left", n)
+	case n == 0:
+		return c.T("days.today")
+	}
+	return c.Tf("days.overdue", -n)
+}
+
+// Query escapes a query value.
+func (c *reqCtx) Query(s string) string { return url.QueryEscape(s) }
+
+func (p *Portal) handleHome(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	p.render(w, c, http.StatusOK, "home", "home.title", nil)
+	return nil
+}
