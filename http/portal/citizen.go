@@ -43,8 +43,9 @@ type decisionView struct {
 
 type reasonView struct {
 	engine.Reason
-	Title   string
-	Records []recordRef
+	Title      string
+	ListTitles []string
+	Records    []recordRef
 }
 
 type recordRef struct {
@@ -162,6 +163,12 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		}
 		for _, rs := range d.Reasons {
 			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code)}
+			for _, l := range rs.Lists {
+				if pl := pol.List(l); pl != nil && pl.Title != "" {
+					l = pl.Title
+				}
+				rv.ListTitles = append(rv.ListTitles, l)
+			}
 			for _, id := range rs.Records {
 				rv.Records = append(rv.Records, recTitle(id))
 			}
