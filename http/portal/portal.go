@@ -51,6 +51,10 @@ type Options struct {
 	// the check log, so that "who checked me" is complete (the API server's
 	// FlushChecks).
 	FlushChecks func(ctx context.Context) error
+	// TokenCacheTTL is how long the portal trusts its copy of the token
+	// table, and so how long a revoked token's sessions may last (default
+	// 10 s, like the API's token cache).
+	TokenCacheTTL time.Duration
 	// CensusTTL is how long the scan behind the public lists and the
 	// dashboard is reused (default 60 s).
 	CensusTTL time.Duration
@@ -81,6 +85,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 8 * time.Hour
 	}
+	if opts.TokenCacheTTL <= 0 {
+		opts.TokenCacheTTL = 10 * time.Second
+	}
 	if opts.CensusTTL <= 0 {
 		opts.CensusTTL = 60 * time.Second
 	}
@@ -98,7 +105,7 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 		}
 	}
 	p := &Portal{reg: reg, tokens: tokens, checks: checks, opts: opts, log: opts.Logger, key: key,
-		mux: http.NewServeMux(), tcache: &tokenCache{store: tokens}}
+		mux: http.NewServeMux(), tcache: &tokenCache{store: tokens, ttl: opts.TokenCacheTTL}}
 	p.census = &censusCache{reg: reg, ttl: opts.CensusTTL, points: opts.ListHistoryPoints}
 	if err := p.parseTemplates(); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,8 +115,9 @@ func TestSignIn(t *testing.T) {
 		if err := e.db.RevokeToken(ctx, "tok-temp", time.Now().Add(-time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		// The portal reloads tokens at most every 10 s: poll past that.
-		deadline := time.Now().Add(15 * time.Second)
+		// The portal reloads tokens when its copy is older than its TTL
+		// (100 ms here): poll past that.
+		deadline := time.Now().Add(5 * time.Second)
 		for {
 			pg := b.get("/dashboard")
 			if pg.status == http.StatusSeeOther {
@@ -124,7 +126,7 @@ func TestSignIn(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("session still valid after revocation: status %d", pg.status)
 			}
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 	t.Run("sign out", func(t *testing.T) {
@@ -374,4 +376,208 @@ func TestRepair(t *testing.T) {
 	}
 	me := b.get("/me")
 	me.mustContain(t, "approved", "Bill paid, receipt checked", "repaired")
+}
+
+func TestClerkQueue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d, err := e.reg.OpenDispute(ctx, e.aliceJudgment, "I paid the judgment on 3 March", "", false, false, "subject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An older objection, already past its deadline, filed at the other court.
+	clerk := e.signedIn("tok-chaoyang")
+	q := clerk.get("/clerk")
+	q.mustContain(t, fmt.Sprintf(`id="q-dispute-%d"`, d.ID), alice, "(2026)京0105执001号", "15 days left", e.reg.Now().AddDate(0, 0, 15).In(d.Deadline.Location()).Format("2006-01-02")[:4])
+	// Another court's clerk sees neither the item nor its page.
+	other := e.signedIn("tok-haidian")
+	other.get("/clerk").mustNotContain(t, fmt.Sprintf(`id="q-dispute-%d"`, d.ID), alice)
+	page := fmt.Sprintf("/clerk/disputes/%d", d.ID)
+	if pg := other.get(page); pg.status != http.StatusForbidden {
+		t.Fatalf("other court: status %d", pg.status)
+	}
+	if pg := other.post("/clerk", page, url.Values{"outcome": {"revoked"}, "reason": {"not ours"}}); pg.status != http.StatusForbidden {
+		t.Fatalf("other court deciding: status %d", pg.status)
+	}
+
+	t.Run("bad input", func(t *testing.T) {
+		pg := clerk.post(page, page, url.Values{"outcome": {"maybe"}, "reason": {"  "}})
+		if pg.status != http.StatusBadRequest || pg.fieldError("outcome") == "" || pg.fieldError("reason") == "" {
+			t.Fatalf("status %d, outcome %q, reason %q", pg.status, pg.fieldError("outcome"), pg.fieldError("reason"))
+		}
+		pg = clerk.post(page, page, url.Values{"reason": {"Payment confirmed by the bank"}})
+		if pg.status != http.StatusBadRequest || pg.fieldError("outcome") == "" {
+			t.Fatalf("no outcome: status %d", pg.status)
+		}
+		pg.mustContain(t, ">Payment confirmed by the bank</textarea>")
+		pg = clerk.post(page, page, url.Values{"outcome": {"upheld"}})
+		pg.mustContain(t, `id="outcome-upheld" value="upheld" checked`)
+	})
+	t.Run("revoked", func(t *testing.T) {
+		pg := clerk.post(page, page, url.Values{"outcome": {"revoked"}, "reason": {"Payment confirmed by the bank"}})
+		if pg.status != http.StatusSeeOther {
+			t.Fatalf("status %d: %s", pg.status, pg.body)
+		}
+		clerk.get("/clerk?done=decided").mustContain(t, `id="flash"`, `id="no-disputes"`)
+		// Deciding twice is refused at the field.
+		pg = clerk.post(page, page, url.Values{"outcome": {"upheld"}, "reason": {"again"}})
+		if pg.status != http.StatusConflict || pg.fieldError("reason") == "" {
+			t.Fatalf("second decision: status %d", pg.status)
+		}
+		// The citizen sees the outcome and the changed decision.
+		me := e.signedIn("tok-alice").get("/me")
+		me.mustContain(t, "Payment confirmed by the bank", "<strong>revoked</strong>", `id="no-decisions"`)
+	})
+}
+
+func TestOverdueFlag(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// An objection opened 20 days ago is past its 15-day deadline.
+	if _, err := e.reg.Append(ctx, &credo.Event{Type: credo.EventDisputeOpened, Subject: alice, Actor: "subject",
+		Dispute: &credo.Dispute{RecordID: e.aliceJudgment, OpenedAt: time.Now().AddDate(0, 0, -20), Grounds: "old objection"}}); err != nil {
+		t.Fatal(err)
+	}
+	pg := e.signedIn("tok-chaoyang").get("/clerk")
+	pg.mustContain(t, `class="overdue-row"`, "overdue", `id="overdue-count"`, "days overdue")
+	dash := e.signedIn("tok-admin").get("/dashboard")
+	dash.mustContain(t, "Chaoyang District People&#39;s Court")
+}
+
+func TestFileRecord(t *testing.T) {
+	e := newEnv(t)
+	clerk := e.signedIn("tok-chaoyang")
+	fp := clerk.get("/clerk/file")
+	fp.mustContain(t, `<label for="subject">`, `<label for="rule">`, `<label for="evidence_sha256">`, "JUDGMENT_DEFAULT_ABILITY")
+	fp.mustNotContain(t, "LATE_UTILITY_FEES") // only the rules the court may file
+	good := url.Values{"subject": {carol()}, "subject_name": {"Wang Fang"}, "rule": {"DEBT_JUDGMENT"}, "case_ref": {"(2026)京0105民100号"},
+		"decided_at": {time.Now().AddDate(0, 0, -3).Format("2006-01-02")}, "evidence_sha256": {digest("x")}}
+	with := func(k, v string) url.Values {
+		f := url.Values{}
+		for kk, vv := range good {
+			f[kk] = vv
+		}
+		f.Set(k, v)
+		return f
+	}
+	for _, tc := range []struct {
+		name, field string
+		form        url.Values
+	}{
+		{"no subject", "subject", with("subject", "")},
+		{"bad check digit", "subject", with("subject", "110105194912310021")},
+		{"no rule", "rule", with("rule", "")},
+		{"rule of another authority", "rule", with("rule", "LATE_UTILITY_FEES")},
+		{"unknown rule", "rule", with("rule", "NOPE")},
+		{"no case", "case_ref", with("case_ref", "")},
+		{"bad date", "decided_at", with("decided_at", "31/12/2025")},
+		{"bad notified date", "notified_at", with("notified_at", "tomorrow")},
+		{"bad quantity", "quantity", with("quantity", "lots")},
+		{"short digest", "evidence_sha256", with("evidence_sha256", "abc")},
+		{"no digest", "evidence_sha256", with("evidence_sha256", "")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pg := clerk.post("/clerk/file", "/clerk/file", tc.form)
+			if pg.status != http.StatusBadRequest || pg.fieldError(tc.field) == "" {
+				t.Fatalf("status %d, error at %s: %q", pg.status, tc.field, pg.fieldError(tc.field))
+			}
+			// What was typed is kept (escaped).
+			for k, v := range tc.form {
+				if k != "rule" && v[0] != "" && !strings.Contains(pg.body, `value="`+template.HTMLEscapeString(v[0])+`"`) {
+					t.Errorf("%s=%q not kept", k, v[0])
+				}
+			}
+			pg.mustContain(t, `id="error-summary"`)
+			pg.mustNotContain(t, "goroutine", "panic")
+		})
+	}
+	t.Run("markup is escaped", func(t *testing.T) {
+		f := with("subject_name", `<script>alert(1)</script>`)
+		f.Set("evidence_sha256", "")
+		pg := clerk.post("/clerk/file", "/clerk/file", f)
+		pg.mustNotContain(t, "<script>alert(1)</script>")
+		pg.mustContain(t, "&lt;script&gt;")
+	})
+	t.Run("a policy refusal shows at a field", func(t *testing.T) {
+		// A company cannot be filed under a person-only rule.
+		pg := clerk.post("/clerk/file", "/clerk/file", with("subject", company))
+		if pg.status != http.StatusBadRequest || !strings.Contains(pg.body, `class="error"`) {
+			t.Fatalf("status %d", pg.status)
+		}
+	})
+	t.Run("filed", func(t *testing.T) {
+		pg := clerk.post("/clerk/file", "/clerk/file", good)
+		if pg.status != http.StatusSeeOther || !strings.HasPrefix(pg.header.Get("Location"), "/clerk?done=filed") {
+			t.Fatalf("status %d: %s", pg.status, pg.body)
+		}
+		rec, err := e.db.RecordByCase(context.Background(), "court.beijing.chaoyang", "(2026)京0105民100号")
+		if err != nil || rec.Subject != carol() || rec.Authority != "court.beijing.chaoyang" {
+			t.Fatalf("record %+v, %v", rec, err)
+		}
+		// Filing the same again is an idempotent no-op; a different record
+		// under the same case reference is refused at the case field.
+		pg = clerk.post("/clerk/file", "/clerk/file", with("evidence_sha256", digest("other")))
+		if pg.status != http.StatusConflict || pg.fieldError("case_ref") == "" {
+			t.Fatalf("conflict: status %d", pg.status)
+		}
+	})
+}
+
+func carol() string { return ric(3) }
+
+func TestPublicLookup(t *testing.T) {
+	e := newEnv(t)
+	v := e.visitor()
+	v.get("/public").mustContain(t, `<label for="q">`, "List of dishonest judgment debtors")
+	for _, q := range []string{"shenzhen example", company} {
+		pg := v.get("/public?list=dishonest-debtors&q=" + url.QueryEscape(q))
+		if pg.status != 200 {
+			t.Fatalf("%q: status %d", q, pg.status)
+		}
+		pg.mustContain(t, companyName, company, "(2026)京0105执002号", "Chaoyang District People&#39;s Court", `<th scope="col">Case number</th>`)
+		pg.mustNotContain(t, "Zhang Wei", "Li Na")
+	}
+	// A person's identifier is published with the birth date masked.
+	pg := v.get("/public?list=dishonest-debtors&q=" + alice)
+	pg.mustContain(t, "Zhang Wei", alice[:6]+"********"+alice[14:])
+	table := pg.body[strings.Index(pg.body, `<table id="public-results"`):]
+	if strings.Contains(table, alice) {
+		t.Errorf("the results show the whole identifier %s", alice)
+	}
+	// Never a score or a tier: the page has no such column, nor the
+	// subject's score.
+	all := v.get("/public?list=dishonest-debtors&q=")
+	all.mustContain(t, companyName, "Zhang Wei", "Li Na")
+	for _, forbidden := range []string{"Score", "score</th>", "Tier", ">1000<", ">980<", "evidence"} {
+		all.mustNotContain(t, forbidden)
+	}
+	// Bad input: an unknown or non-public list, a long query.
+	for _, q := range []string{"list=low-credit&q=x", "list=nope&q=x", "q=" + strings.Repeat("x", 201)} {
+		pg := v.get("/public?" + q)
+		if pg.status != http.StatusBadRequest || !strings.Contains(pg.body, `class="error"`) {
+			t.Errorf("%s: status %d", q, pg.status)
+		}
+	}
+	v.get("/public?list=dishonest-debtors&q=nobody").mustContain(t, `id="no-results"`)
+}
+
+func TestDashboard(t *testing.T) {
+	e := newEnv(t)
+	e.checkAPI(alice, "aviation")
+	e.checkAPI(bob, "aviation")
+	for _, tok := range []string{"tok-admin", "tok-auditor"} {
+		pg := e.signedIn(tok).get("/dashboard")
+		if pg.status != 200 {
+			t.Fatalf("%s: status %d", tok, pg.status)
+		}
+		if n := strings.Count(pg.body, `<svg class="chart"`); n < 8 {
+			t.Errorf("%d charts", n)
+		}
+		for _, id := range []string{"tiers-civic", "lists", "checks", "denials", "due", "ingest", "policies"} {
+			pg.mustContain(t, `id="chart-`+id+`"`)
+		}
+		// Two aviation denials today; no personal data.
+		pg.mustContain(t, "Air travel", `aria-label="Denials per sector per day"`)
+		pg.mustNotContain(t, alice, bob, "Zhang Wei")
+	}
 }

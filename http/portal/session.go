@@ -225,23 +225,22 @@ func matchLang(tag string) string {
 }
 
 // tokenCache resolves session token ids: the token store has no lookup by
-// id, so the whole (small) token table is reloaded at most every 10 s, and
-// at once when an unknown id turns up (at most once a second).
+// id, so the whole (small) token table is reloaded when older than the TTL,
+// and when an unknown id turns up (at most once a second).
 type tokenCache struct {
 	store credo.TokenStore
+	ttl   time.Duration
 
 	mu     sync.Mutex
 	byid   map[string]*credo.Token
 	loaded time.Time
 }
 
-const tokenCacheTTL = 10 * time.Second
-
 func (c *tokenCache) byID(ctx context.Context, id string, now time.Time) (*credo.Token, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.byid[id]
-	stale := now.Sub(c.loaded) > tokenCacheTTL || now.Before(c.loaded)
+	stale := now.Sub(c.loaded) > c.ttl || now.Before(c.loaded)
 	if !ok && now.Sub(c.loaded) > time.Second || stale {
 		ts, err := c.store.Tokens(ctx)
 		if err != nil {
