@@ -43,20 +43,6 @@ func svgOpen(b *strings.Builder, title, desc string, h int) {
 	fmt.Fprintf(b, `<title>%s</title><desc id="%s-desc">%s</desc>`, html.EscapeString(title), id, html.EscapeString(desc))
 }
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
-func niceMax(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
 func fmtNum(v float64) string {
 	if v == math.Trunc(v) {
 		return strconv.FormatInt(int64(v), 10)
@@ -64,46 +50,95 @@ func fmtNum(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
-// yAxis draws horizontal grid lines and labels from lo to hi.
-func yAxis(b *strings.Builder, lo, hi float64, h int) {
+// niceStep returns a step of 1, 2 or 5 times a power of ten (at least 1)
+// that covers span in at most four steps.
+func niceStep(span float64) float64 {
+	raw := span / 4
+	if raw <= 1 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// axisRange rounds [lo, hi] out to whole steps; it returns the new bounds
+// and the step.
+func axisRange(lo, hi float64) (float64, float64, float64) {
+	if hi <= lo {
+		hi = lo + 1
+	}
+	st := niceStep(hi - lo)
+	lo = math.Floor(lo/st) * st
+	hi = math.Ceil(hi/st) * st
+	if hi == lo {
+		hi = lo + st
+	}
+	return lo, hi, st
+}
+
+// yAxis draws horizontal grid lines and labels from lo to hi every step.
+func yAxis(b *strings.Builder, lo, hi, step float64, h int) {
 	plotH := float64(h - padTop - padBot)
-	for i := 0; i <= 4; i++ {
-		v := lo + (hi-lo)*float64(i)/4
-		y := float64(padTop) + plotH*(1-float64(i)/4)
+	for v := lo; v <= hi+step/2; v += step {
+		y := float64(padTop) + plotH*(1-(v-lo)/(hi-lo))
 		fmt.Fprintf(b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padLeft, y, chartW-padRight, y)
 		fmt.Fprintf(b, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, fmtNum(v))
 	}
 }
 
-// legend draws the series names under the plot.
-func legend(b *strings.Builder, ss []series, h int) {
-	x := padLeft
+// legendRows lays out the series names in rows under the plot and
+// returns, per series, its row and x position, and the number of rows.
+func legendRows(ss []series) (pos [][2]int, rows int) {
+	x, row := padLeft, 0
+	for _, s := range ss {
+		w := 28 + 7*len([]rune(s.Name))
+		if x+w > chartW-padRight && x > padLeft {
+			x, row = padLeft, row+1
+		}
+		pos = append(pos, [2]int{row, x})
+		x += w
+	}
+	return pos, row + 1
+}
+
+// legend draws the series names under the plot, which ends at plotBottom.
+func legend(b *strings.Builder, ss []series, plotBottom int) {
+	pos, _ := legendRows(ss)
 	for i, s := range ss {
 		col := palette[i%len(palette)]
-		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`, x, h-16, col)
-		fmt.Fprintf(b, `<text class="tick" x="%d" y="%d">%s</text>`, x+16, h-6, html.EscapeString(s.Name))
-		x += 28 + 7*len([]rune(s.Name))
-		if x > chartW-80 {
-			break
-		}
+		y := plotBottom + 26 + 18*pos[i][0]
+		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`, pos[i][1], y, col)
+		fmt.Fprintf(b, `<text class="tick" x="%d" y="%d">%s</text>`, pos[i][1]+16, y+10, html.EscapeString(s.Name))
 	}
 }
 
-// lineChart draws one line per series over categorical x labels.
-func lineChart(title, desc string, labels []string, ss []series) template.HTML {
-	var b strings.Builder
-	h := chartH
-	svgOpen(&b, title, desc, h)
+// maxOf is the largest value of any series.
+func maxOf(ss []series) float64 {
 	hi := 0.0
 	for _, s := range ss {
 		for _, v := range s.Values {
 			hi = math.Max(hi, v)
 		}
 	}
-	hi = niceMax(hi)
-	yAxis(&b, 0, hi, h)
+	return hi
+}
+
+// lineChart draws one line per series over categorical x labels.
+func lineChart(title, desc string, labels []string, ss []series) template.HTML {
+	var b strings.Builder
+	_, rows := legendRows(ss)
+	h := chartH + 18*(rows-1)
+	svgOpen(&b, title, desc, h)
+	_, hi, st := axisRange(0, math.Max(maxOf(ss), 4))
+	plotBottom := chartH - padBot
+	yAxis(&b, 0, hi, st, chartH)
 	plotW := float64(chartW - padLeft - padRight)
-	plotH := float64(h - padTop - padBot - 14)
+	plotH := float64(plotBottom - padTop)
 	n := len(labels)
 	xOf := func(i int) float64 {
 		if n <= 1 {
@@ -114,21 +149,21 @@ func lineChart(title, desc string, labels []string, ss []series) template.HTML {
 	step := max(1, n/8)
 	for i, l := range labels {
 		if i%step == 0 || i == n-1 {
-			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xOf(i), h-padBot+4, html.EscapeString(l))
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xOf(i), plotBottom+16, html.EscapeString(l))
 		}
 	}
 	for si, s := range ss {
 		col := palette[si%len(palette)]
 		var pts []string
 		for i, v := range s.Values {
-			y := float64(padTop) + plotH*(1-v/hi) + 14
+			y := float64(padTop) + plotH*(1-v/hi)
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), y))
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s %s: %s</title></circle>`, xOf(i), y, col,
 				html.EscapeString(s.Name), html.EscapeString(labels[i]), fmtNum(v))
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, col, strings.Join(pts, " "))
 	}
-	legend(&b, ss, h)
+	legend(&b, ss, plotBottom)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
@@ -136,18 +171,16 @@ func lineChart(title, desc string, labels []string, ss []series) template.HTML {
 // barChart draws grouped bars: one group per label, one bar per series.
 func barChart(title, desc string, labels []string, ss []series) template.HTML {
 	var b strings.Builder
-	h := chartH
-	svgOpen(&b, title, desc, h)
-	hi := 0.0
-	for _, s := range ss {
-		for _, v := range s.Values {
-			hi = math.Max(hi, v)
-		}
+	rows := 0
+	if len(ss) > 1 {
+		_, rows = legendRows(ss)
 	}
-	hi = niceMax(hi)
-	yAxis(&b, 0, hi, h)
+	h := chartH + 18*max(0, rows-1)
+	svgOpen(&b, title, desc, h)
+	_, hi, st := axisRange(0, math.Max(maxOf(ss), 4))
+	yAxis(&b, 0, hi, st, chartH)
 	plotW := float64(chartW - padLeft - padRight)
-	plotH := float64(h - padTop - padBot)
+	plotH := float64(chartH - padTop - padBot)
 	n := max(1, len(labels))
 	groupW := plotW / float64(n)
 	barW := groupW * 0.8 / float64(max(1, len(ss)))
@@ -164,10 +197,12 @@ func barChart(title, desc string, labels []string, ss []series) template.HTML {
 		if r := []rune(label); len(r) > 14 && n > 4 {
 			label = string(r[:13]) + "…"
 		}
-		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, gx+groupW*0.4, h-padBot+16, html.EscapeString(label))
+		if n <= 16 || i%max(1, n/8) == 0 || i == n-1 {
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, gx+groupW*0.4, chartH-padBot+16, html.EscapeString(label))
+		}
 	}
 	if len(ss) > 1 {
-		legend(&b, ss, h)
+		legend(&b, ss, chartH-padBot)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -181,15 +216,16 @@ func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc 
 	svgOpen(&b, title+" — "+tr(c.lang, "chart.score"), tr(c.lang, "chart.score.desc"), h)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
-		lo, hi = math.Min(lo, float64(p.Score)), math.Max(hi, float64(p.Score))
+		if p.Scored {
+			lo, hi = math.Min(lo, float64(p.Score)), math.Max(hi, float64(p.Score))
+		}
 	}
-	span := hi - lo
-	if span < 10 {
-		span = 10
+	if math.IsInf(lo, 1) {
+		lo, hi = 0, 10
 	}
-	lo = math.Max(0, math.Floor((lo-span*0.15)/10)*10)
-	hi = math.Ceil((hi+span*0.15)/10) * 10
-	yAxis(&b, lo, hi, h)
+	pad := math.Max(4, (hi-lo)*0.15)
+	lo, hi, st := axisRange(math.Max(0, lo-pad), hi+pad)
+	yAxis(&b, lo, hi, st, h)
 	t0, t1 := pts[0].At, now
 	if !t1.After(t0) {
 		t1 = t0.Add(24 * time.Hour)
@@ -208,20 +244,30 @@ func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc 
 	}
 	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padLeft, h-padBot+32, t0.In(loc).Format("2006-01-02"))
 	fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s</text>`, chartW-padRight, h-padBot+32, t1.In(loc).Format("2006-01-02"))
+	// The line runs only while the subject is scored.
 	var d strings.Builder
-	for i, p := range pts {
+	drawing := false
+	for _, p := range pts {
 		x, y := xOf(p.At), yOf(p.Score)
-		if i == 0 {
-			fmt.Fprintf(&d, "M%.1f,%.1f", x, y)
-		} else {
+		switch {
+		case !p.Scored && drawing:
+			fmt.Fprintf(&d, " H%.1f", x)
+			drawing = false
+		case !p.Scored:
+		case !drawing:
+			fmt.Fprintf(&d, " M%.1f,%.1f", x, y)
+			drawing = true
+		default:
 			fmt.Fprintf(&d, " H%.1f V%.1f", x, y)
 		}
 	}
-	fmt.Fprintf(&d, " H%.1f", xOf(t1))
+	if drawing {
+		fmt.Fprintf(&d, " H%.1f", xOf(t1))
+	}
 	fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2.5"/>`, d.String(), palette[0])
 	labelled := 0
 	for i, p := range pts {
-		if p.RecordID == 0 {
+		if p.RecordID == 0 || !p.Scored {
 			continue
 		}
 		x, y := xOf(p.At), yOf(p.Score)
@@ -242,7 +288,15 @@ func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc 
 			if labelled%2 == 1 {
 				dy = 16
 			}
-			fmt.Fprintf(&b, `<text class="step" x="%.1f" y="%.1f" text-anchor="%s">#%d</text>`, x+4, y+dy, anchor, p.RecordID)
+			label := fmt.Sprintf("#%d", p.RecordID)
+			if len(pts) <= 6 && p.Cause != "" {
+				c := []rune(p.Cause)
+				if len(c) > 28 {
+					c = append(c[:27], '…')
+				}
+				label += " " + string(c)
+			}
+			fmt.Fprintf(&b, `<text class="step" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, x+4, y+dy, anchor, html.EscapeString(label))
 			labelled++
 		}
 	}

@@ -68,7 +68,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 	{
 		var labels []string
 		for _, t := range cs.instants {
-			labels = append(labels, t.In(loc).Format("2006-01-02"))
+			labels = append(labels, t.In(loc).Format("2006-01"))
 		}
 		cv := chartView{ID: "lists", Title: T("dash.lists"), Columns: append([]string{T("dash.list")}, labels...)}
 		var ss []series
@@ -109,7 +109,11 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 			ss = append(ss, s)
 			cv.Rows = append(cv.Rows, row)
 		}
-		cv.SVG = lineChart(cv.Title, T("dash."+kind+".desc"), days, ss)
+		short := make([]string, len(days))
+		for i, day := range days {
+			short[i] = day[5:]
+		}
+		cv.SVG = lineChart(cv.Title, T("dash."+kind+".desc"), short, ss)
 		d.Charts = append(d.Charts, cv)
 	}
 
