@@ -96,7 +96,7 @@ func yAxis(b *strings.Builder, lo, hi, step float64, h int) {
 func legendRows(ss []series) (pos [][2]int, rows int) {
 	x, row := padLeft, 0
 	for _, s := range ss {
-		w := 28 + 7*len([]rune(s.Name))
+		w := 30 + 8*len([]rune(s.Name))
 		if x+w > chartW-padRight && x > padLeft {
 			x, row = padLeft, row+1
 		}
@@ -146,10 +146,17 @@ func lineChart(title, desc string, labels []string, ss []series) template.HTML {
 		}
 		return float64(padLeft) + plotW*float64(i)/float64(n-1)
 	}
-	step := max(1, n/8)
+	step := max(1, (n+6)/7)
 	for i, l := range labels {
-		if i%step == 0 || i == n-1 {
-			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xOf(i), plotBottom+16, html.EscapeString(l))
+		if i%step == 0 && (i == n-1 || n-1-i >= step/2+1) || i == n-1 {
+			anchor := "middle"
+			switch {
+			case n > 1 && i == 0:
+				anchor = "start"
+			case n > 1 && i == n-1:
+				anchor = "end"
+			}
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, xOf(i), plotBottom+16, anchor, html.EscapeString(l))
 		}
 	}
 	for si, s := range ss {
@@ -193,11 +200,15 @@ func barChart(title, desc string, labels []string, ss []series) template.HTML {
 				gx+barW*float64(si), float64(padTop)+plotH-bh, math.Max(1, barW-2), bh, palette[si%len(palette)],
 				html.EscapeString(s.Name), html.EscapeString(l), fmtNum(v))
 		}
-		label := l
-		if r := []rune(label); len(r) > 14 && n > 4 {
-			label = string(r[:13]) + "…"
+		every := 1
+		if n > 16 {
+			every = (n + 6) / 7
 		}
-		if n <= 16 || i%max(1, n/8) == 0 || i == n-1 {
+		label := l
+		if fit := int(groupW * float64(every) / 8); len([]rune(label)) > fit {
+			label = string([]rune(label)[:max(1, fit-1)]) + "…"
+		}
+		if i%every == 0 {
 			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, gx+groupW*0.4, chartH-padBot+16, html.EscapeString(label))
 		}
 	}
@@ -300,6 +311,42 @@ func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc 
 			labelled++
 		}
 	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// hbarChart draws horizontal grouped bars, one row per label, for labels
+// too long to write under a column (authority names).
+func hbarChart(title, desc string, labels []string, ss []series) template.HTML {
+	var b strings.Builder
+	const labelW, rowH, top = 300, 26, 8
+	_, rows := legendRows(ss)
+	plotBottom := top + rowH*max(1, len(labels))
+	h := plotBottom + 30 + 18*rows
+	svgOpen(&b, title, desc, h)
+	_, hi, st := axisRange(0, math.Max(maxOf(ss), 4))
+	plotW := float64(chartW - labelW - padRight)
+	for v := 0.0; v <= hi+st/2; v += st {
+		x := float64(labelW) + plotW*v/hi
+		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x, top, x, plotBottom)
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x, plotBottom+16, fmtNum(v))
+	}
+	barH := float64(rowH-6) / float64(max(1, len(ss)))
+	for i, l := range labels {
+		y := float64(top + rowH*i + 3)
+		label := l
+		if r := []rune(label); len(r) > 38 {
+			label = string(r[:37]) + "…"
+		}
+		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, labelW-8, y+float64(rowH)/2+1, html.EscapeString(label))
+		for si, s := range ss {
+			v := s.Values[i]
+			fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
+				labelW, y+barH*float64(si), plotW*v/hi, math.Max(1, barH-1), palette[si%len(palette)],
+				html.EscapeString(s.Name), html.EscapeString(l), fmtNum(v))
+		}
+	}
+	legend(&b, ss, plotBottom)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }

@@ -146,7 +146,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		if len(auths) == 0 {
 			cv.Note = T("dash.due.none")
 		}
-		cv.SVG = barChart(cv.Title, T("dash.due.desc"), labels, []series{open, overdue})
+		cv.SVG = hbarChart(cv.Title, T("dash.due.desc"), labels, []series{open, overdue})
 		d.Charts = append(d.Charts, cv)
 	}
 
