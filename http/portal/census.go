@@ -48,36 +48,64 @@ type censusCache struct {
 	ttl    time.Duration
 	points int
 
-	mu  sync.Mutex
-	cur *census
+	mu       sync.Mutex
+	cur      *census
+	building bool       // a background rebuild is running
+	buildMu  sync.Mutex // serialises synchronous builds
 }
 
-// get returns a census no older than the TTL under the policy in force.
+// get returns the census under the policy in force. The first one is
+// built while the caller waits; after that a census older than the TTL is
+// still returned (its "as of" instant is on every page that uses it) while
+// a new one is built in the background, so that no page waits for a scan
+// of the whole log.
 func (c *censusCache) get(ctx context.Context) (*census, error) {
 	_, hash, err := c.reg.Policy(ctx)
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	cur := c.cur
 	now := c.reg.Now()
-	if c.cur != nil && c.cur.policy == hash && now.Sub(c.cur.at) < c.ttl && !now.Before(c.cur.at) {
-		return c.cur, nil
+	if cur != nil && cur.policy == hash {
+		if (now.Sub(cur.at) >= c.ttl || now.Before(cur.at)) && !c.building {
+			c.building = true
+			go c.rebuild()
+		}
+		c.mu.Unlock()
+		return cur, nil
 	}
-	cs, err := c.build(ctx, now)
+	c.mu.Unlock()
+	c.buildMu.Lock() // one synchronous build at a time
+	defer c.buildMu.Unlock()
+	c.mu.Lock()
+	if c.cur != nil && c.cur.policy == hash {
+		cur := c.cur
+		c.mu.Unlock()
+		return cur, nil
+	}
+	c.mu.Unlock()
+	cs, err := c.build(ctx, c.reg.Now())
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.cur = cs
+	c.mu.Unlock()
 	return cs, nil
 }
 
-// invalidate drops the cached census (after the portal itself changed
-// something the public lists show).
-func (c *censusCache) invalidate() {
+// rebuild builds a census in the background and swaps it in.
+func (c *censusCache) rebuild() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cs, err := c.build(ctx, c.reg.Now())
 	c.mu.Lock()
-	c.cur = nil
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.building = false
+	if err == nil {
+		c.cur = cs
+	}
 }
 
 func (c *censusCache) build(ctx context.Context, now time.Time) (*census, error) {
