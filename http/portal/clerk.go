@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"credo"
 	"credo/ingest"
@@ -333,6 +332,3 @@ func messageOnly(err error) string {
 	}
 	return "internal error"
 }
-
-// dateInput formats an instant for a date field.
-func dateInput(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02") }

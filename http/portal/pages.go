@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -12,8 +11,6 @@ import (
 // funcs are the template functions beyond the page's methods.
 var funcs = template.FuncMap{
 	"join": strings.Join,
-	"add":  func(a, b int) int { return a + b },
-	"neg":  func(a int) int { return -a },
 	"dict2": func(p *page, name, typ string, required bool) fieldArgs {
 		return fieldArgs{P: p, Name: name, Type: typ, Required: required}
 	},
@@ -109,9 +106,6 @@ func (c *reqCtx) Days(n int) string {
 	}
 	return c.Tf("days.overdue", -n)
 }
-
-// Query escapes a query value.
-func (c *reqCtx) Query(s string) string { return url.QueryEscape(s) }
 
 func (p *Portal) handleHome(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	p.render(w, c, http.StatusOK, "home", "home.title", nil)

@@ -581,3 +581,33 @@ func TestDashboard(t *testing.T) {
 		pg.mustNotContain(t, alice, bob, "Zhang Wei")
 	}
 }
+
+func TestAppeal(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d, err := e.reg.OpenDispute(ctx, e.aliceJudgment, "I paid the judgment on 3 March", "", false, false, "subject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.DecideDispute(ctx, d.ID, credo.OutcomeUpheld, "No payment on file", "court.beijing.chaoyang"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn("tok-alice")
+	me := b.get("/me")
+	me.mustContain(t, "<strong>upheld</strong>", "No payment on file", "You may appeal until", fmt.Sprintf(`id="appeal-%d"`, e.aliceJudgment))
+	form := fmt.Sprintf("/me/object?record=%d&appeal=1", e.aliceJudgment)
+	b.get(form).mustContain(t, "Appeal the decision on my objection", `name="appeal" value="1"`)
+	pg := b.post(form, "/me/object", url.Values{"record": {fmt.Sprint(e.aliceJudgment)}, "appeal": {"1"}, "grounds": {"The bank statement shows the payment on 3 March"}})
+	if pg.status != http.StatusSeeOther {
+		t.Fatalf("appeal: status %d: %s", pg.status, pg.fieldError("grounds"))
+	}
+	// The appeal goes to the court at the next level, not back to Chaoyang.
+	ds, err := e.reg.DisputeQueue(ctx, "court.beijing.no3-intermediate")
+	if err != nil || len(ds) != 1 || !ds[0].Appeal {
+		t.Fatalf("appellate queue: %v %+v", err, ds)
+	}
+	e.signedIn("tok-chaoyang").get("/clerk").mustContain(t, `id="no-disputes"`)
+	if pg := e.signedIn("tok-chaoyang").get(fmt.Sprintf("/clerk/disputes/%d", ds[0].ID)); pg.status != http.StatusForbidden {
+		t.Fatalf("the first court opens the appeal: status %d", pg.status)
+	}
+}
