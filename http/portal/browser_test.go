@@ -144,6 +144,20 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatalf("queue: %s", q)
 	}
 	shot("portal-clerk")
+	// Filing a record with bad input: messages at the fields, input kept.
+	do("file form", chromedp.Navigate(base+"/clerk/file"), chromedp.SendKeys(chromedp.ID("subject"), "110105194912310021"),
+		chromedp.SendKeys(chromedp.ID("decided_at"), "31/12/2025"))
+	submit("file-submit")
+	if msg := text("#subject-error"); !strings.Contains(msg, "check character") {
+		t.Fatalf("subject error: %q", msg)
+	}
+	if msg := text("#decided_at-error"); !strings.Contains(msg, "YYYY-MM-DD") {
+		t.Fatalf("date error: %q", msg)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("decided_at"))); v != "31/12/2025" {
+		t.Fatalf("the form lost the date typed: %q", v)
+	}
+	shot("portal-file-error")
 	do("decision form", chromedp.Navigate(base+"/clerk"))
 	ds, err := e.reg.DisputeQueue(context.Background(), "court.beijing.chaoyang")
 	if err != nil || len(ds) != 1 {
