@@ -62,7 +62,8 @@ func (e *env) richSubject(n int) (string, string) {
 // records (state, decisions, score history with its SVG chart, notices,
 // disputes, the access log) in process. The baseline is the JSON API's
 // GET /v1/subjects/{id} for the same subject (its state only), measured
-// in the same run.
+// in the same run, and its GET /v1/subjects/{id}/history (the score
+// history the page's chart plots, computed the same way).
 func BenchmarkCitizenPage(b *testing.B) {
 	e := newEnv(b)
 	subject, secret := e.richSubject(200)
@@ -94,6 +95,18 @@ func BenchmarkCitizenPage(b *testing.B) {
 			size = rec.Body.Len()
 		}
 		b.ReportMetric(float64(size), "bytes/page")
+	})
+	b.Run("api-history", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest("GET", "/v1/subjects/"+subject+"/history", nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
 	})
 	b.Run("api-state", func(b *testing.B) {
 		b.ReportAllocs()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -64,9 +65,17 @@ func (c *reqCtx) SwitchLang() string {
 	if c.lang == "zh-CN" {
 		other = "en"
 	}
-	q := c.request.URL.Query()
+	u := c.request.URL
+	if c.request.Method != http.MethodGet {
+		// A form shown again after a POST: switch on the page the form
+		// came from.
+		if ref, err := url.Parse(c.request.Referer()); err == nil && ref.Host == c.request.Host && strings.HasPrefix(ref.Path, "/") {
+			u = ref
+		}
+	}
+	q := u.Query()
 	q.Set("lang", other)
-	return c.request.URL.Path + "?" + q.Encode()
+	return u.Path + "?" + q.Encode()
 }
 
 // OtherLangName is the name of the other language, in that language.
