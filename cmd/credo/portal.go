@@ -77,5 +77,10 @@ func newPortal(f *serveFlags, db *sqlite.DB, reg *registry.Registry, logger *slo
 		}
 		opts.Key = []byte(key)
 	}
-	return portal.New(reg, db, db, opts)
+	pt, err := portal.New(reg, db, db, opts)
+	if err != nil {
+		return nil, err
+	}
+	pt.WarmUp()
+	return pt, nil
 }

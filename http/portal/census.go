@@ -50,8 +50,9 @@ type censusCache struct {
 
 	mu       sync.Mutex
 	cur      *census
-	building bool       // a background rebuild is running
-	buildMu  sync.Mutex // serialises synchronous builds
+	building bool          // a background rebuild is running
+	done     chan struct{} // closed when it ends
+	buildMu  sync.Mutex    // serialises synchronous builds
 }
 
 // get returns the census under the policy in force. The first one is
@@ -70,10 +71,25 @@ func (c *censusCache) get(ctx context.Context) (*census, error) {
 	if cur != nil && cur.policy == hash {
 		if (now.Sub(cur.at) >= c.ttl || now.Before(cur.at)) && !c.building {
 			c.building = true
+			c.done = make(chan struct{})
 			go c.rebuild()
 		}
 		c.mu.Unlock()
 		return cur, nil
+	}
+	if done := c.done; cur == nil && c.building && done != nil {
+		// The first census is being built in the background: wait for it.
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+		if cur := c.cur; cur != nil && cur.policy == hash {
+			c.mu.Unlock()
+			return cur, nil
+		}
 	}
 	c.mu.Unlock()
 	c.buildMu.Lock() // one synchronous build at a time
@@ -95,6 +111,18 @@ func (c *censusCache) get(ctx context.Context) (*census, error) {
 	return cs, nil
 }
 
+// warm starts building a census in the background unless one exists or
+// is being built.
+func (c *censusCache) warm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil && !c.building {
+		c.building = true
+		c.done = make(chan struct{})
+		go c.rebuild()
+	}
+}
+
 // rebuild builds a census in the background and swaps it in.
 func (c *censusCache) rebuild() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -103,6 +131,7 @@ func (c *censusCache) rebuild() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.building = false
+	close(c.done)
 	if err == nil {
 		c.cur = cs
 	}
