@@ -64,6 +64,20 @@ type fileForm struct {
 	Errors map[string]string
 }
 
+// fieldMessage is one field's message, for the summary above the form.
+type fieldMessage struct{ Field, Message string }
+
+// ErrorList is the form's messages in the order of its fields.
+func (f fileForm) ErrorList() []fieldMessage {
+	var out []fieldMessage
+	for _, k := range fileFields {
+		if m := f.Errors[k]; m != "" {
+			out = append(out, fieldMessage{k, m})
+		}
+	}
+	return out
+}
+
 // fileFields are the form's fields, in the order validation reports them.
 var fileFields = []string{"subject", "subject_name", "rule", "case_ref", "decided_at", "notified_at", "quantity", "evidence_sha256", "evidence_uri"}
 
