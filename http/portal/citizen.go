@@ -76,6 +76,7 @@ type listingView struct {
 type measureView struct {
 	engine.MeasureState
 	Title, SectorTitle string
+	ListTitles         []string
 }
 
 type recordView struct {
@@ -162,13 +163,7 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 			dv.Grants = append(dv.Grants, measureTitle(pol, g))
 		}
 		for _, rs := range d.Reasons {
-			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code)}
-			for _, l := range rs.Lists {
-				if pl := pol.List(l); pl != nil && pl.Title != "" {
-					l = pl.Title
-				}
-				rv.ListTitles = append(rv.ListTitles, l)
-			}
+			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code), ListTitles: listTitles(pol, rs.Lists)}
 			for _, id := range rs.Records {
 				rv.Records = append(rv.Records, recTitle(id))
 			}
@@ -218,7 +213,8 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		cp.Listings = append(cp.Listings, lv)
 	}
 	for _, m := range st.Measures {
-		cp.Measures = append(cp.Measures, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure), SectorTitle: sectorTitle(pol, m.Sector)})
+		cp.Measures = append(cp.Measures, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure), SectorTitle: sectorTitle(pol, m.Sector),
+			ListTitles: listTitles(pol, m.Lists)})
 	}
 	if cp.Disputes, err = p.reg.Disputes(ctx, credo.DisputeFilter{Subject: subject}, ""); err != nil {
 		return nil, err
@@ -653,6 +649,18 @@ func measureTitle(pol *policy.Policy, id string) string {
 		return m.Title
 	}
 	return id
+}
+
+// listTitles returns the titles of lists, by id.
+func listTitles(pol *policy.Policy, ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if l := pol.List(id); l != nil && l.Title != "" {
+			id = l.Title
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 func authorityName(pol *policy.Policy, id string) string {
