@@ -49,7 +49,7 @@ func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve --db DB [--addr 127.0.0.1:8080]",
-		Short: "Serve the JSON API (/v1), /healthz, /readyz and /metrics",
+		Short: "Serve the JSON API (/v1), the web portal, /healthz, /readyz and /metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serve(cmd, &f, nil)
