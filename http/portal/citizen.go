@@ -254,13 +254,11 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		rv.CanRepair = live && rs.Status != engine.StatusRepaired && !rs.RepairFrom.IsZero() && !rv.RepairOpen
 		cp.Records = append(cp.Records, rv)
 	}
-	evs, err := p.reg.Notices(ctx, subject)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(evs) - 1; i >= 0; i-- { // newest first
-		ev := evs[i]
-		if ev.Notice == nil {
+	// The notices are among the events already loaded (registry.Notices
+	// would read them again).
+	for i := len(f.Events) - 1; i >= 0; i-- { // newest first
+		ev := f.Events[i]
+		if ev.Type != credo.EventNoticeIssued || ev.Notice == nil || ev.Subject != subject {
 			continue
 		}
 		text := ev.Notice.Text.EN

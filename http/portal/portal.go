@@ -11,6 +11,7 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -22,7 +23,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -327,7 +327,7 @@ type page struct {
 // a buffer first so that never happens to a user).
 func (p *Portal) render(w http.ResponseWriter, c *reqCtx, status int, name, title string, data any) {
 	t := p.pages[name]
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := t.Execute(&b, &page{reqCtx: c, Title: title, Data: data}); err != nil {
 		p.log.Error("portal template", "request", c.reqID, "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -338,7 +338,7 @@ func (p *Portal) render(w http.ResponseWriter, c *reqCtx, status int, name, titl
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write([]byte(b.String()))
+	w.Write(b.Bytes())
 }
 
 func newRequestID() string {
