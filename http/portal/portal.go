@@ -182,6 +182,10 @@ func (p *Portal) routes() {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Write(portalCSS)
 	})
+	p.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	p.handle("/", anyone, func(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 		return credo.Errorf(credo.ENOTFOUND, "no such page")
 	})

@@ -46,6 +46,15 @@ func TestSignIn(t *testing.T) {
 			}
 		}
 	})
+	t.Run("next stays on this site", func(t *testing.T) {
+		for next, want := range map[string]string{"/me/export": "/me/export", "//evil.example/x": "/me", "https://evil.example/": "/me", `/\evil.example`: "/me"} {
+			b := e.visitor()
+			pg := b.post("/signin?next="+url.QueryEscape(next), "/signin", url.Values{"credential": {e.secret["tok-alice"]}, "next": {next}})
+			if pg.status != http.StatusSeeOther || pg.header.Get("Location") != want {
+				t.Errorf("next %q: status %d, Location %q, want %q", next, pg.status, pg.header.Get("Location"), want)
+			}
+		}
+	})
 	t.Run("session cookie is HttpOnly, SameSite=Lax, and signed", func(t *testing.T) {
 		pg := e.visitor().signIn(e.secret["tok-alice"])
 		var found bool
