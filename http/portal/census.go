@@ -43,6 +43,12 @@ type listEntry struct {
 	obligation   string
 }
 
+// typedEventReader is a store that can read only the events of some types
+// (the SQLite store can).
+type typedEventReader interface {
+	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
+}
+
 type censusCache struct {
 	reg    *registry.Registry
 	ttl    time.Duration
@@ -155,10 +161,18 @@ func (c *censusCache) build(ctx context.Context, now time.Time) (*census, error)
 		cs.tiers[sc.ID] = map[string]int{}
 	}
 	store := c.reg.Store()
+	// Read only the events the engine needs when the store can (notices,
+	// with their long texts, are most of the log's bytes).
+	read := store.Events
+	if tr, ok := store.(typedEventReader); ok {
+		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
+		}
+	}
 	bySubject := map[string][]credo.Event{}
 	var after int64
 	for {
-		evs, err := store.Events(ctx, after, 10000)
+		evs, err := read(ctx, after, 10000)
 		if err != nil {
 			return nil, err
 		}
