@@ -28,6 +28,7 @@ var dynamicKeys = func() []string {
 	add("field.", "name", "identifier", "sex", "age", "region", "obligation", "conduct", "case_ref", "authority", "since", "until")
 	add("sex.", "male", "female")
 	add("dash.", "checks", "denials", "checks.desc", "denials.desc")
+	add("dur.", "d", "d.one", "wd", "wd.one", "mo", "mo.one", "y", "y.one")
 	for _, f := range fileFields {
 		out = append(out, "file."+f)
 		if f != "rule" {

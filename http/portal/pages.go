@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,6 +116,23 @@ func (c *reqCtx) Days(n int) string {
 		return c.T("days.today")
 	}
 	return c.Tf("days.overdue", -n)
+}
+
+var durationRE = regexp.MustCompile(`^(\d+)(d|wd|mo|y)$`)
+
+// Duration spells out a policy duration ("15d", "10wd") in the page's
+// language; anything else is shown as it is.
+func (c *reqCtx) Duration(s string) string {
+	m := durationRE.FindStringSubmatch(s)
+	if m == nil {
+		return s
+	}
+	n, _ := strconv.Atoi(m[1])
+	key := "dur." + m[2]
+	if n == 1 {
+		key += ".one"
+	}
+	return c.Tf(key, n)
 }
 
 func (p *Portal) handleHome(w http.ResponseWriter, r *http.Request, c *reqCtx) error {

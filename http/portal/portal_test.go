@@ -307,7 +307,7 @@ func TestObjection(t *testing.T) {
 	b := e.signedIn("tok-alice")
 	form := fmt.Sprintf("/me/object?record=%d", e.aliceJudgment)
 	fp := b.get(form)
-	fp.mustContain(t, `<label for="grounds">`, "within 15d", "(2026)京0105执001号")
+	fp.mustContain(t, `<label for="grounds">`, "within 15 days of receiving", "(2026)京0105执001号")
 
 	t.Run("bad input is refused at the field and kept", func(t *testing.T) {
 		for _, grounds := range []string{"", "   ", "too short"} {
@@ -349,7 +349,7 @@ func TestRepair(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("tok-alice")
 	form := fmt.Sprintf("/me/repair?record=%d", e.aliceUtility)
-	b.get(form).mustContain(t, `<label for="statement">`, `<label for="commitment">`, "10wd")
+	b.get(form).mustContain(t, `<label for="statement">`, `<label for="commitment">`, "within 10 working days")
 	pg := b.post(form, "/me/repair", url.Values{"record": {fmt.Sprint(e.aliceUtility)}, "statement": {""}})
 	if pg.status != http.StatusBadRequest || pg.fieldError("statement") == "" || pg.fieldError("commitment") == "" {
 		t.Fatalf("status %d, statement %q, commitment %q", pg.status, pg.fieldError("statement"), pg.fieldError("commitment"))
