@@ -34,7 +34,7 @@ func (e *env) richSubject(n int) (string, string) {
 	var recs []*credo.Record
 	for i := 0; i < n; i++ {
 		k := kinds[i%len(kinds)]
-		decided := now.Add(-time.Duration(n-i) * 3 * 365 * 24 * time.Hour / time.Duration(n+1))
+		decided := now.Add(-3 * 365 * 24 * time.Hour / time.Duration(n+1) * time.Duration(n-i))
 		r := &credo.Record{Subject: subject, SubjectName: "Zhao Lei", Rule: k.rule, Authority: k.authority,
 			CaseRef: fmt.Sprintf("BENCH-%04d", i), DecidedAt: decided, NotifiedAt: decided, EvidenceSHA256: digest(fmt.Sprint(i))}
 		if k.rule == "VOLUNTEER_SERVICE" {

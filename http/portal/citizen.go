@@ -314,6 +314,8 @@ func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) ([]hi
 	if t.Before(first) {
 		t = first
 	}
+	// Walk over the events the engine reads only (not the notices).
+	f = engineFacts(f)
 	type last struct {
 		p       historyPoint
 		contrib map[int64]int
@@ -348,6 +350,17 @@ func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) ([]hi
 		t = st.Next
 	}
 	return out, nil
+}
+
+// engineFacts returns the facts without the events the engine ignores.
+func engineFacts(f *engine.Facts) *engine.Facts {
+	keep := make([]credo.Event, 0, len(f.Events))
+	for _, ev := range f.Events {
+		if slices.Contains(engine.EventTypes, ev.Type) {
+			keep = append(keep, ev)
+		}
+	}
+	return &engine.Facts{ID: f.ID, Events: keep, Orgs: f.Orgs}
 }
 
 // changedRecord returns the (lowest) id of a record whose contribution
