@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"credo"
@@ -172,7 +173,7 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		cp.Decisions = append(cp.Decisions, dv)
 	}
 	// Schemes, with their history.
-	hist, err := history(p.reg.Engine(), f, now.AddDate(-5, 0, 0), now, now)
+	hist, err := p.scoreHistory(f, now, pol.Location())
 	if err != nil {
 		return nil, err
 	}
@@ -299,8 +300,10 @@ const maxHistorySteps = 20000
 
 // history walks a subject's state from one change to the next, as the
 // API's /v1/subjects/{id}/history does, and returns one point per change
-// of score or tier in each scheme.
-func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) ([]historyPoint, error) {
+// of score or tier in each scheme. It also returns the first instant it
+// evaluated, the first change after to (zero if the state never changes
+// again) and whether it stopped at maxHistorySteps.
+func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) (pts []historyPoint, start, next time.Time, capped bool, err error) {
 	var first time.Time
 	for _, v := range eng.Versions() {
 		if !v.Published.After(now) && (first.IsZero() || v.Effective.Before(first)) {
@@ -308,24 +311,32 @@ func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) ([]hi
 		}
 	}
 	if first.IsZero() {
-		return nil, credo.Errorf(credo.EUNAVAILABLE, "no policy is in force")
+		return nil, start, next, false, credo.Errorf(credo.EUNAVAILABLE, "no policy is in force")
 	}
 	t := from
 	if t.Before(first) {
 		t = first
 	}
+	start = t
 	// Walk over the events the engine reads only (not the notices).
 	f = engineFacts(f)
 	type last struct {
 		p       historyPoint
 		contrib map[int64]int
 	}
-	var out []historyPoint
 	prev := map[string]*last{}
-	for step := 0; !t.After(to) && step < maxHistorySteps; step++ {
+	for step := 0; ; step++ {
+		if t.After(to) {
+			next = t
+			break
+		}
+		if step >= maxHistorySteps {
+			capped = true
+			break
+		}
 		st, err := eng.State(f, t, now)
 		if err != nil {
-			return nil, err
+			return nil, start, next, false, err
 		}
 		for _, sc := range st.Schemes {
 			pt := historyPoint{At: t, Scheme: sc.Scheme, Scored: sc.Scored, Score: sc.Score, Tier: sc.Tier}
@@ -341,15 +352,92 @@ func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) ([]hi
 			if pv != nil {
 				pt.RecordID = changedRecord(pv.contrib, contrib)
 			}
-			out = append(out, pt)
+			pts = append(pts, pt)
 			prev[sc.Scheme] = &last{p: pt, contrib: contrib}
 		}
 		if st.Next.IsZero() {
-			break
+			break // it never changes again
 		}
 		t = st.Next
 	}
-	return out, nil
+	return pts, start, next, capped, nil
+}
+
+// historyCache keeps each subject's score history, which costs one
+// evaluation of the whole file per change (most of a citizen page's
+// time), together with what it was computed from: the engine (a new one
+// comes with every policy publication), the subject's events, the window
+// start, and the first change after the instant it was computed for. Until
+// that change, with the same events and engine, the history up to any
+// later instant is the same.
+type historyCache struct {
+	mu sync.Mutex
+	m  map[string]*historyEntry
+}
+
+type historyEntry struct {
+	eng       *engine.Engine
+	sig       [3]int64
+	start, to time.Time
+	next      time.Time
+	points    []historyPoint
+}
+
+// maxCachedHistories bounds the cache; it is emptied when full.
+const maxCachedHistories = 10000
+
+// factsSig identifies a subject's events: how many, and the last
+// sequence number (the log is append-only), with those of its
+// organisations.
+func factsSig(f *engine.Facts) [3]int64 {
+	var s [3]int64
+	s[0] = int64(len(f.Events))
+	if n := len(f.Events); n > 0 {
+		s[1] = f.Events[n-1].Seq
+	}
+	for _, o := range f.Orgs {
+		s[2] = s[2]*31 + int64(len(o.Events))
+		if n := len(o.Events); n > 0 {
+			s[2] = s[2]*31 + o.Events[n-1].Seq
+		}
+	}
+	return s
+}
+
+// scoreHistory returns a subject's score history over the five years up
+// to now (from midnight, so that the window moves once a day), from the
+// cache when it is still exact.
+func (p *Portal) scoreHistory(f *engine.Facts, now time.Time, loc *time.Location) ([]historyPoint, error) {
+	eng := p.reg.Engine()
+	y, m, d := now.In(loc).AddDate(-5, 0, 0).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	sig := factsSig(f)
+	key := f.ID.Canonical
+	hc := &p.histories
+	hc.mu.Lock()
+	e := hc.m[key]
+	hc.mu.Unlock()
+	if e != nil && e.eng == eng && e.sig == sig && !now.Before(e.to) && (e.next.IsZero() || now.Before(e.next)) {
+		// The walk starts at the window's start or the first policy,
+		// whichever is later: as before if the window has not moved past
+		// where the last walk started.
+		if !from.After(e.start) {
+			return e.points, nil
+		}
+	}
+	pts, start, next, capped, err := history(eng, f, from, now, now)
+	if err != nil {
+		return nil, err
+	}
+	if !capped {
+		hc.mu.Lock()
+		if hc.m == nil || len(hc.m) >= maxCachedHistories {
+			hc.m = map[string]*historyEntry{}
+		}
+		hc.m[key] = &historyEntry{eng: eng, sig: sig, start: start, to: now, next: next, points: pts}
+		hc.mu.Unlock()
+	}
+	return pts, nil
 }
 
 // engineFacts returns the facts without the events the engine ignores.
@@ -422,7 +510,7 @@ func (p *Portal) handleExport(w http.ResponseWriter, r *http.Request, c *reqCtx)
 			ex.Decisions = append(ex.Decisions, st.Decide(m.Sector))
 		}
 	}
-	if ex.History, err = history(p.reg.Engine(), f, c.now.AddDate(-5, 0, 0), c.now, c.now); err != nil {
+	if ex.History, err = p.scoreHistory(f, c.now, c.loc); err != nil {
 		return err
 	}
 	if ex.Disputes, err = p.reg.Disputes(ctx, credo.DisputeFilter{Subject: subject}, ""); err != nil {

@@ -77,7 +77,8 @@ type Portal struct {
 	census *censusCache
 	tcache *tokenCache
 
-	signinMu sync.Mutex // one one-time-code sign-in at a time
+	signinMu  sync.Mutex // one one-time-code sign-in at a time
+	histories historyCache
 }
 
 // New returns a portal over a registry, its token store and its check log.
