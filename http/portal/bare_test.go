@@ -92,7 +92,7 @@ func TestHistoryCacheIsExact(t *testing.T) {
 	}
 	file("W-1", now0.AddDate(0, -6, 0))
 	file("W-2", now0.AddDate(0, 0, -10)) // ends in about 80 days: the next change
-	now0 = p.reg.Now() // after the filings: they are known
+	now0 = p.reg.Now()                   // after the filings: they are known
 	pol, _, err := p.reg.Policy(ctx)
 	if err != nil {
 		t.Fatal(err)
