@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,9 @@ type Options struct {
 	// baseline the load benchmarks compare the table against. Never in
 	// production.
 	NaiveChecks bool
+	// Portal, if set, serves every path outside /v1, /healthz, /readyz and
+	// /metrics (the web portal, package http/portal).
+	Portal http.Handler
 }
 
 func (o *Options) defaults() {
@@ -382,6 +386,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := rwPool.Get().(*responseWriter)
 	*rw = responseWriter{ResponseWriter: w, start: start}
+	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
 	defer func() {
 		s.adm.release()
 		d := time.Since(start)
@@ -392,6 +397,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		route := r.Pattern
 		if route == "" || route == "/" {
 			route = "unmatched"
+		}
+		if portal {
+			route = "portal"
 		}
 		s.metrics.request(route, status, d)
 		level := slog.LevelDebug
@@ -409,7 +417,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		*rw = responseWriter{}
 		rwPool.Put(rw)
 	}()
+	if portal {
+		s.opts.Portal.ServeHTTP(rw, r)
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// isAPIPath reports whether a path belongs to the API and the operations
+// endpoints rather than to the portal.
+func isAPIPath(p string) bool {
+	return p == "/v1" || strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
 }
 
 // notFound answers requests no route matches: 405 with Allow when the path

@@ -126,12 +126,18 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	if err != nil {
 		return err
 	}
+	code := ""
+	if !f.serve.noPortal {
+		if code, _, err = issueCode(ctx, reg, st, listed); err != nil {
+			return err
+		}
+	}
 	if f.noServe {
-		printDemo(out, "http://"+f.serve.addr, toks, listed)
+		printDemo(out, "http://"+f.serve.addr, toks, listed, code)
 		return nil
 	}
 	return serveRegistry(cmd, &f.serve, st, reg, logger, func(addr net.Addr) {
-		printDemo(out, "http://"+addr.String(), toks, listed)
+		printDemo(out, "http://"+addr.String(), toks, listed, code)
 	})
 }
 
@@ -242,7 +248,7 @@ func demoTokens(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore,
 	return out, nil
 }
 
-func printDemo(w io.Writer, base string, toks []demoToken, listed string) {
+func printDemo(w io.Writer, base string, toks []demoToken, listed, code string) {
 	fmt.Fprintf(w, "\nCredo demo registry serving at %s\n\nTokens (shown once):\n", base)
 	secret := map[string]string{}
 	for _, t := range toks {
@@ -258,6 +264,9 @@ func printDemo(w io.Writer, base string, toks []demoToken, listed string) {
 		fmt.Sprintf(`curl -s '%s/v1/lists/dishonest-debtors?q=%s'`, base, listed),
 		fmt.Sprintf(`curl -s -H "Authorization: Bearer %s" %s/v1/stats`, secret[credo.RoleAuditor], base),
 		fmt.Sprintf(`curl -s %s/v1/openapi.json`, base),
+	}
+	if code != "" {
+		fmt.Fprintf(w, "\nWeb portal: %s/ — sign in at %s/signin with the citizen's one-time code %s\n(works once, within 24 hours; or with any token above: subject, authority, admin, auditor)\n", base, base, code)
 	}
 	fmt.Fprintf(w, "\nTry:\n  %s\n\nCtrl-C stops the server; the registry stays in the database file.\n", strings.Join(lines, "\n  "))
 }

@@ -27,6 +27,8 @@ type serveFlags struct {
 	pprof           string
 	outbox          outboxFlags
 	scale           scaleFlags
+	noPortal        bool
+	portalKeyFile   string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -41,13 +43,15 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.outbox.register(cmd)
 	f.scale.register(cmd)
+	cmd.Flags().BoolVar(&f.noPortal, "no-portal", false, "serve the API only, without the web portal")
+	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
 }
 
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve --db DB [--addr 127.0.0.1:8080]",
-		Short: "Serve the JSON API (/v1), /healthz, /readyz and /metrics",
+		Short: "Serve the JSON API (/v1), the web portal, /healthz, /readyz and /metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serve(cmd, &f, nil)
@@ -103,7 +107,15 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 		return err
 	}
 	defer stopTail()
-	srv := chttp.NewServer(reg, db, db, opts)
+	var srv *chttp.Server
+	if !f.noPortal {
+		pt, err := newPortal(f, db, reg, logger, func(ctx context.Context) error { return srv.FlushChecks(ctx) })
+		if err != nil {
+			return err
+		}
+		opts.Portal = pt
+	}
+	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
 	defer stopOutbox()

@@ -1,0 +1,148 @@
+package portal
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/policies"
+	"credo/registry"
+	"credo/sqlite"
+)
+
+// newBare returns a portal over an empty registry with the example policy.
+func newBare(t *testing.T) *Portal {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "credo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg, err := registry.Open(ctx, db, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reg.Publish(ctx, "beijing.yaml", policies.Beijing, reg.Now().AddDate(-1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(reg, db, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCensusWarmAndStale(t *testing.T) {
+	p := newBare(t)
+	ctx := context.Background()
+	p.WarmUp()
+	cs, err := p.census.get(ctx) // waits for the warm-up
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.subjects != 0 {
+		t.Fatalf("%d subjects in an empty registry", cs.subjects)
+	}
+	// A record filed later shows once a rebuild has run; meanwhile the
+	// old census is served, not waited for.
+	if _, err := p.reg.FileRecord(ctx, &credo.Record{Subject: "914403001922038216", SubjectName: "X Co.", Rule: "JUDGMENT_DEFAULT_ABILITY",
+		Authority: "court.beijing.chaoyang", CaseRef: "C-1", DecidedAt: p.reg.Now().AddDate(0, 0, -30), NotifiedAt: p.reg.Now().AddDate(0, 0, -29),
+		EvidenceSHA256: credo.HashBytes([]byte("C-1"))}); err != nil {
+		t.Fatal(err)
+	}
+	p.census.mu.Lock()
+	p.census.ttl = 0
+	p.census.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cs, err := p.census.get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.subjects == 1 && len(cs.entries["dishonest-debtors"]) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the census never caught up: %d subjects", cs.subjects)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestHistoryCacheIsExact(t *testing.T) {
+	p := newBare(t)
+	ctx := context.Background()
+	subject := "11010519491231002X"
+	now0 := p.reg.Now()
+	if _, err := p.reg.Append(ctx, &credo.Event{Type: credo.EventConsentGiven, Subject: subject, Actor: credo.RoleSubject,
+		Consent: &credo.Consent{Scheme: "civic", At: now0.AddDate(0, -11, 0), Given: true}}); err != nil {
+		t.Fatal(err)
+	}
+	file := func(caseRef string, decided time.Time) {
+		t.Helper()
+		if _, err := p.reg.FileRecord(ctx, &credo.Record{Subject: subject, Rule: "LATE_UTILITY_FEES", Authority: "utility.beijing.water",
+			CaseRef: caseRef, DecidedAt: decided, EvidenceSHA256: credo.HashBytes([]byte(caseRef))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file("W-1", now0.AddDate(0, -6, 0))
+	file("W-2", now0.AddDate(0, 0, -10)) // ends in about 80 days: the next change
+	now0 = p.reg.Now()                   // after the filings: they are known
+	pol, _, err := p.reg.Policy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := pol.Location()
+	fresh := func(f *engine.Facts, now time.Time) []historyPoint {
+		y, m, d := now.In(loc).AddDate(-5, 0, 0).Date()
+		pts, _, _, _, err := history(p.reg.Engine(), f, time.Date(y, m, d, 0, 0, 0, 0, loc), now, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pts
+	}
+	f, err := p.reg.Facts(ctx, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.scoreHistory(f, now0, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, fresh(f, now0)) || len(a) < 4 {
+		t.Fatalf("first walk: %+v", a)
+	}
+	e := p.histories.m[subject]
+	if e == nil || e.next.IsZero() || !e.next.After(now0.AddDate(0, 2, 0)) {
+		t.Fatalf("cache entry %+v", e)
+	}
+	// An hour later, before the next change: from the cache, and the same
+	// as a fresh walk.
+	now1 := now0.Add(time.Hour)
+	b, _ := p.scoreHistory(f, now1, loc)
+	if &b[0] != &a[0] {
+		t.Error("not served from the cache")
+	}
+	if !reflect.DeepEqual(b, fresh(f, now1)) {
+		t.Fatalf("cached history differs from a fresh walk:\n%+v\n%+v", b, fresh(f, now1))
+	}
+	// Past the next change: walked again, with the new step.
+	now2 := e.next.Add(time.Minute)
+	c, _ := p.scoreHistory(f, now2, loc)
+	if !reflect.DeepEqual(c, fresh(f, now2)) || len(c) != len(a)+1 {
+		t.Fatalf("after the next change: %d points, want %d", len(c), len(a)+1)
+	}
+	// A new record: the events differ, walked again.
+	file("W-3", now0.AddDate(0, 0, -1))
+	f2, _ := p.reg.Facts(ctx, subject)
+	now3 := p.reg.Now()
+	d, _ := p.scoreHistory(f2, now3, loc)
+	if !reflect.DeepEqual(d, fresh(f2, now3)) || len(d) != len(a)+1 {
+		t.Fatalf("after a new record: %d points, want %d", len(d), len(a)+1)
+	}
+}

@@ -1,0 +1,236 @@
+package portal_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"credo/http/portal"
+	"credo/internal/browsertest"
+)
+
+// TestBrowserFlow drives Chromium through the portal: a citizen signs in
+// with a one-time code, sees why a flight was refused and objects; the
+// clerk sees the objection in the queue with its deadline and revokes the
+// record; the citizen sees the outcome and the changed decision; the
+// public lookup finds the listed company without a score; the dashboard
+// renders its plots. Every page is saved as a screenshot artifact
+// (browsertest.ArtifactDir); with CREDO_PORTAL_DOCS set, PNGs for the
+// README are written there too.
+func TestBrowserFlow(t *testing.T) {
+	ctx := browsertest.New(t)
+	e := newEnv(t)
+	e.checkAPI(alice, "aviation")
+	base := e.ts.URL
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// submit clicks a button and waits for the page it leads to.
+	submit := func(id string) {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+			t.Fatalf("submitting #%s: %v", id, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	location := func() string {
+		t.Helper()
+		l, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(l, base)
+	}
+	shot := func(name string) {
+		t.Helper()
+		browsertest.Screenshot(t, ctx, name)
+		if dir := os.Getenv("CREDO_PORTAL_DOCS"); dir != "" {
+			buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	signIn := func(credential string) {
+		t.Helper()
+		do("sign-in page", chromedp.Navigate(base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
+		submit("signin-submit")
+	}
+	signOut := func() {
+		t.Helper()
+		submit("signout")
+	}
+
+	// The citizen signs in with a one-time code from the registry office.
+	code, err := portal.IssueCode(context.Background(), e.db, alice, "tok-code", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	do("sign-in page", chromedp.Navigate(base+"/signin"))
+	shot("portal-signin")
+	signIn(code)
+	if l := location(); l != "/me" {
+		t.Fatalf("after sign-in: at %s", l)
+	}
+	// Why was the flight refused?
+	d := text("#decision-aviation")
+	for _, want := range []string{"deny", "No flights", "List of dishonest judgment debtors", "SPC Several Provisions on Restricting High Consumption", "Apply in writing to the enforcing court"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the aviation decision lacks %q: %s", want, d)
+		}
+	}
+	if s := text("#checks"); !strings.Contains(s, "Air China") || !strings.Contains(s, "deny") {
+		t.Errorf("who checked me: %s", s)
+	}
+	shot("portal-citizen")
+	if dir := os.Getenv("CREDO_PORTAL_DOCS"); dir != "" {
+		buf, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.ID("scheme-civic")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "portal-score.png"), buf, 0o644)
+	}
+
+	// An objection with no grounds is refused at the field; then filed.
+	do("objection form", chromedp.Click(chromedp.ID(fmt.Sprintf("object-%d", e.aliceJudgment))), chromedp.WaitVisible(chromedp.ID("grounds")))
+	do("too short", chromedp.SendKeys(chromedp.ID("grounds"), "paid"))
+	submit("object-submit")
+	if msg := text("#grounds-error"); !strings.Contains(msg, "10 characters") {
+		t.Fatalf("error at the field: %q", msg)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("grounds"))); v != "paid" {
+		t.Fatalf("the form lost what was typed: %q", v)
+	}
+	shot("portal-objection-error")
+	do("grounds", chromedp.SendKeys(chromedp.ID("grounds"), " in full on 3 March, receipt no. 1234"))
+	submit("object-submit")
+	if l := location(); !strings.HasPrefix(l, "/me?done=objection") {
+		t.Fatalf("after objecting: at %s", l)
+	}
+	if s := text("#disputes"); !strings.Contains(s, "Objection") || !strings.Contains(s, "days left") {
+		t.Fatalf("the objection is not listed with its deadline: %s", s)
+	}
+	signOut()
+
+	// The clerk sees it in the queue, with its deadline, and revokes the record.
+	signIn(e.secret["tok-chaoyang"])
+	if l := location(); l != "/clerk" {
+		t.Fatalf("clerk lands at %s", l)
+	}
+	q := text("#dispute-queue")
+	if !strings.Contains(q, alice) || !strings.Contains(q, "15 days left") {
+		t.Fatalf("queue: %s", q)
+	}
+	shot("portal-clerk")
+	// Filing a record with bad input: messages at the fields, input kept.
+	do("file form", chromedp.Navigate(base+"/clerk/file"), chromedp.SendKeys(chromedp.ID("subject"), "110105194912310021"),
+		chromedp.SendKeys(chromedp.ID("decided_at"), "31/12/2025"))
+	submit("file-submit")
+	if msg := text("#subject-error"); !strings.Contains(msg, "check character") {
+		t.Fatalf("subject error: %q", msg)
+	}
+	if msg := text("#decided_at-error"); !strings.Contains(msg, "YYYY-MM-DD") {
+		t.Fatalf("date error: %q", msg)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("decided_at"))); v != "31/12/2025" {
+		t.Fatalf("the form lost the date typed: %q", v)
+	}
+	shot("portal-file-error")
+	do("decision form", chromedp.Navigate(base+"/clerk"))
+	ds, err := e.reg.DisputeQueue(context.Background(), "court.beijing.chaoyang")
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("queue: %v %d", err, len(ds))
+	}
+	do("open the item", chromedp.Click(chromedp.ID(fmt.Sprintf("decide-dispute-%d", ds[0].ID))), chromedp.WaitVisible(chromedp.ID("reason")))
+	if g := text("#grounds-text"); !strings.Contains(g, "receipt no. 1234") {
+		t.Fatalf("grounds: %q", g)
+	}
+	do("decide", chromedp.Click(chromedp.ID("outcome-revoked")), chromedp.SendKeys(chromedp.ID("reason"), "Payment confirmed by the bank on 4 March"))
+	shot("portal-decide")
+	submit("decide-submit")
+	if l := location(); l != "/clerk?done=decided" {
+		t.Fatalf("after deciding: at %s", l)
+	}
+	signOut()
+
+	// The one-time code worked once; the citizen signs in with their token
+	// and sees the outcome and the changed decision.
+	signIn(code)
+	if l := location(); l != "/signin" || !strings.Contains(text("#credential-error"), "already been used") {
+		t.Fatalf("second use of the code: at %s", l)
+	}
+	signIn(e.secret["tok-alice"])
+	if s := text("#disputes"); !strings.Contains(s, "revoked") || !strings.Contains(s, "Payment confirmed by the bank") {
+		t.Fatalf("outcome not shown: %s", s)
+	}
+	if s := text("#decisions"); !strings.Contains(s, "every service provider is told \"allow\"") {
+		t.Fatalf("the decision did not change: %s", s)
+	}
+	shot("portal-citizen-after")
+	// In Chinese.
+	submit("lang-switch")
+	if h := text("h1"); h != "我的档案" {
+		t.Fatalf("Chinese heading: %q", h)
+	}
+	shot("portal-citizen-zh")
+	// At phone width the page does not scroll sideways.
+	do("phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2)), chromedp.Navigate(base+"/me?lang=en"))
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	if err != nil || !fits {
+		t.Errorf("the page is wider than a 375 px phone (err %v)", err)
+	}
+	shot("portal-phone")
+	do("desktop", chromedp.EmulateViewport(1280, 900))
+	signOut()
+
+	// The public lookup finds the listed company and shows no score.
+	do("public", chromedp.Navigate(base+"/public"), chromedp.SendKeys(chromedp.ID("q"), "Shenzhen Example"))
+	submit("public-submit")
+	res := text("#public-results")
+	if !strings.Contains(res, companyName) || !strings.Contains(res, company) || !strings.Contains(res, "(2026)京0105执002号") {
+		t.Fatalf("results: %s", res)
+	}
+	if all := text("main"); strings.Contains(strings.ToLower(all), "score:") || strings.Contains(all, "Tier") {
+		t.Fatalf("the public page shows a score or tier: %s", all)
+	}
+	shot("portal-public")
+
+	// The dashboard renders its plots.
+	signIn(e.secret["tok-admin"])
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.chart').length`))
+	if err != nil || n < 8 {
+		t.Fatalf("%d charts (err %v)", n, err)
+	}
+	// Each chart has drawn something (bars, lines or points).
+	empty, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('svg.chart')].filter(s => s.querySelectorAll('rect,polyline,path,circle').length === 0).length`))
+	if err != nil || empty > 0 {
+		t.Fatalf("%d empty charts (err %v)", empty, err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('#chart-lists svg').getBoundingClientRect().width`))
+	if err != nil || w < 300 {
+		t.Fatalf("the list chart is %v px wide (err %v)", w, err)
+	}
+	shot("portal-dashboard")
+}

@@ -1,0 +1,384 @@
+package portal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"credo"
+)
+
+// Cookie names.
+const (
+	sessionCookie = "credo_session"
+	csrfCookie    = "credo_csrf"
+	langCookie    = "lang"
+)
+
+// OneTimeCodeName is the Name of a token issued as a one-time code: it
+// signs in once, within OneTimeCodeTTL of its creation.
+const OneTimeCodeName = "one-time code"
+
+// OneTimeCodeTTL is how long a one-time code may be used after it is issued.
+const OneTimeCodeTTL = 24 * time.Hour
+
+// codeAlphabet is Crockford-like base32 without I, L, O, U: easy to read
+// out over the phone.
+const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// IssueCode creates a one-time code for a subject: a subject-role token
+// named OneTimeCodeName whose secret is 16 characters (80 random bits),
+// shown as four groups of four. Only its hash is stored. id must be the
+// canonical subject identifier; tokenID the new token's id.
+func IssueCode(ctx context.Context, tokens credo.TokenStore, subject, tokenID string, now time.Time) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	var code strings.Builder
+	for i, x := range b {
+		if i > 0 && i%4 == 0 {
+			code.WriteByte('-')
+		}
+		code.WriteByte(codeAlphabet[x&31])
+	}
+	t := &credo.Token{ID: tokenID, Hash: credo.HashBytes([]byte(normalizeCode(code.String()))), Role: credo.RoleSubject,
+		Name: OneTimeCodeName, Subject: subject, Created: now.UTC()}
+	if err := tokens.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return code.String(), nil
+}
+
+// normalizeCode turns what a person typed into the code's canonical form:
+// upper case, no spaces or dashes, commonly confused letters mapped.
+func normalizeCode(s string) string {
+	s = strings.ToUpper(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '-' || r == ' ' || r == '\t':
+		case r == 'O':
+			b.WriteByte('0')
+		case r == 'I' || r == 'L':
+			b.WriteByte('1')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// session is a signed-in visitor: the token they signed in with and what
+// it binds them to.
+type session struct {
+	TokenID   string    `json:"t"`
+	Role      string    `json:"r"`
+	Subject   string    `json:"s,omitempty"`
+	Authority string    `json:"a,omitempty"`
+	Name      string    `json:"n,omitempty"`
+	OneTime   bool      `json:"o,omitempty"`
+	Issued    time.Time `json:"i"`
+	Expires   time.Time `json:"e"`
+}
+
+func (p *Portal) sign(data []byte) string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write(data)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// encodeSession returns the cookie value of a session: payload.signature.
+func (p *Portal) encodeSession(s *session) string {
+	b, _ := json.Marshal(s)
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	return payload + "." + p.sign([]byte("session:"+payload))
+}
+
+// decodeSession verifies and decodes a cookie value.
+func (p *Portal) decodeSession(v string) (*session, bool) {
+	payload, sig, ok := strings.Cut(v, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(p.sign([]byte("session:"+payload)))) {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, false
+	}
+	var s session
+	if json.Unmarshal(b, &s) != nil || s.TokenID == "" {
+		return nil, false
+	}
+	return &s, true
+}
+
+// readSession returns the request's valid session, or nil (clearing a
+// cookie that is no longer valid): signature, expiry, and the token not
+// revoked since (a one-time code's own revocation at sign-in excepted).
+func (p *Portal) readSession(w http.ResponseWriter, r *http.Request, now time.Time) *session {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	s, ok := p.decodeSession(ck.Value)
+	if ok && now.Before(s.Expires) {
+		t, err := p.tcache.byID(r.Context(), s.TokenID, now)
+		switch {
+		case err != nil:
+			ok = false
+		case t.Revoked.IsZero():
+		case s.OneTime && !t.Revoked.After(s.Issued.Add(time.Second)):
+			// The code's own revocation at sign-in (the store may keep
+			// the instant at a coarser precision).
+		default:
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+	if !ok {
+		p.clearCookie(w, sessionCookie)
+		return nil
+	}
+	return s
+}
+
+func (p *Portal) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: expires, HttpOnly: true,
+		Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// csrfToken returns the form token of the visitor, setting the visitor's
+// random CSRF cookie if it has none. The token is the cookie's HMAC, so a
+// page on another site can neither read nor forge it.
+func (p *Portal) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	v := ""
+	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 32 {
+		v = ck.Value
+	} else {
+		var b [16]byte
+		rand.Read(b[:])
+		v = hex.EncodeToString(b[:])
+		p.setCookie(w, csrfCookie, v, time.Time{})
+		// Visible to this request's own forms too.
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	}
+	return p.sign([]byte("csrf:" + v))
+}
+
+// csrfOK checks a POST form's token against the visitor's cookie.
+func (p *Portal) csrfOK(r *http.Request) bool {
+	ck, err := r.Cookie(csrfCookie)
+	if err != nil || len(ck.Value) != 32 {
+		return false
+	}
+	want := p.sign([]byte("csrf:" + ck.Value))
+	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(want))
+}
+
+// language picks the page language: ?lang= (remembered in a cookie), the
+// lang cookie, Accept-Language, else English.
+func (p *Portal) language(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		if l = matchLang(l); l != "" {
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				Secure: p.opts.Secure, SameSite: http.SameSiteLaxMode})
+			return l
+		}
+	}
+	if ck, err := r.Cookie(langCookie); err == nil {
+		if l := matchLang(ck.Value); l != "" {
+			return l
+		}
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if l := matchLang(tag); l != "" {
+			return l
+		}
+	}
+	return "en"
+}
+
+// matchLang maps a language tag to a supported language, or "".
+func matchLang(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	switch {
+	case tag == "zh" || strings.HasPrefix(tag, "zh-"):
+		return "zh-CN"
+	case tag == "en" || strings.HasPrefix(tag, "en-"):
+		return "en"
+	}
+	return ""
+}
+
+// tokenCache resolves session token ids: the token store has no lookup by
+// id, so the whole (small) token table is reloaded when older than the TTL,
+// and when an unknown id turns up (at most once a second).
+type tokenCache struct {
+	store credo.TokenStore
+	ttl   time.Duration
+
+	mu     sync.Mutex
+	byid   map[string]*credo.Token
+	loaded time.Time
+}
+
+func (c *tokenCache) byID(ctx context.Context, id string, now time.Time) (*credo.Token, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.byid[id]
+	stale := now.Sub(c.loaded) > c.ttl || now.Before(c.loaded)
+	if !ok && now.Sub(c.loaded) > time.Second || stale {
+		ts, err := c.store.Tokens(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.byid = make(map[string]*credo.Token, len(ts))
+		for _, t := range ts {
+			c.byid[t.ID] = t
+		}
+		c.loaded = now
+		t, ok = c.byid[id]
+	}
+	if !ok {
+		return nil, credo.Errorf(credo.ENOTFOUND, "no token %s", id)
+	}
+	return t, nil
+}
+
+// put records a token the portal just saw (at sign-in).
+func (c *tokenCache) put(t *credo.Token) {
+	c.mu.Lock()
+	if c.byid == nil {
+		c.byid = map[string]*credo.Token{}
+	}
+	c.byid[t.ID] = t
+	c.mu.Unlock()
+}
+
+// signinForm is the sign-in page's data.
+type signinForm struct {
+	Next   string
+	Errors map[string]string
+}
+
+func (p *Portal) handleSigninForm(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	p.render(w, c, http.StatusOK, "signin", "signin.title", signinForm{Next: safeNext(r.URL.Query().Get("next"))})
+	return nil
+}
+
+// safeNext keeps a redirect target on this site.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+		return ""
+	}
+	return s
+}
+
+// handleSignin signs in with a bearer token (any role) or a one-time code.
+// The credential is never echoed back into the form.
+func (p *Portal) handleSignin(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	ctx := r.Context()
+	form := signinForm{Next: safeNext(r.PostFormValue("next")), Errors: map[string]string{}}
+	secret := strings.TrimSpace(r.PostFormValue("credential"))
+	fail := func(key string) error {
+		form.Errors["credential"] = tr(c.lang, key)
+		p.render(w, c, http.StatusUnauthorized, "signin", "signin.title", form)
+		return nil
+	}
+	if secret == "" {
+		form.Errors["credential"] = tr(c.lang, "signin.required")
+		p.render(w, c, http.StatusBadRequest, "signin", "signin.title", form)
+		return nil
+	}
+	if len(secret) > 512 {
+		return fail("signin.unknown")
+	}
+	oneTime := !strings.HasPrefix(secret, "credo_")
+	if oneTime {
+		secret = normalizeCode(secret)
+		p.signinMu.Lock()
+		defer p.signinMu.Unlock()
+	}
+	t, err := p.tokens.TokenByHash(ctx, credo.HashBytes([]byte(secret)))
+	if err != nil {
+		if credo.ErrorCode(err) == credo.ENOTFOUND {
+			return fail("signin.unknown")
+		}
+		return err
+	}
+	if !t.Revoked.IsZero() && !c.now.Before(t.Revoked) {
+		if oneTime {
+			return fail("signin.used")
+		}
+		return fail("signin.revoked")
+	}
+	if oneTime {
+		if t.Name != OneTimeCodeName || t.Role != credo.RoleSubject {
+			return fail("signin.unknown")
+		}
+		if c.now.Sub(t.Created) > OneTimeCodeTTL {
+			return fail("signin.expired")
+		}
+	}
+	switch t.Role {
+	case credo.RoleSubject, credo.RoleAuthority, credo.RoleAdmin, credo.RoleAuditor:
+	default:
+		return fail("signin.role")
+	}
+	s := &session{TokenID: t.ID, Role: t.Role, Subject: t.Subject, Authority: t.Authority, Name: t.Name,
+		OneTime: oneTime, Issued: c.now, Expires: c.now.Add(p.opts.SessionTTL)}
+	if oneTime {
+		// It works once: revoke it now, at the session's issue instant.
+		if err := p.tokens.RevokeToken(ctx, t.ID, c.now); err != nil {
+			return err
+		}
+		rt := *t
+		rt.Revoked = c.now
+		p.tcache.put(&rt)
+	} else {
+		p.tcache.put(t)
+	}
+	p.setCookie(w, sessionCookie, p.encodeSession(s), s.Expires)
+	next := form.Next
+	if next == "" {
+		next = homeOf(s)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// homeOf is where a role lands after sign-in.
+func homeOf(s *session) string {
+	switch s.Role {
+	case credo.RoleSubject:
+		return "/me"
+	case credo.RoleAuthority:
+		return "/clerk"
+	default:
+		return "/dashboard"
+	}
+}
+
+func (p *Portal) handleSignout(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	p.clearCookie(w, sessionCookie)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
