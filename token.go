@@ -15,6 +15,11 @@ const (
 	RolePublic    = "public"    // anonymous: public lists only
 )
 
+// OneTimeCodeName names the tokens behind the web portal's one-time sign-in
+// codes: subject tokens that sign in to the portal once, within a day, and
+// are never accepted by the API.
+const OneTimeCodeName = "one-time code"
+
 // Token is an API credential. Only the SHA-256 of the secret is stored; the
 // secret is shown once, when the token is created.
 type Token struct {

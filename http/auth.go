@@ -204,6 +204,9 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (*principal, error
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization",
 			Message: "the token was revoked on " + t.Revoked.UTC().Format(time.RFC3339) + ": ask the registry operator for a new one"}
 	}
+	if e.token.Name == credo.OneTimeCodeName {
+		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "a one-time code signs in to the web portal only (at /signin); the API needs an access token"}
+	}
 	if e.p == nil {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "the token has no usable role"}
 	}

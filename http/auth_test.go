@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"credo"
 	"fmt"
 	"net/http"
 	"strings"
@@ -214,6 +215,23 @@ func TestTokens(t *testing.T) {
 		resp.Body.Close()
 		if r.status != 200 || resp.StatusCode != 401 {
 			t.Errorf("public %d, unknown token %d", r.status, resp.StatusCode)
+		}
+	})
+	t.Run("one-time codes are not API tokens", func(t *testing.T) {
+		secret, hash := credohttp.NewTokenSecret()
+		tk := credo.Token{ID: "tok-code", Name: credo.OneTimeCodeName, Role: credo.RoleSubject, Subject: alice, Hash: hash, Created: time.Now()}
+		if err := e.tokens.CreateToken(t.Context(), &tk); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", e.ts.URL+"/v1/subjects/"+alice, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("one-time code used as a bearer token: status %d, want 401", resp.StatusCode)
 		}
 	})
 	t.Run("revocation is honoured", func(t *testing.T) {

@@ -26,7 +26,7 @@ const (
 
 // OneTimeCodeName is the Name of a token issued as a one-time code: it
 // signs in once, within OneTimeCodeTTL of its creation.
-const OneTimeCodeName = "one-time code"
+const OneTimeCodeName = credo.OneTimeCodeName
 
 // OneTimeCodeTTL is how long a one-time code may be used after it is issued.
 const OneTimeCodeTTL = 24 * time.Hour
