@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"credo"
 	"credo/internal/pgtest"
 	"credo/postgres"
+	"credo/sqlite"
 	"credo/storetest"
 )
 
@@ -791,5 +793,64 @@ func TestCopyMatchesInsert(t *testing.T) {
 		if viaCopy[i] != viaInsert[i] {
 			t.Errorf("row %d differs:\n  COPY   %s\n  INSERT %s", i, viaCopy[i], viaInsert[i])
 		}
+	}
+}
+
+// TestSameChainAsSQLite writes the same calls, with the same clock, to
+// this store and to the embedded SQLite store: every event, and so the
+// head of the hash chain, must be byte for byte the same (bulk COPY and
+// group commit included), so that `credo verify` means the same on both.
+func TestSameChainAsSQLite(t *testing.T) {
+	clock := func() time.Time { return time.Date(2026, 5, 4, 3, 2, 1, 123456789, time.UTC) }
+	pg, _ := openDBOptions(t, postgres.Options{Now: clock, CopyThreshold: 50})
+	lite, err := sqlite.OpenOptions(filepath.Join(t.TempDir(), "credo.db"), sqlite.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	for _, s := range []credo.Store{pg, lite} {
+		var bulk []*credo.Record
+		for i := range 120 { // through COPY on PostgreSQL
+			bulk = append(bulk, storetest.NewRecord("court.bulk", i, i))
+		}
+		bulk[7].SubjectName = "张三 <Zhang San> & \"Co\""
+		bulk[8].Quantity = 12.5
+		if _, err := s.FileRecords(ctx, bulk); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FileRecords(ctx, []*credo.Record{storetest.NewRecord("court.test", 1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, []*credo.Event{
+			{Type: credo.EventPolicyPublished, Actor: "admin", Policy: &credo.PolicyVersion{Name: "p", Effective: clock(), Source: []byte("rules: []\n")}},
+			{Type: credo.EventDisputeOpened, Actor: "subject", Dispute: &credo.Dispute{RecordID: 3, OpenedAt: clock(), Grounds: "paid"}},
+			{Type: credo.EventLinkAdded, Link: &credo.Link{Org: storetest.USCC(1), Person: storetest.RIC(1), Role: credo.RolePrincipal, From: clock()}},
+			{Type: credo.EventNoticeIssued, Notice: &credo.Notice{RecordID: 5, Rule: "JUDGMENT_DEFAULT", Text: credo.NoticeText{EN: "notice", ZH: "告知"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pgLog, err := pg.Events(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liteLog, err := lite.Events(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pgLog) != 125 || len(liteLog) != len(pgLog) {
+		t.Fatalf("%d events on PostgreSQL, %d on SQLite, want 125", len(pgLog), len(liteLog))
+	}
+	for i := range pgLog {
+		a, _ := credo.CanonicalEncoding(&pgLog[i])
+		b, _ := credo.CanonicalEncoding(&liteLog[i])
+		if !bytes.Equal(a, b) || pgLog[i].Hash != liteLog[i].Hash {
+			t.Fatalf("event %d differs:\n  postgres %s\n  sqlite   %s", i+1, a, b)
+		}
+	}
+	ps, ph, _ := pg.Head(ctx)
+	ls, lh, _ := lite.Head(ctx)
+	if ps != ls || ph != lh {
+		t.Errorf("heads differ: %d %s on PostgreSQL, %d %s on SQLite", ps, ph, ls, lh)
 	}
 }
