@@ -83,7 +83,7 @@ func ArtifactDir(t testing.TB) string {
 // artifact folder and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100) // 100: PNG; below: JPEG)
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 gives a PNG; below, a JPEG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
