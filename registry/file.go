@@ -183,14 +183,19 @@ func (r *Registry) refresh(ctx context.Context, subjects ...string) {
 	if r.noTable || v == nil || v.table == nil {
 		return
 	}
-	now := r.now()
+	r.refreshTable(ctx, v.table, r.now(), subjects)
+}
+
+// refreshTable recomputes the entries of subjects in a table, and of the
+// persons linked to any organisation among them.
+func (r *Registry) refreshTable(ctx context.Context, t *engine.Table, now time.Time, subjects []string) {
 	seen := map[string]bool{}
 	for _, s := range subjects {
 		if seen[s] {
 			continue
 		}
 		seen[s] = true
-		if _, err := v.table.Refresh(s, now); err != nil {
+		if _, err := t.Refresh(s, now); err != nil {
 			r.log.Error("refreshing decision entry", "subject", s, "err", err)
 		}
 		if id, err := r.parser.Parse(s); err == nil && id.Kind == credo.Org {
@@ -201,7 +206,7 @@ func (r *Registry) refresh(ctx context.Context, subjects ...string) {
 			for _, p := range persons {
 				if !seen[p] {
 					seen[p] = true
-					if _, err := v.table.Refresh(p, now); err != nil {
+					if _, err := t.Refresh(p, now); err != nil {
 						r.log.Error("refreshing decision entry", "subject", p, "err", err)
 					}
 				}

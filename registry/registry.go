@@ -26,6 +26,8 @@ type Registry struct {
 	now     func() time.Time
 	log     *slog.Logger
 	noTable bool
+	// snapshot is the decision table's snapshot file (see snapshot.go).
+	snapshot string
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
@@ -55,6 +57,9 @@ type Options struct {
 	// check, token) that would otherwise rebuild it for every subject to
 	// answer about one. Check then decides from the subject's facts.
 	NoTable bool
+	// Snapshot is the file that persists the decision table between runs
+	// (empty: none), conventionally the store's path plus ".table".
+	Snapshot string
 }
 
 // Open opens a registry over a store: it loads the published policy versions,
@@ -62,7 +67,7 @@ type Options struct {
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable,
-		sweepNow: make(chan struct{}, 1)}
+		snapshot: opts.Snapshot, sweepNow: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -125,6 +130,17 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		r.current.Store(v)
 		return nil
 	}
+	if t := r.loadSnapshot(ctx, ver, now); t != nil {
+		v.table = t
+		r.current.Store(v)
+		return nil
+	}
+	// The snapshot is written at the head read before the log is streamed:
+	// events appended meanwhile are reapplied on load, never skipped.
+	headSeq, headHash, err := r.store.Head(ctx)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	n, err := r.fillTable(ctx, v.table, ver.Policy, now)
 	if err != nil {
@@ -132,6 +148,9 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	}
 	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "took", time.Since(start).Round(time.Millisecond))
 	r.current.Store(v)
+	if err := r.writeSnapshot(v.table, headSeq, headHash); err != nil {
+		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
+	}
 	return nil
 }
 

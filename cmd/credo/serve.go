@@ -64,10 +64,17 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.Open(cmd.Context(), st, registry.Options{Logger: logger})
+	reg, err := registry.Open(cmd.Context(), st, registry.Options{Logger: logger, Snapshot: f.db + ".table"})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// On a clean shutdown the table is saved at the head of the log, so
+		// that the next start loads it instead of rebuilding it.
+		if err := reg.SaveSnapshot(context.WithoutCancel(cmd.Context())); err != nil {
+			logger.Error("saving the decision table snapshot", "err", err)
+		}
+	}()
 	return serveRegistry(cmd, f, st.(*sqlite.DB), reg, logger, onListen)
 }
 
