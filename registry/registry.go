@@ -154,62 +154,6 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	return nil
 }
 
-// fillTable computes the entry of every subject with events, streaming the
-// log once and grouping it by subject.
-func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
-	bySubject := map[string][]credo.Event{}
-	var after int64
-	read := r.store.Events
-	if tr, ok := r.store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
-	}
-	for {
-		evs, err := read(ctx, after, 20000)
-		if err != nil {
-			return 0, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			after = ev.Seq
-			if ev.Type == credo.EventNoticeIssued {
-				continue // the engine does not read notices: don't hold them
-			}
-			if ev.Subject != "" {
-				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
-			}
-			if ev.Link != nil && ev.Link.Person != "" && ev.Link.Person != ev.Subject {
-				bySubject[ev.Link.Person] = append(bySubject[ev.Link.Person], ev)
-			}
-		}
-	}
-	n := 0
-	for subject, evs := range bySubject {
-		id, err := r.parser.Parse(subject)
-		if err != nil {
-			r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
-			continue
-		}
-		f := &engine.Facts{ID: id, Events: evs}
-		if id.Kind == credo.Person {
-			for _, ev := range evs {
-				if ev.Link != nil && ev.Link.Person == subject {
-					if oid, err := r.parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
-						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: bySubject[oid.Canonical]})
-					}
-				}
-			}
-		}
-		st := engine.Evaluate(pol, f, now, now)
-		t.Put(subject, engine.EntryOf(st), true)
-		n++
-	}
-	return n, nil
-}
-
 // typedEventReader is a store that can read only the events of some types.
 type typedEventReader interface {
 	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
