@@ -14,11 +14,11 @@ import (
 )
 
 // benchSizes returns the table sizes (subjects with records) that the
-// scaling benchmarks use: BENCH_SCALE is a comma-separated list of sizes
+// scaling benchmarks use: BENCH_TABLE_SIZES is a comma-separated list of sizes
 // (e.g. 1000000,5000000,22000000); the default is small enough for a
 // quick run.
 func benchSizes(b *testing.B, def ...int) []int {
-	s := os.Getenv("BENCH_SCALE")
+	s := os.Getenv("BENCH_TABLE_SIZES")
 	if s == "" {
 		return def
 	}
@@ -26,7 +26,7 @@ func benchSizes(b *testing.B, def ...int) []int {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
-			b.Fatalf("BENCH_SCALE: %q is not a positive size", f)
+			b.Fatalf("BENCH_TABLE_SIZES: %q is not a positive size", f)
 		}
 		out = append(out, n)
 	}
@@ -75,7 +75,7 @@ func fillScale(t *engine.Table, ids []string, now time.Time) {
 }
 
 // BenchmarkTableMemory measures the decision table's heap per subject with
-// an entry of its own, at the sizes BENCH_SCALE lists. Run it with
+// an entry of its own, at the sizes BENCH_TABLE_SIZES lists. Run it with
 // -benchtime=1x: one iteration builds one table of that size.
 func BenchmarkTableMemory(b *testing.B) {
 	pol := testPolicy(b)
@@ -96,6 +96,32 @@ func BenchmarkTableMemory(b *testing.B) {
 				}
 				perSubject = float64(after-before) / float64(n)
 				runtime.KeepAlive(t)
+			}
+			b.ReportMetric(perSubject, "bytes/subject")
+		})
+	}
+}
+
+// BenchmarkTableMemoryNaiveMap is the baseline for the table's memory: the
+// obvious structure, one map from the identifier string to the entry.
+func BenchmarkTableMemoryNaiveMap(b *testing.B) {
+	now := day(2026, 6, 1)
+	for _, n := range benchSizes(b, 200_000) {
+		b.Run("subjects="+strconv.Itoa(n), func(b *testing.B) {
+			ids := scaleIDs(b, n, now)
+			var perSubject float64
+			for b.Loop() {
+				before := heapInUse()
+				m := map[string]engine.Entry{}
+				for i, s := range ids {
+					var e engine.Entry
+					e.InForce.Add(i % 7)
+					e.Next = now.Add(time.Duration(i%1000) * time.Hour).UnixNano()
+					m[strings.Clone(s)] = e
+				}
+				after := heapInUse()
+				perSubject = float64(after-before) / float64(n)
+				runtime.KeepAlive(m)
 			}
 			b.ReportMetric(perSubject, "bytes/subject")
 		})
