@@ -18,6 +18,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,7 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "the report to write")
 	raw := flag.String("raw", "bench.txt", "where to keep the raw `go test -bench` output")
 	only := flag.String("only", "", "run only the groups whose name contains this (for trying the tool)")
+	from := flag.String("from", "", "render the report from this raw output of an earlier run instead of running the benchmarks")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -55,36 +57,53 @@ func main() {
 	people := max(int(220_000*scale), 1000)
 	sizeList := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(sizes)), ","), "[]")
 
-	m := &machine{}
-	m.describe()
-	start := time.Now()
 	res := results{}
-	var rawBuf bytes.Buffer
-	for _, g := range groups(count, sizeList, people) {
-		if *only != "" && !strings.Contains(g.name, *only) {
-			continue
-		}
-		log.Printf("== %s: go %s", g.name, strings.Join(g.args, " "))
-		cmd := exec.Command("go", g.args...)
-		cmd.Env = append(os.Environ(), g.env...)
-		cmd.Stderr = os.Stderr
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(&buf, &rawBuf, os.Stderr)
-		if err := cmd.Run(); err != nil {
-			log.Fatalf("%s: %v", g.name, err)
-		}
-		res.parse(&buf)
-	}
-	if *raw != "" {
-		if err := os.WriteFile(*raw, rawBuf.Bytes(), 0o644); err != nil {
+	var m *machine
+	if *from != "" {
+		// Render again from a previous run's raw output.
+		b, err := os.ReadFile(*from)
+		if err != nil {
 			log.Fatal(err)
 		}
+		first, rest, _ := bytes.Cut(b, []byte("\n"))
+		m = &machine{}
+		if err := json.Unmarshal(bytes.TrimPrefix(first, []byte("# machine ")), m); err != nil {
+			log.Fatalf("%s: no machine line: %v", *from, err)
+		}
+		res.parse(bytes.NewReader(rest))
+	} else {
+		m = &machine{Scale: scale, Count: count, Sizes: sizes, People: people}
+		m.describe()
+		start := time.Now()
+		var rawBuf bytes.Buffer
+		for _, g := range groups(count, sizeList, people) {
+			if *only != "" && !strings.Contains(g.name, *only) {
+				continue
+			}
+			log.Printf("== %s: go %s", g.name, strings.Join(g.args, " "))
+			cmd := exec.Command("go", g.args...)
+			cmd.Env = append(os.Environ(), g.env...)
+			cmd.Stderr = os.Stderr
+			var buf bytes.Buffer
+			cmd.Stdout = io.MultiWriter(&buf, &rawBuf, os.Stderr)
+			if err := cmd.Run(); err != nil {
+				log.Fatalf("%s: %v", g.name, err)
+			}
+			res.parse(&buf)
+		}
+		m.LoadAfter = loadAverage()
+		m.Took = time.Since(start)
+		if *raw != "" {
+			line, _ := json.Marshal(m)
+			data := append(append([]byte("# machine "), line...), '\n')
+			if err := os.WriteFile(*raw, append(data, rawBuf.Bytes()...), 0o644); err != nil {
+				log.Fatal(err)
+			}
+		}
 	}
-	m.loadAfter = loadAverage()
-	m.took = time.Since(start)
 
 	var doc bytes.Buffer
-	writeReport(&doc, m, res, scale, count, sizes, people)
+	writeReport(&doc, m, res, m.Scale, m.Count, m.Sizes, m.People)
 	if err := os.WriteFile(*out, doc.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -157,22 +176,30 @@ func (r results) median(name, unit string) (float64, bool) {
 func (r results) runs(name, unit string) int { return len(r[name][unit]) }
 
 type machine struct {
-	cpu, goVersion, kernel string
-	cores                  int
-	ramGiB                 float64
-	loadBefore, loadAfter  string
-	date                   time.Time
-	took                   time.Duration
+	CPU        string        `json:"cpu"`
+	GoVersion  string        `json:"go"`
+	Kernel     string        `json:"kernel"`
+	Cores      int           `json:"cores"`
+	RAMGiB     float64       `json:"ram_gib"`
+	LoadBefore string        `json:"load_before"`
+	LoadAfter  string        `json:"load_after"`
+	Date       time.Time     `json:"date"`
+	Took       time.Duration `json:"took"`
+	// The run's settings, so that -from can render the report again.
+	Scale  float64 `json:"scale"`
+	Count  int     `json:"count"`
+	Sizes  []int   `json:"sizes"`
+	People int     `json:"people"`
 }
 
 func (m *machine) describe() {
-	m.date = time.Now().UTC()
-	m.cores = runtime.NumCPU()
-	m.goVersion = runtime.Version()
+	m.Date = time.Now().UTC()
+	m.Cores = runtime.NumCPU()
+	m.GoVersion = runtime.Version()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.cpu = strings.Join(strings.Fields(v), " ")
+				m.CPU = strings.Join(strings.Fields(v), " ")
 				break
 			}
 		}
@@ -181,14 +208,14 @@ func (m *machine) describe() {
 		for _, l := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
 				kb, _ := strconv.ParseFloat(f[1], 64)
-				m.ramGiB = kb / (1 << 20)
+				m.RAMGiB = kb / (1 << 20)
 			}
 		}
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(b))
+		m.Kernel = strings.TrimSpace(string(b))
 	}
-	m.loadBefore = loadAverage()
+	m.LoadBefore = loadAverage()
 }
 
 func loadAverage() string {
