@@ -44,6 +44,10 @@ type view struct {
 	table   *engine.Table
 	// validUntil is when the next published version takes effect (zero: none).
 	validUntil time.Time
+	// builtAt is a log position (sequence number and hash) the table is
+	// known to reflect every event up to, whoever wrote them: where a
+	// snapshot of it may claim to stand (see snapshot.go).
+	builtAt logPos
 }
 
 // Options configure a registry.
@@ -130,8 +134,8 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		r.current.Store(v)
 		return nil
 	}
-	if t := r.loadSnapshot(ctx, ver, now); t != nil {
-		v.table = t
+	if t, pos := r.loadSnapshot(ctx, ver, now); t != nil {
+		v.table, v.builtAt = t, pos
 		r.current.Store(v)
 		return nil
 	}
@@ -141,6 +145,7 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	v.builtAt = logPos{headSeq, headHash}
 	start := time.Now()
 	n, err := r.fillTable(ctx, v.table, ver.Policy, now)
 	if err != nil {
@@ -148,7 +153,7 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	}
 	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "took", time.Since(start).Round(time.Millisecond))
 	r.current.Store(v)
-	if err := r.writeSnapshot(v.table, headSeq, headHash); err != nil {
+	if err := r.writeSnapshot(v.table, v.builtAt); err != nil {
 		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
 	}
 	return nil

@@ -40,11 +40,19 @@ type snapshotHeader struct {
 // subject by subject.
 const maxCatchUpShare = 4 // at most a quarter of the log
 
+// logPos is a position in the event log: a sequence number and the hash of
+// the event there ("" for 0).
+type logPos struct {
+	seq  int64
+	hash string
+}
+
 // loadSnapshot returns the table from the snapshot file, brought up to the
-// head of the log, or nil (having logged why) when a rebuild is needed.
-func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now time.Time) *engine.Table {
+// head of the log, and the position it reflects; or nil (having logged
+// why) when a rebuild is needed.
+func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now time.Time) (*engine.Table, logPos) {
 	if r.snapshot == "" {
-		return nil
+		return nil, logPos{}
 	}
 	start := time.Now()
 	t, hdr, err := r.readSnapshot(ctx, ver, now)
@@ -52,17 +60,23 @@ func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now tim
 		if !errors.Is(err, os.ErrNotExist) {
 			r.log.Warn("decision table snapshot not used: rebuilding from the log", "file", r.snapshot, "reason", err.Error())
 		}
-		return nil
+		return nil, logPos{}
 	}
 	loaded := time.Since(start)
-	n, head, err := r.catchUp(ctx, t, hdr.Seq, now)
+	// The head before catching up: every event up to it is applied below.
+	seq, hash, err := r.store.Head(ctx)
 	if err != nil {
 		r.log.Warn("decision table snapshot not used: rebuilding from the log", "file", r.snapshot, "reason", err.Error())
-		return nil
+		return nil, logPos{}
+	}
+	n, err := r.catchUp(ctx, t, hdr.Seq, now)
+	if err != nil {
+		r.log.Warn("decision table snapshot not used: rebuilding from the log", "file", r.snapshot, "reason", err.Error())
+		return nil, logPos{}
 	}
 	r.log.Info("decision table loaded from snapshot", "subjects", t.Len(), "policy", short(ver.Hash),
-		"snapshot_seq", hdr.Seq, "head", head, "refreshed", n, "read", loaded.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
-	return t
+		"snapshot_seq", hdr.Seq, "head", seq, "events_after", n, "read", loaded.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
+	return t, logPos{seq, hash}
 }
 
 func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now time.Time) (*engine.Table, *snapshotHeader, error) {
@@ -114,8 +128,8 @@ func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now tim
 
 // catchUp refreshes the entries of the subjects of every event after seq
 // (and of the persons linked to organisations among them). It returns how
-// many events it read and the last one's sequence number.
-func (r *Registry) catchUp(ctx context.Context, t *engine.Table, seq int64, now time.Time) (int, int64, error) {
+// many events it read.
+func (r *Registry) catchUp(ctx context.Context, t *engine.Table, seq int64, now time.Time) (int, error) {
 	read := r.store.Events
 	if tr, ok := r.store.(typedEventReader); ok {
 		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
@@ -134,7 +148,7 @@ func (r *Registry) catchUp(ctx context.Context, t *engine.Table, seq int64, now 
 	for {
 		evs, err := read(ctx, seq, 20000)
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		if len(evs) == 0 {
 			break
@@ -149,13 +163,16 @@ func (r *Registry) catchUp(ctx context.Context, t *engine.Table, seq int64, now 
 		}
 	}
 	r.refreshTable(ctx, t, now, subjects)
-	return n, seq, nil
+	return n, nil
 }
 
 // SaveSnapshot writes the current decision table to the snapshot file
-// (Options.Snapshot), atomically. Call it when no filing is in flight, on a
-// clean shutdown: the table must reflect every event up to the head of the
-// log. It does nothing without a snapshot file or a table.
+// (Options.Snapshot), atomically; call it on a clean shutdown. The snapshot
+// stands at the position the table was built or loaded at, not at the
+// head: the table has followed this registry's own changes since, but not
+// those other processes wrote to the store (a `credo ingest` beside a
+// server), so the next start reapplies every event after that position.
+// It does nothing without a snapshot file or a table.
 func (r *Registry) SaveSnapshot(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -163,22 +180,18 @@ func (r *Registry) SaveSnapshot(ctx context.Context) error {
 	if r.snapshot == "" || r.noTable || v == nil || v.table == nil {
 		return nil
 	}
-	seq, hash, err := r.store.Head(ctx)
-	if err != nil {
-		return err
-	}
-	return r.writeSnapshot(v.table, seq, hash)
+	return r.writeSnapshot(v.table, v.builtAt)
 }
 
-// writeSnapshot writes a table that reflects every event up to seq (whose
-// hash is hash): to a temporary file, synced, then renamed over the
-// snapshot, so that a crash leaves the old snapshot or the new one.
-func (r *Registry) writeSnapshot(t *engine.Table, seq int64, hash string) error {
+// writeSnapshot writes a table that reflects every event up to pos: to a
+// temporary file, synced, then renamed over the snapshot, so that a crash
+// leaves the old snapshot or the new one.
+func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 	if r.snapshot == "" {
 		return nil
 	}
 	start := time.Now()
-	hdr := snapshotHeader{Format: snapshotFormat, Policy: t.PolicyHash(), Seq: seq, LogHash: hash,
+	hdr := snapshotHeader{Format: snapshotFormat, Policy: t.PolicyHash(), Seq: pos.seq, LogHash: pos.hash,
 		Built: r.now().UTC(), Subjects: t.Len()}
 	line, err := json.Marshal(&hdr)
 	if err != nil {
@@ -216,7 +229,7 @@ func (r *Registry) writeSnapshot(t *engine.Table, seq int64, hash string) error 
 		d.Sync() // make the rename durable; not every file system supports it
 		d.Close()
 	}
-	r.log.Info("decision table snapshot written", "file", r.snapshot, "subjects", hdr.Subjects, "seq", seq,
+	r.log.Info("decision table snapshot written", "file", r.snapshot, "subjects", hdr.Subjects, "seq", pos.seq,
 		"bytes", size, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -256,7 +256,8 @@ func TestSnapshotRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := oreg.SaveSnapshot(ctx); err != nil {
+			// Reopened, the other registry's table stands at its head.
+			if err := other.open(true).SaveSnapshot(ctx); err != nil {
 				t.Fatal(err)
 			}
 			b, _ := os.ReadFile(other.snap)
@@ -281,5 +282,49 @@ func TestSnapshotRefused(t *testing.T) {
 				t.Fatalf("the rewritten snapshot is not used:\n%s", e.logs)
 			}
 		})
+	}
+}
+
+// TestSnapshotWithAnotherWriter files records through a second registry
+// over the same store (a `credo ingest` beside a running server) that the
+// first registry's table never sees; the first saves its snapshot on
+// shutdown. The next start must still reflect those records.
+func TestSnapshotWithAnotherWriter(t *testing.T) {
+	e := newSnapEnv(t)
+	ctx := context.Background()
+	server := e.open(true)
+	e.publish(server, nil)
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	var subjects []string
+	for i := range 5 {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := server.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)W%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest, err := registry.Open(ctx, e.st, registry.Options{Now: e.c.now, NoTable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 10; i++ {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := ingest.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)W%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := server.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := e.open(true)
+	if !strings.Contains(e.logs.String(), "decision table loaded from snapshot") {
+		t.Fatalf("snapshot not used:\n%s", e.logs)
+	}
+	sameTables(t, restarted, e.open(false), subjects, e.c.t)
+	d, err := restarted.Check(ctx, snapPerson(7), "aviation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != engine.Deny {
+		t.Errorf("a record filed by the other writer: %s, want deny", d.Decision)
 	}
 }
