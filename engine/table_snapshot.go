@@ -138,12 +138,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// TableHash reads the policy hash a table's binary form was written under,
-// without reading its entries.
-func TableHash(r io.Reader) (string, error) {
-	return readTableHeader(bufio.NewReader(r))
-}
-
 func readTableHeader(br *bufio.Reader) (string, error) {
 	magic := make([]byte, len(tableMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != tableMagic {
