@@ -11,17 +11,75 @@ import (
 	"credo/policy"
 )
 
-// fillTable computes the entry of every subject with events. The log is
-// read in as many sequence ranges as there are cores, concurrently (each
-// range's reads and decoding overlap the others'), each range grouped by
-// subject; then the subjects are evaluated on every core. A subject's
-// events are its ranges' groups in range order, so log order holds.
+// fillTable computes the entry of every subject with events: from the log
+// read into memory, or subject by subject when the log is longer than the
+// registry may hold (Options.RebuildInMemoryMax).
 func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
-	start := time.Now()
 	head, _, err := r.store.Head(ctx)
 	if err != nil {
 		return 0, err
 	}
+	if head > r.inMemoryMax {
+		r.log.Info("rebuilding subject by subject: the log is longer than a rebuild may hold in memory", "events", head, "max", r.inMemoryMax)
+		return r.fillTableBySubject(ctx, t, pol, now)
+	}
+	return r.fillTableFromLog(ctx, t, pol, now, head)
+}
+
+// fillTableBySubject loads each subject's facts from the store and
+// evaluates them, on every core. Its memory is the subjects' identifiers
+// and one subject's facts per core, whatever the length of the log.
+func (r *Registry) fillTableBySubject(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
+	var subjects []string // listed first: no read is held open while workers read
+	if err := r.store.Subjects(ctx, func(s string) error {
+		subjects = append(subjects, s)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	counts := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	step := (len(subjects) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := min(w*step, len(subjects)), min((w+1)*step, len(subjects))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, subject := range subjects[lo:hi] {
+				f, err := r.Facts(ctx, subject)
+				if err != nil {
+					if credo.ErrorCode(err) == credo.EINVALID {
+						r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
+						continue
+					}
+					errs[w] = err
+					return
+				}
+				t.Put(f.ID.Canonical, engine.EntryOf(engine.Evaluate(pol, f, now, now)), true)
+				counts[w]++
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for w := range workers {
+		if errs[w] != nil {
+			return 0, errs[w]
+		}
+		n += counts[w]
+	}
+	return n, nil
+}
+
+// fillTableFromLog computes the entry of every subject with events. The log is
+// read in as many sequence ranges as there are cores, concurrently (each
+// range's reads and decoding overlap the others'), each range grouped by
+// subject; then the subjects are evaluated on every core. A subject's
+// events are its ranges' groups in range order, so log order holds.
+func (r *Registry) fillTableFromLog(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time, head int64) (int, error) {
+	start := time.Now()
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	parts := make([]map[string][]credo.Event, workers)
 	errs := make([]error, workers)

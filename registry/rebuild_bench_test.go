@@ -163,12 +163,20 @@ func cpuTime() time.Duration {
 // Registry.Rebuild does when a new version takes effect (checks are
 // answered from the old table meanwhile). Run it with -benchtime=1x or a
 // few x: one iteration is one rebuild.
-func BenchmarkRebuild(b *testing.B) {
+func BenchmarkRebuild(b *testing.B) { benchRebuild(b, 0) }
+
+// BenchmarkRebuildBySubject is the same re-evaluation with subjects loaded
+// one by one from the store (what a rebuild does past
+// Options.RebuildInMemoryMax): bounded memory, more queries.
+func BenchmarkRebuildBySubject(b *testing.B) { benchRebuild(b, 1) }
+
+func benchRebuild(b *testing.B, inMemoryMax int64) {
 	for _, n := range benchPeople(b) {
 		b.Run("people="+strconv.Itoa(n), func(b *testing.B) {
 			c := cityStore(b, n)
 			ctx := context.Background()
-			full, err := registry.Open(ctx, c.st, registry.Options{Now: func() time.Time { return c.now }, Logger: slog.New(slog.DiscardHandler)})
+			full, err := registry.Open(ctx, c.st, registry.Options{Now: func() time.Time { return c.now }, Logger: slog.New(slog.DiscardHandler),
+				RebuildInMemoryMax: inMemoryMax})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,57 @@ func TestChecksDuringRebuild(t *testing.T) {
 	_, newHash, _ := reg.Policy(ctx)
 	if newHash == hash {
 		t.Fatalf("policy in force still %s after the rebuild", hash)
+	}
+}
+
+// TestRebuildBySubject checks that a rebuild that loads subjects one by one
+// (a log longer than a rebuild may hold in memory) builds the same table
+// as one that reads the log into memory.
+func TestRebuildBySubject(t *testing.T) {
+	e := newSnapEnv(t)
+	ctx := context.Background()
+	reg := e.open(false)
+	e.publish(reg, nil)
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	subjects := []string{org}
+	for i := range 30 {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := reg.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)B%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := snapPerson(99) // no record: decided through the organisation
+	subjects = append(subjects, rep)
+	if _, err := reg.Append(ctx, &credo.Event{Type: credo.EventLinkAdded, Subject: org, Actor: "admin",
+		Link: &credo.Link{Org: org, Person: rep, Role: credo.RoleLegalRepresentative, From: time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.FileRecord(ctx, judgment(org, "(2026)B-org", decided)); err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.st.RecordByCase(ctx, "court.test", "(2026)B0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.ChangeRecord(ctx, credo.EventRecordFulfilled, first.ID, time.Time{}, "court.test", "paid", false); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &syncBuffer{}
+	bySubject, err := registry.Open(ctx, e.st, registry.Options{Now: e.c.now, RebuildInMemoryMax: 1,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "rebuilding subject by subject") {
+		t.Fatalf("the rebuild did not load subjects one by one:\n%s", logs)
+	}
+	sameTables(t, bySubject, e.open(false), subjects, e.c.t)
+	d, err := bySubject.Check(ctx, rep, "aviation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Decision != engine.Deny {
+		t.Errorf("the organisation's representative: %s, want deny", d.Decision)
 	}
 }

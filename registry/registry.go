@@ -28,6 +28,8 @@ type Registry struct {
 	noTable bool
 	// snapshot is the decision table's snapshot file (see snapshot.go).
 	snapshot string
+	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
+	inMemoryMax int64
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
@@ -64,6 +66,10 @@ type Options struct {
 	// Snapshot is the file that persists the decision table between runs
 	// (empty: none), conventionally the store's path plus ".table".
 	Snapshot string
+	// RebuildInMemoryMax is the longest log (in events) a rebuild reads
+	// into memory at once, at 2–3 kB an event (default 5,000,000); past
+	// it, subjects are loaded one by one: slower, in bounded memory.
+	RebuildInMemoryMax int64
 }
 
 // Open opens a registry over a store: it loads the published policy versions,
@@ -71,7 +77,10 @@ type Options struct {
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable,
-		snapshot: opts.Snapshot, sweepNow: make(chan struct{}, 1)}
+		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
+	if r.inMemoryMax <= 0 {
+		r.inMemoryMax = 5_000_000
+	}
 	if r.now == nil {
 		r.now = time.Now
 	}

@@ -127,7 +127,7 @@ func groups(count int, sizes string, people int) []group {
 		{"ingest", bench("./sqlite", "^(BenchmarkBulkFile|BenchmarkNaiveInsert|BenchmarkGroupCommit|BenchmarkTxPerRecord)$", "1s"), nil},
 		{"table memory and snapshot", bench("./engine", "^(BenchmarkTableMemory|BenchmarkTableMemoryNaiveMap|BenchmarkTableSnapshot)$", "1x"),
 			[]string{"BENCH_TABLE_SIZES=" + sizes}},
-		{"rebuild and cold start", bench("./registry", "^(BenchmarkRebuild|BenchmarkRebuildSQLBaseline|BenchmarkColdStart)$", "1x"),
+		{"rebuild and cold start", bench("./registry", "^(BenchmarkRebuild|BenchmarkRebuildBySubject|BenchmarkRebuildSQLBaseline|BenchmarkColdStart)$", "1x"),
 			[]string{"BENCH_PEOPLE=" + strconv.Itoa(people)}},
 	}
 }
