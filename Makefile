@@ -1,9 +1,12 @@
 # The few commands people type.
 GO ?= go
 BENCH_TIME ?= 1s
-BENCH_COUNT ?= 5
+BENCH_COUNT ?= 3
+# BENCH_SCALE scales the table and city sizes of `make bench` (1 = full
+# size: tables of 1 M, 5 M and 22 M subjects; see bench/report).
+BENCH_SCALE ?= 0.1
 
-.PHONY: test race bench fuzz lint demo build
+.PHONY: test race bench bench-raw fuzz lint demo build
 
 test:
 	$(GO) test ./...
@@ -11,7 +14,12 @@ test:
 race:
 	$(GO) test -race ./engine ./sqlite ./storetest ./registry ./http
 
+# bench runs the benchmark suite and writes BENCHMARKS.md (raw output in bench.txt).
 bench:
+	BENCH_SCALE=$(BENCH_SCALE) BENCH_COUNT=$(BENCH_COUNT) $(GO) run ./bench/report
+
+# bench-raw runs every benchmark of the listed packages, without a report.
+bench-raw:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) ./ident ./policy ./engine ./sqlite ./http ./synth | tee bench.txt
 
 fuzz:

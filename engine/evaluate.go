@@ -193,6 +193,9 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 
 	// Records: status, lifetime, disputes.
 	evals := make([]*recEval, 0, len(recs))
+	if len(recs) > 0 {
+		s.Records = make([]RecordState, 0, len(recs)) // sized once: a RecordState holds a whole record
+	}
 	for _, r := range recs {
 		ev := evalRecord(pol, r, at, nx)
 		evals = append(evals, ev)

@@ -194,7 +194,13 @@ func (r *Registry) refresh(ctx context.Context, subjects ...string) (*view, erro
 	if r.noTable || v == nil || v.table == nil {
 		return v, nil
 	}
-	now := r.now()
+	return v, r.refreshTable(ctx, v.table, r.now(), subjects)
+}
+
+// refreshTable recomputes the entries of subjects in a table, and of the
+// persons linked to any organisation among them. It returns the first
+// error (it refreshes every subject it can regardless).
+func (r *Registry) refreshTable(ctx context.Context, t *engine.Table, now time.Time, subjects []string) error {
 	seen := map[string]bool{}
 	var first error
 	fail := func(err error, msg string, args ...any) {
@@ -208,7 +214,7 @@ func (r *Registry) refresh(ctx context.Context, subjects ...string) (*view, erro
 			continue
 		}
 		seen[s] = true
-		if _, err := v.table.Refresh(s, now); err != nil {
+		if _, err := t.Refresh(s, now); err != nil {
 			fail(err, "refreshing decision entry", "subject", s)
 		}
 		if id, err := r.parser.Parse(s); err == nil && id.Kind == credo.Org {
@@ -219,14 +225,14 @@ func (r *Registry) refresh(ctx context.Context, subjects ...string) (*view, erro
 			for _, p := range persons {
 				if !seen[p] {
 					seen[p] = true
-					if _, err := v.table.Refresh(p, now); err != nil {
+					if _, err := t.Refresh(p, now); err != nil {
 						fail(err, "refreshing decision entry", "subject", p)
 					}
 				}
 			}
 		}
 	}
-	return v, first
+	return first
 }
 
 // Append appends events about subjects (changes, disputes, consents, links)

@@ -27,6 +27,10 @@ type Registry struct {
 	log     *slog.Logger
 	noTable bool
 	accept  func(ident.ID) error
+	// snapshot is the decision table's snapshot file (see snapshot.go).
+	snapshot string
+	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
+	inMemoryMax int64
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
@@ -48,6 +52,10 @@ type view struct {
 	// head is the log head read before the table was filled: the table
 	// reflects at least every event up to it.
 	head int64
+	// builtAt is a log position (sequence number and hash) the table is
+	// known to reflect every event up to, whoever wrote them: where a
+	// snapshot of it may claim to stand (see snapshot.go).
+	builtAt logPos
 }
 
 // Options configure a registry.
@@ -64,6 +72,13 @@ type Options struct {
 	// Accept, if set, refuses to file records about some subjects (a
 	// province shard files only its own subjects' records).
 	Accept func(ident.ID) error
+	// Snapshot is the file that persists the decision table between runs
+	// (empty: none), conventionally the store's path plus ".table".
+	Snapshot string
+	// RebuildInMemoryMax is the longest log (in events) a rebuild reads
+	// into memory at once, at 2–3 kB an event (default 5,000,000); past
+	// it, subjects are loaded one by one: slower, in bounded memory.
+	RebuildInMemoryMax int64
 }
 
 // Open opens a registry over a store: it loads the published policy versions,
@@ -71,7 +86,10 @@ type Options struct {
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
-		sweepNow: make(chan struct{}, 1)}
+		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
+	if r.inMemoryMax <= 0 {
+		r.inMemoryMax = 5_000_000
+	}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -140,6 +158,20 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		r.swap(v)
 		return nil
 	}
+	if t, pos := r.loadSnapshot(ctx, ver, now); t != nil {
+		// The table now reflects every event up to the head read before
+		// catching up: the tailer goes on from there.
+		v.table, v.builtAt, v.head = t, pos, pos.seq
+		r.swap(v)
+		return nil
+	}
+	// The snapshot is written at the head read before the log is streamed:
+	// events appended meanwhile are reapplied on load, never skipped.
+	headSeq, headHash, err := r.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	v.builtAt = logPos{headSeq, headHash}
 	start := time.Now()
 	n, err := r.fillTable(ctx, v.table, ver.Policy, now)
 	if err != nil {
@@ -147,63 +179,10 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	}
 	r.log.Info("decision table built", "subjects", n, "policy", short(ver.Hash), "head", head, "took", time.Since(start).Round(time.Millisecond))
 	r.swap(v)
+	if err := r.writeSnapshot(v.table, v.builtAt); err != nil {
+		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
+	}
 	return nil
-}
-
-// fillTable computes the entry of every subject with events, streaming the
-// log once and grouping it by subject.
-func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
-	bySubject := map[string][]credo.Event{}
-	var after int64
-	read := r.store.Events
-	if tr, ok := r.store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
-	}
-	for {
-		evs, err := read(ctx, after, 20000)
-		if err != nil {
-			return 0, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			after = ev.Seq
-			if ev.Type == credo.EventNoticeIssued {
-				continue // the engine does not read notices: don't hold them
-			}
-			if ev.Subject != "" {
-				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
-			}
-			if ev.Link != nil && ev.Link.Person != "" && ev.Link.Person != ev.Subject {
-				bySubject[ev.Link.Person] = append(bySubject[ev.Link.Person], ev)
-			}
-		}
-	}
-	n := 0
-	for subject, evs := range bySubject {
-		id, err := r.parser.Parse(subject)
-		if err != nil {
-			r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
-			continue
-		}
-		f := &engine.Facts{ID: id, Events: evs}
-		if id.Kind == credo.Person {
-			for _, ev := range evs {
-				if ev.Link != nil && ev.Link.Person == subject {
-					if oid, err := r.parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
-						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: bySubject[oid.Canonical]})
-					}
-				}
-			}
-		}
-		st := engine.Evaluate(pol, f, now, now)
-		t.Put(subject, engine.EntryOf(st), true)
-		n++
-	}
-	return n, nil
 }
 
 // typedEventReader is a store that can read only the events of some types.

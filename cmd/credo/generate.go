@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 	"credo"
 	"credo/ingest"
 	"credo/policy"
+	"credo/registry"
 	"credo/synth"
 )
 
@@ -32,7 +34,9 @@ type generateSummary struct {
 	Links            int     `json:"links"`
 	Seconds          float64 `json:"seconds"`
 	RecordsPerSecond float64 `json:"records_per_second"`
-	Out              string  `json:"out"`
+	Out              string  `json:"out,omitempty"`
+	DB               string  `json:"db,omitempty"`
+	Refused          int64   `json:"refused,omitempty"`
 	LinksOut         string  `json:"links_out,omitempty"`
 	Seed             int64   `json:"seed"`
 	From             string  `json:"from"`
@@ -42,10 +46,10 @@ type generateSummary struct {
 func newGenerateCmd() *cobra.Command {
 	var people, orgs, years, workers int
 	var seed int64
-	var polFile, out, linksOut, endFlag string
+	var polFile, out, linksOut, endFlag, db string
 	var quiet, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "generate --policy FILE --out FILE [--links FILE]",
+		Use:   "generate --policy FILE (--out FILE [--links FILE] | --db DB)",
 		Short: "Generate a synthetic city: valid subjects and records at realistic frequencies",
 		Long: `Generate a synthetic city for tests and load tests: people with valid Resident
 Identity Card numbers spread over Beijing's districts and ages, organisations
@@ -56,26 +60,34 @@ The output is in the exact format of 'credo ingest': NDJSON, or CSV with a
 header row if --out ends in .csv ('-' writes NDJSON to standard output).
 --links writes each organisation's legal representative (org, person, role,
 from) as NDJSON or CSV. The same flags give the same files, byte for byte,
-whatever the number of workers.
+whatever the number of workers. --db files the city straight into a new
+registry instead (the policy is published first, effective from the start
+of the window; then the links, then the records in batches of 10,000).
 
 About a third of adults and a few per cent of organisations get records
 (minors never do); 22 million people and 2 million organisations over 5
 years give about 100 million records.`,
 		Example: `  credo generate --policy policies/beijing.yaml --people 100000 --orgs 10000 --out city.ndjson --links links.ndjson
-  credo generate --policy policies/beijing.yaml --people 22000000 --orgs 2000000 --end 2026-01-01 --out city.csv`,
+  credo generate --policy policies/beijing.yaml --people 22000000 --orgs 2000000 --end 2026-01-01 --out city.csv
+  credo generate --policy policies/beijing.yaml --people 200000 --orgs 20000 --db city.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if polFile == "" {
 				return credo.FieldErrorf("--policy", "is required: the policy whose rules the records follow")
 			}
-			if out == "" {
-				return credo.FieldErrorf("--out", "is required: the file to write the records to (.ndjson or .csv, or - for standard output)")
+			switch {
+			case out == "" && db == "":
+				return credo.FieldErrorf("--out", "is required: the file to write the records to (.ndjson or .csv, or - for standard output), or --db to file them into a registry")
+			case out != "" && db != "":
+				return credo.FieldErrorf("--db", "writes the records into a registry: give --out or --db, not both")
+			case db != "" && linksOut != "":
+				return credo.FieldErrorf("--links", "goes with --out: --db files the links into the registry")
 			}
 			if workers < 1 {
 				return credo.FieldErrorf("--workers", "must be at least 1")
 			}
 			recFormat := ingest.NDJSON
-			if out != "-" {
+			if out != "-" && out != "" {
 				f, err := ingest.FormatOf(out)
 				if err != nil {
 					return credo.FieldErrorf("--out", "%v", err)
@@ -123,11 +135,16 @@ years give about 100 million records.`,
 					progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
 					progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
 			}
-			err = writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
-				n, err := generateRecords(cmd, city, w, recFormat, workers, bar)
-				sum.Records = n
-				return err
-			})
+			if db != "" {
+				sum.DB = db
+				sum.Records, sum.Refused, sum.Links, err = generateIntoStore(cmd, city, polFile, db, end.AddDate(-years, 0, -1), bar)
+			} else {
+				err = writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
+					n, err := generateRecords(cmd, city, w, recFormat, workers, bar)
+					sum.Records = n
+					return err
+				})
+			}
 			if bar != nil {
 				bar.Finish()
 			}
@@ -155,8 +172,11 @@ years give about 100 million records.`,
 				return json.NewEncoder(report).Encode(sum)
 			}
 			fmt.Fprintf(report, "%d people, %d organisations: %d records", people, orgs, sum.Records)
-			if linksOut != "" {
+			if linksOut != "" || db != "" {
 				fmt.Fprintf(report, ", %d links", sum.Links)
+			}
+			if db != "" {
+				fmt.Fprintf(report, " filed into %s (%d refused)", db, sum.Refused)
 			}
 			fmt.Fprintf(report, " decided %s to %s, in %s (%.0f records/s)\n",
 				end.AddDate(-years, 0, 0).Format(time.DateOnly), end.Format(time.DateOnly), el.Round(time.Millisecond), sum.RecordsPerSecond)
@@ -170,6 +190,7 @@ years give about 100 million records.`,
 	f.Int64Var(&seed, "seed", 1, "random seed: the same flags and seed give the same output")
 	f.StringVar(&polFile, "policy", "", "policy file whose rules, authorities and calendar the records follow (required)")
 	f.StringVar(&out, "out", "", "records file: .ndjson (.jsonl, .json) or .csv; - for NDJSON on standard output (required)")
+	f.StringVar(&db, "db", "", "file the records into this registry (a new file, or one holding only policies) instead of writing them")
 	f.StringVar(&linksOut, "links", "", "also write organisations' legal representatives to this file (.ndjson or .csv)")
 	f.StringVar(&endFlag, "end", "", "end of the window, RFC 3339 or YYYY-MM-DD (default: today 00:00 in the policy's time zone)")
 	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "generate with this many goroutines (the output does not depend on it)")
@@ -457,4 +478,123 @@ func writeLinks(city *synth.City, w io.Writer, format ingest.Format) (int, error
 		return n, credo.Errorf(credo.EINTERNAL, "writing links: %v", err)
 	}
 	return n, nil
+}
+
+// generateIntoStore files a city into a registry: it publishes the policy
+// (effective from effective) unless one is published, appends the links,
+// then validates and files the records in batches of 10,000, subjects in
+// order. Records the policy in force refuses are counted, the first
+// reported. It returns the records filed, refused and links appended.
+func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string, effective time.Time, bar *progressbar.ProgressBar) (filed, refused int64, links int, err error) {
+	ctx := cmd.Context()
+	st, err := openStore(storeFlag{db: db, dbSet: true}, false)
+	if err != nil {
+		return 0, 0, 0, credo.FieldErrorf("--db", "%v", err)
+	}
+	defer st.Close()
+	evs, err := st.Events(ctx, 0, 1000)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, ev := range evs {
+		if ev.Type != credo.EventPolicyPublished {
+			return 0, 0, 0, credo.FieldErrorf("--db", "%s already holds records or other events: generate into a new file", db)
+		}
+	}
+	reg, err := registry.Open(ctx, st, registry.Options{NoTable: true,
+		Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if len(evs) == 0 {
+		src, err := os.ReadFile(polFile)
+		if err != nil {
+			return 0, 0, 0, credo.FieldErrorf("--policy", "%v", err)
+		}
+		if _, _, err := reg.Publish(ctx, filepath.Base(polFile), src, effective); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	var batch []*credo.Event
+	appendLinks := func() error {
+		if len(batch) > 0 {
+			if _, err := reg.Append(ctx, batch...); err != nil {
+				return err
+			}
+			links += len(batch)
+			batch = batch[:0]
+		}
+		return nil
+	}
+	if err := city.Links(func(l credo.Link) error {
+		batch = append(batch, &credo.Event{Type: credo.EventLinkAdded, Subject: l.Org, Actor: "synth", Link: &l})
+		if len(batch) == 5000 {
+			return appendLinks()
+		}
+		return nil
+	}); err != nil {
+		return 0, 0, links, err
+	}
+	if err := appendLinks(); err != nil {
+		return 0, 0, links, err
+	}
+	var recs []*credo.Record
+	var firstRefusal error
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		valid := recs[:0]
+		for _, rec := range recs {
+			if err := reg.Validate(ctx, rec); err != nil {
+				refused++
+				if firstRefusal == nil {
+					firstRefusal = err
+				}
+				continue
+			}
+			valid = append(valid, rec)
+		}
+		res, conflicts, err := reg.FileEach(ctx, valid)
+		if err != nil {
+			return err
+		}
+		for i := range res {
+			switch {
+			case conflicts[i] != nil:
+				refused++
+				if firstRefusal == nil {
+					firstRefusal = conflicts[i]
+				}
+			case res[i].Created:
+				filed++
+			}
+		}
+		recs = recs[:0]
+		return nil
+	}
+	const step = 1000
+	for lo := 0; lo < city.Subjects(); lo += step {
+		hi := min(lo+step, city.Subjects())
+		if err := city.RecordsRange(lo, hi, func(r *credo.Record) error {
+			c := *r
+			recs = append(recs, &c)
+			if len(recs) >= 10000 {
+				return flush()
+			}
+			return nil
+		}); err != nil {
+			return filed, refused, links, err
+		}
+		if bar != nil {
+			bar.Add(hi - lo)
+		}
+	}
+	if err := flush(); err != nil {
+		return filed, refused, links, err
+	}
+	if firstRefusal != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d records refused by the policy in force; the first: %v\n", refused, firstRefusal)
+	}
+	return filed, refused, links, nil
 }

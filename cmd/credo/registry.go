@@ -307,3 +307,13 @@ func newVerifyCmd() *cobra.Command {
 func asCredo(err error, e **credo.Error) bool { return errors.As(err, e) }
 
 func asLineErr(err error, e **ingest.LineError) bool { return errors.As(err, e) }
+
+// snapshotPath is where `credo serve` keeps the decision table between
+// runs: beside the SQLite file; none for PostgreSQL, whose nodes rebuild
+// from (and tail) the shared log.
+func (s storeFlag) snapshotPath() string {
+	if u, err := s.pgURL(); err != nil || u != "" {
+		return ""
+	}
+	return s.db + ".table"
+}

@@ -78,12 +78,19 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 		return err
 	}
 	defer closeRead()
-	ropts := registry.Options{Logger: logger}
+	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath()}
 	f.scale.registryOptions(&ropts)
 	reg, err := registry.Open(cmd.Context(), rst, ropts)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// On a clean shutdown the table is saved at the position it
+		// reflects, so that the next start loads it instead of rebuilding.
+		if err := reg.SaveSnapshot(context.WithoutCancel(cmd.Context())); err != nil {
+			logger.Error("saving the decision table snapshot", "err", err)
+		}
+	}()
 	return serveRegistry(cmd, f, st, reg, logger, onListen)
 }
 
