@@ -328,3 +328,50 @@ func TestSnapshotWithAnotherWriter(t *testing.T) {
 		t.Errorf("a record filed by the other writer: %s, want deny", d.Decision)
 	}
 }
+
+// TestSnapshotOfTailingNode: a node that tails the log saves its snapshot
+// at the position it has applied, not where its table was built, so the
+// next start catches up only what came after.
+func TestSnapshotOfTailingNode(t *testing.T) {
+	e := newSnapEnv(t)
+	ctx := context.Background()
+	server := e.open(true)
+	e.publish(server, nil)
+	built := server.Position()
+	other, err := registry.Open(ctx, e.st, registry.Options{Now: e.c.now, NoTable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- server.Tail(tctx, registry.TailOptions{Interval: 5 * time.Millisecond}) }()
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	var subjects []string
+	for i := range 4 {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := other.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)T%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, _, err := e.st.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the tailer to reach the head", func() bool { return server.Position() == head })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if head <= built {
+		t.Fatalf("head %d not past the build position %d", head, built)
+	}
+	if err := server.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := e.open(true)
+	logs := e.logs.String()
+	if !strings.Contains(logs, "decision table loaded from snapshot") || !strings.Contains(logs, fmt.Sprintf("snapshot_seq=%d", head)) || !strings.Contains(logs, "events_after=0") {
+		t.Fatalf("snapshot not saved at the tail position %d:\n%s", head, logs)
+	}
+	sameTables(t, restarted, e.open(false), subjects, e.c.t)
+}
