@@ -13,6 +13,7 @@ import (
 
 	"credo"
 	"credo/ident"
+	"credo/internal/canon"
 )
 
 // FileRecords files records in one atomic transaction, in order (see
@@ -210,7 +211,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 	for i, r := range rs {
 		start := len(arena)
 		var err error
-		if arena, err = appendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
+		if arena, err = canon.AppendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
 			return err
 		}
 		body := arena[start:len(arena):len(arena)]

@@ -9,6 +9,7 @@ import (
 
 	"credo"
 	"credo/ident"
+	"credo/internal/canon"
 )
 
 // FileRecords files records in one atomic transaction, in order (see
@@ -171,7 +172,7 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 		r.ID = w.seq
 		start := len(arena)
 		var err error
-		if arena, err = appendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
+		if arena, err = canon.AppendRecordFiled(arena, r, r.FiledAt, w.hash); err != nil {
 			return err
 		}
 		body := arena[start:len(arena):len(arena)]

@@ -1,4 +1,8 @@
-package postgres
+// Package canon writes the canonical encoding of record.filed events fast:
+// the bytes each store hashes and keeps as the event body, exactly
+// credo.CanonicalEncoding, shared by the SQLite and PostgreSQL stores so
+// that both logs hash the same.
+package canon
 
 import (
 	"encoding/json"
@@ -13,7 +17,7 @@ import (
 
 // Bulk filing spends much of its time encoding record.filed events. The
 // body must be exactly credo.CanonicalEncoding (encoding/json of the Event),
-// so appendRecordFiled writes those same bytes directly for the common
+// so AppendRecordFiled writes those same bytes directly for the common
 // case (ASCII strings without characters JSON or HTML escaping would touch,
 // ordinary numbers and times) and falls back to encoding/json for any value
 // outside it. The tests compare the two on random and adversarial input,
@@ -21,16 +25,16 @@ import (
 // change in encoding/json disables the fast path instead of corrupting the
 // log.
 
-// appendRecordFiled appends the canonical encoding of the record.filed
+// AppendRecordFiled appends the canonical encoding of the record.filed
 // event for r, which must already carry its ID and FiledAt, to b.
-func appendRecordFiled(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
+func AppendRecordFiled(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
 	if !fastEncodingOK() {
 		return appendCanonical(b, recordFiledEvent(r, recorded, prevHash))
 	}
 	return appendRecordFiledFast(b, r, recorded, prevHash)
 }
 
-// appendRecordFiledFast is the hand-written encoder behind appendRecordFiled.
+// appendRecordFiledFast is the hand-written encoder behind AppendRecordFiled.
 func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
 	var err error
 	b = append(b, `{"seq":`...)

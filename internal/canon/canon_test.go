@@ -1,4 +1,4 @@
-package postgres
+package canon
 
 import (
 	"bytes"
