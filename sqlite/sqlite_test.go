@@ -32,10 +32,61 @@ func openDB(t testing.TB) (*sqlite.DB, string) {
 	return db, path
 }
 
+// reopenable opens a store like openDB and returns a function that opens
+// its file again (after the test closed it), closed at cleanup too.
+func reopenable(t *testing.T) (*sqlite.DB, func(t *testing.T) *sqlite.DB) {
+	t.Helper()
+	db, path := openDB(t)
+	return db, func(t *testing.T) *sqlite.DB {
+		t.Helper()
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatalf("reopening: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+}
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) credo.Store {
 		db, _ := openDB(t)
 		return db
+	})
+}
+
+func TestDueProcess(t *testing.T) {
+	storetest.RunDueProcess(t, func(t *testing.T) (storetest.DueProcessStore, func(*testing.T) storetest.DueProcessStore) {
+		db, reopen := reopenable(t)
+		return db, func(t *testing.T) storetest.DueProcessStore { return reopen(t) }
+	})
+}
+
+func TestNotices(t *testing.T) {
+	storetest.RunNotices(t, func(t *testing.T) storetest.NoticeStore {
+		db, _ := openDB(t)
+		return db
+	})
+}
+
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
+		db, _ := openDB(t)
+		return db
+	})
+}
+
+func TestTokens(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) credo.TokenStore {
+		db, _ := openDB(t)
+		return db
+	})
+}
+
+func TestCheckLog(t *testing.T) {
+	storetest.RunCheckLog(t, func(t *testing.T) (storetest.CheckLogStore, func(*testing.T) storetest.CheckLogStore) {
+		db, reopen := reopenable(t)
+		return db, func(t *testing.T) storetest.CheckLogStore { return reopen(t) }
 	})
 }
 

@@ -1,18 +1,45 @@
-package sqlite_test
+package storetest
 
 import (
 	"testing"
 	"time"
 
 	"credo"
-	"credo/sqlite"
 )
+
+// NoticeStore is a store that can find the records whose notice was never
+// issued.
+type NoticeStore interface {
+	credo.Store
+	credo.NoticeStore
+}
+
+// OutboxStore is a store that queues webhook deliveries with the events
+// they are owed for.
+type OutboxStore interface {
+	credo.Store
+	credo.Outbox
+}
+
+// RunNotices checks the notice projection: records without a notice, the
+// sweep cursor, and the notices the store refuses. open must return a new,
+// empty store, closed at cleanup.
+func RunNotices(t *testing.T, open func(t *testing.T) NoticeStore) {
+	t.Run("NoticeProjection", func(t *testing.T) { testNoticeProjection(t, open(t)) })
+}
+
+// RunOutbox checks that webhook deliveries are queued in the transaction
+// of the event they are owed for, and leased to the workers that claim
+// them. open must return a new, empty store, closed at cleanup.
+func RunOutbox(t *testing.T, open func(t *testing.T) OutboxStore) {
+	t.Run("QueuedWithTheEvent", func(t *testing.T) { testOutboxQueuedWithTheEvent(t, open(t)) })
+}
 
 func noticeOf(r *credo.Record) *credo.Event {
 	return &credo.Event{Type: credo.EventNoticeIssued, Notice: &credo.Notice{RecordID: r.ID, Rule: r.Rule, Text: credo.NoticeText{EN: "notice", ZH: "告知"}}}
 }
 
-func addHook(t *testing.T, db *sqlite.DB, events ...credo.EventType) *credo.Webhook {
+func addHook(t *testing.T, db credo.Outbox, events ...credo.EventType) *credo.Webhook {
 	t.Helper()
 	wh := &credo.Webhook{URL: "https://receiver.example/hook", Events: events}
 	if err := db.AddWebhook(ctx, wh); err != nil {
@@ -21,8 +48,7 @@ func addHook(t *testing.T, db *sqlite.DB, events ...credo.EventType) *credo.Webh
 	return wh
 }
 
-func TestNoticeProjection(t *testing.T) {
-	db, _ := openDB(t)
+func testNoticeProjection(t *testing.T, db NoticeStore) {
 	res := fileN(t, db, 0, 5)
 	out, err := db.Append(ctx, []*credo.Event{noticeOf(res[1].Record), noticeOf(res[3].Record)})
 	if err != nil {
@@ -79,8 +105,7 @@ func TestNoticeProjection(t *testing.T) {
 	})
 }
 
-func TestOutboxQueuedWithTheEvent(t *testing.T) {
-	db, _ := openDB(t)
+func testOutboxQueuedWithTheEvent(t *testing.T, db OutboxStore) {
 	res := fileN(t, db, 0, 3)
 	before := noticeOf(res[0].Record)
 	if _, err := db.Append(ctx, []*credo.Event{before}); err != nil {

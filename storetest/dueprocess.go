@@ -1,27 +1,38 @@
-package sqlite_test
+package storetest
 
 import (
 	"testing"
 	"time"
 
 	"credo"
-	"credo/sqlite"
-	"credo/storetest"
 )
 
-func wantErrCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := credo.ErrorCode(err); got != code {
-		t.Fatalf("error %v (code %q), want %q", err, got, code)
-	}
+// DueProcessStore is a store that answers the due-process queues.
+type DueProcessStore interface {
+	credo.Store
+	credo.DueProcessStore
 }
 
-// TestDisputeQueries checks the dispute projection and its queries, and
+// RunDueProcess checks the dispute and repair-application projections and
+// queries, and the invariants the store holds on them. open must return a
+// new, empty store and a function that opens its storage again: the
+// dispute projection must survive a reopen.
+func RunDueProcess(t *testing.T, open Reopener[DueProcessStore]) {
+	t.Run("DisputeQueries", func(t *testing.T) {
+		db, reopen := open(t)
+		testDisputeQueries(t, db, reopen)
+	})
+	t.Run("RepairApplications", func(t *testing.T) {
+		db, _ := open(t)
+		testRepairApplications(t, db)
+	})
+}
+
+// testDisputeQueries checks the dispute projection and its queries, and
 // that the store refuses a second open dispute on a record.
-func TestDisputeQueries(t *testing.T) {
-	db, path := openDB(t)
+func testDisputeQueries(t *testing.T, db DueProcessStore, reopen func(t *testing.T) DueProcessStore) {
 	res := fileN(t, db, 0, 3)
-	water := storetest.NewRecord("utility.water", 9, 9)
+	water := NewRecord("utility.water", 9, 9)
 	wres, err := db.FileRecords(ctx, []*credo.Record{water})
 	if err != nil {
 		t.Fatal(err)
@@ -38,13 +49,13 @@ func TestDisputeQueries(t *testing.T) {
 	}
 	d0 := open(res[0].Record.ID, false, "subject")
 	_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventDisputeOpened, Dispute: &credo.Dispute{RecordID: res[0].Record.ID, OpenedAt: at, Grounds: "again"}}})
-	wantErrCode(t, err, credo.ECONFLICT)
+	wantCode(t, err, credo.ECONFLICT)
 	// A batch that opens two disputes on one record fails as a whole.
 	_, err = db.Append(ctx, []*credo.Event{
 		{Type: credo.EventDisputeOpened, Dispute: &credo.Dispute{RecordID: res[1].Record.ID, OpenedAt: at, Grounds: "a"}},
 		{Type: credo.EventDisputeOpened, Dispute: &credo.Dispute{RecordID: res[1].Record.ID, OpenedAt: at, Grounds: "b"}},
 	})
-	wantErrCode(t, err, credo.ECONFLICT)
+	wantCode(t, err, credo.ECONFLICT)
 	if ds, err := db.Disputes(ctx, credo.DisputeFilter{RecordID: res[1].Record.ID}); err != nil || len(ds) != 0 {
 		t.Fatalf("half a failed batch was kept: %v, %v", ds, err)
 	}
@@ -94,7 +105,7 @@ func TestDisputeQueries(t *testing.T) {
 		})
 	}
 	_, err = db.Disputes(ctx, credo.DisputeFilter{State: "pending"})
-	wantErrCode(t, err, credo.EINVALID)
+	wantCode(t, err, credo.EINVALID)
 
 	v, err := db.Dispute(ctx, d0.Seq)
 	if err != nil {
@@ -109,26 +120,23 @@ func TestDisputeQueries(t *testing.T) {
 		t.Errorf("appeal view: %+v, %v", v, err)
 	}
 	_, err = db.Dispute(ctx, 999)
-	wantErrCode(t, err, credo.ENOTFOUND)
+	wantCode(t, err, credo.ENOTFOUND)
 	_, err = db.Dispute(ctx, res[0].Record.ID) // a record's event is no dispute
-	wantErrCode(t, err, credo.ENOTFOUND)
+	wantCode(t, err, credo.ENOTFOUND)
 
 	// The projection survives a reopen.
-	db.Close()
-	db2, err := sqlite.Open(path)
-	if err != nil {
+	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	defer db2.Close()
+	db2 := reopen(t)
 	if ds, err := db2.Disputes(ctx, credo.DisputeFilter{State: credo.StateOpen}); err != nil || len(ds) != 3 {
 		t.Errorf("after reopening: %d open, %v", len(ds), err)
 	}
 }
 
-// TestRepairApplications checks the repair workflow events: the
+// testRepairApplications checks the repair workflow events: the
 // projection, the invariants the store holds, and the queries.
-func TestRepairApplications(t *testing.T) {
-	db, _ := openDB(t)
+func testRepairApplications(t *testing.T, db DueProcessStore) {
 	res := fileN(t, db, 0, 3)
 	r0, r1, r2 := res[0].Record, res[1].Record, res[2].Record
 	at := time.Date(2026, 6, 3, 9, 0, 0, 0, time.UTC)
@@ -148,9 +156,9 @@ func TestRepairApplications(t *testing.T) {
 		t.Errorf("application event: id %d seq %d subject %q", a0.Repair.ID, a0.Seq, a0.Subject)
 	}
 	_, err = apply(r0.ID)
-	wantErrCode(t, err, credo.ECONFLICT) // one pending application per record
+	wantCode(t, err, credo.ECONFLICT) // one pending application per record
 	_, err = apply(999)
-	wantErrCode(t, err, credo.ENOTFOUND)
+	wantCode(t, err, credo.ENOTFOUND)
 
 	// Malformed events.
 	for name, ev := range map[string]*credo.Event{
@@ -166,9 +174,9 @@ func TestRepairApplications(t *testing.T) {
 	}
 	// Refusals: of an unknown application, naming another record.
 	_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventRepairRefused, Refusal: &credo.RepairRefusal{ApplicationID: 999, At: at, Reason: "x"}}})
-	wantErrCode(t, err, credo.ENOTFOUND)
+	wantCode(t, err, credo.ENOTFOUND)
 	_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventRepairRefused, Refusal: &credo.RepairRefusal{ApplicationID: a0.Seq, RecordID: r1.ID, At: at, Reason: "x"}}})
-	wantErrCode(t, err, credo.EINVALID)
+	wantCode(t, err, credo.EINVALID)
 	ref, err := db.Append(ctx, []*credo.Event{{Type: credo.EventRepairRefused, Actor: "court.test", Refusal: &credo.RepairRefusal{ApplicationID: a0.Seq, At: at.Add(time.Hour), Reason: "not yet"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +185,7 @@ func TestRepairApplications(t *testing.T) {
 		t.Errorf("refusal filled in: %+v subject %q", ref[0].Refusal, ref[0].Subject)
 	}
 	_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventRepairRefused, Refusal: &credo.RepairRefusal{ApplicationID: a0.Seq, At: at, Reason: "x"}}})
-	wantErrCode(t, err, credo.ECONFLICT) // decided twice
+	wantCode(t, err, credo.ECONFLICT) // decided twice
 
 	// After a refusal, a new application; approved by a change naming it.
 	a1, err := apply(r0.ID)
@@ -185,13 +193,13 @@ func TestRepairApplications(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventRepairApproved, Change: &credo.RecordChange{RecordID: r1.ID, At: at, ApplicationID: a1.Seq}}})
-	wantErrCode(t, err, credo.EINVALID) // the application is about r0
+	wantCode(t, err, credo.EINVALID) // the application is about r0
 	if _, err := db.Append(ctx, []*credo.Event{{Type: credo.EventRepairApproved, Actor: "court.test",
 		Change: &credo.RecordChange{RecordID: r0.ID, At: at.Add(2 * time.Hour), Reason: "performed", ApplicationID: a1.Seq}}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = apply(r0.ID)
-	wantErrCode(t, err, credo.ECONFLICT) // already repaired
+	wantCode(t, err, credo.ECONFLICT) // already repaired
 
 	// A repair approved without naming the application decides it too.
 	a2, err := apply(r1.ID)
@@ -221,7 +229,7 @@ func TestRepairApplications(t *testing.T) {
 		t.Errorf("application decided by a plain repair: %+v, %v", v, err)
 	}
 	_, err = db.RepairApplication(ctx, 999)
-	wantErrCode(t, err, credo.ENOTFOUND)
+	wantCode(t, err, credo.ENOTFOUND)
 	for name, tc := range map[string]struct {
 		f    credo.RepairFilter
 		want int
