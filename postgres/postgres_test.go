@@ -128,38 +128,12 @@ func reopenable(t *testing.T) (*postgres.DB, func(t *testing.T) *postgres.DB) {
 	}
 }
 
-func TestDueProcess(t *testing.T) {
-	storetest.RunDueProcess(t, func(t *testing.T) (storetest.DueProcessStore, func(*testing.T) storetest.DueProcessStore) {
+// TestStoreParts runs the conformance checks of the store's other parts:
+// due-process queues, notices, outbox, tokens, check log.
+func TestStoreParts(t *testing.T) {
+	storetest.RunParts(t, func(t *testing.T) (storetest.FullStore, func(*testing.T) storetest.FullStore) {
 		db, reopen := reopenable(t)
-		return db, func(t *testing.T) storetest.DueProcessStore { return reopen(t) }
-	})
-}
-
-func TestNotices(t *testing.T) {
-	storetest.RunNotices(t, func(t *testing.T) storetest.NoticeStore {
-		db, _ := openDB(t)
-		return db
-	})
-}
-
-func TestOutbox(t *testing.T) {
-	storetest.RunOutbox(t, func(t *testing.T) storetest.OutboxStore {
-		db, _ := openDB(t)
-		return db
-	})
-}
-
-func TestTokens(t *testing.T) {
-	storetest.RunTokens(t, func(t *testing.T) credo.TokenStore {
-		db, _ := openDB(t)
-		return db
-	})
-}
-
-func TestCheckLog(t *testing.T) {
-	storetest.RunCheckLog(t, func(t *testing.T) (storetest.CheckLogStore, func(*testing.T) storetest.CheckLogStore) {
-		db, reopen := reopenable(t)
-		return db, func(t *testing.T) storetest.CheckLogStore { return reopen(t) }
+		return db, func(t *testing.T) storetest.FullStore { return reopen(t) }
 	})
 }
 
