@@ -1,13 +1,10 @@
 package postgres_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,28 +34,6 @@ import (
 
 const bulkBatch = 10000
 
-// records returns n distinct records starting at from.
-func records(from, n int) []*credo.Record {
-	rs := make([]*credo.Record, n)
-	for i := range rs {
-		rs[i] = storetest.NewRecord("court.beijing", from+i, from+i)
-	}
-	return rs
-}
-
-func reportRate(b *testing.B, n int64) {
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-}
-
-// cpuTime returns the CPU time this process has used (not the server's).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkBulkFile files batches of 10,000 new records (one FileRecords
 // call, one transaction each); an op is one batch.
 func BenchmarkBulkFile(b *testing.B) {
@@ -84,26 +59,8 @@ func benchBulk(b *testing.B, opts postgres.Options) {
 }
 
 func benchBulkOn(b *testing.B, db credo.Store) {
-	b.ReportAllocs()
-	b.ResetTimer()
-	var n int64
-	var cpu time.Duration
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		rs := records(i*bulkBatch, bulkBatch)
-		b.StartTimer()
-		c := cpuTime()
-		res, err := db.FileRecords(ctx, rs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += cpuTime() - c
-		if !res[len(res)-1].Created {
-			b.Fatal("not created")
-		}
-		n += int64(len(rs))
-	}
-	reportRate(b, n)
+	n, cpu := storetest.BenchFileBatches(b, db, bulkBatch, func(i int) int { return i * bulkBatch }, true)
+	storetest.ReportRate(b, n)
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "client-cpu-ns/record")
 }
 
@@ -135,12 +92,7 @@ func BenchmarkNaiveInsert(b *testing.B) {
 		}
 		n++
 	}
-	reportRate(b, n)
-}
-
-// filer is a store that files one record per call.
-type filer interface {
-	FileRecord(ctx context.Context, r *credo.Record) (credo.FileResult, error)
+	storetest.ReportRate(b, n)
 }
 
 // BenchmarkConcurrentFile files one record per call from 64 and 1024
@@ -174,24 +126,7 @@ func BenchmarkConcurrentFile(b *testing.B) {
 	})
 }
 
-func benchConcurrent(b *testing.B, db filer, callers int) {
-	var next atomic.Int64
-	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := int(next.Add(1))
-			res, err := db.FileRecord(ctx, storetest.NewRecord("court.beijing", n, n))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if !res.Created {
-				b.Error("not created")
-				return
-			}
-		}
-	})
-	reportRate(b, next.Load())
+func benchConcurrent(b *testing.B, db storetest.Filer, callers int) {
+	n := storetest.BenchFileConcurrent(b, db, (callers+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
+	storetest.ReportRate(b, n)
 }

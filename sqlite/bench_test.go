@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,30 +25,6 @@ import (
 
 const bulkBatch = 10000
 
-// records returns n distinct records starting at from.
-func records(from, n int) []*credo.Record {
-	rs := make([]*credo.Record, n)
-	for i := range rs {
-		rs[i] = storetest.NewRecord("court.beijing", from+i, from+i)
-	}
-	return rs
-}
-
-func reportRate(b *testing.B, n int64) {
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-}
-
-// cpuTime returns the CPU time (user and system, all threads) the process
-// has used. The benchmarks report CPU per record too, because wall-clock
-// rates on a shared machine depend on what else runs.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func reportCPU(b *testing.B, cpu time.Duration, n int64) {
 	if n > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/record")
@@ -67,26 +41,8 @@ func benchBulk(b *testing.B, opts sqlite.Options) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	b.ReportAllocs()
-	b.ResetTimer()
-	var n int64
-	var cpu time.Duration
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		rs := records(i*bulkBatch, bulkBatch)
-		b.StartTimer()
-		c := cpuTime()
-		res, err := db.FileRecords(ctx, rs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += cpuTime() - c
-		if !res[len(res)-1].Created {
-			b.Fatal("not created")
-		}
-		n += int64(len(rs))
-	}
-	reportRate(b, n)
+	n, cpu := storetest.BenchFileBatches(b, db, bulkBatch, func(i int) int { return i * bulkBatch }, true)
+	storetest.ReportRate(b, n)
 	reportCPU(b, cpu, n)
 }
 
@@ -100,30 +56,12 @@ func BenchmarkBulkRefile(b *testing.B) {
 	defer db.Close()
 	const stored = 10 * bulkBatch
 	for i := 0; i < stored; i += bulkBatch {
-		if _, err := db.FileRecords(ctx, records(i, bulkBatch)); err != nil {
+		if _, err := db.FileRecords(ctx, storetest.BenchRecords(i, bulkBatch)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	var n int64
-	var cpu time.Duration
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		rs := records((i*bulkBatch)%stored, bulkBatch)
-		b.StartTimer()
-		c := cpuTime()
-		res, err := db.FileRecords(ctx, rs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += cpuTime() - c
-		if res[0].Created {
-			b.Fatal("created again")
-		}
-		n += int64(len(rs))
-	}
-	reportRate(b, n)
+	n, cpu := storetest.BenchFileBatches(b, db, bulkBatch, func(i int) int { return (i * bulkBatch) % stored }, false)
+	storetest.ReportRate(b, n)
 	reportCPU(b, cpu, n)
 }
 
@@ -144,7 +82,7 @@ func BenchmarkNaiveInsert(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var n int64
-	c := cpuTime()
+	c := storetest.CPUTime()
 	for i := 0; b.Loop(); i++ {
 		r := storetest.NewRecord("court.beijing", i, i)
 		r.ID, r.FiledAt = int64(i+1), time.Now().UTC()
@@ -158,8 +96,8 @@ func BenchmarkNaiveInsert(b *testing.B) {
 		}
 		n++
 	}
-	reportRate(b, n)
-	reportCPU(b, cpuTime()-c, n)
+	storetest.ReportRate(b, n)
+	reportCPU(b, storetest.CPUTime()-c, n)
 }
 
 // benchConcurrent files one record per call from perCPU goroutines per
@@ -170,27 +108,10 @@ func benchConcurrent(b *testing.B, opts sqlite.Options, perCPU int) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	var next atomic.Int64
-	b.SetParallelism(perCPU)
-	b.ReportAllocs()
-	b.ResetTimer()
-	c := cpuTime()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := int(next.Add(1))
-			res, err := db.FileRecord(ctx, storetest.NewRecord("court.beijing", n, n))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if !res.Created {
-				b.Error("not created")
-				return
-			}
-		}
-	})
-	reportRate(b, next.Load())
-	reportCPU(b, cpuTime()-c, next.Load())
+	c := storetest.CPUTime()
+	n := storetest.BenchFileConcurrent(b, db, perCPU)
+	storetest.ReportRate(b, n)
+	reportCPU(b, storetest.CPUTime()-c, n)
 }
 
 // BenchmarkGroupCommit is concurrent single-record filing with group
