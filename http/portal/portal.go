@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,7 +117,7 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 }
 
 // pageNames are the page templates; each is parsed with the layout.
-var pageNames = []string{"home", "signin", "citizen", "object", "repair", "clerk", "file", "decide", "public", "dashboard", "error"}
+var pageNames = []string{"home", "signin", "citizen", "object", "repair", "clerk", "file", "decide", "public", "dashboard", "simulate", "error"}
 
 func (p *Portal) parseTemplates() error {
 	p.pages = map[string]*template.Template{}
@@ -178,6 +179,8 @@ func (p *Portal) routes() {
 	p.handle("POST /clerk/repairs/{id}", clerks, p.handleDecideRepair)
 	p.handle("GET /public", anyone, p.handlePublic)
 	p.handle("GET /dashboard", operators, p.handleDashboard)
+	p.handle("GET /dashboard/simulate", operators, p.handleSimulateForm)
+	p.handle("POST /dashboard/simulate", operators, p.handleSimulate)
 	p.mux.HandleFunc("GET /static/portal.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -226,8 +229,17 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 		c.csrf = p.csrfToken(w, r)
 		c.sess = p.readSession(w, r, c.now)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// A form with a file (the draft policy): the text field
+				// and the file may each be up to the policy limit.
+				r.Body = http.MaxBytesReader(w, r.Body, 2*maxDraftPolicy+64<<10)
+				err = r.ParseMultipartForm(2*maxDraftPolicy + 64<<10)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				err = r.ParseForm()
+			}
+			if err != nil {
 				p.renderError(w, c, http.StatusBadRequest, tr(c.lang, "err.form"))
 				return
 			}
