@@ -234,3 +234,82 @@ func TestBrowserFlow(t *testing.T) {
 	}
 	shot("portal-dashboard")
 }
+
+// TestBrowserSimulation drives Chromium through the policy simulation
+// page: the administrator follows the dashboard's link, submits a draft
+// with an error and sees the FILE:LINE message next to the textarea that
+// kept the draft, corrects it and gets the report with its charts; the
+// auditor's report names nobody.
+func TestBrowserSimulation(t *testing.T) {
+	ctx := browsertest.New(t)
+	e := newEnv(t)
+	base := e.ts.URL
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	submit := func(id string) {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+			t.Fatalf("submitting #%s: %v", id, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	signIn := func(credential string) {
+		t.Helper()
+		do("sign-in page", chromedp.Navigate(base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
+		submit("signin-submit")
+	}
+	draft := simDraft(t)
+	bad := strings.Replace(draft, "lifetime: 5y", "lifetime: forever", 1)
+
+	signIn(e.secret["tok-admin"])
+	do("dashboard link", chromedp.Click(chromedp.ID("dash-simulate")), chromedp.WaitVisible(chromedp.ID("policy")))
+	do("bad draft", chromedp.SetValue(chromedp.ID("policy"), bad), chromedp.SendKeys(chromedp.ID("min_group"), "1"))
+	submit("sim-submit")
+	line := strings.Count(draft[:strings.Index(draft, "lifetime: 5y")], "\n") + 1
+	if p := text("#policy-problems"); !strings.Contains(p, fmt.Sprintf("draft.yaml:%d:", line)) || !strings.Contains(p, "forever") {
+		t.Fatalf("the FILE:LINE messages: %q", p)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("policy"))); v != bad {
+		t.Fatalf("the textarea lost the draft (%d bytes, want %d)", len(v), len(bad))
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-error")
+	do("corrected draft", chromedp.SetValue(chromedp.ID("policy"), draft))
+	submit("sim-submit")
+	if n := text("#n-changed"); n != "1" {
+		t.Fatalf("changed: %q", n)
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('svg')].filter(s => s.getBoundingClientRect().width > 100 && s.querySelectorAll('rect,line,path,circle').length > 0).length`))
+	if err != nil || charts < 1 {
+		t.Fatalf("%d drawn charts in the report (err %v)", charts, err)
+	}
+	if s := text("#affected + p + table"); !strings.Contains(s, alice) {
+		t.Errorf("most affected: %s", s)
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-report")
+	do("back", chromedp.Click(chromedp.ID("sim-back")), chromedp.WaitVisible(chromedp.ID("policy")))
+	submit("signout")
+
+	signIn(e.secret["tok-auditor"])
+	do("form", chromedp.Navigate(base+"/dashboard/simulate"), chromedp.SetValue(chromedp.ID("policy"), draft), chromedp.SendKeys(chromedp.ID("min_group"), "1"))
+	submit("sim-submit")
+	if n := text("#n-changed"); n != "1" {
+		t.Fatalf("auditor: changed %q", n)
+	}
+	if all := text("body"); strings.Contains(all, alice) {
+		t.Error("the auditor's report names a subject")
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-auditor")
+}
