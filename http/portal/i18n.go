@@ -62,6 +62,7 @@ var catalogue = map[string]map[string]string{
 		"err.forbidden":    "You are signed in with an account that may not see this page.",
 		"err.csrf":         "This form has expired or did not come from this site. Go back, reload the page and submit it again.",
 		"err.form":         "The form could not be read.",
+		"err.ratelimited":  "Too many sign-in attempts from your address. Wait %d seconds and try again.",
 		"err.reqid":        "Request id (quote it if you contact support):",
 		"err.home":         "Back to the start page",
 		"err.record":       "Choose a record from your file.",
@@ -406,6 +407,7 @@ var catalogue = map[string]map[string]string{
 
 		"err.title":        "出错了",
 		"err.internal":     "由于内部错误，页面无法显示。错误已记录，请稍后再试。",
+		"err.ratelimited":  "您的地址登录尝试次数过多。请等待 %d 秒后再试。",
 		"err.notfound":     "没有这个页面或条目。",
 		"err.forbidden":    "您登录的账户无权查看此页面。",
 		"err.csrf":         "该表单已过期或并非来自本站。请返回、刷新页面后重新提交。",

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"credo"
+	credohttp "credo/http"
 	"credo/registry"
 )
 
@@ -59,6 +60,11 @@ type Options struct {
 	// CensusTTL is how long the scan behind the public lists and the
 	// dashboard is reused (default 60 s).
 	CensusTTL time.Duration
+	// SigninRate is how many sign-in attempts a remote address may make
+	// per minute (a token bucket: bursts up to the same number); beyond
+	// it the sign-in form answers 429 with Retry-After (default 10;
+	// negative: no limit).
+	SigninRate int
 	// ListHistoryPoints is the number of monthly instants at which the
 	// dashboard counts list sizes (default 6: now and five months back).
 	ListHistoryPoints int
@@ -78,8 +84,10 @@ type Portal struct {
 	census *censusCache
 	tcache *tokenCache
 
-	signinMu  sync.Mutex // one one-time-code sign-in at a time
-	histories historyCache
+	signinMu      sync.Mutex // one one-time-code sign-in at a time
+	signinLimit   *credohttp.RateLimiter
+	signinLimitAt func() time.Time // the limiter's clock (tests move it)
+	histories     historyCache
 }
 
 // New returns a portal over a registry, its token store and its check log.
@@ -92,6 +100,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	if opts.CensusTTL <= 0 {
 		opts.CensusTTL = 60 * time.Second
+	}
+	if opts.SigninRate == 0 {
+		opts.SigninRate = 10
 	}
 	if opts.ListHistoryPoints <= 0 {
 		opts.ListHistoryPoints = 6
@@ -108,6 +119,10 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	p := &Portal{reg: reg, tokens: tokens, checks: checks, opts: opts, log: opts.Logger, key: key,
 		mux: http.NewServeMux(), tcache: &tokenCache{store: tokens, ttl: opts.TokenCacheTTL}}
+	if opts.SigninRate > 0 {
+		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
+		p.signinLimitAt = time.Now
+	}
 	p.census = &censusCache{reg: reg, ttl: opts.CensusTTL, points: opts.ListHistoryPoints}
 	if err := p.parseTemplates(); err != nil {
 		return nil, err
