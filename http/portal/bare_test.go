@@ -41,43 +41,6 @@ func newBare(t *testing.T) *Portal {
 	return p
 }
 
-func TestCensusWarmAndStale(t *testing.T) {
-	p := newBare(t)
-	ctx := context.Background()
-	p.WarmUp()
-	cs, err := p.census.get(ctx) // waits for the warm-up
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs.subjects != 0 {
-		t.Fatalf("%d subjects in an empty registry", cs.subjects)
-	}
-	// A record filed later shows once a rebuild has run; meanwhile the
-	// old census is served, not waited for.
-	if _, err := p.reg.FileRecord(ctx, &credo.Record{Subject: "914403001922038216", SubjectName: "X Co.", Rule: "JUDGMENT_DEFAULT_ABILITY",
-		Authority: "court.beijing.chaoyang", CaseRef: "C-1", DecidedAt: p.reg.Now().AddDate(0, 0, -30), NotifiedAt: p.reg.Now().AddDate(0, 0, -29),
-		EvidenceSHA256: credo.HashBytes([]byte("C-1"))}); err != nil {
-		t.Fatal(err)
-	}
-	p.census.mu.Lock()
-	p.census.ttl = 0
-	p.census.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cs, err := p.census.get(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cs.subjects == 1 && len(cs.entries["dishonest-debtors"]) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the census never caught up: %d subjects", cs.subjects)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestHistoryCacheIsExact(t *testing.T) {
 	p := newBare(t)
 	ctx := context.Background()

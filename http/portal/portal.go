@@ -81,7 +81,7 @@ type Portal struct {
 
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
-	census *censusCache
+	census *registry.CensusCache
 	tcache *tokenCache
 
 	signinMu      sync.Mutex // one one-time-code sign-in at a time
@@ -123,7 +123,7 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
 		p.signinLimitAt = time.Now
 	}
-	p.census = &censusCache{reg: reg, ttl: opts.CensusTTL, points: opts.ListHistoryPoints}
+	p.census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: opts.CensusTTL, Points: opts.ListHistoryPoints, ServeStale: true})
 	if err := p.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (c *reqCtx) allowed(who access) bool {
 // WarmUp starts building, in the background, the census behind the public
 // lists and the dashboard (a scan of the whole log: about 20 s for the
 // 200,000-person demo city), so that the first visitor does not wait.
-func (p *Portal) WarmUp() { p.census.warm() }
+func (p *Portal) WarmUp() { p.census.WarmUp() }
 
 // ServeHTTP serves the portal.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
