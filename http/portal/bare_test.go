@@ -65,13 +65,13 @@ func TestHistoryCacheIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := pol.Location()
-	fresh := func(f *engine.Facts, now time.Time) []historyPoint {
+	fresh := func(f *engine.Facts, now time.Time) []registry.HistoryPoint {
 		y, m, d := now.In(loc).AddDate(-5, 0, 0).Date()
-		pts, _, _, _, err := history(p.reg.Engine(), f, time.Date(y, m, d, 0, 0, 0, 0, loc), now, now)
+		walk, err := registry.WalkHistory(p.reg.Engine(), f, time.Date(y, m, d, 0, 0, 0, 0, loc), now, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return pts
+		return walk.Points
 	}
 	f, err := p.reg.Facts(ctx, subject)
 	if err != nil {
