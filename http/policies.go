@@ -106,13 +106,8 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 	// a date without a time is midnight in the policy's own time zone.
 	doc, err := policy.Parse("policy.yaml", src)
 	if err != nil {
-		var perrs policy.Errors
-		if errors.As(err, &perrs) {
-			msgs := make([]string, len(perrs))
-			for i, d := range perrs {
-				msgs[i] = d.String()
-			}
-			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(perrs))}, messages: msgs}
+		if msgs, ok := lintMessages(err); ok {
+			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(msgs))}, messages: msgs}
 		}
 		return invalid("", "%v", err)
 	}

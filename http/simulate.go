@@ -136,12 +136,7 @@ func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 	}
 	doc, err := policy.Parse("draft.yaml", src)
 	if err != nil {
-		var perrs policy.Errors
-		if errors.As(err, &perrs) {
-			msgs := make([]string, len(perrs))
-			for i, d := range perrs {
-				msgs[i] = d.String()
-			}
+		if msgs, ok := lintMessages(err); ok {
 			return nil, &DraftError{Messages: msgs}
 		}
 		return nil, invalid("policy", "%v", err)
@@ -172,6 +167,20 @@ func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 		rep = rep.Redact()
 	}
 	return rep, nil
+}
+
+// lintMessages returns the "FILE:LINE: message" lines of a policy that
+// does not lint (policy.Parse's policy.Errors).
+func lintMessages(err error) ([]string, bool) {
+	var perrs policy.Errors
+	if !errors.As(err, &perrs) {
+		return nil, false
+	}
+	msgs := make([]string, len(perrs))
+	for i, d := range perrs {
+		msgs[i] = d.String()
+	}
+	return msgs, true
 }
 
 // wantsHTML reports whether the client prefers text/html to JSON: it

@@ -24,34 +24,11 @@ import (
 // (browsertest.ArtifactDir); with CREDO_PORTAL_DOCS set, PNGs for the
 // README are written there too.
 func TestBrowserFlow(t *testing.T) {
-	ctx := browsertest.New(t)
 	e := newEnv(t)
 	e.checkAPI(alice, "aviation")
 	base := e.ts.URL
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	// submit clicks a button and waits for the page it leads to.
-	submit := func(id string) {
-		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
-			t.Fatalf("submitting #%s: %v", id, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	b := newChrome(t, base, 90*time.Second)
+	ctx, do, submit, text := b.ctx, b.do, b.submit, b.text
 	location := func() string {
 		t.Helper()
 		l, err := chromedp.Run(ctx, chromedp.Location())
@@ -73,11 +50,7 @@ func TestBrowserFlow(t *testing.T) {
 			}
 		}
 	}
-	signIn := func(credential string) {
-		t.Helper()
-		do("sign-in page", chromedp.Navigate(base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
-		submit("signin-submit")
-	}
+	signIn := b.signIn
 	signOut := func() {
 		t.Helper()
 		submit("signout")
@@ -241,36 +214,10 @@ func TestBrowserFlow(t *testing.T) {
 // kept the draft, corrects it and gets the report with its charts; the
 // auditor's report names nobody.
 func TestBrowserSimulation(t *testing.T) {
-	ctx := browsertest.New(t)
 	e := newEnv(t)
 	base := e.ts.URL
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	submit := func(id string) {
-		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
-			t.Fatalf("submitting #%s: %v", id, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	signIn := func(credential string) {
-		t.Helper()
-		do("sign-in page", chromedp.Navigate(base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
-		submit("signin-submit")
-	}
+	b := newChrome(t, base, 60*time.Second)
+	ctx, do, submit, text, signIn := b.ctx, b.do, b.submit, b.text, b.signIn
 	draft := simDraft(t)
 	bad := strings.Replace(draft, "lifetime: 5y", "lifetime: forever", 1)
 
@@ -312,4 +259,50 @@ func TestBrowserSimulation(t *testing.T) {
 		t.Error("the auditor's report names a subject")
 	}
 	browsertest.Screenshot(t, ctx, "portal-simulate-auditor")
+}
+
+// chrome drives a Chromium tab over the test server.
+type chrome struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+func newChrome(t *testing.T, base string, timeout time.Duration) *chrome {
+	ctx, cancel := context.WithTimeout(browsertest.New(t), timeout)
+	t.Cleanup(cancel)
+	return &chrome{t: t, ctx: ctx, base: base}
+}
+
+// do runs actions, failing the test with what if one fails.
+func (c *chrome) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, steps...); err != nil {
+		c.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// submit clicks a button and waits for the page it leads to.
+func (c *chrome) submit(id string) {
+	c.t.Helper()
+	if _, err := chromedp.RunResponse(c.ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+		c.t.Fatalf("submitting #%s: %v", id, err)
+	}
+}
+
+// text returns the text of the first element matching a CSS selector.
+func (c *chrome) text(sel string) string {
+	c.t.Helper()
+	s, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		c.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// signIn signs in on the sign-in page with a credential.
+func (c *chrome) signIn(credential string) {
+	c.t.Helper()
+	c.do("sign-in page", chromedp.Navigate(c.base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
+	c.submit("signin-submit")
 }

@@ -33,15 +33,7 @@ type simulateForm struct {
 var simulateFields = []string{"policy", "policy_file", "at", "threshold", "min_group"}
 
 // ErrorList is the form's messages in the order of its fields.
-func (f simulateForm) ErrorList() []fieldMessage {
-	var out []fieldMessage
-	for _, k := range simulateFields {
-		if m := f.Errors[k]; m != "" {
-			out = append(out, fieldMessage{k, m})
-		}
-	}
-	return out
-}
+func (f simulateForm) ErrorList() []fieldMessage { return errorList(simulateFields, f.Errors) }
 
 func (p *Portal) handleSimulateForm(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	p.render(w, c, http.StatusOK, "simulate", "sim.title", simulateForm{Values: map[string]string{}, Errors: map[string]string{}})
