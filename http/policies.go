@@ -2,9 +2,7 @@ package http
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -88,19 +86,9 @@ func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, p *princip
 // A policy that fails to lint is refused with its FILE:LINE messages.
 func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *principal) error {
 	ctx := r.Context()
-	if r.ContentLength > maxPolicyBody {
-		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-	}
-	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	src, err := readPolicyBody(w, r, "policy")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-		}
-		return invalid("", "reading the policy: %v", err)
-	}
-	if len(strings.TrimSpace(string(src))) == 0 {
-		return invalid("", "the request body is empty: send the policy YAML")
+		return err
 	}
 	// Lint first: errors are the caller's to fix, with FILE:LINE messages;
 	// a date without a time is midnight in the policy's own time zone.

@@ -38,19 +38,9 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 			return &httpError{kind: kindMediaType, field: "Content-Type", detail: fmt.Sprintf("send the draft policy as application/yaml, not %s", mt)}
 		}
 	}
-	if r.ContentLength > maxPolicyBody {
-		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-	}
-	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	src, err := readPolicyBody(w, r, "draft policy")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-		}
-		return invalid("", "reading the policy: %v", err)
-	}
-	if len(strings.TrimSpace(string(src))) == 0 {
-		return invalid("", "the request body is empty: send the draft policy YAML")
+		return err
 	}
 	q := r.URL.Query()
 	var opts simulate.Options
@@ -167,6 +157,26 @@ func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 		rep = rep.Redact()
 	}
 	return rep, nil
+}
+
+// readPolicyBody reads a policy document (what: "policy", "draft policy")
+// from a request body of at most maxPolicyBody bytes, refusing an empty one.
+func readPolicyBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, error) {
+	if r.ContentLength > maxPolicyBody {
+		return nil, &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+	}
+	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+		}
+		return nil, invalid("", "reading the policy: %v", err)
+	}
+	if len(strings.TrimSpace(string(src))) == 0 {
+		return nil, invalid("", "the request body is empty: send the %s YAML", what)
+	}
+	return src, nil
 }
 
 // lintMessages returns the "FILE:LINE: message" lines of a policy that
