@@ -50,21 +50,21 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 		}
 		limit = n
 	}
-	cs, err := s.census.get(ctx)
+	cs, err := s.census.Get(ctx)
 	if err != nil {
 		return err
 	}
 	match := matcher(s, q)
 	loc := pol.Location()
 	out := PublicList{List: l.ID, Title: l.Title, Kind: l.Kind, LegalBasis: l.LegalBasis, Contest: l.Contest,
-		Fields: l.Publish, AsOf: cs.at, Entries: []map[string]any{}}
-	if lc := cs.lists[l.ID]; lc != nil {
-		entries := slices.Clone(lc.entries)
+		Fields: l.Publish, AsOf: cs.At, Entries: []map[string]any{}}
+	if lc := cs.Entries[l.ID]; lc != nil {
+		entries := slices.Clone(lc)
 		slices.SortFunc(entries, func(a, b listEntry) int {
-			if c := a.since.Compare(b.since); c != 0 {
+			if c := a.Since.Compare(b.Since); c != 0 {
 				return -c // newest first
 			}
-			return strings.Compare(a.id.Canonical+a.caseRef, b.id.Canonical+b.caseRef)
+			return strings.Compare(a.ID.Canonical+a.CaseRef, b.ID.Canonical+b.CaseRef)
 		})
 		for _, e := range entries {
 			if !match(e) {
@@ -72,7 +72,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 			}
 			out.Total++
 			if len(out.Entries) < limit {
-				out.Entries = append(out.Entries, publish(e, l.Publish, cs.at, loc))
+				out.Entries = append(out.Entries, publish(e, l.Publish, cs.At, loc))
 			}
 		}
 	}
@@ -86,10 +86,10 @@ func matcher(s *Server, q string) func(listEntry) bool {
 		return func(listEntry) bool { return true }
 	}
 	if id, err := s.reg.ParseSubject(q); err == nil {
-		return func(e listEntry) bool { return e.id.Canonical == id.Canonical }
+		return func(e listEntry) bool { return e.ID.Canonical == id.Canonical }
 	}
 	lq := strings.ToLower(q)
-	return func(e listEntry) bool { return e.name != "" && strings.Contains(strings.ToLower(e.name), lq) }
+	return func(e listEntry) bool { return e.Name != "" && strings.Contains(strings.ToLower(e.Name), lq) }
 }
 
 // publish returns the entry's published fields only.
@@ -98,44 +98,44 @@ func publish(e listEntry, fields []string, now time.Time, loc *time.Location) ma
 	for _, f := range fields {
 		switch f {
 		case "name":
-			if e.name != "" {
-				m[f] = e.name
+			if e.Name != "" {
+				m[f] = e.Name
 			}
 		case "identifier":
-			m[f] = maskIdentifier(e.id)
+			m[f] = maskIdentifier(e.ID)
 		case "sex":
-			if e.id.Sex != credo.SexUnknown {
-				m[f] = e.id.Sex.String()
+			if e.ID.Sex != credo.SexUnknown {
+				m[f] = e.ID.Sex.String()
 			}
 		case "age":
-			if e.id.HasBirth() {
-				m[f] = e.id.AgeAt(now, loc)
+			if e.ID.HasBirth() {
+				m[f] = e.ID.AgeAt(now, loc)
 			}
 		case "region":
-			if e.id.Province != "" {
-				m[f] = e.id.Province
+			if e.ID.Province != "" {
+				m[f] = e.ID.Province
 			}
 		case "obligation":
-			if e.obligation != "" {
-				m[f] = e.obligation
+			if e.Obligation != "" {
+				m[f] = e.Obligation
 			}
 		case "conduct":
-			if e.conduct != "" {
-				m[f] = e.conduct
+			if e.Conduct != "" {
+				m[f] = e.Conduct
 			}
 		case "case_ref":
-			if e.caseRef != "" {
-				m[f] = e.caseRef
+			if e.CaseRef != "" {
+				m[f] = e.CaseRef
 			}
 		case "authority":
-			if e.authority != "" {
-				m[f] = e.authority
+			if e.Authority != "" {
+				m[f] = e.Authority
 			}
 		case "since":
-			m[f] = e.since
+			m[f] = e.Since
 		case "until":
-			if !e.until.IsZero() {
-				m[f] = e.until
+			if !e.Until.IsZero() {
+				m[f] = e.Until
 			}
 		}
 	}

@@ -2,9 +2,7 @@ package http
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -88,31 +86,16 @@ func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, p *princip
 // A policy that fails to lint is refused with its FILE:LINE messages.
 func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *principal) error {
 	ctx := r.Context()
-	if r.ContentLength > maxPolicyBody {
-		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-	}
-	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	src, err := readPolicyBody(w, r, "policy")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-		}
-		return invalid("", "reading the policy: %v", err)
-	}
-	if len(strings.TrimSpace(string(src))) == 0 {
-		return invalid("", "the request body is empty: send the policy YAML")
+		return err
 	}
 	// Lint first: errors are the caller's to fix, with FILE:LINE messages;
 	// a date without a time is midnight in the policy's own time zone.
 	doc, err := policy.Parse("policy.yaml", src)
 	if err != nil {
-		var perrs policy.Errors
-		if errors.As(err, &perrs) {
-			msgs := make([]string, len(perrs))
-			for i, d := range perrs {
-				msgs[i] = d.String()
-			}
-			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(perrs))}, messages: msgs}
+		if msgs, ok := lintMessages(err); ok {
+			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(msgs))}, messages: msgs}
 		}
 		return invalid("", "%v", err)
 	}

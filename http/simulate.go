@@ -2,6 +2,7 @@ package http
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"credo"
 	"credo/engine"
 	"credo/policy"
+	"credo/registry"
 	"credo/simulate"
 )
 
@@ -35,31 +38,9 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 			return &httpError{kind: kindMediaType, field: "Content-Type", detail: fmt.Sprintf("send the draft policy as application/yaml, not %s", mt)}
 		}
 	}
-	if r.ContentLength > maxPolicyBody {
-		return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-	}
-	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	src, err := readPolicyBody(w, r, "draft policy")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
-		}
-		return invalid("", "reading the policy: %v", err)
-	}
-	if len(strings.TrimSpace(string(src))) == 0 {
-		return invalid("", "the request body is empty: send the draft policy YAML")
-	}
-	doc, err := policy.Parse("draft.yaml", src)
-	if err != nil {
-		var perrs policy.Errors
-		if errors.As(err, &perrs) {
-			msgs := make([]string, len(perrs))
-			for i, d := range perrs {
-				msgs[i] = d.String()
-			}
-			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the draft policy has %d error(s)", len(perrs))}, messages: msgs}
-		}
-		return invalid("", "%v", err)
+		return err
 	}
 	q := r.URL.Query()
 	var opts simulate.Options
@@ -92,32 +73,16 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	now := s.reg.Now()
-	if at.IsZero() {
-		at = now
-	}
-	cur, ok := s.reg.Engine().PolicyAt(at, now)
-	if !ok {
-		return credo.Errorf(credo.ENOTFOUND, "no policy in force at %s", at.Format("2006-01-02T15:04:05Z07:00"))
-	}
-	admin := p.is(rAdmin)
-	if !admin {
-		opts.Top = -1 // an auditor sees no subject
-	}
-	select {
-	case simulationSlot <- struct{}{}:
-	default:
-		return &httpError{kind: kindOverloaded, detail: "another simulation is running: retry when it is done",
+	rep, err := Simulate(ctx, s.reg, src, at, opts, p.is(rAdmin))
+	var de *DraftError
+	switch {
+	case errors.As(err, &de):
+		return lintError{err: &credo.Error{Code: credo.EINVALID, Message: de.Error()}, messages: de.Messages}
+	case errors.Is(err, ErrSimulationBusy):
+		return &httpError{kind: kindOverloaded, detail: ErrSimulationBusy.Message,
 			headers: map[string]string{"Retry-After": "10"}}
-	}
-	defer func() { <-simulationSlot }()
-	draft := engine.Version{Hash: policy.Hash(src), Policy: doc, Effective: at, Published: now}
-	rep, err := simulate.Run(ctx, s.reg.Store(), cur, draft, at, opts)
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	if !admin {
-		rep = rep.Redact()
 	}
 	if wantsHTML(r) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -132,6 +97,100 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+// ErrSimulationBusy is Simulate's answer while another simulation runs.
+var ErrSimulationBusy = &credo.Error{Code: credo.EUNAVAILABLE, Message: "another simulation is running: retry when it is done"}
+
+// DraftError is a draft policy that does not parse or lint: one
+// "FILE:LINE: message" line per problem.
+type DraftError struct {
+	Messages []string
+}
+
+func (e *DraftError) Error() string {
+	return fmt.Sprintf("the draft policy has %d error(s)", len(e.Messages))
+}
+
+// Simulate runs a draft policy (YAML source, named draft.yaml in its
+// messages) against the registry's store, with the policy in force at at
+// (zero: now) as the current one. It is the one code path behind
+// POST /v1/simulations and the portal's simulation page. A draft that
+// does not parse or lint is a *DraftError; while another simulation runs
+// it returns ErrSimulationBusy (one at a time per process: each one
+// evaluates every subject twice on every core). Unless admin, the report
+// is redacted: no subject identifiers (an auditor's view).
+func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.Time, opts simulate.Options, admin bool) (*simulate.Report, error) {
+	if len(strings.TrimSpace(string(src))) == 0 {
+		return nil, invalid("policy", "the draft policy is empty: send the policy YAML")
+	}
+	doc, err := policy.Parse("draft.yaml", src)
+	if err != nil {
+		if msgs, ok := lintMessages(err); ok {
+			return nil, &DraftError{Messages: msgs}
+		}
+		return nil, invalid("policy", "%v", err)
+	}
+	now := reg.Now()
+	if at.IsZero() {
+		at = now
+	}
+	cur, ok := reg.Engine().PolicyAt(at, now)
+	if !ok {
+		return nil, credo.Errorf(credo.ENOTFOUND, "no policy in force at %s", at.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	if !admin {
+		opts.Top = -1 // an auditor sees no subject
+	}
+	select {
+	case simulationSlot <- struct{}{}:
+	default:
+		return nil, ErrSimulationBusy
+	}
+	defer func() { <-simulationSlot }()
+	draft := engine.Version{Hash: policy.Hash(src), Policy: doc, Effective: at, Published: now}
+	rep, err := simulate.Run(ctx, reg.Store(), cur, draft, at, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !admin {
+		rep = rep.Redact()
+	}
+	return rep, nil
+}
+
+// readPolicyBody reads a policy document (what: "policy", "draft policy")
+// from a request body of at most maxPolicyBody bytes, refusing an empty one.
+func readPolicyBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, error) {
+	if r.ContentLength > maxPolicyBody {
+		return nil, &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+	}
+	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &httpError{kind: kindTooLarge, detail: fmt.Sprintf("the policy is larger than %d bytes", maxPolicyBody)}
+		}
+		return nil, invalid("", "reading the policy: %v", err)
+	}
+	if len(strings.TrimSpace(string(src))) == 0 {
+		return nil, invalid("", "the request body is empty: send the %s YAML", what)
+	}
+	return src, nil
+}
+
+// lintMessages returns the "FILE:LINE: message" lines of a policy that
+// does not lint (policy.Parse's policy.Errors).
+func lintMessages(err error) ([]string, bool) {
+	var perrs policy.Errors
+	if !errors.As(err, &perrs) {
+		return nil, false
+	}
+	msgs := make([]string, len(perrs))
+	for i, d := range perrs {
+		msgs[i] = d.String()
+	}
+	return msgs, true
 }
 
 // wantsHTML reports whether the client prefers text/html to JSON: it

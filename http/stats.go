@@ -82,22 +82,22 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	cs, err := s.census.get(ctx)
+	cs, err := s.census.Get(ctx)
 	if err != nil {
 		return err
 	}
-	st := Stats{AsOf: cs.at, Policy: cs.policy, Subjects: cs.subjects, From: from, To: to, Schemes: []SchemeStats{}, Lists: []ListStats{}}
+	st := Stats{AsOf: cs.At, Policy: cs.Policy, Subjects: cs.Subjects, From: from, To: to, Schemes: []SchemeStats{}, Lists: []ListStats{}}
 	if t, err := s.reg.Table(ctx); err == nil {
 		st.Table = t.Len()
 	}
 	for _, sc := range pol.Schemes {
-		if c := cs.schemes[sc.ID]; c != nil {
-			st.Schemes = append(st.Schemes, SchemeStats{Scheme: sc.ID, Tiers: c.tiers, Unscored: c.unscored})
+		if tiers := cs.Tiers[sc.ID]; tiers != nil {
+			st.Schemes = append(st.Schemes, SchemeStats{Scheme: sc.ID, Tiers: tiers, Unscored: cs.Unscored[sc.ID]})
 		}
 	}
 	for _, l := range pol.Lists {
-		if c := cs.lists[l.ID]; c != nil {
-			st.Lists = append(st.Lists, ListStats{List: l.ID, Kind: l.Kind, Public: l.Public, Size: c.size})
+		if _, ok := cs.Sizes[l.ID]; ok {
+			st.Lists = append(st.Lists, ListStats{List: l.ID, Kind: l.Kind, Public: l.Public, Size: cs.Size(l.ID)})
 		}
 	}
 	if st.Checks, st.ChecksSource, err = s.checkStats(ctx, from, to); err != nil {

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/registry"
 )
 
 // ownSubject returns the canonical subject a subject token is bound to.
@@ -105,16 +105,8 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 // HistoryPoint is a subject's standing in one scheme from an instant on:
-// one point per change, for plotting. RecordID names the record whose
-// decision, end or change caused it (absent for the first point).
-type HistoryPoint struct {
-	At       time.Time `json:"at"`
-	Scheme   string    `json:"scheme"`
-	Scored   bool      `json:"scored"`
-	Score    int       `json:"score"`
-	Tier     string    `json:"tier,omitempty"`
-	RecordID int64     `json:"record_id,omitempty"`
-}
+// one point per change, for plotting (the registry's history walk).
+type HistoryPoint = registry.HistoryPoint
 
 // History is the answer to GET /v1/subjects/{id}/history.
 type History struct {
@@ -123,9 +115,6 @@ type History struct {
 	To      time.Time      `json:"to"`
 	Points  []HistoryPoint `json:"points"`
 }
-
-// maxHistorySteps bounds the evaluations behind one history.
-const maxHistorySteps = 20000
 
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p *principal) error {
 	subject, err := s.subjectParam(r, p)
@@ -157,73 +146,15 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	eng := s.reg.Engine()
-	// Nothing is computed before the first policy took effect.
-	var first time.Time
-	for _, v := range eng.Versions() {
-		if !v.Published.After(now) && (first.IsZero() || v.Effective.Before(first)) {
-			first = v.Effective
-		}
+	walk, err := registry.WalkHistory(s.reg.Engine(), f, from, to, now)
+	if err != nil {
+		return err
 	}
-	if first.IsZero() {
-		return credo.Errorf(credo.EUNAVAILABLE, "no policy is in force")
-	}
-	h := History{Subject: subject, From: from, To: to, Points: []HistoryPoint{}}
-	t := from
-	if t.Before(first) {
-		t = first
-	}
-	type last struct {
-		p       HistoryPoint
-		contrib map[int64]int
-	}
-	prev := map[string]*last{}
-	for step := 0; !t.After(to) && step < maxHistorySteps; step++ {
-		st, err := eng.State(f, t, now)
-		if err != nil {
-			return err
-		}
-		for _, sc := range st.Schemes {
-			pt := HistoryPoint{At: t, Scheme: sc.Scheme, Scored: sc.Scored, Score: sc.Score, Tier: sc.Tier}
-			contrib := make(map[int64]int, len(sc.Contributions))
-			for _, c := range sc.Contributions {
-				contrib[c.RecordID] += c.Points
-			}
-			pv := prev[sc.Scheme]
-			if pv != nil && pv.p.Scored == pt.Scored && pv.p.Score == pt.Score && pv.p.Tier == pt.Tier {
-				pv.contrib = contrib
-				continue
-			}
-			if pv != nil {
-				pt.RecordID = changedRecord(pv.contrib, contrib)
-			}
-			h.Points = append(h.Points, pt)
-			prev[sc.Scheme] = &last{p: pt, contrib: contrib}
-		}
-		if st.Next.IsZero() {
-			break
-		}
-		t = st.Next
+	h := History{Subject: subject, From: from, To: to, Points: walk.Points}
+	if h.Points == nil {
+		h.Points = []HistoryPoint{}
 	}
 	return writeJSON(w, http.StatusOK, h)
-}
-
-// changedRecord returns the (lowest) id of a record whose contribution
-// differs between two instants.
-func changedRecord(a, b map[int64]int) int64 {
-	ids := slices.Sorted(maps.Keys(a))
-	for id := range b {
-		if _, ok := a[id]; !ok {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		if a[id] != b[id] {
-			return id
-		}
-	}
-	return 0
 }
 
 // SubjectChecks is the access log of a subject: every check anybody ran

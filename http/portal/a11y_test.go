@@ -21,7 +21,8 @@ func TestAccessibility(t *testing.T) {
 		"":             {"/", "/signin", "/public", "/public?list=dishonest-debtors&q=", "/nope"},
 		"tok-alice":    {"/me", fmt.Sprintf("/me/object?record=%d", e.aliceJudgment), fmt.Sprintf("/me/repair?record=%d", e.aliceUtility)},
 		"tok-chaoyang": {"/clerk", "/clerk/file"},
-		"tok-admin":    {"/dashboard"},
+		"tok-admin":    {"/dashboard", "/dashboard/simulate"},
+		"tok-auditor":  {"/dashboard/simulate"},
 	}
 	reLang := regexp.MustCompile(`<html lang="(en|zh-CN)">`)
 	reControl := regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)

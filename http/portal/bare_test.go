@@ -2,8 +2,12 @@ package portal
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,43 +41,6 @@ func newBare(t *testing.T) *Portal {
 	return p
 }
 
-func TestCensusWarmAndStale(t *testing.T) {
-	p := newBare(t)
-	ctx := context.Background()
-	p.WarmUp()
-	cs, err := p.census.get(ctx) // waits for the warm-up
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs.subjects != 0 {
-		t.Fatalf("%d subjects in an empty registry", cs.subjects)
-	}
-	// A record filed later shows once a rebuild has run; meanwhile the
-	// old census is served, not waited for.
-	if _, err := p.reg.FileRecord(ctx, &credo.Record{Subject: "914403001922038216", SubjectName: "X Co.", Rule: "JUDGMENT_DEFAULT_ABILITY",
-		Authority: "court.beijing.chaoyang", CaseRef: "C-1", DecidedAt: p.reg.Now().AddDate(0, 0, -30), NotifiedAt: p.reg.Now().AddDate(0, 0, -29),
-		EvidenceSHA256: credo.HashBytes([]byte("C-1"))}); err != nil {
-		t.Fatal(err)
-	}
-	p.census.mu.Lock()
-	p.census.ttl = 0
-	p.census.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cs, err := p.census.get(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cs.subjects == 1 && len(cs.entries["dishonest-debtors"]) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the census never caught up: %d subjects", cs.subjects)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestHistoryCacheIsExact(t *testing.T) {
 	p := newBare(t)
 	ctx := context.Background()
@@ -98,13 +65,13 @@ func TestHistoryCacheIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := pol.Location()
-	fresh := func(f *engine.Facts, now time.Time) []historyPoint {
+	fresh := func(f *engine.Facts, now time.Time) []registry.HistoryPoint {
 		y, m, d := now.In(loc).AddDate(-5, 0, 0).Date()
-		pts, _, _, _, err := history(p.reg.Engine(), f, time.Date(y, m, d, 0, 0, 0, 0, loc), now, now)
+		walk, err := registry.WalkHistory(p.reg.Engine(), f, time.Date(y, m, d, 0, 0, 0, 0, loc), now, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return pts
+		return walk.Points
 	}
 	f, err := p.reg.Facts(ctx, subject)
 	if err != nil {
@@ -144,5 +111,59 @@ func TestHistoryCacheIsExact(t *testing.T) {
 	d, _ := p.scoreHistory(f2, now3, loc)
 	if !reflect.DeepEqual(d, fresh(f2, now3)) || len(d) != len(a)+1 {
 		t.Fatalf("after a new record: %d points, want %d", len(d), len(a)+1)
+	}
+}
+
+func TestSigninRateLimit(t *testing.T) {
+	p := newBare(t)
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	p.signinLimitAt = func() time.Time { return clock }
+	const csrfValue = "0123456789abcdef0123456789abcdef"
+	attempt := func(addr string) *httptest.ResponseRecorder {
+		form := url.Values{"credential": {"credo_not-a-real-token"}, "csrf": {p.sign([]byte("csrf:" + csrfValue))}}
+		r := httptest.NewRequest("POST", "/signin", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: csrfValue})
+		r.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, r)
+		return rec
+	}
+	// Ten attempts a minute: the first ten are answered (unknown token).
+	for i := range 10 {
+		if rec := attempt("192.0.2.7:4000"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d", i+1, rec.Code)
+		}
+	}
+	// The eleventh, from another port of the same address, is refused.
+	rec := attempt("192.0.2.7:4001")
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("11th attempt: status %d", rec.Code)
+	}
+	if ra := rec.Header().Get("Retry-After"); ra != "6" {
+		t.Errorf("Retry-After %q, want 6 (a token every 6 s)", ra)
+	}
+	if !strings.Contains(rec.Body.String(), "Too many sign-in attempts") {
+		t.Errorf("429 page: %.300s", rec.Body.String())
+	}
+	// Another address is not affected.
+	if rec := attempt("198.51.100.1:4000"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("another address: status %d", rec.Code)
+	}
+	// Six seconds later one more attempt is allowed, and only one.
+	clock = clock.Add(6 * time.Second)
+	if rec := attempt("192.0.2.7:4000"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("after 6 s: status %d", rec.Code)
+	}
+	if rec := attempt("192.0.2.7:4000"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("second attempt after 6 s: status %d", rec.Code)
+	}
+	// The form itself is never limited.
+	r := httptest.NewRequest("GET", "/signin", nil)
+	r.RemoteAddr = "192.0.2.7:4000"
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		t.Errorf("GET /signin: status %d", rec.Code)
 	}
 }

@@ -24,34 +24,11 @@ import (
 // (browsertest.ArtifactDir); with CREDO_PORTAL_DOCS set, PNGs for the
 // README are written there too.
 func TestBrowserFlow(t *testing.T) {
-	ctx := browsertest.New(t)
 	e := newEnv(t)
 	e.checkAPI(alice, "aviation")
 	base := e.ts.URL
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	// submit clicks a button and waits for the page it leads to.
-	submit := func(id string) {
-		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
-			t.Fatalf("submitting #%s: %v", id, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	b := newChrome(t, base, 90*time.Second)
+	ctx, do, submit, text := b.ctx, b.do, b.submit, b.text
 	location := func() string {
 		t.Helper()
 		l, err := chromedp.Run(ctx, chromedp.Location())
@@ -73,11 +50,7 @@ func TestBrowserFlow(t *testing.T) {
 			}
 		}
 	}
-	signIn := func(credential string) {
-		t.Helper()
-		do("sign-in page", chromedp.Navigate(base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
-		submit("signin-submit")
-	}
+	signIn := b.signIn
 	signOut := func() {
 		t.Helper()
 		submit("signout")
@@ -233,4 +206,103 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatalf("the list chart is %v px wide (err %v)", w, err)
 	}
 	shot("portal-dashboard")
+}
+
+// TestBrowserSimulation drives Chromium through the policy simulation
+// page: the administrator follows the dashboard's link, submits a draft
+// with an error and sees the FILE:LINE message next to the textarea that
+// kept the draft, corrects it and gets the report with its charts; the
+// auditor's report names nobody.
+func TestBrowserSimulation(t *testing.T) {
+	e := newEnv(t)
+	base := e.ts.URL
+	b := newChrome(t, base, 60*time.Second)
+	ctx, do, submit, text, signIn := b.ctx, b.do, b.submit, b.text, b.signIn
+	draft := simDraft(t)
+	bad := strings.Replace(draft, "lifetime: 5y", "lifetime: forever", 1)
+
+	signIn(e.secret["tok-admin"])
+	do("dashboard link", chromedp.Click(chromedp.ID("dash-simulate")), chromedp.WaitVisible(chromedp.ID("policy")))
+	do("bad draft", chromedp.SetValue(chromedp.ID("policy"), bad), chromedp.SendKeys(chromedp.ID("min_group"), "1"))
+	submit("sim-submit")
+	line := strings.Count(draft[:strings.Index(draft, "lifetime: 5y")], "\n") + 1
+	if p := text("#policy-problems"); !strings.Contains(p, fmt.Sprintf("draft.yaml:%d:", line)) || !strings.Contains(p, "forever") {
+		t.Fatalf("the FILE:LINE messages: %q", p)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("policy"))); v != bad {
+		t.Fatalf("the textarea lost the draft (%d bytes, want %d)", len(v), len(bad))
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-error")
+	do("corrected draft", chromedp.SetValue(chromedp.ID("policy"), draft))
+	submit("sim-submit")
+	if n := text("#n-changed"); n != "1" {
+		t.Fatalf("changed: %q", n)
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('svg')].filter(s => s.getBoundingClientRect().width > 100 && s.querySelectorAll('rect,line,path,circle').length > 0).length`))
+	if err != nil || charts < 1 {
+		t.Fatalf("%d drawn charts in the report (err %v)", charts, err)
+	}
+	if s := text("#affected + p + table"); !strings.Contains(s, alice) {
+		t.Errorf("most affected: %s", s)
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-report")
+	do("back", chromedp.Click(chromedp.ID("sim-back")), chromedp.WaitVisible(chromedp.ID("policy")))
+	submit("signout")
+
+	signIn(e.secret["tok-auditor"])
+	do("form", chromedp.Navigate(base+"/dashboard/simulate"), chromedp.SetValue(chromedp.ID("policy"), draft), chromedp.SendKeys(chromedp.ID("min_group"), "1"))
+	submit("sim-submit")
+	if n := text("#n-changed"); n != "1" {
+		t.Fatalf("auditor: changed %q", n)
+	}
+	if all := text("body"); strings.Contains(all, alice) {
+		t.Error("the auditor's report names a subject")
+	}
+	browsertest.Screenshot(t, ctx, "portal-simulate-auditor")
+}
+
+// chrome drives a Chromium tab over the test server.
+type chrome struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+func newChrome(t *testing.T, base string, timeout time.Duration) *chrome {
+	ctx, cancel := context.WithTimeout(browsertest.New(t), timeout)
+	t.Cleanup(cancel)
+	return &chrome{t: t, ctx: ctx, base: base}
+}
+
+// do runs actions, failing the test with what if one fails.
+func (c *chrome) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, steps...); err != nil {
+		c.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// submit clicks a button and waits for the page it leads to.
+func (c *chrome) submit(id string) {
+	c.t.Helper()
+	if _, err := chromedp.RunResponse(c.ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+		c.t.Fatalf("submitting #%s: %v", id, err)
+	}
+}
+
+// text returns the text of the first element matching a CSS selector.
+func (c *chrome) text(sel string) string {
+	c.t.Helper()
+	s, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		c.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// signIn signs in on the sign-in page with a credential.
+func (c *chrome) signIn(credential string) {
+	c.t.Helper()
+	c.do("sign-in page", chromedp.Navigate(c.base+"/signin"), chromedp.SendKeys(chromedp.ID("credential"), credential))
+	c.submit("signin-submit")
 }

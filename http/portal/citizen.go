@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -187,8 +186,9 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 				}
 			}
 		}
-		for _, pt := range hist {
-			if pt.Scheme == sc.Scheme {
+		for _, hp := range hist {
+			if hp.Scheme == sc.Scheme {
+				pt := historyPoint{HistoryPoint: hp}
 				if pt.RecordID != 0 {
 					pt.Cause = recTitle(pt.RecordID).Title
 				}
@@ -283,84 +283,11 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	return cp, nil
 }
 
-// historyPoint is a subject's standing in one scheme from an instant on,
-// and the record whose decision, end or change caused it.
+// historyPoint is a point of the score history (registry.WalkHistory)
+// with the title of the record that caused it, for the chart.
 type historyPoint struct {
-	At       time.Time `json:"at"`
-	Scheme   string    `json:"scheme"`
-	Scored   bool      `json:"scored"`
-	Score    int       `json:"score"`
-	Tier     string    `json:"tier,omitempty"`
-	RecordID int64     `json:"record_id,omitempty"`
-	Cause    string    `json:"-"`
-}
-
-// maxHistorySteps bounds the evaluations behind one history.
-const maxHistorySteps = 20000
-
-// history walks a subject's state from one change to the next, as the
-// API's /v1/subjects/{id}/history does, and returns one point per change
-// of score or tier in each scheme. It also returns the first instant it
-// evaluated, the first change after to (zero if the state never changes
-// again) and whether it stopped at maxHistorySteps.
-func history(eng *engine.Engine, f *engine.Facts, from, to, now time.Time) (pts []historyPoint, start, next time.Time, capped bool, err error) {
-	var first time.Time
-	for _, v := range eng.Versions() {
-		if !v.Published.After(now) && (first.IsZero() || v.Effective.Before(first)) {
-			first = v.Effective
-		}
-	}
-	if first.IsZero() {
-		return nil, start, next, false, credo.Errorf(credo.EUNAVAILABLE, "no policy is in force")
-	}
-	t := from
-	if t.Before(first) {
-		t = first
-	}
-	start = t
-	// Walk over the events the engine reads only (not the notices).
-	f = engineFacts(f)
-	type last struct {
-		p       historyPoint
-		contrib map[int64]int
-	}
-	prev := map[string]*last{}
-	for step := 0; ; step++ {
-		if t.After(to) {
-			next = t
-			break
-		}
-		if step >= maxHistorySteps {
-			capped = true
-			break
-		}
-		st, err := eng.State(f, t, now)
-		if err != nil {
-			return nil, start, next, false, err
-		}
-		for _, sc := range st.Schemes {
-			pt := historyPoint{At: t, Scheme: sc.Scheme, Scored: sc.Scored, Score: sc.Score, Tier: sc.Tier}
-			contrib := make(map[int64]int, len(sc.Contributions))
-			for _, c := range sc.Contributions {
-				contrib[c.RecordID] += c.Points
-			}
-			pv := prev[sc.Scheme]
-			if pv != nil && pv.p.Scored == pt.Scored && pv.p.Score == pt.Score && pv.p.Tier == pt.Tier {
-				pv.contrib = contrib
-				continue
-			}
-			if pv != nil {
-				pt.RecordID = changedRecord(pv.contrib, contrib)
-			}
-			pts = append(pts, pt)
-			prev[sc.Scheme] = &last{p: pt, contrib: contrib}
-		}
-		if st.Next.IsZero() {
-			break // it never changes again
-		}
-		t = st.Next
-	}
-	return pts, start, next, capped, nil
+	registry.HistoryPoint
+	Cause string
 }
 
 // historyCache keeps each subject's score history, which costs one
@@ -380,7 +307,7 @@ type historyEntry struct {
 	sig       [3]int64
 	start, to time.Time
 	next      time.Time
-	points    []historyPoint
+	points    []registry.HistoryPoint
 }
 
 // maxCachedHistories bounds the cache; it is emptied when full.
@@ -407,7 +334,7 @@ func factsSig(f *engine.Facts) [3]int64 {
 // scoreHistory returns a subject's score history over the five years up
 // to now (from midnight, so that the window moves once a day), from the
 // cache when it is still exact.
-func (p *Portal) scoreHistory(f *engine.Facts, now time.Time, loc *time.Location) ([]historyPoint, error) {
+func (p *Portal) scoreHistory(f *engine.Facts, now time.Time, loc *time.Location) ([]registry.HistoryPoint, error) {
 	eng := p.reg.Engine()
 	y, m, d := now.In(loc).AddDate(-5, 0, 0).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
@@ -425,65 +352,37 @@ func (p *Portal) scoreHistory(f *engine.Facts, now time.Time, loc *time.Location
 			return e.points, nil
 		}
 	}
-	pts, start, next, capped, err := history(eng, f, from, now, now)
+	walk, err := registry.WalkHistory(eng, f, from, now, now)
 	if err != nil {
 		return nil, err
 	}
-	if !capped {
+	pts := walk.Points
+	if !walk.Capped {
 		hc.mu.Lock()
 		if hc.m == nil || len(hc.m) >= maxCachedHistories {
 			hc.m = map[string]*historyEntry{}
 		}
-		hc.m[key] = &historyEntry{eng: eng, sig: sig, start: start, to: now, next: next, points: pts}
+		hc.m[key] = &historyEntry{eng: eng, sig: sig, start: walk.Start, to: now, next: walk.Next, points: pts}
 		hc.mu.Unlock()
 	}
 	return pts, nil
-}
-
-// engineFacts returns the facts without the events the engine ignores.
-func engineFacts(f *engine.Facts) *engine.Facts {
-	keep := make([]credo.Event, 0, len(f.Events))
-	for _, ev := range f.Events {
-		if slices.Contains(engine.EventTypes, ev.Type) {
-			keep = append(keep, ev)
-		}
-	}
-	return &engine.Facts{ID: f.ID, Events: keep, Orgs: f.Orgs}
-}
-
-// changedRecord returns the (lowest) id of a record whose contribution
-// differs between two instants.
-func changedRecord(a, b map[int64]int) int64 {
-	ids := slices.Sorted(maps.Keys(a))
-	for id := range b {
-		if _, ok := a[id]; !ok {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		if a[id] != b[id] {
-			return id
-		}
-	}
-	return 0
 }
 
 // Export is the whole file a subject downloads (GDPR Art. 15 style): the
 // state with its decisions, the history, records, disputes, repair
 // applications, notices and the access log.
 type Export struct {
-	Subject   string                 `json:"subject"`
-	Exported  time.Time              `json:"exported"`
-	Policy    string                 `json:"policy"`
-	State     *engine.State          `json:"state"`
-	Decisions []engine.Decision      `json:"decisions"`
-	History   []historyPoint         `json:"history"`
-	Disputes  []registry.DisputeCase `json:"disputes"`
-	Repairs   []registry.RepairCase  `json:"repairs"`
-	Notices   []credo.Event          `json:"notices"`
-	Checks    []credo.CheckEntry     `json:"checks"`
-	Logic     string                 `json:"logic"`
+	Subject   string                  `json:"subject"`
+	Exported  time.Time               `json:"exported"`
+	Policy    string                  `json:"policy"`
+	State     *engine.State           `json:"state"`
+	Decisions []engine.Decision       `json:"decisions"`
+	History   []registry.HistoryPoint `json:"history"`
+	Disputes  []registry.DisputeCase  `json:"disputes"`
+	Repairs   []registry.RepairCase   `json:"repairs"`
+	Notices   []credo.Event           `json:"notices"`
+	Checks    []credo.CheckEntry      `json:"checks"`
+	Logic     string                  `json:"logic"`
 }
 
 func (p *Portal) handleExport(w http.ResponseWriter, r *http.Request, c *reqCtx) error {

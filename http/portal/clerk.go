@@ -68,10 +68,13 @@ type fileForm struct {
 type fieldMessage struct{ Field, Message string }
 
 // ErrorList is the form's messages in the order of its fields.
-func (f fileForm) ErrorList() []fieldMessage {
+func (f fileForm) ErrorList() []fieldMessage { return errorList(fileFields, f.Errors) }
+
+// errorList is a form's messages in the order of its fields.
+func errorList(fields []string, errs map[string]string) []fieldMessage {
 	var out []fieldMessage
-	for _, k := range fileFields {
-		if m := f.Errors[k]; m != "" {
+	for _, k := range fields {
+		if m := errs[k]; m != "" {
 			out = append(out, fieldMessage{k, m})
 		}
 	}

@@ -38,17 +38,21 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 	if err != nil {
 		return err
 	}
-	cs, err := p.census.get(ctx)
+	cs, err := p.census.Get(ctx)
 	if err != nil {
 		return err
 	}
 	loc := pol.Location()
-	d := dashboardPage{AsOf: cs.at, Subjects: cs.subjects, Policy: cs.policy}
+	d := dashboardPage{AsOf: cs.At, Subjects: cs.Subjects, Policy: cs.Policy}
 	T := func(k string) string { return tr(c.lang, k) }
 
 	// Tier distribution, per scheme.
 	for _, sc := range pol.Schemes {
-		m := cs.tiers[sc.ID]
+		m := cs.Tiers[sc.ID]
+		unscored := 0
+		for _, n := range cs.Unscored[sc.ID] {
+			unscored += n
+		}
 		var labels []string
 		var vals []float64
 		cv := chartView{ID: "tiers-" + sc.ID, Title: T("dash.tiers") + ": " + orDefault(sc.Title, sc.ID), Columns: []string{T("dash.tier"), T("dash.subjects")}}
@@ -58,8 +62,8 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 			cv.Rows = append(cv.Rows, []string{t.Name, itoa(m[t.Name])})
 		}
 		labels = append(labels, T("dash.unscored"))
-		vals = append(vals, float64(m[""]))
-		cv.Rows = append(cv.Rows, []string{T("dash.unscored"), itoa(m[""])})
+		vals = append(vals, float64(unscored))
+		cv.Rows = append(cv.Rows, []string{T("dash.unscored"), itoa(unscored)})
 		cv.SVG = barChart(cv.Title, T("dash.tiers.desc"), labels, []series{{Name: T("dash.subjects"), Values: vals}})
 		d.Charts = append(d.Charts, cv)
 	}
@@ -67,7 +71,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 	// List sizes over time.
 	{
 		var labels []string
-		for _, t := range cs.instants {
+		for _, t := range cs.Instants {
 			labels = append(labels, t.In(loc).Format("2006-01"))
 		}
 		cv := chartView{ID: "lists", Title: T("dash.lists"), Columns: append([]string{T("dash.list")}, labels...)}
@@ -75,7 +79,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		for _, l := range pol.Lists {
 			s := series{Name: orDefault(l.Title, l.ID)}
 			row := []string{s.Name}
-			for _, n := range cs.sizes[l.ID] {
+			for _, n := range cs.Sizes[l.ID] {
 				s.Values = append(s.Values, float64(n))
 				row = append(row, itoa(n))
 			}
@@ -158,8 +162,8 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		for i := 29; i >= 0; i-- {
 			day := c.now.AddDate(0, 0, -i).In(loc).Format("2006-01-02")
 			labels = append(labels, day[5:])
-			vals = append(vals, float64(cs.filed[day]))
-			cv.Rows = append(cv.Rows, []string{day, itoa(cs.filed[day])})
+			vals = append(vals, float64(cs.Filed[day]))
+			cv.Rows = append(cv.Rows, []string{day, itoa(cs.Filed[day])})
 		}
 		cv.SVG = barChart(cv.Title, T("dash.ingest.desc"), labels, []series{{Name: T("dash.records"), Values: vals}})
 		d.Charts = append(d.Charts, cv)

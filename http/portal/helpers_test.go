@@ -113,7 +113,7 @@ func newEnv(t testing.TB) *env {
 	e.companyJudgment = e.fileRecord(company, companyName, "JUDGMENT_DEFAULT_ABILITY", "court.beijing.chaoyang", "(2026)京0105执002号", now.AddDate(0, 0, -45))
 
 	var srv *credohttp.Server
-	p, err := portal.New(reg, db, db, portal.Options{CensusTTL: time.Millisecond, TokenCacheTTL: 100 * time.Millisecond,
+	p, err := portal.New(reg, db, db, portal.Options{CensusTTL: time.Millisecond, TokenCacheTTL: 100 * time.Millisecond, SigninRate: -1, // TestSigninRateLimit tests the limit
 		FlushChecks: func(ctx context.Context) error { return srv.FlushChecks(ctx) }})
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ var dynamicKeys = func() []string {
 			out = append(out, "file."+f+".hint")
 		}
 	}
+	for _, f := range []string{"at", "threshold", "min_group"} { // the "simfield" template
+		out = append(out, "sim."+f, "sim."+f+".hint")
+	}
 	return out
 }()
 

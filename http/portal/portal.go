@@ -23,10 +23,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"credo"
+	credohttp "credo/http"
 	"credo/registry"
 )
 
@@ -58,6 +60,11 @@ type Options struct {
 	// CensusTTL is how long the scan behind the public lists and the
 	// dashboard is reused (default 60 s).
 	CensusTTL time.Duration
+	// SigninRate is how many sign-in attempts a remote address may make
+	// per minute (a token bucket: bursts up to the same number); beyond
+	// it the sign-in form answers 429 with Retry-After (default 10;
+	// negative: no limit).
+	SigninRate int
 	// ListHistoryPoints is the number of monthly instants at which the
 	// dashboard counts list sizes (default 6: now and five months back).
 	ListHistoryPoints int
@@ -74,11 +81,13 @@ type Portal struct {
 
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
-	census *censusCache
+	census *registry.CensusCache
 	tcache *tokenCache
 
-	signinMu  sync.Mutex // one one-time-code sign-in at a time
-	histories historyCache
+	signinMu      sync.Mutex // one one-time-code sign-in at a time
+	signinLimit   *credohttp.RateLimiter
+	signinLimitAt func() time.Time // the limiter's clock (tests move it)
+	histories     historyCache
 }
 
 // New returns a portal over a registry, its token store and its check log.
@@ -91,6 +100,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	if opts.CensusTTL <= 0 {
 		opts.CensusTTL = 60 * time.Second
+	}
+	if opts.SigninRate == 0 {
+		opts.SigninRate = 10
 	}
 	if opts.ListHistoryPoints <= 0 {
 		opts.ListHistoryPoints = 6
@@ -107,7 +119,11 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	p := &Portal{reg: reg, tokens: tokens, checks: checks, opts: opts, log: opts.Logger, key: key,
 		mux: http.NewServeMux(), tcache: &tokenCache{store: tokens, ttl: opts.TokenCacheTTL}}
-	p.census = &censusCache{reg: reg, ttl: opts.CensusTTL, points: opts.ListHistoryPoints}
+	if opts.SigninRate > 0 {
+		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
+		p.signinLimitAt = time.Now
+	}
+	p.census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: opts.CensusTTL, Points: opts.ListHistoryPoints, ServeStale: true})
 	if err := p.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -116,7 +132,7 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 }
 
 // pageNames are the page templates; each is parsed with the layout.
-var pageNames = []string{"home", "signin", "citizen", "object", "repair", "clerk", "file", "decide", "public", "dashboard", "error"}
+var pageNames = []string{"home", "signin", "citizen", "object", "repair", "clerk", "file", "decide", "public", "dashboard", "simulate", "error"}
 
 func (p *Portal) parseTemplates() error {
 	p.pages = map[string]*template.Template{}
@@ -178,6 +194,8 @@ func (p *Portal) routes() {
 	p.handle("POST /clerk/repairs/{id}", clerks, p.handleDecideRepair)
 	p.handle("GET /public", anyone, p.handlePublic)
 	p.handle("GET /dashboard", operators, p.handleDashboard)
+	p.handle("GET /dashboard/simulate", operators, p.handleSimulateForm)
+	p.handle("POST /dashboard/simulate", operators, p.handleSimulate)
 	p.mux.HandleFunc("GET /static/portal.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -226,8 +244,17 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 		c.csrf = p.csrfToken(w, r)
 		c.sess = p.readSession(w, r, c.now)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// A form with a file (the draft policy): the text field
+				// and the file may each be up to the policy limit.
+				r.Body = http.MaxBytesReader(w, r.Body, 2*maxDraftPolicy+64<<10)
+				err = r.ParseMultipartForm(2*maxDraftPolicy + 64<<10)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				err = r.ParseForm()
+			}
+			if err != nil {
 				p.renderError(w, c, http.StatusBadRequest, tr(c.lang, "err.form"))
 				return
 			}
@@ -268,7 +295,7 @@ func (c *reqCtx) allowed(who access) bool {
 // WarmUp starts building, in the background, the census behind the public
 // lists and the dashboard (a scan of the whole log: about 20 s for the
 // 200,000-person demo city), so that the first visitor does not wait.
-func (p *Portal) WarmUp() { p.census.warm() }
+func (p *Portal) WarmUp() { p.census.WarmUp() }
 
 // ServeHTTP serves the portal.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }

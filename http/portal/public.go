@@ -10,6 +10,7 @@ import (
 	"credo"
 	"credo/ident"
 	"credo/policy"
+	"credo/registry"
 )
 
 // publicPage is the public list lookup: a query, the public lists to
@@ -66,18 +67,18 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		return nil
 	}
 	pg.Queried = true
-	cs, err := p.census.get(ctx)
+	cs, err := p.census.Get(ctx)
 	if err != nil {
 		return err
 	}
-	pg.AsOf = cs.at
+	pg.AsOf = cs.At
 	pg.Fields = pg.List.Publish
-	entries := slices.Clone(cs.entries[pg.List.ID])
-	slices.SortFunc(entries, func(a, b listEntry) int {
-		if c := a.since.Compare(b.since); c != 0 {
+	entries := slices.Clone(cs.Entries[pg.List.ID])
+	slices.SortFunc(entries, func(a, b registry.ListEntry) int {
+		if c := a.Since.Compare(b.Since); c != 0 {
 			return -c
 		}
-		return strings.Compare(a.id.Canonical+a.caseRef, b.id.Canonical+b.caseRef)
+		return strings.Compare(a.ID.Canonical+a.CaseRef, b.ID.Canonical+b.CaseRef)
 	})
 	match := p.matcher(pg.Q)
 	for _, e := range entries {
@@ -86,7 +87,7 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		}
 		pg.Total++
 		if len(pg.Rows) < maxPublicRows {
-			pg.Rows = append(pg.Rows, publishRow(c, e, pg.Fields, cs.at, pol))
+			pg.Rows = append(pg.Rows, publishRow(c, e, pg.Fields, cs.At, pol))
 		}
 	}
 	pg.Shown = len(pg.Rows)
@@ -96,51 +97,51 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 
 // matcher tests an entry against q: an exact identifier if q parses as
 // one, else a case-insensitive substring of the name.
-func (p *Portal) matcher(q string) func(listEntry) bool {
+func (p *Portal) matcher(q string) func(registry.ListEntry) bool {
 	if q == "" {
-		return func(listEntry) bool { return true }
+		return func(registry.ListEntry) bool { return true }
 	}
 	if id, err := p.reg.ParseSubject(q); err == nil {
-		return func(e listEntry) bool { return e.id.Canonical == id.Canonical }
+		return func(e registry.ListEntry) bool { return e.ID.Canonical == id.Canonical }
 	}
 	lq := strings.ToLower(q)
-	return func(e listEntry) bool { return e.name != "" && strings.Contains(strings.ToLower(e.name), lq) }
+	return func(e registry.ListEntry) bool { return e.Name != "" && strings.Contains(strings.ToLower(e.Name), lq) }
 }
 
 // publishRow returns the entry's published fields, in the list's order:
 // never a score, a tier or anything the policy does not publish.
-func publishRow(c *reqCtx, e listEntry, fields []string, now time.Time, pol *policy.Policy) []string {
+func publishRow(c *reqCtx, e registry.ListEntry, fields []string, now time.Time, pol *policy.Policy) []string {
 	loc := pol.Location()
 	row := make([]string, len(fields))
 	for i, f := range fields {
 		switch f {
 		case "name":
-			row[i] = e.name
+			row[i] = e.Name
 		case "identifier":
-			row[i] = maskIdentifier(e.id)
+			row[i] = maskIdentifier(e.ID)
 		case "sex":
-			if e.id.Sex != credo.SexUnknown {
-				row[i] = tr(c.lang, "sex."+e.id.Sex.String())
+			if e.ID.Sex != credo.SexUnknown {
+				row[i] = tr(c.lang, "sex."+e.ID.Sex.String())
 			}
 		case "age":
-			if e.id.HasBirth() {
-				row[i] = strconv.Itoa(e.id.AgeAt(now, loc))
+			if e.ID.HasBirth() {
+				row[i] = strconv.Itoa(e.ID.AgeAt(now, loc))
 			}
 		case "region":
-			row[i] = e.id.Province
+			row[i] = e.ID.Province
 		case "obligation":
-			row[i] = e.obligation
+			row[i] = e.Obligation
 		case "conduct":
-			row[i] = e.conduct
+			row[i] = e.Conduct
 		case "case_ref":
-			row[i] = e.caseRef
+			row[i] = e.CaseRef
 		case "authority":
-			row[i] = e.authority
+			row[i] = e.Authority
 		case "since":
-			row[i] = e.since.In(loc).Format("2006-01-02")
+			row[i] = e.Since.In(loc).Format("2006-01-02")
 		case "until":
-			if !e.until.IsZero() {
-				row[i] = e.until.In(loc).Format("2006-01-02")
+			if !e.Until.IsZero() {
+				row[i] = e.Until.In(loc).Format("2006-01-02")
 			}
 		}
 	}

@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -294,6 +297,20 @@ func safeNext(s string) string {
 // The credential is never echoed back into the form.
 func (p *Portal) handleSignin(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	ctx := r.Context()
+	if p.signinLimit != nil {
+		// Attempts are limited per remote address, whatever their outcome,
+		// so that tokens and one-time codes cannot be guessed at speed.
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if ok, wait := p.signinLimit.Allow(host, p.signinLimitAt()); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			p.renderError(w, c, http.StatusTooManyRequests, c.Tf("err.ratelimited", max(secs, 1)))
+			return nil
+		}
+	}
 	form := signinForm{Next: safeNext(r.PostFormValue("next")), Errors: map[string]string{}}
 	secret := strings.TrimSpace(r.PostFormValue("credential"))
 	fail := func(key string) error {

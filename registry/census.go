@@ -1,0 +1,312 @@
+package registry
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"credo"
+	"credo/engine"
+	"credo/ident"
+)
+
+// Census is a snapshot of every subject with events under the policy in
+// force: the current public list entries (for list lookups), the tier
+// distribution, the list sizes at a few monthly instants and the records
+// filed per day (for statistics and the operator's dashboard).
+//
+// It is built by streaming the whole event log once and evaluating every
+// subject, and reused for a while (CensusCache). That is fine for a city;
+// a national registry would keep listings as a projection in the store
+// (updated with every event, like the decision table) and query it by
+// list and name instead.
+type Census struct {
+	At       time.Time // the instant evaluated
+	Policy   string    // the hash of the policy in force
+	Subjects int       // subjects with events
+	// Tiers[scheme][tier] counts the scored subjects; Unscored[scheme][why]
+	// the others, by reason.
+	Tiers    map[string]map[string]int
+	Unscored map[string]map[string]int
+	// Sizes[list][i] is the list's size at Instants[i] (oldest first; the
+	// last is At).
+	Instants []time.Time
+	Sizes    map[string][]int
+	// Entries are the current entries of the public lists.
+	Entries map[string][]ListEntry
+	// Filed counts the records filed per day over the last 31 days (in the
+	// policy's time zone, YYYY-MM-DD).
+	Filed map[string]int
+}
+
+// Size is a list's size at the census instant.
+func (c *Census) Size(list string) int {
+	if s := c.Sizes[list]; len(s) > 0 {
+		return s[len(s)-1]
+	}
+	return 0
+}
+
+// ListEntry is one published entry: a subject on a list because of one
+// record (or, for a derived list, because of its score).
+type ListEntry struct {
+	ID             ident.ID
+	Name           string
+	Since, Until   time.Time
+	UntilFulfilled bool
+	CaseRef        string
+	Authority      string // the authority's name when the policy gives one
+	Conduct        string
+	Obligation     string
+}
+
+// CensusOptions configure a CensusCache.
+type CensusOptions struct {
+	// TTL is how long a census is reused (default 60 s).
+	TTL time.Duration
+	// Points is the number of monthly instants at which list sizes are
+	// counted: now and Points-1 months back (default 1: now only).
+	Points int
+	// ServeStale, when set, answers a census older than the TTL at once
+	// (its As-of instant says how old it is) while a new one is built in
+	// the background, so that no caller waits for a scan of the whole log
+	// except the first. Otherwise a stale census is rebuilt while the
+	// caller waits.
+	ServeStale bool
+}
+
+// CensusCache builds censuses of a registry and reuses them. It is safe
+// for concurrent use; one build runs at a time.
+type CensusCache struct {
+	reg  *Registry
+	opts CensusOptions
+
+	mu       sync.Mutex
+	cur      *Census
+	building bool          // a background build is running
+	done     chan struct{} // closed when it ends
+	buildMu  sync.Mutex    // serialises synchronous builds
+}
+
+// NewCensusCache returns a census cache over a registry.
+func NewCensusCache(reg *Registry, opts CensusOptions) *CensusCache {
+	if opts.TTL <= 0 {
+		opts.TTL = 60 * time.Second
+	}
+	if opts.Points <= 0 {
+		opts.Points = 1
+	}
+	return &CensusCache{reg: reg, opts: opts}
+}
+
+// Get returns a census under the policy in force (see
+// CensusOptions.ServeStale for how old it may be).
+func (c *CensusCache) Get(ctx context.Context) (*Census, error) {
+	_, hash, err := c.reg.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	cur := c.cur
+	now := c.reg.Now()
+	fresh := cur != nil && cur.Policy == hash && now.Sub(cur.At) < c.opts.TTL && !now.Before(cur.At)
+	if fresh {
+		c.mu.Unlock()
+		return cur, nil
+	}
+	if c.opts.ServeStale && cur != nil && cur.Policy == hash {
+		if !c.building {
+			c.startLocked()
+		}
+		c.mu.Unlock()
+		return cur, nil
+	}
+	if done := c.done; cur == nil && c.building && done != nil {
+		// The first census is being built in the background: wait for it.
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+		if cur := c.cur; cur != nil && cur.Policy == hash {
+			c.mu.Unlock()
+			return cur, nil
+		}
+	}
+	c.mu.Unlock()
+	c.buildMu.Lock() // one synchronous build at a time
+	defer c.buildMu.Unlock()
+	c.mu.Lock()
+	if cur := c.cur; cur != nil && cur.Policy == hash && (c.opts.ServeStale || c.reg.Now().Sub(cur.At) < c.opts.TTL && !c.reg.Now().Before(cur.At)) {
+		// Built while this caller waited.
+		c.mu.Unlock()
+		return cur, nil
+	}
+	c.mu.Unlock()
+	cs, err := c.build(ctx, c.reg.Now())
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.cur == nil || !cs.At.Before(c.cur.At) {
+		c.cur = cs
+	}
+	c.mu.Unlock()
+	return cs, nil
+}
+
+// WarmUp starts building a census in the background unless one exists or
+// is being built, so that the first caller does not wait for the scan.
+func (c *CensusCache) WarmUp() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil && !c.building {
+		c.startLocked()
+	}
+}
+
+// startLocked starts a background build; c.mu is held.
+func (c *CensusCache) startLocked() {
+	c.building = true
+	c.done = make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cs, err := c.build(ctx, c.reg.Now())
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.building = false
+		close(c.done)
+		if err == nil && (c.cur == nil || !cs.At.Before(c.cur.At)) {
+			c.cur = cs
+		}
+	}()
+}
+
+func (c *CensusCache) build(ctx context.Context, now time.Time) (*Census, error) {
+	pol, hash, err := c.reg.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	loc := pol.Location()
+	cs := &Census{At: now, Policy: hash, Tiers: map[string]map[string]int{}, Unscored: map[string]map[string]int{},
+		Sizes: map[string][]int{}, Entries: map[string][]ListEntry{}, Filed: map[string]int{}}
+	for i := c.opts.Points - 1; i >= 0; i-- {
+		cs.Instants = append(cs.Instants, now.AddDate(0, -i, 0))
+	}
+	for _, l := range pol.Lists {
+		cs.Sizes[l.ID] = make([]int, len(cs.Instants))
+	}
+	for _, sc := range pol.Schemes {
+		cs.Tiers[sc.ID] = map[string]int{}
+		cs.Unscored[sc.ID] = map[string]int{}
+	}
+	store := c.reg.Store()
+	// Read only the events the engine needs when the store can (notices,
+	// with their long texts, are most of the log's bytes).
+	read := store.Events
+	if tr, ok := store.(typedEventReader); ok {
+		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
+		}
+	}
+	bySubject := map[string][]credo.Event{}
+	var after int64
+	for {
+		evs, err := read(ctx, after, 10000)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			if ev.Type == credo.EventRecordFiled && now.Sub(ev.Recorded) < 31*24*time.Hour {
+				cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
+			}
+			if ev.Subject != "" && ev.Type != credo.EventLinkAdded && ev.Type != credo.EventLinkRemoved && ev.Type != credo.EventNoticeIssued {
+				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	eng := c.reg.Engine()
+	last := len(cs.Instants) - 1
+	for subject, evs := range bySubject {
+		id, err := c.reg.ParseSubject(subject)
+		if err != nil {
+			continue
+		}
+		f := &engine.Facts{ID: id, Events: evs}
+		cs.Subjects++
+		for i, t := range cs.Instants {
+			st, err := eng.State(f, t, now)
+			if err != nil {
+				if i < last {
+					continue // before the first policy
+				}
+				return nil, err
+			}
+			for _, li := range st.Listings {
+				if s := cs.Sizes[li.List]; s != nil {
+					s[i]++
+				}
+			}
+			if i < last {
+				continue
+			}
+			// Now: tiers and public entries.
+			for _, sc := range st.Schemes {
+				if cs.Tiers[sc.Scheme] == nil {
+					continue
+				}
+				if sc.Scored {
+					cs.Tiers[sc.Scheme][sc.Tier]++
+				} else {
+					cs.Unscored[sc.Scheme][sc.Why]++
+				}
+			}
+			name := ""
+			for _, rs := range st.Records {
+				if rs.Record.SubjectName != "" {
+					name = rs.Record.SubjectName
+				}
+			}
+			for _, li := range st.Listings {
+				l := pol.List(li.List)
+				if l == nil || !l.Public {
+					continue
+				}
+				base := ListEntry{ID: id, Name: name, Since: li.Since, Until: li.Until, UntilFulfilled: li.UntilFulfilled}
+				if len(li.Records) == 0 {
+					cs.Entries[l.ID] = append(cs.Entries[l.ID], base)
+					continue
+				}
+				for _, rid := range li.Records {
+					e := base
+					if rs := st.Record(rid); rs != nil {
+						e.CaseRef = rs.Record.CaseRef
+						e.Authority = rs.Record.Authority
+						if a := pol.Authority(e.Authority); a != nil && a.Name != "" {
+							e.Authority = a.Name
+						}
+						if rule := pol.Rule(rs.Record.Rule); rule != nil {
+							e.Conduct = rule.Title
+							e.Obligation = rule.Title
+							if rule.LegalBasis != "" {
+								e.Obligation = "as determined in case " + rs.Record.CaseRef + " (" + rule.LegalBasis + ")"
+							}
+						}
+					}
+					cs.Entries[l.ID] = append(cs.Entries[l.ID], e)
+				}
+			}
+		}
+	}
+	return cs, nil
+}
