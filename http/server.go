@@ -49,6 +49,10 @@ type Options struct {
 	// CensusTTL is how long the scan behind the public lists and the
 	// statistics is reused (default 10 s).
 	CensusTTL time.Duration
+	// Census, if set, is the census cache behind the public lists and the
+	// statistics, shared with the web portal so that one scan of the log
+	// serves both (default: the server's own, rebuilt every CensusTTL).
+	Census *registry.CensusCache
 	// CheckLogBuffer is the capacity of the queue of checks waiting to be
 	// logged (default 65,536); when it is full, checks wait.
 	CheckLogBuffer int
@@ -170,7 +174,11 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
-	s.census = newCensusCache(reg, opts.CensusTTL)
+	if opts.Census != nil {
+		s.census = opts.Census
+	} else {
+		s.census = newCensusCache(reg, opts.CensusTTL)
+	}
 	s.shard = newSharding(opts.Shards, s)
 	s.registerRoutes()
 	s.handler = http.HandlerFunc(s.serve)

@@ -121,6 +121,7 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 			return err
 		}
 		opts.Portal = pt
+		opts.Census = pt.Census() // one scan of the log serves the portal and the API
 	}
 	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()

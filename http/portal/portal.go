@@ -131,6 +131,10 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	return p, nil
 }
 
+// Census returns the portal's census cache, for the API server to share
+// (one scan of the log serves both).
+func (p *Portal) Census() *registry.CensusCache { return p.census }
+
 // pageNames are the page templates; each is parsed with the layout.
 var pageNames = []string{"home", "signin", "citizen", "object", "repair", "clerk", "file", "decide", "public", "dashboard", "simulate", "error"}
 
