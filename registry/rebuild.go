@@ -81,38 +81,14 @@ func (r *Registry) fillTableBySubject(ctx context.Context, t *engine.Table, pol 
 func (r *Registry) fillTableFromLog(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time, head int64) (int, error) {
 	start := time.Now()
 	workers := max(runtime.GOMAXPROCS(0), 1)
-	parts := make([]map[string][]credo.Event, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := head*int64(i)/int64(workers), head*int64(i+1)/int64(workers)
-		if i == workers-1 {
-			hi = -1 // to the end of the log, past the head read above
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			parts[i], errs[i] = r.groupEvents(ctx, lo, hi)
-		}()
+	lg, err := readLog(ctx, r.store, head, workers)
+	if err != nil {
+		return 0, err
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return 0, err
-		}
-	}
-	g := grouped(parts)
+	g := lg.g
 	read := time.Since(start)
 
-	// Every subject once, in the order of the range that first names it.
-	var subjects []string
-	for i, p := range parts {
-		for s := range p {
-			if !g.inEarlier(s, i) {
-				subjects = append(subjects, s)
-			}
-		}
-	}
+	subjects := lg.subjects
 	var n sync.WaitGroup
 	counts := make([]int, workers)
 	step := (len(subjects) + workers - 1) / workers
@@ -138,11 +114,70 @@ func (r *Registry) fillTableFromLog(ctx context.Context, t *engine.Table, pol *p
 	return total, nil
 }
 
+// Log is the engine's events of the whole log, grouped by the subjects they
+// concern (a link also under the person it names), as a rebuild reads it.
+type Log struct {
+	g        grouped
+	subjects []string
+}
+
+// ReadLog reads the engine's events of the log up to its head (and any
+// appended meanwhile), in as many sequence ranges as there are cores,
+// concurrently, grouped by subject: the read behind a rebuild of the
+// decision table, for tools that evaluate every subject (simulation).
+func ReadLog(ctx context.Context, store credo.Store) (*Log, error) {
+	head, _, err := store.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readLog(ctx, store, head, max(runtime.GOMAXPROCS(0), 1))
+}
+
+// Subjects returns every subject with events, each once.
+func (l *Log) Subjects() []string { return l.subjects }
+
+// Events returns a subject's events in log order.
+func (l *Log) Events(subject string) []credo.Event { return l.g.events(subject) }
+
+func readLog(ctx context.Context, store credo.Store, head int64, workers int) (*Log, error) {
+	parts := make([]map[string][]credo.Event, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := head*int64(i)/int64(workers), head*int64(i+1)/int64(workers)
+		if i == workers-1 {
+			hi = -1 // to the end of the log, past the head read above
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i], errs[i] = groupEvents(ctx, store, lo, hi)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	g := grouped(parts)
+	// Every subject once, in the order of the range that first names it.
+	var subjects []string
+	for i, p := range parts {
+		for s := range p {
+			if !g.inEarlier(s, i) {
+				subjects = append(subjects, s)
+			}
+		}
+	}
+	return &Log{g: g, subjects: subjects}, nil
+}
+
 // groupEvents reads the engine's events with lo < seq <= hi (hi < 0: to the
 // end) and groups them by the subjects they concern.
-func (r *Registry) groupEvents(ctx context.Context, lo, hi int64) (map[string][]credo.Event, error) {
-	read := r.store.Events
-	if tr, ok := r.store.(typedEventReader); ok {
+func groupEvents(ctx context.Context, store credo.Store, lo, hi int64) (map[string][]credo.Event, error) {
+	read := store.Events
+	if tr, ok := store.(typedEventReader); ok {
 		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
 			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
 		}

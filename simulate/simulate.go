@@ -47,6 +47,7 @@ import (
 	"credo/engine"
 	"credo/ident"
 	"credo/policy"
+	"credo/registry"
 )
 
 // Options tune a simulation. The zero value is the default.
@@ -222,66 +223,39 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 	return r, nil
 }
 
-// typedEventReader is a store that can read only the events of some types.
-type typedEventReader interface {
-	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
-}
-
 // LoadFacts reads the event log once, grouped by subject, into the facts
 // the engine evaluates — exactly as the registry builds its decision
-// table: a person's facts carry the links that name them and the facts of
-// the organisations they are linked to. It returns the subjects whose
+// table (registry.ReadLog: one sequence range per core, read concurrently):
+// a person's facts carry the links that name them and the facts of the
+// organisations they are linked to. It returns the subjects whose
 // identifiers no longer parse separately.
 func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]*engine.Facts, []string, error) {
 	if parser == nil {
 		parser = &ident.Parser{}
 	}
-	bySubject := map[string][]credo.Event{}
-	read := store.Events
-	if tr, ok := store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
+	lg, err := registry.ReadLog(ctx, store)
+	if err != nil {
+		return nil, nil, err
 	}
-	var after int64
-	for {
-		evs, err := read(ctx, after, 20000)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			after = ev.Seq
-			if ev.Type == credo.EventNoticeIssued || ev.Type == credo.EventPolicyPublished {
-				continue
-			}
-			if ev.Subject != "" {
-				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
-			}
-			if ev.Link != nil && ev.Link.Person != "" && ev.Link.Person != ev.Subject {
-				bySubject[ev.Link.Person] = append(bySubject[ev.Link.Person], ev)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
-	facts := make([]*engine.Facts, 0, len(bySubject))
+	subjects := lg.Subjects()
+	facts := make([]*engine.Facts, 0, len(subjects))
 	var skipped []string
-	for subject, evs := range bySubject {
+	for _, subject := range subjects {
 		id, err := parser.Parse(subject)
 		if err != nil {
 			skipped = append(skipped, subject)
 			continue
 		}
+		evs := lg.Events(subject)
 		f := &engine.Facts{ID: id, Events: evs}
 		if id.Kind == credo.Person {
 			for _, ev := range evs {
 				if ev.Link != nil && ev.Link.Person == subject {
 					if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
-						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: bySubject[oid.Canonical]})
+						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: lg.Events(oid.Canonical)})
 					}
 				}
 			}
