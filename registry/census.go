@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"credo"
-	"credo/engine"
 	"credo/ident"
 )
 
@@ -203,46 +202,26 @@ func (c *CensusCache) build(ctx context.Context, now time.Time) (*Census, error)
 		cs.Tiers[sc.ID] = map[string]int{}
 		cs.Unscored[sc.ID] = map[string]int{}
 	}
-	store := c.reg.Store()
-	// Read only the events the engine needs when the store can (notices,
-	// with their long texts, are most of the log's bytes).
-	read := store.Events
-	if tr, ok := store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
+	// The log as a rebuild reads it, and each subject's facts as the
+	// decision table sees them (links and the linked organisations' events
+	// included, so listings that extend to a legal representative count).
+	lg, err := ReadLog(ctx, c.reg.Store())
+	if err != nil {
+		return nil, err
 	}
-	bySubject := map[string][]credo.Event{}
-	var after int64
-	for {
-		evs, err := read(ctx, after, 10000)
-		if err != nil {
-			return nil, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			after = ev.Seq
-			if ev.Type == credo.EventRecordFiled && now.Sub(ev.Recorded) < 31*24*time.Hour {
-				cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
-			}
-			if ev.Subject != "" && ev.Type != credo.EventLinkAdded && ev.Type != credo.EventLinkRemoved && ev.Type != credo.EventNoticeIssued {
-				bySubject[ev.Subject] = append(bySubject[ev.Subject], ev)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	facts, _ := lg.Facts(c.reg.parser)
 	eng := c.reg.Engine()
 	last := len(cs.Instants) - 1
-	for subject, evs := range bySubject {
-		id, err := c.reg.ParseSubject(subject)
-		if err != nil {
-			continue
+	for _, f := range facts {
+		id := f.ID
+		for _, ev := range f.Events {
+			if ev.Type == credo.EventRecordFiled && ev.Subject == id.Canonical && now.Sub(ev.Recorded) < 31*24*time.Hour {
+				cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
+			}
 		}
-		f := &engine.Facts{ID: id, Events: evs}
 		cs.Subjects++
 		for i, t := range cs.Instants {
 			st, err := eng.State(f, t, now)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"credo"
 	"credo/registry"
 )
 
@@ -89,5 +90,35 @@ func TestCensusWarmAndStale(t *testing.T) {
 			t.Fatalf("the census never caught up: %d subjects", got.Subjects)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCensusCountsLinkedPersons: the census sees subjects as the decision
+// table does, so a legal representative with no record of their own (only
+// the link that names them) is a subject of the census, like a table entry.
+func TestCensusCountsLinkedPersons(t *testing.T) {
+	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
+	reg := open(t, c)
+	ctx := context.Background()
+	if _, err := reg.Append(ctx, &credo.Event{Type: credo.EventLinkAdded, Subject: org, Actor: "admin",
+		Link: &credo.Link{Org: org, Person: adult, Role: credo.RoleLegalRepresentative, From: time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.FileRecord(ctx, judgment(org, "(2026)L1", time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := registry.NewCensusCache(reg, registry.CensusOptions{TTL: time.Minute}).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := reg.Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Subjects != 2 || cs.Subjects != tb.Len() {
+		t.Errorf("census subjects %d, table entries %d; want 2 (the company and its representative)", cs.Subjects, tb.Len())
+	}
+	if cs.Size("debtors") != 1 || cs.Entries["debtors"][0].ID.Canonical != org {
+		t.Errorf("debtors: %d listed, entries %+v; want the company only", cs.Size("debtors"), cs.Entries["debtors"])
 	}
 }

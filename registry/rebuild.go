@@ -8,6 +8,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/ident"
 	"credo/policy"
 )
 
@@ -138,6 +139,38 @@ func (l *Log) Subjects() []string { return l.subjects }
 
 // Events returns a subject's events in log order.
 func (l *Log) Events(subject string) []credo.Event { return l.g.events(subject) }
+
+// Facts returns the facts the engine evaluates for every subject, exactly
+// as the decision table sees them: a person's facts carry the links that
+// name them and the facts of the organisations they are linked to. It
+// returns the subjects whose identifiers no longer parse separately. The
+// order is the log's grouping order (not sorted).
+func (l *Log) Facts(parser *ident.Parser) (facts []*engine.Facts, skipped []string) {
+	if parser == nil {
+		parser = &ident.Parser{}
+	}
+	facts = make([]*engine.Facts, 0, len(l.subjects))
+	for _, subject := range l.subjects {
+		id, err := parser.Parse(subject)
+		if err != nil {
+			skipped = append(skipped, subject)
+			continue
+		}
+		evs := l.Events(subject)
+		f := &engine.Facts{ID: id, Events: evs}
+		if id.Kind == credo.Person {
+			for _, ev := range evs {
+				if ev.Link != nil && ev.Link.Person == subject {
+					if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
+						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: l.Events(oid.Canonical)})
+					}
+				}
+			}
+		}
+		facts = append(facts, f)
+	}
+	return facts, skipped
+}
 
 func readLog(ctx context.Context, store credo.Store, head int64, workers int) (*Log, error) {
 	parts := make([]map[string][]credo.Event, workers)

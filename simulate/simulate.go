@@ -240,42 +240,12 @@ func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	subjects := lg.Subjects()
-	facts := make([]*engine.Facts, 0, len(subjects))
-	var skipped []string
-	for _, subject := range subjects {
-		id, err := parser.Parse(subject)
-		if err != nil {
-			skipped = append(skipped, subject)
-			continue
-		}
-		evs := lg.Events(subject)
-		f := &engine.Facts{ID: id, Events: evs}
-		if id.Kind == credo.Person {
-			for _, ev := range evs {
-				if ev.Link != nil && ev.Link.Person == subject {
-					if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
-						f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: lg.Events(oid.Canonical)})
-					}
-				}
-			}
-		}
-		facts = append(facts, f)
-	}
+	facts, skipped := lg.Facts(parser)
 	// A stable order: the report (and its most-affected ties) must not
 	// depend on map iteration.
 	sort.Slice(facts, func(i, j int) bool { return facts[i].ID.Canonical < facts[j].ID.Canonical })
 	sort.Strings(skipped)
 	return facts, skipped, nil
-}
-
-func hasOrg(fs []*engine.Facts, id string) bool {
-	for _, f := range fs {
-		if f.ID.Canonical == id {
-			return true
-		}
-	}
-	return false
 }
 
 // sim is one simulation's shared, read-only setup.
