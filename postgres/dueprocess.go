@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"credo/internal/storecore"
 	"fmt"
 	"strings"
 
@@ -222,7 +223,7 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := decodeEvent(obody, ohash)
+		op, err := storecore.DecodeEvent(obody, ohash)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +232,7 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 		}
 		v.Dispute, v.Subject, v.OpenedBy, v.State = *op.Dispute, op.Subject, op.Actor, credo.StateOpen
 		if dhash != nil {
-			dec, err := decodeEvent(dbody, *dhash)
+			dec, err := storecore.DecodeEvent(dbody, *dhash)
 			if err != nil {
 				return nil, err
 			}
@@ -299,7 +300,7 @@ func scanRepairs(rows pgx.Rows) ([]credo.RepairView, error) {
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := decodeEvent(obody, ohash)
+		op, err := storecore.DecodeEvent(obody, ohash)
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +309,7 @@ func scanRepairs(rows pgx.Rows) ([]credo.RepairView, error) {
 		}
 		v.RepairApplication, v.Subject, v.AppliedBy, v.State = *op.Repair, op.Subject, op.Actor, credo.StateOpen
 		if dhash != nil {
-			dec, err := decodeEvent(dbody, *dhash)
+			dec, err := storecore.DecodeEvent(dbody, *dhash)
 			if err != nil {
 				return nil, err
 			}

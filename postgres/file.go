@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -12,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"credo"
-	"credo/ident"
 	"credo/internal/canon"
+	"credo/internal/storecore"
 )
 
 // FileRecords files records in one atomic transaction, in order (see
@@ -369,7 +368,7 @@ func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 			if err := rows.Scan(&body); err != nil {
 				return err
 			}
-			r, err := decodeRecord(body)
+			r, err := storecore.DecodeRecord(body)
 			if err != nil {
 				return err
 			}
@@ -378,18 +377,6 @@ func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 		return rows.Err()
 	})
 	return found
-}
-
-// decodeRecord returns the record of a record.filed event body.
-func decodeRecord(body []byte) (*credo.Record, error) {
-	var ev credo.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
-	}
-	if ev.Record == nil {
-		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
-	}
-	return ev.Record, nil
 }
 
 // conflict is the error for r contradicting the stored (or, if inCall,
@@ -403,32 +390,8 @@ func conflict(r, o *credo.Record, inCall bool) error {
 		Code: credo.ECONFLICT,
 		Op:   "postgres.FileRecords",
 		Message: fmt.Sprintf("record (authority %s, case %s) conflicts with %s: %s differs",
-			r.Authority, r.CaseRef, what, differingField(r, o)),
+			r.Authority, r.CaseRef, what, storecore.DifferingField(r, o)),
 	}
-}
-
-// differingField names the first field in which two records with the same
-// identity differ, as named in JSON.
-func differingField(r, o *credo.Record) string {
-	switch {
-	case r.Subject != o.Subject:
-		return "subject"
-	case r.Rule != o.Rule:
-		return "rule"
-	case !r.DecidedAt.Equal(o.DecidedAt):
-		return "decided_at"
-	case !r.NotifiedAt.Equal(o.NotifiedAt):
-		return "notified_at"
-	case r.Quantity != o.Quantity:
-		return "quantity"
-	case r.EvidenceSHA256 != o.EvidenceSHA256:
-		return "evidence_sha256"
-	case r.EvidenceURI != o.EvidenceURI:
-		return "evidence_uri"
-	case r.SubjectName != o.SubjectName:
-		return "subject_name"
-	}
-	return "content"
 }
 
 // subjectSet collects the subjects a transaction touches, with the first
@@ -456,24 +419,11 @@ func (s *subjectSet) add(id string, seq int64, kind string) {
 		}
 		return
 	}
-	if k := subjectKind(id); k != "unknown" || kind == "" {
+	if k := storecore.SubjectKind(id); k != "unknown" || kind == "" {
 		kind = k
 	}
 	s.idx[id] = len(s.list)
 	s.list = append(s.list, subjectRow{id: id, kind: kind, first: seq, last: seq})
-}
-
-// subjectKind derives a subject's kind from its identifier: "person",
-// "org", or "unknown" if it does not parse (the store does not validate).
-func subjectKind(id string) string {
-	if strings.HasPrefix(id, "P:") {
-		return "person"
-	}
-	p, err := ident.Parse(id)
-	if err != nil {
-		return "unknown"
-	}
-	return p.Kind.String()
 }
 
 // upsertSubjects queues the subjects rows for s.

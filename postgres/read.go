@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -11,20 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 // Reads go to the pool: each query sees the last committed state and never
 // waits for the writers (the log lock is a row lock, which readers ignore).
-
-// decodeEvent decodes a stored event body and sets its hash.
-func decodeEvent(body []byte, hash string) (*credo.Event, error) {
-	var ev credo.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
-	}
-	ev.Hash = hash
-	return &ev, nil
-}
 
 // Record returns a record by id (ENOTFOUND if absent).
 func (db *DB) Record(ctx context.Context, id int64) (*credo.Record, error) {
@@ -53,7 +43,7 @@ func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*cred
 	if err := db.pool.QueryRow(ctx, query, args...).Scan(&body, &hash); err != nil {
 		return nil, err
 	}
-	ev, err := decodeEvent(body, hash)
+	ev, err := storecore.DecodeEvent(body, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +116,7 @@ func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]cre
 	evs := make([]credo.Event, len(bodies))
 	decode := func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			ev, err := decodeEvent(bodies[i], hashes[i])
+			ev, err := storecore.DecodeEvent(bodies[i], hashes[i])
 			if err != nil {
 				return err
 			}
@@ -224,7 +214,7 @@ func (db *DB) Policies(ctx context.Context) ([]credo.PolicyVersion, error) {
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, internal("Policies", err)
 		}
-		ev, err := decodeEvent(body, hash)
+		ev, err := storecore.DecodeEvent(body, hash)
 		if err != nil {
 			return nil, internal("Policies", err)
 		}

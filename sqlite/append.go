@@ -1,13 +1,13 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 // Append appends non-record events atomically (see credo.Store). Besides
@@ -31,10 +31,10 @@ import (
 func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
 	cp := make([]*credo.Event, len(evs))
 	for i, ev := range evs {
-		if err := validateEvent(ev, eventField(len(evs), i)); err != nil {
+		if err := storecore.ValidateEvent(ev, storecore.EventField(len(evs), i)); err != nil {
 			return nil, err
 		}
-		cp[i] = copyEvent(ev)
+		cp[i] = storecore.CopyEvent(ev)
 	}
 	if len(cp) == 0 {
 		return cp, nil
@@ -46,138 +46,13 @@ func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, e
 	return req.events, nil
 }
 
-// eventField returns a function naming a field of the i-th of n events.
-func eventField(n, i int) func(string) string {
-	return func(f string) string {
-		if n == 1 {
-			return f
-		}
-		return fmt.Sprintf("events[%d].%s", i, f)
-	}
-}
-
-// validateEvent checks that an event's type is one Append takes and that
-// exactly its payload is set.
-func validateEvent(ev *credo.Event, field func(string) string) error {
-	if ev == nil {
-		return credo.FieldErrorf(field("event"), "missing")
-	}
-	if err := validateNotice(ev, field); err != nil || ev.Type == credo.EventNoticeIssued {
-		return err
-	}
-	var want string
-	switch ev.Type {
-	case credo.EventRecordFiled:
-		return credo.FieldErrorf(field("type"), "record.filed events are written by FileRecords")
-	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
-		want = "change"
-	case credo.EventDisputeOpened:
-		want = "dispute"
-	case credo.EventDisputeDecided:
-		want = "decision"
-	case credo.EventRepairApplied:
-		want = "repair"
-	case credo.EventRepairRefused:
-		want = "refusal"
-	case credo.EventConsentGiven, credo.EventConsentWithdrawn:
-		want = "consent"
-	case credo.EventLinkAdded, credo.EventLinkRemoved:
-		want = "link"
-	case credo.EventPolicyPublished:
-		want = "policy"
-	default:
-		return credo.FieldErrorf(field("type"), "unknown event type %q", ev.Type)
-	}
-	set := map[string]bool{
-		"record": ev.Record != nil, "change": ev.Change != nil, "dispute": ev.Dispute != nil,
-		"decision": ev.Decision != nil, "consent": ev.Consent != nil, "link": ev.Link != nil,
-		"policy": ev.Policy != nil, "repair": ev.Repair != nil, "refusal": ev.Refusal != nil,
-	}
-	if !set[want] {
-		return credo.FieldErrorf(field(want), "required for a %s event", ev.Type)
-	}
-	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy", "repair", "refusal"} {
-		if p != want && set[p] {
-			return credo.FieldErrorf(field(p), "not allowed in a %s event", ev.Type)
-		}
-	}
-	switch want {
-	case "consent":
-		if ev.Subject == "" {
-			return credo.FieldErrorf(field("subject"), "required for a %s event", ev.Type)
-		}
-		if ev.Consent.Scheme == "" {
-			return credo.FieldErrorf(field("consent.scheme"), "required")
-		}
-	case "link":
-		if ev.Link.Org == "" {
-			return credo.FieldErrorf(field("link.org"), "required")
-		}
-		if ev.Link.Person == "" {
-			return credo.FieldErrorf(field("link.person"), "required")
-		}
-	case "policy":
-		if ev.Subject != "" {
-			return credo.FieldErrorf(field("subject"), "must be empty for a policy event")
-		}
-		if h := ev.Policy.Hash; h != "" && h != credo.HashBytes(ev.Policy.Source) {
-			return credo.FieldErrorf(field("policy.hash"), "does not match the SHA-256 of the source")
-		}
-	}
-	return nil
-}
-
-// copyEvent copies an event and its payload, so that assigning fields does
-// not touch the caller's values.
-func copyEvent(ev *credo.Event) *credo.Event {
-	c := *ev
-	c.Seq, c.PrevHash, c.Hash = 0, "", ""
-	if ev.Notice != nil {
-		c.Notice = copyNotice(ev.Notice)
-	}
-	if ev.Change != nil {
-		x := *ev.Change
-		c.Change = &x
-	}
-	if ev.Dispute != nil {
-		x := *ev.Dispute
-		c.Dispute = &x
-	}
-	if ev.Decision != nil {
-		x := *ev.Decision
-		c.Decision = &x
-	}
-	if ev.Repair != nil {
-		x := *ev.Repair
-		c.Repair = &x
-	}
-	if ev.Refusal != nil {
-		x := *ev.Refusal
-		c.Refusal = &x
-	}
-	if ev.Consent != nil {
-		x := *ev.Consent
-		c.Consent = &x
-	}
-	if ev.Link != nil {
-		x := *ev.Link
-		c.Link = &x
-	}
-	if ev.Policy != nil {
-		x := *ev.Policy
-		x.Source = bytes.Clone(x.Source)
-		c.Policy = &x
-	}
-	return &c
-}
-
 // append writes evs (already validated copies) inside the open transaction.
 func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 	out := make([]*credo.Event, len(evs))
 	subjects := newSubjectSet()
 	now := w.stamp()
 	for i, ev := range evs {
-		field := eventField(len(evs), i)
+		field := storecore.EventField(len(evs), i)
 		existing, err := w.prepareEvent(ev, field)
 		if err != nil {
 			return nil, err
@@ -213,11 +88,11 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, ev.PrevHash, ev.Hash); err != nil {
 			return nil, internal("Append", err)
 		}
-		for _, c := range concerned(ev) {
-			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.subject, ev.Seq); err != nil {
+		for _, c := range storecore.Concerned(ev) {
+			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Subject, ev.Seq); err != nil {
 				return nil, internal("Append", err)
 			}
-			subjects.add(c.subject, ev.Seq, c.kind)
+			subjects.add(c.Subject, ev.Seq, c.Kind)
 		}
 		if err := w.project(ev); err != nil {
 			return nil, internal("Append", err)
@@ -232,34 +107,6 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 
 // concern is a subject an event concerns, with its kind if the event
 // tells it ("org" or "person" for the parties of a link).
-type concern struct{ subject, kind string }
-
-// concerned returns the distinct subjects an event concerns: its own and,
-// for a link, the organisation and the person.
-func concerned(ev *credo.Event) []concern {
-	cs := []concern{{ev.Subject, ""}}
-	if l := ev.Link; l != nil {
-		cs = append(cs, concern{l.Org, "org"}, concern{l.Person, "person"})
-	}
-	out := cs[:0]
-next:
-	for _, c := range cs {
-		if c.subject == "" {
-			continue
-		}
-		for j := range out {
-			if out[j].subject == c.subject {
-				if c.kind != "" {
-					out[j].kind = c.kind
-				}
-				continue next
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 // prepareEvent checks an event against the stored state and fills in what
 // it derives from it. For a policy version already published it returns
 // the event that published it.
@@ -318,7 +165,7 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 		if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq).Scan(&body, &hash); err != nil {
 			return nil, internal("Append", err)
 		}
-		return decodeEvent(body, hash)
+		return storecore.DecodeEvent(body, hash)
 	}
 	return nil, nil
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"credo/internal/storecore"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -224,7 +225,7 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := decodeEvent(obody, ohash)
+		op, err := storecore.DecodeEvent(obody, ohash)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +234,7 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 		}
 		v.Dispute, v.Subject, v.OpenedBy, v.State = *op.Dispute, op.Subject, op.Actor, credo.StateOpen
 		if dhash.Valid {
-			dec, err := decodeEvent(dbody, dhash.String)
+			dec, err := storecore.DecodeEvent(dbody, dhash.String)
 			if err != nil {
 				return nil, err
 			}
@@ -297,7 +298,7 @@ func (db *DB) repairs(ctx context.Context, q *where, limit int) ([]credo.RepairV
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := decodeEvent(obody, ohash)
+		op, err := storecore.DecodeEvent(obody, ohash)
 		if err != nil {
 			return nil, err
 		}
@@ -306,7 +307,7 @@ func (db *DB) repairs(ctx context.Context, q *where, limit int) ([]credo.RepairV
 		}
 		v.RepairApplication, v.Subject, v.AppliedBy, v.State = *op.Repair, op.Subject, op.Actor, credo.StateOpen
 		if dhash.Valid {
-			dec, err := decodeEvent(dbody, dhash.String)
+			dec, err := storecore.DecodeEvent(dbody, dhash.String)
 			if err != nil {
 				return nil, err
 			}

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 // Notices and the outbox.
@@ -31,36 +30,6 @@ var (
 	_ credo.Outbox      = (*DB)(nil)
 	_ credo.NoticeStore = (*DB)(nil)
 )
-
-// validateNotice checks a notice.issued event: the notice payload and no
-// other. It also refuses a notice payload on any other event type.
-func validateNotice(ev *credo.Event, field func(string) string) error {
-	if ev.Type != credo.EventNoticeIssued {
-		if ev.Notice != nil {
-			return credo.FieldErrorf(field("notice"), "not allowed in a %s event", ev.Type)
-		}
-		return nil
-	}
-	if ev.Notice == nil {
-		return credo.FieldErrorf(field("notice"), "required for a %s event", ev.Type)
-	}
-	if ev.Record != nil || ev.Change != nil || ev.Dispute != nil || ev.Decision != nil ||
-		ev.Repair != nil || ev.Refusal != nil || ev.Consent != nil || ev.Link != nil || ev.Policy != nil {
-		return credo.FieldErrorf(field("notice"), "a %s event carries the notice only", ev.Type)
-	}
-	if ev.Notice.RecordID <= 0 {
-		return credo.FieldErrorf(field("notice.record_id"), "required")
-	}
-	return nil
-}
-
-// copyNotice copies a notice deeply.
-func copyNotice(n *credo.Notice) *credo.Notice {
-	c := *n
-	c.Lists = slices.Clone(n.Lists)
-	c.Points = slices.Clone(n.Points)
-	return &c
-}
 
 // prepareNotice checks a notice against the stored state: its record
 // exists and concerns the event's subject. If the record already has a
@@ -95,7 +64,7 @@ func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*cre
 	if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq.Int64).Scan(&body, &hash); err != nil {
 		return nil, internal("Append", err)
 	}
-	return decodeEvent(body, hash)
+	return storecore.DecodeEvent(body, hash)
 }
 
 // projectNotice writes the notices row of a notice.issued event.
@@ -143,43 +112,27 @@ func (db *DB) AddWebhook(ctx context.Context, wh *credo.Webhook) error {
 	}
 	for _, e := range wh.Events {
 		if !slices.Contains(DeliverableEvents, e) {
-			return credo.FieldErrorf("events", "%q cannot be delivered (deliverable: %s)", e, joinTypes(DeliverableEvents))
+			return credo.FieldErrorf("events", "%q cannot be delivered (deliverable: %s)", e, storecore.JoinTypes(DeliverableEvents))
 		}
 	}
 	if wh.Secret == "" {
-		wh.Secret = "whsec_" + randomHex(24)
+		wh.Secret = "whsec_" + storecore.RandomHex(24)
 	}
 	if len(wh.Secret) < 16 {
 		return credo.FieldErrorf("secret", "must be at least 16 characters")
 	}
 	if wh.ID == "" {
-		wh.ID = "wh_" + randomHex(6)
+		wh.ID = "wh_" + storecore.RandomHex(6)
 	}
 	if wh.Created.IsZero() {
 		wh.Created = db.opts.Now()
 	}
 	_, err = o.ExecContext(ctx, `INSERT INTO webhooks (id, url, secret, events, created) VALUES (?, ?, ?, ?, ?)`,
-		wh.ID, wh.URL, wh.Secret, joinTypes(wh.Events), utcText(wh.Created))
+		wh.ID, wh.URL, wh.Secret, storecore.JoinTypes(wh.Events), utcText(wh.Created))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return credo.Errorf(credo.ECONFLICT, "webhook %s already exists", wh.ID)
 	}
 	return internal("AddWebhook", err)
-}
-
-func joinTypes(ts []credo.EventType) string {
-	s := make([]string, len(ts))
-	for i, t := range ts {
-		s[i] = string(t)
-	}
-	return strings.Join(s, ",")
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("credo: crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
 }
 
 // Webhooks returns every endpoint, removed ones too, oldest first.
@@ -322,7 +275,7 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			d.Delivered = parseUTC(delivered.String)
 		}
 		if full {
-			ev, err := decodeEvent(body, hash)
+			ev, err := storecore.DecodeEvent(body, hash)
 			if err != nil {
 				return nil, err
 			}
@@ -452,7 +405,7 @@ func (db *DB) RecordsWithoutNotice(ctx context.Context, after int64, limit int) 
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, after, internal("RecordsWithoutNotice", err)
 		}
-		r, err := decodeRecord(body)
+		r, err := storecore.DecodeRecord(body)
 		if err != nil {
 			return nil, after, internal("RecordsWithoutNotice", err)
 		}
