@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,21 +21,24 @@ import (
 // registry checks; with --server they go through the API with a token's
 // rights.
 
-// openDueRegistry opens a registry for one due-process step. It skips the
-// decision table: a one-shot command does not answer checks, and the
-// workflows compute what they need from the subject's facts.
-func openDueRegistry(ctx context.Context, path storeFlag) (*registry.Registry, credo.Store, error) {
-	st, err := openStore(path, true)
-	if err != nil {
-		return nil, nil, err
+// viaServerOrRegistry runs a due-process command against the server when
+// --server is given, else against the registry's store, and returns its
+// result with the time zone to print it in (the policy's; nil from a
+// server, whose times are printed as given).
+func viaServerOrRegistry[T any](cmd *cobra.Command, remote *remoteFlags, db storeFlag,
+	server func(c *chttp.Client) (T, error), local func(reg *registry.Registry) (T, error)) (T, *time.Location, error) {
+	if c := remote.client(); c != nil {
+		v, err := server(c)
+		return v, nil, err
 	}
-	reg, err := registry.Open(ctx, st, registry.Options{NoTable: true,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	reg, st, err := openRegistry(cmd.Context(), db)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		var zero T
+		return zero, nil, err
 	}
-	return reg, st, nil
+	defer st.Close()
+	v, err := local(reg)
+	return v, policyLoc(cmd.Context(), reg), err
 }
 
 // listState checks the --state flag: open, decided or all.
@@ -209,33 +210,24 @@ func newDisputesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ds []registry.DisputeCase
-			var loc *time.Location
-			if c := remote.client(); c != nil {
+			ds, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) ([]registry.DisputeCase, error) {
 				if st == "" {
 					st = "all"
 				}
-				if ds, err = c.Disputes(cmd.Context(), st, authority, subject); err != nil {
-					return err
-				}
-			} else {
-				reg, store, err := openDueRegistry(cmd.Context(), db)
-				if err != nil {
-					return err
-				}
-				defer store.Close()
-				loc = policyLoc(cmd.Context(), reg)
+				return c.Disputes(cmd.Context(), st, authority, subject)
+			}, func(reg *registry.Registry) ([]registry.DisputeCase, error) {
 				f := credo.DisputeFilter{State: st}
 				if subject != "" {
 					id, err := reg.ParseSubject(subject)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					f.Subject = id.Canonical
 				}
-				if ds, err = reg.Disputes(cmd.Context(), f, authority); err != nil {
-					return err
-				}
+				return reg.Disputes(cmd.Context(), f, authority)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), ds)
@@ -271,24 +263,13 @@ func newDisputeCmd() *cobra.Command {
 			if record <= 0 {
 				return credo.FieldErrorf("--record", "is required: the id of the record objected to")
 			}
-			var d *registry.DisputeCase
-			var loc *time.Location
-			if c := remote.client(); c != nil {
-				var err error
-				d, err = c.OpenDispute(cmd.Context(), chttp.DisputeRequest{RecordID: record, Grounds: grounds, EvidenceSHA256: evidence, Appeal: appeal, NewInformation: newInfo})
-				if err != nil {
-					return err
-				}
-			} else {
-				reg, st, err := openDueRegistry(cmd.Context(), db)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				loc = policyLoc(cmd.Context(), reg)
-				if d, err = reg.OpenDispute(cmd.Context(), record, grounds, evidence, appeal, newInfo, registry.ActorAdmin); err != nil {
-					return err
-				}
+			d, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*registry.DisputeCase, error) {
+				return c.OpenDispute(cmd.Context(), chttp.DisputeRequest{RecordID: record, Grounds: grounds, EvidenceSHA256: evidence, Appeal: appeal, NewInformation: newInfo})
+			}, func(reg *registry.Registry) (*registry.DisputeCase, error) {
+				return reg.OpenDispute(cmd.Context(), record, grounds, evidence, appeal, newInfo, registry.ActorAdmin)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), d)
@@ -320,25 +301,16 @@ func newDisputeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var d *registry.DisputeCase
-			var loc *time.Location
-			if c := dremote.client(); c != nil {
-				if authority != "" {
-					return credo.FieldErrorf("--authority", "with --server the token's authority decides")
-				}
-				if d, err = c.DecideDispute(cmd.Context(), id, outcome, reason); err != nil {
-					return err
-				}
-			} else {
-				reg, st, err := openDueRegistry(cmd.Context(), ddb)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				loc = policyLoc(cmd.Context(), reg)
-				if d, err = reg.DecideDispute(cmd.Context(), id, outcome, reason, actorOf(authority)); err != nil {
-					return err
-				}
+			if dremote.client() != nil && authority != "" {
+				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
+			}
+			d, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.DisputeCase, error) {
+				return c.DecideDispute(cmd.Context(), id, outcome, reason)
+			}, func(reg *registry.Registry) (*registry.DisputeCase, error) {
+				return reg.DecideDispute(cmd.Context(), id, outcome, reason, actorOf(authority))
+			})
+			if err != nil {
+				return err
 			}
 			if djson {
 				return writeJSON(cmd.OutOrStdout(), d)
@@ -365,7 +337,7 @@ func newDisputeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg, st, err := openDueRegistry(cmd.Context(), sdb)
+			reg, st, err := openRegistry(cmd.Context(), sdb)
 			if err != nil {
 				return err
 			}
@@ -412,22 +384,12 @@ func newRepairsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rs []registry.RepairCase
-			var loc *time.Location
-			if c := remote.client(); c != nil {
+			rs, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) ([]registry.RepairCase, error) {
 				if st == "" {
 					st = "all"
 				}
-				if rs, err = c.Repairs(cmd.Context(), st, authority, subject); err != nil {
-					return err
-				}
-			} else {
-				reg, store, err := openDueRegistry(cmd.Context(), db)
-				if err != nil {
-					return err
-				}
-				defer store.Close()
-				loc = policyLoc(cmd.Context(), reg)
+				return c.Repairs(cmd.Context(), st, authority, subject)
+			}, func(reg *registry.Registry) ([]registry.RepairCase, error) {
 				f := credo.RepairFilter{State: st}
 				if authority != "" {
 					f.Authorities = []string{authority}
@@ -435,13 +397,14 @@ func newRepairsCmd() *cobra.Command {
 				if subject != "" {
 					id, err := reg.ParseSubject(subject)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					f.Subject = id.Canonical
 				}
-				if rs, err = reg.Repairs(cmd.Context(), f); err != nil {
-					return err
-				}
+				return reg.Repairs(cmd.Context(), f)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), rs)
@@ -476,23 +439,13 @@ func newRepairCmd() *cobra.Command {
 			if record <= 0 {
 				return credo.FieldErrorf("--record", "is required: the id of the record to repair")
 			}
-			var a *registry.RepairCase
-			var loc *time.Location
-			if c := remote.client(); c != nil {
-				var err error
-				if a, err = c.ApplyRepair(cmd.Context(), chttp.RepairRequest{RecordID: record, Statement: statement, Commitment: commitment}); err != nil {
-					return err
-				}
-			} else {
-				reg, st, err := openDueRegistry(cmd.Context(), db)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				loc = policyLoc(cmd.Context(), reg)
-				if a, err = reg.ApplyRepair(cmd.Context(), record, statement, commitment, registry.ActorAdmin); err != nil {
-					return err
-				}
+			a, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*registry.RepairCase, error) {
+				return c.ApplyRepair(cmd.Context(), chttp.RepairRequest{RecordID: record, Statement: statement, Commitment: commitment})
+			}, func(reg *registry.Registry) (*registry.RepairCase, error) {
+				return reg.ApplyRepair(cmd.Context(), record, statement, commitment, registry.ActorAdmin)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), a)
@@ -525,25 +478,16 @@ func newRepairCmd() *cobra.Command {
 			if approve == refuse {
 				return credo.FieldErrorf("--approve", "give exactly one of --approve and --refuse")
 			}
-			var a *registry.RepairCase
-			var loc *time.Location
-			if c := dremote.client(); c != nil {
-				if authority != "" {
-					return credo.FieldErrorf("--authority", "with --server the token's authority decides")
-				}
-				if a, err = c.DecideRepair(cmd.Context(), id, approve, reason); err != nil {
-					return err
-				}
-			} else {
-				reg, st, err := openDueRegistry(cmd.Context(), ddb)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				loc = policyLoc(cmd.Context(), reg)
-				if a, err = reg.DecideRepair(cmd.Context(), id, approve, reason, actorOf(authority)); err != nil {
-					return err
-				}
+			if dremote.client() != nil && authority != "" {
+				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
+			}
+			a, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.RepairCase, error) {
+				return c.DecideRepair(cmd.Context(), id, approve, reason)
+			}, func(reg *registry.Registry) (*registry.RepairCase, error) {
+				return reg.DecideRepair(cmd.Context(), id, approve, reason, actorOf(authority))
+			})
+			if err != nil {
+				return err
 			}
 			if djson {
 				return writeJSON(cmd.OutOrStdout(), a)
