@@ -1,0 +1,163 @@
+package sqlite_test
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"credo/storetest"
+)
+
+// The floor benchmarks measure what the driver alone can write on this
+// machine, durably, in the bulk benchmark's batches of 10,000: rows the size
+// of real record.filed events (585 bytes of body, as in a generated city),
+// made before the timer starts, inserted with one prepared statement in one
+// transaction a batch, with the store's settings (WAL, synchronous=FULL).
+// No validation, no canonical encoding, no hashing, no projections: no
+// store built on this driver can file records faster than its floor. They
+// are the yardstick for BenchmarkBulkFile's 200,000 records/s target:
+//
+//	go test ./sqlite -run '^$' -bench 'BulkFile$|Floor' -benchtime 30x -count 5
+
+// BenchmarkFloorLogOnly inserts event rows only (the events table's
+// schema, sequential keys): the log without any projection.
+func BenchmarkFloorLogOnly(b *testing.B) { benchFloor(b, false) }
+
+// BenchmarkFloorLogAndKey inserts the event rows and, in the same
+// transaction, one row per record into a table with the unique
+// (authority, case_ref) key that idempotent filing needs: the least a
+// registry that refuses duplicates must write.
+func BenchmarkFloorLogAndKey(b *testing.B) { benchFloor(b, true) }
+
+type floorRow struct {
+	subject, recorded, prevHash, hash, caseRef string
+	body                                       []byte
+}
+
+func floorRows(from, n int) []floorRow {
+	rows := make([]floorRow, n)
+	pad := strings.Repeat("x", 585-len(`{"seq":0000000,"subject":"110105199003074578","case_ref":"(2024)京0101民初0000000号","pad":""}`))
+	for i := range rows {
+		k := from + i
+		subject := fmt.Sprintf("1101051990%08d", k)
+		caseRef := fmt.Sprintf("(2024)京0101民初%07d号", k)
+		body := fmt.Appendf(nil, `{"seq":%07d,"subject":"%s","case_ref":"%s","pad":"%s"}`, k, subject, caseRef, pad)
+		sum := sha256.Sum256(body)
+		rows[i] = floorRow{subject: subject, recorded: time.Now().UTC().Format(time.RFC3339Nano),
+			prevHash: hex.EncodeToString(sum[:]), hash: hex.EncodeToString(sum[:]), caseRef: caseRef, body: body}
+	}
+	return rows
+}
+
+func benchFloor(b *testing.B, key bool) {
+	path := filepath.Join(b.TempDir(), "floor.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, subject TEXT NOT NULL,
+		recorded TEXT NOT NULL, body BLOB NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+		CREATE TABLE records (id INTEGER PRIMARY KEY, authority TEXT NOT NULL, case_ref TEXT NOT NULL,
+		subject TEXT NOT NULL, UNIQUE (authority, case_ref))`); err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	var cpu time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		rows := floorRows(i*bulkBatch, bulkBatch)
+		b.StartTimer()
+		c := storetest.CPUTime()
+		tx, err := db.Begin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev, err := tx.Prepare("INSERT INTO events VALUES (?, 'record.filed', ?, ?, ?, ?, ?)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rec *sql.Stmt
+		if key {
+			if rec, err = tx.Prepare("INSERT INTO records VALUES (?, 'court.beijing', ?, ?)"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for j, r := range rows {
+			seq := int64(i*bulkBatch + j + 1)
+			if _, err := ev.Exec(seq, r.subject, r.recorded, r.body, r.prevHash, r.hash); err != nil {
+				b.Fatal(err)
+			}
+			if key {
+				if _, err := rec.Exec(seq, r.caseRef, r.subject); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		cpu += storetest.CPUTime() - c
+		n += int64(len(rows))
+	}
+	storetest.ReportRate(b, n)
+	reportCPU(b, cpu, n)
+}
+
+// BenchmarkFloorLogOnlyMulti is BenchmarkFloorLogOnly with 50 rows per
+// INSERT statement (fewer calls through database/sql and the driver).
+func BenchmarkFloorLogOnlyMulti(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "floor.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, subject TEXT NOT NULL,
+		recorded TEXT NOT NULL, body BLOB NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	const per = 50
+	q := "INSERT INTO events VALUES " + strings.TrimSuffix(strings.Repeat("(?, 'record.filed', ?, ?, ?, ?, ?),", per), ",")
+	var n int64
+	var cpu time.Duration
+	args := make([]any, 0, per*6)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		rows := floorRows(i*bulkBatch, bulkBatch)
+		b.StartTimer()
+		c := storetest.CPUTime()
+		tx, err := db.Begin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := tx.Prepare(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < len(rows); j += per {
+			args = args[:0]
+			for k, r := range rows[j : j+per] {
+				args = append(args, int64(i*bulkBatch+j+k+1), r.subject, r.recorded, r.body, r.prevHash, r.hash)
+			}
+			if _, err := st.Exec(args...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		cpu += storetest.CPUTime() - c
+		n += int64(len(rows))
+	}
+	storetest.ReportRate(b, n)
+	reportCPU(b, cpu, n)
+}
