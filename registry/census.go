@@ -173,7 +173,15 @@ func (c *CensusCache) startLocked() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
+		start := time.Now()
 		cs, err := c.build(ctx, c.reg.Now())
+		if lg := c.reg.log; lg != nil {
+			if err != nil {
+				lg.Warn("census not built", "err", err)
+			} else {
+				lg.Info("census built", "subjects", cs.Subjects, "took", time.Since(start).Round(time.Millisecond).String())
+			}
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.building = false
