@@ -33,10 +33,24 @@ type Ready struct {
 	LogPosition int64 `json:"log_position"`
 	LogHead     int64 `json:"log_head"`
 	TailLag     int64 `json:"tail_lag"`
+	// On a node that reads the log from a streaming standby (credo serve
+	// --postgres-read): PrimaryHead is the head of the primary's log (what
+	// writers have been told is stored), ReplicationLag how many of its
+	// events the standby has not replayed yet (PrimaryHead - LogHead), and
+	// TailLag is then counted from PrimaryHead: the events acknowledged to
+	// writers that this node's answers do not reflect yet.
+	PrimaryHead    *int64 `json:"primary_head,omitempty"`
+	ReplicationLag *int64 `json:"replication_lag,omitempty"`
 	// Tailing: the node follows the log written by other nodes;
 	// SinceLastPoll is the seconds since it last read it.
 	Tailing       bool     `json:"tailing"`
 	SinceLastPoll *float64 `json:"since_last_poll_seconds,omitempty"`
+}
+
+// primaryHeader is a store that reads the log from a replica and can
+// tell the primary's head (registry.ReadReplica).
+type primaryHeader interface {
+	PrimaryHead(ctx context.Context) (int64, string, error)
 }
 
 // handleReady reports whether the server can answer: the store is
@@ -76,6 +90,17 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ts := s.reg.TailStatus()
 	out := Ready{Status: "ready", Policy: t.PolicyHash(), TableEntries: t.Len(), LogPosition: ts.Position, LogHead: max(head, ts.Position), Tailing: ts.Running}
 	out.TailLag = out.LogHead - out.LogPosition
+	if rs, ok := store.(primaryHeader); ok {
+		primary, _, err := rs.PrimaryHead(ctx)
+		if err != nil {
+			fail("primary unreachable")
+			return
+		}
+		primary = max(primary, out.LogHead) // read after the replica's head: never behind it but for a race
+		lag := primary - out.LogHead
+		out.PrimaryHead, out.ReplicationLag = &primary, &lag
+		out.TailLag = primary - out.LogPosition
+	}
 	if ts.Running {
 		if ts.LastPoll.IsZero() {
 			fail("the tailer has not read the log yet")
@@ -89,6 +114,11 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if ts.Running && out.TailLag > s.opts.MaxTailLag {
+		if out.ReplicationLag != nil && *out.ReplicationLag > 0 {
+			fail("the decision table is %d events behind the primary's log (at most %d), %d of them not yet replayed by the standby it reads",
+				out.TailLag, s.opts.MaxTailLag, *out.ReplicationLag)
+			return
+		}
 		fail("the decision table is %d events behind the log (at most %d)", out.TailLag, s.opts.MaxTailLag)
 		return
 	}

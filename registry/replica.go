@@ -54,6 +54,13 @@ func (s *replicaStore) Policies(ctx context.Context) ([]credo.PolicyVersion, err
 }
 func (s *replicaStore) Head(ctx context.Context) (int64, string, error) { return s.read.Head(ctx) }
 
+// PrimaryHead returns the head of the primary's log: what has been
+// acknowledged to writers, which the replica reaches once it has replayed
+// it. The difference to Head is the replication lag, in events.
+func (s *replicaStore) PrimaryHead(ctx context.Context) (int64, string, error) {
+	return s.Store.Head(ctx)
+}
+
 // EventsOfType reads from the replica when it can filter by type.
 func (s *replicaStore) EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error) {
 	if tr, ok := s.read.(typedEventReader); ok {

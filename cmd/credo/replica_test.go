@@ -194,6 +194,43 @@ func TestReadReplica(t *testing.T) {
 		}
 	}
 	sameAnswers(true)
+
+	// While the standby does not replay, /readyz on the standby node says
+	// how far the standby is behind the primary, and counts its lag from
+	// the primary's head; once replay resumes both lags go back to zero.
+	sconn, err := pgx.Connect(ctx, standby.dsn("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sconn.Close(ctx)
+	if _, err := sconn.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := chttp.NewClient(onPrimary.url(), court).FileRecord(ctx, judgmentRecord(ric(200+i), fmt.Sprintf("R-P%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, rp := readyz(t, onPrimary.url())
+	st, rs := readyz(t, onStandby.url())
+	if st != 200 || rs.PrimaryHead == nil || rs.ReplicationLag == nil {
+		t.Fatalf("standby node's /readyz while replay is paused: %d %+v", st, rs)
+	}
+	if *rs.PrimaryHead != rp.LogHead || *rs.ReplicationLag < 3 || *rs.ReplicationLag != *rs.PrimaryHead-rs.LogHead || rs.TailLag < 3 {
+		t.Errorf("standby node's /readyz while replay is paused: primary head %d, replication lag %d, tail lag %d, log head %d; the primary's head is %d (3 records behind)",
+			*rs.PrimaryHead, *rs.ReplicationLag, rs.TailLag, rs.LogHead, rp.LogHead)
+	}
+	if rp.PrimaryHead != nil || rp.ReplicationLag != nil {
+		t.Errorf("a node on the primary reports replication: %+v", rp)
+	}
+	if _, err := sconn.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	caughtUp()
+	if _, rs := readyz(t, onStandby.url()); rs.ReplicationLag == nil || *rs.ReplicationLag != 0 || rs.TailLag != 0 {
+		t.Errorf("standby node's /readyz after replay resumed: %+v", rs)
+	}
+
 	// A record filed through the standby node goes to the primary and
 	// comes back through the standby's replay.
 	if _, err := chttp.NewClient(onStandby.url(), court).FileRecord(ctx, judgmentRecord(ric(1), "R-S1")); err != nil {
