@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,11 +176,8 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 	body := http.MaxBytesReader(w, r.Body, maxNDJSONBody)
 	rd := ingest.NewReader("body", body, format, pol.Location())
 	res := BatchResult{Rejected: []RejectedLine{}}
-	type pending struct {
-		line int
-		rec  *credo.Record
-	}
-	var ok []pending
+	var ok []batchLine
+	remote := map[*Shard][]batchLine{} // lines for other shards' subjects, to forward
 	for {
 		l, more := rd.Next()
 		if !more {
@@ -194,6 +192,10 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 			res.rejectErr(l.N, err)
 			continue
 		}
+		if to := s.shard.forwardTo(s, r, l.Record.Subject); to != nil {
+			remote[to] = append(remote[to], batchLine{l.N, l.Record})
+			continue
+		}
 		if err := s.reg.Validate(ctx, l.Record); err != nil {
 			if credo.ErrorCode(err) == credo.EINTERNAL || credo.ErrorCode(err) == credo.EUNAVAILABLE {
 				return err
@@ -201,7 +203,7 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 			res.rejectErr(l.N, err)
 			continue
 		}
-		ok = append(ok, pending{l.N, l.Record})
+		ok = append(ok, batchLine{l.N, l.Record})
 	}
 	if err := rd.Err(); err != nil {
 		var mbe *http.MaxBytesError
@@ -213,6 +215,9 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 			return invalid(le.Field, "line %d: %s (nothing was filed)", le.Line, le.Reason)
 		}
 		return invalid("", "reading the batch: %v (nothing was filed)", err)
+	}
+	if len(remote) > 0 {
+		s.shard.fileRemote(ctx, r, remote, &res)
 	}
 	for len(ok) > 0 {
 		chunk := ok[:min(batchChunk, len(ok))]
@@ -233,7 +238,14 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 			s.count(&res, fr)
 		}
 	}
+	slices.SortStableFunc(res.Rejected, func(a, b RejectedLine) int { return a.Line - b.Line })
 	return writeJSON(w, http.StatusOK, res)
+}
+
+// batchLine is a record of a batch and its line number.
+type batchLine struct {
+	line int
+	rec  *credo.Record
 }
 
 func (s *Server) count(res *BatchResult, fr credo.FileResult) {

@@ -21,6 +21,7 @@ import (
 
 	"credo"
 	"credo/ident"
+	"credo/ingest"
 )
 
 // Province shards: a national deployment splits the registry by province.
@@ -469,3 +470,113 @@ func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *Shard,
 type relayed struct{ p Problem }
 
 func (e *relayed) Error() string { return e.p.Detail }
+
+// forwardTo returns the shard a batch line about subject is to be filed
+// at, or nil to file it here: sharding off, a subject of this node, an
+// identifier that does not parse (the local checks refuse it), forwarding
+// off, or a batch that was itself forwarded (the registry then refuses the
+// line, naming the owner: the shard maps disagree).
+func (sh *sharding) forwardTo(s *Server, r *http.Request, subject string) *Shard {
+	if sh == nil || !sh.Forward || r.Header.Get(ForwardedHeader) != "" {
+		return nil
+	}
+	if _, owner, local := sh.owner(s, subject); !local {
+		return owner
+	}
+	return nil
+}
+
+// fileRemote files the lines of a batch that belong to other shards
+// there, one batch per shard, concurrently, with the caller's token, and
+// adds the outcome to res under the lines' own numbers. A shard that does
+// not answer, or refuses the whole batch (say, the token is unknown
+// there), has each of its lines rejected with the reason; the other lines
+// are filed regardless. Re-sending the batch is safe: filing is
+// idempotent.
+func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*Shard][]batchLine, res *BatchResult) {
+	type outcome struct {
+		to    *Shard
+		lines []batchLine
+		res   BatchResult
+		err   error
+	}
+	out := make([]outcome, 0, len(parts))
+	for to, lines := range parts {
+		out = append(out, outcome{to: to, lines: lines})
+	}
+	slices.SortFunc(out, func(a, b outcome) int { return strings.Compare(a.to.name, b.to.name) })
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() { out[i].res, out[i].err = sh.remoteFile(ctx, r, out[i].to, out[i].lines) })
+	}
+	wg.Wait()
+	for _, o := range out {
+		if o.err != nil {
+			reason := o.err.Error()
+			var rl *relayed
+			if errors.As(o.err, &rl) {
+				reason = fmt.Sprintf("shard %s refused the lines forwarded to it: %s", o.to.name, rl.p.Detail)
+			}
+			for _, l := range o.lines {
+				res.reject(l.line, "", reason)
+			}
+			continue
+		}
+		res.Filed += o.res.Filed
+		res.Present += o.res.Present
+		for _, rj := range o.res.Rejected {
+			if rj.Line < 1 || rj.Line > len(o.lines) {
+				continue
+			}
+			res.reject(o.lines[rj.Line-1].line, rj.Field, rj.Reason)
+		}
+		if unlisted := o.res.RejectedTotal - len(o.res.Rejected); unlisted > 0 {
+			res.RejectedTotal += unlisted
+		}
+	}
+}
+
+// remoteFile sends lines to another shard's POST /v1/records/batch as
+// NDJSON, numbered from 1 in the order given.
+func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *Shard, lines []batchLine) (BatchResult, error) {
+	var res BatchResult
+	var body []byte
+	for _, l := range lines {
+		var err error
+		if body, err = ingest.AppendNDJSON(body, l.rec); err != nil {
+			return res, credo.Errorf(credo.EINTERNAL, "encoding line %d for shard %s: %v", l.line, to.name, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+"/v1/records/batch", bytes.NewReader(body))
+	if err != nil {
+		return res, unreachable(to, err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set(ForwardedHeader, sh.by)
+	if a := r.Header.Get("Authorization"); a != "" {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := sh.Client.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("shard %s at %s did not answer (%v): re-send these lines", to.name, to.URL, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return res, fmt.Errorf("shard %s at %s did not answer in full (%v): re-send these lines", to.name, to.URL, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(rb, &res); err != nil {
+			return res, fmt.Errorf("shard %s answered what this node cannot read (%v): re-send these lines", to.name, err)
+		}
+		return res, nil
+	}
+	var pr Problem
+	if json.Unmarshal(rb, &pr) != nil || pr.Status == 0 {
+		return res, fmt.Errorf("shard %s answered status %d: re-send these lines", to.name, resp.StatusCode)
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return res, fmt.Errorf("shard %s could not file the lines (%s): re-send these lines", to.name, pr.Detail)
+	}
+	return res, &relayed{pr}
+}

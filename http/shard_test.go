@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -217,15 +218,69 @@ func TestShardForwarding(t *testing.T) {
 			t.Errorf("%d %s", r.status, r.body)
 		}
 	})
-	t.Run("a shard refuses to file others' subjects", func(t *testing.T) {
-		lines := fmt.Sprintf(`{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"B-1","decided_at":"2025-01-01","evidence_sha256":%q}`+"\n"+
-			`{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"B-2","decided_at":"2025-01-01","evidence_sha256":%q}`+"\n",
-			bob, digest("B-1"), erin, digest("B-2"))
+	batchLine := func(subject, rule, caseRef string) string {
+		return fmt.Sprintf(`{"subject":%q,"rule":%q,"authority":"court.test","case_ref":%q,"decided_at":"2025-01-01","evidence_sha256":%q}`+"\n",
+			subject, rule, caseRef, digest(caseRef))
+	}
+	recordsAt := func(node, subject string) int {
+		evs, err := c.nodes[node].db.SubjectEvents(context.Background(), subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == credo.EventRecordFiled {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("a batch's lines are filed at their shards", func(t *testing.T) {
+		lines := batchLine(bob, "JUDGMENT_DEFAULT", "B-1") + // north, here
+			batchLine(erin, "JUDGMENT_DEFAULT", "B-2") + // south
+			`{"subject":"oops"}` + "\n" + // bad here
+			batchLine(traveler, "JUDGMENT_DEFAULT", "B-4") + // west
+			batchLine(erin, "NO_SUCH_RULE", "B-5") + // south refuses it
+			batchLine(dan, "JUDGMENT_DEFAULT", "B-6") // south
 		r := c.do("north", "POST", "/v1/records/batch", "court", lines)
 		var res credohttp.BatchResult
 		r.decode(t, &res)
+		if r.status != http.StatusOK || res.Lines != 6 || res.Filed != 4 || res.Present != 0 || res.RejectedTotal != 2 || len(res.Rejected) != 2 {
+			t.Fatalf("mixed batch through north: %d %s", r.status, r.body)
+		}
+		if res.Rejected[0].Line != 3 || res.Rejected[1].Line != 5 || res.Rejected[1].Field != "rule" || !strings.Contains(res.Rejected[1].Reason, "NO_SUCH_RULE") {
+			t.Errorf("rejected lines keep their numbers in the batch sent: %+v", res.Rejected)
+		}
+		for _, at := range []struct {
+			node, subject string
+			want          int
+		}{{"north", bob, 1}, {"south", erin, 1}, {"west", traveler, 1}, {"south", dan, 2}, {"north", erin, 0}, {"north", dan, 0}} {
+			if got := recordsAt(at.node, at.subject); got != at.want {
+				t.Errorf("%s holds %d records of %s, want %d", at.node, got, at.subject, at.want)
+			}
+		}
+		// Sent again: every line is already filed, wherever it was.
+		r = c.do("north", "POST", "/v1/records/batch", "court", lines)
+		r.decode(t, &res)
+		if res.Filed != 0 || res.Present != 4 || res.RejectedTotal != 2 {
+			t.Errorf("the same batch again: %s", r.body)
+		}
+	})
+	t.Run("a shard refuses forwarded lines it does not serve", func(t *testing.T) {
+		e := &env{t: t, ts: c.nodes["north"].ts, secret: c.secret}
+		req, _ := http.NewRequest("POST", e.ts.URL+"/v1/records/batch", strings.NewReader(batchLine(bob, "JUDGMENT_DEFAULT", "B-7")+batchLine(erin, "JUDGMENT_DEFAULT", "B-8")))
+		req.Header.Set("Authorization", e.auth("court"))
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set(credohttp.ForwardedHeader, "west")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res credohttp.BatchResult
+		json.NewDecoder(resp.Body).Decode(&res)
+		resp.Body.Close()
 		if res.Filed != 1 || len(res.Rejected) != 1 || res.Rejected[0].Line != 2 || !strings.Contains(res.Rejected[0].Reason, "belongs to shard south") {
-			t.Errorf("batch with a foreign line: %d %s", r.status, r.body)
+			t.Errorf("a forwarded batch with a foreign line: %+v", res)
 		}
 	})
 	t.Run("a shard that does not answer", func(t *testing.T) {
@@ -240,6 +295,14 @@ func TestShardForwarding(t *testing.T) {
 		if r.status != http.StatusOK || len(out.Decisions) != 2 || out.Decisions[0].CheckResult == nil || out.Decisions[0].Decision != "deny" ||
 			out.Decisions[1].Error == nil || out.Decisions[1].Error.Status != http.StatusBadGateway {
 			t.Errorf("batch with west down: %d %s", r.status, r.body)
+		}
+		lines := batchLine(alice, "JUDGMENT_DEFAULT", "W-1") + batchLine(traveler, "JUDGMENT_DEFAULT", "W-2") + batchLine(dan, "JUDGMENT_DEFAULT", "W-3")
+		r = c.do("north", "POST", "/v1/records/batch", "court", lines)
+		var res credohttp.BatchResult
+		r.decode(t, &res)
+		if r.status != http.StatusOK || res.Filed != 2 || len(res.Rejected) != 1 || res.Rejected[0].Line != 2 ||
+			!strings.Contains(res.Rejected[0].Reason, "shard west") || !strings.Contains(res.Rejected[0].Reason, "re-send") {
+			t.Errorf("filing a batch with west down: %d %s", r.status, r.body)
 		}
 	})
 }
@@ -269,6 +332,15 @@ func TestShardMisdirected(t *testing.T) {
 	r.decode(t, &out)
 	if len(out.Decisions) != 2 || out.Decisions[0].CheckResult == nil || out.Decisions[1].Error == nil || out.Decisions[1].Error.Status != http.StatusMisdirectedRequest {
 		t.Errorf("batch: %s", r.body)
+	}
+	lines := fmt.Sprintf(`{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"M-1","decided_at":"2025-01-01","evidence_sha256":%q}`+"\n"+
+		`{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"M-2","decided_at":"2025-01-01","evidence_sha256":%q}`+"\n",
+		bob, digest("M-1"), erin, digest("M-2"))
+	r = c.do("north", "POST", "/v1/records/batch", "court", lines)
+	var br credohttp.BatchResult
+	r.decode(t, &br)
+	if br.Filed != 1 || len(br.Rejected) != 1 || br.Rejected[0].Line != 2 || !strings.Contains(br.Rejected[0].Reason, "belongs to shard south") {
+		t.Errorf("batch with a foreign line, forwarding off: %d %s", r.status, r.body)
 	}
 	// A forwarded request is never forwarded again.
 	c2 := newShardCluster(t, true)

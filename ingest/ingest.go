@@ -317,3 +317,28 @@ func (s *lineScanner) next() (line []byte, tooLong bool, err error) {
 		}
 	}
 }
+
+// AppendNDJSON appends the NDJSON line (with its newline) that reads back as
+// rec: the record's filing fields under the column names, times in RFC
+// 3339. A batch is forwarded to another node in this form.
+func AppendNDJSON(dst []byte, rec *credo.Record) ([]byte, error) {
+	m := map[string]any{"subject": rec.Subject, "rule": rec.Rule, "authority": rec.Authority, "case_ref": rec.CaseRef,
+		"decided_at": rec.DecidedAt.Format(time.RFC3339Nano), "evidence_sha256": rec.EvidenceSHA256}
+	if rec.EvidenceURI != "" {
+		m["evidence_uri"] = rec.EvidenceURI
+	}
+	if rec.SubjectName != "" {
+		m["subject_name"] = rec.SubjectName
+	}
+	if !rec.NotifiedAt.IsZero() {
+		m["notified_at"] = rec.NotifiedAt.Format(time.RFC3339Nano)
+	}
+	if rec.Quantity != 0 {
+		m["quantity"] = rec.Quantity
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return dst, err
+	}
+	return append(append(dst, b...), '\n'), nil
+}
