@@ -123,7 +123,7 @@ func groups(count int, sizes string, people int) []group {
 	}
 	return []group{
 		{"check in process", bench("./engine", "^(BenchmarkCheck|BenchmarkCheckCELBaseline)$", "1s"), nil},
-		{"checks over HTTP", bench("./http", "^(BenchmarkCheckHTTP|BenchmarkCheckHTTPBatch|BenchmarkCheckHTTPNaive)$", "2s"), nil},
+		{"checks over HTTP", bench("./http", "^(BenchmarkCheckHTTP|BenchmarkCheckHTTPBatch|BenchmarkCheckHTTPNaive|BenchmarkCheckHTTPFloor)$", "2s"), nil},
 		{"ingest", bench("./sqlite", "^(BenchmarkBulkFile|BenchmarkNaiveInsert|BenchmarkGroupCommit|BenchmarkGroupCommit512|BenchmarkTxPerRecord|BenchmarkFloorLogOnly|BenchmarkFloorLogAndKey)$", "1s"), nil},
 		{"table memory and snapshot", bench("./engine", "^(BenchmarkTableMemory|BenchmarkTableMemoryNaiveMap|BenchmarkTableSnapshot)$", "1x"),
 			[]string{"BENCH_TABLE_SIZES=" + sizes}},
