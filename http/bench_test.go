@@ -138,7 +138,9 @@ func BenchmarkCheckHTTPFloor(b *testing.B) {
 	loadHTTP(b, ts.URL, "Bearer x", carol)
 }
 
-func checkHTTP(b *testing.B, e *env, subject string) { loadHTTP(b, e.ts.URL, e.auth("airline"), subject) }
+func checkHTTP(b *testing.B, e *env, subject string) {
+	loadHTTP(b, e.ts.URL, e.auth("airline"), subject)
+}
 
 // loadHTTP posts checks of subject to base from parallel keep-alive
 // clients and reports checks/s.

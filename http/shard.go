@@ -430,38 +430,24 @@ func (w *bufferWriter) WriteHeader(int)             {}
 func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *Shard, sector string, subjects []string) (CheckBatchResponse, error) {
 	var res CheckBatchResponse
 	b, _ := json.Marshal(CheckBatchRequest{Sector: sector, Subjects: subjects})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+"/v1/checks/batch", bytes.NewReader(b))
-	if err != nil {
-		return res, unreachable(to, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ForwardedHeader, sh.by)
-	if a := r.Header.Get("Authorization"); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	resp, err := sh.Client.Do(req)
-	if err != nil {
-		return res, unreachable(to, err)
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	status, rb, err := sh.post(ctx, r, to, "/v1/checks/batch", "application/json", b)
 	if err != nil {
 		return res, unreachable(to, err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
+	case status == http.StatusOK:
 		if err := json.Unmarshal(rb, &res); err != nil {
 			return res, unreachable(to, fmt.Errorf("undecodable answer: %v", err))
 		}
 		return res, nil
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return res, unreachable(to, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(rb))))
+	case status >= 500 || status == http.StatusTooManyRequests:
+		return res, unreachable(to, fmt.Errorf("status %d: %s", status, strings.TrimSpace(string(rb))))
 	}
 	// The shard refused the whole batch (the token, the sector): so does
 	// this node, with the shard's problem.
 	var pr Problem
 	if json.Unmarshal(rb, &pr) != nil || pr.Status == 0 {
-		return res, unreachable(to, fmt.Errorf("status %d without a problem", resp.StatusCode))
+		return res, unreachable(to, fmt.Errorf("status %d without a problem", status))
 	}
 	return res, &relayed{pr}
 }
@@ -547,25 +533,11 @@ func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *Shard, 
 			return res, credo.Errorf(credo.EINTERNAL, "encoding line %d for shard %s: %v", l.line, to.name, err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+"/v1/records/batch", bytes.NewReader(body))
-	if err != nil {
-		return res, unreachable(to, err)
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set(ForwardedHeader, sh.by)
-	if a := r.Header.Get("Authorization"); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	resp, err := sh.Client.Do(req)
+	status, rb, err := sh.post(ctx, r, to, "/v1/records/batch", "application/x-ndjson", body)
 	if err != nil {
 		return res, fmt.Errorf("shard %s at %s did not answer (%v): re-send these lines", to.name, to.URL, err)
 	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return res, fmt.Errorf("shard %s at %s did not answer in full (%v): re-send these lines", to.name, to.URL, err)
-	}
-	if resp.StatusCode == http.StatusOK {
+	if status == http.StatusOK {
 		if err := json.Unmarshal(rb, &res); err != nil {
 			return res, fmt.Errorf("shard %s answered what this node cannot read (%v): re-send these lines", to.name, err)
 		}
@@ -573,10 +545,32 @@ func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *Shard, 
 	}
 	var pr Problem
 	if json.Unmarshal(rb, &pr) != nil || pr.Status == 0 {
-		return res, fmt.Errorf("shard %s answered status %d: re-send these lines", to.name, resp.StatusCode)
+		return res, fmt.Errorf("shard %s answered status %d: re-send these lines", to.name, status)
 	}
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+	if status >= 500 || status == http.StatusTooManyRequests {
 		return res, fmt.Errorf("shard %s could not file the lines (%s): re-send these lines", to.name, pr.Detail)
 	}
 	return res, &relayed{pr}
+}
+
+// post sends body to another shard's path with the caller's token, marked
+// as forwarded by this node, and returns the answer's status and body (at
+// most 64 MiB).
+func (sh *sharding) post(ctx context.Context, r *http.Request, to *Shard, path, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set(ForwardedHeader, sh.by)
+	if a := r.Header.Get("Authorization"); a != "" {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := sh.Client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, rb, err
 }

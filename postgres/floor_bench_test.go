@@ -1,18 +1,13 @@
 package postgres_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"credo/internal/pgtest"
+	"credo/storetest"
 )
 
 // The floor benchmarks measure what the server alone can take on this
@@ -38,17 +33,11 @@ func BenchmarkFloorCopyLogOnly(b *testing.B) { benchCopyFloor(b, false) }
 func BenchmarkFloorCopyLogAndKey(b *testing.B) { benchCopyFloor(b, true) }
 
 func floorRows(from, n int) (events, keys [][]any) {
-	pad := strings.Repeat("x", floorPad())
 	now := time.Now().UTC()
-	for i := range n {
-		k := from + i
-		subject := fmt.Sprintf("1101051990%08d", k)
-		caseRef := fmt.Sprintf("(2024)京0101民初%07d号", k)
-		body := fmt.Appendf(nil, `{"seq":%07d,"subject":"%s","case_ref":"%s","pad":"%s"}`, k, subject, caseRef, pad)
-		sum := sha256.Sum256(body)
-		h := hex.EncodeToString(sum[:])
-		events = append(events, []any{int64(k + 1), "record.filed", subject, now, body, h, h})
-		keys = append(keys, []any{int64(k + 1), "court.beijing", caseRef, subject})
+	for _, e := range storetest.FloorEvents(from, n) {
+		from++
+		events = append(events, []any{int64(from), "record.filed", e.Subject, now, e.Body, e.Hash, e.Hash})
+		keys = append(keys, []any{int64(from), "court.beijing", e.CaseRef, e.Subject})
 	}
 	return events, keys
 }
@@ -88,12 +77,4 @@ func benchCopyFloor(b *testing.B, key bool) {
 		n += int64(len(events))
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-}
-
-func floorPad() int {
-	if v := os.Getenv("FLOOR_BODY"); v != "" {
-		n, _ := strconv.Atoi(v)
-		return max(0, n-len(`{"seq":0000000,"subject":"110105199003074578","case_ref":"(2024)京0101民初0000000号","pad":""}`))
-	}
-	return 585 - len(`{"seq":0000000,"subject":"110105199003074578","case_ref":"(2024)京0101民初0000000号","pad":""}`)
 }

@@ -1,13 +1,8 @@
 package sqlite_test
 
 import (
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,26 +33,6 @@ func BenchmarkFloorLogOnly(b *testing.B) { benchFloor(b, false) }
 // registry that refuses duplicates must write.
 func BenchmarkFloorLogAndKey(b *testing.B) { benchFloor(b, true) }
 
-type floorRow struct {
-	subject, recorded, prevHash, hash, caseRef string
-	body                                       []byte
-}
-
-func floorRows(from, n int) []floorRow {
-	rows := make([]floorRow, n)
-	pad := strings.Repeat("x", floorPad())
-	for i := range rows {
-		k := from + i
-		subject := fmt.Sprintf("1101051990%08d", k)
-		caseRef := fmt.Sprintf("(2024)京0101民初%07d号", k)
-		body := fmt.Appendf(nil, `{"seq":%07d,"subject":"%s","case_ref":"%s","pad":"%s"}`, k, subject, caseRef, pad)
-		sum := sha256.Sum256(body)
-		rows[i] = floorRow{subject: subject, recorded: time.Now().UTC().Format(time.RFC3339Nano),
-			prevHash: hex.EncodeToString(sum[:]), hash: hex.EncodeToString(sum[:]), caseRef: caseRef, body: body}
-	}
-	return rows
-}
-
 const floorPer = 50
 
 var (
@@ -84,7 +59,8 @@ func benchFloor(b *testing.B, key bool) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		rows := floorRows(i*bulkBatch, bulkBatch)
+		rows := storetest.FloorEvents(i*bulkBatch, bulkBatch)
+		recorded := time.Now().UTC().Format(time.RFC3339Nano)
 		b.StartTimer()
 		c := storetest.CPUTime()
 		tx, err := db.Begin()
@@ -105,7 +81,7 @@ func benchFloor(b *testing.B, key bool) {
 		for j := 0; j < len(rows); j += floorPer {
 			args = args[:0]
 			for k, r := range rows[j : j+floorPer] {
-				args = append(args, int64(i*bulkBatch+j+k+1), r.subject, r.recorded, r.body, r.prevHash, r.hash)
+				args = append(args, int64(i*bulkBatch+j+k+1), r.Subject, recorded, r.Body, r.Hash, r.Hash)
 			}
 			if _, err := ev.Exec(args...); err != nil {
 				b.Fatal(err)
@@ -113,7 +89,7 @@ func benchFloor(b *testing.B, key bool) {
 			if key {
 				args = args[:0]
 				for k, r := range rows[j : j+floorPer] {
-					args = append(args, int64(i*bulkBatch+j+k+1), r.caseRef, r.subject)
+					args = append(args, int64(i*bulkBatch+j+k+1), r.CaseRef, r.Subject)
 				}
 				if _, err := keys.Exec(args...); err != nil {
 					b.Fatal(err)
@@ -128,12 +104,4 @@ func benchFloor(b *testing.B, key bool) {
 	}
 	storetest.ReportRate(b, n)
 	reportCPU(b, cpu, n)
-}
-
-func floorPad() int {
-	if v := os.Getenv("FLOOR_BODY"); v != "" {
-		n, _ := strconv.Atoi(v)
-		return max(0, n-len(`{"seq":0000000,"subject":"110105199003074578","case_ref":"(2024)京0101民初0000000号","pad":""}`))
-	}
-	return 585 - len(`{"seq":0000000,"subject":"110105199003074578","case_ref":"(2024)京0101民初0000000号","pad":""}`)
 }
