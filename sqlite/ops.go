@@ -153,6 +153,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	args := make([]any, 0, cols*checkRowsPerInsert)
 	type key struct{ day, sector, decision string }
 	counts := map[key]int64{}
+	indexed := make([]any, 0, 2*len(cs)) // subject key and seq of each check inserted
 	for i := 0; i < len(cs); i += checkRowsPerInsert {
 		chunk := cs[i:min(i+checkRowsPerInsert, len(cs))]
 		args = args[:0]
@@ -175,15 +176,20 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 		}
 		for rows.Next() {
 			var day, sector, decision string
-			if err := rows.Scan(&day, &sector, &decision); err != nil {
+			var skey, seq int64
+			if err := rows.Scan(&day, &sector, &decision, &skey, &seq); err != nil {
 				rows.Close()
 				return internal("LogChecks", err)
 			}
 			counts[key{day, sector, decision}]++
+			indexed = append(indexed, skey, seq)
 		}
 		if err := rows.Close(); err != nil {
 			return internal("LogChecks", err)
 		}
+	}
+	if err := indexChecks(ctx, tx, indexed); err != nil {
+		return internal("LogChecks", err)
 	}
 	for k, n := range counts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO check_counts(day, sector, decision, n) VALUES(?, ?, ?, ?)
@@ -203,7 +209,7 @@ func checkInsert(rows int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" RETURNING substr(at, 1, 10), sector, decision")
+	b.WriteString(" RETURNING substr(at, 1, 10), sector, decision, skey, seq")
 	return b.String()
 }
 
@@ -248,7 +254,7 @@ func (db *DB) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.
 	if err != nil {
 		return nil, internal("ChecksOf", err)
 	}
-	rows, err := cl.QueryContext(ctx, `SELECT `+checkCols+` FROM checks WHERE skey = ? AND subject = ? ORDER BY seq DESC LIMIT ?`, subjectKey(subject), subject, limit)
+	rows, err := cl.QueryContext(ctx, checksOfQuery, subjectKey(subject), subject, limit)
 	if err != nil {
 		return nil, internal("ChecksOf", err)
 	}

@@ -426,7 +426,16 @@ func (db *DB) boundWAL(w *writer) {
 	if err != nil || fi.Size() < walHardLimit {
 		return
 	}
-	w.exec("PRAGMA wal_checkpoint(RESTART)")
+	// The checkpointer's own (passive) checkpoint makes RESTART busy while
+	// it runs: try again a few times rather than let the log grow by
+	// another batch.
+	for range 20 {
+		var busy, frames, done int
+		if err := w.queryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil || busy == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // runCombined runs a group of FileRecords calls as one batch, in the
