@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"math"
 	"strings"
 )
 
@@ -27,15 +29,17 @@ import (
 //     (subject key, seq) order, into check_index as a new run (appended at
 //     the end of the B-tree, so its pages are written once and full),
 //     records the run's seq range in check_runs and empties the tail.
-//   - When checkRunFanout runs of the first level exist, they are merged
-//     into one run of the next level the same way, so a subject's access
-//     log reads one tail and a bounded number of runs per level; merges
-//     stop at level checkMaxMergeLevel, past which runs only accumulate
-//     (one a quarter of a million checks; reading a subject probes each in
-//     C).
+//   - When checkRunFanout live runs of a level exist, they are merged into
+//     one run of the next level, a chunk of subject keys per batch of
+//     checks logged (compactStep), so that no batch waits long. The merged
+//     run is read only once complete; in the same transaction the runs it
+//     replaces stop being read, and later batches delete their entries a
+//     chunk at a time. Merges stop at level checkMaxMergeLevel (runs of 16
+//     Mi checks), past which runs only accumulate: a subject's access log
+//     reads the tail and every live run, one probe each, in one query.
 //
-// Every check is in exactly one place: the tail or one run. Each step is
-// one transaction, so a crash leaves the previous state.
+// Every check is in the tail or in exactly one live run. Each step is part
+// of a batch's transaction, so a crash leaves the previous state.
 
 // checkLogSchema creates the check log's tables (idempotent).
 const checkLogSchema = `
@@ -61,10 +65,13 @@ CREATE TABLE IF NOT EXISTS check_tail (
 	PRIMARY KEY (skey, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS check_runs (
-	id    INTEGER PRIMARY KEY, -- later runs have larger ids
-	lo    INTEGER NOT NULL,    -- the seq range of the checks in the run
-	hi    INTEGER NOT NULL,
-	level INTEGER NOT NULL     -- 0: a flushed tail; n+1: a merge of level n
+	id     INTEGER PRIMARY KEY,        -- later runs have larger ids
+	lo     INTEGER NOT NULL,           -- the seq range of the checks in the run
+	hi     INTEGER NOT NULL,
+	level  INTEGER NOT NULL,           -- 0: a flushed tail; n+1: a merge of level n
+	state  INTEGER NOT NULL DEFAULT 0, -- 0 live (read), 1 being merged into, 2 merged away (being deleted)
+	chunks INTEGER NOT NULL DEFAULT 0, -- a run being merged into: the chunks of subject keys to copy,
+	done   INTEGER NOT NULL DEFAULT 0  -- and how many are copied
 );
 CREATE TABLE IF NOT EXISTS check_index (
 	run  INTEGER NOT NULL,
@@ -116,7 +123,7 @@ func (db *DB) checkLog() (*sql.DB, error) {
 var (
 	checkTailFlush     = 16384 // tail entries that make a run
 	checkRunFanout     = 16    // runs of a level merged into one of the next
-	checkMaxMergeLevel = 1     // the highest level a merge makes
+	checkMaxMergeLevel = 2     // the highest level a merge makes (16,384 × 16² checks)
 )
 
 // migrateCheckIndex turns a check log written with the former index (one
@@ -169,51 +176,105 @@ func indexChecks(ctx context.Context, tx *sql.Tx, pairs []any) error {
 	if err := tx.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(seq), 0) FROM checks) - (SELECT coalesce(max(hi), 0) FROM check_runs)`).Scan(&tail); err != nil {
 		return err
 	}
-	if tail < int64(checkTailFlush) {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
-		SELECT coalesce((SELECT max(id) FROM check_runs), 0) + 1, min(seq), max(seq), 0 FROM check_tail HAVING count(*) > 0`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
-		SELECT (SELECT max(id) FROM check_runs), skey, seq FROM check_tail ORDER BY skey, seq`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM check_tail"); err != nil {
-		return err
-	}
-	for level := 0; level < checkMaxMergeLevel; level++ {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM check_runs WHERE level = ?", level).Scan(&n); err != nil {
+	if tail >= int64(checkTailFlush) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
+			SELECT coalesce((SELECT max(id) FROM check_runs), 0) + 1, min(seq), max(seq), 0 FROM check_tail HAVING count(*) > 0`); err != nil {
 			return err
 		}
-		if n < checkRunFanout {
-			break
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
+			SELECT (SELECT max(id) FROM check_runs), skey, seq FROM check_tail ORDER BY skey, seq`); err != nil {
+			return err
 		}
-		if err := mergeRuns(ctx, tx, level); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM check_tail"); err != nil {
 			return err
 		}
 	}
-	return nil
+	return compactStep(ctx, tx)
 }
 
-// mergeRuns merges the runs of a level into one run of the next.
-func mergeRuns(ctx context.Context, tx *sql.Tx, level int) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
-		SELECT (SELECT max(id) FROM check_runs) + 1, min(lo), max(hi), ? + 1 FROM check_runs WHERE level = ?`, level, level); err != nil {
+// checkChunk is the number of index entries one step of compaction
+// copies or deletes: each batch of checks logged does at most one step, so
+// a merge never holds the log's writer for long (a merge of 16 runs of
+// 16,384 in one go took 0.75 s; a step takes a few tens of ms).
+var checkChunk = 16384
+
+// compactStep does one step of the runs' upkeep, in this order: copy the
+// next chunk of subject keys of a merge in progress (the last one makes
+// the merged run live and the merged ones dead in one go, so that readers
+// see every check exactly once); else delete a chunk of a dead run's
+// entries; else start a merge of a level that has checkRunFanout live runs.
+func compactStep(ctx context.Context, tx *sql.Tx) error {
+	var id, level, chunks, done int64
+	err := tx.QueryRowContext(ctx, `SELECT id, level, chunks, done FROM check_runs WHERE state = 1`).Scan(&id, &level, &chunks, &done)
+	switch {
+	case err == nil:
+		lo, hi := keyChunk(done, chunks)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
+			SELECT ?1, skey, seq FROM check_index WHERE run IN (SELECT id FROM check_runs WHERE state = 0 AND level = ?2 AND id < ?1)
+				AND skey >= ?3 AND skey <= ?4 ORDER BY skey, seq`, id, level-1, lo, hi); err != nil {
+			return err
+		}
+		if done+1 < chunks {
+			_, err := tx.ExecContext(ctx, `UPDATE check_runs SET done = done + 1 WHERE id = ?`, id)
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE check_runs SET state = 2 WHERE state = 0 AND level = ? AND id < ?`, level-1, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE check_runs SET state = 0, done = chunks WHERE id = ?`, id)
+		return err
+	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
-		SELECT (SELECT max(id) FROM check_runs), skey, seq FROM check_index
-		WHERE run IN (SELECT id FROM check_runs WHERE level = ?) ORDER BY skey, seq`, level); err != nil {
+	err = tx.QueryRowContext(ctx, `SELECT id FROM check_runs WHERE state = 2 ORDER BY id LIMIT 1`).Scan(&id)
+	switch {
+	case err == nil:
+		// The first checkChunk entries of the run, by subject key.
+		var skey, seq int64
+		err := tx.QueryRowContext(ctx, `SELECT skey, seq FROM check_index WHERE run = ? ORDER BY skey, seq LIMIT 1 OFFSET ?`, id, checkChunk).Scan(&skey, &seq)
+		if err == nil {
+			_, err := tx.ExecContext(ctx, `DELETE FROM check_index WHERE run = ? AND (skey, seq) < (?, ?)`, id, skey, seq)
+			return err
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM check_index WHERE run = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM check_runs WHERE id = ?`, id)
+		return err
+	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM check_index WHERE run IN (SELECT id FROM check_runs WHERE level = ?)`, level); err != nil {
+	// Start a merge of the lowest level with enough live runs.
+	var entries int64
+	err = tx.QueryRowContext(ctx, `SELECT level, count(*) FROM check_runs WHERE state = 0 AND level < ?
+		GROUP BY level HAVING count(*) >= ? ORDER BY level LIMIT 1`, checkMaxMergeLevel, checkRunFanout).Scan(&level, &entries)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM check_runs WHERE level = ?`, level)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM check_index WHERE run IN (SELECT id FROM check_runs WHERE state = 0 AND level = ?)`, level).Scan(&entries); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level, state, chunks, done)
+		SELECT (SELECT max(id) FROM check_runs) + 1, min(lo), max(hi), ?1 + 1, 1, ?2, 0 FROM check_runs WHERE state = 0 AND level = ?1`,
+		level, max(1, (entries+int64(checkChunk)-1)/int64(checkChunk)))
 	return err
+}
+
+// keyChunk returns the i-th of n equal ranges of subject keys (64-bit
+// hashes, spread evenly), inclusive.
+func keyChunk(i, n int64) (lo, hi int64) {
+	step := ^uint64(0)/uint64(n) + 1
+	lo = int64(uint64(i)*step + 1<<63) // from the smallest int64 up
+	if i == n-1 {
+		return lo, math.MaxInt64
+	}
+	return lo, int64(uint64(i+1)*step+1<<63) - 1
 }
 
 // checksOfQuery reads a subject's checks, newest first: the seqs under its
@@ -223,7 +284,7 @@ func mergeRuns(ctx context.Context, tx *sql.Tx, level int) error {
 const checksOfQuery = `SELECT ` + checkCols + ` FROM checks WHERE seq IN (
 	SELECT seq FROM check_tail WHERE skey = ?1
 	UNION ALL
-	SELECT ci.seq FROM check_runs r CROSS JOIN check_index ci ON ci.run = r.id AND ci.skey = ?1
+	SELECT ci.seq FROM check_runs r CROSS JOIN check_index ci ON ci.run = r.id AND ci.skey = ?1 WHERE r.state = 0
 ) AND subject = ?2 ORDER BY seq DESC LIMIT ?3`
 
 // subjectKey is the 64-bit FNV-1a hash of a subject identifier, the key of
