@@ -143,12 +143,7 @@ func migrateCheckIndex(ctx context.Context, cl *sql.DB) error {
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'checks_skey'").Scan(&n); err != nil || n == 0 {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
-		SELECT coalesce((SELECT max(id) FROM check_runs), 0) + 1, min(seq), max(seq), ? FROM checks HAVING count(*) > 0`, checkMaxMergeLevel); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
-		SELECT (SELECT max(id) FROM check_runs), skey, seq FROM checks ORDER BY skey, seq`); err != nil {
+	if err := writeRun(ctx, conn, "checks", checkMaxMergeLevel); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "DROP INDEX checks_skey"); err != nil {
@@ -177,12 +172,7 @@ func indexChecks(ctx context.Context, tx *sql.Tx, pairs []any) error {
 		return err
 	}
 	if tail >= int64(checkTailFlush) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
-			SELECT coalesce((SELECT max(id) FROM check_runs), 0) + 1, min(seq), max(seq), 0 FROM check_tail HAVING count(*) > 0`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
-			SELECT (SELECT max(id) FROM check_runs), skey, seq FROM check_tail ORDER BY skey, seq`); err != nil {
+		if err := writeRun(ctx, tx, "check_tail", 0); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM check_tail"); err != nil {
@@ -190,6 +180,21 @@ func indexChecks(ctx context.Context, tx *sql.Tx, pairs []any) error {
 		}
 	}
 	return compactStep(ctx, tx)
+}
+
+// writeRun writes the (subject key, seq) pairs of table (check_tail, or
+// checks when migrating), in order, as a new live run of level: appended at
+// the end of check_index, its pages written once and full.
+func writeRun(ctx context.Context, ex interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}, table string, level int) error {
+	if _, err := ex.ExecContext(ctx, `INSERT INTO check_runs (id, lo, hi, level)
+		SELECT coalesce((SELECT max(id) FROM check_runs), 0) + 1, min(seq), max(seq), ? FROM `+table+` HAVING count(*) > 0`, level); err != nil {
+		return err
+	}
+	_, err := ex.ExecContext(ctx, `INSERT INTO check_index (run, skey, seq)
+		SELECT (SELECT max(id) FROM check_runs), skey, seq FROM `+table+` ORDER BY skey, seq`)
+	return err
 }
 
 // checkChunk is the number of index entries one step of compaction
