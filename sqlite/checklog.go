@@ -34,7 +34,7 @@ import (
 //     checks logged (compactStep), so that no batch waits long. The merged
 //     run is read only once complete; in the same transaction the runs it
 //     replaces stop being read, and later batches delete their entries a
-//     chunk at a time. Merges stop at level checkMaxMergeLevel (runs of 16
+//     chunk at a time. Merges stop at level checkMaxMergeLevel (runs of 4
 //     Mi checks), past which runs only accumulate: a subject's access log
 //     reads the tail and every live run, one probe each, in one query.
 //
