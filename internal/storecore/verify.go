@@ -1,0 +1,86 @@
+package storecore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"credo"
+)
+
+// ChainCheck is the check behind both stores' Verify: fed the events of
+// the log in sequence order, as stored (the row's columns and its body),
+// then the head the writer recorded, it finds the first event that fails.
+// The sequence must be contiguous from 1, the stored hash the SHA-256 of
+// the stored body, the body an event whose seq, type, subject and
+// prev_hash are the row's, and prev_hash the hash of the event before;
+// the end of the log must be the recorded head, which catches a log cut
+// short at its end. Count, HeadSeq and HeadHash describe the whole log as
+// stored.
+type ChainCheck struct {
+	res      credo.VerifyResult
+	prevSeq  int64
+	prevHash string
+	content  struct {
+		Seq      int64           `json:"seq"`
+		Type     credo.EventType `json:"type"`
+		Subject  string          `json:"subject"`
+		PrevHash string          `json:"prev_hash"`
+		Hash     string          `json:"hash"`
+	}
+}
+
+func (c *ChainCheck) bad(seq int64, format string, args ...any) {
+	if c.res.FirstBad == 0 {
+		c.res.FirstBad = seq
+		c.res.Problem = fmt.Sprintf("event %d: ", seq) + fmt.Sprintf(format, args...)
+	}
+}
+
+// Count is the number of events fed so far.
+func (c *ChainCheck) Count() int64 { return c.res.Count }
+
+// Event checks the next stored event.
+func (c *ChainCheck) Event(seq int64, typ, subject string, body []byte, prev, hash string) {
+	c.res.Count++
+	if c.res.FirstBad == 0 {
+		ct := &c.content
+		ct.Seq, ct.Type, ct.Subject, ct.PrevHash, ct.Hash = 0, "", "", "", ""
+		switch {
+		case seq != c.prevSeq+1:
+			c.bad(c.prevSeq+1, "missing (sequence jumps from %d to %d)", c.prevSeq, seq)
+		case credo.HashBytes(body) != hash:
+			c.bad(seq, "hash does not match its content")
+		case json.Unmarshal(body, ct) != nil:
+			c.bad(seq, "content is not an event")
+		case ct.Seq != seq:
+			c.bad(seq, "content is event %d", ct.Seq)
+		case string(ct.Type) != typ || ct.Subject != subject:
+			c.bad(seq, "content does not match its type and subject columns")
+		case ct.PrevHash != prev || ct.Hash != "":
+			c.bad(seq, "content does not match its prev_hash column")
+		case prev != c.prevHash && seq == 1:
+			c.bad(seq, "prev_hash of the first event is not empty")
+		case prev != c.prevHash:
+			c.bad(seq, "prev_hash does not match event %d", c.prevSeq)
+		}
+	}
+	c.prevSeq, c.prevHash = seq, hash
+}
+
+// Result checks the end of the log against the recorded head (haveHead
+// false: none is recorded) and returns the outcome.
+func (c *ChainCheck) Result(haveHead bool, headSeq int64, headHash string) credo.VerifyResult {
+	c.res.HeadSeq, c.res.HeadHash = c.prevSeq, c.prevHash
+	if haveHead || c.prevSeq > 0 {
+		switch {
+		case headSeq > c.prevSeq:
+			c.bad(c.prevSeq+1, "missing (the log ends at %d, its recorded head is %d)", c.prevSeq, headSeq)
+		case headSeq < c.prevSeq:
+			c.bad(headSeq+1, "not recorded (the log goes on to %d, its recorded head is %d)", c.prevSeq, headSeq)
+		case headHash != c.prevHash:
+			c.bad(headSeq, "hash does not match the recorded head")
+		}
+	}
+	c.res.OK = c.res.FirstBad == 0
+	return c.res
+}
