@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -89,10 +86,6 @@ func (db *DB) EventsOfType(ctx context.Context, after int64, limit int, types []
 	return evs, internal("EventsOfType", err)
 }
 
-// parallelDecodeMin is the batch size from which event bodies are decoded
-// on all cores.
-const parallelDecodeMin = 512
-
 func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]credo.Event, error) {
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -113,34 +106,7 @@ func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]cre
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	evs := make([]credo.Event, len(bodies))
-	decode := func(lo, hi int) error {
-		for i := lo; i < hi; i++ {
-			ev, err := storecore.DecodeEvent(bodies[i], hashes[i])
-			if err != nil {
-				return err
-			}
-			evs[i] = *ev
-		}
-		return nil
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if len(bodies) < parallelDecodeMin || workers < 2 {
-		return evs, decode(0, len(bodies))
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	step := (len(bodies) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*step, min((w+1)*step, len(bodies))
-		wg.Go(func() {
-			if lo < hi {
-				errs[w] = decode(lo, hi)
-			}
-		})
-	}
-	wg.Wait()
-	return evs, errors.Join(errs...)
+	return storecore.DecodeEvents(bodies, hashes)
 }
 
 // LinkedOrgs returns the organisations a person has ever been linked to,
