@@ -28,15 +28,7 @@ func (db *DB) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.File
 	if len(rs) == 0 {
 		return []credo.FileResult{}, nil
 	}
-	// The committer works on a copy: a caller that gives up waiting (its
-	// context ends) may reuse its records while the call still commits.
-	cp := make([]credo.Record, len(rs))
-	ptrs := make([]*credo.Record, len(rs))
-	for i, r := range rs {
-		cp[i] = *r
-		ptrs[i] = &cp[i]
-	}
-	req := &request{ctx: ctx, op: "FileRecords", recs: ptrs}
+	req := &request{ctx: ctx, op: "FileRecords", recs: storecore.CopyRecords(rs)}
 	if err := db.submit(req); err != nil {
 		return nil, err
 	}
@@ -53,30 +45,18 @@ func (db *DB) FileRecord(ctx context.Context, r *credo.Record) (credo.FileResult
 	return res[0], nil
 }
 
-// validateRecords checks what the store itself needs of a record: its
-// identity and subject. Everything else is the registry's business.
+// validateRecords checks what the store needs of records to file: what
+// every store needs (storecore.ValidateRecords), text PostgreSQL can store,
+// and values its binary COPY encodes.
 func validateRecords(rs []*credo.Record) error {
+	if err := storecore.ValidateRecords(rs); err != nil {
+		return err
+	}
 	for i, r := range rs {
-		field := func(f string) string {
-			if len(rs) == 1 {
-				return f
-			}
-			return fmt.Sprintf("records[%d].%s", i, f)
-		}
-		switch {
-		case r == nil:
-			return credo.FieldErrorf(field("record"), "missing")
-		case r.Authority == "":
-			return credo.FieldErrorf(field("authority"), "required")
-		case r.CaseRef == "":
-			return credo.FieldErrorf(field("case_ref"), "required")
-		case r.Subject == "":
-			return credo.FieldErrorf(field("subject"), "required")
-		}
 		for _, f := range []struct{ name, v string }{{"subject", r.Subject}, {"rule", r.Rule},
 			{"authority", r.Authority}, {"case_ref", r.CaseRef}} {
 			if !pgText(f.v) {
-				return credo.FieldErrorf(field(f.name), "must be valid UTF-8 without NUL characters")
+				return credo.FieldErrorf(storecore.RecordField(len(rs), i, f.name), "must be valid UTF-8 without NUL characters")
 			}
 		}
 		if err := encodable(r, len(rs), i); err != nil {
@@ -176,12 +156,7 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 // years 0-9999 and offsets under a day, its quantity is finite), so that a
 // call that cannot be written fails before it joins a group.
 func encodable(r *credo.Record, n, i int) error {
-	field := func(f string) string {
-		if n == 1 {
-			return f
-		}
-		return fmt.Sprintf("records[%d].%s", i, f)
-	}
+	field := func(f string) string { return storecore.RecordField(n, i, f) }
 	var buf [64]byte
 	for _, t := range []struct {
 		name string

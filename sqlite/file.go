@@ -17,21 +17,13 @@ import (
 // commitLoop. The records passed in are not modified; the results are
 // copies with ID and FiledAt set.
 func (db *DB) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.FileResult, error) {
-	if err := validateRecords(rs); err != nil {
+	if err := storecore.ValidateRecords(rs); err != nil {
 		return nil, err
 	}
 	if len(rs) == 0 {
 		return []credo.FileResult{}, nil
 	}
-	// The committer works on a copy: a caller that gives up waiting (its
-	// context ends) may reuse its records while the call still commits.
-	cp := make([]credo.Record, len(rs))
-	ptrs := make([]*credo.Record, len(rs))
-	for i, r := range rs {
-		cp[i] = *r
-		ptrs[i] = &cp[i]
-	}
-	req := &request{ctx: ctx, op: "FileRecords", recs: ptrs}
+	req := &request{ctx: ctx, op: "FileRecords", recs: storecore.CopyRecords(rs)}
 	if err := db.submit(req); err != nil {
 		return nil, err
 	}
@@ -46,30 +38,6 @@ func (db *DB) FileRecord(ctx context.Context, r *credo.Record) (credo.FileResult
 		return credo.FileResult{}, err
 	}
 	return res[0], nil
-}
-
-// validateRecords checks what the store itself needs of a record: its
-// identity and subject. Everything else is the registry's business.
-func validateRecords(rs []*credo.Record) error {
-	for i, r := range rs {
-		field := func(f string) string {
-			if len(rs) == 1 {
-				return f
-			}
-			return fmt.Sprintf("records[%d].%s", i, f)
-		}
-		switch {
-		case r == nil:
-			return credo.FieldErrorf(field("record"), "missing")
-		case r.Authority == "":
-			return credo.FieldErrorf(field("authority"), "required")
-		case r.CaseRef == "":
-			return credo.FieldErrorf(field("case_ref"), "required")
-		case r.Subject == "":
-			return credo.FieldErrorf(field("subject"), "required")
-		}
-	}
-	return nil
 }
 
 // recKey is a record's identity.
