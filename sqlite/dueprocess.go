@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"credo"
 )
@@ -124,70 +123,11 @@ func (w *writer) projectDueProcess(ev *credo.Event) error {
 	return err
 }
 
-// where builds a WHERE clause from conditions and their arguments.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (q *where) add(cond string, args ...any) {
-	q.conds = append(q.conds, cond)
-	q.args = append(q.args, args...)
-}
-
-// in adds "col IN (?, ...)" for a non-empty list.
-func (q *where) in(col string, vals []string) {
-	if len(vals) == 0 {
-		return
-	}
-	ph := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
-	}
-	q.add(col+" IN ("+ph+")", args...)
-}
-
-func (q *where) state(col, state string) error {
-	switch state {
-	case "":
-	case credo.StateOpen:
-		q.add(col + " IS NULL")
-	case credo.StateDecided:
-		q.add(col + " IS NOT NULL")
-	default:
-		return credo.FieldErrorf("state", "must be %s or %s, not %q", credo.StateOpen, credo.StateDecided, state)
-	}
-	return nil
-}
-
-func (q *where) sql(limit int) string {
-	s := ""
-	if len(q.conds) > 0 {
-		s = " WHERE " + strings.Join(q.conds, " AND ")
-	}
-	s += " ORDER BY 1"
-	if limit > 0 {
-		s += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	return s
-}
-
 // Disputes returns the disputes that match the filter, oldest first.
 func (db *DB) Disputes(ctx context.Context, f credo.DisputeFilter) ([]credo.DisputeView, error) {
-	q := &where{}
-	if err := q.state("d.outcome", f.State); err != nil {
+	q, err := storecore.DisputesWhere(f, false)
+	if err != nil {
 		return nil, err
-	}
-	q.in("r.authority", f.Authorities)
-	if f.Appeal != nil {
-		q.add("d.appeal = ?", *f.Appeal)
-	}
-	if f.Subject != "" {
-		q.add("d.subject = ?", f.Subject)
-	}
-	if f.RecordID != 0 {
-		q.add("d.record_id = ?", f.RecordID)
 	}
 	out, err := db.disputes(ctx, q, f.Limit)
 	return out, internal("Disputes", err)
@@ -195,8 +135,8 @@ func (db *DB) Disputes(ctx context.Context, f credo.DisputeFilter) ([]credo.Disp
 
 // Dispute returns one dispute (ENOTFOUND if absent).
 func (db *DB) Dispute(ctx context.Context, id int64) (*credo.DisputeView, error) {
-	q := &where{}
-	q.add("d.id = ?", id)
+	q := &storecore.Where{Numbered: false}
+	q.Add("d.id = ?", id)
 	ds, err := db.disputes(ctx, q, 1)
 	if err != nil {
 		return nil, internal("Dispute", err)
@@ -207,10 +147,8 @@ func (db *DB) Dispute(ctx context.Context, id int64) (*credo.DisputeView, error)
 	return &ds[0], nil
 }
 
-func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.DisputeView, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT d.id, r.authority, r.rule, r.case_ref, eo.body, eo.hash, ed.body, ed.hash
-		FROM disputes d JOIN records r ON r.id = d.record_id JOIN events eo ON eo.seq = d.id
-		LEFT JOIN events ed ON ed.seq = d.decided_seq`+q.sql(limit), q.args...)
+func (db *DB) disputes(ctx context.Context, q *storecore.Where, limit int) ([]credo.DisputeView, error) {
+	rows, err := db.rdb.QueryContext(ctx, storecore.DisputesSelect+q.SQL(limit), q.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,23 +163,12 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := storecore.DecodeEvent(obody, ohash)
-		if err != nil {
-			return nil, err
-		}
-		if op.Dispute == nil {
-			return nil, fmt.Errorf("event %d (%s) opens no dispute", op.Seq, op.Type)
-		}
-		v.Dispute, v.Subject, v.OpenedBy, v.State = *op.Dispute, op.Subject, op.Actor, credo.StateOpen
+		var dh *string
 		if dhash.Valid {
-			dec, err := storecore.DecodeEvent(dbody, dhash.String)
-			if err != nil {
-				return nil, err
-			}
-			if dec.Decision == nil {
-				return nil, fmt.Errorf("event %d (%s) decides no dispute", dec.Seq, dec.Type)
-			}
-			v.State, v.DecidedAt, v.Outcome, v.Reason, v.DecidedBy = credo.StateDecided, dec.Decision.At, dec.Decision.Outcome, dec.Decision.Reason, dec.Actor
+			dh = &dhash.String
+		}
+		if v, err = storecore.DisputeView(v, obody, ohash, dbody, dh); err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}
@@ -251,16 +178,9 @@ func (db *DB) disputes(ctx context.Context, q *where, limit int) ([]credo.Disput
 // RepairApplications returns the repair applications that match the
 // filter, oldest first.
 func (db *DB) RepairApplications(ctx context.Context, f credo.RepairFilter) ([]credo.RepairView, error) {
-	q := &where{}
-	if err := q.state("a.outcome", f.State); err != nil {
+	q, err := storecore.RepairsWhere(f, false)
+	if err != nil {
 		return nil, err
-	}
-	q.in("r.authority", f.Authorities)
-	if f.Subject != "" {
-		q.add("a.subject = ?", f.Subject)
-	}
-	if f.RecordID != 0 {
-		q.add("a.record_id = ?", f.RecordID)
 	}
 	out, err := db.repairs(ctx, q, f.Limit)
 	return out, internal("RepairApplications", err)
@@ -268,8 +188,8 @@ func (db *DB) RepairApplications(ctx context.Context, f credo.RepairFilter) ([]c
 
 // RepairApplication returns one repair application (ENOTFOUND if absent).
 func (db *DB) RepairApplication(ctx context.Context, id int64) (*credo.RepairView, error) {
-	q := &where{}
-	q.add("a.id = ?", id)
+	q := &storecore.Where{Numbered: false}
+	q.Add("a.id = ?", id)
 	as, err := db.repairs(ctx, q, 1)
 	if err != nil {
 		return nil, internal("RepairApplication", err)
@@ -280,10 +200,8 @@ func (db *DB) RepairApplication(ctx context.Context, id int64) (*credo.RepairVie
 	return &as[0], nil
 }
 
-func (db *DB) repairs(ctx context.Context, q *where, limit int) ([]credo.RepairView, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT a.id, r.authority, r.rule, r.case_ref, a.outcome, eo.body, eo.hash, ed.body, ed.hash
-		FROM repair_applications a JOIN records r ON r.id = a.record_id JOIN events eo ON eo.seq = a.id
-		LEFT JOIN events ed ON ed.seq = a.decided_seq`+q.sql(limit), q.args...)
+func (db *DB) repairs(ctx context.Context, q *storecore.Where, limit int) ([]credo.RepairView, error) {
+	rows, err := db.rdb.QueryContext(ctx, storecore.RepairsSelect+q.SQL(limit), q.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -298,28 +216,15 @@ func (db *DB) repairs(ctx context.Context, q *where, limit int) ([]credo.RepairV
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		op, err := storecore.DecodeEvent(obody, ohash)
-		if err != nil {
-			return nil, err
+		var oc, dh *string
+		if outcome.Valid {
+			oc = &outcome.String
 		}
-		if op.Repair == nil {
-			return nil, fmt.Errorf("event %d (%s) files no repair application", op.Seq, op.Type)
-		}
-		v.RepairApplication, v.Subject, v.AppliedBy, v.State = *op.Repair, op.Subject, op.Actor, credo.StateOpen
 		if dhash.Valid {
-			dec, err := storecore.DecodeEvent(dbody, dhash.String)
-			if err != nil {
-				return nil, err
-			}
-			v.State, v.Outcome, v.DecidedBy = credo.StateDecided, outcome.String, dec.Actor
-			switch {
-			case dec.Refusal != nil:
-				v.DecidedAt, v.Reason = dec.Refusal.At, dec.Refusal.Reason
-			case dec.Change != nil:
-				v.DecidedAt, v.Reason = dec.Change.At, dec.Change.Reason
-			default:
-				return nil, fmt.Errorf("event %d (%s) decides no repair application", dec.Seq, dec.Type)
-			}
+			dh = &dhash.String
+		}
+		if v, err = storecore.RepairView(v, oc, obody, ohash, dbody, dh); err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}
