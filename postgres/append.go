@@ -96,26 +96,10 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			continue
 		}
 		w.seq++
-		ev.Seq = w.seq
-		if ev.Recorded.IsZero() {
-			ev.Recorded = now
-		}
-		ev.PrevHash = w.hash
-		switch ev.Type {
-		case credo.EventDisputeOpened:
-			ev.Dispute.ID = ev.Seq
-		case credo.EventRepairApplied:
-			ev.Repair.ID = ev.Seq
-		case credo.EventPolicyPublished:
-			if ev.Policy.Published.IsZero() {
-				ev.Policy.Published = ev.Recorded
-			}
-		}
-		body, err := credo.CanonicalEncoding(ev)
+		body, err := storecore.Seal(ev, w.seq, w.hash, now)
 		if err != nil {
-			return nil, credo.Errorf(credo.EINVALID, "event cannot be encoded: %v", err)
+			return nil, err
 		}
-		ev.Hash = credo.HashBytes(body)
 		w.hash = ev.Hash
 		w.queue(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,

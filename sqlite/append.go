@@ -62,26 +62,10 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			continue
 		}
 		w.seq++
-		ev.Seq = w.seq
-		if ev.Recorded.IsZero() {
-			ev.Recorded = now
-		}
-		ev.PrevHash = w.hash
-		switch ev.Type {
-		case credo.EventDisputeOpened:
-			ev.Dispute.ID = ev.Seq
-		case credo.EventRepairApplied:
-			ev.Repair.ID = ev.Seq
-		case credo.EventPolicyPublished:
-			if ev.Policy.Published.IsZero() {
-				ev.Policy.Published = ev.Recorded
-			}
-		}
-		body, err := credo.CanonicalEncoding(ev)
+		body, err := storecore.Seal(ev, w.seq, w.hash, now)
 		if err != nil {
-			return nil, credo.Errorf(credo.EINVALID, "event cannot be encoded: %v", err)
+			return nil, err
 		}
-		ev.Hash = credo.HashBytes(body)
 		w.hash = ev.Hash
 		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
