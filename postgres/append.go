@@ -83,7 +83,7 @@ func validateText(ev *credo.Event, field func(string) string) error {
 // append writes evs (already validated copies) inside the open transaction.
 func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 	out := make([]*credo.Event, len(evs))
-	subjects := newSubjectSet()
+	subjects := storecore.NewSubjectSet()
 	now := w.stamp()
 	for i, ev := range evs {
 		field := storecore.EventField(len(evs), i)
@@ -106,7 +106,7 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded, body, ev.PrevHash, ev.Hash)
 		for _, c := range storecore.Concerned(ev) {
 			w.queue("INSERT INTO subject_events (subject, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING", c.Subject, ev.Seq)
-			subjects.add(c.Subject, ev.Seq, c.Kind)
+			subjects.Add(c.Subject, ev.Seq, c.Kind)
 		}
 		w.project(ev)
 		out[i] = ev

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -127,7 +126,7 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 		k := recKey{r.Authority, r.CaseRef}
 		if ex := stored[k]; ex != nil {
 			if !r.SameFiling(ex) {
-				return nil, nil, conflict(r, ex, false)
+				return nil, nil, storecore.Conflict("postgres.FileRecords", r, ex, false)
 			}
 			res[i] = credo.FileResult{Record: ex}
 			continue
@@ -135,7 +134,7 @@ func resolve(rs []*credo.Record, stored map[recKey]*credo.Record, now time.Time)
 		if j, ok := first[k]; ok {
 			prior := res[j].Record
 			if !r.SameFiling(prior) {
-				return nil, nil, conflict(r, prior, true)
+				return nil, nil, storecore.Conflict("postgres.FileRecords", r, prior, true)
 			}
 			res[i] = credo.FileResult{Record: prior}
 			continue
@@ -181,7 +180,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 	hashes := make([]string, n)
 	prevs := make([]string, n)
 	arena := make([]byte, 0, 640*min(n, 256))
-	subjects := newSubjectSet()
+	subjects := storecore.NewSubjectSet()
 	for i, r := range rs {
 		start := len(arena)
 		var err error
@@ -195,7 +194,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 		prevs[i] = w.hash
 		w.hash = credo.HashBytes(body)
 		bodies[i], hashes[i] = body, w.hash
-		subjects.add(r.Subject, r.ID, "")
+		subjects.Add(r.Subject, r.ID, "")
 	}
 	if w.opts.CopyThreshold > 0 && n >= w.opts.CopyThreshold {
 		return w.copyRecords(rs, bodies, prevs, hashes, subjects)
@@ -225,7 +224,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 
 // copyRecords writes a large batch with COPY. The keys are known to be
 // new: they were looked up under the log lock, which every filing takes.
-func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes []string, subjects *subjectSet) error {
+func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes []string, subjects *storecore.SubjectSet) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -275,7 +274,7 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 
 // copySubjects upserts the subjects of a large batch: COPY into a
 // temporary table of the session, then one INSERT ... ON CONFLICT.
-func (w *writer) copySubjects(s *subjectSet) error {
+func (w *writer) copySubjects(s *storecore.SubjectSet) error {
 	if _, err := w.exec(`CREATE TEMP TABLE IF NOT EXISTS subjects_stage
 		(id text, kind text, first_seq bigint, last_seq bigint) ON COMMIT DELETE ROWS`); err != nil {
 		return err
@@ -286,15 +285,15 @@ func (w *writer) copySubjects(s *subjectSet) error {
 	if _, err := w.exec(`TRUNCATE subjects_stage`); err != nil {
 		return err
 	}
-	w.copyBufs[3] = w.copyBufs[3].reset(len(s.list) * 64)
+	w.copyBufs[3] = w.copyBufs[3].reset(len(s.List) * 64)
 	sb := w.copyBufs[3]
-	for i := range s.list {
-		r := &s.list[i]
+	for i := range s.List {
+		r := &s.List[i]
 		sb.row(4)
-		sb.text(r.id)
-		sb.text(r.kind)
-		sb.int64(r.first)
-		sb.int64(r.last)
+		sb.text(r.ID)
+		sb.text(r.Kind)
+		sb.int64(r.First)
+		sb.int64(r.Last)
 	}
 	if _, err := w.conn.PgConn().CopyFrom(bg, sb.done(), "COPY subjects_stage (id, kind, first_seq, last_seq) FROM STDIN WITH (FORMAT binary)"); err != nil {
 		return err
@@ -337,7 +336,7 @@ func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 	}
 	w.queue(`SELECT e.body FROM unnest($1::text[], $2::text[]) AS k (authority, case_ref)
 		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
-		JOIN events e ON e.seq = r.id`, auths, cases).Query(func(rows pgx.Rows) error {
+		JOIN events e ON e.seq = r.ID`, auths, cases).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var body []byte
 			if err := rows.Scan(&body); err != nil {
@@ -354,64 +353,17 @@ func (w *writer) queueLookup(keys []recKey) map[recKey]*credo.Record {
 	return found
 }
 
-// conflict is the error for r contradicting the stored (or, if inCall,
-// earlier in the same call) record o with the same identity.
-func conflict(r, o *credo.Record, inCall bool) error {
-	what := fmt.Sprintf("record %d filed at %s", o.ID, o.FiledAt.UTC().Format(time.RFC3339))
-	if inCall {
-		what = "an earlier record of the same call"
-	}
-	return &credo.Error{
-		Code: credo.ECONFLICT,
-		Op:   "postgres.FileRecords",
-		Message: fmt.Sprintf("record (authority %s, case %s) conflicts with %s: %s differs",
-			r.Authority, r.CaseRef, what, storecore.DifferingField(r, o)),
-	}
-}
-
-// subjectSet collects the subjects a transaction touches, with the first
-// and last sequence numbers it gave them, in order of first appearance.
-type subjectSet struct {
-	idx  map[string]int
-	list []subjectRow
-}
-
-type subjectRow struct {
-	id          string
-	kind        string
-	first, last int64
-}
-
-func newSubjectSet() *subjectSet { return &subjectSet{idx: map[string]int{}} }
-
-// add notes that event seq concerns subject id; kind is "person" or "org"
-// if the event says so (links), "" to derive it from the identifier.
-func (s *subjectSet) add(id string, seq int64, kind string) {
-	if i, ok := s.idx[id]; ok {
-		s.list[i].last = seq
-		if s.list[i].kind == "unknown" && kind != "" {
-			s.list[i].kind = kind
-		}
-		return
-	}
-	if k := storecore.SubjectKind(id); k != "unknown" || kind == "" {
-		kind = k
-	}
-	s.idx[id] = len(s.list)
-	s.list = append(s.list, subjectRow{id: id, kind: kind, first: seq, last: seq})
-}
-
 // upsertSubjects queues the subjects rows for s.
-func (w *writer) upsertSubjects(s *subjectSet) {
-	if len(s.list) == 0 {
+func (w *writer) upsertSubjects(s *storecore.SubjectSet) {
+	if len(s.List) == 0 {
 		return
 	}
-	ids := make([]string, len(s.list))
-	kinds := make([]string, len(s.list))
-	firsts := make([]int64, len(s.list))
-	lasts := make([]int64, len(s.list))
-	for i, r := range s.list {
-		ids[i], kinds[i], firsts[i], lasts[i] = r.id, r.kind, r.first, r.last
+	ids := make([]string, len(s.List))
+	kinds := make([]string, len(s.List))
+	firsts := make([]int64, len(s.List))
+	lasts := make([]int64, len(s.List))
+	for i, r := range s.List {
+		ids[i], kinds[i], firsts[i], lasts[i] = r.ID, r.Kind, r.First, r.Last
 	}
 	w.queue(`INSERT INTO subjects (id, kind, first_seq, last_seq)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])

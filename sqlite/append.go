@@ -49,7 +49,7 @@ func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, e
 // append writes evs (already validated copies) inside the open transaction.
 func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 	out := make([]*credo.Event, len(evs))
-	subjects := newSubjectSet()
+	subjects := storecore.NewSubjectSet()
 	now := w.stamp()
 	for i, ev := range evs {
 		field := storecore.EventField(len(evs), i)
@@ -76,7 +76,7 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Subject, ev.Seq); err != nil {
 				return nil, internal("Append", err)
 			}
-			subjects.add(c.Subject, ev.Seq, c.Kind)
+			subjects.Add(c.Subject, ev.Seq, c.Kind)
 		}
 		if err := w.project(ev); err != nil {
 			return nil, internal("Append", err)

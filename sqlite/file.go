@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 		k := recKey{r.Authority, r.CaseRef}
 		if ex := existing[k]; ex != nil {
 			if !r.SameFiling(ex) {
-				return nil, conflict(r, ex, false)
+				return nil, storecore.Conflict("sqlite.FileRecords", r, ex, false)
 			}
 			c := *ex
 			res[i] = credo.FileResult{Record: &c}
@@ -77,7 +76,7 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 		if j := first[k]; j < i {
 			prior := res[j].Record
 			if !r.SameFiling(prior) {
-				return nil, conflict(r, prior, true)
+				return nil, storecore.Conflict("sqlite.FileRecords", r, prior, true)
 			}
 			res[i] = credo.FileResult{Record: prior} // copied once it has its ID
 			dups = append(dups, i)
@@ -110,7 +109,7 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
 	recArgs := make([]any, 0, cap(evArgs))
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
-	subjects := newSubjectSet()
+	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	var lastT time.Time
 	var lastText string
@@ -152,7 +151,7 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, w.hash)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
 		seArgs = append(seArgs, r.Subject, r.ID)
-		subjects.add(r.Subject, r.ID, "")
+		subjects.Add(r.Subject, r.ID, "")
 		if len(evArgs) == cap(evArgs) {
 			if err := flush(); err != nil {
 				return internal("FileRecords", err)
@@ -230,64 +229,17 @@ func (w *writer) lookupQuery(n int) string {
 	}
 	b.WriteString(`) SELECT e.body FROM k
 		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
-		JOIN events e ON e.seq = r.id`)
+		JOIN events e ON e.seq = r.ID`)
 	q := b.String()
 	w.lookupSQL[n] = q
 	return q
 }
 
-// conflict is the error for r contradicting the stored (or, if inCall,
-// earlier in the same call) record o with the same identity.
-func conflict(r, o *credo.Record, inCall bool) error {
-	what := fmt.Sprintf("record %d filed at %s", o.ID, o.FiledAt.UTC().Format(time.RFC3339))
-	if inCall {
-		what = "an earlier record of the same call"
-	}
-	return &credo.Error{
-		Code: credo.ECONFLICT,
-		Op:   "sqlite.FileRecords",
-		Message: fmt.Sprintf("record (authority %s, case %s) conflicts with %s: %s differs",
-			r.Authority, r.CaseRef, what, storecore.DifferingField(r, o)),
-	}
-}
-
-// subjectSet collects the subjects a transaction touches, with the first
-// and last sequence numbers it gave them, in order of first appearance.
-type subjectSet struct {
-	idx  map[string]int
-	list []subjectRow
-}
-
-type subjectRow struct {
-	id          string
-	kind        string
-	first, last int64
-}
-
-func newSubjectSet() *subjectSet { return &subjectSet{idx: map[string]int{}} }
-
-// add notes that event seq concerns subject id; kind is "person" or "org"
-// if the event says so (links), "" to derive it from the identifier.
-func (s *subjectSet) add(id string, seq int64, kind string) {
-	if i, ok := s.idx[id]; ok {
-		s.list[i].last = seq
-		if s.list[i].kind == "unknown" && kind != "" {
-			s.list[i].kind = kind
-		}
-		return
-	}
-	if k := storecore.SubjectKind(id); k != "unknown" || kind == "" {
-		kind = k
-	}
-	s.idx[id] = len(s.list)
-	s.list = append(s.list, subjectRow{id: id, kind: kind, first: seq, last: seq})
-}
-
 // upsertSubjects writes the subjects table rows for s.
-func (w *writer) upsertSubjects(s *subjectSet) error {
-	args := make([]any, 0, 4*min(len(s.list), maxRowsPerInsert*16))
-	for _, r := range s.list {
-		args = append(args, r.id, r.kind, r.first, r.last)
+func (w *writer) upsertSubjects(s *storecore.SubjectSet) error {
+	args := make([]any, 0, 4*min(len(s.List), maxRowsPerInsert*16))
+	for _, r := range s.List {
+		args = append(args, r.ID, r.Kind, r.First, r.Last)
 		if len(args) == cap(args) {
 			if err := w.subjects.exec(args); err != nil {
 				return err
