@@ -59,7 +59,7 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := pool.QueryRow(ctx, "SELECT COALESCE(max(version), 0) FROM schema_migrations").Scan(&cur); err != nil {
 		return credo.Errorf(credo.EUNAVAILABLE, "postgres: the read-only database has no Credo schema (open the primary once to create it): %v", err)
 	}
-	if want := ms[len(ms)-1].version; cur != want {
+	if want := ms[len(ms)-1].Version; cur != want {
 		return credo.Errorf(credo.EUNAVAILABLE, "postgres: the read-only database has schema version %d, this program needs %d (upgrade the primary first)", cur, want)
 	}
 	return nil
