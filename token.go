@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Roles a bearer token can hold (DESIGN §6).
+// Roles a bearer token can hold (docs/design.md §6).
 const (
 	RoleAdmin     = "admin"     // operates the registry: policies, tokens, everything
 	RoleAuthority = "authority" // files records for one authority

@@ -9,7 +9,7 @@ import (
 	"credo/policy"
 )
 
-// adultAge is the age below which nobody is ever listed (DOMAIN.md: minors
+// adultAge is the age below which nobody is ever listed (docs/domain.md: minors
 // are never listed).
 const adultAge = 18
 

@@ -155,7 +155,7 @@ var (
 	fakeMeasures   = []string{"internet-ban", "procurement-ban", "subsidy-ban"}
 )
 
-// TestEvaluate covers the engine semantics of DESIGN §4, one named case
+// TestEvaluate covers the engine semantics of docs/design.md §4, one named case
 // each. All dates are midnight in Asia/Shanghai unless a clock time is given.
 func TestEvaluate(t *testing.T) {
 	pol := testPolicy(t)
@@ -694,7 +694,7 @@ func TestEvaluate(t *testing.T) {
 			want: want{next: day(2028, 3, 1)},
 		},
 		{
-			// Principle 9 and DOMAIN.md ("punishing children and
+			// Principle 9 and docs/domain.md ("punishing children and
 			// associates"): minors are never listed, and no sanction
 			// reaches them through an organisation either — until their
 			// 18th birthday.

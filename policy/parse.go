@@ -566,7 +566,7 @@ func (c *checker) validateProcedures() {
 
 var listKinds = []string{"black", "red", "watch"}
 
-// PublishableFields are the fields a public list may show (DOMAIN.md: the
+// PublishableFields are the fields a public list may show (docs/domain.md: the
 // SPC list publishes these; never a score).
 var PublishableFields = []string{"name", "identifier", "sex", "age", "region", "obligation", "conduct", "case_ref", "authority", "since", "until"}
 

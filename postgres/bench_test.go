@@ -18,7 +18,7 @@ import (
 )
 
 // The ingest benchmarks report records/s, durable (PostgreSQL with fsync
-// and synchronous_commit on; SQLite with synchronous=FULL). DESIGN.md §7
+// and synchronous_commit on; SQLite with synchronous=FULL). docs/design.md §7
 // targets >= 200,000 records/s bulk. Baselines in the same run:
 //
 //   - BenchmarkBulkFile/copy (COPY) against /insert (array INSERTs, the

@@ -92,14 +92,6 @@ func (w *writer) queryRow(sql string, args ...any) pgx.Row {
 	return w.conn.QueryRow(bg, sql, args...)
 }
 
-// query sends the queued writes, then runs a query.
-func (w *writer) query(sql string, args ...any) (pgx.Rows, error) {
-	if err := w.flush(); err != nil {
-		return nil, err
-	}
-	return w.conn.Query(bg, sql, args...)
-}
-
 // exec sends the queued writes and sql with them.
 func (w *writer) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 	if err := w.flush(); err != nil {

@@ -12,7 +12,7 @@ import (
 	"credo/storetest"
 )
 
-// The ingest benchmarks report records/s. DESIGN.md §7 targets, durable
+// The ingest benchmarks report records/s. docs/design.md §7 targets, durable
 // (synchronous=FULL): >= 200,000 records/s bulk and >= 20,000/s for
 // concurrent single-record calls with group commit. For a run at the scale
 // of the target (1M records in batches of 10k):

@@ -1,5 +1,5 @@
 // Command report runs Credo's benchmark suite and writes BENCHMARKS.md: one
-// table of figures (medians of BENCH_COUNT runs), each beside its DESIGN §7
+// table of figures (medians of BENCH_COUNT runs), each beside its docs/design.md §7
 // target and a baseline measured in the same run, and a description of the
 // machine.
 //
@@ -34,7 +34,7 @@ import (
 	"time"
 )
 
-// The full city: DESIGN §7's figures are for it.
+// The full city: docs/design.md §7's figures are for it.
 const (
 	fullSubjects = 22_000_000  // subjects (the cold-start and memory targets)
 	fullRecords  = 100_000_000 // records over five years
@@ -172,8 +172,6 @@ func (r results) median(name, unit string) (float64, bool) {
 	}
 	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
 }
-
-func (r results) runs(name, unit string) int { return len(r[name][unit]) }
 
 type machine struct {
 	CPU        string        `json:"cpu"`

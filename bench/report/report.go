@@ -175,7 +175,7 @@ func writeReport(w io.Writer, m *machine, r results, scale float64, count int, s
 		fmt.Sprintf("map[string]Entry: %s bytes/subject", fmtNum(naiveMem)), better(mem, naiveMem, false), verdict(mem, 100, false)})
 
 	fmt.Fprintf(w, "# Benchmarks\n\n")
-	fmt.Fprintf(w, "Produced by `make bench` (`go run ./bench/report`) with BENCH_SCALE=%g, BENCH_COUNT=%d: every figure is the median of %d runs, and every baseline was measured in the same run. Targets are DESIGN §7's. Do not edit by hand: rerun it.\n\n", scale, count, count)
+	fmt.Fprintf(w, "Produced by `make bench` (`go run ./bench/report`) with BENCH_SCALE=%g, BENCH_COUNT=%d: every figure is the median of %d runs, and every baseline was measured in the same run. Targets are docs/design.md §7's. Do not edit by hand: rerun it.\n\n", scale, count, count)
 	fmt.Fprintf(w, "**Machine:** %s, %d cores, %.1f GiB RAM, Linux %s, %s; run on %s, took %s. Load average before / after: %s / %s",
 		m.CPU, m.Cores, m.RAMGiB, m.Kernel, m.GoVersion, m.Date.Format("2006-01-02 15:04 UTC"), m.Took.Round(1e9), m.LoadBefore, m.LoadAfter)
 	if load, err := strconv.ParseFloat(strings.Fields(m.LoadBefore + " 0")[0], 64); err == nil && load > float64(m.Cores) {
