@@ -540,6 +540,17 @@ func DisputeDeadline(cal *policy.Calendar, proc policy.DisputeProcedure, d credo
 	return deadline
 }
 
+// DisputeList is the list whose procedure governs objections to records
+// of a rule (the first of its lists that names one, else its first list;
+// nil for a rule that lists nobody): its contest text is the one a notice
+// quotes beside that procedure's deadlines.
+func DisputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
+	if r == nil {
+		return nil
+	}
+	return disputeList(pol, r)
+}
+
 // disputeList is the list whose procedure governs objections to records of
 // the rule: the first of its lists that names one.
 func disputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
