@@ -716,8 +716,8 @@ func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
 	default:
 		rs.Status = StatusActive
 	}
-	if ev.rule != nil && ev.rule.Repair.IsAllowed() {
-		rs.RepairFrom = pol.Calendar.Add(ev.rec.DecidedAt, ev.rule.Repair.After)
+	if from, ok := RepairFrom(pol, ev.rule, &ev.rec); ok {
+		rs.RepairFrom = from
 	}
 	return rs
 }

@@ -301,7 +301,7 @@ func (r *Registry) repairAllowed(ctx context.Context, rec *credo.Record, at time
 	if !rule.Repair.IsAllowed() {
 		return credo.Errorf(credo.ECONFLICT, "rule %s allows no credit repair", rule.Code)
 	}
-	from := pol.Calendar.Add(rec.DecidedAt, rule.Repair.After)
+	from, _ := engine.RepairFrom(pol, rule, rec)
 	if at.Before(from) {
 		return credo.Errorf(credo.ECONFLICT, "repair of record %d is possible from %s (the minimum period of %s from the decision date)", rec.ID, from.In(pol.Location()).Format("2006-01-02"), rule.Repair.After)
 	}

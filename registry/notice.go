@@ -300,8 +300,8 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	if n.AppealWithin == "" {
 		n.AppealTo = "" // no appeal the registry would accept: offer none
 	}
-	if rule.Repair.IsAllowed() && !rule.Repair.After.IsZero() {
-		n.RepairFrom = cal.Add(rec.DecidedAt, rule.Repair.After)
+	if from, ok := engine.RepairFrom(pol, rule, rec); ok {
+		n.RepairFrom = from
 	}
 	if n.HowToObject == "" {
 		n.HowToObject = DefaultHowToObject
