@@ -6,12 +6,49 @@ import (
 	"time"
 
 	"credo"
+	"credo/ident"
 	"credo/policy"
 )
 
-// adultAge is the age below which nobody is ever listed (docs/domain.md: minors
-// are never listed).
-const adultAge = 18
+// AgeOfMajority is the age below which nobody is sanctioned (principle 9,
+// docs/domain.md: minors are never listed). Conduct decided before a subject's
+// 18th birthday has no effect at all, then or later: it puts them on no
+// list, counts toward no scheme's points (so no score- or tier-derived list
+// can follow from it either), and no measure reaches them through an
+// organisation for records decided before that birthday. The record stays
+// in the subject's file, visible and contestable.
+const AgeOfMajority = 18
+
+const adultAge = AgeOfMajority
+
+// MinorAt reports whether a subject was under the age of majority at instant
+// t, judged by the calendar date of t in loc (a 29 February birthday is
+// reached on 1 March in a common year). Subjects without a birth date
+// (organisations, passports) are never minors. The engine and the notices
+// use this one function.
+func MinorAt(id ident.ID, t time.Time, loc *time.Location) bool {
+	return id.HasBirth() && id.AgeAt(t, loc) < AgeOfMajority
+}
+
+// AdultFrom is the instant a subject reaches the age of majority (midnight
+// of the 18th birthday in loc); zero for subjects without a birth date.
+func AdultFrom(id ident.ID, loc *time.Location) time.Time {
+	if !id.HasBirth() {
+		return time.Time{}
+	}
+	return birthday(id, AgeOfMajority, loc)
+}
+
+// birthday is midnight of a subject's birthday of the given age in loc; a
+// 29 February birthday is reached on 1 March in a common year.
+func birthday(id ident.ID, years int, loc *time.Location) time.Time {
+	b := id.Birth
+	d := time.Date(b.Year()+years, b.Month(), b.Day(), 0, 0, 0, 0, loc)
+	if d.Month() != b.Month() {
+		d = time.Date(b.Year()+years, time.March, 1, 0, 0, 0, 0, loc)
+	}
+	return d
+}
 
 // recFacts is what the known events say about one record.
 type recFacts struct {
@@ -151,6 +188,7 @@ func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]cr
 type recEval struct {
 	*recFacts
 	rule       *policy.Rule
+	minor      bool // decided before the subject (or, through a link, the person) came of age: no effect
 	pointsOn   bool // counts for points at the instant
 	end        time.Time
 	disputed   bool
@@ -164,6 +202,14 @@ type recEval struct {
 // Evaluate computes a subject's state at instant at from the events known
 // by instant known under one policy. It is a pure function of its inputs.
 func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
+	return evaluate(pol, f, at, known, time.Time{})
+}
+
+// evaluate is Evaluate where records decided before noEffectBefore count
+// as a minor's (no points, no listing): an organisation evaluated for a
+// person linked to it passes the person's coming of age, so that no
+// measure reaches them through conduct decided while they were a minor.
+func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore time.Time) *State {
 	cal := pol.Calendar
 	kind := f.ID.Kind.String()
 	s := &State{Subject: f.ID.Canonical, Kind: kind, At: at, Known: known, pol: pol}
@@ -173,22 +219,17 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 	age := -1
 	if f.ID.HasBirth() {
 		age = f.ID.AgeAt(at, cal.Loc)
-		birthday := func(years int) time.Time {
-			b := f.ID.Birth
-			d := time.Date(b.Year()+years, b.Month(), b.Day(), 0, 0, 0, 0, cal.Loc)
-			if d.Month() != b.Month() { // Feb 29 in a common year: reached on Mar 1
-				d = time.Date(b.Year()+years, time.March, 1, 0, 0, 0, 0, cal.Loc)
-			}
-			return d
-		}
 		if age < adultAge {
-			nx.add(birthday(adultAge))
+			nx.add(birthday(f.ID, adultAge, cal.Loc))
 		}
 		for _, sc := range pol.Schemes {
 			if sc.MinAge > 0 && age < sc.MinAge {
-				nx.add(birthday(sc.MinAge))
+				nx.add(birthday(f.ID, sc.MinAge, cal.Loc))
 			}
 		}
+	}
+	minorRecord := func(r *recFacts) bool {
+		return MinorAt(f.ID, r.rec.DecidedAt, cal.Loc) || r.rec.DecidedAt.Before(noEffectBefore)
 	}
 
 	// Records: status, lifetime, disputes.
@@ -197,19 +238,16 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 		s.Records = make([]RecordState, 0, len(recs)) // sized once: a RecordState holds a whole record
 	}
 	for _, r := range recs {
-		ev := evalRecord(pol, r, at, nx)
+		ev := evalRecord(pol, r, at, nx, minorRecord(r))
 		evals = append(evals, ev)
 		s.Records = append(s.Records, recordState(pol, ev, at))
 	}
 
 	// Rule-based listings.
-	minorAtDecision := func(r *recFacts) bool {
-		return f.ID.HasBirth() && f.ID.AgeAt(r.rec.DecidedAt, cal.Loc) < adultAge
-	}
 	onList := map[string]*Listing{}
 	var listIDs []string
 	for _, ev := range evals {
-		if ev.rule == nil || ev.void || minorAtDecision(ev.recFacts) {
+		if ev.rule == nil || ev.void || ev.minor {
 			continue
 		}
 		for _, lid := range ev.rule.ListIDs() {
@@ -266,14 +304,26 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 		s.Schemes = append(s.Schemes, ss)
 	}
 
-	// Derived lists, in declaration order; minors are never listed.
+	// Derived lists, in declaration order; minors are never listed. A
+	// list that is suspended during a dispute is decided on the scores
+	// without the records under an open objection, as a rule-named list
+	// is without the disputed record.
 	sort.Strings(listIDs)
 	vars.Lists = listIDs
+	var undisputed *policy.Vars
 	for _, l := range pol.Lists {
 		if !l.Derived() || (age >= 0 && age < adultAge) {
 			continue
 		}
-		if policy.Eval(l.Program(), vars) {
+		v := vars
+		if l.SuspendedDuringDispute() && disputedPoints(evals) {
+			if undisputed == nil {
+				undisputed = undisputedVars(pol, s.Schemes, evals, vars)
+			}
+			undisputed.Lists = vars.Lists
+			v = undisputed
+		}
+		if policy.Eval(l.Program(), v) {
 			onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis}
 			vars.Lists = append(vars.Lists, l.ID)
 		}
@@ -311,7 +361,9 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 			if !(interval{ln.From, ln.Until}).contains(at) {
 				continue
 			}
-			os := Evaluate(pol, &Facts{ID: org.ID, Events: org.Events}, at, known)
+			// The organisation as far as the person answers for it: not
+			// for records decided before they came of age.
+			os := evaluate(pol, &Facts{ID: org.ID, Events: org.Events}, at, known, AdultFrom(f.ID, cal.Loc))
 			nx.add(os.Next)
 			for _, ms := range os.Measures {
 				m := pol.Measure(ms.Measure)
@@ -326,6 +378,39 @@ func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
 	}
 	s.Next = nx.next
 	return s
+}
+
+// disputedPoints reports whether a record that counts for points is under
+// an open objection at the instant.
+func disputedPoints(evals []*recEval) bool {
+	for _, ev := range evals {
+		if ev.pointsOn && ev.disputed {
+			return true
+		}
+	}
+	return false
+}
+
+// undisputedVars are the condition variables with every scheme scored
+// without the records under an open objection.
+func undisputedVars(pol *policy.Policy, schemes []SchemeState, evals []*recEval, vars *policy.Vars) *policy.Vars {
+	kept := make([]*recEval, 0, len(evals))
+	for _, ev := range evals {
+		if !ev.disputed {
+			kept = append(kept, ev)
+		}
+	}
+	u := &policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}, Subject: vars.Subject}
+	for _, ss := range schemes {
+		if !ss.Scored {
+			continue
+		}
+		sc := pol.Scheme(ss.Scheme)
+		score, _ := score(pol, sc, kept)
+		u.Tiers[sc.ID] = sc.TierOf(score)
+		u.Scores[sc.ID] = int64(score)
+	}
+	return u
 }
 
 func contains(xs []string, s string) bool {
@@ -364,8 +449,8 @@ func consented(cs []credo.Consent, at time.Time, nx *nexter) bool {
 }
 
 // evalRecord computes one record's standing at the instant.
-func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recEval {
-	ev := &recEval{recFacts: r, rule: pol.Rule(r.rec.Rule)}
+func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter, minor bool) *recEval {
+	ev := &recEval{recFacts: r, rule: pol.Rule(r.rec.Rule), minor: minor}
 	if ev.rule == nil || r.void {
 		return ev
 	}
@@ -409,7 +494,7 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter) *recE
 			}
 		}
 	}
-	ev.pointsOn = !at.Before(start) && at.Before(end) && !ev.suspended
+	ev.pointsOn = !at.Before(start) && at.Before(end) && !ev.suspended && !minor
 	return ev
 }
 
@@ -455,6 +540,17 @@ func DisputeDeadline(cal *policy.Calendar, proc policy.DisputeProcedure, d credo
 	return deadline
 }
 
+// DisputeList is the list whose procedure governs objections to records
+// of a rule (the first of its lists that names one, else its first list;
+// nil for a rule that lists nobody): its contest text is the one a notice
+// quotes beside that procedure's deadlines.
+func DisputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
+	if r == nil {
+		return nil
+	}
+	return disputeList(pol, r)
+}
+
 // disputeList is the list whose procedure governs objections to records of
 // the rule: the first of its lists that names one.
 func disputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
@@ -488,11 +584,7 @@ func listingSpan(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, r 
 	cal := pol.Calendar
 	from = r.rec.DecidedAt
 	if !l.Notice.IsZero() && l.Notice.N > 0 {
-		served := r.rec.FiledAt
-		if !r.rec.NotifiedAt.IsZero() && (served.IsZero() || r.rec.NotifiedAt.Before(served)) {
-			served = r.rec.NotifiedAt
-		}
-		if eff := cal.Add(served, l.Notice); eff.After(from) {
+		if eff := cal.Add(NoticeServed(&r.rec), l.Notice); eff.After(from) {
 			from = eff
 		}
 	}
@@ -523,10 +615,7 @@ func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Cont
 		if !ok {
 			continue
 		}
-		pts := ps.Each
-		if ps.PerUnit != 0 {
-			pts = perUnitPoints(ps.PerUnit, ev.rec.Quantity)
-		}
+		pts := RecordPoints(ps, &ev.rec)
 		c := Contribution{RecordID: ev.rec.ID, Rule: ev.rule.Code, Points: pts}
 		if ps.Cap > 0 {
 			used := 0
@@ -566,13 +655,24 @@ func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Cont
 // scheme's bounds, far from overflowing a sum.
 const maxUnitPoints = 1 << 31
 
-// perUnitPoints is a per-unit record's points, rounded half away from zero.
-// A quantity out of range is held to the bound and one that is not a
-// number is worth nothing: converting such a float to int is
+// RecordPoints is what one record is worth in a scheme before any cap: the
+// rule's fixed points, or its points per unit times the record's quantity.
+// The engine and the notices use this one function.
+func RecordPoints(ps policy.PointSpec, rec *credo.Record) int {
+	if ps.PerUnit != 0 {
+		return UnitPoints(ps.PerUnit, rec.Quantity)
+	}
+	return ps.Each
+}
+
+// UnitPoints is a per-unit record's points, rounded half away from zero
+// (math.Round: exact, unlike adding 0.5, which turns 0.49999999999999994
+// into 1). A quantity out of range is held to the bound and one that is
+// not a number is worth nothing: converting such a float to int is
 // implementation-defined in Go (and differs between architectures), which
 // would make a replayed state depend on the machine.
-func perUnitPoints(perUnit int, quantity float64) int {
-	x := float64(perUnit) * quantity
+func UnitPoints(perUnit int, quantity float64) int {
+	x := math.Round(float64(perUnit) * quantity)
 	switch {
 	case math.IsNaN(x):
 		return 0
@@ -581,14 +681,7 @@ func perUnitPoints(perUnit int, quantity float64) int {
 	case x <= -maxUnitPoints:
 		return -maxUnitPoints
 	}
-	return int(x + copysignHalf(x))
-}
-
-func copysignHalf(x float64) float64 {
-	if x < 0 {
-		return -0.5
-	}
-	return 0.5
+	return int(x)
 }
 
 func abs(x int) int {
@@ -599,7 +692,7 @@ func abs(x int) int {
 }
 
 func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
-	rs := RecordState{Record: ev.rec, Until: ev.end, Disputed: ev.disputed, Overdue: ev.overdue}
+	rs := RecordState{Record: ev.rec, Until: ev.end, Disputed: ev.disputed, Overdue: ev.overdue, Minor: ev.minor}
 	if ev.disputed {
 		rs.DisputeDeadline = ev.deadline
 	}
@@ -623,8 +716,8 @@ func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
 	default:
 		rs.Status = StatusActive
 	}
-	if ev.rule != nil && ev.rule.Repair.IsAllowed() {
-		rs.RepairFrom = pol.Calendar.Add(ev.rec.DecidedAt, ev.rule.Repair.After)
+	if from, ok := RepairFrom(pol, ev.rule, &ev.rec); ok {
+		rs.RepairFrom = from
 	}
 	return rs
 }

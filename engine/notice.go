@@ -18,6 +18,17 @@ func ListingSpan(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, re
 	return listingSpan(pol, l, spec, &recFacts{rec: *rec})
 }
 
+// RepairFrom is the first instant credit repair of a record may be applied
+// for under its rule (the rule's minimum period from the decision date),
+// and false if the rule allows none. The engine, the notices and the
+// registry's repair gate use this one function.
+func RepairFrom(pol *policy.Policy, rule *policy.Rule, rec *credo.Record) (time.Time, bool) {
+	if rule == nil || !rule.Repair.IsAllowed() {
+		return time.Time{}, false
+	}
+	return pol.Calendar.Add(rec.DecidedAt, rule.Repair.After), true
+}
+
 // NoticeServed is when notice of a record counts as served for notice
 // periods: the earlier of the authority's notified_at and Credo's filing.
 func NoticeServed(rec *credo.Record) time.Time {

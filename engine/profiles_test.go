@@ -41,6 +41,17 @@ func TestExampleProfiles(t *testing.T) {
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			doc := strings.Replace(string(src), sel, "dispute_procedure: "+tc.profile, 1)
+			// The list's contest text states the SPC deadlines: under
+			// another profile it would contradict the deadlines the
+			// registry tracks (the lint refuses that), so drop it.
+			if tc.profile != "spc" {
+				i := strings.Index(doc, "    contest: >-\n      Apply in writing to the enforcing court")
+				j := strings.Index(doc[i:], "\n\n")
+				if i < 0 || j < 0 {
+					t.Fatal("the example's debtors contest text moved")
+				}
+				doc = doc[:i] + doc[i+j+1:]
+			}
 			pol, err := policy.Parse("beijing-"+tc.profile+".yaml", []byte(doc))
 			if err != nil {
 				t.Fatal(err)

@@ -107,6 +107,9 @@ type RecordState struct {
 	Until    time.Time    `json:"until,omitzero"` // when its effects end (lifetime)
 	Disputed bool         `json:"disputed,omitempty"`
 	Overdue  bool         `json:"overdue,omitempty"`
+	// Minor: decided while the subject was a minor. The record has no
+	// effect, then or later: no list, no points (principle 9).
+	Minor bool `json:"minor,omitempty"`
 	// DisputeDeadline is the deadline of the open dispute, if any.
 	DisputeDeadline time.Time `json:"dispute_deadline,omitzero"`
 	// RepairFrom is the first instant a repair may be applied for.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/engine"
 	"credo/ingest"
 )
 
@@ -361,6 +362,6 @@ func (s *Server) repairRefusal(ctx context.Context, rec *credo.Record, err error
 	if rule == nil || !rule.Repair.IsAllowed() {
 		return err
 	}
-	from := pol.Calendar.Add(rec.DecidedAt, rule.Repair.After)
+	from, _ := engine.RepairFrom(pol, rule, rec)
 	return repairError{err: ce, from: from.In(pol.Location()).Format("2006-01-02")}
 }

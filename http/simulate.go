@@ -73,6 +73,15 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
+	// The simulation ends with the request (net/http cancels its context
+	// when the client goes away) or when the server starts shutting down:
+	// graceful shutdown waits for requests in flight, and a simulation
+	// must not hold it up for minutes.
+	if s.closing.Load() {
+		return &httpError{kind: kindOverloaded, detail: "the server is shutting down", headers: map[string]string{"Retry-After": "10"}}
+	}
+	ctx, cancel := s.simulationContext(ctx)
+	defer cancel()
 	rep, err := Simulate(ctx, s.reg, src, at, opts, p.is(rAdmin))
 	var de *DraftError
 	switch {
@@ -97,6 +106,32 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+// shutdownPoll is how often a running simulation looks whether the server
+// has begun shutting down.
+const shutdownPoll = 10 * time.Millisecond
+
+// simulationContext returns a context that ends with parent or, within
+// shutdownPoll, once the server begins shutting down.
+func (s *Server) simulationContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		t := time.NewTicker(shutdownPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if s.closing.Load() {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // ErrSimulationBusy is Simulate's answer while another simulation runs.

@@ -133,3 +133,30 @@ func TestSimulation(t *testing.T) {
 		})
 	}
 }
+
+// TestG11SimulationRefusedWhileShuttingDown: once the server begins to
+// shut down, no simulation starts (and one running stops: the simulation
+// context ends, which simulate.Run looks at before every subject —
+// TestG11SimulationStopsPromptly in package simulate).
+func TestG11SimulationRefusedWhileShuttingDown(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	e.file(alice, "(2024)Sim-9")
+	if err := e.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", e.ts.URL+"/v1/simulations", strings.NewReader(draftPolicy(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", e.auth("admin"))
+	req.Header.Set("Content-Type", "application/yaml")
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "shutting down") {
+		t.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
 )
@@ -23,6 +24,74 @@ var declaredVars = []string{VarLists, VarTiers, VarScores, VarSubject}
 
 type celEnv struct{ env *cel.Env }
 
+// The cost bounds of conditions, in CEL cost units (about one per
+// elementary operation: a comparison, a list element visited, a byte of a
+// string compared). Policies are written by people, drafts are sent by
+// anyone with the admin or auditor role, and every condition runs for
+// every subject: a condition whose worst case, estimated by cel-go's
+// checker from the sizes the variables can have under the policy (lists:
+// at most as many ids as the policy declares lists; tiers and scores: one
+// entry per scheme; subject: a handful of short attributes), exceeds
+// MaxConditionCost is refused, and so is a policy whose conditions
+// together exceed MaxPolicyCost. Programs also carry MaxConditionCost as
+// a runtime limit (cel.CostLimit): an evaluation that would exceed it
+// stops and the condition is false. Real conditions cost tens of units.
+const (
+	MaxConditionCost = 10_000
+	MaxPolicyCost    = 100_000
+)
+
+// sizeEstimator tells cel-go's cost estimator how large the variables can
+// be under a policy.
+type sizeEstimator struct {
+	lists, schemes, idLen uint64
+}
+
+func (e sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	p := n.Path()
+	if len(p) == 0 {
+		return nil
+	}
+	size := func(max uint64) *cost.SizeEstimate { s := cost.RangedSizeEstimate(0, max); return &s }
+	switch p[0] {
+	case VarLists:
+		if len(p) == 1 {
+			return size(e.lists)
+		}
+		return size(e.idLen)
+	case VarTiers, VarScores:
+		if len(p) == 1 {
+			return size(e.schemes)
+		}
+		return size(e.idLen)
+	case VarSubject:
+		if len(p) == 1 {
+			return size(8)
+		}
+		return size(64)
+	}
+	return nil
+}
+
+func (sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (c *checker) sizes() sizeEstimator {
+	e := sizeEstimator{lists: uint64(len(c.p.Lists)), schemes: uint64(len(c.p.Schemes)), idLen: 1}
+	grow := func(s string) { e.idLen = max(e.idLen, uint64(len(s))) }
+	for _, l := range c.p.Lists {
+		grow(l.ID)
+	}
+	for _, sc := range c.p.Schemes {
+		grow(sc.ID)
+		for _, t := range sc.Tiers {
+			grow(t.Name)
+		}
+	}
+	return e
+}
+
 func newEnv() (*celEnv, error) {
 	env, err := cel.NewEnv(
 		cel.Variable(VarLists, cel.ListType(cel.StringType)),
@@ -36,20 +105,41 @@ func newEnv() (*celEnv, error) {
 	return &celEnv{env: env}, nil
 }
 
+// condition is what compile learns of a condition.
+type condition struct {
+	prg cel.Program
+	// lists are the ids of the lists the condition names.
+	lists []string
+	// schemes are the schemes whose tier or score the condition reads;
+	// anyScheme: it reads tiers or scores in a way that names none.
+	schemes   []string
+	anyScheme bool
+}
+
 // compile compiles a condition and lints what it refers to: declared
 // variables only, lists and schemes that exist, tier names the scheme has,
-// and for sanctions no variable but lists. It returns the program and the
-// ids of the lists the condition names.
-func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) (cel.Program, []string) {
+// for sanctions no variable but lists, and a worst-case cost within
+// MaxConditionCost.
+func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) condition {
 	checked, iss := e.env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
 		c.errorf(path, "%s: condition %q does not compile: %v", what, expr, iss.Err())
-		return nil, nil
+		return condition{}
 	}
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		c.errorf(path, "%s: condition %q must be true or false, not %s", what, expr, checked.OutputType())
-		return nil, nil
+		return condition{}
 	}
+	est, err := e.env.EstimateCost(checked, c.sizes())
+	switch {
+	case err != nil:
+		c.errorf(path, "%s: the cost of condition %q cannot be estimated: %v", what, expr, err)
+		return condition{}
+	case est.Max > MaxConditionCost:
+		c.errorf(path, "%s: condition %q may cost up to %d units to evaluate, more than the %d allowed for one condition (it runs for every subject): simplify it", what, expr, est.Max, MaxConditionCost)
+		return condition{}
+	}
+	c.cost += est.Max
 	root := ast.NavigateAST(checked.NativeRep())
 	used := map[string]bool{}
 	for _, id := range ast.MatchDescendants(root, ast.KindMatcher(ast.IdentKind)) {
@@ -94,27 +184,34 @@ func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) (ce
 		}
 	}
 	reported := map[string]bool{}
+	var cond condition
 	for _, e := range ast.MatchDescendants(root, func(e ast.NavigableExpr) bool { _, ok := schemeRef(e); return ok }) {
 		id, _ := schemeRef(e)
 		if c.p.schemeByID[id] == nil && !reported[id] {
 			reported[id] = true
 			c.errorf(path, "%s: condition names undeclared scheme %q", what, id)
 		}
+		if !contains(cond.schemes, id) {
+			cond.schemes = append(cond.schemes, id)
+		}
 	}
+	sort.Strings(cond.schemes)
+	cond.anyScheme = (used[VarTiers] || used[VarScores]) && len(cond.schemes) == 0
 	if sanction && len(lists) == 0 {
 		c.errorf(path, "%s: a deny or limit must be conditioned on a list (\"list-id\" in lists)", what)
 	}
-	prg, err := e.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	prg, err := e.env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
 	if err != nil {
 		c.errorf(path, "%s: %v", what, err)
-		return nil, nil
+		return condition{}
 	}
-	refs := make([]string, 0, len(lists))
+	cond.prg = prg
+	cond.lists = make([]string, 0, len(lists))
 	for l := range lists {
-		refs = append(refs, l)
+		cond.lists = append(cond.lists, l)
 	}
-	sort.Strings(refs)
-	return prg, refs
+	sort.Strings(cond.lists)
+	return cond
 }
 
 // schemeRef returns the scheme a tiers or scores lookup names, written
@@ -235,5 +332,5 @@ func CompileCondition(expr string) (cel.Program, error) {
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("condition %q: %w", expr, iss.Err())
 	}
-	return e.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	return e.env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
 }

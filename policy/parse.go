@@ -270,6 +270,7 @@ type checker struct {
 	diags []Diagnostic
 
 	effective string // the effective instant as written
+	cost      uint64 // the summed worst-case cost of the conditions compiled
 }
 
 func (c *checker) index(n *yaml.Node, path string) {
@@ -459,8 +460,15 @@ func (c *checker) validate() {
 	}
 	for i, l := range p.Lists {
 		if l.When != "" {
-			l.prg, _ = c.compile(env, fmt.Sprintf("lists[%d].when", i), "list "+l.ID, l.When, false)
+			path := fmt.Sprintf("lists[%d]", i)
+			cond := c.compile(env, path+".when", "list "+l.ID, l.When, false)
+			l.prg = cond.prg
+			l.tierDeps = c.tierDeps(cond)
+			if l.SuspendedDuringDispute() && cond.prg != nil && len(cond.schemes) == 0 && !cond.anyScheme {
+				c.errorf(path+".during_dispute", "list %s: during_dispute: suspended cannot apply: the list is derived from a condition that reads no tier or score, so no objection to a record can suspend it (a list it names is suspended by its own during_dispute); remove the setting", l.ID)
+			}
 		}
+		c.checkContest(fmt.Sprintf("lists[%d]", i), l)
 	}
 
 	p.ruleByCode = map[string]*Rule{}
@@ -488,6 +496,92 @@ func (c *checker) validate() {
 		c.validateMeasure(env, path, m)
 		if i < MaxMeasures {
 			p.sectorMeasures[m.Sector] = append(p.sectorMeasures[m.Sector], i)
+		}
+	}
+	if c.cost > MaxPolicyCost {
+		c.errorf("", "the policy's conditions may together cost up to %d units to evaluate for one subject, more than the %d allowed: simplify them", c.cost, MaxPolicyCost)
+	}
+}
+
+// tierDeps is the schemes a condition's answer is a function of, directly
+// or through the derived lists it names ("*": some scheme it does not
+// name).
+func (c *checker) tierDeps(cond condition) []string {
+	deps := append([]string(nil), cond.schemes...)
+	if cond.anyScheme {
+		deps = append(deps, "*")
+	}
+	for _, lid := range cond.lists {
+		if l := c.p.listByID[lid]; l != nil {
+			for _, d := range l.tierDeps {
+				if !contains(deps, d) {
+					deps = append(deps, d)
+				}
+			}
+		}
+	}
+	sort.Strings(deps)
+	return deps
+}
+
+// durationRE finds the deadlines a contest text states: "15 days", "3
+// working days", "60日", "3个工作日", "2 months".
+var durationRE = regexp.MustCompile(`(?i)(\d+)\s*(working days?|work ?days?|days?|months?|years?|个工作日|工作日|日|天|个月|月|年)`)
+
+// checkContest refuses a list's contest text that states a deadline its
+// dispute procedure does not have: the notice and every decision quote
+// the text beside the procedure's deadlines, which are the ones the
+// registry tracks, and must never give two different deadlines for one
+// step.
+func (c *checker) checkContest(path string, l *List) {
+	if l.Contest == "" {
+		return
+	}
+	proc := c.p.DisputeProcedureFor(l)
+	name := l.DisputeProcedure
+	if _, ok := c.p.Procedures.Profiles[name]; !ok {
+		name = "procedures.dispute"
+	} else {
+		name = "profile " + name
+	}
+	have := []Duration{proc.Review, proc.Correct, proc.AppealFile, proc.AppealDecide, proc.Extension, c.p.Procedures.Repair.Decide}
+	for _, m := range durationRE.FindAllStringSubmatch(l.Contest, -1) {
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			continue
+		}
+		u := strings.ToLower(m[2])
+		if n >= 1900 && (u == "年" || strings.HasPrefix(u, "year")) {
+			continue // a calendar year (2017年), not a period
+		}
+		var d Duration
+		switch {
+		case strings.Contains(u, "work") || strings.Contains(u, "工作日"):
+			d = Duration{n, WorkDays}
+		case strings.HasPrefix(u, "day") || u == "日" || u == "天":
+			d = Duration{n, Days}
+		case strings.HasPrefix(u, "month") || strings.Contains(u, "月"):
+			d = Duration{n, Months}
+		default:
+			d = Duration{n, Years}
+		}
+		found := false
+		for _, h := range have {
+			if h == d {
+				found = true
+			}
+		}
+		if !found {
+			var list []string
+			for _, x := range []struct {
+				k string
+				d Duration
+			}{{"review", proc.Review}, {"correct", proc.Correct}, {"appeal_file", proc.AppealFile}, {"appeal_decide", proc.AppealDecide}, {"extension", proc.Extension}} {
+				if !x.d.IsZero() {
+					list = append(list, x.k+" "+x.d.String())
+				}
+			}
+			c.errorf(path+".contest", "list %s: contest states a deadline of %q that its dispute procedure (%s: %s) does not have: a notice would give two different deadlines for one step; set dispute_procedure to a profile with this deadline, or correct the text", l.ID, m[0], name, strings.Join(list, ", "))
 		}
 	}
 }
@@ -780,9 +874,13 @@ func (c *checker) validateMeasure(env *celEnv, path string, m *Measure) {
 		c.errorf(path, "%s: when is required (the condition under which it applies)", what)
 		return
 	}
-	prg, refs := c.compile(env, path+".when", what, m.When, m.Sanction())
-	m.prg = prg
-	m.listRef = refs
+	cond := c.compile(env, path+".when", what, m.When, m.Sanction())
+	m.prg = cond.prg
+	m.listRef = cond.lists
+	refs := cond.lists
+	if m.Effect == "grant" && cond.prg != nil {
+		c.checkGrantDisclosure(path, m, cond)
+	}
 	if m.Sanction() {
 		sec := p.sectorByID[m.Sector]
 		for _, lid := range refs {
@@ -801,3 +899,29 @@ var linkRoles = []string{credo.RoleLegalRepresentative, credo.RolePrincipal, cre
 
 // LinkRoles returns the roles a responsible person can hold.
 func LinkRoles() []string { return append([]string(nil), linkRoles...) }
+
+// checkGrantDisclosure warns of a grant whose answer is a function of a
+// tier or score (directly, or through a list derived from one): the
+// provider of its sector, told "grant", learns something of the subject's
+// tier, which principle 7 keeps from it.
+func (c *checker) checkGrantDisclosure(path string, m *Measure, cond condition) {
+	deps := c.tierDeps(cond)
+	if len(deps) == 0 {
+		return
+	}
+	var via []string
+	for _, lid := range cond.lists {
+		if l := c.p.listByID[lid]; l != nil && len(l.tierDeps) > 0 {
+			via = append(via, lid)
+		}
+	}
+	schemes := strings.Join(deps, ", ")
+	if schemes == "*" {
+		schemes = "some scheme"
+	}
+	how := "its condition reads the tier"
+	if len(via) > 0 {
+		how = "list " + strings.Join(via, ", ") + " is derived from the tier"
+	}
+	c.warnf(path, "measure %s: grant in sector %s reveals a tier: %s (%s), so a provider told \"grant\" learns something of the subject's tier (principle 7: a provider learns allow / limit / deny, never a score); base the reward on a list a rule enters, or make the disclosure known to those who consent to the scheme", m.ID, m.Sector, how, schemes)
+}

@@ -121,8 +121,9 @@ type List struct {
 	RelatedDomains   []string `yaml:"related_domains"`
 	Contest          string   `yaml:"contest"` // where and how to contest, shown with every decision
 
-	index int
-	prg   cel.Program
+	index    int
+	prg      cel.Program
+	tierDeps []string // schemes the condition reads, directly or through the lists it names
 }
 
 // Index is the list's position in the policy.

@@ -511,11 +511,8 @@ func (r *Registry) RepairFrom(ctx context.Context, rec *credo.Record) (time.Time
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	rule := pol.Rule(rec.Rule)
-	if rule == nil || !rule.Repair.IsAllowed() {
-		return time.Time{}, false, nil
-	}
-	return pol.Calendar.Add(rec.DecidedAt, rule.Repair.After), true, nil
+	from, ok := engine.RepairFrom(pol, pol.Rule(rec.Rule), rec)
+	return from, ok, nil
 }
 
 // DecideRepair decides a pending repair application: approval ends the

@@ -301,7 +301,7 @@ func (r *Registry) repairAllowed(ctx context.Context, rec *credo.Record, at time
 	if !rule.Repair.IsAllowed() {
 		return credo.Errorf(credo.ECONFLICT, "rule %s allows no credit repair", rule.Code)
 	}
-	from := pol.Calendar.Add(rec.DecidedAt, rule.Repair.After)
+	from, _ := engine.RepairFrom(pol, rule, rec)
 	if at.Before(from) {
 		return credo.Errorf(credo.ECONFLICT, "repair of record %d is possible from %s (the minimum period of %s from the decision date)", rec.ID, from.In(pol.Location()).Format("2006-01-02"), rule.Repair.After)
 	}
@@ -320,8 +320,31 @@ func (r *Registry) Publish(ctx context.Context, name string, src []byte, effecti
 		effective = p.Effective
 	}
 	pv := &credo.PolicyVersion{Hash: policy.Hash(src), Name: p.Name, Effective: effective, Published: r.now(), Source: src}
-	if _, err := r.store.Append(ctx, []*credo.Event{{Type: credo.EventPolicyPublished, Actor: "admin", Policy: pv}}); err != nil {
+	// Versions are never overwritten: the store keeps the first
+	// publication of a document and answers a second with the first's
+	// event. Say so, rather than report a publication that did not happen.
+	already := func(old *credo.PolicyVersion) error {
+		return &credo.Error{Code: credo.ECONFLICT, Op: "policy publish", Message: fmt.Sprintf(
+			"this policy was already published as version %s on %s (effective %s): versions are never overwritten, nothing was published",
+			old.Hash[:12], old.Published.Format(time.RFC3339), old.Effective.Format(time.RFC3339))}
+	}
+	for _, v := range r.Engine().Versions() {
+		if v.Hash == pv.Hash {
+			return nil, nil, already(&credo.PolicyVersion{Hash: v.Hash, Effective: v.Effective, Published: v.Published})
+		}
+	}
+	head, _, err := r.store.Head(ctx)
+	if err != nil {
 		return nil, nil, err
+	}
+	out, err := r.store.Append(ctx, []*credo.Event{{Type: credo.EventPolicyPublished, Actor: "admin", Policy: pv}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(out) == 1 && out[0].Seq <= head && out[0].Policy != nil {
+		// The store answered with an earlier event: published meanwhile
+		// by another process.
+		return nil, nil, already(out[0].Policy)
 	}
 	if err := r.Rebuild(ctx); err != nil {
 		return nil, nil, err

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -230,20 +229,24 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	kind := ""
 	if err == nil {
 		kind = id.Kind.String()
-		n.Minor = id.HasBirth() && id.AgeAt(rec.DecidedAt, cal.Loc) < 18
+		// The engine's own test: a minor's conduct has no effect at
+		// all, then or later (no list, no points).
+		n.Minor = engine.MinorAt(id, rec.DecidedAt, cal.Loc)
 	}
 
+	effect := false // the rule lists or scores a subject of this kind
 	for _, sid := range sortedKeys(rule.Points) {
 		sc := pol.Scheme(sid)
 		if sc == nil || (kind != "" && !sc.Applies(kind)) {
 			continue
 		}
 		ps := rule.Points[sid]
-		pts := ps.Each
-		if ps.PerUnit != 0 {
-			pts = unitPoints(ps.PerUnit, rec.Quantity)
-		}
+		pts := engine.RecordPoints(ps, rec)
 		if pts == 0 {
+			continue
+		}
+		effect = true
+		if n.Minor {
 			continue
 		}
 		n.Points = append(n.Points, credo.NoticePoints{Scheme: sid, Title: sc.Title, Points: pts, Capped: ps.Cap > 0})
@@ -251,7 +254,11 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	lasts := cal.Add(rec.DecidedAt, rule.Lifetime)
 	for _, lid := range rule.ListIDs() {
 		l := pol.List(lid)
-		if l == nil || n.Minor {
+		if l == nil {
+			continue
+		}
+		effect = true
+		if n.Minor {
 			continue
 		}
 		spec := rule.Lists[lid]
@@ -264,12 +271,15 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 		if to.After(lasts) {
 			lasts = to
 		}
-		if n.HowToObject == "" && l.Contest != "" {
-			n.HowToObject = l.Contest
-		}
 	}
-	if len(n.Points) == 0 && len(rule.ListIDs()) == 0 {
+	if !effect {
 		return nil // no effect: nothing to give notice of
+	}
+	// How to object: the contest text of the list whose procedure governs
+	// objections to the record, the procedure whose deadlines follow (the
+	// lint refuses a contest text that contradicts them).
+	if l := engine.DisputeList(pol, rule); l != nil {
+		n.HowToObject = l.Contest
 	}
 	if n.EffectiveFrom.IsZero() {
 		n.EffectiveFrom = rec.DecidedAt // points count from the decision date
@@ -284,9 +294,14 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	n.ObjectUntil = lasts
 	_, proc := engine.DisputeProcedure(pol, rule)
 	n.ReviewWithin = proc.Review.String()
-	n.AppealWithin = proc.AppealFile.String()
-	if rule.Repair.IsAllowed() && !rule.Repair.After.IsZero() {
-		n.RepairFrom = cal.Add(rec.DecidedAt, rule.Repair.After)
+	if n.AppealTo != "" {
+		n.AppealWithin = proc.AppealFile.String() // empty: the procedure provides no appeal
+	}
+	if n.AppealWithin == "" {
+		n.AppealTo = "" // no appeal the registry would accept: offer none
+	}
+	if from, ok := engine.RepairFrom(pol, rule, rec); ok {
+		n.RepairFrom = from
 	}
 	if n.HowToObject == "" {
 		n.HowToObject = DefaultHowToObject
@@ -302,16 +317,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
-}
-
-// unitPoints is a per-unit record's points, rounded half away from zero,
-// as the engine counts them.
-func unitPoints(perUnit int, quantity float64) int {
-	x := float64(perUnit) * quantity
-	if math.IsNaN(x) {
-		return 0
-	}
-	return int(math.Max(-1<<31, math.Min(1<<31, math.Round(x))))
 }
 
 func noticeDay(pol *policy.Policy, t time.Time) string {
@@ -372,7 +377,7 @@ func noticeEN(pol *policy.Policy, n *credo.Notice) string {
 		}
 	}
 	if n.Minor {
-		b.WriteString(" You were a minor at the decision date: you are not listed.")
+		b.WriteString(" You were a minor at the decision date: this record puts you on no list and changes none of your points, now or after you turn 18, and no measure follows from it.")
 	}
 	for _, p := range n.Points {
 		fmt.Fprintf(&b, " Your %s points change by %+d from %s (if you are scored", p.Scheme, p.Points, noticeDay(pol, n.DecidedAt))
@@ -381,7 +386,11 @@ func noticeEN(pol *policy.Policy, n *credo.Notice) string {
 		}
 		b.WriteString(").")
 	}
-	fmt.Fprintf(&b, " All effects end by %s. You may object until then: %s", noticeDay(pol, n.Lasts), n.HowToObject)
+	if n.Minor {
+		fmt.Fprintf(&b, " The record stays in your file until %s. You may object until then: %s", noticeDay(pol, n.Lasts), n.HowToObject)
+	} else {
+		fmt.Fprintf(&b, " All effects end by %s. You may object until then: %s", noticeDay(pol, n.Lasts), n.HowToObject)
+	}
 	if n.ReviewWithin != "" {
 		fmt.Fprintf(&b, " The authority must decide within %s", durationEN(n.ReviewWithin))
 		if n.AppealTo != "" && n.AppealWithin != "" {
@@ -423,7 +432,7 @@ func noticeZH(pol *policy.Policy, n *credo.Notice) string {
 		}
 	}
 	if n.Minor {
-		b.WriteString("决定作出时您未成年，不列入任何名单。")
+		b.WriteString("决定作出时您未成年：本记录不使您列入任何名单，不改变您的任何分值，成年后亦然，也不引起任何措施。")
 	}
 	for _, p := range n.Points {
 		fmt.Fprintf(&b, "自%s起，您的%s分值变动%+d分（仅在您参与该评分时适用", noticeDay(pol, n.DecidedAt), p.Scheme, p.Points)
@@ -436,7 +445,11 @@ func noticeZH(pol *policy.Policy, n *credo.Notice) string {
 	if how == DefaultHowToObject {
 		how = "可通过Credo个人门户或接口提出，或书面向作出记录的机关提出，并注明记录编号。"
 	}
-	fmt.Fprintf(&b, "全部效力最迟于%s结束，此前您可随时提出异议：%s", noticeDay(pol, n.Lasts), how)
+	if n.Minor {
+		fmt.Fprintf(&b, "本记录保留在您的档案中至%s，此前您可随时提出异议：%s", noticeDay(pol, n.Lasts), how)
+	} else {
+		fmt.Fprintf(&b, "全部效力最迟于%s结束，此前您可随时提出异议：%s", noticeDay(pol, n.Lasts), how)
+	}
 	if n.ReviewWithin != "" {
 		fmt.Fprintf(&b, " 机关应在%s内作出决定", durationZH(n.ReviewWithin))
 		if n.AppealTo != "" && n.AppealWithin != "" {

@@ -170,6 +170,11 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 	u := newUniverse(current.Policy, draft.Policy)
 	s := &sim{u: u, at: at, loc: current.Policy.Location(), opts: opts,
 		usesSubject: current.Policy.UsesSubject() || draft.Policy.UsesSubject()}
+	// The workers look at the context before every subject: one subject's
+	// two evaluations are bounded (policy.MaxPolicyCost for the
+	// conditions; microseconds in practice), so a simulation stops within
+	// about a subject's time of its context ending (the client went away,
+	// the server shuts down).
 	start = time.Now()
 	aggs := make([]*agg, opts.Workers)
 	var next atomic.Int64
@@ -182,14 +187,14 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 		go func() {
 			defer wg.Done()
 			for {
-				if ctx.Err() != nil {
-					return
-				}
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= len(facts) {
 					return
 				}
 				for _, f := range facts[lo:min(lo+chunk, len(facts))] {
+					if ctx.Err() != nil {
+						return
+					}
 					a.subject(f)
 				}
 			}
@@ -606,7 +611,7 @@ func (s *sim) census(ctx context.Context, facts []*engine.Facts, aggs []*agg) er
 			defer wg.Done()
 			for batch := range batches {
 				for _, subject := range batch {
-					if errs[w] != nil {
+					if errs[w] != nil || ctx.Err() != nil {
 						continue
 					}
 					id, err := s.opts.Parser.Parse(subject)
@@ -621,6 +626,9 @@ func (s *sim) census(ctx context.Context, facts []*engine.Facts, aggs []*agg) er
 	}
 	var batch []string
 	err := s.opts.Census(func(subject string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if _, ok := seen[subject]; ok {
 			return nil
 		}
@@ -636,10 +644,17 @@ func (s *sim) census(ctx context.Context, facts []*engine.Facts, aggs []*agg) er
 		return nil
 	})
 	if err == nil && len(batch) > 0 {
-		batches <- batch
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
 	close(batches)
 	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return err
 	}
