@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,7 +214,8 @@ func (t *Table) Lookup(subject string) (Entry, bool) { return t.lookup(subject) 
 // (ident.Parse does not allocate).
 func (t *Table) kindOf(subject string, isRIC bool) credo.SubjectKind {
 	switch {
-	case len(subject) > 2 && subject[0] == 'P' && subject[1] == ':':
+	case len(subject) > 2 && subject[0] == 'P' && subject[1] == ':',
+		strings.HasPrefix(subject, "RIC:"): // a RIC that could be read as a USCC
 		return credo.Person
 	case !isRIC:
 		return credo.Org
