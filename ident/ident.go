@@ -167,6 +167,10 @@ var strict Parser
 // Parse validates s with a strict default Parser (no legacy USCC list).
 func Parse(s string) (ID, error) { return strict.Parse(s) }
 
+// ParseAs validates s as an identifier of a subject of the given kind with
+// a strict default Parser (see Parser.ParseAs).
+func ParseAs(s string, kind credo.SubjectKind) (ID, error) { return strict.ParseAs(s, kind) }
+
 // Parse validates any supported identifier, choosing the scheme by shape
 // after trimming surrounding white space: a "P:" prefix (any case) is a
 // passport, "RIC:" or "USCC:" (any case) says the scheme of what follows,
@@ -320,8 +324,8 @@ func ambiguous(s string, rerr, uerr error) error {
 		return message(err)
 	}
 	return &credo.Error{Code: credo.EINVALID, Op: "ident", Err: ErrAmbiguous, Message: fmt.Sprintf(
-		"%s could be a person's %s (%s) or an organisation's %s (%s): say which kind of subject it names, person or org",
-		s, ricName, how(rerr), usccName, how(uerr))}
+		"%s could be a person's ID card number (RIC: %s) or an organisation's unified social credit code (USCC: %s): say which kind of subject it names, person or org",
+		s, how(rerr), how(uerr))}
 }
 
 // named prefixes the message of a rejection with the scheme it concerns.
