@@ -79,7 +79,7 @@ func checkID(t *testing.T, in string, id ident.ID) {
 		}
 	case ident.USCC:
 		if len(id.Canonical) != 18 || id.Kind != credo.Org || id.HasBirth() || id.Canonical != strings.ToUpper(id.Canonical) ||
-			id.Region != id.Canonical[2:8] || id.OrgCode != id.Canonical[8:17] || id.Province == "" {
+			id.Region != id.Canonical[2:8] || id.OrgCode != id.Canonical[8:17] || (id.Province == "") != (id.Region == "100000") {
 			t.Fatalf("Parse(%q): bad USCC %+v", in, id)
 		}
 	case ident.Passport:

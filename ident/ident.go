@@ -310,6 +310,8 @@ func (p *Parser) parse18(s string, kind credo.SubjectKind) (ID, error) {
 		return ID{}, named(rerr, ricName)
 	case ustage > rstage:
 		return ID{}, named(uerr, usccName)
+	case birthDate(s[6:14]):
+		return ID{}, named(rerr, ricName) // a birth date where a RIC has one
 	}
 	return ID{}, invalidf("neither an ID card number (RIC: %s) nor a unified social credit code (USCC: %s)", message(rerr), message(uerr))
 }
@@ -427,4 +429,11 @@ func fullWidthError(s string) error {
 		i += 1 + j
 	}
 	return nil
+}
+
+// birthDate reports whether d (8 ASCII digits) is a date a RIC can carry.
+func birthDate(d string) bool {
+	y, m := atoi(d[:4]), atoi(d[4:6])
+	return minBirthYear <= y && y <= maxBirthYear && 1 <= m && m <= 12 &&
+		1 <= atoi(d[6:8]) && atoi(d[6:8]) <= daysIn(y, time.Month(m))
 }

@@ -198,7 +198,8 @@ func TestParseDispatchErrors(t *testing.T) {
 		{"RIC wrong check", "110105198001010017", "not a valid ID card number (RIC): check character is 7, expected 6"},
 		{"USCC wrong check", "914403001922038217", "not a valid unified social credit code (USCC): check character is 7, expected 6"},
 		{"USCC with letter wrong check", "91110105MA01ABCD5G", "not a valid unified social credit code (USCC): check character is G, expected F"},
-		{"neither reading", "990101198001010016", "neither an ID card number (RIC: unknown province code 99 in region 990101) nor a unified social credit code (USCC: character 2 is '9', not an institution category of registration department 9 (工商))"},
+		{"neither reading, a birth date", "990101198001010016", "not a valid ID card number (RIC): unknown province code 99 in region 990101"},
+		{"neither reading", "990101108001010016", "neither an ID card number (RIC: unknown province code 99 in region 990101) nor a unified social credit code (USCC: character 2 is '9', not an institution category of registration department 9 (工商))"},
 		{"passport bad country", "P:XXX:E12345678", "unknown passport country code XXX (not in ISO 3166-1 alpha-3)"},
 	}
 	for _, tt := range tests {
