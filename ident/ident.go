@@ -258,30 +258,36 @@ func schemePrefix(s string) (credo.SubjectKind, int) {
 	return credo.KindUnknown, 0
 }
 
+// errQuiet is the failure of a reading asked not to explain itself.
+var errQuiet = &credo.Error{Code: credo.EINVALID, Op: "ident", Message: "invalid"}
+
 // parse18 validates an 18-character identifier of the given kind (or of
-// either kind).
+// either kind). Both readings of a RIC-shaped string are made without
+// building messages; the one reported is made again to explain itself.
 func (p *Parser) parse18(s string, kind credo.SubjectKind) (ID, error) {
 	if !ricShaped(s) {
 		if kind == credo.Person {
 			_, err := p.ParseRIC(s)
 			return ID{}, named(err, ricName)
 		}
-		id, _, err := p.readUSCC(s)
+		id, _, err := p.readUSCC(s, true)
 		return id, named(err, usccName)
 	}
 	if p.isLegacy(s) && kind != credo.Person {
 		return p.ParseUSCC(s)
 	}
-	rid, rstage, rerr := readRIC18(s, false)
-	uid, ustage, uerr := p.readUSCC(s)
+	rid, rstage, rerr := readRIC18(s, false, false)
+	uid, ustage, uerr := p.readUSCC(s, false)
+	ricErr := func() error { _, _, err := readRIC18(s, false, true); return err }
+	usccErr := func() error { _, _, err := p.readUSCC(s, true); return err }
 	both := rstage >= stageComplete && ustage >= stageComplete
 	switch kind {
 	case credo.Person:
 		if rerr != nil {
 			if uerr == nil {
-				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, an organisation's", ricName, message(rerr), usccName)
+				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, an organisation's", ricName, message(ricErr()), usccName)
 			}
-			return ID{}, named(rerr, ricName)
+			return ID{}, named(ricErr(), ricName)
 		}
 		if both {
 			rid.Canonical = "RIC:" + rid.Canonical
@@ -290,9 +296,9 @@ func (p *Parser) parse18(s string, kind credo.SubjectKind) (ID, error) {
 	case credo.Org:
 		if uerr != nil {
 			if rerr == nil {
-				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, a person's", usccName, message(uerr), ricName)
+				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, a person's", usccName, message(usccErr()), ricName)
 			}
-			return ID{}, named(uerr, usccName)
+			return ID{}, named(usccErr(), usccName)
 		}
 		if both {
 			uid.Canonical = "USCC:" + uid.Canonical
@@ -301,19 +307,26 @@ func (p *Parser) parse18(s string, kind credo.SubjectKind) (ID, error) {
 	}
 	switch {
 	case both:
-		return ID{}, ambiguous(s, rerr, uerr)
+		var re, ue error
+		if rerr != nil {
+			re = ricErr()
+		}
+		if uerr != nil {
+			ue = usccErr()
+		}
+		return ID{}, ambiguous(s, re, ue)
 	case rerr == nil:
 		return rid, nil
 	case uerr == nil:
 		return uid, nil
 	case rstage > ustage:
-		return ID{}, named(rerr, ricName)
+		return ID{}, named(ricErr(), ricName)
 	case ustage > rstage:
-		return ID{}, named(uerr, usccName)
+		return ID{}, named(usccErr(), usccName)
 	case birthDate(s[6:14]):
-		return ID{}, named(rerr, ricName) // a birth date where a RIC has one
+		return ID{}, named(ricErr(), ricName) // a birth date where a RIC has one
 	}
-	return ID{}, invalidf("neither an ID card number (RIC: %s) nor a unified social credit code (USCC: %s)", message(rerr), message(uerr))
+	return ID{}, invalidf("neither an ID card number (RIC: %s) nor a unified social credit code (USCC: %s)", message(ricErr()), message(usccErr()))
 }
 
 // ambiguous returns the error for a string with the structure of both a

@@ -128,12 +128,14 @@ const (
 // parseRIC18 validates an 18-character RIC (18 runes, not necessarily
 // 18 bytes).
 func parseRIC18(s string, legacy bool) (ID, error) {
-	id, _, err := readRIC18(s, legacy)
+	id, _, err := readRIC18(s, legacy, true)
 	return id, err
 }
 
 // readRIC18 is parseRIC18 that also reports the stage the reading reached.
-func readRIC18(s string, legacy bool) (ID, int, error) {
+// Unless explain is set it fails with errQuiet, without building a message
+// (no allocation).
+func readRIC18(s string, legacy, explain bool) (ID, int, error) {
 	if err := firstNonDigit(s, 17); err != nil {
 		return ID{}, stageNone, err
 	}
@@ -141,35 +143,59 @@ func readRIC18(s string, legacy bool) (ID, int, error) {
 	c := s[17]
 	if !isDigit(c) && c != 'X' && c != 'x' || len(s) != 18 {
 		_, d := charAt(s, 17)
+		if !explain {
+			return ID{}, stageNone, errQuiet
+		}
 		return ID{}, stageNone, invalidf("character 18 is %s, expected a digit or X", d)
 	}
 	province := provinceCode(s[:2])
 	if province == "" {
+		if !explain {
+			return ID{}, stageNone, errQuiet
+		}
 		return ID{}, stageNone, invalidf("unknown province code %s in region %s", s[:2], s[:6])
 	}
 	div := lookupDivision(s[:6])
 	if div == nil {
+		if !explain {
+			return ID{}, stageRICProv, errQuiet
+		}
 		return ID{}, stageRICProv, invalidf("unknown region code %s (not a GB/T 2260 division code)", s[:6])
 	}
 	date := s[6:14]
 	year := atoi(date[0:4])
 	if year < minBirthYear || year > maxBirthYear {
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
 		return ID{}, stageRICReg, invalidf("year %s in birth date %s is outside %d-%d", date[0:4], date, minBirthYear, maxBirthYear)
 	}
 	month := atoi(date[4:6])
 	if month < 1 || month > 12 {
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
 		return ID{}, stageRICReg, invalidf("month %s in birth date %s", date[4:6], date)
 	}
 	day := atoi(date[6:8])
 	if day < 1 || day > daysIn(year, time.Month(month)) {
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
 		return ID{}, stageRICReg, invalidf("day %s in birth date %s", date[6:8], date)
 	}
 	// A number is issued after its holder's birth, and a code abolished
 	// stays valid only for numbers issued while it was in force.
 	if div.last != 0 && year > int(div.last) {
+		if !explain {
+			return ID{}, stageRICDate, errQuiet
+		}
 		return ID{}, stageRICDate, invalidf("region code %s was last in force in %d, before the birth date %s", s[:6], div.last, date)
 	}
 	if s[14:17] == "000" {
+		if !explain {
+			return ID{}, stageRICDate, errQuiet
+		}
 		return ID{}, stageRICDate, invalidf("sequence 000 is not assigned")
 	}
 	want := ricCheck(s)
@@ -177,6 +203,9 @@ func readRIC18(s string, legacy bool) (ID, int, error) {
 		c = 'X'
 	}
 	if c != want {
+		if !explain {
+			return ID{}, stageComplete, errQuiet
+		}
 		return ID{}, stageComplete, invalidf("check character is %c, expected %c", c, want)
 	}
 	canonical := s

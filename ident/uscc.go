@@ -142,8 +142,11 @@ func orgCheck[S ~string | ~[]byte](s S) byte {
 // (characters 1-2), and characters 3-8 a GB/T 2260 division code (or
 // 100000, registered nationally). It returns the province name ("" for a
 // national registration) and the stage the reading reached.
-func usccStructure(s string) (string, int, error) {
+func usccStructure(s string, explain bool) (string, int, error) {
 	if n := utf8.RuneCountInString(s); n != 18 {
+		if !explain {
+			return "", stageNone, errQuiet
+		}
 		return "", stageNone, invalidf("USCC must have 18 characters, got %d", n)
 	}
 	// Every valid character is ASCII, so the first bad byte is found before
@@ -151,13 +154,22 @@ func usccStructure(s string) (string, int, error) {
 	for i := 0; i < 18; i++ {
 		if usccValue[s[i]] < 0 {
 			if fullWidthAt(s, i) {
+				if !explain {
+					return "", stageNone, errQuiet
+				}
 				return "", stageNone, fullWidthError(s)
+			}
+			if !explain {
+				return "", stageNone, errQuiet
 			}
 			return "", stageNone, usccCharError(s, i)
 		}
 	}
 	dept, cat := upper(s[0]), upper(s[1])
 	if usccCategories[dept] == 0 {
+		if !explain {
+			return "", stageNone, errQuiet
+		}
 		return "", stageNone, invalidf("character 1 is %q, not a registration department of GB 32100 (1-9, A, N, Y)", dept)
 	}
 	if !knownUSCCType(dept, cat) {
@@ -165,11 +177,17 @@ func usccStructure(s string) (string, int, error) {
 		if d == "" {
 			d, _ = USCCTypeNames(dept, '1')
 		}
+		if !explain {
+			return "", stageNone, errQuiet
+		}
 		return "", stageNone, invalidf("character 2 is %q, not an institution category of registration department %c (%s)", cat, dept, d)
 	}
 	for i := 2; i < 8; i++ {
 		if !isDigit(s[i]) {
 			pos, d := charAt(s, i)
+			if !explain {
+				return "", stageRICProv, errQuiet
+			}
 			return "", stageRICProv, invalidf("character %d is %s, expected a digit (characters 3-8 are the region code)", pos, d)
 		}
 	}
@@ -178,9 +196,15 @@ func usccStructure(s string) (string, int, error) {
 	}
 	province := provinceCode(s[2:4])
 	if province == "" {
+		if !explain {
+			return "", stageRICProv, errQuiet
+		}
 		return "", stageRICProv, invalidf("unknown province code %s in region %s", s[2:4], s[2:8])
 	}
 	if lookupDivision(s[2:8]) == nil {
+		if !explain {
+			return "", stageRICReg, errQuiet
+		}
 		return "", stageRICReg, invalidf("unknown region code %s (not a GB/T 2260 division code)", s[2:8])
 	}
 	return province, stageComplete, nil
@@ -204,22 +228,27 @@ func upper(c byte) byte {
 // the USCC check character or the organisation-code check is accepted only
 // if it is in p.LegacyUSCC, and then with Legacy set.
 func (p *Parser) ParseUSCC(s string) (ID, error) {
-	id, _, err := p.readUSCC(strings.TrimSpace(s))
+	id, _, err := p.readUSCC(strings.TrimSpace(s), true)
 	return id, err
 }
 
 // readUSCC is ParseUSCC without trimming that also reports the stage the
-// reading reached.
-func (p *Parser) readUSCC(s string) (ID, int, error) {
-	province, stage, err := usccStructure(s)
+// reading reached. Unless explain is set it fails with errQuiet, without
+// building a message (no allocation).
+func (p *Parser) readUSCC(s string, explain bool) (ID, int, error) {
+	province, stage, err := usccStructure(s, explain)
 	if err != nil {
 		return ID{}, stage, err
 	}
 	canonical := upperASCII(s)
 	var checkErr error
-	if want := usccCheck(canonical); canonical[17] != want {
+	if want := usccCheck(canonical); canonical[17] != want && !explain {
+		checkErr = errQuiet
+	} else if canonical[17] != want {
 		checkErr = invalidf("check character is %c, expected %c", canonical[17], want)
-	} else if want := orgCheck(canonical[8:16]); canonical[16] != want {
+	} else if want := orgCheck(canonical[8:16]); canonical[16] != want && !explain {
+		checkErr = errQuiet
+	} else if canonical[16] != want {
 		checkErr = invalidf("organisation code check (character 17) is %c, expected %c", canonical[16], want)
 	}
 	legacy := false
@@ -267,7 +296,7 @@ func LoadLegacyUSCC(r io.Reader) (map[string]bool, error) {
 		if text == "" {
 			continue
 		}
-		if _, _, err := usccStructure(text); err != nil {
+		if _, _, err := usccStructure(text, true); err != nil {
 			return nil, invalidf("line %d: %s", line, message(err))
 		}
 		codes[upperASCII(text)] = true
