@@ -181,6 +181,27 @@ func loadUSCCCodes(src string) (cats [256]uint32, names map[[2]byte][2]string) {
 	return cats, names
 }
 
+// divisionCodes are the codes of divisions, and provinceStart[pp] the
+// index of the first code of province pp (provinceStart[pp+1] is past its
+// last): a lookup searches a few hundred int32s.
+var divisionCodes, provinceStart = func() ([]int32, [101]int32) {
+	codes := make([]int32, len(divisions))
+	var start [101]int32
+	for i, d := range divisions {
+		codes[i] = d.code
+	}
+	for pp := 0; pp <= 100; pp++ {
+		start[pp] = int32(len(codes))
+		for i, c := range codes {
+			if c >= int32(pp)*10000 {
+				start[pp] = int32(i)
+				break
+			}
+		}
+	}
+	return codes, start
+}()
+
 // lookupDivision returns the division of a six-digit code, or nil. It
 // never allocates.
 func lookupDivision(code6 string) *division {
@@ -194,16 +215,17 @@ func lookupDivision(code6 string) *division {
 		}
 		n = n*10 + int32(code6[i]-'0')
 	}
-	lo, hi := 0, len(divisions)
+	pp := n / 10000
+	lo, hi := int(provinceStart[pp]), int(provinceStart[pp+1])
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if divisions[m].code < n {
+		if divisionCodes[m] < n {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(divisions) && divisions[lo].code == n {
+	if lo < len(divisionCodes) && divisionCodes[lo] == n {
 		return &divisions[lo]
 	}
 	return nil
