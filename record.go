@@ -18,7 +18,13 @@ type Record struct {
 	EvidenceSHA256 string    `json:"evidence_sha256"`
 	EvidenceURI    string    `json:"evidence_uri,omitempty"`
 	SubjectName    string    `json:"subject_name,omitempty"`
-	FiledAt        time.Time `json:"filed_at"` // transaction time: when Credo recorded it
+	// Kind is "person" or "org" when the filer says which kind of subject
+	// the identifier names: needed for 18 digits that read both as an ID
+	// card number and as a credit code (else the rule's subject kind, if
+	// it has one, decides). Filing folds it into the canonical Subject and
+	// clears it: it is never stored.
+	Kind    string    `json:"kind,omitempty"`
+	FiledAt time.Time `json:"filed_at"` // transaction time: when Credo recorded it
 }
 
 // SameFiling reports whether r and o describe the same filing, ignoring the

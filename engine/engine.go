@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -70,6 +71,23 @@ func (e *Engine) PolicyAt(at, known time.Time) (Version, bool) {
 	return best, ok
 }
 
+// noPolicy explains why no version decides at at as known at known:
+// nothing had been published by known (the fault of known, field "known"),
+// or nothing published by then was in force at at (field "at").
+func (e *Engine) noPolicy(at, known time.Time) error {
+	var first time.Time
+	for _, v := range e.versions {
+		if first.IsZero() || v.Published.Before(first) {
+			first = v.Published
+		}
+	}
+	if !first.IsZero() && first.After(known) {
+		return &credo.Error{Code: credo.ENOTFOUND, Field: "known", Message: fmt.Sprintf(
+			"nothing was known as of %s: the first policy was published at %s", known.Format(time.RFC3339), first.Format(time.RFC3339))}
+	}
+	return &credo.Error{Code: credo.ENOTFOUND, Field: "at", Message: fmt.Sprintf("no policy in force at %s", at.Format(time.RFC3339))}
+}
+
 // NextVersion returns the effective time of the first version, published by
 // known, that takes effect after at; zero if none.
 func (e *Engine) NextVersion(at, known time.Time) time.Time {
@@ -86,7 +104,7 @@ func (e *Engine) NextVersion(at, known time.Time) time.Time {
 func (e *Engine) State(f *Facts, at, known time.Time) (*State, error) {
 	v, ok := e.PolicyAt(at, known)
 	if !ok {
-		return nil, credo.Errorf(credo.ENOTFOUND, "no policy in force at %s", at.Format(time.RFC3339))
+		return nil, e.noPolicy(at, known)
 	}
 	s := Evaluate(v.Policy, f, at, known)
 	s.Policy = v.Hash

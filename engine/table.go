@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,10 +163,11 @@ func (t *Table) Sector(id string) (*SectorRef, bool) {
 
 // ricKey packs an identifier of RIC shape (17 digits and a digit or X)
 // into an integer: the 17 digits, times 11, plus the last character (X is
-// 10). The last character must be in the key: an all-digit USCC can share
-// its first 17 digits with a valid RIC (321102195001010780, a company, and
-// 321102195001010785, a man born in 1950), and the two must not share an
-// entry. The key stays below 11e17 < 2^63.
+// 10). The last character must be in the key: an all-digit USCC could share
+// its first 17 digits with a valid RIC, and the two must not share an
+// entry (ident gives such identifiers, which read both ways, the canonical
+// forms RIC:... and USCC:..., so they are never keyed here). The key stays
+// below 11e17 < 2^63.
 func ricKey(s string) (uint64, bool) {
 	if len(s) != 18 {
 		return 0, false
@@ -213,7 +215,8 @@ func (t *Table) Lookup(subject string) (Entry, bool) { return t.lookup(subject) 
 // (ident.Parse does not allocate).
 func (t *Table) kindOf(subject string, isRIC bool) credo.SubjectKind {
 	switch {
-	case len(subject) > 2 && subject[0] == 'P' && subject[1] == ':':
+	case len(subject) > 2 && subject[0] == 'P' && subject[1] == ':',
+		strings.HasPrefix(subject, "RIC:"): // a RIC that could be read as a USCC
 		return credo.Person
 	case !isRIC:
 		return credo.Org

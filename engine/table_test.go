@@ -256,8 +256,10 @@ func TestTable(t *testing.T) {
 	})
 
 	t.Run("a RIC and a USCC sharing 17 digits keep separate entries", func(t *testing.T) {
-		// Both valid: a man born 1950-01-01 in Zhenjiang, and a company.
-		person, company := "321102195001010785", "321102195001010780"
+		// Both valid: a man born 1950-01-01 in Zhenjiang, and a notary's
+		// office in Yanqing. Each bare string reads both ways, so the
+		// canonical forms say which.
+		person, company := "RIC:321101195001010439", "USCC:321101195001010438"
 		if got, want := mustID(t, person).Kind, credo.Person; got != want {
 			t.Fatalf("%s: kind %v, want %v", person, got, want)
 		}

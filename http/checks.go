@@ -15,6 +15,21 @@ import (
 type CheckRequest struct {
 	Subject string `json:"subject"`
 	Sector  string `json:"sector"`
+	// Kind is "person" or "org": required only for 18 digits that read
+	// both as an ID card number and as a credit code.
+	Kind string `json:"kind,omitempty"`
+}
+
+// subjectKind parses the optional kind of subject of a check.
+func subjectKind(field, s string) (credo.SubjectKind, error) {
+	if s == "" {
+		return credo.KindUnknown, nil
+	}
+	k, ok := credo.ParseSubjectKind(s)
+	if !ok {
+		return k, invalid(field, "%q is not a kind of subject: person or org", s)
+	}
+	return k, nil
 }
 
 // CheckResult is what a service provider learns from a check (principle 7,
@@ -99,8 +114,8 @@ func (s *Server) target(ctx context.Context, p *principal, sector string) (check
 //
 // now is the registry's clock reading (the instant decided for); issued is
 // the wall clock, for the check id.
-func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, now, issued time.Time, res *CheckResult) error {
-	id, err := s.reg.ParseSubject(subject)
+func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, kind credo.SubjectKind, now, issued time.Time, res *CheckResult) error {
+	id, err := s.reg.ParseSubjectAs(subject, kind)
 	if err != nil {
 		return err
 	}
@@ -184,12 +199,16 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 	if q.Subject == "" {
 		return invalid("subject", "is required")
 	}
+	kind, err := subjectKind("kind", q.Kind)
+	if err != nil {
+		return err
+	}
 	tg, err := s.target(r.Context(), p, q.Sector)
 	if err != nil {
 		return err
 	}
 	var res CheckResult
-	if err := s.check(r.Context(), p, tg, q.Subject, s.reg.Now(), wallClock(w), &res); err != nil {
+	if err := s.check(r.Context(), p, tg, q.Subject, kind, s.reg.Now(), wallClock(w), &res); err != nil {
 		return err
 	}
 	setPosition(w, tg.position)
@@ -217,6 +236,8 @@ func wallClock(w http.ResponseWriter) time.Time {
 type CheckBatchRequest struct {
 	Sector   string   `json:"sector"`
 	Subjects []string `json:"subjects"`
+	// Kind is the kind of every subject, "person" or "org" (optional).
+	Kind string `json:"kind,omitempty"`
 }
 
 // CheckBatchResponse answers a batch check, one item per subject in order.
@@ -243,6 +264,10 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 	if len(q.Subjects) > s.opts.MaxBatchChecks {
 		return invalid("subjects", "has %d subjects; at most %d per batch", len(q.Subjects), s.opts.MaxBatchChecks)
 	}
+	kind, err := subjectKind("kind", q.Kind)
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	tg, err := s.target(ctx, p, q.Sector)
 	if err != nil {
@@ -253,7 +278,7 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 	results := make([]CheckResult, len(q.Subjects))
 	for i, subj := range q.Subjects {
 		res := &results[i]
-		if err := s.check(ctx, p, tg, subj, now, issued, res); err != nil {
+		if err := s.check(ctx, p, tg, subj, kind, now, issued, res); err != nil {
 			switch credo.ErrorCode(err) {
 			case credo.EINVALID, credo.ENOTFOUND:
 			default:

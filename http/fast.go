@@ -88,7 +88,8 @@ func unmarshalStrict(b []byte, v any) error {
 }
 
 // parseCheckFast parses a check body of the common shape: one object with
-// the members "subject" and "sector" (each at most once, in any order),
+// the members "subject" and "sector" and optionally "kind" (each at most
+// once, in any order),
 // string values without escapes, and nothing else. ok is false for any
 // other input, which the caller then decodes with encoding/json.
 func parseCheckFast(b []byte, q *CheckRequest) (ok bool) {
@@ -97,7 +98,7 @@ func parseCheckFast(b []byte, q *CheckRequest) (ok bool) {
 		return false
 	}
 	i = skipWS(b, i+1)
-	var seenSubject, seenSector bool
+	var seenSubject, seenSector, seenKind bool
 	for n := 0; ; n++ {
 		if i < len(b) && b[i] == '}' && n == 0 {
 			break
@@ -125,6 +126,19 @@ func parseCheckFast(b []byte, q *CheckRequest) (ok bool) {
 				return false
 			}
 			seenSector, q.Sector = true, string(val)
+		case "kind":
+			if seenKind {
+				return false
+			}
+			seenKind = true
+			switch string(val) { // no allocation: compared, not kept
+			case "person":
+				q.Kind = "person"
+			case "org":
+				q.Kind = "org"
+			default:
+				q.Kind = string(val)
+			}
 		default:
 			return false
 		}

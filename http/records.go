@@ -28,13 +28,17 @@ type RecordRequest struct {
 	Quantity       float64 `json:"quantity,omitempty"`
 	NotifiedAt     string  `json:"notified_at,omitempty"`
 	SubjectName    string  `json:"subject_name,omitempty"`
+	// Kind says which kind of subject Subject names, "person" or "org":
+	// required only for 18 digits that read both ways (unless the rule
+	// applies to one kind only).
+	Kind string `json:"kind,omitempty"`
 }
 
 // RecordRequestOf returns the request that files a record.
 func RecordRequestOf(rec *credo.Record) RecordRequest {
 	q := RecordRequest{Subject: rec.Subject, Rule: rec.Rule, Authority: rec.Authority, CaseRef: rec.CaseRef,
 		DecidedAt: rec.DecidedAt.Format(time.RFC3339Nano), EvidenceSHA256: rec.EvidenceSHA256,
-		EvidenceURI: rec.EvidenceURI, Quantity: rec.Quantity, SubjectName: rec.SubjectName}
+		EvidenceURI: rec.EvidenceURI, Quantity: rec.Quantity, SubjectName: rec.SubjectName, Kind: rec.Kind}
 	if !rec.NotifiedAt.IsZero() {
 		q.NotifiedAt = rec.NotifiedAt.Format(time.RFC3339Nano)
 	}
@@ -44,7 +48,7 @@ func RecordRequestOf(rec *credo.Record) RecordRequest {
 // record converts the request into a record, parsing its times.
 func (q *RecordRequest) record(loc *time.Location) (*credo.Record, error) {
 	rec := &credo.Record{Subject: strings.TrimSpace(q.Subject), Rule: q.Rule, Authority: q.Authority, CaseRef: q.CaseRef,
-		EvidenceSHA256: q.EvidenceSHA256, EvidenceURI: q.EvidenceURI, Quantity: q.Quantity, SubjectName: q.SubjectName}
+		EvidenceSHA256: q.EvidenceSHA256, EvidenceURI: q.EvidenceURI, Quantity: q.Quantity, SubjectName: q.SubjectName, Kind: q.Kind}
 	var err error
 	if q.DecidedAt != "" { // absent: the registry reports it, in field order
 		if rec.DecidedAt, err = parseTime("decided_at", q.DecidedAt, loc); err != nil {
@@ -193,7 +197,7 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 			res.rejectErr(l.N, err)
 			continue
 		}
-		if to := s.shard.forwardTo(s, r, l.Record.Subject); to != nil {
+		if to := s.shard.forwardTo(s, r, l.Record.Subject, l.Record.Kind); to != nil {
 			remote[to] = append(remote[to], batchLine{l.N, l.Record})
 			continue
 		}

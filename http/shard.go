@@ -249,8 +249,9 @@ func (sh *sharding) misdirected(id ident.ID, owner *Shard, why string) error {
 // owner returns the shard of a subject and whether this node serves it;
 // an identifier that does not parse is left to the local handler (which
 // refuses it with the right error).
-func (sh *sharding) owner(s *Server, subject string) (ident.ID, *Shard, bool) {
-	id, err := s.reg.ParseSubject(subject)
+func (sh *sharding) owner(s *Server, subject, kind string) (ident.ID, *Shard, bool) {
+	k, _ := credo.ParseSubjectKind(kind)
+	id, err := s.reg.ParseSubjectAs(subject, k)
 	if err != nil {
 		return id, nil, true
 	}
@@ -261,7 +262,7 @@ func (sh *sharding) owner(s *Server, subject string) (ident.ID, *Shard, bool) {
 // route sends a request about another shard's subject where it belongs.
 // It reports whether it handled the request (or an error to write).
 func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *principal, pattern string) (bool, error) {
-	var subject string
+	var subject, kind string
 	switch pattern {
 	case "GET /v1/subjects/{id}", "GET /v1/subjects/{id}/history", "GET /v1/subjects/{id}/checks", "GET /v1/subjects/{id}/notices":
 		subject = r.PathValue("id")
@@ -275,23 +276,24 @@ func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *
 		if !parseCheckFast(body, &q) {
 			var other struct {
 				Subject string `json:"subject"`
+				Kind    string `json:"kind"`
 			}
 			if json.Unmarshal(body, &other) != nil {
 				return false, nil
 			}
-			q.Subject = other.Subject
+			q.Subject, q.Kind = other.Subject, other.Kind
 		}
 		if q.Subject == "" {
 			return false, nil
 		}
-		subject = q.Subject
+		subject, kind = q.Subject, q.Kind
 		defer func() { r.Body = io.NopCloser(bytes.NewReader(body)) }()
 	case "POST /v1/checks/batch":
 		return sh.fanOut(s, w, r, p)
 	default:
 		return false, nil
 	}
-	id, owner, local := sh.owner(s, subject)
+	id, owner, local := sh.owner(s, subject, kind)
 	if local {
 		return false, nil
 	}
@@ -322,7 +324,7 @@ func (sh *sharding) fanOut(s *Server, w http.ResponseWriter, r *http.Request, p 
 	groups := map[string][]int{} // shard ("" local) -> indices
 	ids := make([]ident.ID, len(q.Subjects))
 	for i, subj := range q.Subjects {
-		id, owner, local := sh.owner(s, subj)
+		id, owner, local := sh.owner(s, subj, q.Kind)
 		ids[i] = id
 		if local {
 			groups[""] = append(groups[""], i)
@@ -462,11 +464,11 @@ func (e *relayed) Error() string { return e.p.Detail }
 // identifier that does not parse (the local checks refuse it), forwarding
 // off, or a batch that was itself forwarded (the registry then refuses the
 // line, naming the owner: the shard maps disagree).
-func (sh *sharding) forwardTo(s *Server, r *http.Request, subject string) *Shard {
+func (sh *sharding) forwardTo(s *Server, r *http.Request, subject, kind string) *Shard {
 	if sh == nil || !sh.Forward || r.Header.Get(ForwardedHeader) != "" {
 		return nil
 	}
-	if _, owner, local := sh.owner(s, subject); !local {
+	if _, owner, local := sh.owner(s, subject, kind); !local {
 		return owner
 	}
 	return nil

@@ -10,6 +10,7 @@
 package ident
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,6 +100,21 @@ func (id ID) AgeAt(t time.Time, loc *time.Location) int {
 	return age
 }
 
+// Warning returns what is suspect about a valid ID, or "": a RIC whose
+// division code came into force after the holder's birth year was issued
+// after a re-registration, or is mistyped. It is computed on demand.
+func (id ID) Warning() string {
+	if id.Scheme != RIC {
+		return ""
+	}
+	d := lookupDivision(id.Region)
+	if d == nil || d.first == 0 || id.Birth.Year() >= int(d.first) {
+		return ""
+	}
+	return fmt.Sprintf("region code %s (%s) came into force in %d, after the birth year %d: a number re-issued since, or a mistyped one",
+		id.Region, d.name, d.first, id.Birth.Year())
+}
+
 // RegistrationAuthorityName returns the English name of a USCC's
 // registration authority (character 1), or "" if the ID is not a USCC or
 // the authority code is unknown.
@@ -151,59 +167,188 @@ var strict Parser
 // Parse validates s with a strict default Parser (no legacy USCC list).
 func Parse(s string) (ID, error) { return strict.Parse(s) }
 
+// ParseAs validates s as an identifier of a subject of the given kind with
+// a strict default Parser (see Parser.ParseAs).
+func ParseAs(s string, kind credo.SubjectKind) (ID, error) { return strict.ParseAs(s, kind) }
+
 // Parse validates any supported identifier, choosing the scheme by shape
 // after trimming surrounding white space: a "P:" prefix (any case) is a
-// passport, 15 digits a legacy RIC, 18 characters a RIC when they are
-// digits with an optional final X, and a USCC otherwise.
+// passport, "RIC:" or "USCC:" (any case) says the scheme of what follows,
+// 15 digits are a legacy RIC, 18 characters a RIC when they are digits
+// with an optional final X, and a USCC otherwise.
 //
 // An all-digit USCC (such as 914403001922038216) has the shape of a RIC
-// too, so an 18-character RIC-shaped string is resolved as follows: a code
-// in LegacyUSCC is a USCC; if its first two digits are a province code it
-// is tried as a RIC first and, failing that, as a USCC when characters 3-4
-// are a province code (the RIC error is reported if both fail); if only
-// characters 3-4 are a province code it is a USCC; if neither is, it is
-// rejected with both readings' errors. Callers that know the scheme should
-// call ParseRIC or ParseUSCC.
+// too. Parse never guesses between them: an 18-character RIC-shaped string
+// is read both ways, and if both readings have the whole structure of
+// their scheme (known division codes, a real birth date, a known USCC
+// registration department and category) it is ambiguous, whether one,
+// both or neither pass their check characters (a mistyped ID card number
+// must not become a valid company code, nor the reverse). Such a string is
+// rejected with an error for which IsAmbiguous is true; the caller must say
+// which kind it is (ParseAs, or a "RIC:"/"USCC:" prefix), and the
+// canonical form then keeps the prefix. A code in LegacyUSCC is a USCC.
+// Otherwise the valid reading is taken, and a string valid under neither
+// gets the error of the scheme it most resembles, which the message names.
 func (p *Parser) Parse(s string) (ID, error) {
+	return p.ParseAs(s, credo.KindUnknown)
+}
+
+// ErrAmbiguous is wrapped by the error for an identifier that may be a
+// person's RIC or an organisation's USCC (errors.Is, or IsAmbiguous).
+var ErrAmbiguous = errors.New("identifier is ambiguous: a RIC or a USCC")
+
+// IsAmbiguous reports whether err says an identifier could be either a RIC
+// or a USCC, so that the caller must say which kind of subject it names.
+func IsAmbiguous(err error) bool { return errors.Is(err, ErrAmbiguous) }
+
+// The names of the schemes in error messages.
+const (
+	ricName  = "ID card number (RIC)"
+	usccName = "unified social credit code (USCC)"
+)
+
+// ParseAs validates s as an identifier of a subject of the given kind:
+// credo.Person reads a RIC (or a passport), credo.Org a USCC, and
+// credo.KindUnknown is Parse. A RIC-shaped string that is ambiguous under
+// Parse gets the canonical form "RIC:..." or "USCC:...", which Parse reads
+// back unambiguously.
+func (p *Parser) ParseAs(s string, kind credo.SubjectKind) (ID, error) {
 	s = strings.TrimSpace(s)
 	if len(s) >= 2 && (s[0] == 'P' || s[0] == 'p') && s[1] == ':' {
+		if kind == credo.Org {
+			return ID{}, invalidf("a passport identifies a person, not an organisation")
+		}
 		return ParsePassport(s)
 	}
-	switch n := utf8.RuneCountInString(s); n {
-	case 15:
-		return p.ParseRIC(s)
-	case 18:
-		if !ricShaped(s) {
-			return p.ParseUSCC(s)
+	if k, n := schemePrefix(s); n > 0 {
+		if kind != credo.KindUnknown && kind != k {
+			return ID{}, invalidf("%s names a %s, not a %s", strings.ToUpper(s[:n-1]), k, kind)
 		}
-		if p.isLegacy(s) {
-			return p.ParseUSCC(s)
-		}
-		ricProv := provinceCode(s[0:2]) != ""
-		usccProv := provinceCode(s[2:4]) != ""
-		switch {
-		case ricProv:
-			id, err := p.ParseRIC(s)
-			if err == nil || !usccProv {
-				return id, err
-			}
-			if id, uerr := p.ParseUSCC(s); uerr == nil {
-				return id, nil
-			}
-			return ID{}, err
-		case usccProv:
-			return p.ParseUSCC(s)
-		default:
-			_, rerr := p.ParseRIC(s)
-			_, uerr := p.ParseUSCC(s)
-			return ID{}, invalidf("neither a valid RIC (%s) nor a valid USCC (%s)",
-				message(rerr), message(uerr))
-		}
-	case 0:
+		kind, s = k, s[n:]
+	}
+	if err := fullWidthError(s); err != nil {
+		return ID{}, err
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n == 15 && kind != credo.Org:
+		id, err := p.ParseRIC(s)
+		return id, named(err, ricName)
+	case n == 18:
+		return p.parse18(s, kind)
+	case n == 0:
 		return ID{}, invalidf("identifier is empty")
+	case kind == credo.Person:
+		return ID{}, invalidf("a person's identifier must be an 18-character RIC, a 15-digit RIC or P:<country>:<number>, got %d characters", n)
+	case kind == credo.Org:
+		return ID{}, invalidf("an organisation's identifier must be an 18-character USCC, got %d characters", n)
 	default:
 		return ID{}, invalidf("identifier must be an 18-character RIC or USCC, a 15-digit RIC or P:<country>:<number>, got %d characters", n)
 	}
+}
+
+// schemePrefix recognises a "RIC:" or "USCC:" prefix (any case) and
+// returns the kind it names and its length, or 0.
+func schemePrefix(s string) (credo.SubjectKind, int) {
+	switch {
+	case len(s) >= 4 && s[3] == ':' && strings.EqualFold(s[:3], "RIC"):
+		return credo.Person, 4
+	case len(s) >= 5 && s[4] == ':' && strings.EqualFold(s[:4], "USCC"):
+		return credo.Org, 5
+	}
+	return credo.KindUnknown, 0
+}
+
+// errQuiet is the failure of a reading asked not to explain itself.
+var errQuiet = &credo.Error{Code: credo.EINVALID, Op: "ident", Message: "invalid"}
+
+// parse18 validates an 18-character identifier of the given kind (or of
+// either kind). Both readings of a RIC-shaped string are made without
+// building messages; the one reported is made again to explain itself.
+func (p *Parser) parse18(s string, kind credo.SubjectKind) (ID, error) {
+	if !ricShaped(s) {
+		if kind == credo.Person {
+			_, err := p.ParseRIC(s)
+			return ID{}, named(err, ricName)
+		}
+		id, _, err := p.readUSCC(s, true)
+		return id, named(err, usccName)
+	}
+	if p.isLegacy(s) && kind != credo.Person {
+		return p.ParseUSCC(s)
+	}
+	rid, rstage, rerr := readRIC18(s, false, false)
+	uid, ustage, uerr := p.readUSCC(s, false)
+	ricErr := func() error { _, _, err := readRIC18(s, false, true); return err }
+	usccErr := func() error { _, _, err := p.readUSCC(s, true); return err }
+	both := rstage >= stageComplete && ustage >= stageComplete
+	switch kind {
+	case credo.Person:
+		if rerr != nil {
+			if uerr == nil {
+				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, an organisation's", ricName, message(ricErr()), usccName)
+			}
+			return ID{}, named(ricErr(), ricName)
+		}
+		if both {
+			rid.Canonical = "RIC:" + rid.Canonical
+		}
+		return rid, nil
+	case credo.Org:
+		if uerr != nil {
+			if rerr == nil {
+				return ID{}, invalidf("not a valid %s: %s; it is a valid %s, a person's", usccName, message(usccErr()), ricName)
+			}
+			return ID{}, named(usccErr(), usccName)
+		}
+		if both {
+			uid.Canonical = "USCC:" + uid.Canonical
+		}
+		return uid, nil
+	}
+	switch {
+	case both:
+		var re, ue error
+		if rerr != nil {
+			re = ricErr()
+		}
+		if uerr != nil {
+			ue = usccErr()
+		}
+		return ID{}, ambiguous(s, re, ue)
+	case rerr == nil:
+		return rid, nil
+	case uerr == nil:
+		return uid, nil
+	case rstage > ustage:
+		return ID{}, named(ricErr(), ricName)
+	case ustage > rstage:
+		return ID{}, named(usccErr(), usccName)
+	case birthDate(s[6:14]):
+		return ID{}, named(ricErr(), ricName) // a birth date where a RIC has one
+	}
+	return ID{}, invalidf("neither an ID card number (RIC: %s) nor a unified social credit code (USCC: %s)", message(ricErr()), message(usccErr()))
+}
+
+// ambiguous returns the error for a string with the structure of both a
+// RIC and a USCC.
+func ambiguous(s string, rerr, uerr error) error {
+	how := func(err error) string {
+		if err == nil {
+			return "valid"
+		}
+		return message(err)
+	}
+	return &credo.Error{Code: credo.EINVALID, Op: "ident", Err: ErrAmbiguous, Message: fmt.Sprintf(
+		"%s could be a person's ID card number (RIC: %s) or an organisation's unified social credit code (USCC: %s): say which kind of subject it names, person or org",
+		s, how(rerr), how(uerr))}
+}
+
+// named prefixes the message of a rejection with the scheme it concerns.
+func named(err error, scheme string) error {
+	if err == nil {
+		return nil
+	}
+	return invalidf("not a valid %s: %s", scheme, message(err))
 }
 
 // isLegacy reports whether s (in any case) is in p.LegacyUSCC.
@@ -272,4 +417,36 @@ func upperASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// fullWidthAt reports whether the character at byte i of s is a full-width
+// form of an ASCII character (U+FF01-U+FF5E, as typed with a Chinese input
+// method: '１', 'Ｘ').
+func fullWidthAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return 0xFF01 <= r && r <= 0xFF5E
+}
+
+// fullWidthError returns an error for the first full-width character of
+// s, or nil. It does not allocate when s has none.
+func fullWidthError(s string) error {
+	for i := strings.IndexByte(s, 0xEF); i >= 0 && i < len(s); {
+		if fullWidthAt(s, i) {
+			pos, c := charAt(s, i)
+			return invalidf("character %d is the full-width %s: identifiers are written with ASCII (half-width) digits and letters", pos, c)
+		}
+		j := strings.IndexByte(s[i+1:], 0xEF)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return nil
+}
+
+// birthDate reports whether d (8 ASCII digits) is a date a RIC can carry.
+func birthDate(d string) bool {
+	y, m := atoi(d[:4]), atoi(d[4:6])
+	return minBirthYear <= y && y <= maxBirthYear && 1 <= m && m <= 12 &&
+		1 <= atoi(d[6:8]) && atoi(d[6:8]) <= daysIn(y, time.Month(m))
 }

@@ -121,7 +121,7 @@ func TestParseRICErrors(t *testing.T) {
 		{"16 characters", "1101051949123100", "RIC must have 18 characters, got 16"},
 		{"19 characters", "11010519491231002X0", "RIC must have 18 characters, got 19"},
 		{"letter at 5", "1101A519491231002X", "character 5 is 'A', expected a digit"},
-		{"full-width digit at 5", "1101０519491231002X", "character 5 is '０', expected a digit"},
+		{"full-width digit at 5", "1101０519491231002X", "character 5 is the full-width '０': identifiers are written with ASCII (half-width) digits and letters"},
 		{"invalid UTF-8 at 3", "11\xff10519491231002X", "character 3 is the invalid byte 0xFF, expected a digit"},
 		{"bad check symbol", "11010519800101001A", "character 18 is 'A', expected a digit or X"},
 		{"non-ASCII check symbol", "11010519800101001é", "character 18 is 'é', expected a digit or X"},
@@ -195,10 +195,11 @@ func TestParseDispatchErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"empty", "   ", "identifier is empty"},
 		{"too short", "12345", "identifier must be an 18-character RIC or USCC, a 15-digit RIC or P:<country>:<number>, got 5 characters"},
-		{"RIC wrong check", "110105198001010017", "check character is 7, expected 6"},
-		{"USCC wrong check", "914403001922038217", "check character is 7, expected 6"},
-		{"USCC with letter wrong check", "91110105MA01ABCD5G", "check character is G, expected F"},
-		{"neither reading", "990101198001010016", "neither a valid RIC (unknown province code 99 in region 990101) nor a valid USCC (unknown province code 01 in region 010119)"},
+		{"RIC wrong check", "110105198001010017", "not a valid ID card number (RIC): check character is 7, expected 6"},
+		{"USCC wrong check", "914403001922038217", "not a valid unified social credit code (USCC): check character is 7, expected 6"},
+		{"USCC with letter wrong check", "91110105MA01ABCD5G", "not a valid unified social credit code (USCC): check character is G, expected F"},
+		{"neither reading, a birth date", "990101198001010016", "not a valid ID card number (RIC): unknown province code 99 in region 990101"},
+		{"neither reading", "990101108001010016", "neither an ID card number (RIC: unknown province code 99 in region 990101) nor a unified social credit code (USCC: character 2 is '9', not an institution category of registration department 9 (工商))"},
 		{"passport bad country", "P:XXX:E12345678", "unknown passport country code XXX (not in ISO 3166-1 alpha-3)"},
 	}
 	for _, tt := range tests {
@@ -279,7 +280,7 @@ func TestLegacyUSCC(t *testing.T) {
 	})
 	t.Run("package Parse is strict", func(t *testing.T) {
 		_, err := ident.Parse("914403001922038217")
-		wantInvalid(t, err, "check character is 7, expected 6")
+		wantInvalid(t, err, "not a valid unified social credit code (USCC): check character is 7, expected 6")
 	})
 	t.Run("nil parser is strict", func(t *testing.T) {
 		var p *ident.Parser

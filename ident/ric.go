@@ -22,22 +22,34 @@ const (
 )
 
 // RICCheck computes the ISO 7064 MOD 11-2 check character ('0'-'9' or 'X')
-// of a RIC from its first 17 digits.
-func RICCheck(first17 string) (byte, error) {
-	if n := utf8.RuneCountInString(first17); n != 17 || len(first17) != 17 {
+// of a RIC from its first 17 digits, given as a string or a byte slice
+// (which it does not retain; no allocation unless it fails).
+func RICCheck[S ~string | ~[]byte](first17 S) (byte, error) {
+	if len(first17) == 17 && allDigits(first17) {
+		return ricCheck(first17), nil
+	}
+	s := string(first17)
+	if n := utf8.RuneCountInString(s); n != 17 || len(s) != 17 {
 		if n == 17 {
-			return 0, firstNonDigit(first17, len(first17))
+			return 0, firstNonDigit(s, len(s))
 		}
 		return 0, invalidf("RIC prefix must have 17 digits, got %d characters", n)
 	}
-	if err := firstNonDigit(first17, 17); err != nil {
-		return 0, err
+	return 0, firstNonDigit(s, 17)
+}
+
+// allDigits reports whether s is all ASCII digits.
+func allDigits[S ~string | ~[]byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
 	}
-	return ricCheck(first17), nil
+	return true
 }
 
 // ricCheck computes the check character of 17 ASCII digits.
-func ricCheck(s string) byte {
+func ricCheck[S ~string | ~[]byte](s S) byte {
 	sum := 0
 	for i, w := range ricWeights {
 		sum += int(s[i]-'0') * w
@@ -51,6 +63,9 @@ func firstNonDigit(s string, n int) error {
 	for i := 0; i < n && i < len(s); i++ {
 		if !isDigit(s[i]) {
 			pos, c := charAt(s, i)
+			if fullWidthAt(s, i) {
+				return fullWidthError(s[:i+utf8.RuneLen('０')])
+			}
 			return invalidf("character %d is %s, expected a digit", pos, c)
 		}
 	}
@@ -76,11 +91,7 @@ func convert15(s string) string {
 	copy(b[:6], s[:6])
 	b[6], b[7] = '1', '9'
 	copy(b[8:17], s[6:15])
-	sum := 0
-	for i, w := range ricWeights {
-		sum += int(b[i]-'0') * w
-	}
-	b[17] = ricChecks[sum%11]
+	b[17] = ricCheck(b[:17])
 	return string(b[:])
 }
 
@@ -102,44 +113,100 @@ func (p *Parser) ParseRIC(s string) (ID, error) {
 	return ID{}, invalidf("RIC must have 18 characters, got %d", n)
 }
 
+// How far a reading of an identifier got before it failed: the stages
+// of its structure, in order. A reading that reaches stageComplete has the
+// whole structure of its scheme and can fail only at a check character.
+const (
+	stageNone     = iota
+	stageRICProv  // RIC: characters and province code
+	stageRICReg   // RIC: the six-digit division code exists
+	stageRICDate  // RIC: a real birth date
+	stageComplete // the whole structure; only check characters remain
+	stageValid    // valid
+)
+
 // parseRIC18 validates an 18-character RIC (18 runes, not necessarily
 // 18 bytes).
 func parseRIC18(s string, legacy bool) (ID, error) {
+	id, _, err := readRIC18(s, legacy, true)
+	return id, err
+}
+
+// readRIC18 is parseRIC18 that also reports the stage the reading reached.
+// Unless explain is set it fails with errQuiet, without building a message
+// (no allocation).
+func readRIC18(s string, legacy, explain bool) (ID, int, error) {
 	if err := firstNonDigit(s, 17); err != nil {
-		return ID{}, err
+		return ID{}, stageNone, err
 	}
 	// The first 17 bytes are ASCII digits, so s[17] starts character 18.
 	c := s[17]
 	if !isDigit(c) && c != 'X' && c != 'x' || len(s) != 18 {
 		_, d := charAt(s, 17)
-		return ID{}, invalidf("character 18 is %s, expected a digit or X", d)
+		if !explain {
+			return ID{}, stageNone, errQuiet
+		}
+		return ID{}, stageNone, invalidf("character 18 is %s, expected a digit or X", d)
 	}
 	province := provinceCode(s[:2])
 	if province == "" {
-		return ID{}, invalidf("unknown province code %s in region %s", s[:2], s[:6])
+		if !explain {
+			return ID{}, stageNone, errQuiet
+		}
+		return ID{}, stageNone, invalidf("unknown province code %s in region %s", s[:2], s[:6])
+	}
+	div := lookupDivision(s[:6])
+	if div == nil {
+		if !explain {
+			return ID{}, stageRICProv, errQuiet
+		}
+		return ID{}, stageRICProv, invalidf("unknown region code %s (not a GB/T 2260 division code)", s[:6])
 	}
 	date := s[6:14]
 	year := atoi(date[0:4])
 	if year < minBirthYear || year > maxBirthYear {
-		return ID{}, invalidf("year %s in birth date %s is outside %d-%d", date[0:4], date, minBirthYear, maxBirthYear)
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
+		return ID{}, stageRICReg, invalidf("year %s in birth date %s is outside %d-%d", date[0:4], date, minBirthYear, maxBirthYear)
 	}
 	month := atoi(date[4:6])
 	if month < 1 || month > 12 {
-		return ID{}, invalidf("month %s in birth date %s", date[4:6], date)
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
+		return ID{}, stageRICReg, invalidf("month %s in birth date %s", date[4:6], date)
 	}
 	day := atoi(date[6:8])
 	if day < 1 || day > daysIn(year, time.Month(month)) {
-		return ID{}, invalidf("day %s in birth date %s", date[6:8], date)
+		if !explain {
+			return ID{}, stageRICReg, errQuiet
+		}
+		return ID{}, stageRICReg, invalidf("day %s in birth date %s", date[6:8], date)
+	}
+	// A number is issued after its holder's birth, and a code abolished
+	// stays valid only for numbers issued while it was in force.
+	if div.last != 0 && year > int(div.last) {
+		if !explain {
+			return ID{}, stageRICDate, errQuiet
+		}
+		return ID{}, stageRICDate, invalidf("region code %s was last in force in %d, before the birth date %s", s[:6], div.last, date)
 	}
 	if s[14:17] == "000" {
-		return ID{}, invalidf("sequence 000 is not assigned")
+		if !explain {
+			return ID{}, stageRICDate, errQuiet
+		}
+		return ID{}, stageRICDate, invalidf("sequence 000 is not assigned")
 	}
 	want := ricCheck(s)
 	if c == 'x' {
 		c = 'X'
 	}
 	if c != want {
-		return ID{}, invalidf("check character is %c, expected %c", c, want)
+		if !explain {
+			return ID{}, stageComplete, errQuiet
+		}
+		return ID{}, stageComplete, invalidf("check character is %c, expected %c", c, want)
 	}
 	canonical := s
 	if s[17] == 'x' {
@@ -160,7 +227,7 @@ func parseRIC18(s string, legacy bool) (ID, error) {
 		Birth:        time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC),
 		Sex:          sex,
 		Legacy:       legacy,
-	}, nil
+	}, stageValid, nil
 }
 
 // atoi converts a short string of ASCII digits.

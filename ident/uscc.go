@@ -46,21 +46,33 @@ func usccCharError(s string, i int) error {
 }
 
 // USCCCheck computes the GB 32100 check character of a Unified Social
-// Credit Code from its first 17 characters (lowercase letters are accepted).
-func USCCCheck(first17 string) (byte, error) {
-	if n := utf8.RuneCountInString(first17); n != 17 {
+// Credit Code from its first 17 characters (lowercase letters are
+// accepted), given as a string or a byte slice (not retained; no
+// allocation unless it fails).
+func USCCCheck[S ~string | ~[]byte](first17 S) (byte, error) {
+	if len(first17) == 17 {
+		ok := true
+		for i := 0; i < 17; i++ {
+			ok = ok && usccValue[first17[i]] >= 0
+		}
+		if ok {
+			return usccCheck(first17), nil
+		}
+	}
+	s := string(first17)
+	if n := utf8.RuneCountInString(s); n != 17 {
 		return 0, invalidf("USCC prefix must have 17 characters, got %d", n)
 	}
 	for i := 0; i < 17; i++ {
-		if usccValue[first17[i]] < 0 {
-			return 0, usccCharError(first17, i)
+		if usccValue[s[i]] < 0 {
+			return 0, usccCharError(s, i)
 		}
 	}
-	return usccCheck(first17), nil
+	return 0, invalidf("USCC prefix must have 17 characters")
 }
 
 // usccCheck computes the check character of 17 valid USCC characters.
-func usccCheck(s string) byte {
+func usccCheck[S ~string | ~[]byte](s S) byte {
 	sum := 0
 	for i, w := range usccWeights {
 		sum += int(usccValue[s[i]]) * w
@@ -83,23 +95,34 @@ func orgValue(c byte) int {
 }
 
 // OrgCodeCheck computes the GB 11714 check character ('0'-'9' or 'X') of
-// an organisation code from its first 8 characters (digits and letters).
-func OrgCodeCheck(first8 string) (byte, error) {
-	if n := utf8.RuneCountInString(first8); n != 8 {
+// an organisation code from its first 8 characters (digits and letters),
+// given as a string or a byte slice (not retained).
+func OrgCodeCheck[S ~string | ~[]byte](first8 S) (byte, error) {
+	if len(first8) == 8 {
+		ok := true
+		for i := 0; i < 8; i++ {
+			ok = ok && orgValue(first8[i]) >= 0
+		}
+		if ok {
+			return orgCheck(first8), nil
+		}
+	}
+	s := string(first8)
+	if n := utf8.RuneCountInString(s); n != 8 {
 		return 0, invalidf("organisation code prefix must have 8 characters, got %d", n)
 	}
 	for i := 0; i < 8; i++ {
-		if orgValue(first8[i]) < 0 {
-			pos, d := charAt(first8, i)
+		if orgValue(s[i]) < 0 {
+			pos, d := charAt(s, i)
 			return 0, invalidf("character %d is %s, expected a digit or a letter", pos, d)
 		}
 	}
-	return orgCheck(first8), nil
+	return 0, invalidf("organisation code prefix must have 8 characters")
 }
 
 // orgCheck computes the check character of 8 valid organisation-code
 // characters: C = 11 - (S mod 11), with 10 written X and 11 written 0.
-func orgCheck(s string) byte {
+func orgCheck[S ~string | ~[]byte](s S) byte {
 	sum := 0
 	for i, w := range orgWeights {
 		sum += orgValue(s[i]) * w
@@ -115,30 +138,84 @@ func orgCheck(s string) byte {
 }
 
 // usccStructure checks what no legacy list can excuse: 18 characters of the
-// USCC alphabet, characters 3-8 digits and a known province code. It
-// returns the province name.
-func usccStructure(s string) (string, error) {
+// USCC alphabet, a known registration department and institution category
+// (characters 1-2), and characters 3-8 a GB/T 2260 division code (or
+// 100000, registered nationally). It returns the province name ("" for a
+// national registration) and the stage the reading reached.
+func usccStructure(s string, explain bool) (string, int, error) {
 	if n := utf8.RuneCountInString(s); n != 18 {
-		return "", invalidf("USCC must have 18 characters, got %d", n)
+		if !explain {
+			return "", stageNone, errQuiet
+		}
+		return "", stageNone, invalidf("USCC must have 18 characters, got %d", n)
 	}
 	// Every valid character is ASCII, so the first bad byte is found before
 	// any multi-byte character is passed over.
 	for i := 0; i < 18; i++ {
 		if usccValue[s[i]] < 0 {
-			return "", usccCharError(s, i)
+			if fullWidthAt(s, i) {
+				if !explain {
+					return "", stageNone, errQuiet
+				}
+				return "", stageNone, fullWidthError(s)
+			}
+			if !explain {
+				return "", stageNone, errQuiet
+			}
+			return "", stageNone, usccCharError(s, i)
 		}
+	}
+	dept, cat := upper(s[0]), upper(s[1])
+	if usccCategories[dept] == 0 {
+		if !explain {
+			return "", stageNone, errQuiet
+		}
+		return "", stageNone, invalidf("character 1 is %q, not a registration department of GB 32100 (1-9, A, N, Y)", dept)
+	}
+	if !knownUSCCType(dept, cat) {
+		d, _ := USCCTypeNames(dept, '9')
+		if d == "" {
+			d, _ = USCCTypeNames(dept, '1')
+		}
+		if !explain {
+			return "", stageNone, errQuiet
+		}
+		return "", stageNone, invalidf("character 2 is %q, not an institution category of registration department %c (%s)", cat, dept, d)
 	}
 	for i := 2; i < 8; i++ {
 		if !isDigit(s[i]) {
 			pos, d := charAt(s, i)
-			return "", invalidf("character %d is %s, expected a digit (characters 3-8 are the region code)", pos, d)
+			if !explain {
+				return "", stageRICProv, errQuiet
+			}
+			return "", stageRICProv, invalidf("character %d is %s, expected a digit (characters 3-8 are the region code)", pos, d)
 		}
+	}
+	if s[2:8] == usccNational {
+		return "", stageComplete, nil
 	}
 	province := provinceCode(s[2:4])
 	if province == "" {
-		return "", invalidf("unknown province code %s in region %s", s[2:4], s[2:8])
+		if !explain {
+			return "", stageRICProv, errQuiet
+		}
+		return "", stageRICProv, invalidf("unknown province code %s in region %s", s[2:4], s[2:8])
 	}
-	return province, nil
+	if lookupDivision(s[2:8]) == nil {
+		if !explain {
+			return "", stageRICReg, errQuiet
+		}
+		return "", stageRICReg, invalidf("unknown region code %s (not a GB/T 2260 division code)", s[2:8])
+	}
+	return province, stageComplete, nil
+}
+
+// upper uppercases an ASCII letter.
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 // ParseUSCC validates a Unified Social Credit Code (lowercase is accepted
@@ -151,38 +228,53 @@ func usccStructure(s string) (string, error) {
 // the USCC check character or the organisation-code check is accepted only
 // if it is in p.LegacyUSCC, and then with Legacy set.
 func (p *Parser) ParseUSCC(s string) (ID, error) {
-	s = strings.TrimSpace(s)
-	province, err := usccStructure(s)
+	id, _, err := p.readUSCC(strings.TrimSpace(s), true)
+	return id, err
+}
+
+// readUSCC is ParseUSCC without trimming that also reports the stage the
+// reading reached. Unless explain is set it fails with errQuiet, without
+// building a message (no allocation).
+func (p *Parser) readUSCC(s string, explain bool) (ID, int, error) {
+	province, stage, err := usccStructure(s, explain)
 	if err != nil {
-		return ID{}, err
+		return ID{}, stage, err
 	}
 	canonical := upperASCII(s)
 	var checkErr error
-	if want := usccCheck(canonical); canonical[17] != want {
+	if want := usccCheck(canonical); canonical[17] != want && !explain {
+		checkErr = errQuiet
+	} else if canonical[17] != want {
 		checkErr = invalidf("check character is %c, expected %c", canonical[17], want)
-	} else if want := orgCheck(canonical[8:16]); canonical[16] != want {
+	} else if want := orgCheck(canonical[8:16]); canonical[16] != want && !explain {
+		checkErr = errQuiet
+	} else if canonical[16] != want {
 		checkErr = invalidf("organisation code check (character 17) is %c, expected %c", canonical[16], want)
 	}
 	legacy := false
 	if checkErr != nil {
 		if p == nil || !p.LegacyUSCC[canonical] {
-			return ID{}, checkErr
+			return ID{}, stageComplete, checkErr
 		}
 		legacy = true
+	}
+	provCode := canonical[2:4]
+	if province == "" {
+		provCode = ""
 	}
 	return ID{
 		Canonical:    canonical,
 		Scheme:       USCC,
 		Kind:         credo.Org,
 		Region:       canonical[2:8],
-		ProvinceCode: canonical[2:4],
+		ProvinceCode: provCode,
 		Province:     province,
 		Country:      "CHN",
 		Legacy:       legacy,
 		RegAuthority: canonical[0],
 		EntityType:   canonical[1],
 		OrgCode:      canonical[8:17],
-	}, nil
+	}, stageValid, nil
 }
 
 // LoadLegacyUSCC reads a list of legacy Unified Social Credit Codes for
@@ -204,7 +296,7 @@ func LoadLegacyUSCC(r io.Reader) (map[string]bool, error) {
 		if text == "" {
 			continue
 		}
-		if _, err := usccStructure(text); err != nil {
+		if _, _, err := usccStructure(text, true); err != nil {
 			return nil, invalidf("line %d: %s", line, message(err))
 		}
 		codes[upperASCII(text)] = true

@@ -21,7 +21,7 @@ import (
 
 // Fields are the columns of a record file; the first six are required.
 var Fields = []string{"subject", "rule", "authority", "case_ref", "decided_at", "evidence_sha256",
-	"evidence_uri", "quantity", "notified_at", "subject_name"}
+	"evidence_uri", "quantity", "notified_at", "subject_name", "kind"}
 
 var required = Fields[:6]
 
@@ -243,7 +243,7 @@ func (r *Reader) build(get func(string) string) (*credo.Record, *LineError) {
 	}
 	rec := &credo.Record{Subject: get("subject"), Rule: get("rule"), Authority: get("authority"),
 		CaseRef: get("case_ref"), EvidenceSHA256: get("evidence_sha256"), EvidenceURI: get("evidence_uri"),
-		SubjectName: get("subject_name")}
+		SubjectName: get("subject_name"), Kind: get("kind")}
 	var err error
 	if rec.DecidedAt, err = ParseTime(get("decided_at"), r.loc); err != nil {
 		return nil, r.lineErr("decided_at", "%v", err)
@@ -329,6 +329,9 @@ func AppendNDJSON(dst []byte, rec *credo.Record) ([]byte, error) {
 	}
 	if rec.SubjectName != "" {
 		m["subject_name"] = rec.SubjectName
+	}
+	if rec.Kind != "" {
+		m["kind"] = rec.Kind
 	}
 	if !rec.NotifiedAt.IsZero() {
 		m["notified_at"] = rec.NotifiedAt.Format(time.RFC3339Nano)

@@ -10,6 +10,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/ident"
 	"credo/policy"
 )
 
@@ -32,11 +33,18 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	if rec.Subject == "" {
 		return credo.FieldErrorf("subject", "is required")
 	}
-	id, err := r.ParseSubject(rec.Subject)
+	kind, ruleKind, err := recordKind(pol, rec)
 	if err != nil {
 		return err
 	}
-	rec.Subject = id.Canonical
+	id, err := r.ParseSubjectAs(rec.Subject, kind)
+	if ident.IsAmbiguous(err) && ruleKind != credo.KindUnknown {
+		id, err = r.ParseSubjectAs(rec.Subject, ruleKind) // the rule says which
+	}
+	if err != nil {
+		return err
+	}
+	rec.Subject, rec.Kind = id.Canonical, ""
 	if r.accept != nil {
 		if err := r.accept(id); err != nil {
 			return err
@@ -81,6 +89,14 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	if rec.DecidedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("decided_at", "%s is in the future", rec.DecidedAt.Format(time.RFC3339))
 	}
+	if id.HasBirth() {
+		// Born on that day in the policy's time zone, at the earliest at its start.
+		y, m, d := id.Birth.Date()
+		if born := time.Date(y, m, d, 0, 0, 0, 0, pol.Location()); rec.DecidedAt.Before(born) {
+			return credo.FieldErrorf("decided_at", "%s is before the subject was born (%s, from the ID card number)",
+				rec.DecidedAt.In(pol.Location()).Format("2006-01-02"), id.Birth.Format("2006-01-02"))
+		}
+	}
 	if !rec.NotifiedAt.IsZero() && rec.NotifiedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("notified_at", "%s is in the future", rec.NotifiedAt.Format(time.RFC3339))
 	}
@@ -97,6 +113,23 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 		return credo.FieldErrorf("quantity", "%g is implausibly large", rec.Quantity)
 	}
 	return nil
+}
+
+// recordKind returns the kind of subject a record names if the filer said
+// (its Kind), and the kind of its rule if the rule applies to one kind
+// only: that decides an identifier that reads as both.
+func recordKind(pol *policy.Policy, rec *credo.Record) (kind, ruleKind credo.SubjectKind, err error) {
+	if rec.Kind != "" {
+		k, ok := credo.ParseSubjectKind(rec.Kind)
+		if !ok {
+			return k, k, credo.FieldErrorf("kind", "%q is not a kind of subject: person or org", rec.Kind)
+		}
+		kind = k
+	}
+	if rule := pol.Rule(rec.Rule); rule != nil && len(rule.Subjects) == 1 {
+		ruleKind, _ = credo.ParseSubjectKind(rule.Subjects[0])
+	}
+	return kind, ruleKind, nil
 }
 
 // FileRecords validates and files records atomically: if any record is

@@ -292,13 +292,30 @@ func (r *Registry) Table(ctx context.Context) (*engine.Table, error) {
 
 // ParseSubject validates a subject identifier and returns it parsed.
 func (r *Registry) ParseSubject(s string) (ident.ID, error) {
-	id, err := r.parser.Parse(s)
+	return r.ParseSubjectAs(s, credo.KindUnknown)
+}
+
+// ParseSubjectAs validates a subject identifier of the given kind
+// (credo.KindUnknown: either kind) and returns it parsed. Eighteen digits
+// that read both as an ID card number and as a credit code are refused
+// unless the kind is given (ident.ParseAs). A birth date (from an ID card
+// number) later than today anywhere on Earth is refused: no record or check
+// can be about someone not yet born.
+func (r *Registry) ParseSubjectAs(s string, kind credo.SubjectKind) (ident.ID, error) {
+	id, err := r.parser.ParseAs(s, kind)
 	if err != nil {
 		var e *credo.Error
 		if errors.As(err, &e) {
-			return id, &credo.Error{Code: credo.EINVALID, Field: "subject", Message: e.Message}
+			msg := e.Message
+			if ident.IsAmbiguous(err) {
+				msg += ` ("kind": "person" or "org" in the API and in record files, --kind on the command line)`
+			}
+			return id, &credo.Error{Code: credo.EINVALID, Field: "subject", Message: msg, Err: e.Err}
 		}
 		return id, err
+	}
+	if id.HasBirth() && id.Birth.After(r.now().Add(14*time.Hour)) {
+		return ident.ID{}, credo.FieldErrorf("subject", "the birth date %s in %s is in the future", id.Birth.Format("2006-01-02"), id.Canonical)
 	}
 	return id, nil
 }

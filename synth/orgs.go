@@ -9,10 +9,6 @@ import (
 // usccAlphabet lists the 31 USCC symbols in value order (no I, O, Z, S, V).
 const usccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
-var usccWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-
-var orgWeights = [8]int{3, 7, 9, 10, 5, 8, 4, 2}
-
 // Registration authority and entity type (USCC characters 1-2) of the
 // organisations generated, with their shares.
 var orgTypes = []struct {
@@ -144,51 +140,16 @@ func (a *orgAttrs) uscc() string {
 			x /= 31
 		}
 	}
-	b[16] = orgCheck(b[8:16])
-	b[17] = usccCheck(b[:17])
+	b[16] = mustCheck(ident.OrgCodeCheck(b[8:16]))
+	b[17] = mustCheck(ident.USCCCheck(b[:17]))
 	return string(b[:])
 }
 
-// orgValue is the GB 11714 value of a digit or uppercase letter (A=10 … Z=35).
-func orgValue(c byte) int {
-	if c <= '9' {
-		return int(c - '0')
+// mustCheck returns a check character computed from characters the
+// generator chose itself (an error is a bug in the generator).
+func mustCheck(c byte, err error) byte {
+	if err != nil {
+		panic("synth: " + err.Error())
 	}
-	return int(c-'A') + 10
-}
-
-// orgCheck is the GB 11714 check character of 8 organisation-code
-// characters: 11 - S mod 11, with 10 written X and 11 written 0. Both are
-// in the USCC alphabet.
-func orgCheck(b []byte) byte {
-	s := 0
-	for i, w := range orgWeights {
-		s += orgValue(b[i]) * w
-	}
-	switch c := 11 - s%11; c {
-	case 10:
-		return 'X'
-	case 11:
-		return '0'
-	default:
-		return byte('0' + c)
-	}
-}
-
-var usccValues = func() (t [256]int8) {
-	for i := range t {
-		t[i] = -1
-	}
-	for v := 0; v < len(usccAlphabet); v++ {
-		t[usccAlphabet[v]] = int8(v)
-	}
-	return t
-}()
-
-func usccCheck(b []byte) byte {
-	s := 0
-	for i, w := range usccWeights {
-		s += int(usccValues[b[i]]) * w
-	}
-	return usccAlphabet[(31-s%31)%31]
+	return c
 }

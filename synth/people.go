@@ -227,21 +227,8 @@ func (a *personAttrs) ric() string {
 	put(10, 2, a.month)
 	put(12, 2, a.day)
 	put(14, 3, a.seq)
-	b[17] = ricCheck(b[:17])
+	b[17] = mustCheck(ident.RICCheck(b[:17]))
 	return string(b[:])
-}
-
-// ricWeights and ricChecks are the GB 11643 ISO 7064 MOD 11-2 constants.
-var ricWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-
-const ricChecks = "10X98765432"
-
-func ricCheck(b []byte) byte {
-	s := 0
-	for i, w := range ricWeights {
-		s += int(b[i]-'0') * w
-	}
-	return ricChecks[s%11]
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }

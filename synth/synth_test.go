@@ -593,3 +593,30 @@ func BenchmarkRecords(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(n)/float64(b.N), "records/op")
 }
+
+// TestG04GeneratedIdentifiersUnambiguous holds issue 14 item 4 for the
+// generated city: every identifier has a GB/T 2260 division code in force,
+// and reads as its own kind only (no person is also a plausible credit
+// code, no organisation a plausible ID card number).
+func TestG04GeneratedIdentifiersUnambiguous(t *testing.T) {
+	c := newCity(t, synth.Config{People: 20000, Orgs: 4000, Seed: 11})
+	check := func(s string, kind, other credo.SubjectKind) {
+		t.Helper()
+		id, err := ident.Parse(s)
+		if err != nil || id.Kind != kind || id.Canonical != s {
+			t.Fatalf("%s: %+v, %v", s, id, err)
+		}
+		if _, last, ok := ident.RegionYears(id.Region); !ok || last != 0 {
+			t.Fatalf("%s: region %s is not a division code in force (known %v, last year %d)", s, id.Region, ok, last)
+		}
+		if _, err := ident.ParseAs(s, other); err == nil {
+			t.Fatalf("%s reads as a %v too", s, other)
+		}
+	}
+	for i := range 20000 {
+		check(c.Person(i), credo.Person, credo.Org)
+	}
+	for i := range 4000 {
+		check(c.Org(i), credo.Org, credo.Person)
+	}
+}

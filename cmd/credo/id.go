@@ -28,13 +28,14 @@ type idReport struct {
 	Legacy       bool   `json:"legacy,omitempty"`
 	RegAuthority string `json:"registration_authority,omitempty"`
 	OrgCode      string `json:"org_code,omitempty"`
+	Warning      string `json:"warning,omitempty"`
 }
 
 func newIDCmd() *cobra.Command {
 	var asJSON bool
-	var legacyFile string
+	var legacyFile, kindFlag string
 	cmd := &cobra.Command{
-		Use:   "id CODE...",
+		Use:   "id CODE... [--kind person|org]",
 		Short: "Validate and describe identifiers (RIC, USCC, passport P:CHN:...)",
 		Long: `Validate Resident Identity Card numbers (18 characters, or 15-digit legacy
 numbers), Unified Social Credit Codes and passport subjects (P:<ISO alpha-3>:<number>)
@@ -42,6 +43,10 @@ and print what they encode. Exit status 1 if any is invalid.`,
 		Example: "  credo id 11010519491231002X 914403001922038216\n  credo id --json P:DEU:C01X00T47",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := parseKindFlag(kindFlag)
+			if err != nil {
+				return err
+			}
 			p := &ident.Parser{}
 			if legacyFile != "" {
 				m, err := loadLegacy(legacyFile)
@@ -55,11 +60,15 @@ and print what they encode. Exit status 1 if any is invalid.`,
 			loc, _ := time.LoadLocation("Asia/Shanghai")
 			for _, a := range args {
 				rep := idReport{Input: a}
-				id, err := p.Parse(a)
+				id, err := p.ParseAs(a, kind)
 				if err != nil {
 					bad++
 					rep.Error = credo.ErrorMessage(err)
+					if ident.IsAmbiguous(err) {
+						rep.Error += " (--kind person or --kind org)"
+					}
 				} else {
+					rep.Warning = id.Warning()
 					rep.Valid = true
 					rep.Canonical, rep.Scheme, rep.Kind = id.Canonical, id.Scheme.String(), id.Kind.String()
 					rep.Region, rep.Province, rep.District, rep.Country = id.Region, id.Province, ident.DistrictName(id.Region), id.Country
@@ -108,6 +117,9 @@ and print what they encode. Exit status 1 if any is invalid.`,
 					if r.Legacy {
 						desc += ", legacy"
 					}
+					if r.Warning != "" {
+						desc += "; warning: " + r.Warning
+					}
 					fmt.Fprintf(out, "%s\tvalid\t%s\n", r.Canonical, desc)
 				}
 			}
@@ -118,6 +130,7 @@ and print what they encode. Exit status 1 if any is invalid.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&kindFlag, "kind", "", "the kind of subject the codes name, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().StringVar(&legacyFile, "legacy-uscc", "", "file of known legacy USCCs to accept despite a failed check (one per line)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -176,6 +177,49 @@ func parseInstant(flag, s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, credo.FieldErrorf("--"+flag, "%v", err)
 	}
 	return t, nil
+}
+
+// parseKindFlag parses a --kind flag: "" (either), person or org.
+func parseKindFlag(s string) (credo.SubjectKind, error) {
+	if s == "" {
+		return credo.KindUnknown, nil
+	}
+	k, ok := credo.ParseSubjectKind(s)
+	if !ok {
+		return k, credo.FieldErrorf("--kind", "%q is not a kind of subject: person or org", s)
+	}
+	return k, nil
+}
+
+// subjectArg qualifies a SUBJECT argument with its --kind: the registry
+// reads "RIC:..." and "USCC:..." as saying the scheme (a passport or an
+// already qualified subject is left as it is, and the registry checks it
+// against nothing else).
+func subjectArg(subject, kind string) (string, error) {
+	k, err := parseKindFlag(kind)
+	if err != nil || k == credo.KindUnknown {
+		return subject, err
+	}
+	s := strings.TrimSpace(subject)
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		return s, nil
+	}
+	if k == credo.Person {
+		return "RIC:" + s, nil
+	}
+	return "USCC:" + s, nil
+}
+
+// flagErrors names the flag behind an engine's error about the instant
+// decided at ("at") or the knowledge decided with ("known").
+func flagErrors(err error) error {
+	var e *credo.Error
+	if !errors.As(err, &e) || e.Field != "at" && e.Field != "known" {
+		return err
+	}
+	c := *e
+	c.Field = "--" + c.Field
+	return &c
 }
 
 // parseAtKnown parses the --at and --known flags of commands that look at

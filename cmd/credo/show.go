@@ -22,14 +22,19 @@ func writeJSON(w io.Writer, v any) error {
 
 func newShowCmd() *cobra.Command {
 	var db storeFlag
-	var at, known string
+	var at, known, kind string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
-		Use:   "show --db DB SUBJECT [--at T] [--known T]",
+		Use:   "show --db DB SUBJECT [--at T] [--known T] [--kind person|org]",
 		Short: "Show a subject's whole file: schemes, listings, measures and records",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			subject, err := subjectArg(args[0], kind)
+			if err != nil {
+				return err
+			}
+			args = []string{subject}
 			if c := remote.client(); c != nil {
 				atT, knownT, err := parseAtKnown(at, known, nil)
 				if err != nil {
@@ -37,7 +42,7 @@ func newShowCmd() *cobra.Command {
 				}
 				s, err := c.State(cmd.Context(), args[0], atT, knownT)
 				if err != nil {
-					return err
+					return flagErrors(err)
 				}
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), s)
@@ -66,7 +71,7 @@ func newShowCmd() *cobra.Command {
 			}
 			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
 			if err != nil {
-				return err
+				return flagErrors(err)
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
@@ -83,6 +88,7 @@ func newShowCmd() *cobra.Command {
 	dbFlag(cmd, &db)
 	cmd.Flags().StringVar(&at, "at", "", "the instant to show (RFC 3339 or YYYY-MM-DD; default now)")
 	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	cmd.Flags().StringVar(&kind, "kind", "", "the kind of subject, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
 	return cmd
@@ -146,14 +152,19 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 
 func newCheckCmd() *cobra.Command {
 	var db storeFlag
-	var at, known string
+	var at, known, kind string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
-		Use:   "check --db DB SUBJECT SECTOR [--at T]",
+		Use:   "check --db DB SUBJECT SECTOR [--at T] [--known T] [--kind person|org]",
 		Short: "Answer a check: may SUBJECT use SECTOR? (allow, limit or deny, with reasons)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			subject, err := subjectArg(args[0], kind)
+			if err != nil {
+				return err
+			}
+			args = []string{subject, args[1]}
 			var d engine.Decision
 			loc := time.UTC
 			if c := remote.client(); c != nil {
@@ -186,7 +197,7 @@ func newCheckCmd() *cobra.Command {
 				d, err = reg.Explain(cmd.Context(), args[0], args[1], atT, knownT)
 			}
 			if err != nil {
-				return err
+				return flagErrors(err)
 			}
 			return printDecision(cmd, d, loc, asJSON)
 		},
@@ -194,6 +205,7 @@ func newCheckCmd() *cobra.Command {
 	dbFlag(cmd, &db)
 	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
 	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	cmd.Flags().StringVar(&kind, "kind", "", "the kind of subject, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
 	return cmd

@@ -2,8 +2,10 @@ package storecore
 
 import (
 	"fmt"
+	"time"
 
 	"credo"
+	"credo/ident"
 )
 
 // RecordField names field of the i-th of n records filed in one call: the
@@ -28,9 +30,25 @@ func ValidateRecords(rs []*credo.Record) error {
 			return credo.FieldErrorf(RecordField(len(rs), i, "case_ref"), "required")
 		case r.Subject == "":
 			return credo.FieldErrorf(RecordField(len(rs), i, "subject"), "required")
+		case r.Kind != "":
+			return credo.FieldErrorf(RecordField(len(rs), i, "kind"), "is for filing: the registry folds it into the canonical subject")
+		}
+		if err := bornBy(r); err != nil {
+			return credo.FieldErrorf(RecordField(len(rs), i, "decided_at"), "%s", err)
 		}
 	}
 	return nil
+}
+
+// bornBy refuses a record decided before its subject was born, as the
+// subject's ID card number tells (at the start of the birth date anywhere
+// on Earth, UTC+14: the registry judges in the policy's time zone).
+func bornBy(r *credo.Record) error {
+	id, err := ident.Parse(r.Subject)
+	if err != nil || !id.HasBirth() || r.DecidedAt.IsZero() || !r.DecidedAt.Before(id.Birth.Add(-14*time.Hour)) {
+		return nil
+	}
+	return fmt.Errorf("%s is before the subject was born (%s)", r.DecidedAt.UTC().Format("2006-01-02"), id.Birth.Format("2006-01-02"))
 }
 
 // CopyRecords returns copies of records, for a committer to work on: a
