@@ -17,7 +17,7 @@ func (w *writer) addLeaf(seq int64, body []byte) error {
 	if err != nil {
 		return err
 	}
-	for i := range hs {
+	for i := 1; i < len(hs); i++ { // the leaf is the body's hash: not stored
 		h := hs[i]
 		w.treeIdx = append(w.treeIdx, first+int64(i))
 		w.treeHash = append(w.treeHash, h[:])
@@ -43,7 +43,45 @@ func (w *writer) readTree(indexes []int64) ([]tlog.Hash, error) {
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	return readHashes(bg, w.conn, indexes)
+	return readTree(bg, w.conn, indexes)
+}
+
+// readTree reads stored hashes: interior nodes from tree_hashes, leaves
+// by hashing their events' bodies.
+func readTree(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, error) {
+	return merkle.ReadHashes(indexes,
+		func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, q, idx) },
+		func(seqs []int64) ([][]byte, error) { return readBodies(ctx, q, seqs) })
+}
+
+// readBodies reads the bodies of events seqs, in their order.
+func readBodies(ctx context.Context, q querier, seqs []int64) ([][]byte, error) {
+	rows, err := q.Query(ctx, "SELECT seq, body FROM events WHERE seq = ANY($1)", seqs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := make(map[int64][]byte, len(seqs))
+	for rows.Next() {
+		var seq int64
+		var body []byte
+		if err := rows.Scan(&seq, &body); err != nil {
+			return nil, err
+		}
+		got[seq] = body
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(seqs))
+	for i, s := range seqs {
+		b, ok := got[s]
+		if !ok {
+			return nil, fmt.Errorf("event %d is missing", s)
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
 type querier interface {
@@ -104,7 +142,8 @@ func (db *DB) buildTree(ctx context.Context) error {
 		return err
 	}
 	covered := merkle.RecordsCovered(maxIdx)
-	if covered == seq {
+	if covered == seq || covered+1 == seq {
+		// (The record after the last with a stored node has none.)
 		return nil
 	}
 	if covered > seq {
@@ -114,7 +153,7 @@ func (db *DB) buildTree(ctx context.Context) error {
 		covered = seq
 	}
 	var tree merkle.Tree
-	tree.Read = func(indexes []int64) ([]tlog.Hash, error) { return readHashes(ctx, tx, indexes) }
+	tree.Read = func(indexes []int64) ([]tlog.Hash, error) { return readTree(ctx, tx, indexes) }
 	for next := covered + 1; next <= seq; {
 		rows, err := tx.Query(ctx, "SELECT seq, body FROM events WHERE seq >= $1 ORDER BY seq LIMIT 4096", next)
 		if err != nil {
@@ -122,6 +161,7 @@ func (db *DB) buildTree(ctx context.Context) error {
 		}
 		var idxs []int64
 		var hashes [][]byte
+		from := next
 		for rows.Next() {
 			var s int64
 			var body []byte
@@ -138,7 +178,7 @@ func (db *DB) buildTree(ctx context.Context) error {
 				rows.Close()
 				return err
 			}
-			for i := range hs {
+			for i := 1; i < len(hs); i++ {
 				h := hs[i]
 				idxs = append(idxs, first+int64(i))
 				hashes = append(hashes, h[:])
@@ -149,7 +189,7 @@ func (db *DB) buildTree(ctx context.Context) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(idxs) == 0 {
+		if next == from {
 			return fmt.Errorf("event %d is missing: the tree cannot be built", next)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO tree_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])", idxs, hashes); err != nil {
@@ -163,7 +203,7 @@ func (db *DB) buildTree(ctx context.Context) error {
 // given stored-hash indexes (golang.org/x/mod/sumdb/tlog's numbering),
 // for the proofs and checkpoints of package transparency.
 func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	h, err := readHashes(ctx, db.pool, indexes)
+	h, err := readTree(ctx, db.pool, indexes)
 	if err != nil {
 		return nil, internal("TreeHashes", err)
 	}

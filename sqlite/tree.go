@@ -14,11 +14,14 @@ import (
 // body, to the tree: its stored hashes are queued in treeArgs, written by
 // flushTree in the same transaction.
 func (w *writer) addLeaf(seq int64, body []byte) error {
+	if w.noTree {
+		return nil
+	}
 	first, hs, err := w.tree.Add(seq-1, body)
 	if err != nil {
 		return err
 	}
-	for i := range hs {
+	for i := 1; i < len(hs); i++ { // the leaf is the body's hash: not stored
 		w.treeArgs = append(w.treeArgs, first+int64(i), hs[i][:])
 	}
 	return nil
@@ -47,7 +50,49 @@ func (w *writer) readTree(indexes []int64) ([]tlog.Hash, error) {
 	if err := w.flushTree(); err != nil {
 		return nil, err
 	}
-	return readHashes(bg, w.conn.QueryContext, indexes)
+	return merkle.ReadHashes(indexes,
+		func(idx []int64) ([]tlog.Hash, error) { return readHashes(bg, w.conn.QueryContext, idx) },
+		func(seqs []int64) ([][]byte, error) { return readBodies(bg, w.conn.QueryContext, seqs) })
+}
+
+// readBodies reads the bodies of events seqs, in their order.
+func readBodies[R interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+	Err() error
+}](ctx context.Context, query func(context.Context, string, ...any) (R, error), seqs []int64) ([][]byte, error) {
+	out := make([][]byte, len(seqs))
+	args := make([]any, len(seqs))
+	pos := make(map[int64][]int, len(seqs))
+	for i, s := range seqs {
+		args[i] = s
+		pos[s] = append(pos[s], i)
+	}
+	rows, err := query(ctx, "SELECT seq, body FROM events WHERE seq IN (?"+strings.Repeat(",?", len(args)-1)+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var body []byte
+		if err := rows.Scan(&seq, &body); err != nil {
+			return nil, err
+		}
+		for _, i := range pos[seq] {
+			out[i] = body
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, b := range out {
+		if b == nil {
+			return nil, fmt.Errorf("event %d is missing", seqs[i])
+		}
+	}
+	return out, nil
 }
 
 // readHashes reads the stored hashes at indexes, in their order, with query.
@@ -120,7 +165,8 @@ func (w *writer) buildTree() (err error) {
 		return err
 	}
 	covered := merkle.RecordsCovered(maxIdx)
-	if covered == w.seq {
+	if covered == w.seq || covered+1 == w.seq {
+		// (The record after the last with a stored node has none.)
 		_, err := w.conn.ExecContext(bg, "COMMIT")
 		return err
 	}
@@ -176,7 +222,9 @@ func (w *writer) buildTree() (err error) {
 // given stored-hash indexes (golang.org/x/mod/sumdb/tlog's numbering),
 // for the proofs and checkpoints of package transparency.
 func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	h, err := readHashes(ctx, db.rdb.QueryContext, indexes)
+	h, err := merkle.ReadHashes(indexes,
+		func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, db.rdb.QueryContext, idx) },
+		func(seqs []int64) ([][]byte, error) { return readBodies(ctx, db.rdb.QueryContext, seqs) })
 	if err != nil {
 		return nil, internal("TreeHashes", err)
 	}

@@ -37,6 +37,7 @@ type writer struct {
 	treeRows *multiInsert
 	treeArgs []any
 	treeSeq  int64
+	noTree   bool // Options.NoTree
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {

@@ -71,8 +71,9 @@ type VerifyResult struct {
 	Root tlog.Hash `json:"root"` // of the tree rebuilt from the event bodies
 	// TreeOK: the stored tree matches the tree rebuilt from the bodies.
 	TreeOK bool `json:"tree_ok"`
-	// FirstBadLeaf is the first event whose body does not hash to its
-	// stored leaf (0: none).
+	// FirstBadLeaf is the first event of the first stored subtree (of two
+	// events, but for a stored tree itself altered) that the bodies do not
+	// hash to (0: none).
 	FirstBadLeaf int64 `json:"first_bad_leaf,omitempty"`
 }
 
@@ -95,31 +96,26 @@ func VerifyExtends(ctx context.Context, l Log, cp *Checkpoint) (VerifyResult, er
 		cpRoot, _ = mem.Root()
 		haveCP = true
 	}
-	const batch = 1024
-	var leaves []tlog.Hash
-	var seqs []int64
-	checkLeaves := func() error {
-		if len(leaves) == 0 || res.FirstBadLeaf != 0 {
-			leaves, seqs = leaves[:0], seqs[:0]
-			return nil
+	// The interior nodes rebuilt from the bodies are compared with the
+	// stored ones, in order: the first that differs is over the first
+	// pair of events whose bodies do not match the stored tree.
+	const batch = 2048
+	var idxs []int64
+	var want []tlog.Hash
+	checkNodes := func() {
+		if len(idxs) == 0 || res.FirstBadLeaf != 0 {
+			idxs, want = idxs[:0], want[:0]
+			return
 		}
-		idx := make([]int64, len(seqs))
-		for i, s := range seqs {
-			idx[i] = tlog.StoredHashIndex(0, s-1)
-		}
-		stored, err := l.TreeHashes(ctx, idx)
-		if err != nil {
-			res.FirstBadLeaf = seqs[0]
-		} else {
-			for i := range stored {
-				if stored[i] != leaves[i] {
-					res.FirstBadLeaf = seqs[i]
-					break
-				}
+		stored, err := l.TreeHashes(ctx, idxs)
+		for i := range idxs {
+			if err != nil || stored[i] != want[i] {
+				level, k := tlog.SplitStoredHashIndex(idxs[i])
+				res.FirstBadLeaf = k<<uint(level) + 1
+				break
 			}
 		}
-		leaves, seqs = leaves[:0], seqs[:0]
-		return nil
+		idxs, want = idxs[:0], want[:0]
 	}
 	next := int64(1)
 	err = l.EventBodies(ctx, 0, head, func(seq int64, body []byte) error {
@@ -127,13 +123,15 @@ func VerifyExtends(ctx context.Context, l Log, cp *Checkpoint) (VerifyResult, er
 			return fmt.Errorf("event %d is missing", next)
 		}
 		next++
-		h := tlog.RecordHash(body)
-		if err := mem.AddHash(h); err != nil {
+		first, hs, err := mem.AddHash(tlog.RecordHash(body))
+		if err != nil {
 			return err
 		}
-		leaves, seqs = append(leaves, h), append(seqs, seq)
-		if len(leaves) == batch {
-			checkLeaves()
+		for i := 1; i < len(hs); i++ {
+			idxs, want = append(idxs, first+int64(i)), append(want, hs[i])
+		}
+		if len(idxs) >= batch {
+			checkNodes()
 		}
 		if cp != nil && mem.Size() == cp.Size {
 			cpRoot, err = mem.Root()
@@ -147,7 +145,7 @@ func VerifyExtends(ctx context.Context, l Log, cp *Checkpoint) (VerifyResult, er
 	if err != nil {
 		return res, err
 	}
-	checkLeaves()
+	checkNodes()
 	if res.Root, err = mem.Root(); err != nil {
 		return res, err
 	}

@@ -139,11 +139,12 @@ func (m *Memory) Add(data []byte) error {
 	return err
 }
 
-// AddHash adds the next record by its leaf hash.
-func (m *Memory) AddHash(h tlog.Hash) error {
+// AddHash adds the next record by its leaf hash and returns the index of
+// its first stored hash and its stored hashes (as Tree.Add).
+func (m *Memory) AddHash(h tlog.Hash) (int64, []tlog.Hash, error) {
 	hs, err := tlog.StoredHashesForRecordHash(m.size, h, &m.t)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	first := tlog.StoredHashIndex(0, m.size)
 	for level, h := range hs {
@@ -151,7 +152,7 @@ func (m *Memory) AddHash(h tlog.Hash) error {
 		e.idx, e.h, e.ok = first+int64(level), h, true
 	}
 	m.size++
-	return nil
+	return first, hs, nil
 }
 
 // Root returns the tree hash of the records added so far.
@@ -160,4 +161,51 @@ func (m *Memory) Root() (tlog.Hash, error) {
 		return tlog.TreeHash(0, nil)
 	}
 	return tlog.TreeHash(m.size, &m.t)
+}
+
+// Stored reports whether a stored hash at level is kept in the database.
+// Leaves (level 0) are not: a leaf is the hash of the event's body, which
+// the log keeps anyway, so only the interior nodes are stored (about one
+// per event).
+func Stored(level int) bool { return level > 0 }
+
+// ReadHashes reads stored hashes at indexes: the interior nodes with
+// nodes, the leaves by hashing the bodies of their events (sequence
+// numbers) that bodies returns, in order.
+func ReadHashes(indexes []int64, nodes func([]int64) ([]tlog.Hash, error), bodies func(seqs []int64) ([][]byte, error)) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var nodeIdx, seqs []int64
+	var nodePos, leafPos []int
+	for i, idx := range indexes {
+		level, n := tlog.SplitStoredHashIndex(idx)
+		if level == 0 {
+			seqs = append(seqs, n+1)
+			leafPos = append(leafPos, i)
+		} else {
+			nodeIdx = append(nodeIdx, idx)
+			nodePos = append(nodePos, i)
+		}
+	}
+	if len(nodeIdx) > 0 {
+		hs, err := nodes(nodeIdx)
+		if err != nil {
+			return nil, err
+		}
+		for j, h := range hs {
+			out[nodePos[j]] = h
+		}
+	}
+	if len(seqs) > 0 {
+		bs, err := bodies(seqs)
+		if err != nil {
+			return nil, err
+		}
+		if len(bs) != len(seqs) {
+			return nil, fmt.Errorf("merkle: read %d event bodies, want %d", len(bs), len(seqs))
+		}
+		for j, b := range bs {
+			out[leafPos[j]] = tlog.RecordHash(b)
+		}
+	}
+	return out, nil
 }
