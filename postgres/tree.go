@@ -155,13 +155,13 @@ func (db *DB) buildTree(ctx context.Context) error {
 	var tree merkle.Tree
 	tree.Read = func(indexes []int64) ([]tlog.Hash, error) { return readTree(ctx, tx, indexes) }
 	for next := covered + 1; next <= seq; {
+		// Read a batch first: the tree may read the connection too.
 		rows, err := tx.Query(ctx, "SELECT seq, body FROM events WHERE seq >= $1 ORDER BY seq LIMIT 4096", next)
 		if err != nil {
 			return err
 		}
-		var idxs []int64
-		var hashes [][]byte
-		from := next
+		var seqs []int64
+		var bodies [][]byte
 		for rows.Next() {
 			var s int64
 			var body []byte
@@ -169,13 +169,23 @@ func (db *DB) buildTree(ctx context.Context) error {
 				rows.Close()
 				return err
 			}
+			seqs, bodies = append(seqs, s), append(bodies, body)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(seqs) == 0 {
+			return fmt.Errorf("event %d is missing: the tree cannot be built", next)
+		}
+		var idxs []int64
+		var hashes [][]byte
+		for i, s := range seqs {
 			if s != next {
-				rows.Close()
 				return fmt.Errorf("event %d is missing: the tree cannot be built", next)
 			}
-			first, hs, err := tree.Add(s-1, body)
+			first, hs, err := tree.Add(s-1, bodies[i])
 			if err != nil {
-				rows.Close()
 				return err
 			}
 			for i := 1; i < len(hs); i++ {
@@ -184,13 +194,6 @@ func (db *DB) buildTree(ctx context.Context) error {
 				hashes = append(hashes, h[:])
 			}
 			next++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if next == from {
-			return fmt.Errorf("event %d is missing: the tree cannot be built", next)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO tree_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])", idxs, hashes); err != nil {
 			return err
