@@ -55,6 +55,9 @@ type CheckResult struct {
 	// decision table reflected every event of the log (also in the
 	// Credo-Log-Position header).
 	LogPosition int64 `json:"log_position"`
+	// CheckpointSize is the tree size of the latest checkpoint the
+	// registry had signed when it answered (absent: it signs none).
+	CheckpointSize int64 `json:"checkpoint_size,omitempty"`
 }
 
 // CheckReason is one measure behind a check's answer, as a service
@@ -125,7 +128,7 @@ func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subjec
 			return err
 		}
 	}
-	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position}
+	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position, CheckpointSize: s.checkpointSize()}
 	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {

@@ -196,6 +196,10 @@ func appendAllow(b []byte, c *CheckResult) []byte {
 	b = c.At.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","log_position":`...)
 	b = strconv.AppendInt(b, c.LogPosition, 10)
+	if c.CheckpointSize != 0 {
+		b = append(b, `,"checkpoint_size":`...)
+		b = strconv.AppendInt(b, c.CheckpointSize, 10)
+	}
 	return append(b, "}\n"...)
 }
 

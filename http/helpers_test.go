@@ -21,6 +21,7 @@ import (
 	credohttp "credo/http"
 	"credo/registry"
 	"credo/sqlite"
+	"credo/transparency"
 )
 
 const testPolicy = "testdata/policy.yaml"
@@ -54,6 +55,7 @@ var (
 type env struct {
 	t      testing.TB
 	db     *sqlite.DB
+	signer *transparency.Signer
 	reg    *registry.Registry
 	tokens credo.TokenStore
 	checks credo.CheckLog
@@ -117,6 +119,10 @@ func newEnvWith(t testing.TB, opts credohttp.Options, wrap func(credo.CheckLog) 
 	}
 	if err := tokens.RevokeToken(ctx, "tok-revoked", time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
+	}
+	if opts.Transparency == withTransparency {
+		opts.Transparency = testSigner(t, db)
+		e.signer = opts.Transparency
 	}
 	e.srv = credohttp.NewServer(reg, tokens, checks, opts)
 	e.ts = httptest.NewServer(e.srv.Handler())

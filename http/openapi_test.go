@@ -73,7 +73,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 // JSON response against its documented schema: required properties are
 // present, types match, closed objects have no other properties.
 func TestOpenAPIResponses(t *testing.T) {
-	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	e := newEnv(t, credohttp.Options{RateLimit: -1, Transparency: withTransparency})
 	doc := loadOpenAPI(t, e)
 	r1 := e.file(alice, "(2024)Doc-1")
 	r2 := e.file(alice, "(2024)Doc-2")
@@ -121,6 +121,11 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/stats", "auditor", nil},
 		{"POST", "/v1/simulations", "admin", strings.Replace(newPolicy, "points: {civic: -30}", "points: {civic: -150}", 1)},
 		{"GET", "/v1/openapi.json", "", nil},
+		{"GET", "/checkpoint", "", nil},
+		{"GET", "/v1/log/key", "", nil},
+		{"GET", "/v1/proofs/inclusion?seq=1&size=2", "", nil},
+		{"GET", "/v1/proofs/inclusion?seq=3&size=2", "", nil},
+		{"GET", "/v1/proofs/consistency?old=1&new=2", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},
 		{"GET", "/metrics", "", nil},

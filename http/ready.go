@@ -65,6 +65,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		fail("shutting down")
 		return
 	}
+	if t := s.opts.Transparency; t != nil {
+		if err := t.Fault(); err != nil {
+			fail("refusing to serve: %v", err)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	store := s.reg.Store()

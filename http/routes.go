@@ -46,6 +46,8 @@ func (s *Server) registerRoutes() {
 	s.route("GET /v1/policies/{hash}", rAnyone, nil, s.handlePolicy)
 	s.route("POST /v1/policies", rAdmin, []string{"effective"}, s.handlePublish)
 
+	s.registerTransparency()
+
 	s.route("GET /v1/stats", rAdmin|rAuditor, []string{"from", "to"}, s.handleStats)
 	s.route("POST /v1/simulations", rAdmin|rAuditor, []string{"at", "threshold", "min_group", "lang"}, s.handleSimulate)
 	s.route("GET /v1/openapi.json", rAnyone, nil, func(w http.ResponseWriter, r *http.Request, p *principal) error {

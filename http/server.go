@@ -18,6 +18,7 @@ import (
 
 	"credo"
 	"credo/registry"
+	"credo/transparency"
 )
 
 // Options tune a Server. The zero value is a production default.
@@ -77,6 +78,12 @@ type Options struct {
 	// Portal, if set, serves every path outside /v1, /healthz, /readyz and
 	// /metrics (the web portal, package http/portal).
 	Portal http.Handler
+	// Transparency, if set, signs the log's checkpoints: GET /checkpoint
+	// serves them, check answers state the size of the latest, subjects'
+	// files carry receipts, and a log that does not extend the last
+	// checkpoint signed makes the server refuse to serve (see package
+	// transparency).
+	Transparency *transparency.Signer
 }
 
 func (o *Options) defaults() {
@@ -420,13 +427,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.opts.Portal.ServeHTTP(rw, r)
 		return
 	}
+	if t := s.opts.Transparency; t != nil && r.URL.Path != "/readyz" {
+		if err := t.Fault(); err != nil {
+			// The log does not extend the last checkpoint signed: no
+			// answer from it can be trusted.
+			writeProblem(rw, Problem{Type: ProblemBase + credo.EUNAVAILABLE, Title: problemTitles[credo.EUNAVAILABLE], Status: http.StatusServiceUnavailable,
+				Detail: "refusing to serve: " + err.Error()})
+			return
+		}
+	}
 	s.mux.ServeHTTP(rw, r)
 }
 
 // isAPIPath reports whether a path belongs to the API and the operations
 // endpoints rather than to the portal.
 func isAPIPath(p string) bool {
-	return p == "/v1" || strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
+	return p == "/v1" || strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/checkpoint"
 }
 
 // notFound answers requests no route matches: 405 with Allow when the path

@@ -9,6 +9,7 @@ import (
 	"credo"
 	"credo/engine"
 	"credo/registry"
+	"credo/transparency"
 )
 
 // ownSubject returns the canonical subject a subject token is bound to.
@@ -60,6 +61,11 @@ func (s *Server) queryTime(r *http.Request, name string) (time.Time, error) {
 type StateResponse struct {
 	*engine.State
 	Decisions []engine.Decision `json:"decisions"`
+	// Receipt proves every event of the subject's file is in the log: a
+	// signed checkpoint and each event's inclusion proof, verifiable
+	// offline with the log's public key (credo receipt verify). Absent
+	// when the registry signs no checkpoints.
+	Receipt *transparency.Receipt `json:"receipt,omitempty"`
 }
 
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -100,6 +106,9 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	if st.Records == nil {
 		st.Records = []engine.RecordState{}
+	}
+	if resp.Receipt, err = s.SubjectReceipt(r.Context(), subject); err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

@@ -81,7 +81,12 @@ func validateText(ev *credo.Event, field func(string) string) error {
 }
 
 // append writes evs (already validated copies) inside the open transaction.
-func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
+func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
+	defer func() {
+		if err != nil {
+			w.dropTree() // the failed call's stored hashes
+		}
+	}()
 	out := make([]*credo.Event, len(evs))
 	subjects := storecore.NewSubjectSet()
 	now := w.stamp()
@@ -101,6 +106,9 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			return nil, err
 		}
 		w.hash = ev.Hash
+		if err := w.addLeaf(ev.Seq, body); err != nil {
+			return nil, err
+		}
 		w.queue(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded, body, ev.PrevHash, ev.Hash)
@@ -112,6 +120,7 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 		out[i] = ev
 	}
 	w.upsertSubjects(subjects)
+	w.flushTree()
 	return out, nil
 }
 

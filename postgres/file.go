@@ -195,7 +195,12 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 		w.hash = credo.HashBytes(body)
 		bodies[i], hashes[i] = body, w.hash
 		subjects.Add(r.Subject, r.ID, "")
+		if err := w.addLeaf(r.ID, body); err != nil {
+			w.dropTree()
+			return err
+		}
 	}
+	defer w.flushTree() // queued after the events, in their transaction
 	if w.opts.CopyThreshold > 0 && n >= w.opts.CopyThreshold {
 		return w.copyRecords(rs, bodies, prevs, hashes, subjects)
 	}

@@ -63,6 +63,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -162,6 +163,12 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{pool: pool, opts: opts}
+	if !opts.ReadOnly {
+		if err := db.buildTree(ctx); err != nil {
+			pool.Close()
+			return nil, internal("Open", fmt.Errorf("building the Merkle tree: %w", err))
+		}
+	}
 	db.w = newWriter(pool, opts)
 	db.reqs = make(chan *request, opts.MaxGroup)
 	db.quit = make(chan struct{})

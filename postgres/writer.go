@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"credo"
+	"credo/internal/merkle"
 )
 
 // writer is the state of the committer. Only the committer goroutine
@@ -37,10 +38,19 @@ type writer struct {
 
 	// copyBufs are the COPY streams of the bulk path, kept between batches.
 	copyBufs [4]*copyBuf
+
+	// tree is the Merkle tree's edge; treeIdx and treeHash the stored
+	// hashes not yet queued; treeSeq the log size at the last commit.
+	tree     merkle.Tree
+	treeIdx  []int64
+	treeHash [][]byte
+	treeSeq  int64
 }
 
 func newWriter(pool *pgxpool.Pool, opts Options) *writer {
-	return &writer{pool: pool, opts: opts, batch: &pgx.Batch{}}
+	w := &writer{pool: pool, opts: opts, batch: &pgx.Batch{}, treeSeq: -1}
+	w.tree.Read = w.readTree
+	return w
 }
 
 // bg is the context of the writer's statements. A statement is never
@@ -226,6 +236,8 @@ func (db *DB) runGroup(group []*request) {
 		return
 	}
 	fail := func(err error) {
+		w.dropTree()
+		w.tree.Reset()
 		if w.conn != nil {
 			w.rollback()
 		}
@@ -266,6 +278,11 @@ func (db *DB) runGroup(group []*request) {
 		return
 	}
 	startSeq := w.seq
+	if w.seq != w.treeSeq {
+		// Another node appended: the tree's edge is stale.
+		w.tree.Reset()
+		w.treeSeq = w.seq
+	}
 	for i := 0; i < len(live); {
 		if live[i].op == "FileRecords" {
 			j := i + 1
@@ -302,6 +319,7 @@ func (db *DB) runGroup(group []*request) {
 			return
 		}
 		seq, hash := w.seq, w.hash
+		w.flushTree()
 		w.queue("SAVEPOINT call")
 		w.spQueued = true
 		if r.err = r.run(w); r.err != nil {
@@ -328,6 +346,7 @@ func (db *DB) runGroup(group []*request) {
 		fail(err)
 		return
 	}
+	w.treeSeq = w.seq
 }
 
 // run executes an Append request of a group against the open transaction,

@@ -47,7 +47,12 @@ func (db *DB) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, e
 }
 
 // append writes evs (already validated copies) inside the open transaction.
-func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
+func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
+	defer func() {
+		if err != nil {
+			w.dropTree() // the failed call's stored hashes
+		}
+	}()
 	out := make([]*credo.Event, len(evs))
 	subjects := storecore.NewSubjectSet()
 	now := w.stamp()
@@ -67,6 +72,9 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 			return nil, err
 		}
 		w.hash = ev.Hash
+		if err := w.addLeaf(ev.Seq, body); err != nil {
+			return nil, internal("Append", err)
+		}
 		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, ev.PrevHash, ev.Hash); err != nil {
@@ -84,6 +92,9 @@ func (w *writer) append(evs []*credo.Event) ([]*credo.Event, error) {
 		out[i] = ev
 	}
 	if err := w.upsertSubjects(subjects); err != nil {
+		return nil, internal("Append", err)
+	}
+	if err := w.flushTree(); err != nil {
 		return nil, internal("Append", err)
 	}
 	return out, nil

@@ -104,7 +104,12 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 
 // insertRecords appends a record.filed event for each record, assigning
 // IDs, and writes the projections.
-func (w *writer) insertRecords(rs []credo.Record) error {
+func (w *writer) insertRecords(rs []credo.Record) (err error) {
+	defer func() {
+		if err != nil {
+			w.dropTree() // the failed call's stored hashes
+		}
+	}()
 	n := len(rs)
 	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
 	recArgs := make([]any, 0, cap(evArgs))
@@ -129,6 +134,9 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 		if err := w.subjEvs.exec(seArgs); err != nil {
 			return err
 		}
+		if err := w.flushTree(); err != nil {
+			return err
+		}
 		evArgs, recArgs, seArgs = evArgs[:0], recArgs[:0], seArgs[:0]
 		return nil
 	}
@@ -147,6 +155,9 @@ func (w *writer) insertRecords(rs []credo.Record) error {
 		}
 		prev := w.hash
 		w.hash = credo.HashBytes(body)
+		if err := w.addLeaf(r.ID, body); err != nil {
+			return internal("FileRecords", err)
+		}
 		filed := text(r.FiledAt)
 		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, w.hash)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)

@@ -41,6 +41,10 @@ var _ credo.Store = (*DB)(nil)
 
 // Options tunes a DB. The zero value is the production default.
 type Options struct {
+	// NoTree stops keeping the Merkle tree over the log: the baseline the
+	// append benchmarks measure the tree's cost against. Never in
+	// production (the tree is rebuilt on the next open without it).
+	NoTree bool
 	// CacheMiB is the page cache of the writer connection in MiB (default
 	// 64). The indexes the writer updates at random (records by case,
 	// subject_events, subjects) should fit in it for bulk ingest: raise it
@@ -223,6 +227,7 @@ func (db *DB) open() error {
 		conn.Close()
 		return err
 	}
+	db.w.noTree = db.opts.NoTree
 	db.head.Store(&headState{seq: db.w.seq, hash: db.w.hash})
 
 	db.rdb, err = sql.Open("sqlite", dsn(db.path,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/internal/merkle"
 )
 
 // writer is the state of the one writer connection. Only the committer
@@ -29,6 +30,14 @@ type writer struct {
 	records   *multiInsert
 	subjEvs   *multiInsert
 	subjects  *multiInsert
+
+	// tree is the Merkle tree's edge; treeArgs the stored hashes queued
+	// for treeRows; treeSeq the log size the tree had at the last commit.
+	tree     merkle.Tree
+	treeRows *multiInsert
+	treeArgs []any
+	treeSeq  int64
+	noTree   bool // Options.NoTree
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
@@ -45,9 +54,12 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 			last_seq = max(subjects.last_seq, excluded.last_seq),
 			first_seq = min(subjects.first_seq, excluded.first_seq),
 			kind = CASE WHEN subjects.kind = 'unknown' THEN excluded.kind ELSE subjects.kind END`}
-	if err := w.readHead(); err != nil {
-		return nil, internal("Open", err)
+	w.treeRows = &multiInsert{w: w, cols: 2, head: "INSERT INTO tree_hashes (idx, hash) VALUES "}
+	w.tree.Read = w.readTree
+	if err := w.buildTree(); err != nil {
+		return nil, internal("Open", fmt.Errorf("building the Merkle tree: %w", err))
 	}
+	w.treeSeq = w.seq
 	return w, nil
 }
 
@@ -325,6 +337,8 @@ func (db *DB) runGroup(group []*request) {
 	restore := func(seq int64, hash string) { w.seq, w.hash = seq, hash }
 	fail := func(err error) {
 		restore(startSeq, startHash)
+		w.dropTree()
+		w.tree.Reset()
 		w.rollback()
 		for _, r := range live {
 			if r.err == nil {
@@ -344,6 +358,11 @@ func (db *DB) runGroup(group []*request) {
 			return err
 		}
 		startSeq, startHash = w.seq, w.hash
+		if w.seq != w.treeSeq {
+			// Another process wrote to the file: the tree's edge is stale.
+			w.tree.Reset()
+			w.treeSeq = w.seq
+		}
 		return nil
 	}
 	if err := begin(); err != nil {
@@ -400,6 +419,7 @@ func (db *DB) runGroup(group []*request) {
 		fail(err)
 		return
 	}
+	w.treeSeq = w.seq
 	db.head.Store(&headState{seq: w.seq, hash: w.hash})
 	db.boundWAL(w)
 	select {

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) credo.Store) {
 		{"Verify", testVerify},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentOutcomes", testConcurrentOutcomes},
+		{"Tree", testTree},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

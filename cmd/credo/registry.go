@@ -313,9 +313,10 @@ func newPublishCmd() *cobra.Command {
 func newVerifyCmd() *cobra.Command {
 	var db storeFlag
 	var asJSON bool
+	var checkpoint, key string
 	cmd := &cobra.Command{
-		Use:   "verify --db DB",
-		Short: "Re-walk the hash-chained event log and report the first event that does not match",
+		Use:   "verify --db DB [--checkpoint FILE --key KEY]",
+		Short: "Re-walk the hash-chained event log and report the first event that does not match; with --checkpoint, prove the log extends an earlier checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(db, true)
@@ -340,11 +341,16 @@ func newVerifyCmd() *cobra.Command {
 			if !res.OK {
 				return exitError{1}
 			}
+			if checkpoint != "" {
+				return verifyCheckpoint(cmd.Context(), cmd, st, checkpoint, key)
+			}
 			return nil
 		},
 	}
 	dbFlag(cmd, &db)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a checkpoint signed earlier (GET /checkpoint, or serve's --checkpoint-file): prove the log extends it (truncation, rewrite or fork is reported with the first differing position)")
+	cmd.Flags().StringVar(&key, "key", "", "the log's public key, or a file holding it, to check the checkpoint's signature")
 	return cmd
 }
 

@@ -29,6 +29,9 @@ type serveFlags struct {
 	scale           scaleFlags
 	noPortal        bool
 	portalKeyFile   string
+	logKey          string
+	checkpointFile  string
+	checkpointEvery time.Duration
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -45,6 +48,9 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.scale.register(cmd)
 	cmd.Flags().BoolVar(&f.noPortal, "no-portal", false, "serve the API only, without the web portal")
 	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
+	cmd.Flags().StringVar(&f.logKey, "log-key", "", "sign the log's checkpoints with this key (credo keygen): GET /checkpoint, receipts, and a refusal to serve a log that does not extend the last checkpoint")
+	cmd.Flags().StringVar(&f.checkpointFile, "checkpoint-file", "", "where the last signed checkpoint is kept, outside the database (default: the --log-key file + .checkpoint)")
+	cmd.Flags().DurationVar(&f.checkpointEvery, "checkpoint-interval", time.Second, "how often a new checkpoint is signed while the log grows")
 }
 
 func newServeCmd() *cobra.Command {
@@ -114,11 +120,19 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 		return err
 	}
 	defer stopTail()
+	signer, err := startTransparency(cmd.Context(), f, db, logger)
+	if err != nil {
+		return err
+	}
+	opts.Transparency = signer
 	var srv *chttp.Server
 	if !f.noPortal {
 		pt, err := newPortal(f, db, reg, logger, func(ctx context.Context) error { return srv.FlushChecks(ctx) })
 		if err != nil {
 			return err
+		}
+		if signer != nil {
+			pt.SetReceipt(subjectReceipt(db, signer))
 		}
 		opts.Portal = pt
 		opts.Census = pt.Census() // one scan of the log serves the portal and the API

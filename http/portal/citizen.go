@@ -16,6 +16,7 @@ import (
 	"credo/engine"
 	"credo/policy"
 	"credo/registry"
+	"credo/transparency"
 )
 
 // citizenPage is the citizen's whole file as the page shows it.
@@ -383,6 +384,9 @@ type Export struct {
 	Notices   []credo.Event           `json:"notices"`
 	Checks    []credo.CheckEntry      `json:"checks"`
 	Logic     string                  `json:"logic"`
+	// Receipt proves every event of the subject's file is in the log:
+	// verify it offline with credo receipt verify FILE --key KEY.
+	Receipt *transparency.Receipt `json:"receipt,omitempty"`
 }
 
 func (p *Portal) handleExport(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -420,6 +424,11 @@ func (p *Portal) handleExport(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	}
 	if ex.Notices, err = p.reg.Notices(ctx, subject); err != nil {
 		return err
+	}
+	if p.opts.Receipt != nil {
+		if ex.Receipt, err = p.opts.Receipt(ctx, subject); err != nil {
+			return err
+		}
 	}
 	if p.opts.FlushChecks != nil {
 		if err := p.opts.FlushChecks(ctx); err != nil {

@@ -30,6 +30,7 @@ import (
 	"credo"
 	credohttp "credo/http"
 	"credo/registry"
+	"credo/transparency"
 )
 
 //go:embed templates/*.html
@@ -53,6 +54,9 @@ type Options struct {
 	// the check log, so that "who checked me" is complete (the API server's
 	// FlushChecks).
 	FlushChecks func(ctx context.Context) error
+	// Receipt, if set, returns the receipt of a subject's events (see
+	// package transparency), which /me/export carries.
+	Receipt func(ctx context.Context, subject string) (*transparency.Receipt, error)
 	// TokenCacheTTL is how long the portal trusts its copy of the token
 	// table, and so how long a revoked token's sessions may last (default
 	// 10 s, like the API's token cache).
@@ -381,4 +385,9 @@ func newRequestID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// SetReceipt sets Options.Receipt (before the portal serves).
+func (p *Portal) SetReceipt(fn func(ctx context.Context, subject string) (*transparency.Receipt, error)) {
+	p.opts.Receipt = fn
 }

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"credo"
+	chttp "credo/http"
+	"credo/transparency"
+)
+
+func newKeygenCmd() *cobra.Command {
+	var out, origin string
+	cmd := &cobra.Command{
+		Use:   "keygen --out FILE [--origin NAME]",
+		Short: "Make the Ed25519 key that signs the log's checkpoints; print its public key",
+		Long: `keygen writes a new signing key for the log's checkpoints (C2SP signed-note
+format) to FILE, readable by its owner only (0600), and prints the public
+verifier key: publish it, so that anyone can verify checkpoints and receipts.
+The private key never goes into the database; give it to credo serve --log-key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return credo.FieldErrorf("--out", "is required")
+			}
+			skey, vkey, err := transparency.GenerateKey(origin)
+			if err != nil {
+				return err
+			}
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return credo.FieldErrorf("--out", "%v (an existing key is never overwritten)", err)
+			}
+			if _, err := f.WriteString(skey + "\n"); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), vkey)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write the private key to (must not exist)")
+	cmd.Flags().StringVar(&origin, "origin", "credo.registry/log", "the log's name in its checkpoints (no spaces or '+')")
+	return cmd
+}
+
+func newReceiptCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "receipt", Short: "Receipts: proofs that a subject's events are in the log"}
+	var key string
+	var db storeFlag
+	verify := &cobra.Command{
+		Use:   "verify FILE --key KEY [--db DB | --postgres URL]",
+		Short: "Verify a receipt offline with the log's public key (and, with a registry, that its log still extends the receipt)",
+		Long: `verify checks a receipt — the "receipt" of GET /v1/subjects/{id} or of the
+portal's /me/export, or a file holding one — with nothing but the log's
+public key: the checkpoint's signature and every event's inclusion proof.
+Altering any byte of an event fails it. With --db or --postgres it also
+checks that the registry's log still extends the receipt's checkpoint
+(an insider who cut or rewrote the log is caught).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if key == "" {
+				return credo.FieldErrorf("--key", "is required")
+			}
+			v, err := transparency.ParseVerifier(key)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return credo.Errorf(credo.EINVALID, "%v", err)
+			}
+			data = receiptOf(data)
+			got, err := transparency.VerifyReceipt(data, v)
+			if err != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "FAILED: %s\n", credoMessage(err))
+				return exitError{1}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events in log %s under its checkpoint of %d events\n", len(got.Events), got.Checkpoint.Origin, got.Checkpoint.Size)
+			if db.dbSet || db.pgSet {
+				st, err := openStore(db, true)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				l, ok := transparency.AsLog(st)
+				if !ok {
+					return credo.Errorf(credo.EINTERNAL, "the store keeps no Merkle tree")
+				}
+				if err := transparency.CheckExtends(cmd.Context(), l, got.Checkpoint.Checkpoint); err != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "FAILED: %s\n", credoMessage(err))
+					return exitError{1}
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "ok: the registry's log extends the receipt's checkpoint")
+			}
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&key, "key", "", "the log's public key, or a file holding it")
+	dbFlag(verify, &db)
+	cmd.AddCommand(verify)
+	return cmd
+}
+
+// receiptOf returns the receipt inside an export or a state answer, or
+// data itself.
+func receiptOf(data []byte) []byte {
+	var wrapped struct {
+		Receipt json.RawMessage `json:"receipt"`
+	}
+	if err := json.Unmarshal(data, &wrapped); err == nil && len(wrapped.Receipt) > 0 {
+		return wrapped.Receipt
+	}
+	return data
+}
+
+// verifyCheckpoint is credo verify --checkpoint: the log re-walked, its
+// tree rebuilt from the event bodies and checked to extend the checkpoint.
+func verifyCheckpoint(ctx context.Context, cmd *cobra.Command, st credo.Store, file, key string) error {
+	out := cmd.OutOrStdout()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return credo.FieldErrorf("--checkpoint", "%v", err)
+	}
+	var cp transparency.Checkpoint
+	if key != "" {
+		v, err := transparency.ParseVerifier(key)
+		if err != nil {
+			return err
+		}
+		s, err := transparency.OpenCheckpoint(data, v)
+		if err != nil {
+			return err
+		}
+		cp = s.Checkpoint
+	} else {
+		text, _, _ := cutNote(data)
+		if cp, err = transparency.ParseCheckpoint(text); err != nil {
+			return credo.FieldErrorf("--checkpoint", "%v", err)
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), "credo: warning: the checkpoint's signature is not checked (no --key)")
+	}
+	l, ok := transparency.AsLog(st)
+	if !ok {
+		return credo.Errorf(credo.EINTERNAL, "the store keeps no Merkle tree")
+	}
+	res, err := transparency.VerifyExtends(ctx, l, &cp)
+	if err != nil {
+		if _, ok := transparency.IsDivergence(err); ok {
+			fmt.Fprintf(out, "FAILED: %s\n", err)
+			return exitError{1}
+		}
+		return err
+	}
+	if !res.TreeOK {
+		fmt.Fprintf(out, "FAILED: the stored Merkle tree does not match the event bodies (first event off: %d)\n", res.FirstBadLeaf)
+		return exitError{1}
+	}
+	fmt.Fprintf(out, "ok: the log (%d events) extends the checkpoint of %d events\n", res.Head, cp.Size)
+	return nil
+}
+
+// cutNote returns the text of a signed note (before the blank line).
+func cutNote(data []byte) (string, string, bool) {
+	s := string(data)
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '\n' && s[i+1] == '\n' {
+			return s[:i+1], s[i+2:], true
+		}
+	}
+	return s, "", false
+}
+
+// startTransparency starts the checkpoint signer of credo serve --log-key:
+// it checks that the log extends the last checkpoint signed (kept in
+// --checkpoint-file); if not, the server refuses to serve (readyz 503).
+func startTransparency(ctx context.Context, f *serveFlags, st credo.Store, logger *slog.Logger) (*transparency.Signer, error) {
+	if f.logKey == "" {
+		return nil, nil
+	}
+	l, ok := transparency.AsLog(st)
+	if !ok {
+		return nil, credo.Errorf(credo.EINVALID, "--log-key: this store keeps no Merkle tree")
+	}
+	file := f.checkpointFile
+	if file == "" {
+		file = f.logKey + ".checkpoint"
+	}
+	s, err := transparency.NewSigner(l, f.logKey, file, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		if _, ok := transparency.IsDivergence(err); !ok && s.Fault() == nil {
+			return nil, err
+		}
+		// The fault is logged and served (readyz 503): refuse, visibly.
+	} else {
+		logger.Info("transparency: signing checkpoints", "origin", s.Origin(), "size", s.Size(), "key", s.VerifierKey(), "checkpoint_file", file)
+	}
+	go s.Run(ctx, f.checkpointEvery)
+	return s, nil
+}
+
+// subjectReceipt is the portal's receipt maker.
+func subjectReceipt(st credo.Store, s *transparency.Signer) func(ctx context.Context, subject string) (*transparency.Receipt, error) {
+	return func(ctx context.Context, subject string) (*transparency.Receipt, error) {
+		return chttp.SubjectReceipt(ctx, st, s, subject)
+	}
+}
