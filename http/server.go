@@ -6,7 +6,7 @@
 // against the roles its route allows, rate limited per token, and admitted
 // only while the server has capacity. Errors are RFC 9457 problem+json
 // with a stable type per credo error code. Checks are answered from the
-// registry's decision table and logged asynchronously, never dropped.
+// registry's decision table and answered once their log entry is committed.
 package http
 
 import (
@@ -62,6 +62,12 @@ type Options struct {
 	CheckLogBatch int
 	// CheckLogInterval is how often queued checks are written (default 50 ms).
 	CheckLogInterval time.Duration
+	// CheckLogAsync answers a check before its log entry is on stable
+	// storage (written within CheckLogInterval): a crash then loses the
+	// checks queued, up to CheckLogBuffer. The default (false) answers a
+	// check only once its entry is committed (group commit, see
+	// checklog.go). An explicit opt-out, for benchmarks; not for production.
+	CheckLogAsync bool
 	// MaxBatchChecks is the most subjects one batch check may carry (default 1000).
 	MaxBatchChecks int
 	// ShutdownTimeout bounds a graceful shutdown (default 30 s).
@@ -146,6 +152,7 @@ type Server struct {
 	limiter *rateLimiter
 	adm     *admission
 	batcher *checkBatcher
+	health  *storeHealth
 	ids     *checkIDs
 	metrics *metrics
 	census  *censusCache
@@ -167,13 +174,14 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 		tokens: newTokenCache(tokens, opts.TokenCacheTTL),
 		adm:    newAdmission(opts.MaxInFlight),
 		ids:    newCheckIDs(),
+		health: newStoreHealth(),
 		mux:    http.NewServeMux(),
 	}
 	if opts.RateLimit > 0 {
 		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
-	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
+	s.batcher = newCheckBatcher(checks, s.log, s.metrics, s.health, !opts.CheckLogAsync, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	if opts.Census != nil {
 		s.census = opts.Census
 	} else {

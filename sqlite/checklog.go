@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"fmt"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
+
+	"credo"
 )
 
 // The check log is kept in a file of its own beside the registry
@@ -89,34 +94,77 @@ CREATE TABLE IF NOT EXISTS check_counts (
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (day, sector, decision)
 ) WITHOUT ROWID;
+
+-- One row rewritten by ProbeWrite: a small durable write that tells
+-- whether the check log can be written.
+CREATE TABLE IF NOT EXISTS check_probe (
+	id INTEGER PRIMARY KEY,
+	at TEXT NOT NULL
+);
 `
 
 // CheckLogPath returns the file that holds the check log of the registry at path.
 func CheckLogPath(path string) string { return path + ".checks" }
 
-// checkLog opens the check log's file on first use.
+// checkLog opens the check log's file on first use. A failure to open it
+// (a full disk, a file in the way) is not remembered: the next call tries
+// again, so the check log recovers as soon as its cause goes away.
 func (db *DB) checkLog() (*sql.DB, error) {
-	db.clOnce.Do(func() {
-		db.cldb, db.clerr = sql.Open("sqlite", dsn(CheckLogPath(db.path),
-			"busy_timeout(10000)",
-			"page_size(1024)", // before the file is created
-			"journal_mode(WAL)",
-			"synchronous(FULL)",
-			"temp_store(MEMORY)",
-			"cache_size(-65536)",
-			"journal_size_limit(67108864)",
-		))
-		if db.clerr != nil {
-			return
-		}
-		db.cldb.SetMaxOpenConns(4)
-		if _, err := db.cldb.ExecContext(context.Background(), checkLogSchema); err != nil {
-			db.clerr = err
-			return
-		}
-		db.clerr = migrateCheckIndex(context.Background(), db.cldb)
-	})
-	return db.cldb, db.clerr
+	db.clMu.Lock()
+	defer db.clMu.Unlock()
+	if db.cldb != nil {
+		return db.cldb, nil
+	}
+	if db.clClosed {
+		return nil, credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+	}
+	cl, err := openCheckLog(CheckLogPath(db.path))
+	if err != nil {
+		return nil, err
+	}
+	db.cldb = cl
+	return cl, nil
+}
+
+// openCheckLog opens the check log's file, creating its tables.
+func openCheckLog(path string) (*sql.DB, error) {
+	if err := injectedFault("open"); err != nil {
+		return nil, err
+	}
+	cl, err := sql.Open("sqlite", dsn(path,
+		"busy_timeout(10000)",
+		"page_size(1024)", // before the file is created
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"temp_store(MEMORY)",
+		"cache_size(-65536)",
+		"journal_size_limit(67108864)",
+	))
+	if err != nil {
+		return nil, err
+	}
+	cl.SetMaxOpenConns(4)
+	if _, err := cl.ExecContext(context.Background(), checkLogSchema); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	if err := migrateCheckIndex(context.Background(), cl); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// faultHook, if set (tests only), is called before the check log's file
+// is opened ("open") and before each write ("write"); an error it returns
+// fails the operation as the disk would.
+var faultHook atomic.Pointer[func(op string) error]
+
+func injectedFault(op string) error {
+	if h := faultHook.Load(); h != nil {
+		return (*h)(op)
+	}
+	return nil
 }
 
 // Sizes of the access log's runs (variables for the tests).
@@ -301,4 +349,29 @@ func subjectKey(subject string) int64 {
 		h *= 1099511628211
 	}
 	return int64(h)
+}
+
+// probeMinFree is the least free space on the registry's disk for a write
+// probe to pass: below it, writes are about to fail (a group of checks or
+// records, a checkpoint).
+const probeMinFree = 1 << 20
+
+// ProbeWrite tells whether the store can write now: the disk that holds
+// it has room, and the check log opens (again, after a failure) and takes
+// a small durable write. The server's /readyz calls it while writes fail,
+// to turn ready again as soon as the cause is gone.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	if free, ok := freeBytes(filepath.Dir(db.path)); ok && free < probeMinFree {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite.ProbeWrite",
+			Message: fmt.Sprintf("the store cannot work: the disk is full (%d bytes free in %s); retry later", free, filepath.Dir(db.path))}
+	}
+	cl, err := db.checkLog()
+	if err != nil {
+		return internal("ProbeWrite", err)
+	}
+	if err := injectedFault("write"); err != nil {
+		return internal("ProbeWrite", err)
+	}
+	_, err = cl.ExecContext(ctx, `INSERT INTO check_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, utcText(db.opts.Now()))
+	return internal("ProbeWrite", err)
 }

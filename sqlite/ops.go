@@ -139,6 +139,9 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	if err != nil {
 		return internal("LogChecks", err)
 	}
+	if err := injectedFault("write"); err != nil {
+		return internal("LogChecks", err)
+	}
 	tx, err := o.BeginTx(ctx, nil)
 	if err != nil {
 		return internal("LogChecks", err)
