@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"credo"
@@ -110,20 +111,95 @@ func CheckLogPath(path string) string { return path + ".checks" }
 // (a full disk, a file in the way) is not remembered: the next call tries
 // again, so the check log recovers as soon as its cause goes away.
 func (db *DB) checkLog() (*sql.DB, error) {
+	cl, _, err := db.checkLogStmts()
+	return cl, err
+}
+
+// checkLogStmts is checkLog with the cache of the check log's prepared
+// statements.
+func (db *DB) checkLogStmts() (*sql.DB, *stmtCache, error) {
 	db.clMu.Lock()
 	defer db.clMu.Unlock()
 	if db.cldb != nil {
-		return db.cldb, nil
+		return db.cldb, db.clStmts, nil
 	}
 	if db.clClosed {
-		return nil, credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+		return nil, nil, credo.Errorf(credo.EUNAVAILABLE, "store is closed")
 	}
 	cl, err := openCheckLog(CheckLogPath(db.path))
 	if err != nil {
+		return nil, nil, err
+	}
+	db.cldb, db.clStmts = cl, &stmtCache{db: cl, m: map[string]*sql.Stmt{}}
+	return cl, db.clStmts, nil
+}
+
+// stmtCache keeps the check log's statements prepared. Checks are written
+// in groups of a few to a few hundred (group commit: a check is answered
+// once its group is committed), and parsing the SQL of a group's dozen
+// statements anew took most of the time of a small group.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
 		return nil, err
 	}
-	db.cldb = cl
-	return cl, nil
+	c.m[q] = st
+	return st, nil
+}
+
+// clTx is a transaction of the check log whose statements are prepared
+// once (database/sql keeps a statement prepared on each connection it
+// was used on).
+type clTx struct {
+	*sql.Tx
+	c *stmtCache
+}
+
+func (t *clTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (t *clTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (t *clTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, q, args...) // fails the same way
+	}
+	return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+// rowsPerStmt returns how many rows of n left one multi-row statement
+// carries: max, or fewer from a few fixed sizes, so that the statements
+// stay few and prepared.
+func rowsPerStmt(n, max int) int {
+	for _, k := range []int{max, 16, 4} {
+		if n >= k {
+			return k
+		}
+	}
+	return 1
 }
 
 // openCheckLog opens the check log's file, creating its tables.
@@ -205,11 +281,13 @@ func migrateCheckIndex(ctx context.Context, cl *sql.DB) error {
 // one after another) to the access log's tail, in the transaction that
 // logged them, and makes runs of the tail and merges runs when they are
 // due.
-func indexChecks(ctx context.Context, tx *sql.Tx, pairs []any) error {
+func indexChecks(ctx context.Context, tx *clTx, pairs []any) error {
 	const perInsert = 128
-	for i := 0; i < len(pairs); i += 2 * perInsert {
-		part := pairs[i:min(i+2*perInsert, len(pairs))]
-		q := "INSERT OR IGNORE INTO check_tail (skey, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", len(part)/2), ",")
+	for i := 0; i < len(pairs); {
+		n := rowsPerStmt((len(pairs)-i)/2, perInsert)
+		part := pairs[i : i+2*n]
+		i += 2 * n
+		q := "INSERT OR IGNORE INTO check_tail (skey, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
 		if _, err := tx.ExecContext(ctx, q, part...); err != nil {
 			return err
 		}
@@ -256,7 +334,7 @@ var checkChunk = 16384
 // the merged run live and the merged ones dead in one go, so that readers
 // see every check exactly once); else delete a chunk of a dead run's
 // entries; else start a merge of a level that has checkRunFanout live runs.
-func compactStep(ctx context.Context, tx *sql.Tx) error {
+func compactStep(ctx context.Context, tx *clTx) error {
 	var id, level, chunks, done int64
 	err := tx.QueryRowContext(ctx, `SELECT id, level, chunks, done FROM check_runs WHERE state = 1`).Scan(&id, &level, &chunks, &done)
 	switch {

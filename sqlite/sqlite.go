@@ -107,6 +107,7 @@ type DB struct {
 	// The check log's own file (see checklog.go), opened on first use.
 	clMu     sync.Mutex
 	cldb     *sql.DB
+	clStmts  *stmtCache
 	clClosed bool
 }
 
