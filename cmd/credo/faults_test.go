@@ -130,6 +130,18 @@ type load struct {
 	refused              int // answered, but not acknowledged (e.g. 503)
 }
 
+func (l *load) refusedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refused
+}
+
+func (l *load) checkCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.checks)
+}
+
 // run starts the clients; the returned func stops them and waits.
 func (l *load) run() (stop func()) {
 	done := make(chan struct{})
