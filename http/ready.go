@@ -223,8 +223,8 @@ func (h *storeHealth) failing() map[string]storeFault {
 // an outage, answered 503 with Retry-After, that turns /readyz to 503.
 func storeFaultOf(err error) bool {
 	var ce *credo.Error
-	if !errors.As(err, &ce) || ce.Code != credo.EUNAVAILABLE {
-		return false
+	if !errors.As(err, &ce) || ce.Code != credo.EUNAVAILABLE || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // a request abandoned is not an outage
 	}
 	return strings.HasPrefix(ce.Op, "sqlite.") || strings.HasPrefix(ce.Op, "postgres.") || ce.Op == "checklog"
 }
