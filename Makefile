@@ -6,7 +6,7 @@ BENCH_COUNT ?= 3
 # size: tables of 1 M, 5 M and 22 M subjects; see bench/report).
 BENCH_SCALE ?= 0.1
 
-.PHONY: test race bench bench-raw fuzz lint demo build
+.PHONY: test race bench bench-raw fuzz lint demo build faults
 
 test:
 	$(GO) test ./...
@@ -17,6 +17,16 @@ test:
 # batcher, the portal, the webhook worker, the simulation's workers, and the
 # CLI that wires them together.
 RACE_PKGS ?= ./engine ./registry ./sqlite ./postgres ./storetest ./http ./http/portal ./outbox ./simulate ./internal/canon ./internal/storecore ./cmd/credo
+
+# faults runs the fault-injection suite at length: SIGKILL of `credo serve`
+# at random points under concurrent filing and checking (FAULT_ROUNDS
+# kills; zero acknowledged records and checks lost), SIGKILL during bulk
+# ingest, SIGTERM/SIGINT under load, a check log that cannot be opened and
+# recovers, injected ENOSPC, and a real full disk (a small tmpfs, when run
+# as root). `make test` runs the same tests in a short form (3 kills).
+FAULT_ROUNDS ?= 20
+faults:
+	CREDO_FAULT_ROUNDS=$(FAULT_ROUNDS) $(GO) test -count=1 -v -run 'TestR0[1-3]|TestR10|TestIngestCrash|TestServerCrash' ./cmd/credo ./http ./sqlite
 
 race:
 	$(GO) test -race $(RACE_PKGS)

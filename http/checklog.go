@@ -12,37 +12,64 @@ import (
 	"credo"
 )
 
-// checkBatcher writes logged checks to the check log off the hot path. A
-// check is handed over through a buffered channel and written in batches
-// (every interval, or as soon as batch entries are queued; a write takes
-// everything queued, up to 16 batches, so that a slow commit is amortised
-// over more checks). No check is ever
-// dropped: when the channel is full the handler blocks until there is room
-// (backpressure: answering slower beats answering unlogged), a failed write
-// is retried with backoff until it succeeds, and closing drains everything.
+// checkBatcher writes checks to the check log by group commit: a check is
+// queued, and the writer writes everything queued in one transaction (one
+// sync), while the checks queued meanwhile form the next group. Under load
+// a group carries hundreds of checks; idle, a check waits for one commit.
+//
+// Durable (the default): a check is answered only once the write of its
+// group has returned, so an answered check is on stable storage and
+// survives a crash of the process or the machine (GET /v1/checks/{id},
+// the citizen's "who checked me"). A failed write fails its group: none
+// of its checks is answered (503), so none is lost, and the check log is
+// reported failing (/readyz) until a write succeeds.
+//
+// Async (Options.CheckLogAsync, an explicit opt-out): a check is answered
+// as soon as it is queued and written within CheckLogInterval; a failed
+// write is retried until it succeeds, but a crash loses the checks queued
+// (up to CheckLogBuffer).
+//
+// Either way no check is dropped while the process lives: when the queue
+// is full the handler waits for room (backpressure), and closing writes
+// everything queued.
 type checkBatcher struct {
 	log      credo.CheckLog
 	logger   *slog.Logger
-	batch    int // queued entries that trigger a write
-	maxBatch int // the most entries one write carries
-	interval time.Duration
 	metrics  *metrics
+	health   *storeHealth
+	durable  bool
+	buffer   int // the most entries queued
+	batch    int // async: queued entries that trigger a write
+	interval time.Duration
 
-	mu       sync.RWMutex // guards closed against sends on ch
-	closed   bool
-	ch       chan credo.CheckEntry
-	flushC   chan chan struct{}
-	quit     chan struct{} // closed when closing starts: waiting senders give up
-	quitOnce sync.Once
+	mu      sync.Mutex
+	closed  bool
+	pending []credo.CheckEntry // queued, not yet being written
+	spare   []credo.CheckEntry // the buffer of the last write, reused
+	group   *commitGroup       // the group the pending entries belong to
+	writing *commitGroup       // the group being written (nil: none)
+	room    chan struct{}      // closed when pending is taken: senders waiting for room retry
+
+	wake     chan struct{} // something to write (capacity 1)
 	stop     chan struct{} // closed when the closing deadline passes: stop retrying
+	stopOnce sync.Once
 	done     chan struct{}
 
-	lost atomic.Int64 // entries abandoned because Close's deadline passed
+	lost atomic.Int64 // async: entries abandoned because Close's deadline passed
 }
 
-func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, buffer, batch int, interval time.Duration) *checkBatcher {
-	b := &checkBatcher{log: log, logger: logger, batch: batch, maxBatch: 16 * batch, interval: interval, metrics: m,
-		ch: make(chan credo.CheckEntry, buffer), flushC: make(chan chan struct{}), quit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+// commitGroup is the checks one write carries. Its waiters learn together
+// whether the write succeeded: done is closed once err is set.
+type commitGroup struct {
+	done chan struct{}
+	err  error
+}
+
+func newCommitGroup() *commitGroup { return &commitGroup{done: make(chan struct{})} }
+
+func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, health *storeHealth, durable bool, buffer, batch int, interval time.Duration) *checkBatcher {
+	b := &checkBatcher{log: log, logger: logger, metrics: m, health: health, durable: durable, buffer: buffer, batch: batch, interval: interval,
+		group: newCommitGroup(), room: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
 }
@@ -50,44 +77,86 @@ func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, buffer
 // errClosed is returned for checks logged after the server closed.
 var errClosed = credo.Errorf(credo.EUNAVAILABLE, "the server is shutting down")
 
-// add queues an entry, blocking while the buffer is full. A check must not
-// be answered unless it will be logged: an error means do not answer.
-func (b *checkBatcher) add(ctx context.Context, e credo.CheckEntry) error {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.closed {
-		return errClosed
+// add queues an entry, waiting while the queue is full, and returns the
+// group it will be written with. A check must not be answered unless it
+// will be logged: an error means do not answer; and when durable, answer
+// only once wait on the group returns nil.
+func (b *checkBatcher) add(ctx context.Context, e credo.CheckEntry) (*commitGroup, error) {
+	b.mu.Lock()
+	for len(b.pending) >= b.buffer {
+		if b.closed {
+			b.mu.Unlock()
+			return nil, errClosed
+		}
+		room := b.room
+		b.mu.Unlock()
+		b.signal()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return nil, &credo.Error{Code: credo.EUNAVAILABLE, Message: "the check log is falling behind; try again", Err: ctx.Err()}
+		}
+		b.mu.Lock()
 	}
+	if b.closed {
+		b.mu.Unlock()
+		return nil, errClosed
+	}
+	b.pending = append(b.pending, e)
+	g, n := b.group, len(b.pending)
+	b.mu.Unlock()
+	if b.durable || n >= b.batch {
+		b.signal()
+	}
+	return g, nil
+}
+
+// signal wakes the writer.
+func (b *checkBatcher) signal() {
 	select {
-	case b.ch <- e:
-		return nil
+	case b.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case b.ch <- e:
+}
+
+// wait returns once the group is written (durable; at once otherwise):
+// nil if its checks are on stable storage and may be answered.
+func (b *checkBatcher) wait(ctx context.Context, g *commitGroup) error {
+	if !b.durable || g == nil {
 		return nil
+	}
+	select {
+	case <-g.done:
+		return g.err
 	case <-ctx.Done():
-		return &credo.Error{Code: credo.EUNAVAILABLE, Message: "the check log is falling behind; try again", Err: ctx.Err()}
-	case <-b.quit:
-		return errClosed
+		return &credo.Error{Code: credo.EUNAVAILABLE, Message: "the check was not answered: its log entry was not confirmed in time", Err: ctx.Err()}
 	}
 }
 
 // depth returns the number of entries waiting.
-func (b *checkBatcher) depth() int { return len(b.ch) }
+func (b *checkBatcher) depth() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
 
-// flush waits until every entry queued before the call is written.
+// flush waits until every entry queued before the call is written (or its
+// write has failed: durable, those checks were not answered).
 func (b *checkBatcher) flush(ctx context.Context) error {
-	req := make(chan struct{})
-	select {
-	case b.flushC <- req:
-	case <-b.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	b.mu.Lock()
+	g := b.writing
+	if len(b.pending) > 0 {
+		g = b.group
 	}
+	b.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	b.signal()
 	select {
-	case <-req:
+	case <-g.done:
+		return nil
+	case <-b.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -95,24 +164,21 @@ func (b *checkBatcher) flush(ctx context.Context) error {
 }
 
 // close stops accepting entries and writes every queued one. If ctx ends
-// first the batcher stops retrying and close reports how many entries were
-// not written (they are logged as lost).
+// first the batcher stops retrying and close reports how many answered
+// entries were not written (they are logged as lost).
 func (b *checkBatcher) close(ctx context.Context) error {
-	b.quitOnce.Do(func() { close(b.quit) })
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
-		close(b.ch)
+		close(b.room) // senders waiting for room give up
+		b.room = make(chan struct{})
 	}
 	b.mu.Unlock()
+	b.signal()
 	select {
 	case <-b.done:
 	case <-ctx.Done():
-		select {
-		case <-b.stop:
-		default:
-			close(b.stop)
-		}
+		b.stopOnce.Do(func() { close(b.stop) })
 		<-b.done
 	}
 	if n := b.lost.Load(); n > 0 {
@@ -123,94 +189,80 @@ func (b *checkBatcher) close(ctx context.Context) error {
 
 func (b *checkBatcher) run() {
 	defer close(b.done)
-	buf := make([]credo.CheckEntry, 0, b.batch)
-	tick := time.NewTicker(b.interval)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if !b.durable {
+		t := time.NewTicker(b.interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
+		timed := false
 		select {
-		case e, ok := <-b.ch:
-			if !ok {
-				b.write(buf)
-				return
-			}
-			buf = append(buf, e)
-			if len(buf) < b.batch {
-				continue
-			}
-		case <-tick.C:
-		case req := <-b.flushC:
-			// Write everything queued now, then answer.
-			for {
-				var closed bool
-				buf, closed = b.fill(buf)
-				full := len(buf) >= b.maxBatch
-				buf = b.write(buf)
+		case <-b.wake:
+		case <-tick:
+			timed = true
+		}
+		for {
+			b.mu.Lock()
+			closed := b.closed
+			// Async, a write waits for a full batch, the interval or the close.
+			if len(b.pending) == 0 || !b.durable && !closed && !timed && len(b.pending) < min(b.batch, b.buffer) {
+				b.mu.Unlock()
 				if closed {
-					close(req)
 					return
 				}
-				if !full {
-					break
-				}
+				break
 			}
-			close(req)
-			continue
-		}
-		var closed bool
-		buf, closed = b.fill(buf)
-		buf = b.write(buf)
-		if closed {
-			return
+			batch, g := b.pending, b.group
+			b.pending, b.spare = b.spare[:0], nil
+			b.group, b.writing = newCommitGroup(), g
+			close(b.room)
+			b.room = make(chan struct{})
+			b.mu.Unlock()
+
+			g.err = b.write(batch)
+			clear(batch)
+			b.mu.Lock()
+			b.writing, b.spare = nil, batch[:0]
+			b.mu.Unlock()
+			close(g.done)
+			timed = false
 		}
 	}
 }
 
-// fill moves the entries already queued into buf, without waiting, up to
-// maxBatch: when writes fall behind, batches grow and one commit (one
-// fsync) carries more checks. closed reports that the queue was closed.
-func (b *checkBatcher) fill(buf []credo.CheckEntry) ([]credo.CheckEntry, bool) {
-	for len(buf) < b.maxBatch {
-		select {
-		case e, ok := <-b.ch:
-			if !ok {
-				return buf, true
-			}
-			buf = append(buf, e)
-		default:
-			return buf, false
-		}
-	}
-	return buf, false
-}
-
-// write writes a batch, retrying with backoff until it succeeds (or a
-// stop deadline passes), and returns the emptied buffer.
-func (b *checkBatcher) write(buf []credo.CheckEntry) []credo.CheckEntry {
-	if len(buf) == 0 {
-		return buf
-	}
+// write writes a batch. Durable, it tries once: a failure fails the
+// group (its checks are not answered). Async, the checks were answered
+// already: it retries with backoff until the write succeeds or the stop
+// deadline passes.
+func (b *checkBatcher) write(batch []credo.CheckEntry) error {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := b.log.LogChecks(ctx, buf)
+		err := b.log.LogChecks(ctx, batch)
 		cancel()
-		b.metrics.flushed(len(buf), time.Since(start), err)
+		b.metrics.flushed(len(batch), time.Since(start), err)
 		if err == nil {
-			break
+			b.health.ok(resCheckLog)
+			return nil
 		}
-		b.logger.Error("writing the check log failed; retrying", "checks", len(buf), "attempt", attempt, "retry_in", backoff, "err", err)
+		b.health.fail(resCheckLog, err)
+		if b.durable {
+			b.logger.Error("writing the check log failed: the checks are refused", "checks", len(batch), "err", err)
+			return &credo.Error{Code: credo.EUNAVAILABLE, Op: "checklog",
+				Message: "the check log cannot be written (" + credo.ErrorMessage(err) + "): the check is not answered; retry later", Err: err}
+		}
+		b.logger.Error("writing the check log failed; retrying", "checks", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
 		select {
 		case <-b.stop:
-			b.lost.Add(int64(len(buf)))
-			b.logger.Error("shutdown deadline passed: checks not written to the check log", "checks", len(buf), "first", buf[0].ID, "last", buf[len(buf)-1].ID)
-			return buf[:0]
+			b.lost.Add(int64(len(batch)))
+			b.logger.Error("shutdown deadline passed: checks not written to the check log", "checks", len(batch), "first", batch[0].ID, "last", batch[len(batch)-1].ID)
+			return err
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-	clear(buf)
-	return buf[:0]
 }
 
 // checkIDs makes check ids: unique, and sortable by time of issue as

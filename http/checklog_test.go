@@ -128,9 +128,11 @@ func TestCheckLogNeverDrops(t *testing.T) {
 			t.Errorf("%d written", cl.written.Load())
 		}
 	})
-	t.Run("failed writes are retried", func(t *testing.T) {
+	t.Run("failed writes are retried (async)", func(t *testing.T) {
+		// Async, checks are answered before they are written: a failed
+		// write must be retried until it succeeds.
 		var cl *countingLog
-		e := newEnvWith(t, credohttp.Options{RateLimit: -1},
+		e := newEnvWith(t, credohttp.Options{RateLimit: -1, CheckLogAsync: true},
 			func(l credo.CheckLog) credo.CheckLog { cl = &countingLog{CheckLog: l}; cl.fail.Store(3); return cl })
 		ids := runChecks(t, e, 200, subjects)
 		e.ts.Close()

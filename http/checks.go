@@ -117,22 +117,26 @@ func (s *Server) target(ctx context.Context, p *principal, sector string) (check
 //
 // now is the registry's clock reading (the instant decided for); issued is
 // the wall clock, for the check id.
-func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, kind credo.SubjectKind, now, issued time.Time, res *CheckResult) error {
+//
+// The check is queued for the log; the group returned must be waited on
+// (s.batcher.wait) before the answer leaves: a check is never answered
+// unless its log entry is committed.
+func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, kind credo.SubjectKind, now, issued time.Time, res *CheckResult) (*commitGroup, error) {
 	id, err := s.reg.ParseSubjectAs(subject, kind)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var v engine.Verdict
 	if !s.opts.NaiveChecks {
 		if v, err = tg.table.Check(id.Canonical, tg.ref, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position, CheckpointSize: s.checkpointSize()}
 	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.disclose(res, d, tg.table)
 	}
@@ -142,12 +146,13 @@ func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subjec
 	if p.token != nil {
 		e.Checker, e.Org = p.token.ID, p.token.Name
 	}
-	if err := s.batcher.add(ctx, e); err != nil {
-		return err // never answer a check that will not be logged
+	g, err := s.batcher.add(ctx, e)
+	if err != nil {
+		return nil, err // never answer a check that will not be logged
 	}
 	s.metrics.check(res.Sector, res.Decision)
 	s.metrics.countStat(res.Sector, res.Decision, now)
-	return nil
+	return g, nil
 }
 
 // disclose copies into res what a service provider may learn of a
@@ -211,8 +216,12 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	var res CheckResult
-	if err := s.check(r.Context(), p, tg, q.Subject, kind, s.reg.Now(), wallClock(w), &res); err != nil {
+	g, err := s.check(r.Context(), p, tg, q.Subject, kind, s.reg.Now(), wallClock(w), &res)
+	if err != nil {
 		return err
+	}
+	if err := s.batcher.wait(r.Context(), g); err != nil {
+		return err // not on stable storage: not answered
 	}
 	setPosition(w, tg.position)
 	if !plainAllow(&res) {
@@ -279,9 +288,14 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 	now, issued := s.reg.Now(), wallClock(w)
 	out := CheckBatchResponse{Decisions: make([]CheckBatchItem, len(q.Subjects))}
 	results := make([]CheckResult, len(q.Subjects))
+	var groups []*commitGroup // the groups the checks are written with, in order
 	for i, subj := range q.Subjects {
 		res := &results[i]
-		if err := s.check(ctx, p, tg, subj, kind, now, issued, res); err != nil {
+		g, err := s.check(ctx, p, tg, subj, kind, now, issued, res)
+		if g != nil && (len(groups) == 0 || groups[len(groups)-1] != g) {
+			groups = append(groups, g)
+		}
+		if err != nil {
 			switch credo.ErrorCode(err) {
 			case credo.EINVALID, credo.ENOTFOUND:
 			default:
@@ -293,6 +307,11 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 			continue
 		}
 		out.Decisions[i] = CheckBatchItem{Subject: res.Subject, CheckResult: res}
+	}
+	for _, g := range groups {
+		if err := s.batcher.wait(ctx, g); err != nil {
+			return err // some checks are not on stable storage: none is answered
+		}
 	}
 	setPosition(w, tg.position)
 	return writeJSON(w, http.StatusOK, out)

@@ -6,5 +6,5 @@
 // against the roles its route allows, rate limited per token, and admitted
 // only while the server has capacity. Errors are RFC 9457 problem+json
 // with a stable type per credo error code. Checks are answered from the
-// registry's decision table and logged asynchronously, never dropped.
+// registry's decision table and answered once their log entry is committed.
 package http

@@ -165,6 +165,9 @@ func problemOf(err error) (Problem, map[string]string) {
 	}
 	if code == credo.EUNAVAILABLE {
 		h = map[string]string{"Retry-After": "1"}
+		if storeFaultOf(err) {
+			h["Retry-After"] = "5" // an outage of the store: a full disk takes an operator
+		}
 	}
 	return p, h
 }
@@ -173,6 +176,7 @@ func problemOf(err error) (Problem, map[string]string) {
 // failures with their cause.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p, headers := problemOf(err)
+	s.noteError(err)
 	if p.Status >= 500 && p.Type == ProblemBase+credo.EINTERNAL {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("err", err))
 	}

@@ -86,8 +86,14 @@ func newEnv(t testing.TB, opts credohttp.Options) *env {
 // newEnvWith is newEnv with the check log wrapped by wrap (if not nil).
 func newEnvWith(t testing.TB, opts credohttp.Options, wrap func(credo.CheckLog) credo.CheckLog) *env {
 	t.Helper()
+	return newEnvIn(t, t.TempDir(), opts, wrap)
+}
+
+// newEnvIn is newEnvWith with the registry's files in dir.
+func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.CheckLog) credo.CheckLog) *env {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "credo.db"))
+	db, err := sqlite.Open(filepath.Join(dir, "credo.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

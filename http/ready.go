@@ -2,9 +2,14 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +88,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		fail("store unreachable")
 		return
 	}
+	if reason := s.writable(ctx); reason != "" {
+		fail("%s", reason)
+		return
+	}
 	t, err := s.reg.Table(ctx)
 	if err != nil || t == nil {
 		fail("no policy in force, or the decision table is not built")
@@ -151,4 +160,130 @@ func (m *metrics) watchTail(reg interface{ TailStatus() registry.TailStatus }) {
 				return time.Since(st.LastPoll).Seconds()
 			}),
 	)
+}
+
+// The store resources whose writes /readyz follows.
+const (
+	resStore    = "the store"     // the event log and its projections
+	resCheckLog = "the check log" // checks are refused while it cannot be written
+)
+
+// storeHealth remembers the store resources whose last write failed (a
+// full disk, a database down): while one does, /readyz answers 503 with
+// the reason, so that a load balancer stops sending writes and checks that
+// would be refused. A resource is healthy again when a write to it
+// succeeds, or a probe of it does (see Server.writable).
+type storeHealth struct {
+	mu     sync.Mutex
+	faults map[string]storeFault
+}
+
+type storeFault struct {
+	since, last time.Time // the first and the last failure
+	reason      string
+}
+
+func newStoreHealth() *storeHealth { return &storeHealth{faults: map[string]storeFault{}} }
+
+// fail records that a write to res failed with err.
+func (h *storeHealth) fail(res string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.faults[res]
+	f.last = time.Now()
+	if !ok {
+		f.since = f.last
+	}
+	f.reason = credo.ErrorMessage(err)
+	if credo.ErrorCode(err) == credo.EINTERNAL {
+		f.reason = err.Error() // for the operator: /readyz is not a public answer
+	}
+	h.faults[res] = f
+}
+
+// ok records that a write to res succeeded.
+func (h *storeHealth) ok(res string) {
+	h.mu.Lock()
+	if len(h.faults) > 0 {
+		delete(h.faults, res)
+	}
+	h.mu.Unlock()
+}
+
+// failing returns the resources whose last write failed, in order.
+func (h *storeHealth) failing() map[string]storeFault {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.faults) == 0 {
+		return nil
+	}
+	out := make(map[string]storeFault, len(h.faults))
+	for k, v := range h.faults {
+		out[k] = v
+	}
+	return out
+}
+
+// storeFaultOf reports whether err is the store's failure to write for a
+// reason outside the request (a full disk, an I/O error, a database down):
+// an outage, answered 503 with Retry-After, that turns /readyz to 503.
+func storeFaultOf(err error) bool {
+	var ce *credo.Error
+	if !errors.As(err, &ce) || ce.Code != credo.EUNAVAILABLE || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // a request abandoned is not an outage
+	}
+	return strings.HasPrefix(ce.Op, "sqlite.") || strings.HasPrefix(ce.Op, "postgres.") || ce.Op == "checklog"
+}
+
+// noteError marks the store failing when a request failed for want of it.
+func (s *Server) noteError(err error) {
+	if storeFaultOf(err) {
+		var ce *credo.Error
+		if errors.As(err, &ce) && ce.Op == "checklog" {
+			return // the batcher recorded it
+		}
+		s.health.fail(resStore, err)
+	}
+}
+
+// writeProber is a store that can tell whether it can write now: it opens
+// what it must and makes a small durable write (sqlite.DB, postgres.DB).
+type writeProber interface {
+	ProbeWrite(ctx context.Context) error
+}
+
+// unprobedFaultTTL is how long a resource that cannot be probed stays
+// failing without a successful write: then /readyz turns ready again so
+// that traffic may try it (a half-open breaker).
+const unprobedFaultTTL = 10 * time.Second
+
+// writable returns why the store cannot be written ("" if it can). A
+// failing resource is probed and cleared when the probe succeeds.
+func (s *Server) writable(ctx context.Context) string {
+	faults := s.health.failing()
+	if len(faults) == 0 {
+		return ""
+	}
+	var reasons []string
+	for _, res := range slices.Sorted(maps.Keys(faults)) {
+		f := faults[res]
+		var target any = s.reg.Store()
+		if res == resCheckLog {
+			target = s.checkLog
+		}
+		if p, ok := target.(writeProber); ok {
+			if err := p.ProbeWrite(ctx); err == nil {
+				s.health.ok(res)
+				continue
+			} else {
+				s.health.fail(res, err)
+				f = s.health.failing()[res]
+			}
+		} else if time.Since(f.last) > unprobedFaultTTL {
+			s.health.ok(res)
+			continue
+		}
+		reasons = append(reasons, fmt.Sprintf("%s cannot be written (since %s): %s", res, f.since.UTC().Format(time.RFC3339), f.reason))
+	}
+	return strings.Join(reasons, "; ")
 }

@@ -54,6 +54,12 @@ type Options struct {
 	CheckLogBatch int
 	// CheckLogInterval is how often queued checks are written (default 50 ms).
 	CheckLogInterval time.Duration
+	// CheckLogAsync answers a check before its log entry is on stable
+	// storage (written within CheckLogInterval): a crash then loses the
+	// checks queued, up to CheckLogBuffer. The default (false) answers a
+	// check only once its entry is committed (group commit, see
+	// checklog.go). An explicit opt-out, for benchmarks; not for production.
+	CheckLogAsync bool
 	// MaxBatchChecks is the most subjects one batch check may carry (default 1000).
 	MaxBatchChecks int
 	// ShutdownTimeout bounds a graceful shutdown (default 30 s).
@@ -144,6 +150,7 @@ type Server struct {
 	limiter *rateLimiter
 	adm     *admission
 	batcher *checkBatcher
+	health  *storeHealth
 	ids     *checkIDs
 	metrics *metrics
 	census  *censusCache
@@ -165,13 +172,14 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 		tokens: newTokenCache(tokens, opts.TokenCacheTTL),
 		adm:    newAdmission(opts.MaxInFlight),
 		ids:    newCheckIDs(),
+		health: newStoreHealth(),
 		mux:    http.NewServeMux(),
 	}
 	if opts.RateLimit > 0 {
 		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
-	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
+	s.batcher = newCheckBatcher(checks, s.log, s.metrics, s.health, !opts.CheckLogAsync, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	if opts.Census != nil {
 		s.census = opts.Census
 	} else {

@@ -270,3 +270,11 @@ func (db *DB) CountChecks(ctx context.Context, from, to time.Time, fn func(day t
 	}
 	return nil
 }
+
+// ProbeWrite tells whether the database can write now: it commits a
+// transaction that takes a transaction id, which needs room in the
+// write-ahead log. The server's /readyz calls it while writes fail.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, "SELECT txid_current()")
+	return internal("ProbeWrite", err)
+}

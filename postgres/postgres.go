@@ -237,6 +237,9 @@ func internal(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres." + op, Message: "request abandoned: " + err.Error(), Err: err}
 	}
+	if why, ok := noRoom(err); ok {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres." + op, Message: "the database cannot write: " + why + "; retry later", Err: err}
+	}
 	if unreachable(err) {
 		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "postgres." + op, Message: "the database is unreachable; retry shortly", Err: err}
 	}

@@ -26,3 +26,17 @@ func unreachable(err error) bool {
 	}
 	return pgconn.SafeToRetry(err) || err.Error() == "conn closed"
 }
+
+// noRoom reports whether err is the database's lack of resources (class
+// 53: disk full, out of memory, too many connections): an outage, not a
+// bug.
+func noRoom(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 || pe.Code[:2] != "53" {
+		return "", false
+	}
+	if pe.Code == "53100" {
+		return "the disk is full", true
+	}
+	return pe.Message, true
+}

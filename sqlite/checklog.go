@@ -4,8 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"credo"
 )
 
 // The check log is kept in a file of its own beside the registry
@@ -89,34 +95,152 @@ CREATE TABLE IF NOT EXISTS check_counts (
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (day, sector, decision)
 ) WITHOUT ROWID;
+
+-- One row rewritten by ProbeWrite: a small durable write that tells
+-- whether the check log can be written.
+CREATE TABLE IF NOT EXISTS check_probe (
+	id INTEGER PRIMARY KEY,
+	at TEXT NOT NULL
+);
 `
 
 // CheckLogPath returns the file that holds the check log of the registry at path.
 func CheckLogPath(path string) string { return path + ".checks" }
 
-// checkLog opens the check log's file on first use.
+// checkLog opens the check log's file on first use. A failure to open it
+// (a full disk, a file in the way) is not remembered: the next call tries
+// again, so the check log recovers as soon as its cause goes away.
 func (db *DB) checkLog() (*sql.DB, error) {
-	db.clOnce.Do(func() {
-		db.cldb, db.clerr = sql.Open("sqlite", dsn(CheckLogPath(db.path),
-			"busy_timeout(10000)",
-			"page_size(1024)", // before the file is created
-			"journal_mode(WAL)",
-			"synchronous(FULL)",
-			"temp_store(MEMORY)",
-			"cache_size(-65536)",
-			"journal_size_limit(67108864)",
-		))
-		if db.clerr != nil {
-			return
+	cl, _, err := db.checkLogStmts()
+	return cl, err
+}
+
+// checkLogStmts is checkLog with the cache of the check log's prepared
+// statements.
+func (db *DB) checkLogStmts() (*sql.DB, *stmtCache, error) {
+	db.clMu.Lock()
+	defer db.clMu.Unlock()
+	if db.cldb != nil {
+		return db.cldb, db.clStmts, nil
+	}
+	if db.clClosed {
+		return nil, nil, credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+	}
+	cl, err := openCheckLog(CheckLogPath(db.path))
+	if err != nil {
+		return nil, nil, err
+	}
+	db.cldb, db.clStmts = cl, &stmtCache{db: cl, m: map[string]*sql.Stmt{}}
+	return cl, db.clStmts, nil
+}
+
+// stmtCache keeps the check log's statements prepared. Checks are written
+// in groups of a few to a few hundred (group commit: a check is answered
+// once its group is committed), and parsing the SQL of a group's dozen
+// statements anew took most of the time of a small group.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+// clTx is a transaction of the check log whose statements are prepared
+// once (database/sql keeps a statement prepared on each connection it
+// was used on).
+type clTx struct {
+	*sql.Tx
+	c *stmtCache
+}
+
+func (t *clTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (t *clTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (t *clTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := t.c.get(ctx, q)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, q, args...) // fails the same way
+	}
+	return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+// rowsPerStmt returns how many rows of n left one multi-row statement
+// carries: max, or fewer from a few fixed sizes, so that the statements
+// stay few and prepared.
+func rowsPerStmt(n, max int) int {
+	for _, k := range []int{max, 16, 4} {
+		if n >= k {
+			return k
 		}
-		db.cldb.SetMaxOpenConns(4)
-		if _, err := db.cldb.ExecContext(context.Background(), checkLogSchema); err != nil {
-			db.clerr = err
-			return
-		}
-		db.clerr = migrateCheckIndex(context.Background(), db.cldb)
-	})
-	return db.cldb, db.clerr
+	}
+	return 1
+}
+
+// openCheckLog opens the check log's file, creating its tables.
+func openCheckLog(path string) (*sql.DB, error) {
+	if err := injectedFault("open"); err != nil {
+		return nil, err
+	}
+	cl, err := sql.Open("sqlite", dsn(path,
+		"busy_timeout(10000)",
+		"page_size(1024)", // before the file is created
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"temp_store(MEMORY)",
+		"cache_size(-65536)",
+		"journal_size_limit(67108864)",
+	))
+	if err != nil {
+		return nil, err
+	}
+	cl.SetMaxOpenConns(4)
+	if _, err := cl.ExecContext(context.Background(), checkLogSchema); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	if err := migrateCheckIndex(context.Background(), cl); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// faultHook, if set (tests only), is called before the check log's file
+// is opened ("open") and before each write ("write"); an error it returns
+// fails the operation as the disk would.
+var faultHook atomic.Pointer[func(op string) error]
+
+func injectedFault(op string) error {
+	if h := faultHook.Load(); h != nil {
+		return (*h)(op)
+	}
+	return nil
 }
 
 // Sizes of the access log's runs (variables for the tests).
@@ -157,11 +281,13 @@ func migrateCheckIndex(ctx context.Context, cl *sql.DB) error {
 // one after another) to the access log's tail, in the transaction that
 // logged them, and makes runs of the tail and merges runs when they are
 // due.
-func indexChecks(ctx context.Context, tx *sql.Tx, pairs []any) error {
+func indexChecks(ctx context.Context, tx *clTx, pairs []any) error {
 	const perInsert = 128
-	for i := 0; i < len(pairs); i += 2 * perInsert {
-		part := pairs[i:min(i+2*perInsert, len(pairs))]
-		q := "INSERT OR IGNORE INTO check_tail (skey, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", len(part)/2), ",")
+	for i := 0; i < len(pairs); {
+		n := rowsPerStmt((len(pairs)-i)/2, perInsert)
+		part := pairs[i : i+2*n]
+		i += 2 * n
+		q := "INSERT OR IGNORE INTO check_tail (skey, seq) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")
 		if _, err := tx.ExecContext(ctx, q, part...); err != nil {
 			return err
 		}
@@ -208,7 +334,7 @@ var checkChunk = 16384
 // the merged run live and the merged ones dead in one go, so that readers
 // see every check exactly once); else delete a chunk of a dead run's
 // entries; else start a merge of a level that has checkRunFanout live runs.
-func compactStep(ctx context.Context, tx *sql.Tx) error {
+func compactStep(ctx context.Context, tx *clTx) error {
 	var id, level, chunks, done int64
 	err := tx.QueryRowContext(ctx, `SELECT id, level, chunks, done FROM check_runs WHERE state = 1`).Scan(&id, &level, &chunks, &done)
 	switch {
@@ -301,4 +427,29 @@ func subjectKey(subject string) int64 {
 		h *= 1099511628211
 	}
 	return int64(h)
+}
+
+// probeMinFree is the least free space on the registry's disk for a write
+// probe to pass: below it, writes are about to fail (a group of checks or
+// records, a checkpoint).
+const probeMinFree = 1 << 20
+
+// ProbeWrite tells whether the store can write now: the disk that holds
+// it has room, and the check log opens (again, after a failure) and takes
+// a small durable write. The server's /readyz calls it while writes fail,
+// to turn ready again as soon as the cause is gone.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	if free, ok := freeBytes(filepath.Dir(db.path)); ok && free < probeMinFree {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite.ProbeWrite",
+			Message: fmt.Sprintf("the store cannot work: the disk is full (%d bytes free in %s); retry later", free, filepath.Dir(db.path))}
+	}
+	cl, err := db.checkLog()
+	if err != nil {
+		return internal("ProbeWrite", err)
+	}
+	if err := injectedFault("write"); err != nil {
+		return internal("ProbeWrite", err)
+	}
+	_, err = cl.ExecContext(ctx, `INSERT INTO check_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, utcText(db.opts.Now()))
+	return internal("ProbeWrite", err)
 }

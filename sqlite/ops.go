@@ -135,42 +135,36 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	o, err := db.checkLog()
+	o, stmts, err := db.checkLogStmts()
 	if err != nil {
 		return internal("LogChecks", err)
 	}
-	tx, err := o.BeginTx(ctx, nil)
+	if err := injectedFault("write"); err != nil {
+		return internal("LogChecks", err)
+	}
+	sqlTx, err := o.BeginTx(ctx, nil)
 	if err != nil {
 		return internal("LogChecks", err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := &clTx{Tx: sqlTx, c: stmts}
 	const cols = 11
-	full, err := tx.PrepareContext(ctx, checkInsert(checkRowsPerInsert))
-	if err != nil {
-		return internal("LogChecks", err)
-	}
-	defer full.Close()
 	args := make([]any, 0, cols*checkRowsPerInsert)
 	type key struct{ day, sector, decision string }
 	counts := map[key]int64{}
 	indexed := make([]any, 0, 2*len(cs)) // subject key and seq of each check inserted
-	for i := 0; i < len(cs); i += checkRowsPerInsert {
-		chunk := cs[i:min(i+checkRowsPerInsert, len(cs))]
+	for i := 0; i < len(cs); {
+		n := rowsPerStmt(len(cs)-i, checkRowsPerInsert)
+		chunk := cs[i : i+n]
+		i += n
 		args = args[:0]
 		for _, c := range chunk {
 			args = append(args, c.ID, subjectKey(c.Subject), c.Checker, c.Org, c.Subject, c.Sector, utcText(c.At), utcText(c.Known),
 				c.Policy, c.Decision, strings.Join(c.Measures, ","))
 		}
-		stmt := full
-		if len(chunk) < checkRowsPerInsert {
-			if stmt, err = tx.PrepareContext(ctx, checkInsert(len(chunk))); err != nil {
-				return internal("LogChecks", err)
-			}
-			defer stmt.Close()
-		}
 		// Only the rows actually inserted come back: an entry already
 		// stored (a retried batch) is skipped and not counted twice.
-		rows, err := stmt.QueryContext(ctx, args...)
+		rows, err := tx.QueryContext(ctx, checkInsert(n), args...)
 		if err != nil {
 			return internal("LogChecks", err)
 		}
@@ -197,7 +191,7 @@ func (db *DB) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 			return internal("LogChecks", err)
 		}
 	}
-	return internal("LogChecks", tx.Commit())
+	return internal("LogChecks", sqlTx.Commit())
 }
 
 func checkInsert(rows int) string {

@@ -108,10 +108,11 @@ type DB struct {
 	odb     *sql.DB
 	oerr    error
 
-	// The check log's own file (see checklog.go).
-	clOnce sync.Once
-	cldb   *sql.DB
-	clerr  error
+	// The check log's own file (see checklog.go), opened on first use.
+	clMu     sync.Mutex
+	cldb     *sql.DB
+	clStmts  *stmtCache
+	clClosed bool
 }
 
 // headState is the last committed event.
@@ -346,9 +347,12 @@ func (db *DB) closeConns() error {
 	if db.odb != nil {
 		errs = append(errs, db.odb.Close())
 	}
+	db.clMu.Lock()
 	if db.cldb != nil {
 		errs = append(errs, db.cldb.Close())
 	}
+	db.clClosed = true
+	db.clMu.Unlock()
 	if db.wdb != nil {
 		errs = append(errs, db.wdb.Close())
 	}
@@ -381,6 +385,9 @@ func internal(op string, err error) error {
 	var ce *credo.Error
 	if errors.As(err, &ce) {
 		return err
+	}
+	if why, ok := storageFault(err); ok {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite." + op, Message: "the store cannot work: " + why + "; retry later", Err: err}
 	}
 	return &credo.Error{Code: credo.EINTERNAL, Op: "sqlite." + op, Err: err}
 }

@@ -19,6 +19,7 @@ import (
 
 type ingestStats struct {
 	lines, created, present, rejected int
+	committedTo                       int // the last line of the last batch committed
 }
 
 func newIngestCmd() *cobra.Command {
@@ -84,13 +85,16 @@ rejected.`,
 			}
 			var total ingestStats
 			start := time.Now()
-			for _, file := range args {
+			for i, file := range args {
 				s, err := ingestFile(cmd, reg, file, pol.Location(), batch, tty, report, blog)
 				total.lines += s.lines
 				total.created += s.created
 				total.present += s.present
 				total.rejected += s.rejected
 				if err != nil {
+					if i > 0 {
+						fmt.Fprintf(stderr, "committed in full before %s: %v\n", file, args[:i])
+					}
 					return err
 				}
 			}
@@ -163,7 +167,7 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 		}
 		res, refused, err := reg.FileEach(cmd.Context(), recs)
 		if err != nil {
-			return err
+			return commitFailed(file, lines[0], lines[len(lines)-1], s, err)
 		}
 		for i, r := range res {
 			switch {
@@ -178,6 +182,7 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 				s.present++
 			}
 		}
+		s.committedTo = lines[len(lines)-1]
 		if blog != nil {
 			fmt.Fprintf(blog, "committed %s lines %d-%d\n", file, lines[0], lines[len(lines)-1])
 		}
@@ -227,6 +232,23 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 		return s, credo.Errorf(credo.EINVALID, "%s: %v", file, err)
 	}
 	return s, nil
+}
+
+// commitFailed says what a failed batch of lines from to to of file
+// means: which lines are committed (every batch before it: batches commit
+// in order, atomically), which are not, and how to resume.
+func commitFailed(file string, from, to int, s ingestStats, err error) error {
+	why := credo.ErrorMessage(err)
+	if credo.ErrorCode(err) == credo.EINTERNAL {
+		why = err.Error()
+	}
+	done := "nothing of " + file + " is committed"
+	if s.committedTo > 0 {
+		done = fmt.Sprintf("%s lines 1-%d are committed (%d filed, %d already present, %d rejected)", file, s.committedTo, s.created, s.present, s.rejected)
+	}
+	return &credo.Error{Code: credo.ErrorCode(err), Err: err,
+		Message: fmt.Sprintf("%s: the batch of lines %d-%d was not filed: %s; %s; lines from %d on are not: run the same command again to file them (lines already filed are skipped)",
+			file, from, to, why, done, from)}
 }
 
 // ingestRemote sends each file to a server's batch endpoint (one atomic

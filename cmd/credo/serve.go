@@ -24,6 +24,7 @@ type serveFlags struct {
 	rate            float64
 	maxInFlight     int
 	naive           bool
+	checkLogAsync   bool
 	pprof           string
 	outbox          outboxFlags
 	scale           scaleFlags
@@ -43,6 +44,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.maxInFlight, "max-in-flight", 0, "requests handled at once before 503s (default 256×GOMAXPROCS)")
 	cmd.Flags().BoolVar(&f.naive, "naive-checks", false, "answer checks from the store without the decision table (benchmark baseline only)")
 	cmd.Flags().MarkHidden("naive-checks")
+	cmd.Flags().BoolVar(&f.checkLogAsync, "check-log-async", false, "answer checks before their log entry is committed (more checks/s with few clients; a crash loses the checks answered in the last ~50 ms)")
 	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	f.outbox.register(cmd)
 	f.scale.register(cmd)
@@ -114,7 +116,7 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 			return err
 		}
 	}
-	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive}
+	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive, CheckLogAsync: f.checkLogAsync}
 	stopTail, err := f.scale.start(cmd.Context(), reg, &opts, logger)
 	if err != nil {
 		return err

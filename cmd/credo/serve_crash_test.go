@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"credo"
 	chttp "credo/http"
+	"credo/sqlite"
 )
 
 // startServer runs `credo serve` as a subprocess and waits until it is ready.
@@ -115,4 +117,86 @@ func TestServerCrashKeepsDisputes(t *testing.T) {
 	if code, out, _ := runCLI(t, "verify", "--db", db); code != 0 {
 		t.Fatalf("verify: %s", out)
 	}
+}
+
+// TestR10GracefulShutdownLosesNothing stops `credo serve` with SIGTERM and
+// then SIGINT under concurrent filing and checking: it exits 0, and every
+// record acknowledged (201) and every check answered (200) is in the
+// registry afterwards, which verifies.
+func TestR10GracefulShutdownLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs server subprocesses")
+	}
+	addr := freeAddr(t)
+	db, l := newLoad(t, addr)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGTERM, syscall.SIGINT} {
+		srv := startServer(t, db, addr)
+		stop := l.run()
+		time.Sleep(300 * time.Millisecond) // let the load build up
+		if err := srv.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		err := srv.Wait()
+		stop()
+		if err != nil {
+			t.Fatalf("after %v: %v", sig, err)
+		}
+		t.Logf("%v: exited 0; %d records and %d checks acknowledged so far", sig, len(l.records), len(l.checks))
+	}
+	if len(l.checks) == 0 || len(l.records) == 0 {
+		t.Fatalf("the load was never acknowledged: %d records, %d checks", len(l.records), len(l.checks))
+	}
+	l.assertNothingLost(t, db)
+}
+
+// TestR02ServeCheckLogRecovers starts `credo serve` while its check log
+// cannot be opened (a directory in the way of the file): checks are
+// refused (503, not answered and kept in memory), /readyz says why; once
+// the cause is removed the node recovers without a restart, and a
+// graceful shutdown then loses no answered check. Before, the first
+// failure was remembered for the life of the process and the shutdown
+// lost every check answered meanwhile.
+func TestR02ServeCheckLogRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs server subprocesses")
+	}
+	addr := freeAddr(t)
+	db, l := newLoad(t, addr)
+	blocker := sqlite.CheckLogPath(db)
+	if err := os.Mkdir(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, db, addr)
+	stop := l.run()
+	for l.refusedCount() == 0 && l.checkCount() < 300 { // (before: answered, unlogged)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l.refusedCount() == 0 {
+		t.Errorf("%d checks answered while the check log cannot be opened", l.checkCount())
+	}
+	resp, err := http.Get(l.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "check log") {
+		t.Errorf("readyz while the check log cannot be opened: %d %s", resp.StatusCode, body)
+	}
+	answered := l.checkCount()
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	for l.checkCount() < answered+100 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Wait()
+	stop()
+	if err != nil {
+		t.Fatalf("after SIGTERM: %v", err)
+	}
+	l.assertNothingLost(t, db)
 }
