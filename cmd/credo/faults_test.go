@@ -101,7 +101,7 @@ func TestR03IngestFullDisk(t *testing.T) {
 
 	// Space returns: the same command files the rest, and finds exactly
 	// the lines it said were committed already present.
-	if out, err := exec.Command("mount", "-o", "remount,size=64m", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-o", "remount,size=256m", dir).CombinedOutput(); err != nil {
 		t.Fatalf("remount: %v %s", err, out)
 	}
 	code, out, errs = runCLI(t, "ingest", "--db", db, "-q", "--batch", "1000", file)
