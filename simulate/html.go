@@ -142,14 +142,15 @@ func maxRate(b Breakdown, effect string) float64 {
 }
 
 // shade is a cell background: white for no effect, deepening red up to the
-// dimension's highest rate.
+// dimension's highest rate. The deepest red (#e86464) keeps the body text
+// (#1a202c) at 5:1, above WCAG AA's 4.5:1.
 func shade(rate, maxRate float64) string {
 	if rate == 0 || maxRate == 0 {
 		return "#ffffff"
 	}
 	f := rate / maxRate
 	c := func(from, to int) int { return from + int(float64(to-from)*f) }
-	return fmt.Sprintf("#%02x%02x%02x", c(0xfd, 0xe0), c(0xed, 0x4a), c(0xec, 0x4a))
+	return fmt.Sprintf("#%02x%02x%02x", c(0xfd, 0xe8), c(0xed, 0x64), c(0xec, 0x64))
 }
 
 func effectLabel(id string, tr map[string]string) string {
@@ -331,6 +332,7 @@ td.t,th.t{text-align:left}caption{text-align:left;font-weight:600;padding:4px 0;
 .summary{display:flex;flex-wrap:wrap;gap:12px;margin:1em 0}.summary div{background:#edf2f7;border-radius:6px;padding:8px 14px}.summary b{display:block;font-size:1.4em}
 .flag{color:#c53030;font-weight:600}.ok{color:#2f855a}.note{color:#4a5568;font-size:.9em}
 svg.chart{display:block;max-width:100%;height:auto;margin:.6em 0}
+.scroll{overflow-x:auto}.scroll:focus-visible{outline:3px solid #2b6cb0;outline-offset:2px}
 .lbl{font-size:12px;fill:#2d3748}.val{font-size:12px;fill:#4a5568}
 .bar-before{fill:#a0aec0}.bar-after{fill:#2b6cb0}.bar-rate{fill:#dd6b20}.bar-ok{fill:#38a169}.bar-flag{fill:#c53030}.bar-weak{fill:#ed8936}
 .axis{stroke:#718096;stroke-width:1}.threshold{stroke:#1a202c;stroke-width:2;stroke-dasharray:5 4}
@@ -342,12 +344,12 @@ code{font-size:.9em}
 <main>
 <h1>{{.T.title}}</h1>
 <p>{{.T.intro}}</p>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.policies}}"><table>
 <caption>{{.T.policies}}</caption>
 <tr><th></th><th>{{.T.name}}</th><th>{{.T.version}}</th><th>{{.T.hash}}</th></tr>
 <tr><td>{{.T.current}}</td><td>{{.R.Current.Name}}</td><td>{{.R.Current.Version}}</td><td><code>{{short .R.Current.Hash}}</code></td></tr>
 <tr><td>{{.T.draft}}</td><td>{{.R.Draft.Name}}</td><td>{{.R.Draft.Version}}</td><td><code>{{short .R.Draft.Hash}}</code></td></tr>
-</table>
+</table></div>
 <p>{{.T.at}}: <time datetime="{{time .R.At}}">{{time .R.At}}</time>. {{.T.population}}: {{.R.Population.Note}}</p>
 <div class="summary" role="list">
 <div role="listitem"><b id="n-subjects">{{.R.Population.Subjects}}</b>{{.T.subjects}}</div>
@@ -361,79 +363,79 @@ code{font-size:.9em}
 <h3>{{.Scheme}}{{if .Title}} — {{.Title}}{{end}}</h3>
 <p>{{$.T.stayed}}: {{.Stayed}}, {{$.T.down}}: <span class="{{if .Down}}flag{{end}}">{{.Down}}</span>, {{$.T.up}}: {{.Up}}</p>
 {{.Chart}}
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{$.T.tiertable}} {{.Scheme}}"><table>
 <caption>{{$.T.tiertable}} {{.Scheme}}</caption>
 <tr><th>{{$.T.tier}}</th><th>{{$.T.before}}</th><th>{{$.T.after}}</th><th>Δ</th></tr>
 {{range .Rows}}<tr><td>{{.Tier}}</td><td>{{.Before}}</td><td>{{.After}}</td><td>{{sub .After .Before}}</td></tr>
-{{end}}</table>
-{{if .Transitions}}<table>
+{{end}}</table></div>
+{{if .Transitions}}<div class="scroll" tabindex="0" role="region" aria-label="{{$.T.transitions}}"><table>
 <caption>{{$.T.transitions}}</caption>
 <tr><th>{{$.T.from}}</th><th>{{$.T.to}}</th><th>{{$.T.subjects}}</th></tr>
 {{range .Transitions}}<tr><td>{{.From}}</td><td>{{.To}}</td><td>{{.Count}}</td></tr>
-{{end}}</table>{{end}}
+{{end}}</table></div>{{end}}
 {{end}}
 
 <h2 id="lists">{{.T.h_lists}}</h2>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_lists}}"><table>
 <caption>{{.T.h_lists}}</caption>
 <tr><th>{{.T.list}}</th><th>{{.T.kind}}</th><th>{{.T.before}}</th><th>{{.T.after}}</th><th>{{.T.entries}}</th><th>{{.T.exits}}</th></tr>
 {{range .R.Lists}}<tr><td>{{.List}}{{if .Status}} ({{.Status}}){{end}}</td><td>{{.Kind}}</td><td>{{.Before}}</td><td>{{.After}}</td><td>{{.Entries}}</td><td>{{.Exits}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2 id="sectors">{{.T.h_sectors}}</h2>
 <p class="note">{{.T.sectorsnote}}</p>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_sectors}}"><table>
 <caption>{{.T.h_sectors}}</caption>
 <tr><th>{{.T.sector}}</th><th>{{.T.deniedbefore}}</th><th>{{.T.deniedafter}}</th><th>{{.T.newlydenied}}</th><th>{{.T.lifted}}</th><th>{{.T.newlylimited}}</th><th>{{.T.limitslifted}}</th><th>{{.T.grantslost}}</th><th>{{.T.newlygranted}}</th></tr>
 {{range .Sectors}}<tr><td>{{.Sector}}{{if .Title}}<br><small>{{.Title}}</small>{{end}}</td><td>{{.DeniedBefore}}</td><td>{{.DeniedAfter}}</td><td class="{{if .NewlyDenied}}flag{{end}}">{{.NewlyDenied}}</td><td>{{.DenialsLifted}}</td><td class="{{if .NewlyLimited}}flag{{end}}">{{.NewlyLimited}}</td><td>{{.LimitsLifted}}</td><td>{{.GrantsLost}}</td><td>{{.NewlyGranted}}</td></tr>
 {{else}}<tr><td colspan="9">{{.T.none}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2 id="measures">{{.T.h_measures}}</h2>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_measures}}"><table>
 <caption>{{.T.h_measures}}</caption>
 <tr><th>{{.T.measure}}</th><th>{{.T.sector}}</th><th>{{.T.effectkind}}</th><th>{{.T.before}}</th><th>{{.T.after}}</th><th>{{.T.applied}}</th><th>{{.T.liftedm}}</th></tr>
 {{range .R.Measures}}<tr><td>{{.Measure}}{{if .Status}} ({{.Status}}){{end}}{{if .Title}}<br><small>{{.Title}}</small>{{end}}</td><td class="t">{{.Sector}}</td><td class="t">{{.Effect}}</td><td>{{.Before}}</td><td>{{.After}}</td><td class="{{if .Applied}}flag{{end}}">{{.Applied}}</td><td>{{.Lifted}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2 id="effects">{{.T.h_effects}}</h2>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_effects}}"><table>
 <caption>{{.T.h_effects}}</caption>
 <tr><th>{{.T.effect}}</th><th>{{.T.subjects}}</th></tr>
 {{range .Effects}}<tr><td class="t">{{.Label}}</td><td>{{.Count}}</td></tr>
 {{else}}<tr><td colspan="2">{{.T.none}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2 id="groups">{{.T.h_groups}}</h2>
 <p class="note">{{.T.groupsnote}}</p>
 {{range .Breakdowns}}
 <h3>{{.Label}}</h3>
 {{.Chart}}
-<table class="heat">
+<div class="scroll" tabindex="0" role="region" aria-label="{{.Label}}: {{$.T.heatcaption}}"><table class="heat">
 <caption>{{.Label}}: {{$.T.heatcaption}}</caption>
 <tr><th>{{$.T.group}}</th><th>{{$.T.members}}</th>{{range .Effects}}<th>{{.Label}}</th>{{end}}</tr>
 {{range .Groups}}<tr><td>{{.Name}}{{if .Excluded}} <small>({{.Excluded}})</small>{{end}}</td><td>{{.Size}}</td>{{range .Cells}}<td style="background:{{.Shade}}">{{.N}}{{if .N}} <small>({{pct .Rate}})</small>{{end}}</td>{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 {{end}}
 
 <h2 id="disparities">{{.T.h_disparities}}</h2>
 <p>{{.T.disparitynote}} <b>{{ratio .R.Threshold}}</b>; {{.T.mingroup}}: <b>{{.R.MinGroup}}</b>.</p>
 {{if .Disparities}}{{.DisparityChart}}{{end}}
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_disparities}}"><table>
 <caption>{{.T.h_disparities}}</caption>
 <tr><th>{{.T.dimension}}</th><th class="t">{{.T.effect}}</th><th>{{.T.groups}}</th><th>{{.T.affectedn}}</th><th>{{.T.lowest}}</th><th>{{.T.highest}}</th><th>{{.T.ratio}}</th><th>{{.T.pvalue}}</th></tr>
 {{range .Disparities}}<tr><td>{{.Dim}}</td><td class="t">{{.Label}}</td><td>{{.Groups}}</td><td>{{.Affected}}</td><td>{{.MinGroup}} {{pct .MinRate}}</td><td>{{.MaxGroup}} {{pct .MaxRate}}</td><td class="{{if .Flagged}}flag{{else}}ok{{end}}">{{ratio .Ratio}}{{if .Flagged}} ⚑ {{$.T.flaggedone}}{{end}}</td><td class="{{if .Significant}}flag{{end}}">{{pval .PValue}}{{if .Significant}} {{$.T.significant}}{{end}}</td></tr>
 {{else}}<tr><td colspan="8">{{.T.nodisparity}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 {{if .R.MostAffected}}
 <h2 id="affected">{{.T.h_affected}}</h2>
 <p class="note">{{.T.affectednote}}</p>
-<table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{.T.h_affected}}"><table>
 <caption>{{.T.h_affected}}</caption>
 <tr><th>{{.T.subject}}</th><th>{{.T.adverse}}</th><th>{{.T.changes}}</th></tr>
 {{range .R.MostAffected}}<tr><td><code>{{.Subject}}</code></td><td>{{.Adverse}}</td><td style="text-align:left">{{desc .}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 {{end}}
 
 <h2 id="method">{{.T.h_method}}</h2>

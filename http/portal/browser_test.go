@@ -242,7 +242,7 @@ func TestBrowserSimulation(t *testing.T) {
 	if err != nil || charts < 1 {
 		t.Fatalf("%d drawn charts in the report (err %v)", charts, err)
 	}
-	if s := text("#affected + p + table"); !strings.Contains(s, alice) {
+	if s := text("#affected + p + .scroll table"); !strings.Contains(s, alice) {
 		t.Errorf("most affected: %s", s)
 	}
 	browsertest.Screenshot(t, ctx, "portal-simulate-report")
