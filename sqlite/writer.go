@@ -343,6 +343,9 @@ func (db *DB) runGroup(group []*request) {
 		if err := w.readHead(); err != nil {
 			return err
 		}
+		if err := w.headAgrees(); err != nil {
+			return err
+		}
 		startSeq, startHash = w.seq, w.hash
 		return nil
 	}
