@@ -268,11 +268,16 @@ func newPublishCmd() *cobra.Command {
 
 func newVerifyCmd() *cobra.Command {
 	var db storeFlag
-	var asJSON bool
+	var asJSON, logOnly bool
 	cmd := &cobra.Command{
 		Use:   "verify --db DB",
-		Short: "Re-walk the hash-chained event log and report the first event that does not match",
-		Args:  cobra.NoArgs,
+		Short: "Re-walk the hash-chained event log, and prove every projection answers are made from equals a replay of it",
+		Long: `Re-walk the hash-chained event log and report the first event that does not
+match; then replay the log and compare every projection answers are made
+from (the subject index, subjects, records and their status, disputes,
+repair applications, links, policies, notices) with the replay, naming each
+table that differs. Exit 1 if either fails. --log-only skips the projections.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(db, true)
 			if err != nil {
@@ -283,17 +288,39 @@ func newVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				if err := writeJSON(out, res); err != nil {
+			out := struct {
+				credo.VerifyResult
+				Projections *credo.ProjectionResult `json:"projections,omitempty"`
+			}{VerifyResult: res}
+			pv, ok := st.(credo.ProjectionVerifier)
+			if !logOnly && ok {
+				pres, err := pv.VerifyProjections(cmd.Context())
+				if err != nil {
 					return err
 				}
-			} else if res.OK {
-				fmt.Fprintf(out, "ok: %d events, head %d %s\n", res.Count, res.HeadSeq, res.HeadHash)
-			} else {
-				fmt.Fprintf(out, "FAILED at event %d: %s\n", res.FirstBad, res.Problem)
+				out.Projections = &pres
+				out.OK = out.OK && pres.OK
 			}
-			if !res.OK {
+			w := cmd.OutOrStdout()
+			if asJSON {
+				if err := writeJSON(w, out); err != nil {
+					return err
+				}
+			} else {
+				if res.OK {
+					fmt.Fprintf(w, "ok: %d events, head %d %s\n", res.Count, res.HeadSeq, res.HeadHash)
+				} else {
+					fmt.Fprintf(w, "FAILED at event %d: %s\n", res.FirstBad, res.Problem)
+				}
+				if p := out.Projections; p != nil && p.OK {
+					fmt.Fprintf(w, "ok: projections equal a replay of the %d events (%d subject index rows, %d records)\n", p.Events, p.Tables["subject_events"], p.Tables["records"])
+				} else if p != nil {
+					for _, pr := range p.Problems {
+						fmt.Fprintf(w, "FAILED projection %s\n", pr.Problem)
+					}
+				}
+			}
+			if !out.OK {
 				return exitError{1}
 			}
 			return nil
@@ -301,6 +328,7 @@ func newVerifyCmd() *cobra.Command {
 	}
 	dbFlag(cmd, &db)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&logOnly, "log-only", false, "verify the log only, not the projections")
 	return cmd
 }
 

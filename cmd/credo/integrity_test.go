@@ -1,0 +1,61 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ingestJudgments files n judgment defaults (about ric(0)..ric(n-1)) into db.
+func ingestJudgments(t *testing.T, db string, from, n int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("subject,rule,authority,case_ref,decided_at,evidence_sha256\n")
+	for i := from; i < from+n; i++ {
+		b.WriteString(csvLine(ric(i), "JUDGMENT_DEFAULT", "court.test", fmt.Sprintf("(2026)r%d", i), "2026-03-01", digest(fmt.Sprint(i))) + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "j.csv")
+	writeFile(t, file, b.String())
+	if code, out, errs := runCLI(t, "ingest", "--db", db, "-q", file); code != 0 {
+		t.Fatalf("ingest: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestR04VerifyProjectionsCLI: `credo verify` proves the projections
+// equal a replay of the log, and names the table that does not; `credo
+// check` refuses to answer from a subject index with a row missing
+// (it used to answer allow for a denied subject while verify said ok).
+func TestR04VerifyProjectionsCLI(t *testing.T) {
+	db := newRegistry(t)
+	ingestJudgments(t, db, 0, 20)
+	code, out, errs := runCLI(t, "verify", "--db", db)
+	if code != 0 || !strings.Contains(out, "ok: projections equal a replay") {
+		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, "check", "--db", db, ric(3), "aviation"); code != 0 || !strings.Contains(out, "deny") {
+		t.Fatalf("check before tampering: exit %d\n%s%s", code, out, errs)
+	}
+
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("DELETE FROM subject_events WHERE subject = ?", ric(3)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	code, out, errs = runCLI(t, "verify", "--db", db)
+	if code != 1 || !strings.HasPrefix(out, "ok: 41 events") || !strings.Contains(out, "FAILED projection subject_events: 2 row(s) missing") {
+		t.Errorf("verify after deleting an index row: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ := runCLI(t, "verify", "--db", db, "--log-only"); code != 0 {
+		t.Errorf("verify --log-only: exit %d\n%s", code, out)
+	}
+	code, out, errs = runCLI(t, "check", "--db", db, ric(3), "aviation")
+	if code == 0 || strings.Contains(out, "allow") || !strings.Contains(errs, "projections do not match") {
+		t.Errorf("check after deleting an index row: exit %d\n%s%s", code, out, errs)
+	}
+}
