@@ -10,6 +10,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/internal/storecore"
 	"credo/policy"
 )
 
@@ -77,6 +78,9 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	now := r.now()
 	if rec.DecidedAt.IsZero() {
 		return credo.FieldErrorf("decided_at", "is required")
+	}
+	if err := storecore.CheckRecordDates(rec, func(f string) string { return f }); err != nil {
+		return err // the bounds of docs/dates.md
 	}
 	if rec.DecidedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("decided_at", "%s is in the future", rec.DecidedAt.Format(time.RFC3339))

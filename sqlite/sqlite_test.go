@@ -545,3 +545,9 @@ func TestR04ProjectionTamper(t *testing.T) {
 	open, tamper := tamperer()
 	storetest.RunTamperProjections(t, open, tamper)
 }
+
+// TestR07DateBounds: dates outside the registry's domain are refused with
+// the field and the reason; accepted ones are stored exactly.
+func TestR07DateBounds(t *testing.T) {
+	storetest.RunDateBounds(t, func(t *testing.T) credo.Store { db, _ := openDB(t); return db })
+}

@@ -59,3 +59,29 @@ func TestR04VerifyProjectionsCLI(t *testing.T) {
 		t.Errorf("check after deleting an index row: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestR07DateBoundsIngest: `credo ingest` refuses dates outside the
+// registry's domain line by line, with the field and the reason: year
+// 1000 and 1900 used to be filed, and 0001-01-01 (in UTC, the zero
+// instant) was refused as "is required".
+func TestR07DateBoundsIngest(t *testing.T) {
+	db := newRegistry(t)
+	lines := []string{
+		"subject,rule,authority,case_ref,decided_at,evidence_sha256",
+		csvLine(ric(1), "JUDGMENT_DEFAULT", "court.test", "d1", "1000-03-01", digest("1")),           // 2
+		csvLine(ric(2), "JUDGMENT_DEFAULT", "court.test", "d2", "1900-03-01", digest("2")),           // 3
+		csvLine(ric(3), "JUDGMENT_DEFAULT", "court.test", "d3", "0001-01-01T00:00:00Z", digest("3")), // 4
+		csvLine(ric(4), "JUDGMENT_DEFAULT", "court.test", "d4", "1950-01-02", digest("4")),           // 5: accepted
+	}
+	file := filepath.Join(t.TempDir(), "d.csv")
+	writeFile(t, file, strings.Join(lines, "\n")+"\n")
+	code, out, errs := runCLI(t, "ingest", "--db", db, file)
+	if code != 1 || !strings.Contains(out, "1 filed") {
+		t.Errorf("ingest: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{":2: decided_at: 1000-03-01", ":3: decided_at: 1900-03-01", "before 1950-01-01", ":4: decided_at:", "zero instant"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}

@@ -16,7 +16,8 @@ func RecordField(n, i int, field string) string {
 }
 
 // ValidateRecords checks what a store itself needs of records to file:
-// their identity and subject. Everything else is the registry's business.
+// their identity and subject, and dates within the bounds the registry
+// accepts (CheckRecordDates). Everything else is the registry's business.
 func ValidateRecords(rs []*credo.Record) error {
 	for i, r := range rs {
 		switch {
@@ -28,6 +29,9 @@ func ValidateRecords(rs []*credo.Record) error {
 			return credo.FieldErrorf(RecordField(len(rs), i, "case_ref"), "required")
 		case r.Subject == "":
 			return credo.FieldErrorf(RecordField(len(rs), i, "subject"), "required")
+		}
+		if err := CheckRecordDates(r, func(f string) string { return RecordField(len(rs), i, f) }); err != nil {
+			return err
 		}
 	}
 	return nil
