@@ -31,6 +31,10 @@ type BackupInfo struct {
 // CheckLogPath(to): a consistent copy of its own, taken just after.
 func Backup(ctx context.Context, path, to string) (BackupInfo, error) {
 	var info BackupInfo
+	to, err := filepath.Abs(to)
+	if err != nil {
+		return info, internal("Backup", err)
+	}
 	if _, err := os.Stat(path); err != nil {
 		return info, credo.Errorf(credo.ENOTFOUND, "no registry at %s: %v", path, err)
 	}

@@ -120,6 +120,12 @@ func TestR08BackupUnderLoad(t *testing.T) {
 		t.Errorf("the replaced registry was not kept")
 	}
 
+	// Relative paths, as an operator types them.
+	t.Chdir(dir)
+	if code, out, errs := runCLI(t, "backup", "--db", db, "--to", "relative.db"); code != 0 {
+		t.Errorf("backup to a relative path: exit %d\n%s%s", code, out, errs)
+	}
+
 	// A damaged backup is not restored.
 	raw, err := os.ReadFile(bak)
 	if err != nil {
