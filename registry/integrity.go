@@ -28,9 +28,14 @@ func (r *Registry) Doubt() error {
 }
 
 func (r *Registry) setDoubt(res credo.ProjectionResult, how string) *credo.Error {
-	e := &credo.Error{Code: credo.EUNAVAILABLE, Op: "registry",
-		Message: fmt.Sprintf("the registry's projections do not match its event log (%s: %s); it answers nothing from them until an operator resolves it: run `credo verify`, then restore a backup",
-			how, res.Summary())}
+	msg := fmt.Sprintf("the registry's projections do not match its event log (%s: %s); it answers nothing from them until an operator resolves it: run `credo verify`, then restore a backup",
+		how, res.Summary())
+	for _, p := range res.Problems {
+		if p.Table == "head" { // the log itself: the message says it all
+			msg = "the registry answers nothing: " + p.Problem
+		}
+	}
+	e := &credo.Error{Code: credo.EUNAVAILABLE, Op: "registry", Message: msg}
 	r.doubt.CompareAndSwap(nil, e)
 	r.log.Error("projections doubted: not answering from them", "check", how, "problems", res.Summary())
 	return e

@@ -85,3 +85,36 @@ func TestR07DateBoundsIngest(t *testing.T) {
 		}
 	}
 }
+
+// TestR05IngestRefusesTruncatedLog: after the last events of the log are
+// deleted (the head row untouched), `credo ingest` used to append from the
+// surviving end, rewrite the head and exit 0, after which `credo verify`
+// said ok. Now it fails, saying the log was altered, and verify still
+// reports the gap.
+func TestR05IngestRefusesTruncatedLog(t *testing.T) {
+	db := newRegistry(t)
+	ingestJudgments(t, db, 0, 10)
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TRIGGER events_no_delete", "DELETE FROM events WHERE seq > (SELECT max(seq) - 2 FROM events)"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	var b strings.Builder
+	b.WriteString("subject,rule,authority,case_ref,decided_at,evidence_sha256\n")
+	b.WriteString(csvLine(ric(50), "JUDGMENT_DEFAULT", "court.test", "(2026)after", "2026-03-01", digest("50")) + "\n")
+	file := filepath.Join(t.TempDir(), "more.csv")
+	writeFile(t, file, b.String())
+	code, out, errs := runCLI(t, "ingest", "--db", db, file)
+	if code == 0 || !strings.Contains(errs, "altered") {
+		t.Errorf("ingest into a truncated log: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "verify", "--db", db, "--log-only")
+	if code != 1 || !strings.Contains(out, "missing (the log ends at") {
+		t.Errorf("verify after the refused ingest: exit %d\n%s", code, out)
+	}
+}
