@@ -47,6 +47,15 @@ var ErrBadSnapshot = errors.New("not a complete decision table")
 // be written before or after the change (reapply the events after the
 // log position the caller records).
 func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	n, _, err := t.WriteEntries(w)
+	return n, err
+}
+
+// WriteEntries is WriteTo that also returns the number of entries it
+// wrote (entries added by refreshes during the write may or may not be
+// among them), for a header that must state what its body holds.
+func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
+	entries := 0
 	cw := &countWriter{w: bufio.NewWriterSize(w, 1<<20)}
 	var hdr []byte
 	hdr = append(hdr, tableMagic...)
@@ -54,7 +63,7 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 	hdr = append(hdr, t.hash...)
 	hdr = binary.AppendUvarint(hdr, shardCount)
 	if _, err := cw.Write(hdr); err != nil {
-		return cw.n, err
+		return cw.n, entries, err
 	}
 	var buf, block []byte
 	for i := range t.shards {
@@ -63,6 +72,7 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 		sh.mu.RLock()
 		buf = binary.AppendUvarint(buf, uint64(len(sh.ric)))
 		buf = binary.AppendUvarint(buf, uint64(len(sh.str)))
+		entries += len(sh.ric) + len(sh.str)
 		n := 0
 		flush := func() {
 			buf = binary.AppendUvarint(buf, uint64(n))
@@ -94,13 +104,13 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 		}
 		buf = binary.AppendUvarint(buf, 0)
 		if _, err := cw.Write(buf); err != nil {
-			return cw.n, err
+			return cw.n, entries, err
 		}
 	}
 	if _, err := cw.Write([]byte(tableTrailer)); err != nil {
-		return cw.n, err
+		return cw.n, entries, err
 	}
-	return cw.n, cw.w.(*bufio.Writer).Flush()
+	return cw.n, entries, cw.w.(*bufio.Writer).Flush()
 }
 
 func appendEntry(b []byte, e Entry) []byte {

@@ -93,6 +93,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.reg.Table(ctx)
+	if d := s.reg.Doubt(); d != nil {
+		fail("%s", credo.ErrorMessage(d)) // projections doubted (registry/integrity.go)
+		return
+	}
 	if err != nil || t == nil {
 		fail("no policy in force, or the decision table is not built")
 		return

@@ -268,16 +268,19 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	var t time.Time
+	var err error
 	if len(s) == 10 {
-		t, err := time.ParseInLocation("2006-01-02", s, loc)
-		if err != nil {
+		if t, err = time.ParseInLocation("2006-01-02", s, loc); err != nil {
 			return time.Time{}, fmt.Errorf("%q is not a valid date (YYYY-MM-DD)", s)
 		}
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	} else if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a YYYY-MM-DD date", s)
+	}
+	if t.IsZero() {
+		// Go's zero instant stands for "no time" everywhere after this:
+		// written out, it is a date, and none the registry accepts.
+		return time.Time{}, fmt.Errorf("%q is the zero instant, which stands for no date; dates from 1950-01-01 are accepted (docs/dates.md)", s)
 	}
 	return t, nil
 }

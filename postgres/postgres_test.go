@@ -205,6 +205,20 @@ func TestAppendOnlyTriggers(t *testing.T) {
 // append-only triggers disabled, and checks that Verify reports the first
 // event that no longer holds.
 func TestTamper(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamper(t, open, tamper)
+}
+
+// TestR05TruncatedTail: after the end of the log is cut (or carried past
+// its head) behind the store's back, the writer refuses to append.
+func TestR05TruncatedTail(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamperAppend(t, open, tamper)
+}
+
+// tamperer returns how the tamper tests open a store and alter its
+// database (the append-only triggers disabled meanwhile).
+func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
 	tamper := map[string]func(t *testing.T, raw *pgx.Conn){
 		"alter body": func(t *testing.T, raw *pgx.Conn) {
 			mustExec(t, raw, "UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), 'JUDGMENT_DEFAULT', 'JUDGMENT_DEFAULX'), 'UTF8') WHERE seq = 17")
@@ -243,22 +257,25 @@ func TestTamper(t *testing.T) {
 			mustExec(t, raw, "INSERT INTO events SELECT 31, type, subject, recorded, body, prev_hash, hash FROM events WHERE seq = 30")
 		},
 	}
+	for name, f := range projectionTamperings {
+		tamper[name] = f
+	}
 	dsns := map[credo.Store]string{}
-	storetest.RunTamper(t, func(t *testing.T) credo.Store {
-		db, dsn := openDB(t)
-		dsns[db] = dsn
-		return db
-	}, func(t *testing.T, s credo.Store, name string) credo.Store {
-		f, ok := tamper[name]
-		if !ok {
-			t.Fatalf("no tampering %q for PostgreSQL", name)
+	return func(t *testing.T) credo.Store {
+			db, dsn := openDB(t)
+			dsns[db] = dsn
+			return db
+		}, func(t *testing.T, s credo.Store, name string) credo.Store {
+			f, ok := tamper[name]
+			if !ok {
+				t.Fatalf("no tampering %q for PostgreSQL", name)
+			}
+			raw := rawConn(t, dsns[s])
+			mustExec(t, raw, "ALTER TABLE events DISABLE TRIGGER events_no_update")
+			f(t, raw)
+			mustExec(t, raw, "ALTER TABLE events ENABLE TRIGGER events_no_update")
+			return s
 		}
-		raw := rawConn(t, dsns[s])
-		mustExec(t, raw, "ALTER TABLE events DISABLE TRIGGER events_no_update")
-		f(t, raw)
-		mustExec(t, raw, "ALTER TABLE events ENABLE TRIGGER events_no_update")
-		return s
-	})
 }
 
 // TestMigrations opens one database from several stores at once (nodes
@@ -738,4 +755,34 @@ func TestSameChainAsSQLite(t *testing.T) {
 	if ps != ls || ph != lh {
 		t.Errorf("heads differ: %d %s on PostgreSQL, %d %s on SQLite", ps, ph, ls, lh)
 	}
+}
+
+// projectionTamperings alter projections (see storetest.ProjectionTamperings).
+var projectionTamperings = map[string]func(t *testing.T, raw *pgx.Conn){
+	"delete a subject index row": func(t *testing.T, raw *pgx.Conn) {
+		mustExec(t, raw, "DELETE FROM subject_events WHERE seq = 17")
+	},
+	"move a subject index row": func(t *testing.T, raw *pgx.Conn) {
+		mustExec(t, raw, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17")
+	},
+	"delete a subject": func(t *testing.T, raw *pgx.Conn) {
+		mustExec(t, raw, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)")
+	},
+	"revoke a record in its projection": func(t *testing.T, raw *pgx.Conn) {
+		mustExec(t, raw, "UPDATE records SET status = 'revoked', revoked_at = filed_at WHERE id = 5")
+	},
+	"delete a record row": func(t *testing.T, raw *pgx.Conn) { mustExec(t, raw, "DELETE FROM records WHERE id = 23") },
+}
+
+// TestR04ProjectionTamper: verify proves the projections equal a replay
+// of the log, and the cheap check at open notices a missing row.
+func TestR04ProjectionTamper(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamperProjections(t, open, tamper)
+}
+
+// TestR07DateBounds: dates outside the registry's domain are refused with
+// the field and the reason; accepted ones are stored exactly.
+func TestR07DateBounds(t *testing.T) {
+	storetest.RunDateBounds(t, func(t *testing.T) credo.Store { db, _ := openDB(t); return db })
 }

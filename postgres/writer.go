@@ -265,6 +265,8 @@ func (db *DB) runGroup(group []*request) {
 	w.queue("SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
 		return row.Scan(&w.seq, &w.hash)
 	})
+	var last lastEvent
+	w.queueLastEvent(&last)
 	var stored map[recKey]*credo.Record
 	var firstRun int
 	for firstRun < len(live) && live[firstRun].op == "FileRecords" {
@@ -274,6 +276,10 @@ func (db *DB) runGroup(group []*request) {
 		stored = w.queueLookup(groupKeys(live[:firstRun]))
 	}
 	if err := w.flush(); err != nil {
+		fail(err)
+		return
+	}
+	if err := last.agrees(w); err != nil {
 		fail(err)
 		return
 	}

@@ -80,6 +80,9 @@ type RepairCase struct {
 
 // dueStore returns the store's due-process queries.
 func (r *Registry) dueStore() (credo.DueProcessStore, error) {
+	if err := r.Doubt(); err != nil {
+		return nil, err
+	}
 	ds, ok := r.store.(credo.DueProcessStore)
 	if !ok {
 		return nil, credo.Errorf(credo.EUNAVAILABLE, "this store keeps no dispute or repair queues")
@@ -103,6 +106,9 @@ func checkText(field, s, why string) (string, error) {
 func (r *Registry) record(ctx context.Context, id int64, field string) (*credo.Record, error) {
 	if id <= 0 {
 		return nil, credo.FieldErrorf(field, "must be a positive record id")
+	}
+	if err := r.Doubt(); err != nil {
+		return nil, err
 	}
 	rec, err := r.store.Record(ctx, id)
 	if credo.ErrorCode(err) == credo.ENOTFOUND {

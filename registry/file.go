@@ -11,6 +11,7 @@ import (
 	"credo"
 	"credo/engine"
 	"credo/ident"
+	"credo/internal/storecore"
 	"credo/policy"
 )
 
@@ -99,6 +100,9 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	}
 	if !rec.NotifiedAt.IsZero() && rec.NotifiedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("notified_at", "%s is in the future", rec.NotifiedAt.Format(time.RFC3339))
+	}
+	if err := storecore.CheckRecordDates(rec, func(f string) string { return f }); err != nil {
+		return err // the bounds of docs/dates.md
 	}
 	perUnit := false
 	for _, ps := range rule.Points {

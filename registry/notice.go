@@ -183,6 +183,9 @@ func (r *Registry) Notices(ctx context.Context, subject string) ([]credo.Event, 
 	if err != nil {
 		return nil, err
 	}
+	if err := r.Doubt(); err != nil {
+		return nil, err
+	}
 	evs, err := r.store.SubjectEvents(ctx, id.Canonical)
 	if err != nil {
 		return nil, err

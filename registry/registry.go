@@ -39,6 +39,8 @@ type Registry struct {
 	sweepNow chan struct{} // wakes RunNoticeSweeper
 
 	tail tailState // the log position the table reflects (tail.go)
+
+	doubt atomic.Pointer[credo.Error] // why projections are not answered from (integrity.go)
 }
 
 // view is an immutable snapshot: the engine over every published version,
@@ -98,6 +100,11 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	if ok, err := r.checkProjections(ctx); err != nil {
+		return nil, err
+	} else if !ok {
+		return r, nil // doubtful: answers nothing (integrity.go)
 	}
 	if err := r.Rebuild(ctx); err != nil {
 		return nil, err
@@ -213,6 +220,9 @@ func (r *Registry) loader(ctx context.Context) engine.Loader {
 
 // Facts loads everything the engine needs about a subject.
 func (r *Registry) Facts(ctx context.Context, subject string) (*engine.Facts, error) {
+	if d := r.doubt.Load(); d != nil {
+		return nil, d
+	}
 	id, err := r.parser.Parse(subject)
 	if err != nil {
 		return nil, err
@@ -248,6 +258,9 @@ var ErrNoPolicy = credo.Errorf(credo.EUNAVAILABLE, "no policy is in force: publi
 // view returns the current snapshot, rebuilding it first when a newly
 // effective policy version has taken over.
 func (r *Registry) view(ctx context.Context) (*view, error) {
+	if d := r.doubt.Load(); d != nil {
+		return nil, d
+	}
 	v := r.current.Load()
 	if v.table != nil && (v.validUntil.IsZero() || r.now().Before(v.validUntil)) {
 		return v, nil

@@ -2,12 +2,17 @@ package registry
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"credo"
@@ -23,8 +28,26 @@ import (
 // snapshot written. The log stays the source of truth: a snapshot that is
 // missing, stale beyond use, corrupt or from another log is only a slower
 // start.
+//
+// The header is bound to its body: it carries the SHA-256 of everything
+// after the header line and the number of subjects the body holds, so a
+// header from this registry spliced onto a body from another one (under
+// the same policy) is refused rather than answered from. Only a regular
+// file is read: a FIFO or device at the path is refused with a log line
+// instead of hanging the start.
 
-const snapshotFormat = 1
+const snapshotFormat = 2
+
+// bodyPlaceholder stands for the body's digest in the header while the
+// body is written; the digest then overwrites it in place.
+var bodyPlaceholder = strings.Repeat("0", 64)
+
+// subjectsPlaceholderN stands for the number of subjects likewise: its
+// digits are the room the number is written into.
+const (
+	subjectsPlaceholderN = 999_999_999_999
+	subjectsPlaceholder  = "999999999999"
+)
 
 type snapshotHeader struct {
 	Format   int       `json:"format"`
@@ -33,6 +56,9 @@ type snapshotHeader struct {
 	LogHash  string    `json:"log_hash"` // hash of event Seq (empty for 0)
 	Built    time.Time `json:"built"`    // when the snapshot was written
 	Subjects int       `json:"subjects"` // entries of their own
+	// BodySHA256 is the hex SHA-256 of the rest of the file: the table
+	// in its binary form.
+	BodySHA256 string `json:"body_sha256"`
 }
 
 // maxCatchUp bounds the events a snapshot may be behind by, as a share of
@@ -80,11 +106,22 @@ func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now tim
 }
 
 func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now time.Time) (*engine.Table, *snapshotHeader, error) {
+	// Opening a FIFO for reading blocks until a writer comes: look first.
+	fi, err := os.Stat(r.snapshot)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("not a regular file (%s): refused", fi.Mode().Type())
+	}
 	f, err := os.Open(r.snapshot)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
+	if fi2, err := f.Stat(); err != nil || !os.SameFile(fi, fi2) {
+		return nil, nil, fmt.Errorf("the file changed while it was opened")
+	}
 	br := bufio.NewReaderSize(f, 1<<20)
 	line, err := br.ReadBytes('\n')
 	if err != nil {
@@ -119,9 +156,22 @@ func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now tim
 	if behind := head - hdr.Seq; behind > 1000 && behind > head/maxCatchUpShare {
 		return nil, nil, fmt.Errorf("%d events behind the log (of %d): a rebuild is faster", behind, head)
 	}
-	t, err := engine.ReadTable(br, ver.Policy, ver.Hash, r.loader(ctx), now)
+	if len(hdr.BodySHA256) != len(bodyPlaceholder) || hdr.BodySHA256 == bodyPlaceholder {
+		return nil, nil, fmt.Errorf("the header carries no digest of its body")
+	}
+	h := sha256.New()
+	t, err := engine.ReadTable(io.TeeReader(br, h), ver.Policy, ver.Hash, r.loader(ctx), now)
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, err := io.Copy(h, br); err != nil {
+		return nil, nil, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != hdr.BodySHA256 {
+		return nil, nil, fmt.Errorf("the body is not the one its header was written with (SHA-256 %s, the header says %s): spliced from another snapshot?", short(got), short(hdr.BodySHA256))
+	}
+	if t.Len() != hdr.Subjects {
+		return nil, nil, fmt.Errorf("the body holds %d subjects, its header says %d", t.Len(), hdr.Subjects)
 	}
 	return t, &hdr, nil
 }
@@ -202,11 +252,13 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 	}
 	start := time.Now()
 	hdr := snapshotHeader{Format: snapshotFormat, Policy: t.PolicyHash(), Seq: pos.seq, LogHash: pos.hash,
-		Built: r.now().UTC(), Subjects: t.Len()}
+		Built: r.now().UTC(), Subjects: subjectsPlaceholderN, BodySHA256: bodyPlaceholder}
 	line, err := json.Marshal(&hdr)
 	if err != nil {
 		return err
 	}
+	digestAt := int64(bytes.Index(line, []byte(`"body_sha256":"`+bodyPlaceholder)) + len(`"body_sha256":"`))
+	subjectsAt := int64(bytes.Index(line, []byte(`"subjects":`+subjectsPlaceholder)) + len(`"subjects":`))
 	dir := filepath.Dir(r.snapshot)
 	f, err := os.CreateTemp(dir, filepath.Base(r.snapshot)+".tmp*")
 	if err != nil {
@@ -221,8 +273,20 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return fail(err)
 	}
-	size, err := t.WriteTo(f)
+	h := sha256.New()
+	size, entries, err := t.WriteEntries(io.MultiWriter(f, h))
 	if err != nil {
+		return fail(err)
+	}
+	// Into the header, in place: the body's digest, and the number of
+	// subjects it holds (a refresh during the write may have added some
+	// since the header was made), right-aligned in the room left for it
+	// (JSON allows the leading spaces).
+	if _, err := f.WriteAt([]byte(hex.EncodeToString(h.Sum(nil))), digestAt); err != nil {
+		return fail(err)
+	}
+	hdr.Subjects = entries
+	if _, err := f.WriteAt([]byte(fmt.Sprintf("%*d", len(subjectsPlaceholder), entries)), subjectsAt); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {

@@ -375,3 +375,72 @@ func TestSnapshotOfTailingNode(t *testing.T) {
 	}
 	sameTables(t, restarted, e.open(false), subjects, e.c.t)
 }
+
+// TestR06SnapshotSplice: a snapshot's header is bound to its body. A
+// header from this registry spliced onto the body of another registry's
+// snapshot (same policy) used to load, turning this registry's denials
+// into allows; a header whose subject count is not its body's is refused
+// too. Each is refused with a log line and the table rebuilt from the log.
+func TestR06SnapshotSplice(t *testing.T) {
+	ctx := context.Background()
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, e *snapEnv)
+		reason string
+	}{
+		{"body of another registry", func(t *testing.T, e *snapEnv) {
+			other := newSnapEnv(t)
+			oreg := other.open(true)
+			other.publish(oreg, nil)
+			for i := 50; i < 60; i++ {
+				if _, err := oreg.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)O%d", i), decided)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := oreg.SaveSnapshot(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ours, _ := os.ReadFile(e.snap)
+			theirs, _ := os.ReadFile(other.snap)
+			hdr := ours[:bytes.IndexByte(ours, '\n')+1]
+			body := theirs[bytes.IndexByte(theirs, '\n')+1:]
+			os.WriteFile(e.snap, append(append([]byte{}, hdr...), body...), 0o644)
+		}, "not the one its header was written with"},
+		{"subject count", func(t *testing.T, e *snapEnv) {
+			b, _ := os.ReadFile(e.snap)
+			i := bytes.Index(b, []byte(`"subjects":`)) + len(`"subjects":`)
+			j := i + bytes.IndexAny(b[i:], ",}")
+			n := len(b[i:j])
+			b = append(append(append([]byte{}, b[:i]...), []byte(fmt.Sprintf("%*d", n, 3))...), b[j:]...)
+			os.WriteFile(e.snap, b, 0o644)
+		}, "its header says 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSnapEnv(t)
+			reg := e.open(true)
+			e.publish(reg, nil)
+			var subjects []string
+			for i := range 10 {
+				subjects = append(subjects, snapPerson(i))
+				if _, err := reg.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)R%d", i), decided)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := reg.SaveSnapshot(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(t, e)
+			reopened := e.open(true)
+			logs := e.logs.String()
+			if !strings.Contains(logs, "decision table snapshot not used: rebuilding from the log") || !strings.Contains(logs, tc.reason) {
+				t.Errorf("log does not say why the snapshot was refused (%q):\n%s", tc.reason, logs)
+			}
+			for _, s := range subjects {
+				if d, err := reopened.Check(ctx, s, "aviation"); err != nil || d.Decision != engine.Deny {
+					t.Errorf("%s in aviation after reopening: %s, %v; want deny", s, d.Decision, err)
+				}
+			}
+		})
+	}
+}

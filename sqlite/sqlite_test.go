@@ -123,6 +123,13 @@ func TestAppendOnlyTriggers(t *testing.T) {
 // append-only triggers dropped) and checks that Verify, after a reopen,
 // reports the first event that no longer holds.
 func TestTamper(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamper(t, open, tamper)
+}
+
+// tamperer returns how the tamper tests open a store and alter its file
+// (closed first, the append-only triggers dropped, opened again).
+func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
 	tamper := map[string]func(t *testing.T, raw *sql.DB){
 		"alter body": func(t *testing.T, raw *sql.DB) {
 			mustExec(t, raw, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'JUDGMENT_DEFAULT', 'JUDGMENT_DEFAULX') AS BLOB) WHERE seq = 17")
@@ -161,31 +168,41 @@ func TestTamper(t *testing.T) {
 			mustExec(t, raw, "INSERT INTO events SELECT 31, type, subject, recorded, body, prev_hash, hash FROM events WHERE seq = 30")
 		},
 	}
+	for name, f := range projectionTamperings {
+		tamper[name] = f
+	}
 	paths := map[credo.Store]string{}
-	storetest.RunTamper(t, func(t *testing.T) credo.Store {
-		db, path := openDB(t)
-		paths[db] = path
-		return db
-	}, func(t *testing.T, s credo.Store, name string) credo.Store {
-		f, ok := tamper[name]
-		if !ok {
-			t.Fatalf("no tampering %q for SQLite", name)
+	return func(t *testing.T) credo.Store {
+			db, path := openDB(t)
+			paths[db] = path
+			return db
+		}, func(t *testing.T, s credo.Store, name string) credo.Store {
+			f, ok := tamper[name]
+			if !ok {
+				t.Fatalf("no tampering %q for SQLite", name)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			raw := rawDB(t, paths[s])
+			mustExec(t, raw, "DROP TRIGGER events_no_update")
+			mustExec(t, raw, "DROP TRIGGER events_no_delete")
+			f(t, raw)
+			raw.Close()
+			db, err := sqlite.Open(paths[s])
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
 		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		raw := rawDB(t, paths[s])
-		mustExec(t, raw, "DROP TRIGGER events_no_update")
-		mustExec(t, raw, "DROP TRIGGER events_no_delete")
-		f(t, raw)
-		raw.Close()
-		db, err := sqlite.Open(paths[s])
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+}
+
+// TestR05TruncatedTail: after the end of the log is cut (or carried past
+// its head) behind the store's back, the writer refuses to append.
+func TestR05TruncatedTail(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamperAppend(t, open, tamper)
 }
 
 func TestReopen(t *testing.T) {
@@ -503,4 +520,34 @@ func TestIDsAreValid(t *testing.T) {
 			seen[id] = true
 		}
 	}
+}
+
+// projectionTamperings alter projections (see storetest.ProjectionTamperings).
+var projectionTamperings = map[string]func(t *testing.T, raw *sql.DB){
+	"delete a subject index row": func(t *testing.T, raw *sql.DB) {
+		mustExec(t, raw, "DELETE FROM subject_events WHERE seq = 17")
+	},
+	"move a subject index row": func(t *testing.T, raw *sql.DB) {
+		mustExec(t, raw, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17")
+	},
+	"delete a subject": func(t *testing.T, raw *sql.DB) {
+		mustExec(t, raw, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)")
+	},
+	"revoke a record in its projection": func(t *testing.T, raw *sql.DB) {
+		mustExec(t, raw, "UPDATE records SET status = 'revoked', revoked_at = filed_at WHERE id = 5")
+	},
+	"delete a record row": func(t *testing.T, raw *sql.DB) { mustExec(t, raw, "DELETE FROM records WHERE id = 23") },
+}
+
+// TestR04ProjectionTamper: verify proves the projections equal a replay
+// of the log, and the cheap check at open notices a missing row.
+func TestR04ProjectionTamper(t *testing.T) {
+	open, tamper := tamperer()
+	storetest.RunTamperProjections(t, open, tamper)
+}
+
+// TestR07DateBounds: dates outside the registry's domain are refused with
+// the field and the reason; accepted ones are stored exactly.
+func TestR07DateBounds(t *testing.T) {
+	storetest.RunDateBounds(t, func(t *testing.T) credo.Store { db, _ := openDB(t); return db })
 }

@@ -357,6 +357,9 @@ func (db *DB) runGroup(group []*request) {
 		if err := w.readHead(); err != nil {
 			return err
 		}
+		if err := w.headAgrees(); err != nil {
+			return err
+		}
 		startSeq, startHash = w.seq, w.hash
 		if w.seq != w.treeSeq {
 			// Another process wrote to the file: the tree's edge is stale.

@@ -25,6 +25,7 @@ func RunDueProcess(t *testing.T, open Reopener[DueProcessStore]) {
 	t.Run("RepairApplications", func(t *testing.T) {
 		db, _ := open(t)
 		testRepairApplications(t, db)
+		verifiesProjections(t, db)
 	})
 }
 
@@ -132,6 +133,7 @@ func testDisputeQueries(t *testing.T, db DueProcessStore, reopen func(t *testing
 	if ds, err := db2.Disputes(ctx, credo.DisputeFilter{State: credo.StateOpen}); err != nil || len(ds) != 3 {
 		t.Errorf("after reopening: %d open, %v", len(ds), err)
 	}
+	verifiesProjections(t, db2)
 }
 
 // testRepairApplications checks the repair workflow events: the

@@ -25,7 +25,11 @@ type OutboxStore interface {
 // sweep cursor, and the notices the store refuses. open must return a new,
 // empty store, closed at cleanup.
 func RunNotices(t *testing.T, open func(t *testing.T) NoticeStore) {
-	t.Run("NoticeProjection", func(t *testing.T) { testNoticeProjection(t, open(t)) })
+	t.Run("NoticeProjection", func(t *testing.T) {
+		s := open(t)
+		testNoticeProjection(t, s)
+		verifiesProjections(t, s)
+	})
 }
 
 // RunOutbox checks that webhook deliveries are queued in the transaction

@@ -57,7 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) credo.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, open(t))
+			s := open(t)
+			tt.fn(t, s)
+			verifiesProjections(t, s)
 		})
 	}
 }

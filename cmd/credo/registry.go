@@ -312,12 +312,20 @@ func newPublishCmd() *cobra.Command {
 
 func newVerifyCmd() *cobra.Command {
 	var db storeFlag
-	var asJSON bool
+	var asJSON, logOnly bool
 	var checkpoint, key string
 	cmd := &cobra.Command{
 		Use:   "verify --db DB [--checkpoint FILE --key KEY]",
-		Short: "Re-walk the hash-chained event log and report the first event that does not match; with --checkpoint, prove the log extends an earlier checkpoint",
-		Args:  cobra.NoArgs,
+		Short: "Re-walk the hash-chained event log, prove every projection answers are made from equals a replay of it, and with --checkpoint that the log extends an earlier checkpoint",
+		Long: `Re-walk the hash-chained event log and report the first event that does not
+match; then replay the log and compare every projection answers are made
+from (the subject index, subjects, records and their status, disputes,
+repair applications, links, policies, notices) with the replay, naming each
+table that differs. --log-only skips the projections. With --checkpoint,
+also prove the log extends a checkpoint signed earlier (truncation, rewrite
+or fork is reported with the first differing position). Exit 1 if any
+check fails.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(db, true)
 			if err != nil {
@@ -328,21 +336,47 @@ func newVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				if err := writeJSON(out, res); err != nil {
+			out := struct {
+				credo.VerifyResult
+				Projections *credo.ProjectionResult `json:"projections,omitempty"`
+			}{VerifyResult: res}
+			pv, ok := st.(credo.ProjectionVerifier)
+			if !logOnly && ok {
+				pres, err := pv.VerifyProjections(cmd.Context())
+				if err != nil {
 					return err
 				}
-			} else if res.OK {
-				fmt.Fprintf(out, "ok: %d events, head %d %s\n", res.Count, res.HeadSeq, res.HeadHash)
-			} else {
-				fmt.Fprintf(out, "FAILED at event %d: %s\n", res.FirstBad, res.Problem)
+				out.Projections = &pres
+				out.OK = out.OK && pres.OK
 			}
-			if !res.OK {
-				return exitError{1}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				if err := writeJSON(w, out); err != nil {
+					return err
+				}
+			} else {
+				if res.OK {
+					fmt.Fprintf(w, "ok: %d events, head %d %s\n", res.Count, res.HeadSeq, res.HeadHash)
+				} else {
+					fmt.Fprintf(w, "FAILED at event %d: %s\n", res.FirstBad, res.Problem)
+				}
+				if p := out.Projections; p != nil && p.OK {
+					fmt.Fprintf(w, "ok: projections equal a replay of the %d events (%d subject index rows, %d records)\n", p.Events, p.Tables["subject_events"], p.Tables["records"])
+				} else if p != nil {
+					for _, pr := range p.Problems {
+						fmt.Fprintf(w, "FAILED projection %s\n", pr.Problem)
+					}
+				}
 			}
 			if checkpoint != "" {
-				return verifyCheckpoint(cmd.Context(), cmd, st, checkpoint, key)
+				// Run even when the log or the projections failed: a
+				// truncated tail with a rewritten head shows here first.
+				if err := verifyCheckpoint(cmd.Context(), cmd, st, checkpoint, key); err != nil {
+					return err
+				}
+			}
+			if !out.OK {
+				return exitError{1}
 			}
 			return nil
 		},
@@ -351,6 +385,7 @@ func newVerifyCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a checkpoint signed earlier (GET /checkpoint, or serve's --checkpoint-file): prove the log extends it (truncation, rewrite or fork is reported with the first differing position)")
 	cmd.Flags().StringVar(&key, "key", "", "the log's public key, or a file holding it, to check the checkpoint's signature")
+	cmd.Flags().BoolVar(&logOnly, "log-only", false, "verify the log only, not the projections")
 	return cmd
 }
 

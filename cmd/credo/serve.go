@@ -29,6 +29,7 @@ type serveFlags struct {
 	outbox          outboxFlags
 	scale           scaleFlags
 	noPortal        bool
+	noVerifyProj    bool
 	portalKeyFile   string
 	logKey          string
 	checkpointFile  string
@@ -49,6 +50,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.outbox.register(cmd)
 	f.scale.register(cmd)
 	cmd.Flags().BoolVar(&f.noPortal, "no-portal", false, "serve the API only, without the web portal")
+	cmd.Flags().BoolVar(&f.noVerifyProj, "no-verify-projections", false, "skip comparing the projections with a replay of the log in the background after start (the cheap check at open still runs)")
 	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
 	cmd.Flags().StringVar(&f.logKey, "log-key", "", "sign the log's checkpoints with this key (credo keygen): GET /checkpoint, receipts, and a refusal to serve a log that does not extend the last checkpoint")
 	cmd.Flags().StringVar(&f.checkpointFile, "checkpoint-file", "", "where the last signed checkpoint is kept, outside the database (default: the --log-key file + .checkpoint)")
@@ -91,6 +93,15 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	reg, err := registry.Open(cmd.Context(), rst, ropts)
 	if err != nil {
 		return err
+	}
+	if !f.noVerifyProj && reg.Doubt() == nil {
+		// The full comparison with a replay of the log: a difference
+		// makes the registry refuse to answer (503) from then on.
+		go func() {
+			if res, err := reg.VerifyProjections(cmd.Context()); err == nil && res.OK {
+				logger.Info("projections verified against a replay of the log", "events", res.Events)
+			}
+		}()
 	}
 	defer func() {
 		// On a clean shutdown the table is saved at the position it

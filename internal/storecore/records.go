@@ -18,7 +18,8 @@ func RecordField(n, i int, field string) string {
 }
 
 // ValidateRecords checks what a store itself needs of records to file:
-// their identity and subject. Everything else is the registry's business.
+// their identity and subject, and dates within the bounds the registry
+// accepts (CheckRecordDates). Everything else is the registry's business.
 func ValidateRecords(rs []*credo.Record) error {
 	for i, r := range rs {
 		switch {
@@ -35,6 +36,9 @@ func ValidateRecords(rs []*credo.Record) error {
 		}
 		if err := bornBy(r); err != nil {
 			return credo.FieldErrorf(RecordField(len(rs), i, "decided_at"), "%s", err)
+		}
+		if err := CheckRecordDates(r, func(f string) string { return RecordField(len(rs), i, f) }); err != nil {
+			return err
 		}
 	}
 	return nil

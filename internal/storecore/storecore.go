@@ -146,6 +146,9 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 			return credo.FieldErrorf(field(p), "not allowed in a %s event", ev.Type)
 		}
 	}
+	if err := checkEventDates(ev, field); err != nil {
+		return err
+	}
 	switch want {
 	case "consent":
 		if ev.Subject == "" {

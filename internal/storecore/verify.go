@@ -84,3 +84,34 @@ func (c *ChainCheck) Result(haveHead bool, headSeq int64, headHash string) credo
 	c.res.OK = c.res.FirstBad == 0
 	return c.res
 }
+
+// HeadAgreement checks, before a writer appends, that the head it
+// recorded (haveHead false: none is recorded) is the last event of the
+// log (lastSeq 0: the log is empty). A log whose head and events disagree
+// has been cut short or altered behind the store's back: appending to it
+// would number new events from the wrong place and, by rewriting the
+// head, erase the evidence that Verify reports. The writer refuses until
+// an operator has looked (credo verify) and resolved it, typically by
+// restoring a backup.
+func HeadAgreement(op string, haveHead bool, headSeq int64, headHash string, lastSeq int64, lastHash string) error {
+	if !haveHead {
+		if lastSeq == 0 {
+			return nil
+		}
+		headSeq, headHash = 0, ""
+	}
+	if headSeq == lastSeq && headHash == lastHash {
+		return nil
+	}
+	var what string
+	switch {
+	case headSeq > lastSeq:
+		what = fmt.Sprintf("the recorded head is event %d but the log ends at event %d: events are missing from its end", headSeq, lastSeq)
+	case headSeq < lastSeq:
+		what = fmt.Sprintf("the log goes on to event %d but its recorded head is event %d", lastSeq, headSeq)
+	default:
+		what = fmt.Sprintf("the hash of event %d is not the recorded head's", lastSeq)
+	}
+	return &credo.Error{Code: credo.EINTERNAL, Op: op, Message: "the event log has been altered behind the store's back (" + what +
+		"); refusing to append until an operator resolves it: run `credo verify`, then restore a backup"}
+}

@@ -1,0 +1,80 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"credo"
+	"credo/engine"
+)
+
+// A registry never answers from projections it has reason to doubt
+// (issue 15, item 4). Before it builds its table, Open runs the store's
+// cheap check (credo.ProjectionVerifier.CheckProjections: the head agrees
+// with the end of the log, and every projection has the row count the log
+// gives); VerifyProjections runs the full comparison with a replay of the
+// log (credo serve runs it in the background after start). Either failing
+// makes the registry doubtful: every answer, filing and state is refused
+// with EUNAVAILABLE and the reason (HTTP 503, /readyz not ready), until an
+// operator has resolved it and restarted.
+
+// Doubt returns why the registry refuses to answer from its projections,
+// or nil.
+func (r *Registry) Doubt() error {
+	if d := r.doubt.Load(); d != nil {
+		return d
+	}
+	return nil
+}
+
+func (r *Registry) setDoubt(res credo.ProjectionResult, how string) *credo.Error {
+	msg := fmt.Sprintf("the registry's projections do not match its event log (%s: %s); it answers nothing from them until an operator resolves it: run `credo verify`, then restore a backup",
+		how, res.Summary())
+	for _, p := range res.Problems {
+		if p.Table == "head" { // the log itself: the message says it all
+			msg = "the registry answers nothing: " + p.Problem
+		}
+	}
+	e := &credo.Error{Code: credo.EUNAVAILABLE, Op: "registry", Message: msg}
+	r.doubt.CompareAndSwap(nil, e)
+	r.log.Error("projections doubted: not answering from them", "check", how, "problems", res.Summary())
+	return e
+}
+
+// checkProjections runs the store's cheap check, if it has one; it
+// reports whether the registry may go on to build its table.
+func (r *Registry) checkProjections(ctx context.Context) (bool, error) {
+	pv, ok := r.store.(credo.ProjectionVerifier)
+	if !ok {
+		return true, nil
+	}
+	res, err := pv.CheckProjections(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !res.OK {
+		r.setDoubt(res, "the check at open")
+		r.swap(&view{eng: engine.New()})
+		return false, nil
+	}
+	return true, nil
+}
+
+// VerifyProjections compares every projection with a replay of the whole
+// log (credo.ProjectionVerifier.VerifyProjections) and makes the registry
+// doubtful if they differ. A store that cannot verify its projections
+// answers OK with no events.
+func (r *Registry) VerifyProjections(ctx context.Context) (credo.ProjectionResult, error) {
+	pv, ok := r.store.(credo.ProjectionVerifier)
+	if !ok {
+		return credo.ProjectionResult{OK: true}, nil
+	}
+	res, err := pv.VerifyProjections(ctx)
+	if err != nil {
+		return res, err
+	}
+	if !res.OK {
+		r.setDoubt(res, "the verification against a replay of the log")
+	}
+	return res, nil
+}
