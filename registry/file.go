@@ -90,6 +90,9 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	if rec.DecidedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("decided_at", "%s is in the future", rec.DecidedAt.Format(time.RFC3339))
 	}
+	if err := storecore.CheckRecordDates(rec, func(f string) string { return f }); err != nil {
+		return err // the bounds of docs/dates.md
+	}
 	if id.HasBirth() {
 		// Born on that day in the policy's time zone, at the earliest at its start.
 		y, m, d := id.Birth.Date()
@@ -100,9 +103,6 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	}
 	if !rec.NotifiedAt.IsZero() && rec.NotifiedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("notified_at", "%s is in the future", rec.NotifiedAt.Format(time.RFC3339))
-	}
-	if err := storecore.CheckRecordDates(rec, func(f string) string { return f }); err != nil {
-		return err // the bounds of docs/dates.md
 	}
 	perUnit := false
 	for _, ps := range rule.Points {

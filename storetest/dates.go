@@ -61,7 +61,9 @@ func RunDateBounds(t *testing.T, open func(t *testing.T) credo.Store) {
 	t.Run("exact", func(t *testing.T) {
 		decided := time.Date(1950, 1, 1, 8, 0, 0, 0, cst) // the first instant, in Beijing time
 		notified := time.Date(1987, 6, 5, 4, 3, 2, 123456789, cst)
-		res := file(t, s, rec(decided, notified))
+		r := rec(decided, notified)
+		r.Subject = USCC(900) // an organisation: no birth date before the first instant
+		res := file(t, s, r)
 		got, err := s.Record(ctx, res[0].Record.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -34,11 +34,11 @@ func ValidateRecords(rs []*credo.Record) error {
 		case r.Kind != "":
 			return credo.FieldErrorf(RecordField(len(rs), i, "kind"), "is for filing: the registry folds it into the canonical subject")
 		}
-		if err := bornBy(r); err != nil {
-			return credo.FieldErrorf(RecordField(len(rs), i, "decided_at"), "%s", err)
-		}
 		if err := CheckRecordDates(r, func(f string) string { return RecordField(len(rs), i, f) }); err != nil {
 			return err
+		}
+		if err := bornBy(r); err != nil {
+			return credo.FieldErrorf(RecordField(len(rs), i, "decided_at"), "%s", err)
 		}
 	}
 	return nil
