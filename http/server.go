@@ -495,9 +495,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 
 // writeJSON writes v as a JSON response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	// Encoded before the status is sent, so that a value that cannot be
+	// encoded is an error answer, never half of a success.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	setJSONHeaders(w)
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // parseID parses a numeric path parameter.

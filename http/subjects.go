@@ -51,7 +51,11 @@ func (s *Server) queryTime(r *http.Request, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return parseTime(name, v, pol.Location())
+	t, err := parseTime(name, v, pol.Location())
+	if err == nil && (t.Year() < 1900 || t.Year() > 9999) {
+		return time.Time{}, invalid(name, "%q is outside the years 1900 to 9999", v)
+	}
+	return t, err
 }
 
 // StateResponse is a subject's whole file at an instant: the engine's
