@@ -82,10 +82,10 @@ func (e *Engine) noPolicy(at, known time.Time) error {
 		}
 	}
 	if !first.IsZero() && first.After(known) {
-		return &credo.Error{Code: credo.ENOTFOUND, Field: "known", Message: fmt.Sprintf(
+		return &credo.Error{Code: credo.EINVALID, Field: "known", Message: fmt.Sprintf(
 			"nothing was known as of %s: the first policy was published at %s", known.Format(time.RFC3339), first.Format(time.RFC3339))}
 	}
-	return &credo.Error{Code: credo.ENOTFOUND, Field: "at", Message: fmt.Sprintf("no policy in force at %s", at.Format(time.RFC3339))}
+	return &credo.Error{Code: credo.EINVALID, Field: "at", Message: fmt.Sprintf("no policy in force at %s", at.Format(time.RFC3339))}
 }
 
 // NextVersion returns the effective time of the first version, published by

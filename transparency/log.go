@@ -54,8 +54,9 @@ func Inclusion(ctx context.Context, l Log, seq, size int64) (tlog.RecordProof, e
 // Consistency returns the proof that the tree of size newSize extends
 // the tree of size old.
 func Consistency(ctx context.Context, l Log, old, newSize int64) (tlog.TreeProof, error) {
-	if old < 0 || old > newSize {
-		return nil, credo.FieldErrorf("old", "must be between 0 and new (%d)", newSize)
+	if old < 1 || old > newSize {
+		// Every tree extends the empty one: there is no proof to give for 0.
+		return nil, credo.FieldErrorf("old", "must be between 1 and new (%d)", newSize)
 	}
 	if err := checkSize(ctx, l, newSize); err != nil {
 		return nil, err
