@@ -113,8 +113,10 @@ func TestPolicyVersions(t *testing.T) {
 		t.Run("no policy in force", func(t *testing.T) {
 			_, err := e.State(f, day(2025, 12, 15), day(2026, 9, 1))
 			var ce *credo.Error
-			if !errors.As(err, &ce) || ce.Code != credo.ENOTFOUND {
-				t.Errorf("err = %v, want ENOTFOUND", err)
+			// An instant before any policy took effect is invalid input,
+			// named by its field (400 in the API), not a missing resource.
+			if !errors.As(err, &ce) || ce.Code != credo.EINVALID || ce.Field != "at" {
+				t.Errorf("err = %v, want EINVALID on at", err)
 			}
 		})
 	})
