@@ -33,6 +33,7 @@ type serveFlags struct {
 	logKey          string
 	checkpointFile  string
 	checkpointEvery time.Duration
+	witnesses       []string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -53,6 +54,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.logKey, "log-key", "", "sign the log's checkpoints with this key (credo keygen): GET /checkpoint, receipts, and a refusal to serve a log that does not extend the last checkpoint")
 	cmd.Flags().StringVar(&f.checkpointFile, "checkpoint-file", "", "where the last signed checkpoint is kept, outside the database (default: the --log-key file + .checkpoint)")
 	cmd.Flags().DurationVar(&f.checkpointEvery, "checkpoint-interval", time.Second, "how often a new checkpoint is signed while the log grows")
+	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
 }
 
 func newServeCmd() *cobra.Command {
