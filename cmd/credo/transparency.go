@@ -260,3 +260,20 @@ func subjectReceipt(st credo.Store, s *transparency.Signer) func(ctx context.Con
 		return chttp.SubjectReceipt(ctx, st, s, subject)
 	}
 }
+
+// startScrub starts serve's background scrub (nil if --scrub-interval 0
+// or the store keeps no tree).
+func startScrub(ctx context.Context, f *serveFlags, st credo.Store, signer *transparency.Signer, logger *slog.Logger) (*transparency.Scrubber, error) {
+	if f.scrubEvery <= 0 {
+		return nil, nil
+	}
+	if _, ok := transparency.AsLog(st); !ok {
+		return nil, nil
+	}
+	sc, err := transparency.NewScrubber(st, signer, f.scrubRate, logger)
+	if err != nil {
+		return nil, err
+	}
+	go sc.Run(ctx, f.scrubEvery)
+	return sc, nil
+}
