@@ -76,6 +76,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if sc := s.opts.Scrub; sc != nil {
+		if err := sc.Fault(); err != nil {
+			fail("%v", err)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	store := s.reg.Store()

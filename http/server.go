@@ -90,6 +90,9 @@ type Options struct {
 	// checkpoint signed makes the server refuse to serve (see package
 	// transparency).
 	Transparency *transparency.Signer
+	// Scrub, if set, re-verifies the log in the background: its first bad
+	// position turns /readyz to 503.
+	Scrub interface{ Fault() error }
 }
 
 func (o *Options) defaults() {

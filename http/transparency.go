@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -210,5 +211,21 @@ func SubjectReceipt(ctx context.Context, store credo.Store, signer *transparency
 			return nil, err
 		}
 	}
-	return transparency.BuildReceipt(ctx, l, c, seqs)
+	r, err := transparency.BuildReceipt(ctx, l, c, seqs)
+	if err != nil {
+		return nil, err
+	}
+	// The policy versions in force over the file, from its first event.
+	if pl, ok := store.(transparency.PolicyLog); ok {
+		since := time.Now()
+		for i := range evs {
+			if evs[i].Recorded.Before(since) {
+				since = evs[i].Recorded
+			}
+		}
+		if err := transparency.AddPolicies(ctx, l, pl, c, r, since); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -21,6 +23,10 @@ type Receipt struct {
 	// Checkpoint is the signed note (C2SP tlog-checkpoint).
 	Checkpoint string         `json:"checkpoint"`
 	Events     []ReceiptEvent `json:"events"`
+	// Policies are the policy.published events of the policy versions in
+	// force over the file (from its first event to the checkpoint), each
+	// with its inclusion proof: which rules applied to the subject, when.
+	Policies []ReceiptEvent `json:"policies,omitempty"`
 }
 
 // ReceiptEvent is one event of a receipt.
@@ -37,7 +43,64 @@ type ReceiptEvent struct {
 // BuildReceipt returns the receipt of events seqs (each at most cp's
 // size) under the signed checkpoint cp.
 func BuildReceipt(ctx context.Context, l Log, cp *Signed, seqs []int64) (*Receipt, error) {
-	r := &Receipt{Checkpoint: string(cp.Note), Events: make([]ReceiptEvent, 0, len(seqs))}
+	r := &Receipt{Checkpoint: string(cp.Note)}
+	var err error
+	r.Events, err = receiptEvents(ctx, l, cp, seqs)
+	return r, err
+}
+
+// PolicyLog is a store that can list its policy.published events.
+type PolicyLog interface {
+	PolicySeqs(ctx context.Context) ([]int64, error)
+}
+
+// AddPolicies adds to r the policy.published events of the versions in
+// force at some time from since to the checkpoint: the last version
+// effective at since, and every version effective after it.
+func AddPolicies(ctx context.Context, l Log, pl PolicyLog, cp *Signed, r *Receipt, since time.Time) error {
+	seqs, err := pl.PolicySeqs(ctx)
+	if err != nil {
+		return err
+	}
+	type version struct {
+		seq       int64
+		effective time.Time
+	}
+	var vs []version
+	for _, seq := range seqs {
+		if seq > cp.Size {
+			continue
+		}
+		if err := l.EventBodies(ctx, seq-1, seq, func(_ int64, b []byte) error {
+			var ev credo.Event
+			if err := json.Unmarshal(b, &ev); err != nil || ev.Policy == nil {
+				return credo.Errorf(credo.EINTERNAL, "event %d is not a policy publication", seq)
+			}
+			vs = append(vs, version{seq, ev.Policy.Effective})
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	var pick []int64
+	var before *version // the version in force at since
+	for i := range vs {
+		if vs[i].effective.After(since) {
+			pick = append(pick, vs[i].seq)
+		} else if before == nil || !vs[i].effective.Before(before.effective) {
+			before = &vs[i]
+		}
+	}
+	if before != nil {
+		pick = append([]int64{before.seq}, pick...)
+		slices.Sort(pick)
+	}
+	r.Policies, err = receiptEvents(ctx, l, cp, pick)
+	return err
+}
+
+func receiptEvents(ctx context.Context, l Log, cp *Signed, seqs []int64) ([]ReceiptEvent, error) {
+	out := make([]ReceiptEvent, 0, len(seqs))
 	for _, seq := range seqs {
 		if seq < 1 || seq > cp.Size {
 			return nil, credo.Errorf(credo.EINTERNAL, "event %d is not under the checkpoint of %d events", seq, cp.Size)
@@ -56,15 +119,17 @@ func BuildReceipt(ctx context.Context, l Log, cp *Signed, seqs []int64) (*Receip
 		if err != nil {
 			return nil, err
 		}
-		r.Events = append(r.Events, ReceiptEvent{Seq: seq, Event: body, Proof: proof})
+		out = append(out, ReceiptEvent{Seq: seq, Event: body, Proof: proof})
 	}
-	return r, nil
+	return out, nil
 }
 
 // VerifiedReceipt is a receipt that verified: its checkpoint and events.
 type VerifiedReceipt struct {
 	Checkpoint *Signed
 	Events     []credo.Event
+	// Policies are the policy.published events the receipt proves.
+	Policies []credo.Event
 }
 
 // VerifyReceipt checks a receipt with the log's public key alone: the
@@ -80,8 +145,24 @@ func VerifyReceipt(data []byte, v note.Verifier) (*VerifiedReceipt, error) {
 		return nil, err
 	}
 	out := &VerifiedReceipt{Checkpoint: cp}
-	for i, e := range r.Events {
-		field := fmt.Sprintf("events[%d]", i)
+	if out.Events, err = verifyEvents(cp, "events", r.Events); err != nil {
+		return nil, err
+	}
+	if out.Policies, err = verifyEvents(cp, "policies", r.Policies); err != nil {
+		return nil, err
+	}
+	for i, ev := range out.Policies {
+		if ev.Type != credo.EventPolicyPublished || ev.Policy == nil {
+			return nil, credo.FieldErrorf(fmt.Sprintf("policies[%d]", i), "event %d is a %s, not a policy publication", ev.Seq, ev.Type)
+		}
+	}
+	return out, nil
+}
+
+func verifyEvents(cp *Signed, name string, evs []ReceiptEvent) ([]credo.Event, error) {
+	var out []credo.Event
+	for i, e := range evs {
+		field := fmt.Sprintf("%s[%d]", name, i)
 		var body bytes.Buffer
 		if err := json.Compact(&body, e.Event); err != nil {
 			return nil, credo.FieldErrorf(field+".event", "is not JSON: %v", err)
@@ -100,7 +181,7 @@ func VerifyReceipt(data []byte, v note.Verifier) (*VerifiedReceipt, error) {
 			return nil, credo.FieldErrorf(field, "event %d is not in the log under the checkpoint: %v", e.Seq, err)
 		}
 		ev.Hash = credo.HashBytes(body.Bytes())
-		out.Events = append(out.Events, ev)
+		out = append(out, ev)
 	}
 	return out, nil
 }

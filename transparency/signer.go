@@ -50,6 +50,10 @@ type Signer struct {
 	mu     sync.Mutex // serialises signing
 	latest atomic.Pointer[Signed]
 	fault  atomic.Pointer[error]
+
+	cosignMu  sync.Mutex // serialises collecting cosignatures
+	witnesses []*WitnessPeer
+	cosigned  *Signed // the latest checkpoint with its cosignatures
 }
 
 // NewSigner returns a signer of l's checkpoints with the private key
@@ -188,6 +192,7 @@ func (s *Signer) Run(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	s.Cosign(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -199,7 +204,9 @@ func (s *Signer) Run(ctx context.Context, interval time.Duration) {
 		}
 		if _, err := s.Sign(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Warn("transparency: signing a checkpoint failed", "error", err.Error())
+			continue
 		}
+		s.Cosign(ctx)
 	}
 }
 

@@ -34,6 +34,9 @@ type serveFlags struct {
 	logKey          string
 	checkpointFile  string
 	checkpointEvery time.Duration
+	witnesses       []string
+	scrubEvery      time.Duration
+	scrubRate       float64
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -55,6 +58,9 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.logKey, "log-key", "", "sign the log's checkpoints with this key (credo keygen): GET /checkpoint, receipts, and a refusal to serve a log that does not extend the last checkpoint")
 	cmd.Flags().StringVar(&f.checkpointFile, "checkpoint-file", "", "where the last signed checkpoint is kept, outside the database (default: the --log-key file + .checkpoint)")
 	cmd.Flags().DurationVar(&f.checkpointEvery, "checkpoint-interval", time.Second, "how often a new checkpoint is signed while the log grows")
+	cmd.Flags().DurationVar(&f.scrubEvery, "scrub-interval", time.Hour, "re-verify the whole log (chain, Merkle tree, checkpoint, subject index) this often; /readyz 503 at the first bad position (0: off)")
+	cmd.Flags().Float64Var(&f.scrubRate, "scrub-rate", 20000, "events per second the scrub reads (<= 0: no limit)")
+	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
 }
 
 func newServeCmd() *cobra.Command {
@@ -138,6 +144,11 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 		return err
 	}
 	opts.Transparency = signer
+	if sc, err := startScrub(cmd.Context(), f, db, signer, logger); err != nil {
+		return err
+	} else if sc != nil {
+		opts.Scrub = sc
+	}
 	var srv *chttp.Server
 	if !f.noPortal {
 		pt, err := newPortal(f, db, reg, logger, func(ctx context.Context) error { return srv.FlushChecks(ctx) })

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"credo"
 	chttp "credo/http"
@@ -55,16 +57,21 @@ The private key never goes into the database; give it to credo serve --log-key.`
 func newReceiptCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "receipt", Short: "Receipts: proofs that a subject's events are in the log"}
 	var key string
+	var witnesses []string
+	var minWitnesses int
 	var db storeFlag
 	verify := &cobra.Command{
-		Use:   "verify FILE --key KEY [--db DB | --postgres URL]",
+		Use:   "verify FILE --key KEY [--witness WKEY... --min-witnesses K] [--db DB | --postgres URL]",
 		Short: "Verify a receipt offline with the log's public key (and, with a registry, that its log still extends the receipt)",
 		Long: `verify checks a receipt — the "receipt" of GET /v1/subjects/{id} or of the
 portal's /me/export, or a file holding one — with nothing but the log's
 public key: the checkpoint's signature and every event's inclusion proof.
 Altering any byte of an event fails it. With --db or --postgres it also
 checks that the registry's log still extends the receipt's checkpoint
-(an insider who cut or rewrote the log is caught).`,
+(an insider who cut or rewrote the log is caught). With --witness (the
+public keys of witnesses you trust) and --min-witnesses K, the checkpoint
+must carry valid cosignatures of at least K of them: a registry cannot
+then show you a view of its log that those witnesses did not see.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if key == "" {
@@ -78,6 +85,17 @@ checks that the registry's log still extends the receipt's checkpoint
 			if err != nil {
 				return credo.Errorf(credo.EINVALID, "%v", err)
 			}
+			if minWitnesses < 0 || minWitnesses > len(witnesses) {
+				return credo.FieldErrorf("--min-witnesses", "must be between 0 and the number of --witness keys (%d)", len(witnesses))
+			}
+			var wvs []note.Verifier
+			for _, k := range witnesses {
+				wv, err := transparency.ParseWitnessKey(k)
+				if err != nil {
+					return credo.FieldErrorf("--witness", "%s", credoMessage(err))
+				}
+				wvs = append(wvs, wv)
+			}
 			data = receiptOf(data)
 			got, err := transparency.VerifyReceipt(data, v)
 			if err != nil {
@@ -85,6 +103,21 @@ checks that the registry's log still extends the receipt's checkpoint
 				return exitError{1}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events in log %s under its checkpoint of %d events\n", len(got.Events), got.Checkpoint.Origin, got.Checkpoint.Size)
+			if len(got.Policies) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "ok: %d policy versions in force over the file, in the log\n", len(got.Policies))
+			}
+			if len(wvs) > 0 {
+				names, err := transparency.Cosigned(got.Checkpoint.Note, wvs)
+				if err != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "FAILED: %s\n", credoMessage(err))
+					return exitError{1}
+				}
+				if len(names) < minWitnesses {
+					fmt.Fprintf(cmd.OutOrStdout(), "FAILED: the checkpoint carries %d valid cosignatures of the %d witnesses given (%s), fewer than --min-witnesses %d\n", len(names), len(wvs), strings.Join(names, ", "), minWitnesses)
+					return exitError{1}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok: cosigned by %d of %d witnesses: %s\n", len(names), len(wvs), strings.Join(names, ", "))
+			}
 			if db.dbSet || db.pgSet {
 				st, err := openStore(db, true)
 				if err != nil {
@@ -105,6 +138,8 @@ checks that the registry's log still extends the receipt's checkpoint
 		},
 	}
 	verify.Flags().StringVar(&key, "key", "", "the log's public key, or a file holding it")
+	verify.Flags().StringArrayVar(&witnesses, "witness", nil, "a trusted witness's public key, or a file holding it (repeatable)")
+	verify.Flags().IntVar(&minWitnesses, "min-witnesses", 0, "require valid cosignatures of at least this many of the --witness keys")
 	dbFlag(verify, &db)
 	cmd.AddCommand(verify)
 	return cmd
@@ -198,6 +233,15 @@ func startTransparency(ctx context.Context, f *serveFlags, st credo.Store, logge
 	if err != nil {
 		return nil, err
 	}
+	var peers []*transparency.WitnessPeer
+	for _, w := range f.witnesses {
+		p, err := transparency.ParseWitnessPeer(w)
+		if err != nil {
+			return nil, err
+		}
+		peers = append(peers, p)
+	}
+	s.SetWitnesses(peers)
 	if err := s.Start(ctx); err != nil {
 		if _, ok := transparency.IsDivergence(err); !ok && s.Fault() == nil {
 			return nil, err
@@ -215,4 +259,21 @@ func subjectReceipt(st credo.Store, s *transparency.Signer) func(ctx context.Con
 	return func(ctx context.Context, subject string) (*transparency.Receipt, error) {
 		return chttp.SubjectReceipt(ctx, st, s, subject)
 	}
+}
+
+// startScrub starts serve's background scrub (nil if --scrub-interval 0
+// or the store keeps no tree).
+func startScrub(ctx context.Context, f *serveFlags, st credo.Store, signer *transparency.Signer, logger *slog.Logger) (*transparency.Scrubber, error) {
+	if f.scrubEvery <= 0 {
+		return nil, nil
+	}
+	if _, ok := transparency.AsLog(st); !ok {
+		return nil, nil
+	}
+	sc, err := transparency.NewScrubber(st, signer, f.scrubRate, logger)
+	if err != nil {
+		return nil, err
+	}
+	go sc.Run(ctx, f.scrubEvery)
+	return sc, nil
 }
