@@ -233,6 +233,25 @@ type policyText struct {
 	t          *Text
 }
 
+// NamedText is one text of a policy, named for messages ("list debtors:
+// title").
+type NamedText struct {
+	What string
+	Text Text
+}
+
+// Texts returns every text of the policy shown to people: names, titles,
+// tier meanings, legal bases and contest texts.
+func (p *Policy) Texts() []NamedText {
+	var out []NamedText
+	for _, x := range p.texts() {
+		if !x.t.IsZero() {
+			out = append(out, NamedText{What: x.what, Text: *x.t})
+		}
+	}
+	return out
+}
+
 // validateLanguages checks the declared languages and reports every text
 // that lacks one of them; it makes the first declared language the one
 // shown where a text has no translation.
