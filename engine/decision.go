@@ -36,7 +36,9 @@ type Reason struct {
 	LegalBasis string    `json:"legal_basis"`
 	Until      time.Time `json:"until,omitzero"`
 	Via        string    `json:"via,omitempty"` // organisation, when the measure reaches a responsible person
-	Contest    string    `json:"contest"`
+	Contest    string    `json:"contest"`       // in the policy's first language; ContestIn gives it in another
+
+	contest *contestSource
 }
 
 // Decide returns the decision for a sector: deny if any deny measure is in
@@ -92,8 +94,7 @@ func strictest(a, b map[string]float64) map[string]float64 {
 
 func (s *State) reason(ms MeasureState) Reason {
 	r := Reason{Code: ms.Measure, Effect: ms.Effect, Lists: ms.Lists, LegalBasis: ms.LegalBasis, Until: ms.Until, Via: ms.Via}
-	authority := ""
-	var proc policy.DisputeProcedure
+	src := &contestSource{}
 	for _, lid := range ms.Lists {
 		li := s.Listing(lid)
 		if li == nil {
@@ -101,30 +102,82 @@ func (s *State) reason(ms MeasureState) Reason {
 		}
 		r.Records = append(r.Records, li.Records...)
 		l := s.pol.List(lid)
-		proc = s.pol.DisputeProcedureFor(l)
-		if l.Contest != "" {
-			r.Contest = l.Contest
+		src.review = s.pol.DisputeProcedureFor(l).Review
+		if !l.Contest.IsZero() {
+			src.list = l
 		}
 		for _, id := range li.Records {
-			if rs := s.Record(id); rs != nil && authority == "" {
-				authority = rs.Record.Authority
-				if a := s.pol.Authority(authority); a != nil {
-					authority = a.Name
-				}
+			if rs := s.Record(id); rs != nil && src.authority == "" {
+				src.authority = rs.Record.Authority
 			}
 		}
-		if li.Derived && r.Contest == "" {
-			r.Contest = "The listing follows from the subject's score: object to the records behind it in the Credo citizen portal; each is reviewed by the authority that filed it."
+		if li.Derived && src.list == nil {
+			src.derived = true
 		}
 	}
-	if r.Contest == "" && authority != "" {
-		r.Contest = fmt.Sprintf("Object in the Credo citizen portal or at %s; the objection is reviewed within %s.", authority, proc.Review)
-	}
-	if r.Contest == "" {
-		r.Contest = "Object in the Credo citizen portal."
-	}
+	r.contest = src
+	r.Contest = r.ContestIn(s.pol, s.pol.FirstLanguage())
 	if ms.Via != "" {
 		r.Records = nil // the organisation's records are not the person's to see here
 	}
 	return r
+}
+
+// contestSource is what a reason's contest text is made from, so that it
+// can be given in any language.
+type contestSource struct {
+	list      *policy.List // the list whose contest text applies
+	derived   bool         // the listing follows from a score
+	authority string       // the authority that filed a record behind it
+	review    policy.Duration
+}
+
+// ContestIn returns where and how to contest the reason, in lang: the
+// list's contest text, or Credo's own. A reason not computed by the
+// engine (decoded from JSON) keeps its Contest as it is.
+func (r Reason) ContestIn(pol *policy.Policy, lang string) string {
+	src := r.contest
+	if src == nil || pol == nil {
+		return r.Contest
+	}
+	if src.list != nil {
+		return src.list.Contest.For(lang)
+	}
+	zh := lang == "zh-CN"
+	if src.derived {
+		if zh {
+			return "该名单由信用分值得出：请在Credo个人门户对其所依据的记录提出异议，每条记录由作出记录的机关复核。"
+		}
+		return "The listing follows from the subject's score: object to the records behind it in the Credo citizen portal; each is reviewed by the authority that filed it."
+	}
+	if src.authority != "" {
+		name := src.authority
+		if a := pol.Authority(name); a != nil {
+			name = a.Name.For(lang)
+		}
+		if zh {
+			return fmt.Sprintf("请通过Credo个人门户或向%s提出异议；异议在%s内复核。", name, durationZH(src.review))
+		}
+		return fmt.Sprintf("Object in the Credo citizen portal or at %s; the objection is reviewed within %s.", name, src.review)
+	}
+	if zh {
+		return "请通过Credo个人门户提出异议。"
+	}
+	return "Object in the Credo citizen portal."
+}
+
+// LegalBasisIn returns the legal basis of the reason's measure in lang.
+func (r Reason) LegalBasisIn(pol *policy.Policy, lang string) string {
+	if pol != nil {
+		if m := pol.Measure(r.Code); m != nil && m.LegalBasis.String() == r.LegalBasis {
+			return m.LegalBasis.For(lang)
+		}
+	}
+	return r.LegalBasis
+}
+
+// durationZH spells a policy duration in Chinese ("15个工作日").
+func durationZH(d policy.Duration) string {
+	unit := map[policy.Unit]string{policy.Days: "日", policy.WorkDays: "个工作日", policy.Months: "个月", policy.Years: "年"}[d.Unit]
+	return fmt.Sprintf("%d%s", d.N, unit)
 }

@@ -150,7 +150,7 @@ func TestDecide(t *testing.T) {
 				if got, want := fmt.Sprint(r.Records), fmt.Sprint(w.records); got != want {
 					t.Errorf("reason %s: records = %s, want %s", w.code, got, want)
 				}
-				if got, want := r.LegalBasis, pol.Measure(w.code).LegalBasis; got != want || got == "" {
+				if got, want := r.LegalBasis, pol.Measure(w.code).LegalBasis.String(); got != want || got == "" {
 					t.Errorf("reason %s: legal basis = %q, want %q", w.code, got, want)
 				}
 				if w.code == "flight-ban" && r.LegalBasis != debtorBasis {

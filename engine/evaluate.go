@@ -267,7 +267,7 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 			}
 			li := onList[lid]
 			if li == nil {
-				li = &Listing{List: lid, Kind: l.Kind, Since: from, LegalBasis: l.LegalBasis}
+				li = &Listing{List: lid, Kind: l.Kind, Since: from, LegalBasis: l.LegalBasis.String()}
 				onList[lid] = li
 				listIDs = append(listIDs, lid)
 			}
@@ -324,7 +324,7 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 			v = undisputed
 		}
 		if policy.Eval(l.Program(), v) {
-			onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis}
+			onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis.String()}
 			vars.Lists = append(vars.Lists, l.ID)
 		}
 	}
@@ -723,7 +723,7 @@ func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
 }
 
 func measureState(m *policy.Measure, onList map[string]*Listing, via, role string) MeasureState {
-	ms := MeasureState{Measure: m.ID, Sector: m.Sector, Effect: m.Effect, Params: m.Params, LegalBasis: m.LegalBasis, Via: via, ViaRole: role}
+	ms := MeasureState{Measure: m.ID, Sector: m.Sector, Effect: m.Effect, Params: m.Params, LegalBasis: m.LegalBasis.String(), Via: via, ViaRole: role}
 	for _, lid := range m.Lists() {
 		if li := onList[lid]; li != nil {
 			ms.Lists = append(ms.Lists, lid)

@@ -45,7 +45,7 @@ func TestExampleProfiles(t *testing.T) {
 			// another profile it would contradict the deadlines the
 			// registry tracks (the lint refuses that), so drop it.
 			if tc.profile != "spc" {
-				i := strings.Index(doc, "    contest: >-\n      Apply in writing to the enforcing court")
+				i := strings.Index(doc, "    contest:\n      en: >-\n        Apply in writing to the enforcing court")
 				j := strings.Index(doc[i:], "\n\n")
 				if i < 0 || j < 0 {
 					t.Fatal("the example's debtors contest text moved")

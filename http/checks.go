@@ -9,6 +9,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/policy"
 )
 
 // CheckRequest is the body of POST /v1/checks.
@@ -58,6 +59,12 @@ type CheckResult struct {
 	// CheckpointSize is the tree size of the latest checkpoint the
 	// registry had signed when it answered (absent: it signs none).
 	CheckpointSize int64 `json:"checkpoint_size,omitempty"`
+
+	// What the reasons were disclosed from, to give their texts in the
+	// language the client asks for (only answers other than a plain allow
+	// have any).
+	pol     *policy.Policy
+	reasons []engine.Reason
 }
 
 // CheckReason is one measure behind a check's answer, as a service
@@ -164,6 +171,7 @@ func (s *Server) disclose(res *CheckResult, d engine.Decision, t *engine.Table) 
 	if d.Policy != "" {
 		res.Policy = d.Policy
 	}
+	res.pol, res.reasons = pol, d.Reasons
 	res.Reasons = make([]CheckReason, 0, len(d.Reasons))
 	for _, r := range d.Reasons {
 		cr := CheckReason{Code: r.Code, Effect: r.Effect, LegalBasis: r.LegalBasis, Until: r.Until, Contest: r.Contest}
@@ -179,6 +187,28 @@ func (s *Server) disclose(res *CheckResult, d engine.Decision, t *engine.Table) 
 		}
 	}
 	res.Measures = append(res.Measures, d.Grants...)
+}
+
+// localize gives the reasons' legal bases and contest texts in the
+// language of an Accept-Language header (q-weights honoured); the policy's
+// first language when it asks for none Credo speaks.
+func (c *CheckResult) localize(accept string) string {
+	if c.pol == nil || len(c.reasons) != len(c.Reasons) {
+		return ""
+	}
+	if accept == "" {
+		return c.pol.FirstLanguage()
+	}
+	lang := policy.Negotiate(accept)
+	c.Contest = ""
+	for i, r := range c.reasons {
+		c.Reasons[i].LegalBasis = r.LegalBasisIn(c.pol, lang)
+		c.Reasons[i].Contest = r.ContestIn(c.pol, lang)
+		if c.Contest == "" {
+			c.Contest = c.Reasons[i].Contest
+		}
+	}
+	return lang
 }
 
 // measuresOf returns the measures a full decision rests on, as logged.
@@ -227,6 +257,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 	if !plainAllow(&res) {
 		out := new(CheckResult)
 		*out = res
+		if lang := out.localize(r.Header.Get("Accept-Language")); lang != "" {
+			w.Header().Set("Content-Language", lang)
+		}
 		return writeJSON(w, http.StatusOK, out)
 	}
 	b := appendAllow(buf.Bytes()[:0], &res)
@@ -306,6 +339,7 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 			out.Decisions[i] = CheckBatchItem{Subject: subj, Error: &pr}
 			continue
 		}
+		res.localize(r.Header.Get("Accept-Language"))
 		out.Decisions[i] = CheckBatchItem{Subject: res.Subject, CheckResult: res}
 	}
 	for _, g := range groups {

@@ -27,6 +27,9 @@ type Client struct {
 	Token string
 	// HTTP is the underlying client (default: one with a 5-minute timeout).
 	HTTP *http.Client
+	// Lang is the language asked for (Accept-Language), "" for the
+	// server's default.
+	Lang string
 }
 
 // NewClient returns a client for the server at baseURL using a token.
@@ -198,6 +201,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Lang != "" {
+		req.Header.Set("Accept-Language", c.Lang)
+	}
 	return req, nil
 }
 

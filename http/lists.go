@@ -1,6 +1,7 @@
 package http
 
 import (
+	"credo/policy"
 	"net/http"
 	"slices"
 	"strconv"
@@ -56,7 +57,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	match := matcher(s, q)
 	loc := pol.Location()
-	out := PublicList{List: l.ID, Title: l.Title, Kind: l.Kind, LegalBasis: l.LegalBasis, Contest: l.Contest,
+	lang := policy.Negotiate(r.Header.Get("Accept-Language"))
+	out := PublicList{List: l.ID, Title: l.Title.For(lang), Kind: l.Kind, LegalBasis: l.LegalBasis.For(lang), Contest: l.Contest.For(lang),
 		Fields: l.Publish, AsOf: cs.At, Entries: []map[string]any{}}
 	if lc := cs.Entries[l.ID]; lc != nil {
 		entries := slices.Clone(lc)
@@ -72,7 +74,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 			}
 			out.Total++
 			if len(out.Entries) < limit {
-				out.Entries = append(out.Entries, publish(e, l.Publish, cs.At, loc))
+				out.Entries = append(out.Entries, publish(e.In(pol, lang), l.Publish, cs.At, loc))
 			}
 		}
 	}

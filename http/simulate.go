@@ -58,16 +58,11 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 		}
 		opts.MinGroup = n
 	}
-	lang := q.Get("lang")
-	switch lang {
-	case "":
-		lang = "en"
-		if strings.HasPrefix(strings.ToLower(r.Header.Get("Accept-Language")), "zh") {
-			lang = "zh"
+	lang := policy.Negotiate(r.Header.Get("Accept-Language"))
+	if v := q.Get("lang"); v != "" {
+		if lang = policy.MatchLanguage(v); lang == "" {
+			return invalid("lang", "must be en or zh-CN, got %q", v)
 		}
-	case "en", "zh":
-	default:
-		return invalid("lang", "must be en or zh, got %q", lang)
 	}
 	at, err := s.queryTime(r, "at")
 	if err != nil {

@@ -71,12 +71,12 @@ func Compare(a, b *Policy) *Diff {
 	if len(cal) > 0 {
 		d.Changes = append(d.Changes, Change{Section: "calendar", Op: OpChanged, Fields: cal})
 	}
-	d.Changes = append(d.Changes, entities("authorities", a.Authorities, b.Authorities, func(x *Authority) (string, string) { return x.ID, x.Name })...)
-	d.Changes = append(d.Changes, entities("sectors", a.Sectors, b.Sectors, func(x *Sector) (string, string) { return x.ID, x.Title })...)
-	d.Changes = append(d.Changes, entities("schemes", a.Schemes, b.Schemes, func(x *Scheme) (string, string) { return x.ID, x.Title })...)
-	d.Changes = append(d.Changes, entities("lists", a.Lists, b.Lists, func(x *List) (string, string) { return x.ID, x.Title })...)
-	d.Changes = append(d.Changes, entities("rules", a.Rules, b.Rules, func(x *Rule) (string, string) { return x.Code, x.Title })...)
-	d.Changes = append(d.Changes, entities("measures", a.Measures, b.Measures, func(x *Measure) (string, string) { return x.ID, x.Title })...)
+	d.Changes = append(d.Changes, entities("authorities", a.Authorities, b.Authorities, func(x *Authority) (string, string) { return x.ID, x.Name.String() })...)
+	d.Changes = append(d.Changes, entities("sectors", a.Sectors, b.Sectors, func(x *Sector) (string, string) { return x.ID, x.Title.String() })...)
+	d.Changes = append(d.Changes, entities("schemes", a.Schemes, b.Schemes, func(x *Scheme) (string, string) { return x.ID, x.Title.String() })...)
+	d.Changes = append(d.Changes, entities("lists", a.Lists, b.Lists, func(x *List) (string, string) { return x.ID, x.Title.String() })...)
+	d.Changes = append(d.Changes, entities("rules", a.Rules, b.Rules, func(x *Rule) (string, string) { return x.Code, x.Title.String() })...)
+	d.Changes = append(d.Changes, entities("measures", a.Measures, b.Measures, func(x *Measure) (string, string) { return x.ID, x.Title.String() })...)
 	if fs := fieldDiff("", reflect.ValueOf(a.Procedures), reflect.ValueOf(b.Procedures)); len(fs) > 0 {
 		d.Changes = append(d.Changes, Change{Section: "procedures", Op: OpChanged, Fields: fs})
 	}
@@ -162,6 +162,7 @@ type setting struct {
 var (
 	timeType     = reflect.TypeOf(time.Time{})
 	durationType = reflect.TypeOf(Duration{})
+	textType     = reflect.TypeOf(Text{})
 )
 
 func flatten(prefix string, v reflect.Value, out map[string]setting, order *[]string) {
@@ -179,6 +180,21 @@ func flatten(prefix string, v reflect.Value, out map[string]setting, order *[]st
 	case v.Type() == timeType:
 		if t := v.Interface().(time.Time); !t.IsZero() {
 			put(setting{text: t.Format(time.RFC3339)})
+		}
+		return
+	case v.Type() == textType:
+		// The text in the first language, then each translation: a
+		// changed translation is a change of the policy.
+		t := v.Interface().(Text)
+		if t.def != "" {
+			put(setting{text: t.def})
+		}
+		for _, l := range t.langs() {
+			if s := t.by[l]; s != "" && s != t.def {
+				p := join(l)
+				out[p] = setting{text: s}
+				*order = append(*order, p)
+			}
 		}
 		return
 	case v.Type() == durationType:

@@ -182,7 +182,7 @@ func TestExampleHighConsumption(t *testing.T) {
 			if found == nil {
 				t.Fatalf("no deny on dishonest-debtors in sector %s", sector)
 			}
-			if !strings.Contains(found.LegalBasis, "Restricting High Consumption (2015) art 1 para 2, art 3") {
+			if !strings.Contains(found.LegalBasis.String(), "Restricting High Consumption (2015) art 1 para 2, art 3") {
 				t.Errorf("legal basis %q", found.LegalBasis)
 			}
 			got := slices.Clone(found.ExtendsTo)
@@ -230,7 +230,7 @@ func TestExampleSanctionsFromLists(t *testing.T) {
 			if policy.Eval(m.Program(), lowest) {
 				t.Errorf("applies to a subject on no list (lowest tiers and scores)")
 			}
-			if strings.TrimSpace(m.LegalBasis) == "" {
+			if m.LegalBasis.IsZero() {
 				t.Errorf("no legal basis")
 			}
 			if m.Effect == "limit" && m.Source == "" {
@@ -311,7 +311,7 @@ func TestExampleSchemes(t *testing.T) {
 		t.Errorf("civic: got %s, want %s", got, want)
 	}
 	for _, tier := range civic.Tiers {
-		if tier.Meaning == "" {
+		if tier.Meaning.IsZero() {
 			t.Errorf("civic tier %s has no meaning", tier.Name)
 		}
 	}
@@ -387,7 +387,7 @@ func TestExampleEverythingEnds(t *testing.T) {
 			if r.Lifetime.IsZero() || r.Lifetime.N == 0 {
 				t.Errorf("no lifetime")
 			}
-			if r.LegalBasis == "" || r.Source == "" {
+			if r.LegalBasis.IsZero() || r.Source == "" {
 				t.Errorf("legal basis %q, source %q", r.LegalBasis, r.Source)
 			}
 			for id, ls := range r.Lists {
@@ -398,7 +398,7 @@ func TestExampleEverythingEnds(t *testing.T) {
 		})
 	}
 	for _, l := range p.Lists {
-		if l.LegalBasis == "" {
+		if l.LegalBasis.IsZero() {
 			t.Errorf("list %s: no legal basis", l.ID)
 		}
 	}

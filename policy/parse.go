@@ -401,6 +401,7 @@ func (c *checker) validate() {
 		}
 	}
 	p.Calendar = cal
+	c.validateLanguages()
 	if t, ok := localTime(c.effective, cal.Loc); ok {
 		p.Effective = t
 	}
@@ -412,7 +413,7 @@ func (c *checker) validate() {
 		if c.checkID(path+".id", "authority", a.ID, seen) {
 			p.authorityByID[a.ID] = a
 		}
-		if a.Name == "" {
+		if a.Name.IsZero() {
 			c.errorf(path, "authority %s: name is required", a.ID)
 		}
 	}
@@ -534,7 +535,7 @@ var durationRE = regexp.MustCompile(`(?i)(\d+)\s*(working days?|work ?days?|days
 // registry tracks, and must never give two different deadlines for one
 // step.
 func (c *checker) checkContest(path string, l *List) {
-	if l.Contest == "" {
+	if l.Contest.IsZero() {
 		return
 	}
 	proc := c.p.DisputeProcedureFor(l)
@@ -545,7 +546,7 @@ func (c *checker) checkContest(path string, l *List) {
 		name = "profile " + name
 	}
 	have := []Duration{proc.Review, proc.Correct, proc.AppealFile, proc.AppealDecide, proc.Extension, c.p.Procedures.Repair.Decide}
-	for _, m := range durationRE.FindAllStringSubmatch(l.Contest, -1) {
+	for _, m := range durationRE.FindAllStringSubmatch(strings.Join(l.Contest.all(), "\n"), -1) {
 		n, err := strconv.Atoi(m[1])
 		if err != nil {
 			continue
@@ -669,7 +670,7 @@ func (c *checker) validateList(path string, l *List) {
 	if !contains(listKinds, l.Kind) {
 		c.errorf(path+".kind", "%s: kind must be black, red or watch, not %q", what, l.Kind)
 	}
-	if strings.TrimSpace(l.LegalBasis) == "" {
+	if l.LegalBasis.IsZero() {
 		c.errorf(path, "%s: legal_basis is required (principle 1: every list cites the law behind it)", what)
 	}
 	switch l.DuringDispute {
@@ -744,7 +745,7 @@ func approxDays(d Duration) int {
 func (c *checker) validateRule(path string, r *Rule) {
 	p := c.p
 	what := "rule " + r.Code
-	if strings.TrimSpace(r.LegalBasis) == "" {
+	if r.LegalBasis.IsZero() {
 		c.errorf(path, "%s: legal_basis is required (principle 1: no record without a source)", what)
 	}
 	if len(r.Authorities) == 0 {
@@ -861,7 +862,7 @@ func (c *checker) validateMeasure(env *celEnv, path string, m *Measure) {
 	if m.Effect != "limit" && len(m.Params) > 0 {
 		c.errorf(path+".params", "%s: params only apply to limit measures", what)
 	}
-	if strings.TrimSpace(m.LegalBasis) == "" {
+	if m.LegalBasis.IsZero() {
 		c.errorf(path, "%s: legal_basis is required (principle 1)", what)
 	}
 	c.checkSubjects(path+".subjects", what, m.Subjects, false)

@@ -16,8 +16,9 @@ type Policy struct {
 	Source      string       `yaml:"source"`
 	Effective   time.Time    `yaml:"effective"`
 	Timezone    string       `yaml:"timezone"`
-	Holidays    []string     `yaml:"holidays"` // YYYY-MM-DD
-	Workdays    []string     `yaml:"workdays"` // make-up working days on weekends
+	Languages   []string     `yaml:"languages"` // the languages its texts are written in, first the one of plain strings
+	Holidays    []string     `yaml:"holidays"`  // YYYY-MM-DD
+	Workdays    []string     `yaml:"workdays"`  // make-up working days on weekends
 	Authorities []*Authority `yaml:"authorities"`
 	Sectors     []*Sector    `yaml:"sectors"`
 	Schemes     []*Scheme    `yaml:"schemes"`
@@ -44,7 +45,7 @@ type Policy struct {
 // Authority is a body that files records: a court, a bureau, a regulator.
 type Authority struct {
 	ID       string `yaml:"id"`
-	Name     string `yaml:"name"`
+	Name     Text   `yaml:"name"`
 	Kind     string `yaml:"kind"`
 	AppealTo string `yaml:"appeal_to"` // the authority that hears appeals against its dispute decisions
 }
@@ -54,14 +55,14 @@ type Authority struct {
 // sanctions in unrelated contexts (EU AI Act Art. 5(1)(c)).
 type Sector struct {
 	ID     string `yaml:"id"`
-	Title  string `yaml:"title"`
+	Title  Text   `yaml:"title"`
 	Domain string `yaml:"domain"`
 }
 
 // Scheme is a points account: base, bounds, tiers and who is scored.
 type Scheme struct {
 	ID       string   `yaml:"id"`
-	Title    string   `yaml:"title"`
+	Title    Text     `yaml:"title"`
 	Subjects []string `yaml:"subjects"` // person, org
 	Base     int      `yaml:"base"`
 	Bounds   [2]int   `yaml:"bounds"`
@@ -78,7 +79,7 @@ type Scheme struct {
 type Tier struct {
 	Name    string
 	Min     int
-	Meaning string
+	Meaning Text
 }
 
 // ConsentRequired reports whether the scheme scores only subjects who opted in.
@@ -107,11 +108,11 @@ func (s *Scheme) TierOf(score int) string {
 // a period or until an obligation is fulfilled) or by a derived condition.
 type List struct {
 	ID               string   `yaml:"id"`
-	Title            string   `yaml:"title"`
+	Title            Text     `yaml:"title"`
 	Kind             string   `yaml:"kind"` // black | red | watch
 	Public           bool     `yaml:"public"`
 	Publish          []string `yaml:"publish"` // fields shown on the public list
-	LegalBasis       string   `yaml:"legal_basis"`
+	LegalBasis       Text     `yaml:"legal_basis"`
 	Source           string   `yaml:"source"`
 	Notice           Duration `yaml:"notice"`
 	DuringDispute    string   `yaml:"during_dispute"` // in_force | suspended
@@ -119,7 +120,7 @@ type List struct {
 	When             string   `yaml:"when"` // derived lists: CEL over tiers, scores, subject
 	Domain           string   `yaml:"domain"`
 	RelatedDomains   []string `yaml:"related_domains"`
-	Contest          string   `yaml:"contest"` // where and how to contest, shown with every decision
+	Contest          Text     `yaml:"contest"` // where and how to contest, shown with every decision
 
 	index    int
 	prg      cel.Program
@@ -142,8 +143,8 @@ func (l *List) SuspendedDuringDispute() bool { return l.DuringDispute == "suspen
 // Rule says what a kind of record does.
 type Rule struct {
 	Code        string                 `yaml:"code"`
-	Title       string                 `yaml:"title"`
-	LegalBasis  string                 `yaml:"legal_basis"`
+	Title       Text                   `yaml:"title"`
+	LegalBasis  Text                   `yaml:"legal_basis"`
 	Source      string                 `yaml:"source"`
 	Authorities []string               `yaml:"authorities"` // patterns: "court.*"
 	Subjects    []string               `yaml:"subjects"`
@@ -203,12 +204,12 @@ func (r RepairSpec) IsAllowed() bool { return r.Allowed == nil || *r.Allowed }
 // Measure is a joint reward or punishment in one sector.
 type Measure struct {
 	ID         string             `yaml:"id"`
-	Title      string             `yaml:"title"`
+	Title      Text               `yaml:"title"`
 	Sector     string             `yaml:"sector"`
 	Effect     string             `yaml:"effect"` // deny | limit | grant
 	Params     map[string]float64 `yaml:"params"`
 	When       string             `yaml:"when"`
-	LegalBasis string             `yaml:"legal_basis"`
+	LegalBasis Text               `yaml:"legal_basis"`
 	Source     string             `yaml:"source"`
 	ExtendsTo  []string           `yaml:"extends_to"` // roles of responsible persons the measure also reaches
 	Subjects   []string           `yaml:"subjects"`   // default: all

@@ -67,7 +67,7 @@ func (t *Tier) UnmarshalYAML(n *yaml.Node) error {
 	var v struct {
 		Name    string `yaml:"name"`
 		Min     int    `yaml:"min"`
-		Meaning string `yaml:"meaning"`
+		Meaning Text   `yaml:"meaning"`
 	}
 	if err := n.Decode(&v); err != nil {
 		return err

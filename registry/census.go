@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"credo/policy"
 	"runtime"
 	"sync"
 	"time"
@@ -58,6 +59,36 @@ type ListEntry struct {
 	Authority      string // the authority's name when the policy gives one
 	Conduct        string
 	Obligation     string
+	AuthorityID    string // the authority that filed the record
+	Rule           string // the record's rule
+}
+
+// In returns the entry with the policy's texts in lang (the census keeps
+// them in the policy's first language).
+func (e ListEntry) In(pol *policy.Policy, lang string) ListEntry {
+	if pol == nil || lang == pol.FirstLanguage() {
+		return e
+	}
+	if a := pol.Authority(e.AuthorityID); a != nil && !a.Name.IsZero() {
+		e.Authority = a.Name.For(lang)
+	}
+	if rule := pol.Rule(e.Rule); rule != nil {
+		e.Conduct = rule.Title.For(lang)
+		e.Obligation = obligation(rule, e.CaseRef, lang)
+	}
+	return e
+}
+
+// obligation is the obligation a published entry states: what the case
+// determined, under the rule's legal basis.
+func obligation(rule *policy.Rule, caseRef, lang string) string {
+	if rule.LegalBasis.IsZero() {
+		return rule.Title.For(lang)
+	}
+	if lang == "zh-CN" {
+		return "按照案号" + caseRef + "确定的义务（" + rule.LegalBasis.For(lang) + "）"
+	}
+	return "as determined in case " + caseRef + " (" + rule.LegalBasis.For(lang) + ")"
 }
 
 // CensusOptions configure a CensusCache.
@@ -287,15 +318,13 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 					if rs := st.Record(rid); rs != nil {
 						e.CaseRef = rs.Record.CaseRef
 						e.Authority = rs.Record.Authority
-						if a := pol.Authority(e.Authority); a != nil && a.Name != "" {
-							e.Authority = a.Name
+						e.AuthorityID, e.Rule = rs.Record.Authority, rs.Record.Rule
+						if a := pol.Authority(e.Authority); a != nil && !a.Name.IsZero() {
+							e.Authority = a.Name.String()
 						}
 						if rule := pol.Rule(rs.Record.Rule); rule != nil {
-							e.Conduct = rule.Title
-							e.Obligation = rule.Title
-							if rule.LegalBasis != "" {
-								e.Obligation = "as determined in case " + rs.Record.CaseRef + " (" + rule.LegalBasis + ")"
-							}
+							e.Conduct = rule.Title.String()
+							e.Obligation = obligation(rule, rs.Record.CaseRef, pol.FirstLanguage())
 						}
 					}
 					cs.Entries[l.ID] = append(cs.Entries[l.ID], e)

@@ -214,19 +214,14 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	cal := pol.Calendar
 	n := &credo.Notice{
 		RecordID: rec.ID, Subject: rec.Subject, SubjectName: rec.SubjectName,
-		Rule: rule.Code, RuleTitle: rule.Title, Severity: rule.Severity,
+		Rule: rule.Code, RuleTitle: rule.Title.String(), Severity: rule.Severity,
 		Authority: credo.NoticeAuthority{ID: rec.Authority},
-		CaseRef:   rec.CaseRef, DecidedAt: rec.DecidedAt, LegalBasis: rule.LegalBasis,
+		CaseRef:   rec.CaseRef, DecidedAt: rec.DecidedAt, LegalBasis: rule.LegalBasis.String(),
 		Policy: hash, ServedAt: engine.NoticeServed(rec),
 	}
 	if a := pol.Authority(rec.Authority); a != nil {
-		n.Authority.Name = a.Name
-		if a.AppealTo != "" {
-			n.AppealTo = a.AppealTo
-			if ap := pol.Authority(a.AppealTo); ap != nil && ap.Name != "" {
-				n.AppealTo = ap.Name + " (" + a.AppealTo + ")"
-			}
-		}
+		n.Authority.Name = a.Name.String()
+		n.AppealTo = appealTo(pol, a, pol.FirstLanguage())
 	}
 	id, err := r.parser.Parse(rec.Subject)
 	kind := ""
@@ -252,7 +247,7 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 		if n.Minor {
 			continue
 		}
-		n.Points = append(n.Points, credo.NoticePoints{Scheme: sid, Title: sc.Title, Points: pts, Capped: ps.Cap > 0})
+		n.Points = append(n.Points, credo.NoticePoints{Scheme: sid, Title: sc.Title.String(), Points: pts, Capped: ps.Cap > 0})
 	}
 	lasts := cal.Add(rec.DecidedAt, rule.Lifetime)
 	for _, lid := range rule.ListIDs() {
@@ -266,8 +261,8 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 		}
 		spec := rule.Lists[lid]
 		from, to := engine.ListingSpan(pol, l, spec, rec)
-		n.Lists = append(n.Lists, credo.NoticeListing{List: lid, Title: l.Title, Kind: l.Kind, Public: l.Public,
-			LegalBasis: l.LegalBasis, From: from, Until: to, UntilFulfilled: spec.UntilFulfilled})
+		n.Lists = append(n.Lists, credo.NoticeListing{List: lid, Title: l.Title.String(), Kind: l.Kind, Public: l.Public,
+			LegalBasis: l.LegalBasis.String(), From: from, Until: to, UntilFulfilled: spec.UntilFulfilled})
 		if n.EffectiveFrom.IsZero() || from.Before(n.EffectiveFrom) {
 			n.EffectiveFrom = from
 		}
@@ -282,7 +277,7 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	// objections to the record, the procedure whose deadlines follow (the
 	// lint refuses a contest text that contradicts them).
 	if l := engine.DisputeList(pol, rule); l != nil {
-		n.HowToObject = l.Contest
+		n.HowToObject = l.Contest.String()
 	}
 	if n.EffectiveFrom.IsZero() {
 		n.EffectiveFrom = rec.DecidedAt // points count from the decision date
@@ -309,8 +304,54 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	if n.HowToObject == "" {
 		n.HowToObject = DefaultHowToObject
 	}
-	n.Text = credo.NoticeText{EN: noticeEN(pol, n), ZH: noticeZH(pol, n)}
+	n.Text = credo.NoticeText{EN: noticeEN(pol, noticeIn(pol, n, "en")), ZH: noticeZH(pol, noticeIn(pol, n, "zh-CN"))}
 	return n
+}
+
+// appealTo names the authority that hears appeals against a's decisions,
+// in lang, with its id; "" when there is none.
+func appealTo(pol *policy.Policy, a *policy.Authority, lang string) string {
+	if a == nil || a.AppealTo == "" {
+		return ""
+	}
+	if ap := pol.Authority(a.AppealTo); ap != nil && !ap.Name.IsZero() {
+		return ap.Name.For(lang) + " (" + a.AppealTo + ")"
+	}
+	return a.AppealTo
+}
+
+// noticeIn returns a copy of the notice with the policy's texts in lang:
+// the notice keeps them in the policy's first language, its plain-language
+// texts each speak one language throughout.
+func noticeIn(pol *policy.Policy, n *credo.Notice, lang string) *credo.Notice {
+	c := *n
+	rule := pol.Rule(n.Rule)
+	if rule == nil {
+		return &c
+	}
+	c.RuleTitle, c.LegalBasis = rule.Title.For(lang), rule.LegalBasis.For(lang)
+	if a := pol.Authority(n.Authority.ID); a != nil {
+		c.Authority.Name = a.Name.For(lang)
+		if c.AppealTo != "" {
+			c.AppealTo = appealTo(pol, a, lang)
+		}
+	}
+	c.Lists = slices.Clone(n.Lists)
+	for i := range c.Lists {
+		if l := pol.List(c.Lists[i].List); l != nil {
+			c.Lists[i].Title, c.Lists[i].LegalBasis = l.Title.For(lang), l.LegalBasis.For(lang)
+		}
+	}
+	c.Points = slices.Clone(n.Points)
+	for i := range c.Points {
+		if sc := pol.Scheme(c.Points[i].Scheme); sc != nil {
+			c.Points[i].Title = sc.Title.For(lang)
+		}
+	}
+	if l := engine.DisputeList(pol, rule); l != nil && !l.Contest.IsZero() {
+		c.HowToObject = l.Contest.For(lang)
+	}
+	return &c
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -438,7 +479,11 @@ func noticeZH(pol *policy.Policy, n *credo.Notice) string {
 		b.WriteString("决定作出时您未成年：本记录不使您列入任何名单，不改变您的任何分值，成年后亦然，也不引起任何措施。")
 	}
 	for _, p := range n.Points {
-		fmt.Fprintf(&b, "自%s起，您的%s分值变动%+d分（仅在您参与该评分时适用", noticeDay(pol, n.DecidedAt), p.Scheme, p.Points)
+		scheme := p.Scheme
+		if p.Title != "" {
+			scheme = "「" + p.Title + "」"
+		}
+		fmt.Fprintf(&b, "自%s起，您的%s分值变动%+d分（仅在您参与该评分时适用", noticeDay(pol, n.DecidedAt), scheme, p.Points)
 		if p.Capped {
 			b.WriteString("；达到规则上限时减少")
 		}

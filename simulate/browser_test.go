@@ -55,7 +55,7 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatalf("the sample draft changes nothing or has no disparities: changed %d, disparities %d", r.Changed, len(r.Disparities))
 	}
 	pages := map[string][]byte{}
-	for _, lang := range []string{"en", "zh"} {
+	for _, lang := range []string{"en", "zh-CN"} {
 		var buf bytes.Buffer
 		if err := simulate.WriteHTML(&buf, r.Redact(), lang); err != nil {
 			t.Fatal(err)
@@ -80,7 +80,7 @@ func TestReportInBrowser(t *testing.T) {
 	defer srv.Close()
 
 	ctx := browsertest.New(t)
-	for _, lang := range []string{"en", "zh"} {
+	for _, lang := range []string{"en", "zh-CN"} {
 		t.Run(lang, func(t *testing.T) {
 			// Collect the console from before the navigation until the
 			// checks are done.

@@ -5,22 +5,56 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
+// reportIn returns a copy of the report with the titles in lang.
+func reportIn(r *Report, lang string) *Report {
+	c := *r
+	pick := func(title string, titles map[string]string) string {
+		if t := titles[lang]; t != "" {
+			return t
+		}
+		return title
+	}
+	c.Schemes = slices.Clone(r.Schemes)
+	for i := range c.Schemes {
+		c.Schemes[i].Title = pick(c.Schemes[i].Title, c.Schemes[i].Titles)
+	}
+	c.Lists = slices.Clone(r.Lists)
+	for i := range c.Lists {
+		c.Lists[i].Title = pick(c.Lists[i].Title, c.Lists[i].Titles)
+	}
+	c.Sectors = slices.Clone(r.Sectors)
+	for i := range c.Sectors {
+		c.Sectors[i].Title = pick(c.Sectors[i].Title, c.Sectors[i].Titles)
+	}
+	c.Measures = slices.Clone(r.Measures)
+	for i := range c.Measures {
+		c.Measures[i].Title = pick(c.Measures[i].Title, c.Measures[i].Titles)
+	}
+	return &c
+}
+
 // WriteHTML writes the report as a self-contained HTML page (inline CSS,
 // server-rendered SVG charts, a data table under every chart) that an
-// auditor can attach to a consultation. lang is "en" or "zh". The
+// auditor can attach to a consultation. lang is "en" or "zh-CN" ("zh" is
+// read as "zh-CN"); the policy's titles are shown in it where the policy
+// translates them. The
 // most-affected subjects appear only if the report has them: pass
 // r.Redact() for anyone but an admin.
 func WriteHTML(w io.Writer, r *Report, lang string) error {
+	if lang == "zh" {
+		lang = "zh-CN"
+	}
 	tr, ok := translations[lang]
 	if !ok {
 		lang, tr = "en", translations["en"]
 	}
-	v := &htmlView{R: r, Lang: lang, T: tr}
+	v := &htmlView{R: reportIn(r, lang), Lang: lang, T: tr}
 	for _, d := range r.Disparities {
 		if d.Flagged {
 			v.Flagged++
@@ -544,7 +578,7 @@ var translations = map[string]map[string]string{
 		"dimshort.org.district":    "org district",
 		"dimshort.org.type":        "org type",
 	},
-	"zh": {
+	"zh-CN": {
 		"title":                    "政策影响模拟",
 		"intro":                    "假如草案在下述时刻生效，它会改变什么、影响谁：每个主体都由登记系统自身的引擎分别按现行政策和草案评估。",
 		"policies":                 "比较的政策",

@@ -16,7 +16,7 @@ func TestWriteHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, lang := range []string{"en", "zh"} {
+	for _, lang := range []string{"en", "zh-CN"} {
 		t.Run(lang, func(t *testing.T) {
 			var admin, auditor bytes.Buffer
 			if err := simulate.WriteHTML(&admin, r, lang); err != nil {

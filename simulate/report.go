@@ -58,8 +58,9 @@ type Timing struct {
 
 // SchemeShift is the tier transition matrix of one points scheme.
 type SchemeShift struct {
-	Scheme string `json:"scheme"`
-	Title  string `json:"title,omitempty"`
+	Scheme string            `json:"scheme"`
+	Title  string            `json:"title,omitempty"`
+	Titles map[string]string `json:"titles,omitempty"` // the title per language, when the policy translates it
 	// Tiers are the tier names of both versions, best first, then the
 	// pseudo-tiers Unscored ("(unscored)") and Absent ("(not in policy)").
 	Tiers       []string     `json:"tiers"`
@@ -87,47 +88,50 @@ type Transition struct {
 
 // ListShift counts the entries and exits of one list.
 type ListShift struct {
-	List    string `json:"list"`
-	Title   string `json:"title,omitempty"`
-	Kind    string `json:"kind"` // black | red | watch
-	Before  int    `json:"before"`
-	After   int    `json:"after"`
-	Entries int    `json:"entries"`
-	Exits   int    `json:"exits"`
+	List    string            `json:"list"`
+	Title   string            `json:"title,omitempty"`
+	Titles  map[string]string `json:"titles,omitempty"` // the title per language, when the policy translates it
+	Kind    string            `json:"kind"`             // black | red | watch
+	Before  int               `json:"before"`
+	After   int               `json:"after"`
+	Entries int               `json:"entries"`
+	Exits   int               `json:"exits"`
 	// Status is "added" or "removed" for a list only one version has.
 	Status string `json:"status,omitempty"`
 }
 
 // SectorShift counts the decisions that change in one sector.
 type SectorShift struct {
-	Sector        string `json:"sector"`
-	Title         string `json:"title,omitempty"`
-	DeniedBefore  int    `json:"denied_before"`
-	DeniedAfter   int    `json:"denied_after"`
-	NewlyDenied   int    `json:"newly_denied"`
-	DenialsLifted int    `json:"denials_lifted"`
-	LimitedBefore int    `json:"limited_before"`
-	LimitedAfter  int    `json:"limited_after"`
-	NewlyLimited  int    `json:"newly_limited"`
-	LimitsLifted  int    `json:"limits_lifted"`
-	GrantedBefore int    `json:"granted_before"`
-	GrantedAfter  int    `json:"granted_after"`
-	NewlyGranted  int    `json:"newly_granted"`
-	GrantsLost    int    `json:"grants_lost"`
+	Sector        string            `json:"sector"`
+	Title         string            `json:"title,omitempty"`
+	Titles        map[string]string `json:"titles,omitempty"` // the title per language, when the policy translates it
+	DeniedBefore  int               `json:"denied_before"`
+	DeniedAfter   int               `json:"denied_after"`
+	NewlyDenied   int               `json:"newly_denied"`
+	DenialsLifted int               `json:"denials_lifted"`
+	LimitedBefore int               `json:"limited_before"`
+	LimitedAfter  int               `json:"limited_after"`
+	NewlyLimited  int               `json:"newly_limited"`
+	LimitsLifted  int               `json:"limits_lifted"`
+	GrantedBefore int               `json:"granted_before"`
+	GrantedAfter  int               `json:"granted_after"`
+	NewlyGranted  int               `json:"newly_granted"`
+	GrantsLost    int               `json:"grants_lost"`
 }
 
 // MeasureShift counts the subjects a measure is in force against (or,
 // for a grant, for) before and after, and those it newly reaches or no
 // longer reaches.
 type MeasureShift struct {
-	Measure string `json:"measure"`
-	Title   string `json:"title,omitempty"`
-	Sector  string `json:"sector"`
-	Effect  string `json:"effect"` // deny | limit | grant
-	Before  int    `json:"before"`
-	After   int    `json:"after"`
-	Applied int    `json:"applied"` // newly in force
-	Lifted  int    `json:"lifted"`  // no longer in force
+	Measure string            `json:"measure"`
+	Title   string            `json:"title,omitempty"`
+	Titles  map[string]string `json:"titles,omitempty"` // the title per language, when the policy translates it
+	Sector  string            `json:"sector"`
+	Effect  string            `json:"effect"` // deny | limit | grant
+	Before  int               `json:"before"`
+	After   int               `json:"after"`
+	Applied int               `json:"applied"` // newly in force
+	Lifted  int               `json:"lifted"`  // no longer in force
 	// Status is "added" or "removed" for a measure only one version has.
 	Status string `json:"status,omitempty"`
 }

@@ -696,7 +696,7 @@ func (s *sim) report(a *agg, current, draft engine.Version) *Report {
 		Schemes:    []SchemeShift{}, Lists: []ListShift{}, Sectors: []SectorShift{}, Measures: []MeasureShift{}, Breakdowns: []Breakdown{}, Disparities: []Disparity{}}
 	for i, sc := range u.schemes {
 		n := len(sc.tiers)
-		ss := SchemeShift{Scheme: sc.id, Title: sc.title, Tiers: sc.tiers, Transitions: []Transition{}, Before: map[string]int{}, After: map[string]int{}}
+		ss := SchemeShift{Scheme: sc.id, Title: sc.title.String(), Titles: sc.title.Map(), Tiers: sc.tiers, Transitions: []Transition{}, Before: map[string]int{}, After: map[string]int{}}
 		for f := 0; f < n; f++ {
 			for t := 0; t < n; t++ {
 				c := a.trans[i][f*n+t]
@@ -722,19 +722,19 @@ func (s *sim) report(a *agg, current, draft engine.Version) *Report {
 	}
 	for i, l := range u.lists {
 		c := a.lists[i]
-		r.Lists = append(r.Lists, ListShift{List: l.id, Title: l.title, Kind: l.kind, Status: l.status,
+		r.Lists = append(r.Lists, ListShift{List: l.id, Title: l.title.String(), Titles: l.title.Map(), Kind: l.kind, Status: l.status,
 			Before: c[lcBefore], After: c[lcAfter], Entries: c[lcEntries], Exits: c[lcExits]})
 	}
 	for i, sec := range u.sectors {
 		c := a.sectors[i]
-		r.Sectors = append(r.Sectors, SectorShift{Sector: sec.id, Title: sec.title,
+		r.Sectors = append(r.Sectors, SectorShift{Sector: sec.id, Title: sec.title.String(), Titles: sec.title.Map(),
 			DeniedBefore: c[scDeniedBefore], DeniedAfter: c[scDeniedAfter], NewlyDenied: c[scNewlyDenied], DenialsLifted: c[scDenialsLifted],
 			LimitedBefore: c[scLimitedBefore], LimitedAfter: c[scLimitedAfter], NewlyLimited: c[scNewlyLimited], LimitsLifted: c[scLimitsLifted],
 			GrantedBefore: c[scGrantedBefore], GrantedAfter: c[scGrantedAfter], NewlyGranted: c[scNewlyGranted], GrantsLost: c[scGrantsLost]})
 	}
 	for i, m := range u.measures {
 		c := a.meas[i]
-		r.Measures = append(r.Measures, MeasureShift{Measure: m.id, Title: m.title, Sector: m.sector, Effect: m.effect, Status: m.status,
+		r.Measures = append(r.Measures, MeasureShift{Measure: m.id, Title: m.title.String(), Titles: m.title.Map(), Sector: m.sector, Effect: m.effect, Status: m.status,
 			Before: c[lcBefore], After: c[lcAfter], Applied: c[lcEntries], Lifted: c[lcExits]})
 	}
 	for i, e := range u.effects {

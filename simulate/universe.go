@@ -30,11 +30,12 @@ type universe struct {
 }
 
 type schemeU struct {
-	id, title string
-	cur, dr   *policy.Scheme
-	tiers     []string // real tiers best first, then Unscored, Absent
-	tierIdx   map[string]int
-	mins      []int // minimum score of each real tier (its own version's)
+	id      string
+	title   policy.Text
+	cur, dr *policy.Scheme
+	tiers   []string // real tiers best first, then Unscored, Absent
+	tierIdx map[string]int
+	mins    []int // minimum score of each real tier (its own version's)
 }
 
 func (s *schemeU) unscored() int16 { return int16(len(s.tiers) - 2) }
@@ -44,13 +45,21 @@ func (s *schemeU) real(i int16) bool {
 }
 
 type listU struct {
-	id, title, kind string
-	status          string
+	id, kind string
+	title    policy.Text
+	status   string
 }
 
-type sectorU struct{ id, title string }
+type sectorU struct {
+	id    string
+	title policy.Text
+}
 
-type measureU struct{ id, title, sector, effect, status string }
+type measureU struct {
+	id                     string
+	title                  policy.Text
+	sector, effect, status string
+}
 
 func newUniverse(cur, dr *policy.Policy) *universe {
 	u := &universe{cur: cur, dr: dr, schemeIdx: map[string]int{}, listIdx: map[string]int{}, sectorIdx: map[string]int{}, measIdx: map[string]int{}}
@@ -77,9 +86,9 @@ func newUniverse(cur, dr *policy.Policy) *universe {
 				u.lists = append(u.lists, lu)
 			}
 		}
-		addSector := func(id, title string) {
+		addSector := func(id string, title policy.Text) {
 			if i, ok := u.sectorIdx[id]; ok {
-				if u.sectors[i].title == "" {
+				if u.sectors[i].title.IsZero() {
 					u.sectors[i].title = title
 				}
 				return
@@ -91,7 +100,7 @@ func newUniverse(cur, dr *policy.Policy) *universe {
 			addSector(s.ID, s.Title)
 		}
 		for _, m := range p.Measures {
-			addSector(m.Sector, "")
+			addSector(m.Sector, policy.Text{})
 			if _, ok := u.measIdx[m.ID]; !ok {
 				mu := &measureU{id: m.ID, title: m.Title, sector: m.Sector, effect: m.Effect}
 				if d := dr.Measure(m.ID); d != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"credo/policy"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -152,7 +153,7 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 
 func newCheckCmd() *cobra.Command {
 	var db storeFlag
-	var at, known, kind string
+	var at, known, kind, lang string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
@@ -165,6 +166,11 @@ func newCheckCmd() *cobra.Command {
 				return err
 			}
 			args = []string{subject, args[1]}
+			if lang != "" {
+				if lang = policy.MatchLanguage(lang); lang == "" {
+					return credo.FieldErrorf("--lang", "must be en or zh-CN")
+				}
+			}
 			var d engine.Decision
 			loc := time.UTC
 			if c := remote.client(); c != nil {
@@ -172,6 +178,7 @@ func newCheckCmd() *cobra.Command {
 					return credo.FieldErrorf("--at", "a server answers checks for now only; replay a logged check by its id instead")
 				}
 				var err error
+				c.Lang = lang
 				if d, err = c.Check(cmd.Context(), args[0], args[1]); err != nil {
 					return err
 				}
@@ -199,9 +206,15 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return flagErrors(err)
 			}
+			if lang != "" {
+				for i, r := range d.Reasons {
+					d.Reasons[i].LegalBasis, d.Reasons[i].Contest = r.LegalBasisIn(pol, lang), r.ContestIn(pol, lang)
+				}
+			}
 			return printDecision(cmd, d, loc, asJSON)
 		},
 	}
+	cmd.Flags().StringVar(&lang, "lang", "", "the language of the policy's texts in the answer: en or zh-CN (default: the policy's first language)")
 	dbFlag(cmd, &db)
 	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
 	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")

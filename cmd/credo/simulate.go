@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"credo/policy"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,9 +50,11 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 			if opts.Top == 0 {
 				opts.Top = -1 // none
 			}
-			if lang != "en" && lang != "zh" {
-				return credo.FieldErrorf("--lang", "must be en or zh, got %q", lang)
+			l := policy.MatchLanguage(lang)
+			if l == "" {
+				return credo.FieldErrorf("--lang", "must be en or zh-CN, got %q", lang)
 			}
+			lang = l
 			reg, st, err := openRegistry(cmd.Context(), db)
 			if err != nil {
 				return err
@@ -115,7 +118,7 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the HTML report (with charts) to this file")
 	cmd.Flags().BoolVar(&htmlSubjects, "html-subjects", false, "include the most affected subjects in the HTML report (never in one for publication)")
-	cmd.Flags().StringVar(&lang, "lang", "en", "language of the HTML report: en or zh")
+	cmd.Flags().StringVar(&lang, "lang", "en", "language of the HTML report: en or zh-CN")
 	cmd.Flags().Float64Var(&opts.Threshold, "threshold", 0.8, "flag a disparity ratio below this (0-1; the four-fifths rule)")
 	cmd.Flags().IntVar(&opts.MinGroup, "min-group", 30, "groups with fewer members take no part in disparity ratios")
 	cmd.Flags().IntVar(&opts.Top, "top", 50, "how many most affected subjects to list (0: none)")

@@ -58,9 +58,16 @@ type schemeView struct {
 	engine.SchemeState
 	Title   string
 	Meaning string
-	Tiers   []policy.Tier
+	Tiers   []tierView
 	Chart   template.HTML
 	Points  []historyPoint
+}
+
+// tierView is a tier as shown: its meaning in the page's language.
+type tierView struct {
+	Name    string
+	Min     int
+	Meaning string
 }
 
 type listingView struct {
@@ -146,7 +153,7 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	recTitle := func(id int64) recordRef {
 		ref := recordRef{ID: id}
 		if rs := st.Record(id); rs != nil {
-			ref.Title = ruleTitle(pol, rs.Record.Rule)
+			ref.Title = ruleTitle(pol, rs.Record.Rule, c.lang)
 		}
 		return ref
 	}
@@ -159,12 +166,13 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	}
 	for _, sec := range sectors {
 		d := st.Decide(sec)
-		dv := decisionView{Sector: sec, SectorTitle: sectorTitle(pol, sec), Decision: d.Decision}
+		dv := decisionView{Sector: sec, SectorTitle: sectorTitle(pol, sec, c.lang), Decision: d.Decision}
 		for _, g := range d.Grants {
-			dv.Grants = append(dv.Grants, measureTitle(pol, g))
+			dv.Grants = append(dv.Grants, measureTitle(pol, g, c.lang))
 		}
 		for _, rs := range d.Reasons {
-			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code), ListTitles: listTitles(pol, rs.Lists)}
+			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code, c.lang), ListTitles: listTitles(pol, rs.Lists, c.lang)}
+			rv.Reason.LegalBasis, rv.Reason.Contest = rs.LegalBasisIn(pol, c.lang), rs.ContestIn(pol, c.lang)
 			for _, id := range rs.Records {
 				rv.Records = append(rv.Records, recTitle(id))
 			}
@@ -180,10 +188,11 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	for _, sc := range st.Schemes {
 		sv := schemeView{SchemeState: sc}
 		if s := pol.Scheme(sc.Scheme); s != nil {
-			sv.Title, sv.Tiers = s.Title, s.Tiers
+			sv.Title = s.Title.For(c.lang)
 			for _, t := range s.Tiers {
+				sv.Tiers = append(sv.Tiers, tierView{Name: t.Name, Min: t.Min, Meaning: t.Meaning.For(c.lang)})
 				if t.Name == sc.Tier {
-					sv.Meaning = t.Meaning
+					sv.Meaning = t.Meaning.For(c.lang)
 				}
 			}
 		}
@@ -204,7 +213,8 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	for _, li := range st.Listings {
 		lv := listingView{Listing: li, Title: li.List, Fulfilled: li.UntilFulfilled}
 		if l := pol.List(li.List); l != nil {
-			lv.Title, lv.Public, lv.Contest = orDefault(l.Title, l.ID), l.Public, l.Contest
+			lv.Title, lv.Public, lv.Contest = orDefault(l.Title.For(c.lang), l.ID), l.Public, l.Contest.For(c.lang)
+			lv.Listing.LegalBasis = l.LegalBasis.For(c.lang)
 		}
 		for _, id := range li.Records {
 			lv.Records = append(lv.Records, recTitle(id))
@@ -215,8 +225,11 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		cp.Listings = append(cp.Listings, lv)
 	}
 	for _, m := range st.Measures {
-		cp.Measures = append(cp.Measures, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure), SectorTitle: sectorTitle(pol, m.Sector),
-			ListTitles: listTitles(pol, m.Lists)})
+		if pm := pol.Measure(m.Measure); pm != nil {
+			m.LegalBasis = pm.LegalBasis.For(c.lang)
+		}
+		cp.Measures = append(cp.Measures, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure, c.lang), SectorTitle: sectorTitle(pol, m.Sector, c.lang),
+			ListTitles: listTitles(pol, m.Lists, c.lang)})
 	}
 	if cp.Disputes, err = p.reg.Disputes(ctx, credo.DisputeFilter{Subject: subject}, ""); err != nil {
 		return nil, err
@@ -243,9 +256,9 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	recs := slices.Clone(st.Records)
 	slices.SortFunc(recs, func(a, b engine.RecordState) int { return b.Record.DecidedAt.Compare(a.Record.DecidedAt) })
 	for _, rs := range recs {
-		rv := recordView{RecordState: rs, Title: ruleTitle(pol, rs.Record.Rule), AuthorityName: authorityName(pol, rs.Record.Authority)}
+		rv := recordView{RecordState: rs, Title: ruleTitle(pol, rs.Record.Rule, c.lang), AuthorityName: authorityName(pol, rs.Record.Authority, c.lang)}
 		if rule := pol.Rule(rs.Record.Rule); rule != nil {
-			rv.LegalBasis = rule.LegalBasis
+			rv.LegalBasis = rule.LegalBasis.For(c.lang)
 		}
 		live := rs.Status != engine.StatusRevoked && rs.Status != engine.StatusExpired
 		rv.CanObject = live && !openDispute[rs.Record.ID]
@@ -279,7 +292,7 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		return nil, err
 	}
 	for _, ch := range checks {
-		cp.Checks = append(cp.Checks, checkView{CheckEntry: ch, SectorTitle: sectorTitle(pol, ch.Sector)})
+		cp.Checks = append(cp.Checks, checkView{CheckEntry: ch, SectorTitle: sectorTitle(pol, ch.Sector, c.lang)})
 	}
 	return cp, nil
 }
@@ -637,42 +650,45 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func ruleTitle(pol *policy.Policy, code string) string {
-	if r := pol.Rule(code); r != nil && r.Title != "" {
-		return r.Title
+// The policy's names and titles in the page's language, by id (the id
+// when the policy gives none).
+
+func ruleTitle(pol *policy.Policy, code, lang string) string {
+	if r := pol.Rule(code); r != nil && !r.Title.IsZero() {
+		return r.Title.For(lang)
 	}
 	return code
 }
 
-func sectorTitle(pol *policy.Policy, id string) string {
-	if s := pol.Sector(id); s != nil && s.Title != "" {
-		return s.Title
+func sectorTitle(pol *policy.Policy, id, lang string) string {
+	if s := pol.Sector(id); s != nil && !s.Title.IsZero() {
+		return s.Title.For(lang)
 	}
 	return id
 }
 
-func measureTitle(pol *policy.Policy, id string) string {
-	if m := pol.Measure(id); m != nil && m.Title != "" {
-		return m.Title
+func measureTitle(pol *policy.Policy, id, lang string) string {
+	if m := pol.Measure(id); m != nil && !m.Title.IsZero() {
+		return m.Title.For(lang)
 	}
 	return id
 }
 
 // listTitles returns the titles of lists, by id.
-func listTitles(pol *policy.Policy, ids []string) []string {
+func listTitles(pol *policy.Policy, ids []string, lang string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if l := pol.List(id); l != nil && l.Title != "" {
-			id = l.Title
+		if l := pol.List(id); l != nil && !l.Title.IsZero() {
+			id = l.Title.For(lang)
 		}
 		out = append(out, id)
 	}
 	return out
 }
 
-func authorityName(pol *policy.Policy, id string) string {
-	if a := pol.Authority(id); a != nil && a.Name != "" {
-		return a.Name
+func authorityName(pol *policy.Policy, id, lang string) string {
+	if a := pol.Authority(id); a != nil && !a.Name.IsZero() {
+		return a.Name.For(lang)
 	}
 	return id
 }

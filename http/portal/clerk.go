@@ -9,7 +9,6 @@ import (
 
 	"credo"
 	"credo/ingest"
-	"credo/policy"
 	"credo/registry"
 )
 
@@ -29,7 +28,7 @@ func (p *Portal) handleClerk(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 		return err
 	}
 	a := c.sess.Authority
-	cp := clerkPage{Authority: a, AuthorityName: authorityName(pol, a)}
+	cp := clerkPage{Authority: a, AuthorityName: authorityName(pol, a, c.lang)}
 	if cp.Disputes, err = p.reg.DisputeQueue(ctx, a); err != nil {
 		return err
 	}
@@ -60,9 +59,12 @@ func (p *Portal) handleClerk(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 // the authority may file, and the messages at each field.
 type fileForm struct {
 	Values map[string]string
-	Rules  []*policy.Rule
+	Rules  []ruleOption
 	Errors map[string]string
 }
+
+// ruleOption is a rule the clerk may file, titled in the page's language.
+type ruleOption struct{ Code, Title string }
 
 // fieldMessage is one field's message, for the summary above the form.
 type fieldMessage struct{ Field, Message string }
@@ -84,15 +86,15 @@ func errorList(fields []string, errs map[string]string) []fieldMessage {
 // fileFields are the form's fields, in the order validation reports them.
 var fileFields = []string{"subject", "subject_name", "rule", "case_ref", "decided_at", "notified_at", "quantity", "evidence_sha256", "evidence_uri"}
 
-func (p *Portal) fileRules(c *reqCtx) ([]*policy.Rule, error) {
+func (p *Portal) fileRules(c *reqCtx) ([]ruleOption, error) {
 	pol, _, err := p.reg.Policy(c.request.Context())
 	if err != nil {
 		return nil, err
 	}
-	var out []*policy.Rule
+	var out []ruleOption
 	for _, r := range pol.Rules {
 		if r.FiledBy(c.sess.Authority) {
-			out = append(out, r)
+			out = append(out, ruleOption{Code: r.Code, Title: r.Title.For(c.lang)})
 		}
 	}
 	return out, nil
@@ -228,7 +230,7 @@ func (p *Portal) disputeFor(r *http.Request, c *reqCtx) (*decideForm, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &decideForm{Kind: "dispute", Dispute: d, Record: rec, Title: ruleTitle(pol, rec.Rule),
+	return &decideForm{Kind: "dispute", Dispute: d, Record: rec, Title: ruleTitle(pol, rec.Rule, c.lang),
 		Outcomes: []string{credo.OutcomeUpheld, credo.OutcomeCorrected, credo.OutcomeRevoked}, Errors: map[string]string{}}, nil
 }
 
@@ -299,7 +301,7 @@ func (p *Portal) repairFor(r *http.Request, c *reqCtx) (*decideForm, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &decideForm{Kind: "repair", Repair: a, Record: rec, Title: ruleTitle(pol, rec.Rule),
+	return &decideForm{Kind: "repair", Repair: a, Record: rec, Title: ruleTitle(pol, rec.Rule, c.lang),
 		Outcomes: []string{credo.RepairApproved, credo.RepairRefused}, Errors: map[string]string{}}, nil
 }
 

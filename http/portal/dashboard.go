@@ -55,7 +55,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		}
 		var labels []string
 		var vals []float64
-		cv := chartView{ID: "tiers-" + sc.ID, Title: T("dash.tiers") + ": " + orDefault(sc.Title, sc.ID), Columns: []string{T("dash.tier"), T("dash.subjects")}}
+		cv := chartView{ID: "tiers-" + sc.ID, Title: T("dash.tiers") + ": " + orDefault(sc.Title.For(c.lang), sc.ID), Columns: []string{T("dash.tier"), T("dash.subjects")}}
 		for _, t := range sc.Tiers {
 			labels = append(labels, t.Name)
 			vals = append(vals, float64(m[t.Name]))
@@ -77,7 +77,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		cv := chartView{ID: "lists", Title: T("dash.lists"), Columns: append([]string{T("dash.list")}, labels...)}
 		var ss []series
 		for _, l := range pol.Lists {
-			s := series{Name: orDefault(l.Title, l.ID)}
+			s := series{Name: orDefault(l.Title.For(c.lang), l.ID)}
 			row := []string{s.Name}
 			for _, n := range cs.Sizes[l.ID] {
 				s.Values = append(s.Values, float64(n))
@@ -103,7 +103,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		cv := chartView{ID: kind, Title: T("dash." + kind), Columns: append([]string{T("dash.sector")}, days...), Note: note}
 		var ss []series
 		for _, sec := range sectors {
-			s := series{Name: sectorTitle(pol, sec)}
+			s := series{Name: sectorTitle(pol, sec, c.lang)}
 			row := []string{s.Name}
 			for _, day := range days {
 				n := m[sec+"|"+day]
@@ -138,7 +138,7 @@ func (p *Portal) handleDashboard(w http.ResponseWriter, r *http.Request, c *reqC
 		var labels []string
 		for _, a := range auths {
 			n := counts[a]
-			name := authorityName(pol, a)
+			name := authorityName(pol, a, c.lang)
 			if a == "" {
 				name = T("dash.admin")
 			}

@@ -16,8 +16,8 @@ import (
 // publicPage is the public list lookup: a query, the public lists to
 // choose from, and the matching entries with the published fields only.
 type publicPage struct {
-	Lists   []*policy.List
-	List    *policy.List
+	Lists   []publicList
+	List    *publicList
 	Q       string
 	Fields  []string
 	Rows    [][]string
@@ -26,6 +26,16 @@ type publicPage struct {
 	AsOf    time.Time
 	Errors  map[string]string
 	Queried bool
+}
+
+// publicList is a public list as shown: its texts in the page's language.
+type publicList struct {
+	ID, Title, LegalBasis, Contest string
+	Publish                        []string
+}
+
+func publicListIn(l *policy.List, lang string) publicList {
+	return publicList{ID: l.ID, Title: l.Title.For(lang), LegalBasis: l.LegalBasis.For(lang), Contest: l.Contest.For(lang), Publish: l.Publish}
 }
 
 // maxPublicRows bounds the entries one page shows.
@@ -40,7 +50,7 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	pg := publicPage{Errors: map[string]string{}}
 	for _, l := range pol.Lists {
 		if l.Public {
-			pg.Lists = append(pg.Lists, l)
+			pg.Lists = append(pg.Lists, publicListIn(l, c.lang))
 		}
 	}
 	qs := r.URL.Query()
@@ -50,7 +60,8 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		listID = pg.Lists[0].ID
 	}
 	if l := pol.List(listID); l != nil && l.Public {
-		pg.List = l
+		pl := publicListIn(l, c.lang)
+		pg.List = &pl
 	} else {
 		pg.Errors["list"] = tr(c.lang, "public.list.invalid")
 	}
@@ -87,7 +98,7 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		}
 		pg.Total++
 		if len(pg.Rows) < maxPublicRows {
-			pg.Rows = append(pg.Rows, publishRow(c, e, pg.Fields, cs.At, pol))
+			pg.Rows = append(pg.Rows, publishRow(c, e.In(pol, c.lang), pg.Fields, cs.At, pol))
 		}
 	}
 	pg.Shown = len(pg.Rows)

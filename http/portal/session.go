@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"credo/policy"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -208,26 +209,14 @@ func (p *Portal) language(w http.ResponseWriter, r *http.Request) string {
 			return l
 		}
 	}
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if l := matchLang(tag); l != "" {
-			return l
-		}
+	if h := r.Header.Get("Accept-Language"); h != "" {
+		return policy.Negotiate(h) // q-weights honoured
 	}
 	return "en"
 }
 
 // matchLang maps a language tag to a supported language, or "".
-func matchLang(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	switch {
-	case tag == "zh" || strings.HasPrefix(tag, "zh-"):
-		return "zh-CN"
-	case tag == "en" || strings.HasPrefix(tag, "en-"):
-		return "en"
-	}
-	return ""
-}
+func matchLang(tag string) string { return policy.MatchLanguage(tag) }
 
 // tokenCache resolves session token ids: the token store has no lookup by
 // id, so the whole (small) token table is reloaded when older than the TTL,

@@ -124,10 +124,7 @@ func (p *Portal) handleSimulate(w http.ResponseWriter, r *http.Request, c *reqCt
 	case err != nil:
 		return err
 	}
-	lang := "en"
-	if c.lang == "zh-CN" {
-		lang = "zh"
-	}
+	lang := c.lang
 	var b bytes.Buffer
 	if err := simulate.WriteHTML(&b, rep, lang); err != nil {
 		return err
