@@ -123,9 +123,9 @@ func (s SubjectRetention) Forgettable() bool {
 }
 
 // RetentionAt evaluates a subject's retention at instant at, from the
-// events known at at.
-func RetentionAt(pol *policy.Policy, f *Facts, at time.Time) SubjectRetention {
-	s := SubjectRetention{Subject: f.ID.Canonical, At: at, Items: Retention(pol, f, at), Expired: []Retained{}}
+// events known at known.
+func RetentionAt(pol *policy.Policy, f *Facts, at, known time.Time) SubjectRetention {
+	s := SubjectRetention{Subject: f.ID.Canonical, At: at, Items: Retention(pol, f, known), Expired: []Retained{}}
 	for _, it := range s.Items {
 		if it.Until.IsZero() || it.Held != "" {
 			s.Open = true

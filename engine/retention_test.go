@@ -68,14 +68,14 @@ func TestE01RetentionModel(t *testing.T) {
 		}
 	}
 
-	s := engine.RetentionAt(p, f, day(2027, 7, 1))
+	s := engine.RetentionAt(p, f, day(2027, 7, 1), day(2027, 7, 1))
 	if len(s.Expired) != 2 || s.Expired[0].RecordID != 1 || s.Expired[1].RecordID != 4 {
 		t.Errorf("expired at 2027-07-01 = %+v, want records 1 and 4", s.Expired)
 	}
 	if !s.LastUntil.Equal(day(2028, 9, 2)) || s.Forgettable() {
 		t.Errorf("last until %v forgettable %v, want 2028-09-02, false", s.LastUntil, s.Forgettable())
 	}
-	if s := engine.RetentionAt(p, f, day(2028, 9, 2)); !s.Forgettable() || len(s.Expired) != 3 {
+	if s := engine.RetentionAt(p, f, day(2028, 9, 2), day(2028, 9, 2)); !s.Forgettable() || len(s.Expired) != 3 {
 		t.Errorf("at 2028-09-02: forgettable %v, %d expired; want true, 3", s.Forgettable(), len(s.Expired))
 	}
 
@@ -85,7 +85,7 @@ func TestE01RetentionModel(t *testing.T) {
 		void(1, day(2026, 4, 1)),
 		dispute(1, day(2026, 3, 20)),
 	)
-	if s := engine.RetentionAt(p, held, day(2030, 1, 1)); s.Forgettable() || len(s.Expired) != 0 || s.Items[0].Held == "" {
+	if s := engine.RetentionAt(p, held, day(2030, 1, 1), day(2030, 1, 1)); s.Forgettable() || len(s.Expired) != 0 || s.Items[0].Held == "" {
 		t.Errorf("held: %+v, want the record held by the open objection", s)
 	}
 	// A check is kept 2 years.

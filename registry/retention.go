@@ -18,7 +18,7 @@ func Published(pol *policy.Policy, list string, e ListEntry, t time.Time) bool {
 }
 
 // SubjectRetention evaluates one subject's retention at t under the policy
-// in force: each record with its retention end and legal basis, those past
+// in force, from every event the registry knows: each record with its retention end and legal basis, those past
 // it, and when the subject's last record is.
 func (r *Registry) SubjectRetention(ctx context.Context, subject string, t time.Time) (engine.SubjectRetention, error) {
 	pol, _, err := r.Policy(ctx)
@@ -29,7 +29,7 @@ func (r *Registry) SubjectRetention(ctx context.Context, subject string, t time.
 	if err != nil {
 		return engine.SubjectRetention{}, err
 	}
-	return engine.RetentionAt(pol, f, t), nil
+	return engine.RetentionAt(pol, f, t, r.known(t)), nil
 }
 
 // RetentionAll evaluates the retention of every subject with events at t
@@ -52,7 +52,16 @@ func (r *Registry) RetentionAll(ctx context.Context, t time.Time, fn func(engine
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fn(engine.RetentionAt(pol, f, t))
+		fn(engine.RetentionAt(pol, f, t, r.known(t)))
 	}
 	return nil
+}
+
+// known is what the registry knows when asked about instant t: everything
+// recorded by now, or by t if t is later.
+func (r *Registry) known(t time.Time) time.Time {
+	if now := r.now(); now.After(t) {
+		return now
+	}
+	return t
 }
