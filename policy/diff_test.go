@@ -64,6 +64,7 @@ func TestCompare(t *testing.T) {
     severity: general
     points: {civic: -20}
     lifetime: 1y
+    retention: {retain: 6mo, legal_basis: PIPL art 47}
 measures:
 `,
 		`  - id: bikes

@@ -38,7 +38,7 @@ func lintErrors(t *testing.T, src string) string {
 // disputed records) and is accepted.
 func TestG02LintDuringDispute(t *testing.T) {
 	src := edited(t, "    when: tiers.civic == \"D\"\n", "    when: '\"debtors\" in lists'\n    during_dispute: suspended\n")
-	if msg := lintErrors(t, src); !strings.Contains(msg, "test.yaml:27: list low: during_dispute: suspended cannot apply") {
+	if msg := lintErrors(t, src); !strings.Contains(msg, "test.yaml:28: list low: during_dispute: suspended cannot apply") {
 		t.Errorf("lint = %q", msg)
 	}
 	src = edited(t, "    when: tiers.civic == \"D\"\n", "    when: tiers.civic == \"D\"\n    during_dispute: suspended\n")
@@ -86,7 +86,7 @@ func TestG11ConditionCost(t *testing.T) {
 	cubic := seq(30) + ".all(a, " + seq(30) + ".all(b, " + seq(30) + ".all(c, a + b + c > 0)))"
 	t.Run("one condition", func(t *testing.T) {
 		src := edited(t, `when: tiers.civic == "A"`, "when: '"+cubic+"'")
-		if msg := lintErrors(t, src); !strings.Contains(msg, "test.yaml:48: measure bikes: condition") || !strings.Contains(msg, "more than the 10000 allowed for one condition") {
+		if msg := lintErrors(t, src); !strings.Contains(msg, "test.yaml:50: measure bikes: condition") || !strings.Contains(msg, "more than the 10000 allowed for one condition") {
 			t.Errorf("lint = %q", msg)
 		}
 	})
@@ -153,7 +153,7 @@ func TestG12GrantRevealsTier(t *testing.T) {
 			switch {
 			case tc.want == "" && len(got) > 0:
 				t.Errorf("warned: %v", got)
-			case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], "test.yaml:45: warning: measure bikes: grant in sector bike-share reveals a tier") || !strings.Contains(got[0], tc.want)):
+			case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], "test.yaml:47: warning: measure bikes: grant in sector bike-share reveals a tier") || !strings.Contains(got[0], tc.want)):
 				t.Errorf("warnings %v, want one containing %q", got, tc.want)
 			}
 		})

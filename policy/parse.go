@@ -499,6 +499,7 @@ func (c *checker) validate() {
 			p.sectorMeasures[m.Sector] = append(p.sectorMeasures[m.Sector], i)
 		}
 	}
+	c.validateRetention()
 	if c.cost > MaxPolicyCost {
 		c.errorf("", "the policy's conditions may together cost up to %d units to evaluate for one subject, more than the %d allowed: simplify them", c.cost, MaxPolicyCost)
 	}

@@ -26,6 +26,9 @@ type Policy struct {
 	Rules       []*Rule      `yaml:"rules"`
 	Measures    []*Measure   `yaml:"measures"`
 	Procedures  Procedures   `yaml:"procedures"`
+	// CheckLog says how long the log of checks run on a subject is kept
+	// after each check (policy/retention.go).
+	CheckLog Retention `yaml:"check_log"`
 
 	// Filled by Parse.
 	File     string       `yaml:"-"` // the file it was loaded from, for messages
@@ -121,6 +124,11 @@ type List struct {
 	Domain           string   `yaml:"domain"`
 	RelatedDomains   []string `yaml:"related_domains"`
 	Contest          Text     `yaml:"contest"` // where and how to contest, shown with every decision
+	// PublishFor is how long an entry stays on the public list from its
+	// start (zero: as long as the listing is in force); Retention how long
+	// the listing's personal data is kept after the listing ends.
+	PublishFor Duration  `yaml:"publish_for"`
+	Retention  Retention `yaml:"retention"`
 
 	index    int
 	prg      cel.Program
@@ -153,6 +161,9 @@ type Rule struct {
 	Lists       map[string]ListingSpec `yaml:"lists"`
 	Lifetime    Duration               `yaml:"lifetime"`
 	Repair      RepairSpec             `yaml:"repair"`
+	// Retention is how long a record's personal data is kept after the
+	// record stops counting.
+	Retention Retention `yaml:"retention"`
 
 	listOrder []string
 }

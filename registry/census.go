@@ -305,8 +305,8 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 			}
 			for _, li := range st.Listings {
 				l := pol.List(li.List)
-				if l == nil || !l.Public {
-					continue
+				if l == nil || !pol.Published(l, li.Since, li.Until, t) {
+					continue // not public, or its publication period has run (publish_for)
 				}
 				base := ListEntry{ID: id, Name: name, Since: li.Since, Until: li.Until, UntilFulfilled: li.UntilFulfilled}
 				if len(li.Records) == 0 {
