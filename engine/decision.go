@@ -36,8 +36,17 @@ type Reason struct {
 	LegalBasis string    `json:"legal_basis"`
 	Until      time.Time `json:"until,omitzero"`
 	Via        string    `json:"via,omitempty"` // organisation, when the measure reaches a responsible person
-	Contest    string    `json:"contest"`
+	// ExemptPrivate: the measure reaches the person through an
+	// organisation and does not restrict spending their own money for
+	// private purposes; Note says so in words.
+	ExemptPrivate bool   `json:"exempt_private,omitempty"`
+	Note          string `json:"note,omitempty"`
+	Contest       string `json:"contest"`
 }
+
+// PrivatePurposesNote is the reason's note on a measure that reaches a
+// person through an organisation but exempts private purposes.
+const PrivatePurposesNote = "This measure reaches you as a responsible person of the organisation; it does not restrict spending your own money for private purposes (SPC provisions on restricting high consumption, 2015, art. 3 para. 3)."
 
 // Decide returns the decision for a sector: deny if any deny measure is in
 // force, else limit with the strictest parameters, else allow; grants are
@@ -122,6 +131,9 @@ func (s *State) reason(ms MeasureState) Reason {
 	}
 	if r.Contest == "" {
 		r.Contest = "Object in the Credo citizen portal."
+	}
+	if ms.Via != "" && ms.ExemptPrivate {
+		r.ExemptPrivate, r.Note = true, PrivatePurposesNote
 	}
 	if ms.Via != "" {
 		r.Records = nil // the organisation's records are not the person's to see here

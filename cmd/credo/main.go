@@ -72,5 +72,6 @@ decision, visible to the person it concerns, contestable and temporary.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newIDCmd(), newPolicyCmd(), newInitCmd(), newIngestCmd(), newShowCmd(), newCheckCmd(), newVerifyCmd(), newGenerateCmd(), newTokenCmd(), newServeCmd(), newDemoCmd(), newWebhookCmd(), newDisputesCmd(), newDisputeCmd(), newRepairsCmd(), newRepairCmd(), newSimulateCmd(), newPortalCmd(), newKeygenCmd(), newReceiptCmd())
+	root.AddCommand(newLinkCmd(), newRecordCmd())
 	return root
 }

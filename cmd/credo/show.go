@@ -199,6 +199,9 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return flagErrors(err)
 			}
+			if _, err := logCLICheck(cmd.Context(), st, d, atT, knownT, reg.Now()); err != nil {
+				return err
+			}
 			return printDecision(cmd, d, loc, asJSON)
 		},
 	}
