@@ -108,6 +108,14 @@ type Link struct {
 	Role   string    `json:"role"`
 	From   time.Time `json:"from"`
 	Until  time.Time `json:"until,omitzero"`
+	// Authority is the authority whose register states the link (e.g.
+	// the market regulator), LegalBasis the provision under which it is
+	// recorded, and EvidenceSHA256 the digest of the document showing it.
+	// Links filed through the registry (AddLink, EndLink) always carry an
+	// authority and a legal basis; older links may not.
+	Authority      string `json:"authority,omitempty"`
+	LegalBasis     string `json:"legal_basis,omitempty"`
+	EvidenceSHA256 string `json:"evidence_sha256,omitempty"`
 }
 
 // The roles a responsible person can have for an organisation.
@@ -166,13 +174,40 @@ type Notice struct {
 	// ReviewWithin is the time the authority has to decide an objection
 	// (a policy duration such as "15d"), and AppealTo and AppealWithin
 	// where and within what time its decision may be appealed.
-	ReviewWithin string     `json:"review_within,omitempty"`
-	AppealTo     string     `json:"appeal_to,omitempty"`
-	AppealWithin string     `json:"appeal_within,omitempty"`
-	RepairFrom   time.Time  `json:"repair_from,omitzero"` // first instant credit repair may be applied for
-	HowToObject  string     `json:"how_to_object"`
-	Minor        bool       `json:"minor,omitempty"` // a minor at the decision date: never listed
-	Text         NoticeText `json:"text"`
+	ReviewWithin string    `json:"review_within,omitempty"`
+	AppealTo     string    `json:"appeal_to,omitempty"`
+	AppealWithin string    `json:"appeal_within,omitempty"`
+	RepairFrom   time.Time `json:"repair_from,omitzero"` // first instant credit repair may be applied for
+	HowToObject  string    `json:"how_to_object"`
+	Minor        bool      `json:"minor,omitempty"` // a minor at the decision date: never listed
+	// Party is set on the notice of a person whom a record about an
+	// organisation reaches through a link (a legal representative, ...):
+	// the person is a party to the record, may object to it, and is told
+	// which measures reach them. Lists then names the organisation's
+	// listings, and Points is empty (they are the organisation's).
+	Party *NoticeParty `json:"party,omitempty"`
+	Text  NoticeText   `json:"text"`
+}
+
+// NoticeParty says how a record about an organisation reaches a person.
+type NoticeParty struct {
+	Org      string          `json:"org"`
+	OrgName  string          `json:"org_name,omitempty"`
+	Role     string          `json:"role"`
+	Measures []NoticeMeasure `json:"measures"`
+}
+
+// NoticeMeasure is a measure that may reach a person through a link.
+type NoticeMeasure struct {
+	Measure    string `json:"measure"`
+	Title      string `json:"title,omitempty"`
+	Sector     string `json:"sector"`
+	Effect     string `json:"effect"`
+	LegalBasis string `json:"legal_basis,omitempty"`
+	// ExemptPrivate: the measure does not restrict spending of the
+	// person's own money for private purposes (SPC provisions on
+	// restricting high consumption, 2015, art. 3 para. 3).
+	ExemptPrivate bool `json:"exempt_private,omitempty"`
 }
 
 // NoticeAuthority names the authority that filed a record.

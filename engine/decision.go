@@ -36,10 +36,19 @@ type Reason struct {
 	LegalBasis string    `json:"legal_basis"`
 	Until      time.Time `json:"until,omitzero"`
 	Via        string    `json:"via,omitempty"` // organisation, when the measure reaches a responsible person
-	Contest    string    `json:"contest"`       // in the policy's first language; ContestIn gives it in another
+	// ExemptPrivate: the measure reaches the person through an
+	// organisation and does not restrict spending their own money for
+	// private purposes; Note says so in words.
+	ExemptPrivate bool   `json:"exempt_private,omitempty"`
+	Note          string `json:"note,omitempty"`
+	Contest       string `json:"contest"` // in the policy's first language; ContestIn gives it in another
 
 	contest *contestSource
 }
+
+// PrivatePurposesNote is the reason's note on a measure that reaches a
+// person through an organisation but exempts private purposes.
+const PrivatePurposesNote = "This measure reaches you as a responsible person of the organisation; it does not restrict spending your own money for private purposes (SPC provisions on restricting high consumption, 2015, art. 3 para. 3)."
 
 // Decide returns the decision for a sector: deny if any deny measure is in
 // force, else limit with the strictest parameters, else allow; grants are
@@ -117,6 +126,9 @@ func (s *State) reason(ms MeasureState) Reason {
 	}
 	r.contest = src
 	r.Contest = r.ContestIn(s.pol, s.pol.FirstLanguage())
+	if ms.Via != "" && ms.ExemptPrivate {
+		r.ExemptPrivate, r.Note = true, PrivatePurposesNote
+	}
 	if ms.Via != "" {
 		r.Records = nil // the organisation's records are not the person's to see here
 	}

@@ -371,7 +371,7 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 					continue
 				}
 				s.InForce.Add(m.Index())
-				ms.Via, ms.ViaRole = org.ID.Canonical, ln.Role
+				ms.Via, ms.ViaRole, ms.ExemptPrivate = org.ID.Canonical, ln.Role, m.ExemptPrivate
 				s.Measures = append(s.Measures, ms)
 			}
 		}

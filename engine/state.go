@@ -98,6 +98,9 @@ type MeasureState struct {
 	// person of an organisation: the organisation and the role.
 	Via     string `json:"via,omitempty"`
 	ViaRole string `json:"via_role,omitempty"`
+	// ExemptPrivate: reaching the subject through an organisation, the
+	// measure does not restrict private purposes (policy exempt_private).
+	ExemptPrivate bool `json:"exempt_private,omitempty"`
 }
 
 // RecordState is one record and what it does at the instant.

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"credo"
+	"credo/storetest"
 	"fmt"
 	"net/http"
 	"strings"
@@ -81,6 +82,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/records/batch", func() any {
 			return `{"subject":"` + carol + `","rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"` + unique() + `","decided_at":"2025-01-01","evidence_sha256":"` + digest("x") + `"}` + "\n"
 		}, map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": ok200}}, // the other authority's line is rejected
+		{"POST", "/v1/links", func() any { return linkBody(ric(200+n), unique()) }, map[string]outcome{"admin": ok201, "authority-own": ok201, "authority-other": forbidden}},
+		{"POST", "/v1/links/end", func() any {
+			l := linkBody(ric(200+n), unique())
+			e.do("POST", "/v1/links", "admin", l)
+			delete(l, "from")
+			l["until"] = "2022-01-01T00:00:00+08:00"
+			return l
+		}, map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": forbidden}},
 		{"POST", "/v1/records/" + itoa(rec.ID) + "/revoke", func() any { return map[string]string{"reason": "test", "at": "2026-01-01"} }, change},
 		{"POST", "/v1/records/" + itoa(rec.ID) + "/fulfil", func() any { return map[string]string{"reason": "test"} }, change},
 		{"POST", "/v1/records/" + itoa(rec.ID) + "/repair", func() any { return map[string]string{"reason": "test"} }, change},
@@ -280,4 +289,11 @@ func TestRateLimit(t *testing.T) {
 	if r := e.do("GET", "/v1/policies", "admin", nil); r.status != http.StatusOK {
 		t.Errorf("another token: %d", r.status)
 	}
+}
+
+// linkBody is a link of a person to the test organisation, filed by the
+// court (the case reference only makes callers draw a fresh person).
+func linkBody(person, _ string) map[string]any {
+	return map[string]any{"org": storetest.USCC(9), "person": person, "role": "principal", "authority": "court.test",
+		"legal_basis": "Company Law art 10", "from": "2021-01-01T00:00:00+08:00"}
 }

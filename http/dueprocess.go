@@ -35,6 +35,9 @@ type DisputeRequest struct {
 type DisputeDecisionRequest struct {
 	Outcome string `json:"outcome"` // upheld | corrected | revoked
 	Reason  string `json:"reason"`
+	// DecidedAt is when the decision was taken, if not now (a decision
+	// taken on paper): not in the future, not before the dispute opened.
+	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
 // DisputeList is the answer of GET /v1/disputes.
@@ -56,6 +59,9 @@ type RepairRequest struct {
 type RepairDecisionRequest struct {
 	Outcome string `json:"outcome"` // approved | refused
 	Reason  string `json:"reason,omitempty"`
+	// DecidedAt is when the decision was taken, if not now: not in the
+	// future, not before the application was made.
+	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
 // RepairList is the answer of GET /v1/repairs.
@@ -91,6 +97,10 @@ func (s *Server) ownRecord(ctx context.Context, p *principal, id int64) (string,
 		return "", err
 	}
 	if rec.Subject != own {
+		// A person the record reaches through a link is a party to it.
+		if party, err := s.reg.IsParty(ctx, rec.ID, own); err != nil || party {
+			return registry.ActorSubject, err
+		}
 		return "", &credo.Error{Code: credo.EFORBIDDEN, Field: "record_id", Message: fmt.Sprintf("record %d is not about you: a subject token acts only on its own records", id)}
 	}
 	return registry.ActorSubject, nil
@@ -129,7 +139,7 @@ func (s *Server) handleDecideDispute(w http.ResponseWriter, r *http.Request, p *
 	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
 		return err
 	}
-	c, err := s.reg.DecideDispute(r.Context(), id, q.Outcome, q.Reason, deciderOf(p))
+	c, err := s.reg.DecideDisputeOn(r.Context(), id, q.Outcome, q.Reason, deciderOf(p), q.DecidedAt)
 	if err != nil {
 		return err
 	}
@@ -259,7 +269,7 @@ func (s *Server) handleDecideRepair(w http.ResponseWriter, r *http.Request, p *p
 	default:
 		return invalid("outcome", "must be approved or refused, not %q", q.Outcome)
 	}
-	c, err := s.reg.DecideRepair(r.Context(), id, approve, q.Reason, deciderOf(p))
+	c, err := s.reg.DecideRepairOn(r.Context(), id, approve, q.Reason, deciderOf(p), q.DecidedAt)
 	if err != nil {
 		return err
 	}
@@ -294,8 +304,14 @@ func (c *Client) OpenDispute(ctx context.Context, q DisputeRequest) (*registry.D
 
 // DecideDispute decides a dispute: upheld, corrected or revoked.
 func (c *Client) DecideDispute(ctx context.Context, id int64, outcome, reason string) (*registry.DisputeCase, error) {
+	return c.DecideDisputeOn(ctx, id, outcome, reason, time.Time{})
+}
+
+// DecideDisputeOn decides a dispute with a decision taken at instant at
+// (zero: now).
+func (c *Client) DecideDisputeOn(ctx context.Context, id int64, outcome, reason string, at time.Time) (*registry.DisputeCase, error) {
 	var out registry.DisputeCase
-	if err := c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/disputes/%d/decision", id), nil, DisputeDecisionRequest{Outcome: outcome, Reason: reason}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/disputes/%d/decision", id), nil, DisputeDecisionRequest{Outcome: outcome, Reason: reason, DecidedAt: at}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -322,7 +338,13 @@ func (c *Client) ApplyRepair(ctx context.Context, q RepairRequest) (*registry.Re
 
 // DecideRepair approves or refuses a repair application.
 func (c *Client) DecideRepair(ctx context.Context, id int64, approve bool, reason string) (*registry.RepairCase, error) {
-	q := RepairDecisionRequest{Outcome: credo.RepairRefused, Reason: reason}
+	return c.DecideRepairOn(ctx, id, approve, reason, time.Time{})
+}
+
+// DecideRepairOn decides a repair application with a decision taken at
+// instant at (zero: now).
+func (c *Client) DecideRepairOn(ctx context.Context, id int64, approve bool, reason string, at time.Time) (*registry.RepairCase, error) {
+	q := RepairDecisionRequest{Outcome: credo.RepairRefused, Reason: reason, DecidedAt: at}
 	if approve {
 		q.Outcome = credo.RepairApproved
 	}

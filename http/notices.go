@@ -25,6 +25,9 @@ type IssuedNotice struct {
 type SubjectNotices struct {
 	Subject string         `json:"subject"`
 	Notices []IssuedNotice `json:"notices"`
+	// Party are the notices of records about organisations that reach
+	// the subject through a link (registry.PartyNotices).
+	Party []credo.Notice `json:"party,omitempty"`
 }
 
 func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -39,6 +42,9 @@ func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request, p *princi
 	res := SubjectNotices{Subject: subject, Notices: make([]IssuedNotice, 0, len(evs))}
 	for _, ev := range evs {
 		res.Notices = append(res.Notices, IssuedNotice{Seq: ev.Seq, Issued: ev.Recorded, Notice: ev.Notice})
+	}
+	if res.Party, err = s.reg.PartyNotices(r.Context(), subject); err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, res)
 }

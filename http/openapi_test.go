@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"credo/storetest"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -98,6 +99,11 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/v1/records/" + itoa(r2.ID) + "/fulfil", "court", map[string]any{"reason": "paid"}},
 		{"POST", "/v1/records/" + itoa(r3.ID) + "/repair", "court", map[string]any{"reason": "repaired"}},
 		{"POST", "/v1/records/" + itoa(r3.ID) + "/repair", "court", map[string]any{"reason": "too early", "at": "2025-02-01"}},
+		{"POST", "/v1/links", "court", map[string]any{"org": storetest.USCC(7), "person": carol, "role": "principal", "legal_basis": "Company Law art 10", "from": "2021-01-01T00:00:00+08:00"}},
+		{"POST", "/v1/links", "court", map[string]any{"org": storetest.USCC(7), "person": carol, "role": "principal", "legal_basis": "Company Law art 10", "from": "2021-01-01T00:00:00+08:00"}},
+		{"POST", "/v1/links", "court", map[string]any{"org": storetest.USCC(7), "person": carol, "role": "principal", "legal_basis": "Company Law art 10", "from": "2021-02-01T00:00:00+08:00"}},
+		{"POST", "/v1/links/end", "court", map[string]any{"org": storetest.USCC(7), "person": carol, "role": "principal", "legal_basis": "Company Law art 10", "until": "2022-01-01T00:00:00+08:00"}},
+		{"POST", "/v1/links/end", "court", map[string]any{"org": storetest.USCC(7), "person": carol, "role": "principal", "legal_basis": "Company Law art 10", "until": "2022-01-01T00:00:00+08:00"}},
 		{"GET", "/v1/subjects/" + alice, "alice", nil},
 		{"GET", "/v1/subjects/" + alice + "/history", "alice", nil},
 		{"GET", "/v1/subjects/" + alice + "/checks", "alice", nil},

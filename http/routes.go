@@ -22,6 +22,8 @@ func (s *Server) registerRoutes() {
 	s.route("POST /v1/records/{id}/revoke", authorities, nil, s.handleChange)
 	s.route("POST /v1/records/{id}/fulfil", authorities, nil, s.handleChange)
 	s.route("POST /v1/records/{id}/repair", authorities, nil, s.handleChange)
+	s.route("POST /v1/links", authorities, nil, s.handleAddLink)
+	s.route("POST /v1/links/end", authorities, nil, s.handleEndLink)
 
 	s.route("GET /v1/subjects/{id}", subjects, []string{"at", "known"}, s.handleState)
 	s.route("GET /v1/subjects/{id}/history", subjects, []string{"from", "to"}, s.handleHistory)

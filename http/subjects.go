@@ -65,6 +65,10 @@ func (s *Server) queryTime(r *http.Request, name string) (time.Time, error) {
 type StateResponse struct {
 	*engine.State
 	Decisions []engine.Decision `json:"decisions"`
+	// PartyNotices are the notices of records about organisations that
+	// reach the subject through a link (as legal representative, ...):
+	// the subject is a party to them and may object (registry.PartyNotices).
+	PartyNotices []credo.Notice `json:"party_notices,omitempty"`
 	// Receipt proves every event of the subject's file is in the log: a
 	// signed checkpoint and each event's inclusion proof, verifiable
 	// offline with the log's public key (credo receipt verify). Absent
@@ -110,6 +114,9 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	if st.Records == nil {
 		st.Records = []engine.RecordState{}
+	}
+	if resp.PartyNotices, err = s.reg.PartyNotices(r.Context(), subject); err != nil {
+		return err
 	}
 	if resp.Receipt, err = s.SubjectReceipt(r.Context(), subject); err != nil {
 		return err

@@ -224,6 +224,11 @@ type Measure struct {
 	Source     string             `yaml:"source"`
 	ExtendsTo  []string           `yaml:"extends_to"` // roles of responsible persons the measure also reaches
 	Subjects   []string           `yaml:"subjects"`   // default: all
+	// ExemptPrivate: where the measure reaches a person through a link,
+	// it does not restrict spending the person's own money for private
+	// purposes (SPC provisions on restricting high consumption, 2015,
+	// art. 3 para. 3); the decision reason says so.
+	ExemptPrivate bool `yaml:"exempt_private"`
 
 	index   int
 	prg     cel.Program

@@ -306,6 +306,28 @@ func appealAllowed(pol *policy.Policy, rec *credo.Record, past []credo.DisputeVi
 // appellate authority; ActorAdmin may act for either, anybody else is
 // refused with EFORBIDDEN. A reason is required: the subject is told it.
 func (r *Registry) DecideDispute(ctx context.Context, disputeID int64, outcome, reason, actor string) (*DisputeCase, error) {
+	return r.DecideDisputeOn(ctx, disputeID, outcome, reason, actor, time.Time{})
+}
+
+// decidedOn validates the date a decision was taken (zero: now): not in
+// the future, not before the step it decides was opened.
+func decidedOn(at, now, opened time.Time, what string, loc *time.Location) (time.Time, error) {
+	if at.IsZero() {
+		return now, nil
+	}
+	if at.After(now.Add(maxClockSkew)) {
+		return time.Time{}, credo.FieldErrorf("decided_at", "%s is in the future", stamp(at, loc))
+	}
+	if at.Before(opened) {
+		return time.Time{}, credo.FieldErrorf("decided_at", "%s is before the %s was made (%s)", stamp(at, loc), what, stamp(opened, loc))
+	}
+	return at, nil
+}
+
+// DecideDisputeOn is DecideDispute for a decision taken at instant at
+// (zero: now), e.g. on paper: not in the future, not before the dispute
+// was opened. Deadlines and lateness are judged by that date.
+func (r *Registry) DecideDisputeOn(ctx context.Context, disputeID int64, outcome, reason, actor string, at time.Time) (*DisputeCase, error) {
 	ds, err := r.dueStore()
 	if err != nil {
 		return nil, err
@@ -344,11 +366,19 @@ func (r *Registry) DecideDispute(ctx context.Context, disputeID int64, outcome, 
 		}
 		return nil, credo.Errorf(credo.EFORBIDDEN, "dispute %d is decided by %s, not by %s", v.ID, who, actor)
 	}
-	dec := &credo.DisputeDecision{DisputeID: v.ID, RecordID: v.RecordID, At: now, Outcome: outcome, Reason: reason}
+	what := "objection"
+	if v.Appeal {
+		what = "appeal"
+	}
+	decided, err := decidedOn(at, now, v.OpenedAt, what, loc)
+	if err != nil {
+		return nil, err
+	}
+	dec := &credo.DisputeDecision{DisputeID: v.ID, RecordID: v.RecordID, At: decided, Outcome: outcome, Reason: reason}
 	if _, err := r.Append(ctx, &credo.Event{Type: credo.EventDisputeDecided, Subject: v.Subject, Actor: actor, Decision: dec}); err != nil {
 		return nil, err
 	}
-	v.State, v.DecidedAt, v.Outcome, v.Reason, v.DecidedBy = credo.StateDecided, now, outcome, reason, actor
+	v.State, v.DecidedAt, v.Outcome, v.Reason, v.DecidedBy = credo.StateDecided, decided, outcome, reason, actor
 	c = disputeCase(pol, *v, now)
 	return &c, nil
 }
@@ -527,6 +557,13 @@ func (r *Registry) RepairFrom(ctx context.Context, rec *credo.Record) (time.Time
 // needs a reason. Only the authority that filed the record, or ActorAdmin,
 // may decide.
 func (r *Registry) DecideRepair(ctx context.Context, applicationID int64, approve bool, reason, actor string) (*RepairCase, error) {
+	return r.DecideRepairOn(ctx, applicationID, approve, reason, actor, time.Time{})
+}
+
+// DecideRepairOn is DecideRepair for a decision taken at instant at (zero:
+// now): not in the future, not before the application was made. An
+// approval takes effect from that date.
+func (r *Registry) DecideRepairOn(ctx context.Context, applicationID int64, approve bool, reason, actor string, at time.Time) (*RepairCase, error) {
 	ds, err := r.dueStore()
 	if err != nil {
 		return nil, err
@@ -554,7 +591,10 @@ func (r *Registry) DecideRepair(ctx context.Context, applicationID int64, approv
 	if actor != ActorAdmin && actor != v.Authority {
 		return nil, credo.Errorf(credo.EFORBIDDEN, "repair application %d is decided by the authority that filed record %d, %s, not by %s", v.ID, v.RecordID, v.Authority, actor)
 	}
-	now := r.now()
+	now, err := decidedOn(at, r.now(), v.AppliedAt, "application", loc)
+	if err != nil {
+		return nil, err
+	}
 	ev := &credo.Event{Subject: v.Subject, Actor: actor}
 	if approve {
 		rec, err := r.record(ctx, v.RecordID, "record_id")
@@ -576,7 +616,7 @@ func (r *Registry) DecideRepair(ctx context.Context, applicationID int64, approv
 		return nil, err
 	}
 	v.State, v.DecidedAt, v.Reason, v.DecidedBy = credo.StateDecided, now, reason, actor
-	c := repairCase(pol, *v, now)
+	c := repairCase(pol, *v, r.now())
 	return &c, nil
 }
 

@@ -288,7 +288,7 @@ func newDisputeCmd() *cobra.Command {
 	remote.register(open)
 
 	var ddb storeFlag
-	var outcome, reason, authority string
+	var outcome, reason, authority, decidedOn string
 	var djson bool
 	var dremote remoteFlags
 	decide := &cobra.Command{
@@ -305,9 +305,17 @@ func newDisputeCmd() *cobra.Command {
 				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
 			}
 			d, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.DisputeCase, error) {
-				return c.DecideDispute(cmd.Context(), id, outcome, reason)
+				at, err := parseInstant("decided-on", decidedOn, time.Local)
+				if err != nil {
+					return nil, err
+				}
+				return c.DecideDisputeOn(cmd.Context(), id, outcome, reason, at)
 			}, func(reg *registry.Registry) (*registry.DisputeCase, error) {
-				return reg.DecideDispute(cmd.Context(), id, outcome, reason, actorOf(authority))
+				at, err := parseInstant("decided-on", decidedOn, policyLoc(cmd.Context(), reg))
+				if err != nil {
+					return nil, err
+				}
+				return reg.DecideDisputeOn(cmd.Context(), id, outcome, reason, actorOf(authority), at)
 			})
 			if err != nil {
 				return err
@@ -321,6 +329,7 @@ func newDisputeCmd() *cobra.Command {
 	}
 	dbFlag(decide, &ddb)
 	decide.Flags().StringVar(&outcome, "outcome", "", "upheld, corrected or revoked")
+	decide.Flags().StringVar(&decidedOn, "decided-on", "", "when the decision was taken, if not now (RFC 3339 or YYYY-MM-DD): not in the future, not before the dispute was opened")
 	decide.Flags().StringVar(&reason, "reason", "", "why (the subject is told)")
 	decide.Flags().StringVar(&authority, "authority", "", "decide as this authority (default: as the operator)")
 	decide.Flags().BoolVar(&djson, "json", false, "print JSON")
@@ -462,7 +471,7 @@ func newRepairCmd() *cobra.Command {
 	remote.register(apply)
 
 	var ddb storeFlag
-	var reason, authority string
+	var reason, authority, decidedOn string
 	var approve, refuse, djson bool
 	var dremote remoteFlags
 	decide := &cobra.Command{
@@ -482,9 +491,17 @@ func newRepairCmd() *cobra.Command {
 				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
 			}
 			a, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.RepairCase, error) {
-				return c.DecideRepair(cmd.Context(), id, approve, reason)
+				at, err := parseInstant("decided-on", decidedOn, time.Local)
+				if err != nil {
+					return nil, err
+				}
+				return c.DecideRepairOn(cmd.Context(), id, approve, reason, at)
 			}, func(reg *registry.Registry) (*registry.RepairCase, error) {
-				return reg.DecideRepair(cmd.Context(), id, approve, reason, actorOf(authority))
+				at, err := parseInstant("decided-on", decidedOn, policyLoc(cmd.Context(), reg))
+				if err != nil {
+					return nil, err
+				}
+				return reg.DecideRepairOn(cmd.Context(), id, approve, reason, actorOf(authority), at)
 			})
 			if err != nil {
 				return err
@@ -498,6 +515,7 @@ func newRepairCmd() *cobra.Command {
 	}
 	dbFlag(decide, &ddb)
 	decide.Flags().BoolVar(&approve, "approve", false, "approve the application")
+	decide.Flags().StringVar(&decidedOn, "decided-on", "", "when the decision was taken, if not now (RFC 3339 or YYYY-MM-DD): not in the future, not before the application")
 	decide.Flags().BoolVar(&refuse, "refuse", false, "refuse the application (a reason is required)")
 	decide.Flags().StringVar(&reason, "reason", "", "why (the subject is told)")
 	decide.Flags().StringVar(&authority, "authority", "", "decide as this authority (default: as the operator)")

@@ -74,5 +74,6 @@ decision, visible to the person it concerns, contestable and temporary.`,
 	root.AddCommand(newIDCmd(), newPolicyCmd(), newInitCmd(), newIngestCmd(), newShowCmd(), newCheckCmd(), newVerifyCmd(), newBackupCmd(), newRestoreCmd(), newGenerateCmd(), newTokenCmd(), newServeCmd(), newDemoCmd(), newWebhookCmd(), newDisputesCmd(), newDisputeCmd(), newRepairsCmd(), newRepairCmd(), newSimulateCmd(), newPortalCmd(), newKeygenCmd(), newReceiptCmd())
 	root.AddCommand(newWitnessCmd())
 	root.AddCommand(newRetentionCmd())
+	root.AddCommand(newLinkCmd(), newRecordCmd())
 	return root
 }

@@ -206,6 +206,9 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return flagErrors(err)
 			}
+			if _, err := logCLICheck(cmd.Context(), st, d, atT, knownT, reg.Now()); err != nil {
+				return err
+			}
 			if lang != "" {
 				for i, r := range d.Reasons {
 					d.Reasons[i].LegalBasis, d.Reasons[i].Contest = r.LegalBasisIn(pol, lang), r.ContestIn(pol, lang)
