@@ -295,7 +295,7 @@ func newDisputeCmd() *cobra.Command {
 		Use:     "decide --db DB DISPUTE --outcome upheld|corrected|revoked --reason TEXT [--authority A]",
 		Short:   "Decide a dispute (as the deciding authority with --authority, else as the operator)",
 		Example: "  credo dispute decide --db city.db 57 --outcome upheld --reason 'no payment on file' --authority court.beijing.chaoyang",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("DISPUTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("DISPUTE", args[0])
 			if err != nil {
@@ -331,7 +331,7 @@ func newDisputeCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show --db DB DISPUTE",
 		Short: "Show a dispute, its deadlines and its decision",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("DISPUTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("DISPUTE", args[0])
 			if err != nil {
@@ -469,7 +469,7 @@ func newRepairCmd() *cobra.Command {
 		Use:     "decide --db DB APPLICATION --approve|--refuse [--reason TEXT] [--authority A]",
 		Short:   "Approve or refuse a repair application (approval ends the record's effects now)",
 		Example: "  credo repair decide --db city.db 77 --approve --reason 'obligation performed' --authority samr.beijing",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("APPLICATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("APPLICATION", args[0])
 			if err != nil {

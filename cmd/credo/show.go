@@ -28,10 +28,16 @@ func newShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show --db DB SUBJECT [--at T] [--known T]",
 		Short: "Show a subject's whole file: schemes, listings, measures and records",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("SUBJECT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if c := remote.client(); c != nil {
-				atT, knownT, err := parseAtKnown(at, known, nil)
+				// Dates in the policy's time zone, as with --db (the JSON
+				// carries UTC offsets only).
+				loc, err := c.Location(cmd.Context())
+				if err != nil {
+					return err
+				}
+				atT, knownT, err := parseAtKnown(at, known, loc)
 				if err != nil {
 					return err
 				}
@@ -42,12 +48,12 @@ func newShowCmd() *cobra.Command {
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), s)
 				}
-				printState(cmd.OutOrStdout(), s, s.At.Location())
+				printState(cmd.OutOrStdout(), s, loc)
 				ns, err := c.Notices(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				printNotices(cmd.OutOrStdout(), ns, s.At.Location())
+				printNotices(cmd.OutOrStdout(), ns, loc)
 				return nil
 			}
 			reg, st, err := openRegistry(cmd.Context(), db)
@@ -62,6 +68,9 @@ func newShowCmd() *cobra.Command {
 			loc := pol.Location()
 			atT, knownT, err := parseAtKnown(at, known, loc)
 			if err != nil {
+				return err
+			}
+			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
 				return err
 			}
 			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
@@ -81,11 +90,18 @@ func newShowCmd() *cobra.Command {
 		},
 	}
 	dbFlag(cmd, &db)
-	cmd.Flags().StringVar(&at, "at", "", "the instant to show (RFC 3339 or YYYY-MM-DD; default now)")
-	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
 	return cmd
+}
+
+// instant shows an instant in the policy's time zone, the zone named.
+func instant(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 -07:00") + " " + loc.String()
 }
 
 func day(t time.Time, loc *time.Location) string {
@@ -96,7 +112,8 @@ func day(t time.Time, loc *time.Location) string {
 }
 
 func printState(w io.Writer, s *engine.State, loc *time.Location) {
-	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, s.At.In(loc).Format(time.RFC3339), s.Policy[:min(12, len(s.Policy))])
+	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, instant(s.At, loc), s.Policy[:min(12, len(s.Policy))])
+	fmt.Fprintf(w, "(dates are days in %s)\n", loc)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSCHEME\tSCORE\tTIER\tNOTE")
 	for _, sc := range s.Schemes {
@@ -140,7 +157,7 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 	}
 	tw.Flush()
 	if !s.Next.IsZero() {
-		fmt.Fprintf(w, "\nnext change by itself: %s\n", s.Next.In(loc).Format(time.RFC3339))
+		fmt.Fprintf(w, "\nnext change by itself: %s\n", instant(s.Next, loc))
 	}
 }
 
@@ -152,7 +169,7 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check --db DB SUBJECT SECTOR [--at T]",
 		Short: "Answer a check: may SUBJECT use SECTOR? (allow, limit or deny, with reasons)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs("SUBJECT", "SECTOR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var d engine.Decision
 			loc := time.UTC
@@ -163,6 +180,11 @@ func newCheckCmd() *cobra.Command {
 				var err error
 				if d, err = c.Check(cmd.Context(), args[0], args[1]); err != nil {
 					return err
+				}
+				if d.Decision != engine.Allow { // dates to show: in the policy's zone
+					if loc, err = c.Location(cmd.Context()); err != nil {
+						return err
+					}
 				}
 				return printDecision(cmd, d, loc, asJSON)
 			}
@@ -180,6 +202,9 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
+				return err
+			}
 			if atT.IsZero() && knownT.IsZero() {
 				d, err = reg.Check(cmd.Context(), args[0], args[1])
 			} else {
@@ -192,8 +217,7 @@ func newCheckCmd() *cobra.Command {
 		},
 	}
 	dbFlag(cmd, &db)
-	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
-	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
 	return cmd
@@ -216,4 +240,15 @@ func printDecision(cmd *cobra.Command, d engine.Decision, loc *time.Location, as
 		fmt.Fprintf(out, "  grants: %s\n", strings.Join(d.Grants, ", "))
 	}
 	return nil
+}
+
+// atKnownFlags adds --at and --known, which mean the same in every command
+// (show, check, simulate), and says so in the command's --help.
+func atKnownFlags(cmd *cobra.Command, at, known *string) {
+	cmd.Flags().StringVar(at, "at", "", "the instant the answer is about (default now; "+instantHelp+")")
+	cmd.Flags().StringVar(known, "known", "", "use only what was recorded by this instant (default now: everything filed so far)")
+	if cmd.Long == "" {
+		cmd.Long = cmd.Short + "."
+	}
+	cmd.Long += "\n\n" + atKnownHelp
 }
