@@ -80,6 +80,5 @@ func newPortal(f *serveFlags, db store, reg *registry.Registry, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	pt.WarmUp()
 	return pt, nil
 }
