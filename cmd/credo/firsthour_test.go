@@ -257,3 +257,54 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestF03BusyAddressFirst: a busy --addr is reported before any slow
+// set-up: before the registry is opened (serve) or the city seeded (demo).
+func TestF03BusyAddressFirst(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, "serve", "--db", filepath.Join(dir, "none.db"), "--addr", l.Addr().String())
+	if code == 0 || !strings.Contains(errs, "--addr: cannot listen on "+l.Addr().String()) {
+		t.Errorf("serve on a busy address: exit %d, want the address reported first\n%s%s", code, out, errs)
+	}
+	demoDB := filepath.Join(dir, "demo.db")
+	code, out, errs = runCLI(t, "demo", "--db", demoDB, "--addr", l.Addr().String(), "--people", "100", "--orgs", "10")
+	if code == 0 || !strings.Contains(errs, "--addr: cannot listen") {
+		t.Errorf("demo on a busy address: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(demoDB); err == nil {
+		t.Errorf("the demo seeded its city before finding its address busy")
+	}
+}
+
+// TestF03ReadyMeansReady: the census behind the public lists and the
+// dashboard is built before the server answers, and the start-up says
+// what it is doing.
+func TestF03ReadyMeansReady(t *testing.T) {
+	db := newRegistry(t)
+	_, stop := startServe(t, db)
+	logs := stop()
+	var order []string
+	for _, line := range strings.Split(logs, "\n") {
+		var m struct{ Msg string }
+		if json.Unmarshal([]byte(line), &m) == nil && m.Msg != "" {
+			order = append(order, m.Msg)
+		}
+	}
+	idx := func(prefix string) int {
+		for i, m := range order {
+			if strings.HasPrefix(m, prefix) {
+				return i
+			}
+		}
+		return -1
+	}
+	bound, table, census, serving := idx("starting: address bound"), idx("starting: loading or building the decision table"), idx("starting: census built"), idx("serving")
+	if bound < 0 || table < 0 || census < 0 || serving < 0 || !(bound < table && table < census && census < serving) {
+		t.Errorf("start-up order: bound %d, table %d, census %d, serving %d, want increasing:\n%s", bound, table, census, serving, strings.Join(order, "\n"))
+	}
+}
