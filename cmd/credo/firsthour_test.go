@@ -119,6 +119,16 @@ func TestF02AtKnownMeanTheSame(t *testing.T) {
 	}
 }
 
+// TestF02BeforeAnyPolicy: an --at before any policy takes effect says
+// when the first does.
+func TestF02BeforeAnyPolicy(t *testing.T) {
+	db := newRegistry(t)
+	code, out, errs := runCLI(t, "check", "--db", db, ric(7), "aviation", "--at", "2019-06-01")
+	if code == 0 || !strings.Contains(errs, "no policy was in force yet at 2019-06-01T00:00:00+08:00: the first takes effect at 2020-01-01T00:00:00+08:00") {
+		t.Errorf("check --at before the first policy: exit %d\n%s%s", code, out, errs)
+	}
+}
+
 // TestF02EmptyReportWarns: a simulation whose knowledge instant precedes
 // every record warns that its report is empty for that reason.
 func TestF02EmptyReportWarns(t *testing.T) {

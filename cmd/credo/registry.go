@@ -383,3 +383,27 @@ func knownTooEarly(ctx context.Context, st credo.Store, known time.Time, loc *ti
 	}
 	return nil
 }
+
+// atTooEarly refuses an --at instant before any policy takes effect,
+// saying when the first one does ("no policy in force" alone leaves a
+// reader guessing).
+func atTooEarly(ctx context.Context, st credo.Store, at time.Time, loc *time.Location) error {
+	if at.IsZero() {
+		return nil
+	}
+	pvs, err := st.Policies(ctx)
+	if err != nil || len(pvs) == 0 {
+		return err
+	}
+	first := pvs[0].Effective
+	for _, pv := range pvs[1:] {
+		if pv.Effective.Before(first) {
+			first = pv.Effective
+		}
+	}
+	if at.Before(first) {
+		return credo.FieldErrorf("--at", "no policy was in force yet at %s: the first takes effect at %s",
+			at.In(loc).Format(time.RFC3339), first.In(loc).Format(time.RFC3339))
+	}
+	return nil
+}

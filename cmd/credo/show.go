@@ -73,6 +73,9 @@ func newShowCmd() *cobra.Command {
 			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
 				return err
 			}
+			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
+				return err
+			}
 			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
 			if err != nil {
 				return err
@@ -203,6 +206,9 @@ func newCheckCmd() *cobra.Command {
 				return err
 			}
 			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
+				return err
+			}
+			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
 				return err
 			}
 			if atT.IsZero() && knownT.IsZero() {

@@ -77,6 +77,9 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 			if err := knownTooEarly(cmd.Context(), st, knownT, pol.Location()); err != nil {
 				return err
 			}
+			if err := atTooEarly(cmd.Context(), st, atT, pol.Location()); err != nil {
+				return err
+			}
 			cur, draft, err := simulate.Versions(reg.Engine(), atT, knownT, draftFile, src)
 			if err != nil {
 				return err
