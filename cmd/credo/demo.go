@@ -334,9 +334,9 @@ func printDemo(w io.Writer, base string, toks []demoToken, story demoStory, code
 	if story.record != 0 {
 		fmt.Fprintf(w, `
 Play due process through (in the portal, or with the curl lines below):
-  1. As the citizen (%s, the subject token or the one-time code): /me shows
-     air travel denied because of record %d; object to it there.
-  2. As the clerk of %s (the authority token), who filed that record:
+  1. As the citizen %s (the subject token, or the one-time code):
+     /me shows air travel denied because of record %d; object to it there.
+  2. As the clerk of %s, who filed that record (the authority token):
      /clerk lists the objection with its deadline; decide it (revoke it, or
      uphold it with a reason).
   3. As the citizen again: /me shows the decision, and the changed answer
