@@ -14,6 +14,7 @@ import (
 	"credo"
 	"credo/engine"
 	"credo/ingest"
+	"credo/policy"
 )
 
 // Client talks to a Credo server. Its methods return the registry's own
@@ -256,4 +257,32 @@ func problemError(p Problem) error {
 		msg += ":\n" + strings.Join(p.Errors, "\n")
 	}
 	return &credo.Error{Code: codeOfType(p.Type), Field: p.Field, Message: msg}
+}
+
+// Location returns the time zone of the policy in force on the server,
+// in which every instant shown to a person is given (a JSON answer carries
+// instants with their UTC offset only).
+func (c *Client) Location(ctx context.Context) (*time.Location, error) {
+	var list PolicyList
+	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	hash := ""
+	for _, p := range list.Policies {
+		if p.InForce {
+			hash = p.Hash
+		}
+	}
+	if hash == "" {
+		return nil, credo.Errorf(credo.ENOTFOUND, "the server has no policy in force")
+	}
+	var doc PolicyDocument
+	if err := c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(hash), nil, nil, &doc); err != nil {
+		return nil, err
+	}
+	p, err := policy.Parse("policy.yaml", []byte(doc.Source))
+	if err != nil {
+		return nil, credo.Errorf(credo.EINTERNAL, "the server's policy in force does not parse: %v", err)
+	}
+	return p.Location(), nil
 }

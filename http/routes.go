@@ -3,6 +3,8 @@ package http
 import (
 	_ "embed"
 	"net/http"
+
+	"credo"
 )
 
 //go:embed openapi.json
@@ -62,7 +64,7 @@ func (s *Server) registerRoutes() {
 	// /healthz and /metrics.
 	s.routes = append(s.routes, "GET /healthz", "GET /readyz", "GET /metrics")
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": credo.Version()})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", s.metrics.handler())

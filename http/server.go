@@ -67,6 +67,10 @@ type Options struct {
 	// OnListen, if set, is called with the listening address once
 	// ListenAndServe listens (useful with port 0).
 	OnListen func(addr net.Addr)
+	// Listener, if set, is served instead of listening on the address
+	// given to ListenAndServe: a caller binds its port first, so that a
+	// busy address is reported before a slow set-up.
+	Listener net.Listener
 	// MaxTailLag is how many events the decision table may be behind the
 	// log head before /readyz reports 503 (default 10,000); MaxTailStale
 	// how long since the tailer last read the log (default 30 s, while a
@@ -218,10 +222,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.Close()
-		return credo.Errorf(credo.EUNAVAILABLE, "listening on %s: %v", addr, err)
+	ln := s.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			s.Close()
+			return credo.Errorf(credo.EUNAVAILABLE, "listening on %s: %v", addr, err)
+		}
 	}
 	if s.opts.OnListen != nil {
 		s.opts.OnListen(ln.Addr())
@@ -245,7 +252,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

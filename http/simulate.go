@@ -179,6 +179,9 @@ func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 	}
 	defer func() { <-simulationSlot }()
 	draft := engine.Version{Hash: policy.Hash(src), Policy: doc, Effective: at, Published: now}
+	if opts.Known.IsZero() {
+		opts.Known = now // ?at= alone: by everything known now, as for checks
+	}
 	rep, err := simulate.Run(ctx, reg.Store(), cur, draft, at, opts)
 	if err != nil {
 		return nil, err

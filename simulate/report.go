@@ -4,9 +4,15 @@ import "time"
 
 // Report is what a draft policy would change, to whom, at one instant.
 type Report struct {
-	At      time.Time `json:"at"`
+	At time.Time `json:"at"`
+	// Known is the instant whose knowledge was used: events recorded
+	// after it were left out.
+	Known   time.Time `json:"known"`
 	Current PolicyRef `json:"current"`
-	Draft   PolicyRef `json:"draft"`
+	// Warnings say why a report may not show what was meant (nothing was
+	// known yet at Known).
+	Warnings []string  `json:"warnings,omitempty"`
+	Draft    PolicyRef `json:"draft"`
 	// Population says which subjects the report covers.
 	Population Population `json:"population"`
 	// Threshold is the disparity ratio under which a disparity is flagged;

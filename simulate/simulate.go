@@ -73,6 +73,11 @@ type Options struct {
 	// live decisions.
 	Visit  func(Outcome)
 	Logger *slog.Logger
+	// Known is the instant whose knowledge is used: only events recorded
+	// by then count, as in every command's --known (zero: at). The CLI and
+	// the API pass now, so that --at alone means "what would apply at at,
+	// by everything known today", as it does for checks.
+	Known time.Time
 }
 
 // Outcome is one subject's standing under the current policy and under
@@ -167,8 +172,12 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 	}
 	load := time.Since(start)
 
+	known := opts.Known
+	if known.IsZero() {
+		known = at
+	}
 	u := newUniverse(current.Policy, draft.Policy)
-	s := &sim{u: u, at: at, loc: current.Policy.Location(), opts: opts,
+	s := &sim{u: u, at: at, known: known, loc: current.Policy.Location(), opts: opts,
 		usesSubject: current.Policy.UsesSubject() || draft.Policy.UsesSubject()}
 	// The workers look at the context before every subject: one subject's
 	// two evaluations are bounded (policy.MaxPolicyCost for the
@@ -224,6 +233,11 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 	if len(skipped) > 0 {
 		r.Population.Note += fmt.Sprintf(" %d subject identifiers in the log no longer parse and were left out.", len(skipped))
 	}
+	r.At, r.Known = at.In(s.loc), known.In(s.loc)
+	if first, ok := firstRecorded(facts); ok && known.Before(first) {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("nothing was known yet at %s: the registry's first event was recorded at %s, so both policies see no records and the report is empty (--known sets the instant whose knowledge is used; by default now)",
+			known.In(s.loc).Format(time.RFC3339), first.In(s.loc).Format(time.RFC3339)))
+	}
 	r.Timing = Timing{Load: load, Evaluate: time.Since(start), Workers: opts.Workers}
 	return r, nil
 }
@@ -256,7 +270,7 @@ func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]
 // sim is one simulation's shared, read-only setup.
 type sim struct {
 	u           *universe
-	at          time.Time
+	at, known   time.Time
 	loc         *time.Location
 	opts        Options
 	usesSubject bool
@@ -332,8 +346,8 @@ func (s *sim) newAgg() *agg {
 // difference.
 func (a *agg) subject(f *engine.Facts) {
 	s := a.s
-	a.s.u.fill(a.before, engine.Evaluate(s.u.cur, f, s.at, s.at))
-	a.s.u.fill(a.after, engine.Evaluate(s.u.dr, f, s.at, s.at))
+	a.s.u.fill(a.before, engine.Evaluate(s.u.cur, f, s.at, s.known))
+	a.s.u.fill(a.after, engine.Evaluate(s.u.dr, f, s.at, s.known))
 	a.count(f.ID, a.before, a.after, 1)
 	if v := s.opts.Visit; v != nil {
 		v(Outcome{Subject: f.ID.Canonical, Before: s.u.standing(a.before), After: s.u.standing(a.after)})
@@ -676,8 +690,8 @@ func (a *agg) defaultSubject(id ident.ID) {
 		u := a.s.u
 		f := &engine.Facts{ID: id}
 		d = &defaultOutcome{before: u.newOutcome(), after: u.newOutcome()}
-		u.fill(d.before, engine.Evaluate(u.cur, f, a.s.at, a.s.at))
-		u.fill(d.after, engine.Evaluate(u.dr, f, a.s.at, a.s.at))
+		u.fill(d.before, engine.Evaluate(u.cur, f, a.s.at, a.s.known))
+		u.fill(d.after, engine.Evaluate(u.dr, f, a.s.at, a.s.known))
 		a.defaults[k] = d
 	}
 	a.count(id, d.before, d.after, 1)
@@ -827,4 +841,18 @@ func Versions(eng *engine.Engine, at, known time.Time, draftName string, draftSr
 		return current, draft, err
 	}
 	return current, engine.Version{Hash: policy.Hash(draftSrc), Policy: p, Effective: at, Published: known}, nil
+}
+
+// firstRecorded returns the earliest recording instant of the facts'
+// events.
+func firstRecorded(facts []*engine.Facts) (time.Time, bool) {
+	var first time.Time
+	for _, f := range facts {
+		for i := range f.Events {
+			if r := f.Events[i].Recorded; !r.IsZero() && (first.IsZero() || r.Before(first)) {
+				first = r
+			}
+		}
+	}
+	return first, !first.IsZero()
 }

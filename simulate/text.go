@@ -12,7 +12,10 @@ import (
 func WriteText(w io.Writer, r *Report) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
-	p("Policy impact simulation at %s\n", r.At.Format(time.RFC3339))
+	p("Policy impact simulation at %s, as known at %s (%s)\n", r.At.Format(time.RFC3339), r.Known.In(r.At.Location()).Format(time.RFC3339), r.At.Location())
+	for _, w := range r.Warnings {
+		p("  WARNING: %s\n", w)
+	}
 	p("  current: %s %s (%s)\n", r.Current.Name, r.Current.Version, short(r.Current.Hash))
 	p("  draft:   %s %s (%s)\n", r.Draft.Name, r.Draft.Version, short(r.Draft.Hash))
 	p("  population: %d subjects (%d persons, %d organisations). %s\n", r.Population.Subjects, r.Population.Persons, r.Population.Orgs, r.Population.Note)

@@ -73,12 +73,24 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		return credo.Errorf(credo.EINVALID, "the demo runs on the embedded SQLite store (--db); for PostgreSQL use credo init, generate, ingest and serve with --postgres")
 	}
 	db := f.serve.db.db
+	logger := serveLogger(errw)
+	var ln net.Listener
+	if !f.noServe {
+		// The port first: a busy --addr is reported before the city is
+		// seeded and the decision table built.
+		var err error
+		if ln, err = f.serve.listen(logger); err != nil {
+			return err
+		}
+		defer ln.Close()
+	}
 	if f.fresh {
 		for _, f := range []string{db, sqlite.CheckLogPath(db)} {
 			for _, suffix := range []string{"", "-wal", "-shm"} {
 				os.Remove(f + suffix)
 			}
 		}
+		os.Remove(db + ".table")
 	}
 	pol, err := policy.Parse("policies/beijing.yaml", policies.Beijing)
 	if err != nil {
@@ -100,17 +112,23 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		return err
 	}
 	defer st.Close()
-	logger := serveLogger()
 	start := time.Now()
-	reg, err := registry.Open(ctx, st, registry.Options{Logger: logger})
+	// Like serve, the demo keeps its decision table beside the registry
+	// (DB.table): a restart loads it instead of rebuilding it.
+	reg, err := registry.Open(ctx, st, registry.Options{Logger: logger, Snapshot: db + ".table"})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := reg.SaveSnapshot(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("saving the decision table snapshot", "err", err)
+		}
+	}()
 	table, err := reg.Table(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errw, "decision table: %d subjects with records, built in %s\n", table.Len(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(errw, "decision table: %d subjects with records, ready in %s\n", table.Len(), time.Since(start).Round(time.Millisecond))
 
 	city, err := synth.New(synth.Config{People: f.people, Orgs: f.orgs, Years: 5, Seed: f.seed, End: end, Policy: pol, Activity: f.activity})
 	if err != nil {
@@ -121,23 +139,23 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 			return err
 		}
 	}
-	listed := findListed(ctx, reg, city)
-	toks, err := demoTokens(cmd, reg, st, listed)
+	story := findListed(ctx, reg, city)
+	toks, err := demoTokens(cmd, reg, st, story)
 	if err != nil {
 		return err
 	}
 	code := ""
 	if !f.serve.noPortal {
-		if code, _, err = issueCode(ctx, reg, st, listed); err != nil {
+		if code, _, err = issueCode(ctx, reg, st, story.subject); err != nil {
 			return err
 		}
 	}
 	if f.noServe {
-		printDemo(out, "http://"+f.serve.addr, toks, listed, code)
+		printDemo(out, "http://"+f.serve.addr, toks, story, code)
 		return nil
 	}
-	return serveRegistry(cmd, &f.serve, st, reg, logger, func(addr net.Addr) {
-		printDemo(out, "http://"+addr.String(), toks, listed, code)
+	return serveRegistry(cmd, &f.serve, ln, st, reg, logger, func(addr net.Addr) {
+		printDemo(out, "http://"+addr.String(), toks, story, code)
 	})
 }
 
@@ -208,29 +226,73 @@ func seedDemo(ctx context.Context, db string, pol *policy.Policy, end time.Time,
 	bar.Finish()
 	el := time.Since(start)
 	fmt.Fprintf(errw, "filed %d records and %d links in %s (%.0f records/s)\n", n, len(links), el.Round(time.Millisecond), float64(n)/el.Seconds())
+	// Residents who opted in to a personal score: without them every
+	// person is "not scored" and the personal tiers, rewards and the
+	// redlist stay empty.
+	var consents []*credo.Event
+	if err := city.Consents(demoConsentShare, func(subject string, c credo.Consent) error {
+		consents = append(consents, &credo.Event{Type: credo.EventConsentGiven, Subject: subject, Actor: credo.RoleSubject, Consent: &c})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i := 0; i < len(consents); i += 5000 {
+		if _, err := reg.Append(ctx, consents[i:min(i+5000, len(consents))]...); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(errw, "%d residents consented to a personal score\n", len(consents))
 	return nil
 }
 
-// findListed finds a person on the dishonest-debtor list, for the demo.
-func findListed(ctx context.Context, reg *registry.Registry, city *synth.City) string {
+// demoConsentShare is the share of adult residents of the demo city who
+// opted in to each personal score.
+const demoConsentShare = 0.3
+
+// demoStory is the due-process story the demo's tokens let one visitor
+// play: a citizen denied air travel, the record behind the denial and the
+// authority that filed it (whose clerk decides the citizen's objection).
+type demoStory struct {
+	subject   string
+	record    int64
+	authority string
+}
+
+// findListed finds a person denied air travel because of a record they
+// may still object to, and the authority that filed it.
+func findListed(ctx context.Context, reg *registry.Registry, city *synth.City) demoStory {
 	for i := 0; i < 50000; i++ {
 		d, err := reg.Check(ctx, city.Person(i), "aviation")
-		if err == nil && d.Decision == engine.Deny {
-			return city.Person(i)
+		if err != nil || d.Decision != engine.Deny {
+			continue
+		}
+		s, err := reg.State(ctx, city.Person(i), time.Time{}, time.Time{})
+		if err != nil {
+			continue
+		}
+		for _, l := range s.Listings {
+			for _, id := range l.Records {
+				for _, r := range s.Records {
+					if r.Record.ID == id && r.Status == engine.StatusActive {
+						return demoStory{subject: city.Person(i), record: id, authority: r.Record.Authority}
+					}
+				}
+			}
 		}
 	}
-	return city.Person(0)
+	return demoStory{subject: city.Person(0), authority: "court.beijing.chaoyang"}
 }
 
 type demoToken struct{ role, desc, secret string }
 
-func demoTokens(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore, listed string) ([]demoToken, error) {
+func demoTokens(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore, story demoStory) ([]demoToken, error) {
+	listed := story.subject
 	specs := []struct {
 		t    credo.Token
 		desc string
 	}{
 		{credo.Token{Role: credo.RoleAdmin, Name: "demo operator"}, "admin"},
-		{credo.Token{Role: credo.RoleAuthority, Name: "Chaoyang court clerk", Authority: "court.beijing.chaoyang"}, "authority court.beijing.chaoyang"},
+		{credo.Token{Role: credo.RoleAuthority, Name: "clerk of " + story.authority, Authority: story.authority}, "authority " + story.authority},
 		{credo.Token{Role: credo.RoleChecker, Name: "Air China", Sectors: []string{"aviation"}}, "checker (airline: aviation)"},
 		{credo.Token{Role: credo.RoleChecker, Name: "China Railway 12306", Sectors: []string{"rail-highspeed", "rail-softsleeper"}}, "checker (railway)"},
 		{credo.Token{Role: credo.RoleSubject, Name: "citizen", Subject: listed}, "subject " + listed},
@@ -248,7 +310,8 @@ func demoTokens(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore,
 	return out, nil
 }
 
-func printDemo(w io.Writer, base string, toks []demoToken, listed, code string) {
+func printDemo(w io.Writer, base string, toks []demoToken, story demoStory, code string) {
+	listed := story.subject
 	fmt.Fprintf(w, "\nCredo demo registry serving at %s\n\nTokens (shown once):\n", base)
 	secret := map[string]string{}
 	for _, t := range toks {
@@ -267,6 +330,29 @@ func printDemo(w io.Writer, base string, toks []demoToken, listed, code string) 
 	}
 	if code != "" {
 		fmt.Fprintf(w, "\nWeb portal: %s/ — sign in at %s/signin with the citizen's one-time code %s\n(works once, within 24 hours; or with any token above: subject, authority, admin, auditor)\n", base, base, code)
+	}
+	if story.record != 0 {
+		fmt.Fprintf(w, `
+Play due process through (in the portal, or with the curl lines below):
+  1. As the citizen %s (the subject token, or the one-time code):
+     /me shows air travel denied because of record %d; object to it there.
+  2. As the clerk of %s, who filed that record (the authority token):
+     /clerk lists the objection with its deadline; decide it (revoke it, or
+     uphold it with a reason).
+  3. As the citizen again: /me shows the decision, and the changed answer
+     if the record was revoked.
+  Residents who consented to a personal score have tiers and rewards;
+  /dashboard (admin or auditor token) shows the personal tier chart and
+  /public the redlist.
+`, listed, story.record, story.authority)
+		secret := map[string]string{}
+		for _, t := range toks {
+			if _, ok := secret[t.role]; !ok {
+				secret[t.role] = t.secret
+			}
+		}
+		fmt.Fprintf(w, "\n  curl -s -H \"Authorization: Bearer %s\" -d '{\"record_id\":%d,\"grounds\":\"I paid the judgment debt\"}' %s/v1/disputes\n", secret[credo.RoleSubject], story.record, base)
+		fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer %s\" %s/v1/disputes\n", secret[credo.RoleAuthority], base)
 	}
 	fmt.Fprintf(w, "\nTry:\n  %s\n\nCtrl-C stops the server; the registry stays in the database file.\n", strings.Join(lines, "\n  "))
 }

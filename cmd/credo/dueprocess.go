@@ -88,6 +88,21 @@ func clock(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04")
 }
 
+// zoneNote names the time zone the times above were shown in (the
+// policy's; from a server, whose answers carry offsets only, the offset).
+func zoneNote(w io.Writer, t time.Time, loc *time.Location) {
+	if loc == nil {
+		loc = t.Location()
+	}
+	_, off := t.In(loc).Zone()
+	offset := fmt.Sprintf("UTC%+03d:%02d", off/3600, (off%3600)/60)
+	if name := loc.String(); name != "" && name != "Local" && name != "UTC" {
+		fmt.Fprintf(w, "(times in %s, %s)\n", name, offset)
+		return
+	}
+	fmt.Fprintf(w, "(times in %s)\n", offset)
+}
+
 func printDisputes(w io.Writer, ds []registry.DisputeCase, loc *time.Location) {
 	if len(ds) == 0 {
 		fmt.Fprintln(w, "no disputes")
@@ -111,6 +126,7 @@ func printDisputes(w io.Writer, ds []registry.DisputeCase, loc *time.Location) {
 			clock(d.OpenedAt, loc), clock(d.Deadline, loc), left(d.State == credo.StateOpen, d.Overdue, d.DaysLeft, d.Outcome))
 	}
 	tw.Flush()
+	zoneNote(w, ds[0].Deadline, loc)
 }
 
 func printDispute(w io.Writer, d *registry.DisputeCase, loc *time.Location) {
@@ -126,6 +142,7 @@ func printDispute(w io.Writer, d *registry.DisputeCase, loc *time.Location) {
 	fmt.Fprintf(w, "  opened:    %s by %s\n", clock(d.OpenedAt, loc), d.OpenedBy)
 	fmt.Fprintf(w, "  procedure: %s (when overdue: %s)\n", d.Procedure, d.OverdueRule)
 	fmt.Fprintf(w, "  deadline:  %s, decided by %s\n", clock(d.Deadline, loc), orAdmin(d.Decider))
+	defer zoneNote(w, d.Deadline, loc)
 	if d.State == credo.StateOpen {
 		fmt.Fprintf(w, "  status:    open, %s\n", left(true, d.Overdue, d.DaysLeft, ""))
 		return
@@ -165,6 +182,7 @@ func printRepairs(w io.Writer, rs []registry.RepairCase, loc *time.Location) {
 			clock(a.AppliedAt, loc), clock(a.Deadline, loc), left(a.State == credo.StateOpen, a.Overdue, a.DaysLeft, a.Outcome))
 	}
 	tw.Flush()
+	zoneNote(w, rs[0].Deadline, loc)
 }
 
 func printRepair(w io.Writer, a *registry.RepairCase, loc *time.Location) {
@@ -175,6 +193,7 @@ func printRepair(w io.Writer, a *registry.RepairCase, loc *time.Location) {
 	fmt.Fprintf(w, "  statement: %s\n", a.Statement)
 	fmt.Fprintf(w, "  applied:   %s by %s, public credit commitment made\n", clock(a.AppliedAt, loc), a.AppliedBy)
 	fmt.Fprintf(w, "  deadline:  %s, decided by %s\n", clock(a.Deadline, loc), a.Decider)
+	defer zoneNote(w, a.Deadline, loc)
 	if a.State == credo.StateOpen {
 		fmt.Fprintf(w, "  status:    pending, %s\n", left(true, a.Overdue, a.DaysLeft, ""))
 		return
@@ -295,7 +314,7 @@ func newDisputeCmd() *cobra.Command {
 		Use:     "decide --db DB DISPUTE --outcome upheld|corrected|revoked --reason TEXT [--authority A]",
 		Short:   "Decide a dispute (as the deciding authority with --authority, else as the operator)",
 		Example: "  credo dispute decide --db city.db 57 --outcome upheld --reason 'no payment on file' --authority court.beijing.chaoyang",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("DISPUTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("DISPUTE", args[0])
 			if err != nil {
@@ -340,7 +359,7 @@ func newDisputeCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show --db DB DISPUTE",
 		Short: "Show a dispute, its deadlines and its decision",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("DISPUTE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("DISPUTE", args[0])
 			if err != nil {
@@ -478,7 +497,7 @@ func newRepairCmd() *cobra.Command {
 		Use:     "decide --db DB APPLICATION --approve|--refuse [--reason TEXT] [--authority A]",
 		Short:   "Approve or refuse a repair application (approval ends the record's effects now)",
 		Example: "  credo repair decide --db city.db 77 --approve --reason 'obligation performed' --authority samr.beijing",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("APPLICATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseSeq("APPLICATION", args[0])
 			if err != nil {

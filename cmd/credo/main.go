@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -52,12 +53,33 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 2
 }
 
+// credoMessage is the message a user reads: a *credo.Error's field and
+// message without the Go operation that raised it (its Op, such as
+// "sqlite.Dispute", is for logs, not for users).
 func credoMessage(err error) string {
 	var e *credo.Error
 	if errors.As(err, &e) {
+		if e.Message != "" {
+			return credo.ErrorMessage(e)
+		}
 		return e.Error()
 	}
 	return err.Error()
+}
+
+// exactArgs is cobra.ExactArgs naming the arguments: "missing SECTOR"
+// rather than "accepts 2 arg(s), received 1".
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			missing := strings.Join(names[len(args):], " ")
+			return credo.Errorf(credo.EINVALID, "missing %s (usage: %s)", missing, cmd.UseLine())
+		case len(args) > len(names):
+			return credo.Errorf(credo.EINVALID, "too many arguments: %s takes %s, got %q (usage: %s)", cmd.CommandPath(), strings.Join(names, " "), args, cmd.UseLine())
+		}
+		return nil
+	}
 }
 
 func newRootCmd() *cobra.Command {
@@ -70,7 +92,9 @@ answers service providers' checks — every effect traceable to a lawful
 decision, visible to the person it concerns, contestable and temporary.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       credo.Version(),
 	}
+	root.SetVersionTemplate("credo {{.Version}}\n")
 	root.AddCommand(newIDCmd(), newPolicyCmd(), newInitCmd(), newIngestCmd(), newShowCmd(), newCheckCmd(), newVerifyCmd(), newBackupCmd(), newRestoreCmd(), newGenerateCmd(), newTokenCmd(), newServeCmd(), newDemoCmd(), newWebhookCmd(), newDisputesCmd(), newDisputeCmd(), newRepairsCmd(), newRepairCmd(), newSimulateCmd(), newPortalCmd(), newKeygenCmd(), newReceiptCmd())
 	root.AddCommand(newWitnessCmd())
 	root.AddCommand(newRetentionCmd())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ func newPolicyCmd() *cobra.Command {
 					all = append(all, errs...)
 				case err != nil:
 					failed = true
-					all = append(all, policy.Diagnostic{File: file, Line: 0, Message: credoMessage(err)})
+					all = append(all, policy.Diagnostic{File: file, Line: 0, Message: fileProblem(err)})
 				default:
 					all = append(all, p.Warnings...)
 				}
@@ -59,6 +60,10 @@ func newPolicyCmd() *cobra.Command {
 						nwarn++
 					} else {
 						nerr++
+					}
+					if d.Line == 0 { // the file as a whole: no line to name
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", d.File, d.Message)
+						continue
 					}
 					fmt.Fprintln(cmd.OutOrStdout(), d.String())
 				}
@@ -119,4 +124,20 @@ concept, 1 when they differ (as diff(1)), 2 on an error.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the difference as JSON")
 	return cmd
+}
+
+// fileProblem says why a policy file could not be read, in words rather
+// than Go's (no "open X: no such file or directory").
+func fileProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "the file does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "the file may not be read (permission denied)"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return credoMessage(err)
 }

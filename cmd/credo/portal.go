@@ -24,7 +24,7 @@ func newPortalCmd() *cobra.Command {
 		Use:     "code --db DB SUBJECT",
 		Short:   "Issue a one-time code a citizen signs in to the portal with (works once, within 24 hours)",
 		Example: "  credo portal code --db city.db 11010519491231002X",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs("SUBJECT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg, st, err := openRegistry(cmd.Context(), db)
 			if err != nil {
@@ -80,6 +80,5 @@ func newPortal(f *serveFlags, db store, reg *registry.Registry, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	pt.WarmUp()
 	return pt, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"credo"
 	"credo/ingest"
+	"credo/policy"
 	"credo/postgres"
 	"credo/registry"
 	"credo/sqlite"
@@ -167,10 +169,37 @@ func openRegistry(ctx context.Context, s storeFlag) (*registry.Registry, store, 
 	return reg, st, nil
 }
 
-// parseInstant parses a flag value as RFC 3339 or YYYY-MM-DD (in loc).
+// instantHelp is what every --at, --known and --effective flag accepts.
+const instantHelp = "RFC 3339, YYYY-MM-DD in the policy's time zone, or +N/-N days, hours or minutes from now (+30d, -12h)"
+
+// atKnownHelp says, in every command's --help, what --at and --known mean:
+// the same in every command.
+const atKnownHelp = `--at T is the instant the answer is about (default now); --known K is the
+instant whose knowledge is used: only events recorded by K count (default
+now: everything filed so far). "--at 2026-07-01" alone asks what applied on
+1 July by everything the registry knows today; add "--known 2026-07-01" to
+replay what the registry knew then.`
+
+// parseInstant parses a flag value as RFC 3339, YYYY-MM-DD (in loc), or an
+// offset from now: +30d, -12h, +90m.
 func parseInstant(flag, s string, loc *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
+	}
+	if s == "now" {
+		return time.Now(), nil
+	}
+	if len(s) > 2 && (s[0] == '+' || s[0] == '-') {
+		n, err := strconv.Atoi(s[1 : len(s)-1])
+		unit := map[byte]time.Duration{'d': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute}[s[len(s)-1]]
+		if err != nil || n < 0 || unit == 0 {
+			return time.Time{}, credo.FieldErrorf("--"+flag, "%q is not an offset from now such as +30d, -12h or +90m", s)
+		}
+		d := time.Duration(n) * unit
+		if s[0] == '-' {
+			d = -d
+		}
+		return time.Now().Add(d), nil
 	}
 	t, err := ingest.ParseTime(s, loc)
 	if err != nil {
@@ -253,6 +282,19 @@ func newInitCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			// init creates a registry: on one that has a policy already it
+			// publishes nothing (a new version is `credo policy publish`).
+			if pvs, err := st.Policies(cmd.Context()); err != nil {
+				return err
+			} else if len(pvs) > 0 {
+				last := pvs[len(pvs)-1]
+				if last.Hash == policy.Hash(src) {
+					fmt.Fprintf(cmd.OutOrStdout(), "registry %s exists already, with policy %q version %s: nothing published\n", db, last.Name, last.Hash[:12])
+					return nil
+				}
+				return credo.Errorf(credo.ECONFLICT, "registry %s exists already, with policy %q version %s: nothing published (to publish %s as a new version: credo policy publish --db %s %s)",
+					db, last.Name, last.Hash[:12], pol, db, pol)
+			}
 			reg, err := registry.Open(cmd.Context(), st, registry.Options{})
 			if err != nil {
 				return err
@@ -306,7 +348,7 @@ func newPublishCmd() *cobra.Command {
 		},
 	}
 	dbFlag(cmd, &db)
-	cmd.Flags().StringVar(&eff, "effective", "", "when the version takes effect (RFC 3339 or YYYY-MM-DD UTC; default: the policy's own effective time)")
+	cmd.Flags().StringVar(&eff, "effective", "", "when the version takes effect (RFC 3339, YYYY-MM-DD UTC or +N days from now; default: the policy's own effective time)")
 	return cmd
 }
 
@@ -401,4 +443,52 @@ func (s storeFlag) snapshotPath() string {
 		return ""
 	}
 	return s.db + ".table"
+}
+
+// knownTooEarly refuses a --known instant before the registry's first
+// policy was published: nothing was known then, and "no policy in force"
+// would not say why.
+func knownTooEarly(ctx context.Context, st credo.Store, known time.Time, loc *time.Location) error {
+	if known.IsZero() {
+		return nil
+	}
+	pvs, err := st.Policies(ctx)
+	if err != nil || len(pvs) == 0 {
+		return err
+	}
+	first := pvs[0].Published
+	for _, pv := range pvs[1:] {
+		if pv.Published.Before(first) {
+			first = pv.Published
+		}
+	}
+	if known.Before(first) {
+		return credo.FieldErrorf("--known", "nothing was known yet at %s: the registry's first policy was published at %s (--known is the instant whose knowledge is used; default now)",
+			known.In(loc).Format(time.RFC3339), first.In(loc).Format(time.RFC3339))
+	}
+	return nil
+}
+
+// atTooEarly refuses an --at instant before any policy takes effect,
+// saying when the first one does ("no policy in force" alone leaves a
+// reader guessing).
+func atTooEarly(ctx context.Context, st credo.Store, at time.Time, loc *time.Location) error {
+	if at.IsZero() {
+		return nil
+	}
+	pvs, err := st.Policies(ctx)
+	if err != nil || len(pvs) == 0 {
+		return err
+	}
+	first := pvs[0].Effective
+	for _, pv := range pvs[1:] {
+		if pv.Effective.Before(first) {
+			first = pv.Effective
+		}
+	}
+	if at.Before(first) {
+		return credo.FieldErrorf("--at", "no policy was in force yet at %s: the first takes effect at %s",
+			at.In(loc).Format(time.RFC3339), first.In(loc).Format(time.RFC3339))
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -10,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -80,10 +81,18 @@ func newServeCmd() *cobra.Command {
 // serve opens the registry and serves it until the command's context ends.
 // onListen, if set, is called once the server listens.
 func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) error {
-	logger := serveLogger()
+	logger := serveLogger(cmd.ErrOrStderr())
 	if err := f.scale.prepare(f.db); err != nil {
 		return err
 	}
+	// The port first: a busy --addr is reported at once, not after the
+	// decision table and the census are built.
+	ln, err := f.listen(logger)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	logger.Info("starting: opening the registry", "registry", f.db.String())
 	st, err := openStore(f.db, true)
 	if err != nil {
 		return err
@@ -96,6 +105,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	defer closeRead()
 	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath()}
 	f.scale.registryOptions(&ropts)
+	logger.Info("starting: loading or building the decision table")
 	reg, err := registry.Open(cmd.Context(), rst, ropts)
 	if err != nil {
 		return err
@@ -116,15 +126,26 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 			logger.Error("saving the decision table snapshot", "err", err)
 		}
 	}()
-	return serveRegistry(cmd, f, st, reg, logger, onListen)
+	return serveRegistry(cmd, f, ln, st, reg, logger, onListen)
 }
 
-func serveLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+func serveLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// listen binds --addr; requests wait in the listen queue until the server
+// is ready to answer them.
+func (f *serveFlags) listen(logger *slog.Logger) (net.Listener, error) {
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return nil, credo.FieldErrorf("--addr", "cannot listen on %s: %v", f.addr, errors.Unwrap(err))
+	}
+	logger.Info("starting: address bound; requests wait until the server is ready", "addr", ln.Addr().String())
+	return ln, nil
 }
 
 // serveRegistry serves an open registry until the command's context ends.
-func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Registry, logger *slog.Logger, onListen func(addr net.Addr)) error {
+func serveRegistry(cmd *cobra.Command, f *serveFlags, ln net.Listener, db store, reg *registry.Registry, logger *slog.Logger, onListen func(addr net.Addr)) error {
 	if (f.cert == "") != (f.key == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
@@ -133,7 +154,7 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 			return err
 		}
 	}
-	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive, CheckLogAsync: f.checkLogAsync}
+	opts := chttp.Options{Logger: logger, RateLimit: f.rate, MaxInFlight: f.maxInFlight, OnListen: onListen, NaiveChecks: f.naive, CheckLogAsync: f.checkLogAsync, Listener: ln}
 	stopTail, err := f.scale.start(cmd.Context(), reg, &opts, logger)
 	if err != nil {
 		return err
@@ -160,7 +181,19 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, db store, reg *registry.Re
 		}
 		opts.Portal = pt
 		opts.Census = pt.Census() // one scan of the log serves the portal and the API
+	} else {
+		opts.Census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: time.Minute, ServeStale: true})
 	}
+	// What the public lists and the dashboard read, built before the first
+	// request is answered: "ready" means that no request waits for a scan
+	// of the whole log.
+	logger.Info("starting: building the census behind the public lists and the dashboard (one scan of the log)")
+	start := time.Now()
+	cs, err := opts.Census.Get(cmd.Context())
+	if err != nil {
+		return err
+	}
+	logger.Info("starting: census built", "subjects", cs.Subjects, "took", time.Since(start).Round(time.Millisecond).String())
 	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)

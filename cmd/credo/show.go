@@ -29,7 +29,7 @@ func newShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show --db DB SUBJECT [--at T] [--known T] [--kind person|org]",
 		Short: "Show a subject's whole file: schemes, listings, measures and records",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("SUBJECT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, err := subjectArg(args[0], kind)
 			if err != nil {
@@ -37,7 +37,13 @@ func newShowCmd() *cobra.Command {
 			}
 			args = []string{subject}
 			if c := remote.client(); c != nil {
-				atT, knownT, err := parseAtKnown(at, known, nil)
+				// Dates in the policy's time zone, as with --db (the JSON
+				// carries UTC offsets only).
+				loc, err := c.Location(cmd.Context())
+				if err != nil {
+					return err
+				}
+				atT, knownT, err := parseAtKnown(at, known, loc)
 				if err != nil {
 					return err
 				}
@@ -48,12 +54,12 @@ func newShowCmd() *cobra.Command {
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), s)
 				}
-				printState(cmd.OutOrStdout(), s, s.At.Location())
+				printState(cmd.OutOrStdout(), s, loc)
 				ns, err := c.Notices(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				printNotices(cmd.OutOrStdout(), ns, s.At.Location())
+				printNotices(cmd.OutOrStdout(), ns, loc)
 				return nil
 			}
 			reg, st, err := openRegistry(cmd.Context(), db)
@@ -68,6 +74,12 @@ func newShowCmd() *cobra.Command {
 			loc := pol.Location()
 			atT, knownT, err := parseAtKnown(at, known, loc)
 			if err != nil {
+				return err
+			}
+			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
+				return err
+			}
+			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
 				return err
 			}
 			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
@@ -87,12 +99,19 @@ func newShowCmd() *cobra.Command {
 		},
 	}
 	dbFlag(cmd, &db)
-	cmd.Flags().StringVar(&at, "at", "", "the instant to show (RFC 3339 or YYYY-MM-DD; default now)")
-	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().StringVar(&kind, "kind", "", "the kind of subject, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
 	return cmd
+}
+
+// instant shows an instant in the policy's time zone, the zone named.
+func instant(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 -07:00") + " " + loc.String()
 }
 
 func day(t time.Time, loc *time.Location) string {
@@ -103,7 +122,8 @@ func day(t time.Time, loc *time.Location) string {
 }
 
 func printState(w io.Writer, s *engine.State, loc *time.Location) {
-	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, s.At.In(loc).Format(time.RFC3339), s.Policy[:min(12, len(s.Policy))])
+	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, instant(s.At, loc), s.Policy[:min(12, len(s.Policy))])
+	fmt.Fprintf(w, "(dates are days in %s)\n", loc)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSCHEME\tSCORE\tTIER\tNOTE")
 	for _, sc := range s.Schemes {
@@ -147,7 +167,7 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 	}
 	tw.Flush()
 	if !s.Next.IsZero() {
-		fmt.Fprintf(w, "\nnext change by itself: %s\n", s.Next.In(loc).Format(time.RFC3339))
+		fmt.Fprintf(w, "\nnext change by itself: %s\n", instant(s.Next, loc))
 	}
 }
 
@@ -159,7 +179,7 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check --db DB SUBJECT SECTOR [--at T] [--known T] [--kind person|org]",
 		Short: "Answer a check: may SUBJECT use SECTOR? (allow, limit or deny, with reasons)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs("SUBJECT", "SECTOR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, err := subjectArg(args[0], kind)
 			if err != nil {
@@ -182,6 +202,11 @@ func newCheckCmd() *cobra.Command {
 				if d, err = c.Check(cmd.Context(), args[0], args[1]); err != nil {
 					return err
 				}
+				if d.Decision != engine.Allow { // dates to show: in the policy's zone
+					if loc, err = c.Location(cmd.Context()); err != nil {
+						return err
+					}
+				}
 				return printDecision(cmd, d, loc, asJSON)
 			}
 			reg, st, err := openRegistry(cmd.Context(), db)
@@ -196,6 +221,12 @@ func newCheckCmd() *cobra.Command {
 			loc = pol.Location()
 			atT, knownT, err := parseAtKnown(at, known, pol.Location())
 			if err != nil {
+				return err
+			}
+			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
+				return err
+			}
+			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
 				return err
 			}
 			if atT.IsZero() && knownT.IsZero() {
@@ -219,8 +250,7 @@ func newCheckCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&lang, "lang", "", "the language of the policy's texts in the answer: en or zh-CN (default: the policy's first language)")
 	dbFlag(cmd, &db)
-	cmd.Flags().StringVar(&at, "at", "", "decide as at this instant (RFC 3339 or YYYY-MM-DD; default now)")
-	cmd.Flags().StringVar(&known, "known", "", "as known at this instant (default now)")
+	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().StringVar(&kind, "kind", "", "the kind of subject, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	remote.register(cmd)
@@ -244,4 +274,15 @@ func printDecision(cmd *cobra.Command, d engine.Decision, loc *time.Location, as
 		fmt.Fprintf(out, "  grants: %s\n", strings.Join(d.Grants, ", "))
 	}
 	return nil
+}
+
+// atKnownFlags adds --at and --known, which mean the same in every command
+// (show, check, simulate), and says so in the command's --help.
+func atKnownFlags(cmd *cobra.Command, at, known *string) {
+	cmd.Flags().StringVar(at, "at", "", "the instant the answer is about (default now; "+instantHelp+")")
+	cmd.Flags().StringVar(known, "known", "", "use only what was recorded by this instant (default now: everything filed so far)")
+	if cmd.Long == "" {
+		cmd.Long = cmd.Short + "."
+	}
+	cmd.Long += "\n\n" + atKnownHelp
 }

@@ -15,14 +15,15 @@ import (
 
 func newSimulateCmd() *cobra.Command {
 	var db storeFlag
-	var draftFile, at, htmlFile, lang string
+	var draftFile, at, known, htmlFile, lang string
 	var asJSON, htmlSubjects bool
 	var opts simulate.Options
 	cmd := &cobra.Command{
 		Use:   "simulate --db DB --policy DRAFT.yaml [--at T]",
 		Short: "Show what a draft policy would change, and for whom, before it is published",
 		Long: `Evaluate every subject of the registry under the policy in force and under a
-draft at the same instant (default now), with the engine that answers live
+draft at the same instant (--at, default now; by what is known at --known,
+default now: everything filed so far), with the engine that answers live
 checks, and report the difference: tier transitions per scheme, entries and
 exits per list, decisions newly applied or lifted per sector, breakdowns by
 district, age band and sex (organisations: district and registration type),
@@ -65,14 +66,24 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 			if err != nil {
 				return err
 			}
-			atT, err := parseInstant("at", at, pol.Location())
+			atT, knownT, err := parseAtKnown(at, known, pol.Location())
 			if err != nil {
 				return err
 			}
 			if atT.IsZero() {
 				atT = now
 			}
-			cur, draft, err := simulate.Versions(reg.Engine(), atT, now, draftFile, src)
+			if knownT.IsZero() {
+				knownT = now // as for check and show: everything filed so far
+			}
+			opts.Known = knownT
+			if err := knownTooEarly(cmd.Context(), st, knownT, pol.Location()); err != nil {
+				return err
+			}
+			if err := atTooEarly(cmd.Context(), st, atT, pol.Location()); err != nil {
+				return err
+			}
+			cur, draft, err := simulate.Versions(reg.Engine(), atT, knownT, draftFile, src)
 			if err != nil {
 				return err
 			}
@@ -106,6 +117,9 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", htmlFile)
 			}
+			for _, w := range r.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "credo: warning:", w)
+			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), r)
 			}
@@ -114,7 +128,7 @@ admin tool); the --html report leaves them out unless --html-subjects.`,
 	}
 	dbFlag(cmd, &db)
 	cmd.Flags().StringVar(&draftFile, "policy", "", "the draft policy file")
-	cmd.Flags().StringVar(&at, "at", "", "the instant to simulate at (RFC 3339 or YYYY-MM-DD in the policy's time zone; default now)")
+	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the HTML report (with charts) to this file")
 	cmd.Flags().BoolVar(&htmlSubjects, "html-subjects", false, "include the most affected subjects in the HTML report (never in one for publication)")

@@ -23,7 +23,8 @@ func newTokenCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create --db DB --role admin|authority|checker|subject|auditor [--authority ID] [--sector S...] [--subject ID]",
 		Short: "Create a token and print its secret (shown once; only its hash is stored)",
-		Example: "  credo token create --db city.db --role checker --sector aviation --sector rail --name 'Air China'\n" +
+		Example: "  credo token create --db city.db --role checker --sector aviation --name 'Air China'\n" +
+			"  credo token create --db city.db --role checker --sector rail-highspeed --sector rail-softsleeper --name 'China Railway 12306'\n" +
 			"  credo token create --db city.db --role authority --authority court.beijing.chaoyang",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,7 +90,7 @@ func newTokenCmd() *cobra.Command {
 	revoke := &cobra.Command{
 		Use:   "revoke --db DB ID",
 		Short: "Revoke a token (a running server honours it within its token cache time, 10 s)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(db, true)
 			if err != nil {

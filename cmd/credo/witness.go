@@ -59,7 +59,7 @@ credo receipt verify --witness.`,
 			if state == "" {
 				state = key + ".state"
 			}
-			logger := serveLogger()
+			logger := serveLogger(cmd.ErrOrStderr())
 			w, err := transparency.NewWitness(lv, cs, state, logger)
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ type series struct {
 const (
 	chartW   = 720
 	chartH   = 280
-	padLeft  = 56
+	padLeft  = 56 // at least: axisPad widens it for long tick labels
 	padRight = 16
 	padTop   = 16
 	padBot   = 48
@@ -81,8 +81,24 @@ func axisRange(lo, hi float64) (float64, float64, float64) {
 	return lo, hi, st
 }
 
-// yAxis draws horizontal grid lines and labels from lo to hi every step.
-func yAxis(b *strings.Builder, lo, hi, step float64, h int) {
+// tickCharW is the width, in viewBox units, the charts allow a character
+// of a 14 px tick label: generous, so that wider fonts (a CJK system font's
+// digits) do not clip.
+const tickCharW = 9
+
+// axisPad is the left padding the y axis needs for its widest tick label
+// (at least padLeft): "200000" must not be clipped at the chart's edge.
+func axisPad(lo, hi, step float64) int {
+	w := 0
+	for v := lo; v <= hi+step/2; v += step {
+		w = max(w, len(fmtNum(v)))
+	}
+	return max(padLeft, w*tickCharW+14)
+}
+
+// yAxis draws horizontal grid lines and labels from lo to hi every step,
+// right-aligned left of padLeft.
+func yAxis(b *strings.Builder, lo, hi, step float64, h, padLeft int) {
 	plotH := float64(h - padTop - padBot)
 	for v := lo; v <= hi+step/2; v += step {
 		y := float64(padTop) + plotH*(1-(v-lo)/(hi-lo))
@@ -136,7 +152,8 @@ func lineChart(title, desc string, labels []string, ss []series) template.HTML {
 	svgOpen(&b, title, desc, h)
 	_, hi, st := axisRange(0, math.Max(maxOf(ss), 4))
 	plotBottom := chartH - padBot
-	yAxis(&b, 0, hi, st, chartH)
+	padLeft := axisPad(0, hi, st)
+	yAxis(&b, 0, hi, st, chartH, padLeft)
 	plotW := float64(chartW - padLeft - padRight)
 	plotH := float64(plotBottom - padTop)
 	n := len(labels)
@@ -185,7 +202,8 @@ func barChart(title, desc string, labels []string, ss []series) template.HTML {
 	h := chartH + 18*max(0, rows-1)
 	svgOpen(&b, title, desc, h)
 	_, hi, st := axisRange(0, math.Max(maxOf(ss), 4))
-	yAxis(&b, 0, hi, st, chartH)
+	padLeft := axisPad(0, hi, st)
+	yAxis(&b, 0, hi, st, chartH, padLeft)
 	plotW := float64(chartW - padLeft - padRight)
 	plotH := float64(chartH - padTop - padBot)
 	n := max(1, len(labels))
@@ -236,7 +254,8 @@ func scoreChart(c *reqCtx, title string, pts []historyPoint, now time.Time, loc 
 	}
 	pad := math.Max(4, (hi-lo)*0.15)
 	lo, hi, st := axisRange(math.Max(0, lo-pad), hi+pad)
-	yAxis(&b, lo, hi, st, h)
+	padLeft := axisPad(lo, hi, st)
+	yAxis(&b, lo, hi, st, h, padLeft)
 	t0, t1 := pts[0].At, now
 	if !t1.After(t0) {
 		t1 = t0.Add(24 * time.Hour)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"credo"
 )
 
 // funcs are the template functions beyond the page's methods.
@@ -49,8 +51,11 @@ func (c *reqCtx) DateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(c.loc).Format("2006-01-02 15:04")
+	return t.In(c.loc).Format("2006-01-02 15:04") + " " + c.loc.String()
 }
+
+// Version is the build's version, for the footer.
+func (c *reqCtx) Version() string { return credo.Version() }
 
 // Session is the signed-in visitor (nil when signed out).
 func (c *reqCtx) Session() *session { return c.sess }
