@@ -2,8 +2,10 @@ package engine
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,7 +133,18 @@ type Evaluator struct {
 	vars     policy.Vars
 	undisp   policy.Vars
 	child    *Evaluator // for the organisations a person answers for
+
+	// The outcome of the conditions by the variables they read, under
+	// memoPol (Entry only: Evaluate evaluates every condition).
+	memoPol    *policy.Policy
+	memo       map[string]MeasureSet
+	memoScores bool // some condition reads scores
+	memoUndisp bool // some derived list is suspended during disputes
+	key        []byte
 }
+
+// memoMax bounds the conditions' memory of one evaluator.
+const memoMax = 1 << 16
 
 // NewEvaluator returns an evaluator with empty working memory.
 func NewEvaluator() *Evaluator {
@@ -406,50 +419,23 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 		}
 	}
 
-	// Derived lists, in declaration order; minors are never listed. A
-	// list that is suspended during a dispute is decided on the scores
-	// without the records under an open objection, as a rule-named list
-	// is without the disputed record.
+	// The conditions: derived lists, then the measures against the subject
+	// itself. They read only the condition variables, so the table's
+	// evaluation remembers their outcome for variables it has seen.
 	slices.Sort(lists)
-	vars.Lists = lists
 	minorNow := age >= 0 && age < adultAge
-	var undisputed *policy.Vars
-	for _, l := range pol.Lists {
-		if !l.Derived() || minorNow {
-			continue
-		}
-		v := vars
-		if l.SuspendedDuringDispute() && disputedPoints(evals) {
-			if undisputed == nil {
-				undisputed = e.undisputedVars(pol, evals, vars)
+	if x != nil || !e.memoUsable(pol) {
+		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
+	} else {
+		e.lists = lists[:0]
+		key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
+		var ok bool
+		if inForce, ok = e.memo[string(key)]; !ok {
+			inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
+			if len(e.memo) >= memoMax {
+				clear(e.memo)
 			}
-			undisputed.Lists = vars.Lists
-			v = undisputed
-		}
-		if policy.Eval(l.Program(), v) {
-			if x != nil {
-				x.onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis}
-			}
-			vars.Lists = append(vars.Lists, l.ID)
-		}
-	}
-	e.lists = vars.Lists[:0] // keep the memory
-	if x != nil {
-		for _, l := range pol.Lists {
-			if li := x.onList[l.ID]; li != nil {
-				x.s.Listings = append(x.s.Listings, *li)
-			}
-		}
-	}
-
-	// Measures against the subject itself.
-	for _, m := range pol.Measures {
-		if !m.AppliesTo(kind) || !policy.Eval(m.Program(), vars) {
-			continue
-		}
-		inForce.Add(m.Index())
-		if x != nil {
-			x.s.Measures = append(x.s.Measures, measureState(m, x.onList, "", ""))
+			e.memo[string(key)] = inForce
 		}
 	}
 
@@ -507,6 +493,125 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 		}
 	}
 	return inForce, nx.next
+}
+
+// conditions decides the derived lists, in declaration order (minors are
+// never listed; a list that is suspended during a dispute is decided on
+// the scores without the records under an open objection, as a rule-named
+// list is without the disputed record), then the measures against the
+// subject itself. lists are the rule-based lists the subject is on,
+// sorted.
+func (e *Evaluator) conditions(pol *policy.Policy, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, x *explanation) (inForce MeasureSet) {
+	// Derived lists, in declaration order; minors are never listed. A
+	// list that is suspended during a dispute is decided on the scores
+	// without the records under an open objection, as a rule-named list
+	// is without the disputed record.
+	vars.Lists = lists
+	var undisputed *policy.Vars
+	for _, l := range pol.Lists {
+		if !l.Derived() || minorNow {
+			continue
+		}
+		v := vars
+		if l.SuspendedDuringDispute() && disputedPoints(evals) {
+			if undisputed == nil {
+				undisputed = e.undisputedVars(pol, evals, vars)
+			}
+			undisputed.Lists = vars.Lists
+			v = undisputed
+		}
+		if policy.Eval(l.Program(), v) {
+			if x != nil {
+				x.onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis}
+			}
+			vars.Lists = append(vars.Lists, l.ID)
+		}
+	}
+	e.lists = vars.Lists[:0] // keep the memory
+	if x != nil {
+		for _, l := range pol.Lists {
+			if li := x.onList[l.ID]; li != nil {
+				x.s.Listings = append(x.s.Listings, *li)
+			}
+		}
+	}
+
+	// Measures against the subject itself.
+	for _, m := range pol.Measures {
+		if !m.AppliesTo(kind) || !policy.Eval(m.Program(), vars) {
+			continue
+		}
+		inForce.Add(m.Index())
+		if x != nil {
+			x.s.Measures = append(x.s.Measures, measureState(m, x.onList, "", ""))
+		}
+	}
+
+	return inForce
+}
+
+// memoUsable prepares the memory of the conditions for a policy and
+// reports whether it may be used. A condition is a pure function of the
+// condition variables (lists, tiers, scores, subject): the same variables
+// give the same outcome. Scores are part of the key only when a condition
+// names them (CEL reads a variable only by its name).
+func (e *Evaluator) memoUsable(pol *policy.Policy) bool {
+	if e.memoPol != pol {
+		e.memoPol, e.memo = pol, map[string]MeasureSet{}
+		e.memoScores, e.memoUndisp = false, false
+		for _, l := range pol.Lists {
+			e.memoScores = e.memoScores || strings.Contains(l.When, policy.VarScores)
+			e.memoUndisp = e.memoUndisp || (l.Derived() && l.SuspendedDuringDispute())
+		}
+		for _, m := range pol.Measures {
+			e.memoScores = e.memoScores || strings.Contains(m.When, policy.VarScores)
+		}
+	}
+	return true
+}
+
+// memoKey encodes what the conditions read: the subject's kind, whether it
+// is a minor now, its rule-based lists, its tiers and (if read) scores,
+// those without the records under objection when a derived list is
+// decided on them, and (if read) the subject's attributes.
+func (e *Evaluator) memoKey(pol *policy.Policy, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, age int, f *Facts) []byte {
+	k := append(e.key[:0], kind...)
+	k = append(k, 0)
+	if minorNow {
+		k = append(k, 1)
+	}
+	for _, l := range lists {
+		k = append(k, l...)
+		k = append(k, 0)
+	}
+	k = append(k, 1)
+	tiers := func(k []byte, v *policy.Vars) []byte {
+		for _, sc := range e.scored {
+			k = append(k, sc.ID...)
+			k = append(k, 0)
+			k = append(k, v.Tiers[sc.ID]...)
+			k = append(k, 0)
+			if e.memoScores {
+				k = binary.LittleEndian.AppendUint64(k, uint64(v.Scores[sc.ID]))
+			}
+		}
+		return append(k, 1)
+	}
+	k = tiers(k, vars)
+	if e.memoUndisp && !minorNow && disputedPoints(evals) {
+		k = append(k, 2)
+		k = tiers(k, e.undisputedVars(pol, evals, vars))
+	}
+	if pol.UsesSubject() {
+		k = append(k, f.ID.Region...)
+		k = append(k, 0)
+		k = append(k, f.ID.ProvinceCode...)
+		k = append(k, 0)
+		k = binary.LittleEndian.AppendUint64(k, uint64(int64(age)))
+		k = append(k, f.ID.Sex.String()...)
+	}
+	e.key = k
+	return k
 }
 
 // listedBy reports whether a record keeps its subject on a list at the
