@@ -114,9 +114,11 @@ func minTime(ts ...time.Time) time.Time {
 // measures in force and the next change) without the explanation (no
 // record copies, no listings, no contributions), and Evaluate (the
 // package function) is the same evaluation with the explanation added on
-// top. Both run the one function evaluator.run, so that each rule has one
-// implementation. An Evaluator is not safe for concurrent use: keep one
-// per goroutine.
+// top. Both run the one function Evaluator.run, so that each rule has one
+// implementation; Entry also remembers the outcome of the policy's
+// conditions by the variables they read (most subjects share a handful of
+// combinations), where Evaluate evaluates every condition. An Evaluator
+// is not safe for concurrent use: keep one per goroutine.
 type Evaluator struct {
 	order    []int32 // the known events, by sequence number
 	recs     []recordFacts
@@ -144,7 +146,7 @@ type Evaluator struct {
 }
 
 // memoMax bounds the conditions' memory of one evaluator.
-const memoMax = 1 << 16
+const memoMax = 1 << 12
 
 // NewEvaluator returns an evaluator with empty working memory.
 func NewEvaluator() *Evaluator {
@@ -424,9 +426,10 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 	// evaluation remembers their outcome for variables it has seen.
 	slices.Sort(lists)
 	minorNow := age >= 0 && age < adultAge
-	if x != nil || !e.memoUsable(pol) {
+	if x != nil {
 		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
 	} else {
+		e.memoFor(pol)
 		e.lists = lists[:0]
 		key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
 		var ok bool
@@ -550,12 +553,11 @@ func (e *Evaluator) conditions(pol *policy.Policy, kind string, vars *policy.Var
 	return inForce
 }
 
-// memoUsable prepares the memory of the conditions for a policy and
-// reports whether it may be used. A condition is a pure function of the
+// memoFor prepares the memory of the conditions for a policy. A condition is a pure function of the
 // condition variables (lists, tiers, scores, subject): the same variables
 // give the same outcome. Scores are part of the key only when a condition
 // names them (CEL reads a variable only by its name).
-func (e *Evaluator) memoUsable(pol *policy.Policy) bool {
+func (e *Evaluator) memoFor(pol *policy.Policy) {
 	if e.memoPol != pol {
 		e.memoPol, e.memo = pol, map[string]MeasureSet{}
 		e.memoScores, e.memoUndisp = false, false
@@ -567,7 +569,6 @@ func (e *Evaluator) memoUsable(pol *policy.Policy) bool {
 			e.memoScores = e.memoScores || strings.Contains(m.When, policy.VarScores)
 		}
 	}
-	return true
 }
 
 // memoKey encodes what the conditions read: the subject's kind, whether it

@@ -70,7 +70,7 @@ func TestS04EntryEqualsEvaluate(t *testing.T) {
 					tally(cover, pol, st)
 				}
 			}
-			t.Logf("coverage: %v", cover)
+			t.Logf("coverage: %v; %d outcomes of the conditions remembered for %d subjects", cover, engine.MemoLen(ev), len(c.subjects))
 			for _, k := range []string{"minor", "disputed", "overdue", "suspended", "revoked", "fulfilled", "repaired",
 				"expired", "derived", "derived_during_dispute", "via", "no_consent", "measures", "next"} {
 				if tc.name != "testpolicy" && cover[k] == 0 {
