@@ -145,8 +145,9 @@ type Evaluator struct {
 	key        []byte
 }
 
-// memoMax bounds the conditions' memory of one evaluator.
-const memoMax = 1 << 12
+// memoMax bounds the conditions' memory of one evaluator (a variable for
+// the tests, which make it small to exercise the clearing).
+var memoMax = 1 << 12
 
 // NewEvaluator returns an evaluator with empty working memory.
 func NewEvaluator() *Evaluator {

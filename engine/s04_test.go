@@ -42,9 +42,12 @@ func TestS04EntryEqualsEvaluate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		pol  *policy.Policy
-	}{{"beijing", beijing}, {"beijing-scores", beijingScores}, {"testpolicy", testPolicy(t)}} {
+	}{{"beijing", beijing}, {"beijing-scores", beijingScores}, {"beijing-scores-small-memory", beijingScores}, {"testpolicy", testPolicy(t)}} {
 		t.Run(tc.name, func(t *testing.T) {
 			pol := tc.pol
+			if strings.HasSuffix(tc.name, "-small-memory") {
+				defer engine.SetMemoMax(50)() // cleared again and again
+			}
 			c := cityFacts(t, pol, people, people/10)
 			ev := engine.NewEvaluator() // reused across subjects, as the table does
 			cover := map[string]int{}
