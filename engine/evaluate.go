@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"cmp"
+	"encoding/binary"
 	"math"
-	"sort"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"credo"
@@ -50,21 +54,28 @@ func birthday(id ident.ID, years int, loc *time.Location) time.Time {
 	return d
 }
 
-// recFacts is what the known events say about one record.
-type recFacts struct {
-	rec       credo.Record
+// recordFacts is what the known events say about one record. It points at
+// the record in its event: nothing is copied.
+type recordFacts struct {
+	rec       *credo.Record
+	idx       int32     // its place in the evaluator's records (disputes point at it)
+	ndisp     int32     // how many objections it has
 	revokedAt time.Time // zero: not revoked
 	void      bool      // revoked as a correction: never had effect
 	fulfilled time.Time
 	repaired  time.Time
-	disputes  []*disputeFacts
 }
 
 type disputeFacts struct {
-	d         credo.Dispute
+	d         *credo.Dispute
+	rec       int32     // the record it objects to
 	decidedAt time.Time // zero: open
 	outcome   string
 }
+
+// recFacts is a record as filed with nothing known about it since (for
+// ListingSpan).
+type recFacts struct{ rec credo.Record }
 
 // interval is a half-open span of valid time [from, to); a zero to is open.
 type interval struct{ from, to time.Time }
@@ -98,32 +109,115 @@ func minTime(ts ...time.Time) time.Time {
 	return m
 }
 
-// fold reads the known events into per-record facts, consents and links.
-func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]credo.Consent, links []credo.Link) {
-	evs := make([]credo.Event, 0, len(f.Events))
-	for _, ev := range f.Events {
-		if !ev.Recorded.After(known) {
-			evs = append(evs, ev)
-		}
+// Evaluator evaluates subjects, reusing its working memory from one
+// subject to the next: Entry computes what the decision table keeps (the
+// measures in force and the next change) without the explanation (no
+// record copies, no listings, no contributions), and Evaluate (the
+// package function) is the same evaluation with the explanation added on
+// top. Both run the one function Evaluator.run, so that each rule has one
+// implementation; Entry also remembers the outcome of the policy's
+// conditions by the variables they read (most subjects share a handful of
+// combinations), where Evaluate evaluates every condition. An Evaluator
+// is not safe for concurrent use: keep one per goroutine.
+type Evaluator struct {
+	order    []int32 // the known events, by sequence number
+	recs     []recordFacts
+	sorted   []*recordFacts // recs by decision date, then id
+	disputes []disputeFacts
+	byID     map[int64]int32
+	dispByID map[int64]int32
+	consents []*credo.Consent
+	links    []credo.Link
+	evals    []recEval
+	credited []int // points credited per eval (rule caps)
+	scored   []*policy.Scheme
+	lists    []string
+	vars     policy.Vars
+	undisp   policy.Vars
+	child    *Evaluator // for the organisations a person answers for
+
+	// The outcome of the conditions by the variables they read, under
+	// memoPol (Entry only: Evaluate evaluates every condition).
+	memoPol    *policy.Policy
+	memo       map[string]MeasureSet
+	memoScores bool // some condition reads scores
+	memoUndisp bool // some derived list is suspended during disputes
+	key        []byte
+}
+
+// memoMax bounds the conditions' memory of one evaluator (a variable for
+// the tests, which make it small to exercise the clearing).
+var memoMax = 1 << 12
+
+// NewEvaluator returns an evaluator with empty working memory.
+func NewEvaluator() *Evaluator {
+	return &Evaluator{
+		byID: map[int64]int32{}, dispByID: map[int64]int32{},
+		vars:   policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}, Subject: map[string]any{}},
+		undisp: policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}},
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
-	byID := map[int64]*recFacts{}
-	disputes := map[int64]*disputeFacts{}
-	consents = map[string][]credo.Consent{}
-	for _, ev := range evs {
+}
+
+var evaluators = sync.Pool{New: func() any { return NewEvaluator() }}
+
+// Entry computes a subject's decision entry at instant at from the events
+// known by instant known: exactly EntryOf(Evaluate(pol, f, at, known)).
+func (e *Evaluator) Entry(pol *policy.Policy, f *Facts, at, known time.Time) Entry {
+	inForce, next := e.run(pol, f, at, known, time.Time{}, nil)
+	en := Entry{InForce: inForce, Next: never}
+	if !next.IsZero() {
+		en.Next = next.UnixNano()
+	}
+	return en
+}
+
+// EntryFor is Evaluator.Entry with an evaluator from a pool.
+func EntryFor(pol *policy.Policy, f *Facts, at, known time.Time) Entry {
+	e := evaluators.Get().(*Evaluator)
+	en := e.Entry(pol, f, at, known)
+	evaluators.Put(e)
+	return en
+}
+
+// fold reads the known events into per-record facts, consents and links.
+func (e *Evaluator) fold(f *Facts, known time.Time) {
+	e.order = e.order[:0]
+	inOrder := true
+	for i := range f.Events {
+		ev := &f.Events[i]
+		if ev.Recorded.After(known) {
+			continue
+		}
+		if n := len(e.order); n > 0 && ev.Seq < f.Events[e.order[n-1]].Seq {
+			inOrder = false
+		}
+		e.order = append(e.order, int32(i))
+	}
+	if !inOrder {
+		slices.SortStableFunc(e.order, func(a, b int32) int { return cmp.Compare(f.Events[a].Seq, f.Events[b].Seq) })
+	}
+	clear(e.byID)
+	clear(e.dispByID)
+	e.recs, e.disputes, e.consents, e.links = e.recs[:0], e.disputes[:0], e.consents[:0], e.links[:0]
+	for _, i := range e.order {
+		ev := &f.Events[i]
 		switch ev.Type {
 		case credo.EventRecordFiled:
 			if ev.Record != nil {
-				r := &recFacts{rec: *ev.Record}
-				byID[r.rec.ID] = r
-				recs = append(recs, r)
+				idx := int32(len(e.recs))
+				e.recs = append(e.recs, recordFacts{rec: ev.Record, idx: idx})
+				e.byID[ev.Record.ID] = idx
 			}
 		case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
 			c := ev.Change
-			if c == nil || byID[c.RecordID] == nil {
+			if c == nil {
 				continue
 			}
-			r := byID[c.RecordID]
+			ri, ok := e.byID[c.RecordID]
+			if !ok {
+				continue
+			}
+			r := &e.recs[ri]
 			switch ev.Type {
 			case credo.EventRecordRevoked:
 				if r.revokedAt.IsZero() || c.At.Before(r.revokedAt) {
@@ -140,17 +234,23 @@ func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]cr
 				}
 			}
 		case credo.EventDisputeOpened:
-			if d := ev.Dispute; d != nil && byID[d.RecordID] != nil {
-				df := &disputeFacts{d: *d}
-				disputes[d.ID] = df
-				byID[d.RecordID].disputes = append(byID[d.RecordID].disputes, df)
+			if d := ev.Dispute; d != nil {
+				if ri, ok := e.byID[d.RecordID]; ok {
+					e.dispByID[d.ID] = int32(len(e.disputes))
+					e.disputes = append(e.disputes, disputeFacts{d: d, rec: ri})
+					e.recs[ri].ndisp++
+				}
 			}
 		case credo.EventDisputeDecided:
-			if dd := ev.Decision; dd != nil && disputes[dd.DisputeID] != nil {
-				df := disputes[dd.DisputeID]
+			if dd := ev.Decision; dd != nil {
+				di, ok := e.dispByID[dd.DisputeID]
+				if !ok {
+					continue
+				}
+				df := &e.disputes[di]
 				df.decidedAt, df.outcome = dd.At, dd.Outcome
 				if dd.Outcome == credo.OutcomeRevoked || dd.Outcome == credo.OutcomeCorrected {
-					r := byID[df.d.RecordID]
+					r := &e.recs[e.byID[df.d.RecordID]]
 					if r.revokedAt.IsZero() || dd.At.Before(r.revokedAt) {
 						r.revokedAt = dd.At
 					}
@@ -159,62 +259,83 @@ func fold(f *Facts, known time.Time) (recs []*recFacts, consents map[string][]cr
 			}
 		case credo.EventConsentGiven, credo.EventConsentWithdrawn:
 			if c := ev.Consent; c != nil {
-				consents[c.Scheme] = append(consents[c.Scheme], *c)
+				e.consents = append(e.consents, c)
 			}
 		case credo.EventLinkAdded:
 			if ev.Link != nil {
-				links = append(links, *ev.Link)
+				e.links = append(e.links, *ev.Link)
 			}
 		case credo.EventLinkRemoved:
 			if l := ev.Link; l != nil {
-				for i := range links {
-					if links[i].Org == l.Org && links[i].Person == l.Person && links[i].Role == l.Role && links[i].Until.IsZero() {
-						links[i].Until = l.Until
+				for i := range e.links {
+					if e.links[i].Org == l.Org && e.links[i].Person == l.Person && e.links[i].Role == l.Role && e.links[i].Until.IsZero() {
+						e.links[i].Until = l.Until
 					}
 				}
 			}
 		}
 	}
-	sort.SliceStable(recs, func(i, j int) bool {
-		if !recs[i].rec.DecidedAt.Equal(recs[j].rec.DecidedAt) {
-			return recs[i].rec.DecidedAt.Before(recs[j].rec.DecidedAt)
+	e.sorted = e.sorted[:0]
+	for i := range e.recs {
+		e.sorted = append(e.sorted, &e.recs[i])
+	}
+	slices.SortStableFunc(e.sorted, func(a, b *recordFacts) int {
+		if c := a.rec.DecidedAt.Compare(b.rec.DecidedAt); c != 0 {
+			return c
 		}
-		return recs[i].rec.ID < recs[j].rec.ID
+		return cmp.Compare(a.rec.ID, b.rec.ID)
 	})
-	return recs, consents, links
 }
 
 // recEval is a record's computed effect at the instant.
 type recEval struct {
-	*recFacts
-	rule       *policy.Rule
-	minor      bool // decided before the subject (or, through a link, the person) came of age: no effect
-	pointsOn   bool // counts for points at the instant
-	end        time.Time
-	disputed   bool
-	overdue    bool
-	deadline   time.Time
-	suspendAll interval   // overdue suspension of all effects
-	suspended  bool       // suspendAll holds at the instant (a zero interval would contain every instant)
-	listSusp   []interval // dispute intervals (for lists suspended during dispute)
+	*recordFacts
+	rule      *policy.Rule
+	minor     bool // decided before the subject (or, through a link, the person) came of age: no effect
+	pointsOn  bool // counts for points at the instant
+	end       time.Time
+	disputed  bool // under an open objection at the instant
+	overdue   bool
+	deadline  time.Time
+	suspended bool // an overdue objection suspends all its effects at the instant
 }
 
 // Evaluate computes a subject's state at instant at from the events known
-// by instant known under one policy. It is a pure function of its inputs.
+// by instant known under one policy, with everything that explains it. It
+// is a pure function of its inputs. The decision table needs only
+// EntryOf of it: Evaluator.Entry computes that alone.
 func Evaluate(pol *policy.Policy, f *Facts, at, known time.Time) *State {
-	return evaluate(pol, f, at, known, time.Time{})
+	e := evaluators.Get().(*Evaluator)
+	s := e.explain(pol, f, at, known, time.Time{})
+	evaluators.Put(e)
+	return s
 }
 
-// evaluate is Evaluate where records decided before noEffectBefore count
-// as a minor's (no points, no listing): an organisation evaluated for a
-// person linked to it passes the person's coming of age, so that no
-// measure reaches them through conduct decided while they were a minor.
-func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore time.Time) *State {
+// explain is run with the explanation kept in a State.
+func (e *Evaluator) explain(pol *policy.Policy, f *Facts, at, known, noEffectBefore time.Time) *State {
+	s := &State{Subject: f.ID.Canonical, Kind: f.ID.Kind.String(), At: at, Known: known, pol: pol}
+	x := &explanation{s: s, onList: map[string]*Listing{}}
+	s.InForce, s.Next = e.run(pol, f, at, known, noEffectBefore, x)
+	return s
+}
+
+// explanation is what Evaluate keeps beside the entry; nil when only the
+// entry is wanted.
+type explanation struct {
+	s      *State
+	onList map[string]*Listing
+}
+
+// run evaluates a subject: the measures in force at at and the next change.
+// Records decided before noEffectBefore count as a minor's (no points, no
+// listing): an organisation evaluated for a person linked to it passes the
+// person's coming of age, so that no measure reaches them through conduct
+// decided while they were a minor. With x, the explanation is filled in.
+func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore time.Time, x *explanation) (inForce MeasureSet, next time.Time) {
 	cal := pol.Calendar
 	kind := f.ID.Kind.String()
-	s := &State{Subject: f.ID.Canonical, Kind: kind, At: at, Known: known, pol: pol}
-	nx := &nexter{at: at}
-	recs, consents, links := fold(f, known)
+	nx := nexter{at: at}
+	e.fold(f, known)
 
 	age := -1
 	if f.ID.HasBirth() {
@@ -228,62 +349,52 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 			}
 		}
 	}
-	minorRecord := func(r *recFacts) bool {
-		return MinorAt(f.ID, r.rec.DecidedAt, cal.Loc) || r.rec.DecidedAt.Before(noEffectBefore)
-	}
 
 	// Records: status, lifetime, disputes.
-	evals := make([]*recEval, 0, len(recs))
-	if len(recs) > 0 {
-		s.Records = make([]RecordState, 0, len(recs)) // sized once: a RecordState holds a whole record
+	e.evals = e.evals[:0]
+	if x != nil && len(e.sorted) > 0 {
+		x.s.Records = make([]RecordState, 0, len(e.sorted)) // sized once: a RecordState holds a whole record
 	}
-	for _, r := range recs {
-		ev := evalRecord(pol, r, at, nx, minorRecord(r))
-		evals = append(evals, ev)
-		s.Records = append(s.Records, recordState(pol, ev, at))
+	for _, r := range e.sorted {
+		minor := MinorAt(f.ID, r.rec.DecidedAt, cal.Loc) || r.rec.DecidedAt.Before(noEffectBefore)
+		e.evals = append(e.evals, evalRecord(pol, r, e.disputes, at, &nx, minor))
+		if x != nil {
+			x.s.Records = append(x.s.Records, recordState(pol, &e.evals[len(e.evals)-1], at))
+		}
 	}
+	evals := e.evals
 
 	// Rule-based listings.
-	onList := map[string]*Listing{}
-	var listIDs []string
-	for _, ev := range evals {
+	lists := e.lists[:0]
+	for i := range evals {
+		ev := &evals[i]
 		if ev.rule == nil || ev.void || ev.minor {
 			continue
 		}
 		for _, lid := range ev.rule.ListIDs() {
 			l := pol.List(lid)
 			spec := ev.rule.Lists[lid]
-			from, to := listingSpan(pol, l, spec, ev.recFacts)
+			from, to := spanOf(pol, l, spec, ev.rec, ev.fulfilled, ev.revokedAt, ev.repaired)
 			nx.add(from)
 			nx.add(to)
-			if !from.Before(to) && !to.IsZero() {
+			if !listedBy(l, ev, from, to, at) {
 				continue
 			}
-			if !(interval{from, to}).contains(at) || ev.suspended {
-				continue
+			if !contains(lists, lid) {
+				lists = append(lists, lid)
 			}
-			if l.SuspendedDuringDispute() && suspendedAt(ev.listSusp, at) {
-				continue
+			if x != nil {
+				x.listing(l, spec, from, to, ev.rec.ID)
 			}
-			li := onList[lid]
-			if li == nil {
-				li = &Listing{List: lid, Kind: l.Kind, Since: from, LegalBasis: l.LegalBasis.String()}
-				onList[lid] = li
-				listIDs = append(listIDs, lid)
-			}
-			if from.Before(li.Since) {
-				li.Since = from
-			}
-			if to.After(li.Until) {
-				li.Until = to
-			}
-			li.UntilFulfilled = li.UntilFulfilled || spec.UntilFulfilled
-			li.Records = append(li.Records, ev.rec.ID)
 		}
 	}
 
 	// Schemes.
-	vars := &policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}, Subject: subjectVars(f, age)}
+	vars := &e.vars
+	clear(vars.Tiers)
+	clear(vars.Scores)
+	subjectVars(vars.Subject, f, age)
+	e.scored = e.scored[:0]
 	for _, sc := range pol.Schemes {
 		if !sc.Applies(kind) {
 			continue
@@ -292,67 +403,56 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 		switch {
 		case sc.MinAge > 0 && age >= 0 && age < sc.MinAge:
 			ss.Why = "under_min_age"
-		case sc.ConsentRequired() && !consented(consents[sc.ID], at, nx):
+		case sc.ConsentRequired() && !consented(e.consents, sc.ID, at, &nx):
 			ss.Why = "no_consent"
 		default:
 			ss.Scored = true
-			ss.Score, ss.Contributions = score(pol, sc, evals)
+			var contribs *[]Contribution
+			if x != nil {
+				contribs = &ss.Contributions
+			}
+			ss.Score = e.score(pol, sc, evals, false, contribs)
 			ss.Tier = sc.TierOf(ss.Score)
 			vars.Tiers[sc.ID] = ss.Tier
 			vars.Scores[sc.ID] = int64(ss.Score)
+			e.scored = append(e.scored, sc)
 		}
-		s.Schemes = append(s.Schemes, ss)
+		if x != nil {
+			x.s.Schemes = append(x.s.Schemes, ss)
+		}
 	}
 
-	// Derived lists, in declaration order; minors are never listed. A
-	// list that is suspended during a dispute is decided on the scores
-	// without the records under an open objection, as a rule-named list
-	// is without the disputed record.
-	sort.Strings(listIDs)
-	vars.Lists = listIDs
-	var undisputed *policy.Vars
-	for _, l := range pol.Lists {
-		if !l.Derived() || (age >= 0 && age < adultAge) {
-			continue
-		}
-		v := vars
-		if l.SuspendedDuringDispute() && disputedPoints(evals) {
-			if undisputed == nil {
-				undisputed = undisputedVars(pol, s.Schemes, evals, vars)
+	// The conditions: derived lists, then the measures against the subject
+	// itself. They read only the condition variables, so the table's
+	// evaluation remembers their outcome for variables it has seen.
+	slices.Sort(lists)
+	minorNow := age >= 0 && age < adultAge
+	if x != nil {
+		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
+	} else {
+		e.memoFor(pol)
+		e.lists = lists[:0]
+		key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
+		var ok bool
+		if inForce, ok = e.memo[string(key)]; !ok {
+			inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
+			if len(e.memo) >= memoMax {
+				clear(e.memo)
 			}
-			undisputed.Lists = vars.Lists
-			v = undisputed
+			e.memo[string(key)] = inForce
 		}
-		if policy.Eval(l.Program(), v) {
-			onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis.String()}
-			vars.Lists = append(vars.Lists, l.ID)
-		}
-	}
-	for _, l := range pol.Lists {
-		if li := onList[l.ID]; li != nil {
-			s.Listings = append(s.Listings, *li)
-		}
-	}
-
-	// Measures against the subject itself.
-	for _, m := range pol.Measures {
-		if !m.AppliesTo(kind) || !policy.Eval(m.Program(), vars) {
-			continue
-		}
-		s.InForce.Add(m.Index())
-		s.Measures = append(s.Measures, measureState(m, onList, "", ""))
 	}
 
 	// Measures that reach the subject as a responsible person of an
 	// organisation: only those whose policy says so (principle 9), and
 	// never a minor, whom no sanction may reach (the 18th birthday is
 	// already a next change).
-	minorNow := age >= 0 && age < adultAge
 	for _, org := range f.Orgs {
 		if minorNow {
 			break
 		}
-		for _, ln := range links {
+		for i := range e.links {
+			ln := &e.links[i]
 			if ln.Org != org.ID.Canonical || ln.Person != f.ID.Canonical {
 				continue
 			}
@@ -363,50 +463,210 @@ func evaluate(pol *policy.Policy, f *Facts, at, known time.Time, noEffectBefore 
 			}
 			// The organisation as far as the person answers for it: not
 			// for records decided before they came of age.
-			os := evaluate(pol, &Facts{ID: org.ID, Events: org.Events}, at, known, AdultFrom(f.ID, cal.Loc))
-			nx.add(os.Next)
-			for _, ms := range os.Measures {
-				m := pol.Measure(ms.Measure)
-				if !contains(m.ExtendsTo, ln.Role) || s.InForce.Has(m.Index()) {
+			if e.child == nil {
+				e.child = NewEvaluator()
+			}
+			of := Facts{ID: org.ID, Events: org.Events}
+			var (
+				orgIn   MeasureSet
+				orgNext time.Time
+				os      *State
+			)
+			if x != nil {
+				os = e.child.explain(pol, &of, at, known, AdultFrom(f.ID, cal.Loc))
+				orgIn, orgNext = os.InForce, os.Next
+			} else {
+				orgIn, orgNext = e.child.run(pol, &of, at, known, AdultFrom(f.ID, cal.Loc), nil)
+			}
+			nx.add(orgNext)
+			for _, m := range pol.Measures {
+				if !orgIn.Has(m.Index()) || !contains(m.ExtendsTo, ln.Role) || inForce.Has(m.Index()) {
 					continue
 				}
-				s.InForce.Add(m.Index())
-				ms.Via, ms.ViaRole, ms.ExemptPrivate = org.ID.Canonical, ln.Role, m.ExemptPrivate
-				s.Measures = append(s.Measures, ms)
+				inForce.Add(m.Index())
+				if x != nil {
+					for _, ms := range os.Measures {
+						if ms.Measure == m.ID {
+							ms.Via, ms.ViaRole, ms.ExemptPrivate = org.ID.Canonical, ln.Role, m.ExemptPrivate
+							x.s.Measures = append(x.s.Measures, ms)
+							break
+						}
+					}
+				}
 			}
 		}
 	}
-	s.Next = nx.next
-	return s
+	return inForce, nx.next
+}
+
+// conditions decides the derived lists, in declaration order (minors are
+// never listed; a list that is suspended during a dispute is decided on
+// the scores without the records under an open objection, as a rule-named
+// list is without the disputed record), then the measures against the
+// subject itself. lists are the rule-based lists the subject is on,
+// sorted.
+func (e *Evaluator) conditions(pol *policy.Policy, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, x *explanation) (inForce MeasureSet) {
+	// Derived lists, in declaration order; minors are never listed. A
+	// list that is suspended during a dispute is decided on the scores
+	// without the records under an open objection, as a rule-named list
+	// is without the disputed record.
+	vars.Lists = lists
+	var undisputed *policy.Vars
+	for _, l := range pol.Lists {
+		if !l.Derived() || minorNow {
+			continue
+		}
+		v := vars
+		if l.SuspendedDuringDispute() && disputedPoints(evals) {
+			if undisputed == nil {
+				undisputed = e.undisputedVars(pol, evals, vars)
+			}
+			undisputed.Lists = vars.Lists
+			v = undisputed
+		}
+		if policy.Eval(l.Program(), v) {
+			if x != nil {
+				x.onList[l.ID] = &Listing{List: l.ID, Kind: l.Kind, Derived: true, LegalBasis: l.LegalBasis.String()}
+			}
+			vars.Lists = append(vars.Lists, l.ID)
+		}
+	}
+	e.lists = vars.Lists[:0] // keep the memory
+	if x != nil {
+		for _, l := range pol.Lists {
+			if li := x.onList[l.ID]; li != nil {
+				x.s.Listings = append(x.s.Listings, *li)
+			}
+		}
+	}
+
+	// Measures against the subject itself.
+	for _, m := range pol.Measures {
+		if !m.AppliesTo(kind) || !policy.Eval(m.Program(), vars) {
+			continue
+		}
+		inForce.Add(m.Index())
+		if x != nil {
+			x.s.Measures = append(x.s.Measures, measureState(m, x.onList, "", ""))
+		}
+	}
+
+	return inForce
+}
+
+// memoFor prepares the memory of the conditions for a policy. A condition is a pure function of the
+// condition variables (lists, tiers, scores, subject): the same variables
+// give the same outcome. Scores are part of the key only when a condition
+// names them (CEL reads a variable only by its name).
+func (e *Evaluator) memoFor(pol *policy.Policy) {
+	if e.memoPol != pol {
+		e.memoPol, e.memo = pol, map[string]MeasureSet{}
+		e.memoScores, e.memoUndisp = false, false
+		for _, l := range pol.Lists {
+			e.memoScores = e.memoScores || strings.Contains(l.When, policy.VarScores)
+			e.memoUndisp = e.memoUndisp || (l.Derived() && l.SuspendedDuringDispute())
+		}
+		for _, m := range pol.Measures {
+			e.memoScores = e.memoScores || strings.Contains(m.When, policy.VarScores)
+		}
+	}
+}
+
+// memoKey encodes what the conditions read: the subject's kind, whether it
+// is a minor now, its rule-based lists, its tiers and (if read) scores,
+// those without the records under objection when a derived list is
+// decided on them, and (if read) the subject's attributes.
+func (e *Evaluator) memoKey(pol *policy.Policy, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, age int, f *Facts) []byte {
+	k := append(e.key[:0], kind...)
+	k = append(k, 0)
+	if minorNow {
+		k = append(k, 1)
+	}
+	for _, l := range lists {
+		k = append(k, l...)
+		k = append(k, 0)
+	}
+	k = append(k, 1)
+	tiers := func(k []byte, v *policy.Vars) []byte {
+		for _, sc := range e.scored {
+			k = append(k, sc.ID...)
+			k = append(k, 0)
+			k = append(k, v.Tiers[sc.ID]...)
+			k = append(k, 0)
+			if e.memoScores {
+				k = binary.LittleEndian.AppendUint64(k, uint64(v.Scores[sc.ID]))
+			}
+		}
+		return append(k, 1)
+	}
+	k = tiers(k, vars)
+	if e.memoUndisp && !minorNow && disputedPoints(evals) {
+		k = append(k, 2)
+		k = tiers(k, e.undisputedVars(pol, evals, vars))
+	}
+	if pol.UsesSubject() {
+		k = append(k, f.ID.Region...)
+		k = append(k, 0)
+		k = append(k, f.ID.ProvinceCode...)
+		k = append(k, 0)
+		k = binary.LittleEndian.AppendUint64(k, uint64(int64(age)))
+		k = append(k, f.ID.Sex.String()...)
+	}
+	e.key = k
+	return k
+}
+
+// listedBy reports whether a record keeps its subject on a list at the
+// instant, given the span listingSpan gives it: within the span, not
+// suspended by an overdue objection, and not under an open objection if
+// the list is suspended during disputes.
+func listedBy(l *policy.List, ev *recEval, from, to, at time.Time) bool {
+	if !from.Before(to) && !to.IsZero() {
+		return false
+	}
+	if !(interval{from, to}).contains(at) || ev.suspended {
+		return false
+	}
+	return !(l.SuspendedDuringDispute() && ev.disputed)
+}
+
+// listing adds a record's part in a rule-based listing to the explanation.
+func (x *explanation) listing(l *policy.List, spec policy.ListingSpec, from, to time.Time, rec int64) {
+	li := x.onList[l.ID]
+	if li == nil {
+		li = &Listing{List: l.ID, Kind: l.Kind, Since: from, LegalBasis: l.LegalBasis.String()}
+		x.onList[l.ID] = li
+	}
+	if from.Before(li.Since) {
+		li.Since = from
+	}
+	if to.After(li.Until) {
+		li.Until = to
+	}
+	li.UntilFulfilled = li.UntilFulfilled || spec.UntilFulfilled
+	li.Records = append(li.Records, rec)
 }
 
 // disputedPoints reports whether a record that counts for points is under
 // an open objection at the instant.
-func disputedPoints(evals []*recEval) bool {
-	for _, ev := range evals {
-		if ev.pointsOn && ev.disputed {
+func disputedPoints(evals []recEval) bool {
+	for i := range evals {
+		if evals[i].pointsOn && evals[i].disputed {
 			return true
 		}
 	}
 	return false
 }
 
-// undisputedVars are the condition variables with every scheme scored
-// without the records under an open objection.
-func undisputedVars(pol *policy.Policy, schemes []SchemeState, evals []*recEval, vars *policy.Vars) *policy.Vars {
-	kept := make([]*recEval, 0, len(evals))
-	for _, ev := range evals {
-		if !ev.disputed {
-			kept = append(kept, ev)
-		}
-	}
-	u := &policy.Vars{Tiers: map[string]string{}, Scores: map[string]int64{}, Subject: vars.Subject}
-	for _, ss := range schemes {
-		if !ss.Scored {
-			continue
-		}
-		sc := pol.Scheme(ss.Scheme)
-		score, _ := score(pol, sc, kept)
+// undisputedVars are the condition variables with every scored scheme
+// scored without the records under an open objection.
+func (e *Evaluator) undisputedVars(pol *policy.Policy, evals []recEval, vars *policy.Vars) *policy.Vars {
+	u := &e.undisp
+	clear(u.Tiers)
+	clear(u.Scores)
+	u.Subject = vars.Subject
+	for _, sc := range e.scored {
+		score := e.score(pol, sc, evals, true, nil)
 		u.Tiers[sc.ID] = sc.TierOf(score)
 		u.Scores[sc.ID] = int64(score)
 	}
@@ -422,21 +682,25 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-func subjectVars(f *Facts, age int) map[string]any {
-	m := map[string]any{"kind": f.ID.Kind.String(), "region": f.ID.Region, "province": f.ID.ProvinceCode}
+// subjectVars fills the subject's attributes for conditions into m.
+func subjectVars(m map[string]any, f *Facts, age int) {
+	clear(m)
+	m["kind"], m["region"], m["province"] = f.ID.Kind.String(), f.ID.Region, f.ID.ProvinceCode
 	if age >= 0 {
 		m["age"] = int64(age)
 		m["sex"] = f.ID.Sex.String()
 	}
-	return m
 }
 
-// consented reports whether the latest consent event in force at at gives
-// consent.
-func consented(cs []credo.Consent, at time.Time, nx *nexter) bool {
+// consented reports whether the latest consent event for the scheme in
+// force at at gives consent.
+func consented(cs []*credo.Consent, scheme string, at time.Time, nx *nexter) bool {
 	given := false
 	var last time.Time
 	for _, c := range cs {
+		if c.Scheme != scheme {
+			continue
+		}
 		nx.add(c.At)
 		if c.At.After(at) {
 			continue
@@ -448,9 +712,10 @@ func consented(cs []credo.Consent, at time.Time, nx *nexter) bool {
 	return given
 }
 
-// evalRecord computes one record's standing at the instant.
-func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter, minor bool) *recEval {
-	ev := &recEval{recFacts: r, rule: pol.Rule(r.rec.Rule), minor: minor}
+// evalRecord computes one record's standing at the instant; ds are the
+// subject's objections (those of r point at it).
+func evalRecord(pol *policy.Policy, r *recordFacts, ds []disputeFacts, at time.Time, nx *nexter, minor bool) recEval {
+	ev := recEval{recordFacts: r, rule: pol.Rule(r.rec.Rule), minor: minor}
 	if ev.rule == nil || r.void {
 		return ev
 	}
@@ -470,27 +735,27 @@ func evalRecord(pol *policy.Policy, r *recFacts, at time.Time, nx *nexter, minor
 	nx.add(r.repaired)
 	nx.add(r.fulfilled)
 
-	_, proc := DisputeProcedure(pol, ev.rule)
-	for _, d := range r.disputes {
-		deadline := DisputeDeadline(cal, proc, d.d)
-		open := interval{d.d.OpenedAt, d.decidedAt}
-		ev.listSusp = append(ev.listSusp, open)
-		nx.add(d.d.OpenedAt)
-		nx.add(d.decidedAt)
-		if open.contains(at) {
-			ev.disputed = true
-			ev.deadline = deadline
-		}
-		if d.decidedAt.IsZero() || d.decidedAt.After(deadline) {
-			nx.add(deadline)
-			if proc.Overdue == "suspend" {
-				iv := interval{deadline, d.decidedAt}
-				if iv.contains(at) {
-					ev.suspendAll, ev.suspended = iv, true
-				}
+	if r.ndisp > 0 {
+		_, proc := DisputeProcedure(pol, ev.rule)
+		for i := range ds {
+			d := &ds[i]
+			if d.rec != r.idx {
+				continue
 			}
-			if (interval{deadline, d.decidedAt}).contains(at) {
-				ev.overdue = true
+			deadline := DisputeDeadline(cal, proc, *d.d)
+			open := interval{d.d.OpenedAt, d.decidedAt}
+			nx.add(d.d.OpenedAt)
+			nx.add(d.decidedAt)
+			if open.contains(at) {
+				ev.disputed = true
+				ev.deadline = deadline
+			}
+			if d.decidedAt.IsZero() || d.decidedAt.After(deadline) {
+				nx.add(deadline)
+				if (interval{deadline, d.decidedAt}).contains(at) {
+					ev.overdue = true
+					ev.suspended = ev.suspended || proc.Overdue == "suspend"
+				}
 			}
 		}
 	}
@@ -567,61 +832,59 @@ func disputeList(pol *policy.Policy, r *policy.Rule) *policy.List {
 	return first
 }
 
-func suspendedAt(ivs []interval, at time.Time) bool {
-	for _, iv := range ivs {
-		if iv.contains(at) {
-			return true
-		}
-	}
-	return false
+// listingSpan is spanOf for a record as filed, with nothing known since.
+func listingSpan(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, r *recFacts) (from, to time.Time) {
+	return spanOf(pol, l, spec, &r.rec, time.Time{}, time.Time{}, time.Time{})
 }
 
-// listingSpan is when a record keeps the subject on a list: from the
-// decision date or the end of the notice period, whichever is later, until
-// the period ends (or the obligation is fulfilled, at the latest at the
+// spanOf is when a record keeps the subject on a list: from the decision
+// date or the end of the notice period, whichever is later, until the
+// period ends (or the obligation is fulfilled, at the latest at the
 // maximum), the record is revoked or repaired.
-func listingSpan(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, r *recFacts) (from, to time.Time) {
+func spanOf(pol *policy.Policy, l *policy.List, spec policy.ListingSpec, rec *credo.Record, fulfilled, revokedAt, repaired time.Time) (from, to time.Time) {
 	cal := pol.Calendar
-	from = r.rec.DecidedAt
+	from = rec.DecidedAt
 	if !l.Notice.IsZero() && l.Notice.N > 0 {
-		if eff := cal.Add(NoticeServed(&r.rec), l.Notice); eff.After(from) {
+		if eff := cal.Add(NoticeServed(rec), l.Notice); eff.After(from) {
 			from = eff
 		}
 	}
 	if spec.UntilFulfilled {
-		to = minTime(cal.Add(r.rec.DecidedAt, spec.Max), r.fulfilled)
+		to = minTime(cal.Add(rec.DecidedAt, spec.Max), fulfilled)
 	} else {
-		to = cal.Add(r.rec.DecidedAt, spec.Period)
+		to = cal.Add(rec.DecidedAt, spec.Period)
 	}
-	to = minTime(to, r.revokedAt, r.repaired)
+	to = minTime(to, revokedAt, repaired)
 	return from, to
 }
 
 // score sums the points of the records counting at the instant, applying
 // each rule's cap per window in decision order, and clamps to the bounds.
-func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Contribution) {
+// With skipDisputed, the records under an open objection are left out;
+// with contribs, each record's contribution is appended to it.
+func (e *Evaluator) score(pol *policy.Policy, sc *policy.Scheme, evals []recEval, skipDisputed bool, contribs *[]Contribution) int {
 	total := sc.Base
-	var contribs []Contribution
-	type credited struct {
-		at  time.Time
-		pts int
-	}
-	history := map[string][]credited{}
-	for _, ev := range evals {
-		if !ev.pointsOn {
+	// credited[i] is what evals[i] was credited against its rule's cap;
+	// -1 for a record not counted against a cap.
+	credited := e.credited[:0]
+	for i := range evals {
+		credited = append(credited, -1)
+		ev := &evals[i]
+		if !ev.pointsOn || (skipDisputed && ev.disputed) {
 			continue
 		}
 		ps, ok := ev.rule.Points[sc.ID]
 		if !ok {
 			continue
 		}
-		pts := RecordPoints(ps, &ev.rec)
-		c := Contribution{RecordID: ev.rec.ID, Rule: ev.rule.Code, Points: pts}
+		pts := RecordPoints(ps, ev.rec)
+		capped := false
 		if ps.Cap > 0 {
 			used := 0
-			for _, h := range history[ev.rule.Code] {
-				if pol.Calendar.Add(h.at, ps.Per).After(ev.rec.DecidedAt) {
-					used += abs(h.pts)
+			for j := 0; j < i; j++ {
+				if credited[j] >= 0 && evals[j].rule.Code == ev.rule.Code &&
+					pol.Calendar.Add(evals[j].rec.DecidedAt, ps.Per).After(ev.rec.DecidedAt) {
+					used += credited[j]
 				}
 			}
 			room := ps.Cap - used
@@ -629,26 +892,28 @@ func score(pol *policy.Policy, sc *policy.Scheme, evals []*recEval) (int, []Cont
 				room = 0
 			}
 			if abs(pts) > room {
-				c.Capped = true
+				capped = true
 				if pts < 0 {
 					pts = -room
 				} else {
 					pts = room
 				}
-				c.Points = pts
 			}
-			history[ev.rule.Code] = append(history[ev.rule.Code], credited{ev.rec.DecidedAt, pts})
+			credited[i] = abs(pts)
 		}
 		total += pts
-		contribs = append(contribs, c)
+		if contribs != nil {
+			*contribs = append(*contribs, Contribution{RecordID: ev.rec.ID, Rule: ev.rule.Code, Points: pts, Capped: capped})
+		}
 	}
+	e.credited = credited
 	if total < sc.Bounds[0] {
 		total = sc.Bounds[0]
 	}
 	if total > sc.Bounds[1] {
 		total = sc.Bounds[1]
 	}
-	return total, contribs
+	return total
 }
 
 // maxUnitPoints bounds the points of one per-unit record: far beyond any
@@ -692,7 +957,7 @@ func abs(x int) int {
 }
 
 func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
-	rs := RecordState{Record: ev.rec, Until: ev.end, Disputed: ev.disputed, Overdue: ev.overdue, Minor: ev.minor}
+	rs := RecordState{Record: *ev.rec, Until: ev.end, Disputed: ev.disputed, Overdue: ev.overdue, Minor: ev.minor}
 	if ev.disputed {
 		rs.DisputeDeadline = ev.deadline
 	}
@@ -716,7 +981,7 @@ func recordState(pol *policy.Policy, ev *recEval, at time.Time) RecordState {
 	default:
 		rs.Status = StatusActive
 	}
-	if from, ok := RepairFrom(pol, ev.rule, &ev.rec); ok {
+	if from, ok := RepairFrom(pol, ev.rule, ev.rec); ok {
 		rs.RepairFrom = from
 	}
 	return rs

@@ -46,18 +46,24 @@ func (r Retained) Expired(t time.Time) bool {
 // the end of its retention under pol, in record order. Records of linked
 // organisations are theirs, not the subject's, and are left out.
 func Retention(pol *policy.Policy, f *Facts, known time.Time) []Retained {
-	recs, _, _ := fold(f, known)
+	e := NewEvaluator()
+	e.fold(f, known)
+	held := map[int32]bool{} // records under an open objection
+	for _, d := range e.disputes {
+		if d.decidedAt.IsZero() {
+			held[d.rec] = true
+		}
+	}
 	cal := pol.Calendar
-	out := make([]Retained, 0, len(recs))
-	for _, r := range recs {
+	out := make([]Retained, 0, len(e.recs))
+	for i := range e.recs {
+		r := &e.recs[i]
 		if r.rec.Subject != "" && r.rec.Subject != f.ID.Canonical {
 			continue
 		}
 		it := Retained{Subject: f.ID.Canonical, RecordID: r.rec.ID, Rule: r.rec.Rule, Decided: r.rec.DecidedAt}
-		for _, d := range r.disputes {
-			if d.decidedAt.IsZero() {
-				it.Held = "objection open"
-			}
+		if held[r.idx] {
+			it.Held = "objection open"
 		}
 		rule := pol.Rule(r.rec.Rule)
 		if rule == nil {
@@ -89,7 +95,7 @@ func Retention(pol *policy.Policy, f *Facts, known time.Time) []Retained {
 				if l == nil || l.Derived() {
 					continue
 				}
-				_, to := listingSpan(pol, l, rule.Lists[lid], r)
+				_, to := spanOf(pol, l, rule.Lists[lid], r.rec, r.fulfilled, r.revokedAt, r.repaired)
 				set("list "+lid, l.Retention, to)
 			}
 		}

@@ -85,6 +85,9 @@ type Table struct {
 	// entry, so the last entry stored reflects the newest facts read, and
 	// a slow refresh can never overwrite a newer one with older facts.
 	refreshing [shardCount]sync.Mutex
+	// evaluators[i] is the working memory of the refreshes serialised by
+	// refreshing[i].
+	evaluators [shardCount]*Evaluator
 }
 
 // NewTable returns an empty table under a policy version. load is called to
@@ -117,8 +120,7 @@ func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Tabl
 	}
 	t.exactMiss = pol.UsesSubject()
 	for _, k := range []credo.SubjectKind{credo.Person, credo.Org} {
-		st := Evaluate(pol, &Facts{ID: ident.ID{Kind: k}}, now, now)
-		t.defaults[k] = Entry{InForce: st.InForce, Next: never}
+		t.defaults[k] = Entry{InForce: EntryFor(pol, &Facts{ID: ident.ID{Kind: k}}, now, now).InForce, Next: never}
 	}
 	t.exactMiss = t.exactMiss || ageMatters(pol, now, t.defaults[credo.Person])
 	return t
@@ -142,7 +144,7 @@ func ageMatters(pol *policy.Policy, now time.Time, def Entry) bool {
 	for _, a := range ages {
 		// Born the day before the date a years ago: aged exactly a.
 		id := ident.ID{Kind: credo.Person, Birth: time.Date(y-a, m, d-1, 0, 0, 0, 0, time.UTC)}
-		if Evaluate(pol, &Facts{ID: id}, now, now).InForce != def.InForce {
+		if EntryFor(pol, &Facts{ID: id}, now, now).InForce != def.InForce {
 			return true
 		}
 	}
@@ -287,20 +289,24 @@ func (t *Table) Entry(subject string, now time.Time) (Entry, error) {
 // an organisation, for its linked persons).
 func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
 	key, isRIC := ricKey(subject)
-	mu := &t.refreshing[t.shardIndex(subject, key, isRIC)]
+	i := t.shardIndex(subject, key, isRIC)
+	mu := &t.refreshing[i]
 	mu.Lock()
 	defer mu.Unlock()
 	f, err := t.load(subject)
 	if err != nil {
 		return Entry{}, err
 	}
-	st := Evaluate(t.pol, f, now, now)
-	e := EntryOf(st)
+	if t.evaluators[i] == nil {
+		t.evaluators[i] = NewEvaluator()
+	}
+	e := t.evaluators[i].Entry(t.pol, f, now, now)
 	t.Put(subject, e, len(f.Events) > 0)
 	return e, nil
 }
 
-// EntryOf compacts a state into a decision entry.
+// EntryOf compacts a state into a decision entry. The table computes its
+// entries with Evaluator.Entry, which gives the same without the state.
 func EntryOf(st *State) Entry {
 	e := Entry{InForce: st.InForce, Next: never}
 	if !st.Next.IsZero() {

@@ -48,6 +48,7 @@ func (r *Registry) fillTableBySubject(ctx context.Context, t *engine.Table, pol 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ev := engine.NewEvaluator()
 			for _, subject := range subjects[lo:hi] {
 				f, err := r.Facts(ctx, subject)
 				if err != nil {
@@ -58,7 +59,7 @@ func (r *Registry) fillTableBySubject(ctx context.Context, t *engine.Table, pol 
 					errs[w] = err
 					return
 				}
-				t.Put(f.ID.Canonical, engine.EntryOf(engine.Evaluate(pol, f, now, now)), true)
+				t.Put(f.ID.Canonical, ev.Entry(pol, f, now, now), true)
 				counts[w]++
 			}
 		}()
@@ -98,8 +99,9 @@ func (r *Registry) fillTableFromLog(ctx context.Context, t *engine.Table, pol *p
 		n.Add(1)
 		go func() {
 			defer n.Done()
+			ev := engine.NewEvaluator()
 			for _, subject := range subjects[lo:hi] {
-				if r.evaluateInto(t, pol, g, subject, now) {
+				if r.evaluateInto(t, ev, pol, g, subject, now) {
 					counts[w]++
 				}
 			}
@@ -279,7 +281,7 @@ func (g grouped) inEarlier(subject string, i int) bool {
 
 // evaluateInto computes one subject's entry and puts it in the table; it
 // reports false for a subject that no longer parses (logged, skipped).
-func (r *Registry) evaluateInto(t *engine.Table, pol *policy.Policy, g grouped, subject string, now time.Time) bool {
+func (r *Registry) evaluateInto(t *engine.Table, eval *engine.Evaluator, pol *policy.Policy, g grouped, subject string, now time.Time) bool {
 	id, err := r.parser.Parse(subject)
 	if err != nil {
 		r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
@@ -296,7 +298,6 @@ func (r *Registry) evaluateInto(t *engine.Table, pol *policy.Policy, g grouped, 
 			}
 		}
 	}
-	st := engine.Evaluate(pol, f, now, now)
-	t.Put(subject, engine.EntryOf(st), true)
+	t.Put(subject, eval.Entry(pol, f, now, now), true)
 	return true
 }
