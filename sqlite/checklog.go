@@ -97,6 +97,9 @@ func CheckLogPath(path string) string { return path + ".checks" }
 // checkLog opens the check log's file on first use.
 func (db *DB) checkLog() (*sql.DB, error) {
 	db.clOnce.Do(func() {
+		if db.clerr = createPrivate(CheckLogPath(db.path)); db.clerr != nil {
+			return
+		}
 		db.cldb, db.clerr = sql.Open("sqlite", dsn(CheckLogPath(db.path),
 			"busy_timeout(10000)",
 			"page_size(1024)", // before the file is created

@@ -285,9 +285,30 @@ func (p *Portal) handleSigninForm(w http.ResponseWriter, r *http.Request, c *req
 	return nil
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext keeps a redirect target on this site: an absolute path on this
+// host, or "" (the role's home page). Browsers drop tabs and newlines
+// from a URL, read a backslash as a slash and strip leading spaces, so a
+// target with any control character, space or backslash is refused, and
+// so is anything a URL parser reads as having a scheme or a host, whether
+// as given or once percent-decoded.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+	if s == "" || len(s) > 2048 || s[0] != '/' {
+		return ""
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+			return ""
+		}
+	}
+	if strings.HasPrefix(s, "//") {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	// Decoded once more (a target double-encoded by a form): still a path.
+	if d, err := url.PathUnescape(u.EscapedPath()); err != nil || !strings.HasPrefix(d, "/") || strings.HasPrefix(d, "//") || strings.ContainsAny(d, "\\\t\r\n") {
 		return ""
 	}
 	return s
