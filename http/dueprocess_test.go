@@ -362,3 +362,29 @@ func TestDueProcessMetrics(t *testing.T) {
 	want(scrape(), `credo_disputes_open{authority="court.test"} 1`, `credo_disputes_overdue{authority="court.test"} 1`,
 		`credo_repairs_overdue{authority="court.test"} 1`, `credo_disputes_overdue{authority="utility.water"} 0`)
 }
+
+// An objection with new information has a longer deadline (the review
+// plus the extension): one opened later without it is due first, and a
+// limited queue must show that one, not the first by id.
+func TestG08QueueSortsByDeadlineBeforeLimit(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	src := strings.Replace(readFile(t, testPolicy), "overdue: in_force}", "extension: 30d, overdue: in_force}", 1)
+	if _, _, err := e.reg.Publish(context.Background(), "policy.yaml", []byte(src), e.reg.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	late := e.file(alice, "(2025)Q-1")
+	if r := e.do("POST", "/v1/disputes", "alice", map[string]any{"record_id": late.ID, "grounds": "new receipt", "new_information": true}); r.status != http.StatusCreated {
+		t.Fatalf("open: %d %s", r.status, r.body)
+	}
+	soon := e.openDispute(alice, "(2025)Q-2")
+	for _, path := range []string{"/v1/disputes?limit=1", "/v1/disputes?limit=1&authority=court.test"} {
+		var l credohttp.DisputeList
+		e.do("GET", path, "admin", nil).decode(t, &l)
+		if ds := l.Disputes; len(ds) != 1 || ds[0].ID != soon.ID {
+			t.Errorf("%s: %+v, want only dispute %d (due %s)", path, l.Disputes, soon.ID, soon.Deadline)
+		}
+	}
+	if q, _ := e.reg.Disputes(context.Background(), credo.DisputeFilter{State: credo.StateOpen, Limit: 1}, "court.test"); len(q) != 1 || q[0].ID != soon.ID {
+		t.Errorf("registry queue, limit 1: %+v", q)
+	}
+}

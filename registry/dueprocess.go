@@ -379,6 +379,12 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 	if err != nil {
 		return nil, err
 	}
+	// The deadline comes from the policy, not the store: the store returns
+	// every match and the limit is applied once they are sorted by
+	// deadline (cut by id first, an overdue item could be missing from
+	// "overdue first").
+	limit := f.Limit
+	f.Limit = 0
 	var views []credo.DisputeView
 	if decider == "" {
 		if views, err = ds.Disputes(ctx, f); err != nil {
@@ -423,8 +429,8 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 		}
 		return out[i].ID < out[j].ID
 	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
@@ -611,6 +617,8 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 			return nil, credo.FieldErrorf("authority", "unknown authority %q in the policy in force", a)
 		}
 	}
+	limit := f.Limit // applied once sorted by deadline (see Disputes)
+	f.Limit = 0
 	views, err := ds.RepairApplications(ctx, f)
 	if err != nil {
 		return nil, err
@@ -626,6 +634,9 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 		}
 		return out[i].ID < out[j].ID
 	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
 
