@@ -103,6 +103,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/subjects/" + alice + "/checks", "alice", nil},
 		{"GET", "/v1/subjects/" + alice + "/notices", "alice", nil},
 		{"POST", "/v1/consents", "alice", map[string]any{"scheme": "green", "given": true}},
+		{"POST", "/v1/consents", "alice", map[string]any{"scheme": "green", "given": true}},
 		{"POST", "/v1/checks", "airline", map[string]string{"subject": bob, "sector": "aviation"}},
 		{"POST", "/v1/checks/batch", "airline", map[string]any{"sector": "aviation", "subjects": []string{alice, "bad", bob}}},
 		{"GET", "/v1/checks/" + chk.CheckID, "alice", nil},

@@ -155,6 +155,8 @@ type Server struct {
 	routes  []string
 	handler http.Handler
 
+	consentMu sync.Mutex // a consent is compared with the last one and appended atomically
+
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
