@@ -218,7 +218,10 @@ func (b *checkBatcher) write(buf []credo.CheckEntry) []credo.CheckEntry {
 // bytes: 6 bytes of Unix milliseconds, 2 of a per-process counter (so ids
 // stay unique and increasing beyond 65,536 checks per millisecond by
 // borrowing from the next millisecond), and 2 random bytes per process, so
-// that servers sharing one check log do not collide.
+// that servers sharing one check log do not collide; then 10 characters
+// (50 bits) drawn at random for each id, so that knowing one id tells
+// nothing of the others (a check id is not a capability, but it must not
+// be guessable either).
 type checkIDs struct {
 	last     atomic.Uint64 // ms<<16 | counter
 	instance [2]byte
@@ -248,8 +251,16 @@ func (g *checkIDs) next(now time.Time) string {
 	var raw [10]byte
 	binary.BigEndian.PutUint64(raw[:8], v)
 	raw[8], raw[9] = g.instance[0], g.instance[1]
-	// 80 bits = 16 groups of 5 bits.
-	var out [16]byte
+	// 80 bits = 16 groups of 5 bits, then 10 random characters (50 bits)
+	// so that ids cannot be enumerated from one seen.
+	var out [checkIDLen]byte
+	var rnd [10]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		panic("credo: crypto/rand failed: " + err.Error())
+	}
+	for i, b := range rnd {
+		out[16+i] = crockford[b&31]
+	}
 	hi := binary.BigEndian.Uint64(raw[:8])
 	lo := uint64(raw[8])<<8 | uint64(raw[9])
 	for i := 15; i >= 0; i-- {
@@ -260,9 +271,13 @@ func (g *checkIDs) next(now time.Time) string {
 	return string(out[:])
 }
 
+// checkIDLen is the length of a check id; ids issued before the random
+// suffix was added have 16 characters and are still read.
+const checkIDLen = 26
+
 // validCheckID reports whether s has the form of a check id.
 func validCheckID(s string) bool {
-	if len(s) != 16 {
+	if len(s) != checkIDLen && len(s) != 16 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

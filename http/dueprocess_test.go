@@ -96,7 +96,7 @@ func TestDisputeEndpoints(t *testing.T) {
 				wantProblem(t, e.do("POST", "/v1/disputes", "alice", tc.body), tc.code, tc.kind, tc.field)
 			})
 		}
-		wantProblem(t, e.do("POST", "/v1/disputes", "bob", map[string]any{"record_id": rec.ID, "grounds": "x"}), 403, "forbidden", "record_id")
+		wantProblem(t, e.do("POST", "/v1/disputes", "bob", map[string]any{"record_id": rec.ID, "grounds": "x"}), 404, "not_found", "record_id") // as if it did not exist (issue 14 item 14)
 	})
 
 	r := e.do("POST", "/v1/disputes", "alice", map[string]any{"record_id": rec.ID, "grounds": "I paid", "evidence_sha256": digest("receipt")})
@@ -224,7 +224,7 @@ func TestRepairEndpoints(t *testing.T) {
 			wantProblem(t, e.do("POST", "/v1/repairs", "alice", tc.body), tc.code, tc.kind, tc.field)
 		})
 	}
-	wantProblem(t, e.do("POST", "/v1/repairs", "bob", map[string]any{"record_id": rec.ID, "statement": "paid", "commitment": true}), 403, "forbidden", "record_id")
+	wantProblem(t, e.do("POST", "/v1/repairs", "bob", map[string]any{"record_id": rec.ID, "statement": "paid", "commitment": true}), 404, "not_found", "record_id")
 
 	t.Run("before the minimum", func(t *testing.T) {
 		loc, _ := time.LoadLocation("Asia/Shanghai")

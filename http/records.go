@@ -329,7 +329,9 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request, p *princip
 	actor := credo.RoleAdmin
 	if p.is(rAuthority) {
 		if rec.Authority != p.token.Authority {
-			return credo.Errorf(credo.EFORBIDDEN, "record %d was filed by another authority: only %s or an admin may change it", id, rec.Authority)
+			// Which authority filed it is not said: an authority learns
+			// nothing of the records of others.
+			return credo.Errorf(credo.EFORBIDDEN, "record %d was not filed by %s: only the filing authority or an admin may change it", id, p.token.Authority)
 		}
 		actor = p.token.Authority
 	}

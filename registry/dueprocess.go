@@ -325,10 +325,9 @@ func (r *Registry) DecideDispute(ctx context.Context, disputeID int64, outcome, 
 	loc := pol.Location()
 	now := r.now()
 	c := disputeCase(pol, *v, now)
-	if v.State == credo.StateDecided {
-		return nil, credo.Errorf(credo.ECONFLICT, "dispute %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
-	}
 	if actor != ActorAdmin && actor != c.Decider {
+		// Refused before its state is told (the API words the refusal
+		// without naming the authorities).
 		who := fmt.Sprintf("the authority that filed record %d, %s", v.RecordID, v.Authority)
 		if v.Appeal {
 			who = fmt.Sprintf("the appellate authority of %s, %s", v.Authority, c.Decider)
@@ -337,6 +336,9 @@ func (r *Registry) DecideDispute(ctx context.Context, disputeID int64, outcome, 
 			}
 		}
 		return nil, credo.Errorf(credo.EFORBIDDEN, "dispute %d is decided by %s, not by %s", v.ID, who, actor)
+	}
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "dispute %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
 	}
 	dec := &credo.DisputeDecision{DisputeID: v.ID, RecordID: v.RecordID, At: now, Outcome: outcome, Reason: reason}
 	if _, err := r.Append(ctx, &credo.Event{Type: credo.EventDisputeDecided, Subject: v.Subject, Actor: actor, Decision: dec}); err != nil {
@@ -551,11 +553,11 @@ func (r *Registry) DecideRepair(ctx context.Context, applicationID int64, approv
 		return nil, err
 	}
 	loc := pol.Location()
-	if v.State == credo.StateDecided {
-		return nil, credo.Errorf(credo.ECONFLICT, "repair application %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
-	}
 	if actor != ActorAdmin && actor != v.Authority {
 		return nil, credo.Errorf(credo.EFORBIDDEN, "repair application %d is decided by the authority that filed record %d, %s, not by %s", v.ID, v.RecordID, v.Authority, actor)
+	}
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "repair application %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
 	}
 	now := r.now()
 	ev := &credo.Event{Subject: v.Subject, Actor: actor}

@@ -244,14 +244,19 @@ func TestAccess(t *testing.T) {
 		}
 	}
 	// A citizen cannot see or act on another subject's record.
+	// Whether it exists is not hers to learn: the same answer as for a
+	// missing record (issue 14 item 14).
 	pg := alice.get(fmt.Sprintf("/me/object?record=%d", e.bobJudgment))
-	if pg.status != http.StatusForbidden {
+	if pg.status != http.StatusNotFound {
 		t.Fatalf("bob's record: status %d", pg.status)
+	}
+	if none := alice.get("/me/object?record=999999"); none.status != pg.status {
+		t.Errorf("bob's record and a missing one are answered differently: %d, %d", pg.status, none.status)
 	}
 	pg.mustNotContain(t, bob, "Li Na", "goroutine")
 	pg = alice.post(fmt.Sprintf("/me/object?record=%d", e.aliceJudgment), "/me/object",
 		url.Values{"record": {fmt.Sprint(e.bobJudgment)}, "grounds": {"This is not my debt at all"}})
-	if pg.status != http.StatusForbidden {
+	if pg.status != http.StatusNotFound {
 		t.Fatalf("objecting to bob's record: status %d", pg.status)
 	}
 	if ds, _ := e.reg.Disputes(context.Background(), credo.DisputeFilter{Subject: bob}, ""); len(ds) != 0 {

@@ -1,0 +1,165 @@
+package http_test
+
+import (
+	"context"
+	"math/big"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	credohttp "credo/http"
+)
+
+// head returns the log's sequence number.
+func (e *env) head(t *testing.T) int64 {
+	t.Helper()
+	seq, _, err := e.db.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+func TestG16RepeatedRequestAppendsNothing(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	give := map[string]any{"scheme": "green", "given": true}
+	if r := e.do("POST", "/v1/consents", "alice", give); r.status != http.StatusCreated {
+		t.Fatalf("consent: %d %s", r.status, r.body)
+	}
+	before := e.head(t)
+	for range 5 {
+		if r := e.do("POST", "/v1/consents", "alice", give); r.status != http.StatusOK {
+			t.Errorf("the same consent again: %d %s", r.status, r.body)
+		}
+	}
+	if after := e.head(t); after != before {
+		t.Errorf("the same consent five times more appended %d events", after-before)
+	}
+	// Withdrawing a consent never given changes nothing either.
+	if r := e.do("POST", "/v1/consents", "bob", map[string]any{"scheme": "green", "given": false}); r.status != http.StatusConflict {
+		t.Errorf("withdrawing a consent never given: %d %s", r.status, r.body)
+	}
+	// A change is appended, once.
+	withdraw := map[string]any{"scheme": "green", "given": false}
+	if r := e.do("POST", "/v1/consents", "alice", withdraw); r.status != http.StatusCreated {
+		t.Errorf("withdrawal: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/v1/consents", "alice", withdraw); r.status != http.StatusOK {
+		t.Errorf("withdrawal again: %d %s", r.status, r.body)
+	}
+	if after := e.head(t); after != before+1 {
+		t.Errorf("a withdrawal, twice, appended %d events, want 1", after-before)
+	}
+}
+
+// sameAnswer fails unless two refusals are alike but for the id they name.
+func sameAnswer(t *testing.T, what string, a, b *response, idA, idB string) {
+	t.Helper()
+	pa, pb := a.problem(t), b.problem(t)
+	pb.Detail = strings.ReplaceAll(pb.Detail, idB, idA)
+	if !reflect.DeepEqual(pa, pb) {
+		t.Errorf("%s: someone else's answers %+v, a missing one %+v", what, pa, pb)
+	}
+}
+
+func TestG14NoOracleInErrors(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	rec := e.file(alice, "(2025)O-1")
+	const missing = 999999
+	ids, idm := itoa(rec.ID), itoa(missing)
+
+	// A subject asking about someone else's record: as if it did not exist.
+	for _, path := range []string{"/v1/disputes", "/v1/repairs"} {
+		body := func(id int64) map[string]any {
+			return map[string]any{"record_id": id, "grounds": "x", "statement": "x", "commitment": true}
+		}
+		if path == "/v1/disputes" {
+			body = func(id int64) map[string]any { return map[string]any{"record_id": id, "grounds": "x"} }
+		}
+		other := e.do("POST", path, "bob", body(rec.ID))
+		none := e.do("POST", path, "bob", body(missing))
+		if other.status != none.status {
+			t.Errorf("POST %s on someone else's record: %d, on a missing one: %d", path, other.status, none.status)
+		}
+		sameAnswer(t, "POST "+path, other, none, ids, idm)
+	}
+
+	// A subject asking for someone else's check: as if it did not exist.
+	chk := e.check("airline", alice, "aviation")
+	fake := chk.CheckID[:len(chk.CheckID)-1] + string("01"[map[bool]int{true: 1}[chk.CheckID[len(chk.CheckID)-1] == '0']])
+	other := e.do("GET", "/v1/checks/"+chk.CheckID, "bob", nil)
+	none := e.do("GET", "/v1/checks/"+fake, "bob", nil)
+	if other.status != http.StatusNotFound || none.status != http.StatusNotFound {
+		t.Errorf("GET someone else's check: %d, a missing one: %d", other.status, none.status)
+	}
+	sameAnswer(t, "GET /v1/checks/{id}", other, none, chk.CheckID, fake)
+
+	// An authority's refusals do not name who filed the record.
+	d := e.openDispute(alice, "(2025)O-2")
+	a := e.applyRepair(alice, "(2025)O-3")
+	for _, c := range []struct {
+		path string
+		body any
+	}{
+		{"/v1/records/" + ids + "/revoke", map[string]string{"reason": "x"}},
+		{"/v1/records/" + ids + "/fulfil", map[string]string{"reason": "x"}},
+		{"/v1/disputes/" + itoa(d.ID) + "/decision", map[string]string{"outcome": "upheld", "reason": "x"}},
+		{"/v1/repairs/" + itoa(a.ID) + "/decision", map[string]string{"outcome": "approved"}},
+	} {
+		r := e.do("POST", c.path, "water", c.body)
+		if r.status != http.StatusForbidden {
+			t.Errorf("POST %s as another authority: %d %s", c.path, r.status, r.body)
+			continue
+		}
+		if p := r.problem(t); strings.Contains(p.Detail, "court.test") || strings.Contains(p.Detail, "People's Court") {
+			t.Errorf("POST %s: the 403 names who filed the record: %s", c.path, p.Detail)
+		}
+	}
+}
+
+// Check ids are not enumerable: knowing one's own check id says nothing
+// of the id of the next check, on somebody else.
+func TestG14CheckIDsNotEnumerable(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	decode := func(s string) *big.Int {
+		n := new(big.Int)
+		for _, c := range s {
+			n.Mul(n, big.NewInt(32))
+			n.Add(n, big.NewInt(int64(strings.IndexRune(alphabet, c))))
+		}
+		return n
+	}
+	encode := func(n *big.Int, width int) string {
+		out := make([]byte, width)
+		n = new(big.Int).Set(n)
+		m := new(big.Int)
+		for i := width - 1; i >= 0; i-- {
+			n.DivMod(n, big.NewInt(32), m)
+			out[i] = alphabet[m.Int64()]
+		}
+		return string(out)
+	}
+	for round := range 20 {
+		mine := e.check("airline", alice, "aviation").CheckID
+		theirs := e.check("airline", bob, "aviation").CheckID
+		// The attacker reads its own id (80 bits: milliseconds, a counter,
+		// the server's instance) and tries the ids of the next 50 ms,
+		// keeping any suffix it does not understand.
+		v := decode(mine[:16])
+		inst := new(big.Int).And(v, big.NewInt(0xffff))
+		ms := new(big.Int).Rsh(v, 32)
+		found := false
+		for dt := int64(0); dt < 50 && !found; dt++ {
+			for ctr := int64(0); ctr < 64 && !found; ctr++ {
+				g := new(big.Int).Add(ms, big.NewInt(dt))
+				g.Lsh(g, 16).Or(g, big.NewInt(ctr)).Lsh(g, 16).Or(g, inst)
+				found = encode(g, 16)+mine[16:] == theirs
+			}
+		}
+		if found {
+			t.Fatalf("round %d: check id %s found from %s by counting", round, theirs, mine)
+		}
+	}
+}
