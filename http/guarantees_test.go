@@ -2,6 +2,10 @@ package http_test
 
 import (
 	"context"
+	"io"
+	"time"
+
+	"credo"
 	"math/big"
 	"net/http"
 	"reflect"
@@ -162,4 +166,53 @@ func TestG14CheckIDsNotEnumerable(t *testing.T) {
 			t.Fatalf("round %d: check id %s found from %s by counting", round, theirs, mine)
 		}
 	}
+}
+
+func TestG13FailedAuthenticationsAreRateLimited(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1, AuthFailures: 10})
+	bad := "Bearer credo_" + strings.Repeat("x", 43)
+	get := func(auth string) *response {
+		req, _ := http.NewRequest("GET", e.ts.URL+"/v1/subjects/"+alice, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return &response{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	for i := range 10 {
+		if r := get(bad); r.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	r := get(bad)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("11th failed attempt: %d %s", r.status, r.body)
+	}
+	// Not even a right guess is looked at until the bucket refills.
+	if r := get(e.auth("alice")); r.status != http.StatusTooManyRequests {
+		t.Errorf("a valid token from the same address: %d", r.status)
+	}
+	// Public requests are not affected.
+	if r := e.do("GET", "/v1/policies", "", nil); r.status != http.StatusOK {
+		t.Errorf("a public request: %d", r.status)
+	}
+}
+
+func TestG13LiveOneTimeCodeAnsweredAsUnknown(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	const code = "ABCD1234EFGH5678"
+	if err := e.tokens.CreateToken(context.Background(), &credo.Token{ID: "tok-code", Hash: credo.HashBytes([]byte(code)), Role: credo.RoleSubject,
+		Name: credo.OneTimeCodeName, Subject: alice, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.secret["code"], e.secret["nothing"] = code, "ABCD1234EFGH5679"
+	live := e.do("GET", "/v1/subjects/"+alice, "code", nil)
+	unknown := e.do("GET", "/v1/subjects/"+alice, "nothing", nil)
+	if live.status != http.StatusUnauthorized {
+		t.Fatalf("a live one-time code: %d %s", live.status, live.body)
+	}
+	sameAnswer(t, "a live one-time code and an unknown one", live, unknown, "", "")
 }

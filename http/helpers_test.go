@@ -118,6 +118,9 @@ func newEnvWith(t testing.TB, opts credohttp.Options, wrap func(credo.CheckLog) 
 	if err := tokens.RevokeToken(ctx, "tok-revoked", time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
+	if opts.AuthFailures == 0 {
+		opts.AuthFailures = -1 // the tests that want the limit set it
+	}
 	e.srv = credohttp.NewServer(reg, tokens, checks, opts)
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(func() {

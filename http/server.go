@@ -40,6 +40,13 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the bucket size (default: one second's worth).
 	RateBurst int
+	// AuthFailures is how many failed authentications (a missing,
+	// malformed, unknown or revoked bearer token) a remote address may
+	// make per minute, in bursts of as many, like sign-in attempts at the
+	// portal; beyond it every request of that address that carries an
+	// Authorization header is refused with 429 until its bucket refills
+	// (default 10; negative: no limit).
+	AuthFailures int
 	// MaxInFlight bounds the requests handled at once; beyond it requests
 	// are refused with 503 at once (default 4×GOMAXPROCS×64).
 	MaxInFlight int
@@ -95,6 +102,9 @@ func (o *Options) defaults() {
 	if o.RateLimit == 0 {
 		o.RateLimit = 20000
 	}
+	if o.AuthFailures == 0 {
+		o.AuthFailures = 10
+	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 4 * runtime.GOMAXPROCS(0) * 64
 	}
@@ -142,14 +152,15 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 
-	tokens  *tokenCache
-	limiter *rateLimiter
-	adm     *admission
-	batcher *checkBatcher
-	ids     *checkIDs
-	metrics *metrics
-	census  *censusCache
-	shard   *sharding
+	tokens    *tokenCache
+	limiter   *rateLimiter
+	authFails *rateLimiter // failed authentications per remote address
+	adm       *admission
+	batcher   *checkBatcher
+	ids       *checkIDs
+	metrics   *metrics
+	census    *censusCache
+	shard     *sharding
 
 	mux     *http.ServeMux
 	routes  []string
@@ -173,6 +184,9 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	}
 	if opts.RateLimit > 0 {
 		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
+	}
+	if opts.AuthFailures > 0 {
+		s.authFails = newRateLimiter(float64(opts.AuthFailures)/60, opts.AuthFailures)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
@@ -277,8 +291,23 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		} else {
 			now = time.Now()
 		}
+		var host string
+		if s.authFails != nil && r.Header.Get("Authorization") != "" {
+			// Tokens cannot be guessed at speed: an address that failed
+			// too often is not even looked at until its bucket refills.
+			host = remoteHost(r)
+			if ok, wait := s.authFails.available(host, now); !ok {
+				s.metrics.reject("auth_failures")
+				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "too many failed authentications from this address: slow down",
+					headers: map[string]string{"Retry-After": retryAfter(wait)}})
+				return
+			}
+		}
 		p, err := s.authenticate(r, now)
 		if err != nil {
+			if host != "" && credo.ErrorCode(err) == credo.EUNAUTHORIZED {
+				s.authFails.allow(host, now)
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -288,7 +317,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		if s.limiter != nil {
 			key := p.id()
 			if key == "" {
-				key, _, _ = net.SplitHostPort(r.RemoteAddr)
+				key = remoteHost(r)
 			}
 			if ok, wait := s.limiter.allow(key, now); !ok {
 				s.metrics.reject("rate_limit")
@@ -379,6 +408,9 @@ var rwPool = sync.Pool{New: func() any { return new(responseWriter) }}
 // serve is the root handler: admission control, then the mux, then logs
 // and metrics.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	switch r.URL.Path {
 	case "/healthz", "/metrics":
 		// Probes and scrapes bypass admission control: they must answer
@@ -495,4 +527,13 @@ func parseID(r *http.Request, name string) (int64, error) {
 		return 0, invalid(name, "%q is not a positive integer", s)
 	}
 	return n, nil
+}
+
+// remoteHost is the address a request came from, without its port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -29,6 +29,7 @@ type serveFlags struct {
 	scale           scaleFlags
 	noPortal        bool
 	portalKeyFile   string
+	secureCookies   bool
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -45,6 +46,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.scale.register(cmd)
 	cmd.Flags().BoolVar(&f.noPortal, "no-portal", false, "serve the API only, without the web portal")
 	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
+	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark portal cookies Secure and send HSTS: TLS is terminated by a proxy in front (implied by --tls-cert)")
 }
 
 func newServeCmd() *cobra.Command {

@@ -45,7 +45,9 @@ type Options struct {
 	Key []byte
 	// SessionTTL is how long a session lasts (default 8 h).
 	SessionTTL time.Duration
-	// Secure marks cookies Secure (set it when served over HTTPS).
+	// Secure marks cookies Secure and sends Strict-Transport-Security
+	// (set it when served over HTTPS, here or at a proxy in front: credo
+	// serve --secure-cookies). Over TLS served here, HSTS is sent anyway.
 	Secure bool
 	// Logger receives errors (default: none).
 	Logger *slog.Logger
@@ -244,9 +246,14 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 		if pol, _, err := p.reg.Policy(r.Context()); err == nil {
 			c.loc = pol.Location()
 		}
+		if r.TLS != nil || p.opts.Secure {
+			// Served over TLS (here or at a proxy in front): browsers are
+			// to come back over TLS only.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		c.lang = p.language(w, r)
-		c.csrf = p.csrfToken(w, r)
 		c.sess = p.readSession(w, r, c.now)
+		c.csrf = p.csrfToken(w, r, c.sess)
 		if r.Method == http.MethodPost {
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -262,7 +269,7 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 				p.renderError(w, c, http.StatusBadRequest, tr(c.lang, "err.form"))
 				return
 			}
-			if !p.csrfOK(r) {
+			if !p.csrfOK(r, c.sess) {
 				p.renderError(w, c, http.StatusForbidden, tr(c.lang, "err.csrf"))
 				return
 			}
