@@ -40,6 +40,12 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the bucket size (default: one second's worth).
 	RateBurst int
+	// BodyReadTimeout bounds the time a request's body may take to arrive,
+	// from the request's start (default 10 s); BatchReadTimeout that of a
+	// batch of records (default 2 min). Portal bodies are read before the
+	// request is admitted (see bodyread.go).
+	BodyReadTimeout  time.Duration
+	BatchReadTimeout time.Duration
 	// AuthFailures is how many failed authentications (a missing,
 	// malformed, unknown or revoked bearer token) a remote address may
 	// make per minute, in bursts of as many, like sign-in attempts at the
@@ -102,6 +108,12 @@ func (o *Options) defaults() {
 	if o.RateLimit == 0 {
 		o.RateLimit = 20000
 	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = 10 * time.Second
+	}
+	if o.BatchReadTimeout <= 0 {
+		o.BatchReadTimeout = 2 * time.Minute
+	}
 	if o.AuthFailures == 0 {
 		o.AuthFailures = 10
 	}
@@ -155,6 +167,7 @@ type Server struct {
 	tokens    *tokenCache
 	limiter   *rateLimiter
 	authFails *rateLimiter // failed authentications per remote address
+	reading   atomic.Int64 // portal requests reading their body before admission
 	adm       *admission
 	batcher   *checkBatcher
 	ids       *checkIDs
@@ -189,6 +202,7 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 		s.authFails = newRateLimiter(float64(opts.AuthFailures)/60, opts.AuthFailures)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
+	s.metrics.reg.MustRegister(readingGauge(&s.reading))
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	if opts.Census != nil {
 		s.census = opts.Census
@@ -419,6 +433,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
+	if hasBody(r) {
+		defer s.bodyDeadline(w, r, start)()
+		if portal && !s.preRead(w, r) {
+			return
+		}
+	}
 	if !s.adm.acquire() {
 		s.metrics.reject("overload")
 		w.Header().Set("Retry-After", "1")
@@ -428,7 +449,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := rwPool.Get().(*responseWriter)
 	*rw = responseWriter{ResponseWriter: w, start: start}
-	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
 	defer func() {
 		s.adm.release()
 		d := time.Since(start)
