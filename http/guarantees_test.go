@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -215,4 +216,118 @@ func TestG13LiveOneTimeCodeAnsweredAsUnknown(t *testing.T) {
 		t.Fatalf("a live one-time code: %d %s", live.status, live.body)
 	}
 	sameAnswer(t, "a live one-time code and an unknown one", live, unknown, "", "")
+}
+
+// candidates returns every valid Resident Identity Card number consistent
+// with a masked one ('*' for a hidden character) and the other published
+// fields (age at asOf, sex), up to limit (-1: more than limit).
+func candidates(masked string, entry map[string]any, asOf time.Time, limit int) []string {
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	var out []string
+	seqs := []string{masked[14:17]}
+	if strings.Contains(masked[14:17], "*") {
+		seqs = nil
+		for n := range 1000 {
+			s := fmt.Sprintf("%03d", n)
+			ok := true
+			for i := range 3 {
+				ok = ok && (masked[14+i] == '*' || masked[14+i] == s[i])
+			}
+			if ok {
+				seqs = append(seqs, s)
+			}
+		}
+	}
+	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Before(asOf); d = d.AddDate(0, 0, 1) {
+		if age, ok := entry["age"].(float64); ok {
+			a := asOf.Year() - d.Year()
+			if asOf.YearDay() < d.YearDay() {
+				a--
+			}
+			if a != int(age) {
+				continue
+			}
+		}
+		for _, seq := range seqs {
+			if sex, ok := entry["sex"].(string); ok && (seq[2]-'0')%2 == map[string]byte{"male": 1, "female": 0}[sex] == false {
+				continue
+			}
+			base := masked[:6] + d.Format("20060102") + seq
+			sum := 0
+			for i, w := range weights {
+				sum += int(base[i]-'0') * w
+			}
+			n := base + string("10X98765432"[sum%11])
+			if masked[17] != '*' && masked[17] != n[17] {
+				continue
+			}
+			if len(out) == limit {
+				return append(out, "more")
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// An attacker with no token tries to recover a listed person's number
+// from what the public list shows, and to confirm guesses by lookup.
+func TestG10MaskedIdentifiersAreNotRecoverable(t *testing.T) {
+	e := newEnv(t, credohttp.Options{})
+	// The list publishes what the example policy publishes.
+	src := strings.Replace(readFile(t, testPolicy), "    notice: 0d\n", "    notice: 0d\n    publish: [name, identifier, sex, age, obligation, case_ref, authority]\n", 1)
+	if _, _, err := e.reg.Publish(context.Background(), "policy.yaml", []byte(src), e.reg.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	e.file(alice, "(2025)M-1")
+	var pl credohttp.PublicList
+	e.do("GET", "/v1/lists/debtors", "", nil).decode(t, &pl)
+	if len(pl.Entries) != 1 {
+		t.Fatalf("public list: %+v", pl)
+	}
+	entry := pl.Entries[0]
+	masked, _ := entry["identifier"].(string)
+	if len(masked) != 18 || masked == alice {
+		t.Fatalf("published identifier %q", masked)
+	}
+	// Offline: the numbers the published fields leave possible.
+	const budget = 5000
+	cands := candidates(masked, entry, pl.AsOf, budget)
+	if len(cands) <= budget {
+		t.Errorf("the published fields %v leave %d candidate numbers: %v", entry, len(cands), cands[:min(len(cands), 5)])
+	}
+	// Online: the lookup answers the right number exactly as it answers
+	// any other number with the same mask.
+	truth := e.do("GET", "/v1/lists/debtors?q="+alice, "", nil)
+	if truth.status != http.StatusOK {
+		t.Fatalf("lookup: %d %s", truth.status, truth.body)
+	}
+	tried := 0
+	for _, c := range cands {
+		if c == alice || c == "more" {
+			continue
+		}
+		r := e.do("GET", "/v1/lists/debtors?q="+c, "", nil)
+		var a, b credohttp.PublicList
+		r.decode(t, &a)
+		truth.decode(t, &b)
+		a.AsOf, b.AsOf = time.Time{}, time.Time{}
+		if r.status != truth.status || !reflect.DeepEqual(a, b) {
+			t.Fatalf("the lookup tells %s (the listed person) from %s: %s vs %s", alice, c, truth.body, r.body)
+		}
+		if tried++; tried == 10 {
+			break
+		}
+	}
+	// And anonymous lookups are rate limited.
+	limited := false
+	for range 100 {
+		if r := e.do("GET", "/v1/lists/debtors?q=Test", "", nil); r.status == http.StatusTooManyRequests {
+			limited = r.header.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !limited {
+		t.Error("100 anonymous lookups in a row were all answered")
+	}
 }

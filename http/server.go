@@ -40,6 +40,10 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the bucket size (default: one second's worth).
 	RateBurst int
+	// PublicLookups is how many anonymous public list lookups (?q=) a
+	// remote address may make per minute, in bursts of as many (default
+	// 30; negative: no limit).
+	PublicLookups int
 	// BodyReadTimeout bounds the time a request's body may take to arrive,
 	// from the request's start (default 10 s); BatchReadTimeout that of a
 	// batch of records (default 2 min). Portal bodies are read before the
@@ -108,6 +112,9 @@ func (o *Options) defaults() {
 	if o.RateLimit == 0 {
 		o.RateLimit = 20000
 	}
+	if o.PublicLookups == 0 {
+		o.PublicLookups = 30
+	}
 	if o.BodyReadTimeout <= 0 {
 		o.BodyReadTimeout = 10 * time.Second
 	}
@@ -168,6 +175,7 @@ type Server struct {
 	limiter   *rateLimiter
 	authFails *rateLimiter // failed authentications per remote address
 	reading   atomic.Int64 // portal requests reading their body before admission
+	lookups   *rateLimiter // anonymous public list lookups per remote address
 	adm       *admission
 	batcher   *checkBatcher
 	ids       *checkIDs
@@ -197,6 +205,9 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	}
 	if opts.RateLimit > 0 {
 		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
+	}
+	if opts.PublicLookups > 0 {
+		s.lookups = newRateLimiter(float64(opts.PublicLookups)/60, opts.PublicLookups)
 	}
 	if opts.AuthFailures > 0 {
 		s.authFails = newRateLimiter(float64(opts.AuthFailures)/60, opts.AuthFailures)

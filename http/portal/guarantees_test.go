@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,34 @@ func TestG13HSTSOverTLS(t *testing.T) {
 	// Not over plain HTTP without Secure.
 	if pg := e.visitor().get("/signin"); pg.header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain HTTP")
+	}
+}
+
+func TestG10PublicLookupsAreRateLimited(t *testing.T) {
+	e := newEnv(t)
+	v := e.visitor()
+	// The lookup by number answers by the mask: a neighbouring number
+	// with the same mask finds the same entry.
+	other := alice[:6] + "19991231" + alice[14:17]
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(other[i]-'0') * w
+	}
+	other += string("10X98765432"[sum%11])
+	v2 := e.visitor()
+	a, b := v2.get("/public?list=dishonest-debtors&q="+alice), v2.get("/public?list=dishonest-debtors&q="+other)
+	strip := func(s string) string { return regexp.MustCompile(`value="[^"]*"|1101\d{14}`).ReplaceAllString(s, "") }
+	if a.status != b.status || !strings.Contains(a.body, "Zhang Wei") || strip(a.body) != strip(b.body) {
+		t.Errorf("the lookup tells the listed person's number (%d) from another with the same mask (%d)", a.status, b.status)
+	}
+	for i := range 28 {
+		if pg := v.get("/public?list=dishonest-debtors&q=Zhang"); pg.status != http.StatusOK {
+			t.Fatalf("lookup %d: status %d", i+1, pg.status)
+		}
+	}
+	pg := v.get("/public?list=dishonest-debtors&q=Zhang")
+	if pg.status != http.StatusTooManyRequests || pg.header.Get("Retry-After") == "" {
+		t.Fatalf("31st lookup in a minute: status %d", pg.status)
 	}
 }

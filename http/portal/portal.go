@@ -67,6 +67,10 @@ type Options struct {
 	// it the sign-in form answers 429 with Retry-After (default 10;
 	// negative: no limit).
 	SigninRate int
+	// LookupRate is how many public list lookups a remote address may make
+	// per minute (a token bucket; beyond it a 429 page with Retry-After;
+	// default 30, negative: no limit).
+	LookupRate int
 	// ListHistoryPoints is the number of monthly instants at which the
 	// dashboard counts list sizes (default 6: now and five months back).
 	ListHistoryPoints int
@@ -88,7 +92,8 @@ type Portal struct {
 
 	signinMu      sync.Mutex // one one-time-code sign-in at a time
 	signinLimit   *credohttp.RateLimiter
-	signinLimitAt func() time.Time // the limiter's clock (tests move it)
+	signinLimitAt func() time.Time       // the limiter's clock (tests move it)
+	lookupLimit   *credohttp.RateLimiter // public list lookups per address
 	histories     historyCache
 }
 
@@ -105,6 +110,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	if opts.SigninRate == 0 {
 		opts.SigninRate = 10
+	}
+	if opts.LookupRate == 0 {
+		opts.LookupRate = 30
 	}
 	if opts.ListHistoryPoints <= 0 {
 		opts.ListHistoryPoints = 6
@@ -124,6 +132,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	if opts.SigninRate > 0 {
 		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
 		p.signinLimitAt = time.Now
+	}
+	if opts.LookupRate > 0 {
+		p.lookupLimit = credohttp.NewRateLimiter(float64(opts.LookupRate)/60, opts.LookupRate)
 	}
 	p.census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: opts.CensusTTL, Points: opts.ListHistoryPoints, ServeStale: true})
 	if err := p.parseTemplates(); err != nil {

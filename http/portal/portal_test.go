@@ -551,9 +551,11 @@ func TestPublicLookup(t *testing.T) {
 		pg.mustContain(t, companyName, company, "(2026)京0105执002号", "Chaoyang District People&#39;s Court", `<th scope="col">Case number</th>`)
 		pg.mustNotContain(t, "Zhang Wei", "Li Na")
 	}
-	// A person's identifier is published with the birth date masked.
+	// A person's identifier is published with the birth date and the
+	// check character masked, and no age.
 	pg := v.get("/public?list=dishonest-debtors&q=" + alice)
-	pg.mustContain(t, "Zhang Wei", alice[:6]+"********"+alice[14:])
+	pg.mustContain(t, "Zhang Wei", alice[:6]+"********"+alice[14:17]+"*")
+	pg.mustNotContain(t, `<th scope="col">Age</th>`)
 	table := pg.body[strings.Index(pg.body, `<table id="public-results"`):]
 	if strings.Contains(table, alice) {
 		t.Errorf("the results show the whole identifier %s", alice)
