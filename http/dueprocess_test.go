@@ -321,12 +321,18 @@ func TestDueProcessMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens, checks := stores(db)
+	secret, hash := credohttp.NewTokenSecret()
+	if err := tokens.CreateToken(ctx, &credo.Token{ID: "tok-ops", Hash: hash, Role: credo.RoleAuditor, Created: now}); err != nil {
+		t.Fatal(err)
+	}
 	srv := credohttp.NewServer(reg, tokens, checks, credohttp.Options{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	scrape := func() string {
 		t.Helper()
-		resp, err := http.Get(ts.URL + "/metrics")
+		req, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+secret) // per-authority figures: auditor or admin
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
