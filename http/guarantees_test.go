@@ -281,7 +281,7 @@ func TestG10MaskedIdentifiersAreNotRecoverable(t *testing.T) {
 	}
 	e.file(alice, "(2025)M-1")
 	var pl credohttp.PublicList
-	e.do("GET", "/v1/lists/debtors", "", nil).decode(t, &pl)
+	e.publicList("/v1/lists/debtors").decode(t, &pl)
 	if len(pl.Entries) != 1 {
 		t.Fatalf("public list: %+v", pl)
 	}
@@ -329,5 +329,44 @@ func TestG10MaskedIdentifiersAreNotRecoverable(t *testing.T) {
 	}
 	if !limited {
 		t.Error("100 anonymous lookups in a row were all answered")
+	}
+}
+
+// publicList asks for a public list anonymously, as anybody would, waiting
+// (by polling) while the census behind it is being built in the
+// background.
+func (e *env) publicList(path string) *response {
+	e.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := e.do("GET", path, "", nil)
+		if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return r
+		}
+	}
+}
+
+// Anonymous requests never scan the log: until a census exists they are
+// told to come back, and a stale census is answered while a new one is
+// built in the background.
+func TestG15PublicListsNeverScanOnTheRequest(t *testing.T) {
+	e := newEnv(t, credohttp.Options{CensusTTL: time.Hour})
+	e.file(alice, "(2025)C-1")
+	r := e.do("GET", "/v1/lists/debtors", "", nil)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Fatalf("the first anonymous request, before any census: %d %s", r.status, r.body)
+	}
+	r = e.publicList("/v1/lists/debtors")
+	var pl credohttp.PublicList
+	r.decode(t, &pl)
+	if r.status != http.StatusOK || pl.Total != 1 {
+		t.Fatalf("once built: %d %s", r.status, r.body)
+	}
+	// A new record: the census (fresh for an hour) is answered as it is,
+	// with its as-of instant; no request rebuilds it.
+	e.file(bob, "(2025)C-2")
+	var again credohttp.PublicList
+	e.do("GET", "/v1/lists/debtors", "", nil).decode(t, &again)
+	if again.Total != 1 || !again.AsOf.Equal(pl.AsOf) {
+		t.Errorf("an anonymous request rebuilt the census: %+v", again)
 	}
 }

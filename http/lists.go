@@ -59,7 +59,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 		}
 		limit = n
 	}
-	cs, err := s.census.Get(ctx)
+	// Anybody may ask: the answer comes from the census built in the
+	// background, never from a scan of the log on this request (a token
+	// holder, accountable and rate limited, may wait for a fresh one).
+	get := s.census.Current
+	if p.token != nil {
+		get = s.census.Get
+	}
+	cs, err := get(ctx)
 	if err != nil {
 		return err
 	}

@@ -258,6 +258,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 	if s.opts.OnListen != nil {
 		s.opts.OnListen(ln.Addr())
 	}
+	s.census.WarmUp() // the public lists are answered from it: build it now, in the background
 	s.log.Info("serving", "addr", ln.Addr().String(), "tls", certFile != "")
 	errc := make(chan error, 1)
 	go func() {

@@ -79,7 +79,10 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		}
 	}
 	pg.Queried = true
-	cs, err := p.census.Get(ctx)
+	// From the census built in the background: a visitor never makes the
+	// server scan its log (until the first census exists, the page says
+	// to come back in a few seconds).
+	cs, err := p.census.Current(ctx)
 	if err != nil {
 		return err
 	}
