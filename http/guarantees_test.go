@@ -370,3 +370,37 @@ func TestG15PublicListsNeverScanOnTheRequest(t *testing.T) {
 		t.Errorf("an anonymous request rebuilt the census: %+v", again)
 	}
 }
+
+func TestG16RepeatedRecordChangeAppendsNothing(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	for _, path := range []string{"/revoke", "/fulfil"} {
+		rec := e.file(alice, "(2025)A"+path)
+		url := "/v1/records/" + itoa(rec.ID) + path
+		first := e.do("POST", url, "court", map[string]string{"reason": "paid", "at": "2026-01-01"})
+		if first.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, first.status, first.body)
+		}
+		before := e.head(t)
+		for _, at := range []string{"2026-01-01", "2026-02-01", ""} {
+			r := e.do("POST", url, "court", map[string]string{"reason": "paid", "at": at})
+			if r.status != http.StatusOK || string(r.body) != string(first.body) {
+				t.Errorf("%s again (at %q): %d %s", path, at, r.status, r.body)
+			}
+		}
+		if after := e.head(t); after != before {
+			t.Errorf("%s repeated three times appended %d events", path, after-before)
+		}
+		// An earlier instant does change something.
+		if r := e.do("POST", url, "court", map[string]string{"reason": "paid earlier", "at": "2025-12-01"}); r.status != http.StatusOK || e.head(t) != before+1 {
+			t.Errorf("%s at an earlier instant: %d, %d events", path, r.status, e.head(t)-before)
+		}
+	}
+	// A void revocation after a plain one changes something too.
+	rec := e.file(alice, "(2025)A-void")
+	url := "/v1/records/" + itoa(rec.ID) + "/revoke"
+	e.do("POST", url, "court", map[string]any{"reason": "error"})
+	before := e.head(t)
+	if r := e.do("POST", url, "court", map[string]any{"reason": "error", "void": true}); r.status != http.StatusOK || e.head(t) != before+1 {
+		t.Errorf("a void revocation after a plain one: %d, %d events", r.status, e.head(t)-before)
+	}
+}
