@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,21 +34,6 @@ const maxPortalBody = 2<<20 + 64<<10
 // hasBody reports whether a request carries a body.
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-}
-
-// bodyDeadline sets the connection's read deadline for the request's body
-// and returns a function that clears it (a keep-alive connection's next
-// request gets the server's own deadlines).
-func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, start time.Time) func() {
-	d := s.opts.BodyReadTimeout
-	if r.URL.Path == "/v1/records/batch" {
-		d = s.opts.BatchReadTimeout
-	}
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(start.Add(d)) != nil {
-		return func() {}
-	}
-	return func() { rc.SetReadDeadline(time.Time{}) }
 }
 
 // preRead reads a portal request's body before admission (within the read

@@ -447,7 +447,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
 	if hasBody(r) {
-		defer s.bodyDeadline(w, r, start)()
+		d := s.opts.BodyReadTimeout
+		if r.URL.Path == "/v1/records/batch" {
+			d = s.opts.BatchReadTimeout
+		}
+		// The body must arrive by then; the deadline is cleared after the
+		// response (a keep-alive connection's next request gets the
+		// server's own).
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(start.Add(d)) == nil {
+			defer rc.SetReadDeadline(time.Time{})
+		}
 		if portal && !s.preRead(w, r) {
 			return
 		}
