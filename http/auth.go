@@ -15,6 +15,10 @@ import (
 	"credo"
 )
 
+// portalSessionName names the tokens behind web portal sessions (see
+// portal.SessionTokenName): never accepted by the API.
+const portalSessionName = "portal session"
+
 // TokenPrefix starts every token secret, so that a leaked one is easy to
 // recognise (and to scan for).
 const TokenPrefix = "credo_"
@@ -204,8 +208,10 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (*principal, error
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization",
 			Message: "the token was revoked on " + t.Revoked.UTC().Format(time.RFC3339) + ": ask the registry operator for a new one"}
 	}
-	if e.token.Name == credo.OneTimeCodeName {
-		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "a one-time code signs in to the web portal only (at /signin); the API needs an access token"}
+	if e.token.Name == credo.OneTimeCodeName || e.token.Name == portalSessionName {
+		// A live one-time code is answered as an unknown token: the API
+		// tells nobody which codes exist.
+		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "unknown token"}
 	}
 	if e.p == nil {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "the token has no usable role"}

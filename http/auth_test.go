@@ -106,12 +106,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/checks/" + check.CheckID, nil, map[string]outcome{"admin": ok200, "subject-self": ok200, "subject-other": notFound}},
 		{"POST", "/v1/disputes", func() any {
 			return map[string]any{"record_id": e.file(alice, unique()).ID, "grounds": "not mine"}
-		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": forbidden}},
+		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": notFound}},
 		{"POST", "/v1/disputes/1/decision", func() any { return map[string]string{"outcome": "upheld", "reason": "stands"} }, change},
 		{"GET", "/v1/disputes", nil, queueRead},
 		{"POST", "/v1/repairs", func() any {
 			return map[string]any{"record_id": e.file(alice, unique()).ID, "statement": "paid", "commitment": true}
-		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": forbidden}},
+		}, map[string]outcome{"admin": ok201, "subject-self": ok201, "subject-other": notFound}},
 		{"POST", "/v1/repairs/1/decision", func() any { return map[string]string{"outcome": "approved"} }, change},
 		{"GET", "/v1/repairs", nil, queueRead},
 		{"GET", "/v1/lists/debtors", nil, everyone},

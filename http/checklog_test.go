@@ -178,7 +178,7 @@ func TestCheckIDsSortable(t *testing.T) {
 	prev := ""
 	for range 100 {
 		id := e.check("airline", bob, "aviation").CheckID
-		if len(id) != 16 || id <= prev {
+		if len(id) != 26 || id <= prev {
 			t.Fatalf("check id %q after %q", id, prev)
 		}
 		prev = id

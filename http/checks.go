@@ -373,6 +373,9 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 			e, err = s.checkLog.Check(ctx, id)
 		}
 	}
+	if credo.ErrorCode(err) == credo.ENOTFOUND {
+		return noCheck(id) // the same answer as for a check on someone else
+	}
 	if err != nil {
 		return err
 	}
@@ -382,7 +385,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 			return err
 		}
 		if own != e.Subject {
-			return credo.Errorf(credo.ENOTFOUND, "no check %s about you", id) // don't reveal checks on others
+			return noCheck(id) // don't reveal checks on others
 		}
 	}
 	d, err := s.reg.Explain(ctx, e.Subject, e.Sector, e.At, e.Known)

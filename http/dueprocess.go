@@ -85,7 +85,7 @@ func (s *Server) ownRecord(ctx context.Context, p *principal, id int64) (string,
 	rec, err := s.reg.Store().Record(ctx, id)
 	if err != nil {
 		if credo.ErrorCode(err) == credo.ENOTFOUND {
-			return "", &credo.Error{Code: credo.ENOTFOUND, Field: "record_id", Message: fmt.Sprintf("record %d not found", id)}
+			return "", noRecord("record_id", id)
 		}
 		return "", err
 	}
@@ -101,7 +101,9 @@ func (s *Server) ownRecord(ctx context.Context, p *principal, id int64) (string,
 		if party, err := s.reg.IsParty(ctx, rec.ID, own); err != nil || party {
 			return registry.ActorSubject, err
 		}
-		return "", &credo.Error{Code: credo.EFORBIDDEN, Field: "record_id", Message: fmt.Sprintf("record %d is not about you: a subject token acts only on its own records", id)}
+		// Whether a record about somebody else exists is not the
+		// subject's business: the same answer as for a missing one.
+		return "", noRecord("record_id", id)
 	}
 	return registry.ActorSubject, nil
 }
@@ -141,7 +143,7 @@ func (s *Server) handleDecideDispute(w http.ResponseWriter, r *http.Request, p *
 	}
 	c, err := s.reg.DecideDisputeOn(r.Context(), id, q.Outcome, q.Reason, deciderOf(p), q.DecidedAt)
 	if err != nil {
-		return err
+		return notYours(err, "dispute", id, p)
 	}
 	return writeJSON(w, http.StatusOK, c)
 }
@@ -271,7 +273,7 @@ func (s *Server) handleDecideRepair(w http.ResponseWriter, r *http.Request, p *p
 	}
 	c, err := s.reg.DecideRepairOn(r.Context(), id, approve, q.Reason, deciderOf(p), q.DecidedAt)
 	if err != nil {
-		return err
+		return notYours(err, "repair application", id, p)
 	}
 	return writeJSON(w, http.StatusOK, c)
 }
@@ -376,4 +378,26 @@ func listValues(state, authority, subject string) url.Values {
 		q.Set("subject", subject)
 	}
 	return q
+}
+
+// noCheck is the answer for a check that does not exist and for one on
+// somebody else alike: no oracle.
+func noCheck(id string) error {
+	return &credo.Error{Code: credo.ENOTFOUND, Field: "id", Message: "no check " + id + " about you"}
+}
+
+// noRecord is the answer for a record that does not exist and, to a
+// subject, for a record about somebody else alike: no oracle.
+func noRecord(field string, id int64) error {
+	return &credo.Error{Code: credo.ENOTFOUND, Field: field, Message: fmt.Sprintf("record %d not found", id)}
+}
+
+// notYours words an authority's refusal to decide an item that is not its
+// own without naming the authority that filed the record (or hears the
+// appeal): an authority learns nothing of the records of others.
+func notYours(err error, what string, id int64, p *principal) error {
+	if credo.ErrorCode(err) != credo.EFORBIDDEN || !p.is(rAuthority) {
+		return err
+	}
+	return credo.Errorf(credo.EFORBIDDEN, "%s %d is not for %s to decide: the authority that filed the record (on appeal, its appellate authority) or an admin decides it", what, id, p.token.Authority)
 }

@@ -96,7 +96,7 @@ func TestDisputeEndpoints(t *testing.T) {
 				wantProblem(t, e.do("POST", "/v1/disputes", "alice", tc.body), tc.code, tc.kind, tc.field)
 			})
 		}
-		wantProblem(t, e.do("POST", "/v1/disputes", "bob", map[string]any{"record_id": rec.ID, "grounds": "x"}), 403, "forbidden", "record_id")
+		wantProblem(t, e.do("POST", "/v1/disputes", "bob", map[string]any{"record_id": rec.ID, "grounds": "x"}), 404, "not_found", "record_id") // as if it did not exist (issue 14 item 14)
 	})
 
 	r := e.do("POST", "/v1/disputes", "alice", map[string]any{"record_id": rec.ID, "grounds": "I paid", "evidence_sha256": digest("receipt")})
@@ -224,7 +224,7 @@ func TestRepairEndpoints(t *testing.T) {
 			wantProblem(t, e.do("POST", "/v1/repairs", "alice", tc.body), tc.code, tc.kind, tc.field)
 		})
 	}
-	wantProblem(t, e.do("POST", "/v1/repairs", "bob", map[string]any{"record_id": rec.ID, "statement": "paid", "commitment": true}), 403, "forbidden", "record_id")
+	wantProblem(t, e.do("POST", "/v1/repairs", "bob", map[string]any{"record_id": rec.ID, "statement": "paid", "commitment": true}), 404, "not_found", "record_id")
 
 	t.Run("before the minimum", func(t *testing.T) {
 		loc, _ := time.LoadLocation("Asia/Shanghai")
@@ -321,12 +321,18 @@ func TestDueProcessMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens, checks := stores(db)
+	secret, hash := credohttp.NewTokenSecret()
+	if err := tokens.CreateToken(ctx, &credo.Token{ID: "tok-ops", Hash: hash, Role: credo.RoleAuditor, Created: now}); err != nil {
+		t.Fatal(err)
+	}
 	srv := credohttp.NewServer(reg, tokens, checks, credohttp.Options{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	scrape := func() string {
 		t.Helper()
-		resp, err := http.Get(ts.URL + "/metrics")
+		req, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+secret) // per-authority figures: auditor or admin
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,4 +367,30 @@ func TestDueProcessMetrics(t *testing.T) {
 	now = now.AddDate(0, 0, 16)
 	want(scrape(), `credo_disputes_open{authority="court.test"} 1`, `credo_disputes_overdue{authority="court.test"} 1`,
 		`credo_repairs_overdue{authority="court.test"} 1`, `credo_disputes_overdue{authority="utility.water"} 0`)
+}
+
+// An objection with new information has a longer deadline (the review
+// plus the extension): one opened later without it is due first, and a
+// limited queue must show that one, not the first by id.
+func TestG08QueueSortsByDeadlineBeforeLimit(t *testing.T) {
+	e := newEnv(t, credohttp.Options{RateLimit: -1})
+	src := strings.Replace(readFile(t, testPolicy), "overdue: in_force}", "extension: 30d, overdue: in_force}", 1)
+	if _, _, err := e.reg.Publish(context.Background(), "policy.yaml", []byte(src), e.reg.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	late := e.file(alice, "(2025)Q-1")
+	if r := e.do("POST", "/v1/disputes", "alice", map[string]any{"record_id": late.ID, "grounds": "new receipt", "new_information": true}); r.status != http.StatusCreated {
+		t.Fatalf("open: %d %s", r.status, r.body)
+	}
+	soon := e.openDispute(alice, "(2025)Q-2")
+	for _, path := range []string{"/v1/disputes?limit=1", "/v1/disputes?limit=1&authority=court.test"} {
+		var l credohttp.DisputeList
+		e.do("GET", path, "admin", nil).decode(t, &l)
+		if ds := l.Disputes; len(ds) != 1 || ds[0].ID != soon.ID {
+			t.Errorf("%s: %+v, want only dispute %d (due %s)", path, l.Disputes, soon.ID, soon.Deadline)
+		}
+	}
+	if q, _ := e.reg.Disputes(context.Background(), credo.DisputeFilter{State: credo.StateOpen, Limit: 1}, "court.test"); len(q) != 1 || q[0].ID != soon.ID {
+		t.Errorf("registry queue, limit 1: %+v", q)
+	}
 }

@@ -159,7 +159,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The public list shows the published fields only.
-	r = e.do("GET", "/v1/lists/debtors?q=test+person", "", nil)
+	r = e.publicList("/v1/lists/debtors?q=test+person")
 	var pl credohttp.PublicList
 	r.decode(t, &pl)
 	if r.status != http.StatusOK || pl.Total != 1 || len(pl.Entries) != 1 {

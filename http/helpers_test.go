@@ -130,6 +130,9 @@ func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.
 		opts.Transparency = testSigner(t, db)
 		e.signer = opts.Transparency
 	}
+	if opts.AuthFailures == 0 {
+		opts.AuthFailures = -1 // the tests that want the limit set it
+	}
 	e.srv = credohttp.NewServer(reg, tokens, checks, opts)
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(func() {

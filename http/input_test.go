@@ -93,7 +93,7 @@ func TestBadInput(t *testing.T) {
 		{"batch: none", "POST", "/v1/checks/batch", "airline", map[string]any{"subjects": []string{}, "sector": "aviation"}, 400, "subjects", ""},
 		{"batch: wrong element type", "POST", "/v1/checks/batch", "airline", map[string]any{"subjects": []int{1}, "sector": "aviation"}, 400, "subjects", ""},
 		{"replay: bad id", "GET", "/v1/checks/zz", "admin", nil, 400, "id", ""},
-		{"replay: unknown id", "GET", "/v1/checks/0000000000000000", "admin", nil, 404, "", ""},
+		{"replay: unknown id", "GET", "/v1/checks/0000000000000000", "admin", nil, 404, "id", ""},
 
 		{"list: bad limit", "GET", "/v1/lists/debtors?limit=abc", "", nil, 400, "limit", ""},
 		{"list: unknown", "GET", "/v1/lists/nope", "", nil, 404, "", ""},

@@ -19,7 +19,8 @@ import (
 // resolves label values once and keeps the children, so recording a
 // request or a check does not allocate.
 type metrics struct {
-	reg *prometheus.Registry
+	reg *prometheus.Registry // operational: served to anyone
+	biz *prometheus.Registry // business figures per sector or authority: admin and auditor only
 
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
@@ -60,6 +61,7 @@ type dayKey struct {
 func newMetrics(queueDepth, inFlight func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
+		biz: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "credo_http_requests_total", Help: "HTTP requests by route pattern and status.",
 		}, []string{"route", "code"}),
@@ -90,7 +92,8 @@ func newMetrics(queueDepth, inFlight func() float64) *metrics {
 		bySector: map[sectorDecision]prometheus.Counter{},
 		stats:    map[dayKey]*CheckStat{},
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.rejected, m.checks, m.filed, m.flushDur, m.flushErrs, m.logged,
+	m.biz.MustRegister(m.checks)
+	m.reg.MustRegister(m.requests, m.latency, m.rejected, m.filed, m.flushDur, m.flushErrs, m.logged,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_checklog_queue_depth", Help: "Checks waiting to be written to the check log."}, queueDepth),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credo_http_in_flight", Help: "Requests being handled."}, inFlight),
 		collectors.NewGoCollector(),
@@ -99,8 +102,24 @@ func newMetrics(queueDepth, inFlight func() float64) *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// handler serves the metrics: the operational ones to anyone (probes and
+// scrapers need no token), and with them, to an admin or auditor token,
+// the business figures — checks and denials per sector, open and overdue
+// items per authority — which are not the public's to read (and whose
+// due-process counts query the store on every scrape).
+func (s *Server) metricsHandler() http.Handler {
+	m := s.metrics
+	ops := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	all := promhttp.HandlerFor(prometheus.Gatherers{m.reg, m.biz}, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			if p, err := s.authenticate(r, time.Now()); err == nil && p.is(rAdmin|rAuditor) {
+				all.ServeHTTP(w, r)
+				return
+			}
+		}
+		ops.ServeHTTP(w, r)
+	})
 }
 
 // request records one handled request.
@@ -195,7 +214,7 @@ type dueProcessCollector struct {
 // watchDueProcess registers the due-process gauges of a registry.
 func (m *metrics) watchDueProcess(reg *registry.Registry) {
 	label := []string{"authority"}
-	m.reg.MustRegister(&dueProcessCollector{
+	m.biz.MustRegister(&dueProcessCollector{
 		reg:             reg,
 		openDisputes:    prometheus.NewDesc("credo_disputes_open", "Open disputes (objections and appeals) by the authority that must decide them.", label, nil),
 		overdueDisputes: prometheus.NewDesc("credo_disputes_overdue", "Open disputes past their decision deadline, by the authority that must decide them.", label, nil),

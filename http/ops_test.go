@@ -85,7 +85,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-func TestMetrics(t *testing.T) {
+func TestG15MetricsHideBusinessFiguresWithoutAToken(t *testing.T) {
 	e := newEnv(t, credohttp.Options{})
 	e.file(alice, "(2025)Metrics-1")
 	e.check("airline", alice, "aviation")
@@ -93,8 +93,20 @@ func TestMetrics(t *testing.T) {
 	if err := e.srv.FlushChecks(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := e.do("GET", "/metrics", "", nil)
+	// Anonymous: operational metrics only, no per-sector or per-authority
+	// business figures (issue 14 item 15).
+	anon := e.do("GET", "/metrics", "", nil)
+	for _, business := range []string{"credo_checks_total", "credo_disputes_open", "credo_repairs_overdue", `sector="aviation"`, `authority="court.test"`} {
+		if strings.Contains(string(anon.body), business) {
+			t.Errorf("anonymous metrics show %s", business)
+		}
+	}
+	if !strings.Contains(string(anon.body), `credo_http_in_flight`) {
+		t.Error("anonymous metrics lack the operational ones")
+	}
+	r := e.do("GET", "/metrics", "auditor", nil)
 	for _, want := range []string{
+		`credo_disputes_open{authority="court.test"} 0`,
 		`credo_http_requests_total{code="200",route="POST /v1/checks"} 2`,
 		`credo_http_requests_total{code="201",route="POST /v1/records"} 1`,
 		`credo_http_request_duration_seconds_bucket{code="200",route="POST /v1/checks",le=`,

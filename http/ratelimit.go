@@ -18,3 +18,24 @@ func NewRateLimiter(rate float64, burst int) *RateLimiter {
 func (r *RateLimiter) Allow(key string, at time.Time) (bool, time.Duration) {
 	return r.l.allow(key, at)
 }
+
+// available reports whether key's bucket holds a token at the instant at,
+// without taking it; if not, how long until it will.
+func (l *rateLimiter) available(key string, at time.Time) (bool, time.Duration) {
+	l.mu.RLock()
+	b := l.buckets[key]
+	l.mu.RUnlock()
+	if b == nil {
+		return true, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tokens := b.tokens
+	if d := at.UnixNano() - b.last; d > 0 {
+		tokens = min(l.burst, tokens+float64(d)*l.rate/1e9)
+	}
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / l.rate * 1e9)
+}

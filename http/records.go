@@ -334,12 +334,29 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request, p *princip
 	actor := credo.RoleAdmin
 	if p.is(rAuthority) {
 		if rec.Authority != p.token.Authority {
-			return credo.Errorf(credo.EFORBIDDEN, "record %d was filed by another authority: only %s or an admin may change it", id, rec.Authority)
+			// Which authority filed it is not said: an authority learns
+			// nothing of the records of others.
+			return credo.Errorf(credo.EFORBIDDEN, "record %d was not filed by %s: only the filing authority or an admin may change it", id, p.token.Authority)
 		}
 		actor = p.token.Authority
 	}
 	if !at.IsZero() && at.Before(rec.DecidedAt) && typ != credo.EventRecordRevoked {
 		return invalid("at", "%s is before the record's decision date", q.At)
+	}
+	// A change that changes nothing appends nothing: when the record
+	// already has the same change from the same instant or earlier (and,
+	// for a revocation, void ab initio if this one is), the answer is that
+	// change, 200.
+	s.consentMu.Lock()
+	defer s.consentMu.Unlock()
+	when := at
+	if when.IsZero() {
+		when = s.reg.Now()
+	}
+	if prev, err := s.sameChange(ctx, rec, typ, when, q.Void); err != nil {
+		return err
+	} else if prev != nil {
+		return writeJSON(w, http.StatusOK, prev)
 	}
 	ev, err := s.reg.ChangeRecord(ctx, typ, id, at, actor, q.Reason, q.Void)
 	if err != nil {
@@ -368,4 +385,24 @@ func (s *Server) repairRefusal(ctx context.Context, rec *credo.Record, err error
 	}
 	from, _ := engine.RepairFrom(pol, rule, rec)
 	return repairError{err: ce, from: from.In(pol.Location()).Format("2006-01-02")}
+}
+
+// sameChange returns the record's earlier change of type typ that makes a
+// new one (at instant at, void or not) change nothing, or nil.
+func (s *Server) sameChange(ctx context.Context, rec *credo.Record, typ credo.EventType, at time.Time, void bool) (*credo.Event, error) {
+	f, err := s.reg.Facts(ctx, rec.Subject)
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Events {
+		ev := &f.Events[i]
+		c := ev.Change
+		if ev.Type != typ || c == nil || c.RecordID != rec.ID {
+			continue
+		}
+		if !c.At.After(at) && (c.VoidAbInitio || !void) {
+			return ev, nil
+		}
+	}
+	return nil, nil
 }

@@ -67,7 +67,7 @@ func (s *Server) registerRoutes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": credo.Version()})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.metrics.watchDueProcess(s.reg)
 	s.metrics.watchTail(s.reg)
 

@@ -32,6 +32,23 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the bucket size (default: one second's worth).
 	RateBurst int
+	// PublicLookups is how many anonymous public list lookups (?q=) a
+	// remote address may make per minute, in bursts of as many (default
+	// 30; negative: no limit).
+	PublicLookups int
+	// BodyReadTimeout bounds the time a request's body may take to arrive,
+	// from the request's start (default 10 s); BatchReadTimeout that of a
+	// batch of records (default 2 min). Portal bodies are read before the
+	// request is admitted (see bodyread.go).
+	BodyReadTimeout  time.Duration
+	BatchReadTimeout time.Duration
+	// AuthFailures is how many failed authentications (a missing,
+	// malformed, unknown or revoked bearer token) a remote address may
+	// make per minute, in bursts of as many, like sign-in attempts at the
+	// portal; beyond it every request of that address that carries an
+	// Authorization header is refused with 429 until its bucket refills
+	// (default 10; negative: no limit).
+	AuthFailures int
 	// MaxInFlight bounds the requests handled at once; beyond it requests
 	// are refused with 503 at once (default 4×GOMAXPROCS×64).
 	MaxInFlight int
@@ -106,6 +123,18 @@ func (o *Options) defaults() {
 	if o.RateLimit == 0 {
 		o.RateLimit = 20000
 	}
+	if o.PublicLookups == 0 {
+		o.PublicLookups = 30
+	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = 10 * time.Second
+	}
+	if o.BatchReadTimeout <= 0 {
+		o.BatchReadTimeout = 2 * time.Minute
+	}
+	if o.AuthFailures == 0 {
+		o.AuthFailures = 10
+	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 4 * runtime.GOMAXPROCS(0) * 64
 	}
@@ -153,19 +182,24 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 
-	tokens  *tokenCache
-	limiter *rateLimiter
-	adm     *admission
-	batcher *checkBatcher
-	health  *storeHealth
-	ids     *checkIDs
-	metrics *metrics
-	census  *censusCache
-	shard   *sharding
+	tokens    *tokenCache
+	limiter   *rateLimiter
+	authFails *rateLimiter // failed authentications per remote address
+	reading   atomic.Int64 // portal requests reading their body before admission
+	lookups   *rateLimiter // anonymous public list lookups per remote address
+	adm       *admission
+	batcher   *checkBatcher
+	health    *storeHealth
+	ids       *checkIDs
+	metrics   *metrics
+	census    *censusCache
+	shard     *sharding
 
 	mux     *http.ServeMux
 	routes  []string
 	handler http.Handler
+
+	consentMu sync.Mutex // a consent or a record change is compared with the earlier ones and appended atomically
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -185,7 +219,14 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	if opts.RateLimit > 0 {
 		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
 	}
+	if opts.PublicLookups > 0 {
+		s.lookups = newRateLimiter(float64(opts.PublicLookups)/60, opts.PublicLookups)
+	}
+	if opts.AuthFailures > 0 {
+		s.authFails = newRateLimiter(float64(opts.AuthFailures)/60, opts.AuthFailures)
+	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
+	s.metrics.reg.MustRegister(readingGauge(&s.reading))
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, s.health, !opts.CheckLogAsync, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	if opts.Census != nil {
 		s.census = opts.Census
@@ -233,6 +274,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 	if s.opts.OnListen != nil {
 		s.opts.OnListen(ln.Addr())
 	}
+	s.census.WarmUp() // the public lists are answered from it: build it now, in the background
 	s.log.Info("serving", "addr", ln.Addr().String(), "tls", certFile != "")
 	errc := make(chan error, 1)
 	go func() {
@@ -291,8 +333,23 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		} else {
 			now = time.Now()
 		}
+		var host string
+		if s.authFails != nil && r.Header.Get("Authorization") != "" {
+			// Tokens cannot be guessed at speed: an address that failed
+			// too often is not even looked at until its bucket refills.
+			host = remoteHost(r)
+			if ok, wait := s.authFails.available(host, now); !ok {
+				s.metrics.reject("auth_failures")
+				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "too many failed authentications from this address: slow down",
+					headers: map[string]string{"Retry-After": retryAfter(wait)}})
+				return
+			}
+		}
 		p, err := s.authenticate(r, now)
 		if err != nil {
+			if host != "" && credo.ErrorCode(err) == credo.EUNAUTHORIZED {
+				s.authFails.allow(host, now)
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -302,7 +359,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		if s.limiter != nil {
 			key := p.id()
 			if key == "" {
-				key, _, _ = net.SplitHostPort(r.RemoteAddr)
+				key = remoteHost(r)
 			}
 			if ok, wait := s.limiter.allow(key, now); !ok {
 				s.metrics.reject("rate_limit")
@@ -393,6 +450,9 @@ var rwPool = sync.Pool{New: func() any { return new(responseWriter) }}
 // serve is the root handler: admission control, then the mux, then logs
 // and metrics.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	switch r.URL.Path {
 	case "/healthz", "/metrics":
 		// Probes and scrapes bypass admission control: they must answer
@@ -401,6 +461,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
+	if hasBody(r) {
+		d := s.opts.BodyReadTimeout
+		if r.URL.Path == "/v1/records/batch" {
+			d = s.opts.BatchReadTimeout
+		}
+		// The body must arrive by then; the deadline is cleared after the
+		// response (a keep-alive connection's next request gets the
+		// server's own).
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(start.Add(d)) == nil {
+			defer rc.SetReadDeadline(time.Time{})
+		}
+		if portal && !s.preRead(w, r) {
+			return
+		}
+	}
 	if !s.adm.acquire() {
 		s.metrics.reject("overload")
 		w.Header().Set("Retry-After", "1")
@@ -410,7 +487,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := rwPool.Get().(*responseWriter)
 	*rw = responseWriter{ResponseWriter: w, start: start}
-	portal := s.opts.Portal != nil && !isAPIPath(r.URL.Path)
 	defer func() {
 		s.adm.release()
 		d := time.Since(start)
@@ -525,4 +601,13 @@ func parseID(r *http.Request, name string) (int64, error) {
 		return 0, invalid(name, "%q is not a positive integer", s)
 	}
 	return n, nil
+}
+
+// remoteHost is the address a request came from, without its port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

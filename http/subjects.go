@@ -246,6 +246,27 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request, p *princi
 	case !sc.ConsentRequired():
 		return invalid("scheme", "scheme %s scores without consent under the policy in force: consent has no effect", q.Scheme)
 	}
+	// A request that changes nothing appends nothing: the same consent
+	// again answers 200 with the event that gave (or withdrew) it.
+	s.consentMu.Lock()
+	defer s.consentMu.Unlock()
+	f, err := s.reg.Facts(r.Context(), subject)
+	if err != nil {
+		return err
+	}
+	var last *credo.Event
+	for i := range f.Events {
+		ev := &f.Events[i]
+		if (ev.Type == credo.EventConsentGiven || ev.Type == credo.EventConsentWithdrawn) && ev.Consent != nil && ev.Consent.Scheme == q.Scheme {
+			last = ev
+		}
+	}
+	switch {
+	case last != nil && last.Consent.Given == *q.Given:
+		return writeJSON(w, http.StatusOK, last)
+	case last == nil && !*q.Given:
+		return &credo.Error{Code: credo.ECONFLICT, Field: "given", Message: "there is no consent to scheme " + q.Scheme + " to withdraw"}
+	}
 	typ := credo.EventConsentGiven
 	if !*q.Given {
 		typ = credo.EventConsentWithdrawn

@@ -334,3 +334,28 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 	}
 	return cs, nil
 }
+
+// Current returns the newest census under the policy in force without
+// ever building one on the caller: a census missing, older than the TTL
+// or of another policy is rebuilt in the background (one build at a
+// time), and until a census of the policy in force exists Current
+// returns EUNAVAILABLE. It is for requests anybody may make, so that none
+// can make the server scan its whole log while they wait.
+func (c *CensusCache) Current(ctx context.Context) (*Census, error) {
+	_, hash, err := c.reg.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.cur
+	now := c.reg.Now()
+	fresh := cur != nil && cur.Policy == hash && now.Sub(cur.At) < c.opts.TTL && !now.Before(cur.At)
+	if !fresh && !c.building {
+		c.startLocked()
+	}
+	if cur == nil || cur.Policy != hash {
+		return nil, credo.Errorf(credo.EUNAVAILABLE, "the public lists are being prepared (a census of the registry under the policy in force): try again in a few seconds")
+	}
+	return cur, nil
+}

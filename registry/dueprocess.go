@@ -353,10 +353,9 @@ func (r *Registry) DecideDisputeOn(ctx context.Context, disputeID int64, outcome
 	loc := pol.Location()
 	now := r.now()
 	c := disputeCase(pol, *v, now)
-	if v.State == credo.StateDecided {
-		return nil, credo.Errorf(credo.ECONFLICT, "dispute %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
-	}
 	if actor != ActorAdmin && actor != c.Decider {
+		// Refused before its state is told (the API words the refusal
+		// without naming the authorities).
 		who := fmt.Sprintf("the authority that filed record %d, %s", v.RecordID, v.Authority)
 		if v.Appeal {
 			who = fmt.Sprintf("the appellate authority of %s, %s", v.Authority, c.Decider)
@@ -365,6 +364,9 @@ func (r *Registry) DecideDisputeOn(ctx context.Context, disputeID int64, outcome
 			}
 		}
 		return nil, credo.Errorf(credo.EFORBIDDEN, "dispute %d is decided by %s, not by %s", v.ID, who, actor)
+	}
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "dispute %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
 	}
 	what := "objection"
 	if v.Appeal {
@@ -415,6 +417,12 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 	if err != nil {
 		return nil, err
 	}
+	// The deadline comes from the policy, not the store: the store returns
+	// every match and the limit is applied once they are sorted by
+	// deadline (cut by id first, an overdue item could be missing from
+	// "overdue first").
+	limit := f.Limit
+	f.Limit = 0
 	var views []credo.DisputeView
 	if decider == "" {
 		if views, err = ds.Disputes(ctx, f); err != nil {
@@ -459,8 +467,8 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 		}
 		return out[i].ID < out[j].ID
 	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
@@ -585,11 +593,11 @@ func (r *Registry) DecideRepairOn(ctx context.Context, applicationID int64, appr
 		return nil, err
 	}
 	loc := pol.Location()
-	if v.State == credo.StateDecided {
-		return nil, credo.Errorf(credo.ECONFLICT, "repair application %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
-	}
 	if actor != ActorAdmin && actor != v.Authority {
 		return nil, credo.Errorf(credo.EFORBIDDEN, "repair application %d is decided by the authority that filed record %d, %s, not by %s", v.ID, v.RecordID, v.Authority, actor)
+	}
+	if v.State == credo.StateDecided {
+		return nil, credo.Errorf(credo.ECONFLICT, "repair application %d was already decided on %s: %s", v.ID, stamp(v.DecidedAt, loc), v.Outcome)
 	}
 	now, err := decidedOn(at, r.now(), v.AppliedAt, "application", loc)
 	if err != nil {
@@ -654,6 +662,8 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 			return nil, credo.FieldErrorf("authority", "unknown authority %q in the policy in force", a)
 		}
 	}
+	limit := f.Limit // applied once sorted by deadline (see Disputes)
+	f.Limit = 0
 	views, err := ds.RepairApplications(ctx, f)
 	if err != nil {
 		return nil, err
@@ -669,6 +679,9 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 		}
 		return out[i].ID < out[j].ID
 	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
 

@@ -207,6 +207,9 @@ func openCheckLog(path string) (*sql.DB, error) {
 	if err := injectedFault("open"); err != nil {
 		return nil, err
 	}
+	if err := createPrivate(path); err != nil { // 0600: the access log is personal data
+		return nil, err
+	}
 	cl, err := sql.Open("sqlite", dsn(path,
 		"busy_timeout(10000)",
 		"page_size(1024)", // before the file is created

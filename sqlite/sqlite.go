@@ -25,7 +25,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -180,8 +182,27 @@ func dsn(path string, pragmas ...string) string {
 	return u.String()
 }
 
+// createPrivate creates the file at path, readable and writable by its
+// owner only (0600), unless it exists. SQLite gives the write-ahead log
+// and the shared-memory index it creates beside a database the database
+// file's permissions, so these stay private too: a registry holds
+// national identifiers.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return credo.Errorf(credo.EINTERNAL, "sqlite: creating %s: %v", path, err)
+	}
+	return f.Close()
+}
+
 func (db *DB) open() error {
 	ctx := context.Background()
+	if err := createPrivate(db.path); err != nil {
+		return err
+	}
 	var err error
 	mmap := fmt.Sprintf("mmap_size(%d)", int64(db.opts.MmapMiB)<<20)
 	autoCheckpoint := "wal_autocheckpoint(0)" // the checkpointer does this work

@@ -64,7 +64,7 @@ func issueCode(ctx context.Context, reg *registry.Registry, ts credo.TokenStore,
 
 // newPortal builds the web portal served beside the API.
 func newPortal(f *serveFlags, db store, reg *registry.Registry, logger *slog.Logger, flush func(context.Context) error) (*portal.Portal, error) {
-	opts := portal.Options{Logger: logger, Secure: f.cert != "", FlushChecks: flush}
+	opts := portal.Options{Logger: logger, Secure: f.cert != "" || f.secureCookies, FlushChecks: flush}
 	if f.portalKeyFile != "" {
 		b, err := os.ReadFile(f.portalKeyFile)
 		if err != nil {

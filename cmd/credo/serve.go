@@ -38,6 +38,7 @@ type serveFlags struct {
 	witnesses       []string
 	scrubEvery      time.Duration
 	scrubRate       float64
+	secureCookies   bool
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -62,6 +63,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.scrubEvery, "scrub-interval", time.Hour, "re-verify the whole log (chain, Merkle tree, checkpoint, subject index) this often; /readyz 503 at the first bad position (0: off)")
 	cmd.Flags().Float64Var(&f.scrubRate, "scrub-rate", 20000, "events per second the scrub reads (<= 0: no limit)")
 	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
+	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark portal cookies Secure and send HSTS: TLS is terminated by a proxy in front (implied by --tls-cert)")
 }
 
 func newServeCmd() *cobra.Command {

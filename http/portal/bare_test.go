@@ -120,7 +120,7 @@ func TestSigninRateLimit(t *testing.T) {
 	p.signinLimitAt = func() time.Time { return clock }
 	const csrfValue = "0123456789abcdef0123456789abcdef"
 	attempt := func(addr string) *httptest.ResponseRecorder {
-		form := url.Values{"credential": {"credo_not-a-real-token"}, "csrf": {p.sign([]byte("csrf:" + csrfValue))}}
+		form := url.Values{"credential": {"credo_not-a-real-token"}, "csrf": {p.csrfFor(csrfValue, nil)}}
 		r := httptest.NewRequest("POST", "/signin", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: csrfValue})

@@ -485,7 +485,7 @@ func (p *Portal) ownRecordView(ctx context.Context, c *reqCtx, raw string) (*rec
 	}
 	if rec.Subject != subject {
 		// Whether another subject's record exists is not theirs to learn.
-		return nil, credo.Errorf(credo.EFORBIDDEN, "%s", tr(c.lang, "err.notyours"))
+		return nil, credo.Errorf(credo.ENOTFOUND, "no record %d", id) // the same answer as for a missing one
 	}
 	cp, err := p.citizenFile(ctx, c, subject)
 	if err != nil {

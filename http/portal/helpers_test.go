@@ -118,6 +118,11 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The public lists are answered from a census built in the
+	// background: build the first one now.
+	if _, err := p.Census().Get(ctx); err != nil {
+		t.Fatal(err)
+	}
 	srv = credohttp.NewServer(reg, db, db, credohttp.Options{Portal: p})
 	e.portal, e.srv = p, srv
 	e.ts = httptest.NewServer(srv.Handler())

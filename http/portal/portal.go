@@ -46,7 +46,9 @@ type Options struct {
 	Key []byte
 	// SessionTTL is how long a session lasts (default 8 h).
 	SessionTTL time.Duration
-	// Secure marks cookies Secure (set it when served over HTTPS).
+	// Secure marks cookies Secure and sends Strict-Transport-Security
+	// (set it when served over HTTPS, here or at a proxy in front: credo
+	// serve --secure-cookies). Over TLS served here, HSTS is sent anyway.
 	Secure bool
 	// Logger receives errors (default: none).
 	Logger *slog.Logger
@@ -69,6 +71,10 @@ type Options struct {
 	// it the sign-in form answers 429 with Retry-After (default 10;
 	// negative: no limit).
 	SigninRate int
+	// LookupRate is how many public list lookups a remote address may make
+	// per minute (a token bucket; beyond it a 429 page with Retry-After;
+	// default 30, negative: no limit).
+	LookupRate int
 	// ListHistoryPoints is the number of monthly instants at which the
 	// dashboard counts list sizes (default 6: now and five months back).
 	ListHistoryPoints int
@@ -90,7 +96,8 @@ type Portal struct {
 
 	signinMu      sync.Mutex // one one-time-code sign-in at a time
 	signinLimit   *credohttp.RateLimiter
-	signinLimitAt func() time.Time // the limiter's clock (tests move it)
+	signinLimitAt func() time.Time       // the limiter's clock (tests move it)
+	lookupLimit   *credohttp.RateLimiter // public list lookups per address
 	histories     historyCache
 }
 
@@ -107,6 +114,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	}
 	if opts.SigninRate == 0 {
 		opts.SigninRate = 10
+	}
+	if opts.LookupRate == 0 {
+		opts.LookupRate = 30
 	}
 	if opts.ListHistoryPoints <= 0 {
 		opts.ListHistoryPoints = 6
@@ -126,6 +136,9 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	if opts.SigninRate > 0 {
 		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
 		p.signinLimitAt = time.Now
+	}
+	if opts.LookupRate > 0 {
+		p.lookupLimit = credohttp.NewRateLimiter(float64(opts.LookupRate)/60, opts.LookupRate)
 	}
 	p.census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: opts.CensusTTL, Points: opts.ListHistoryPoints, ServeStale: true})
 	if err := p.parseTemplates(); err != nil {
@@ -248,9 +261,14 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 		if pol, _, err := p.reg.Policy(r.Context()); err == nil {
 			c.loc = pol.Location()
 		}
+		if r.TLS != nil || p.opts.Secure {
+			// Served over TLS (here or at a proxy in front): browsers are
+			// to come back over TLS only.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		c.lang = p.language(w, r)
-		c.csrf = p.csrfToken(w, r)
 		c.sess = p.readSession(w, r, c.now)
+		c.csrf = p.csrfToken(w, r, c.sess)
 		if r.Method == http.MethodPost {
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -266,7 +284,7 @@ func (p *Portal) handle(pattern string, who access, h handler) {
 				p.renderError(w, c, http.StatusBadRequest, tr(c.lang, "err.form"))
 				return
 			}
-			if !p.csrfOK(r) {
+			if !p.csrfOK(r, c.sess) {
 				p.renderError(w, c, http.StatusForbidden, tr(c.lang, "err.csrf"))
 				return
 			}

@@ -244,14 +244,19 @@ func TestAccess(t *testing.T) {
 		}
 	}
 	// A citizen cannot see or act on another subject's record.
+	// Whether it exists is not hers to learn: the same answer as for a
+	// missing record (issue 14 item 14).
 	pg := alice.get(fmt.Sprintf("/me/object?record=%d", e.bobJudgment))
-	if pg.status != http.StatusForbidden {
+	if pg.status != http.StatusNotFound {
 		t.Fatalf("bob's record: status %d", pg.status)
+	}
+	if none := alice.get("/me/object?record=999999"); none.status != pg.status {
+		t.Errorf("bob's record and a missing one are answered differently: %d, %d", pg.status, none.status)
 	}
 	pg.mustNotContain(t, bob, "Li Na", "goroutine")
 	pg = alice.post(fmt.Sprintf("/me/object?record=%d", e.aliceJudgment), "/me/object",
 		url.Values{"record": {fmt.Sprint(e.bobJudgment)}, "grounds": {"This is not my debt at all"}})
-	if pg.status != http.StatusForbidden {
+	if pg.status != http.StatusNotFound {
 		t.Fatalf("objecting to bob's record: status %d", pg.status)
 	}
 	if ds, _ := e.reg.Disputes(context.Background(), credo.DisputeFilter{Subject: bob}, ""); len(ds) != 0 {
@@ -546,9 +551,11 @@ func TestPublicLookup(t *testing.T) {
 		pg.mustContain(t, companyName, company, "(2026)京0105执002号", "Chaoyang District People&#39;s Court", `<th scope="col">Case number</th>`)
 		pg.mustNotContain(t, "Zhang Wei", "Li Na")
 	}
-	// A person's identifier is published with the birth date masked.
+	// A person's identifier is published with the birth date and the
+	// check character masked, and no age.
 	pg := v.get("/public?list=dishonest-debtors&q=" + alice)
-	pg.mustContain(t, "Zhang Wei", alice[:6]+"********"+alice[14:])
+	pg.mustContain(t, "Zhang Wei", alice[:6]+"********"+alice[14:17]+"*")
+	pg.mustNotContain(t, `<th scope="col">Age</th>`)
 	table := pg.body[strings.Index(pg.body, `<table id="public-results"`):]
 	if strings.Contains(table, alice) {
 		t.Errorf("the results show the whole identifier %s", alice)

@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"credo"
+	credohttp "credo/http"
 	"credo/ident"
 	"credo/policy"
 	"credo/registry"
@@ -77,13 +80,25 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		p.render(w, c, status, "public", "public.title", pg)
 		return nil
 	}
+	if pg.Q != "" && p.lookupLimit != nil {
+		// Anonymous lookups are limited per address, like sign-in.
+		if ok, wait := p.lookupLimit.Allow(remoteHost(r), time.Now()); !ok {
+			secs := max(int(math.Ceil(wait.Seconds())), 1)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			p.renderError(w, c, http.StatusTooManyRequests, c.Tf("err.ratelimited.lookup", secs))
+			return nil
+		}
+	}
 	pg.Queried = true
-	cs, err := p.census.Get(ctx)
+	// From the census built in the background: a visitor never makes the
+	// server scan its log (until the first census exists, the page says
+	// to come back in a few seconds).
+	cs, err := p.census.Current(ctx)
 	if err != nil {
 		return err
 	}
 	pg.AsOf = cs.At
-	pg.Fields = pg.List.Publish
+	pg.Fields = credohttp.PublishedFields(pg.List.Publish)
 	entries := slices.Clone(cs.Entries[pg.List.ID])
 	slices.SortFunc(entries, func(a, b registry.ListEntry) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
@@ -106,17 +121,11 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	return nil
 }
 
-// matcher tests an entry against q: an exact identifier if q parses as
-// one, else a case-insensitive substring of the name.
+// matcher tests an entry against q (see credohttp.MatchEntry: an
+// identifier is compared in its masked form, so that a lookup never
+// confirms a number the list does not show).
 func (p *Portal) matcher(q string) func(registry.ListEntry) bool {
-	if q == "" {
-		return func(registry.ListEntry) bool { return true }
-	}
-	if id, err := p.reg.ParseSubject(q); err == nil {
-		return func(e registry.ListEntry) bool { return e.ID.Canonical == id.Canonical }
-	}
-	lq := strings.ToLower(q)
-	return func(e registry.ListEntry) bool { return e.Name != "" && strings.Contains(strings.ToLower(e.Name), lq) }
+	return credohttp.MatchEntry(q, func(q string) (ident.ID, error) { return p.reg.ParseSubject(q) })
 }
 
 // publishRow returns the entry's published fields, in the list's order:
@@ -129,7 +138,7 @@ func publishRow(c *reqCtx, e registry.ListEntry, fields []string, now time.Time,
 		case "name":
 			row[i] = e.Name
 		case "identifier":
-			row[i] = maskIdentifier(e.ID)
+			row[i] = credohttp.MaskIdentifier(e.ID)
 		case "sex":
 			if e.ID.Sex != credo.SexUnknown {
 				row[i] = tr(c.lang, "sex."+e.ID.Sex.String())
@@ -159,12 +168,11 @@ func publishRow(c *reqCtx, e registry.ListEntry, fields []string, now time.Time,
 	return row
 }
 
-// maskIdentifier hides the birth date in a Resident Identity Card number
-// (as the published lists of dishonest debtors do); organisation codes and
-// passports are shown whole.
-func maskIdentifier(id ident.ID) string {
-	if id.Scheme == ident.RIC && len(id.Canonical) == 18 {
-		return id.Canonical[:6] + "********" + id.Canonical[14:]
+// remoteHost is the address a request came from, without its port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
-	return id.Canonical
+	return host
 }

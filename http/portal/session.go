@@ -82,17 +82,34 @@ func normalizeCode(s string) string {
 	return b.String()
 }
 
-// session is a signed-in visitor: the token they signed in with and what
-// it binds them to.
+// SessionTokenName is the Name of the token that is the server-side half
+// of a portal session: created at sign-in, revoked at sign-out, with the
+// role and binding of the token signed in with. Its secret is thrown away
+// at once, so it can never be presented to the API (which refuses it by
+// name as well).
+const SessionTokenName = "portal session"
+
+// session is a signed-in visitor: the token they signed in with (the
+// parent) and the session token that ends at sign-out.
 type session struct {
-	TokenID   string    `json:"t"`
-	Role      string    `json:"r"`
-	Subject   string    `json:"s,omitempty"`
-	Authority string    `json:"a,omitempty"`
-	Name      string    `json:"n,omitempty"`
-	OneTime   bool      `json:"o,omitempty"`
-	Issued    time.Time `json:"i"`
-	Expires   time.Time `json:"e"`
+	ID        string // the session token's id
+	Parent    string // the id of the token signed in with
+	Role      string
+	Subject   string
+	Authority string
+	Name      string
+	OneTime   bool
+	Issued    time.Time
+	Expires   time.Time
+}
+
+// sessionCookieValue is what the cookie carries, signed: token ids and
+// times only — never the subject's identifier, which stays on the server.
+type sessionCookieValue struct {
+	ID      string    `json:"s"`
+	Parent  string    `json:"p"`
+	Issued  time.Time `json:"i"`
+	Expires time.Time `json:"e"`
 }
 
 func (p *Portal) sign(data []byte) string {
@@ -103,13 +120,13 @@ func (p *Portal) sign(data []byte) string {
 
 // encodeSession returns the cookie value of a session: payload.signature.
 func (p *Portal) encodeSession(s *session) string {
-	b, _ := json.Marshal(s)
+	b, _ := json.Marshal(sessionCookieValue{ID: s.ID, Parent: s.Parent, Issued: s.Issued, Expires: s.Expires})
 	payload := base64.RawURLEncoding.EncodeToString(b)
 	return payload + "." + p.sign([]byte("session:"+payload))
 }
 
 // decodeSession verifies and decodes a cookie value.
-func (p *Portal) decodeSession(v string) (*session, bool) {
+func (p *Portal) decodeSession(v string) (*sessionCookieValue, bool) {
 	payload, sig, ok := strings.Cut(v, ".")
 	if !ok || !hmac.Equal([]byte(sig), []byte(p.sign([]byte("session:"+payload)))) {
 		return nil, false
@@ -118,43 +135,39 @@ func (p *Portal) decodeSession(v string) (*session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var s session
-	if json.Unmarshal(b, &s) != nil || s.TokenID == "" {
+	var s sessionCookieValue
+	if json.Unmarshal(b, &s) != nil || s.ID == "" || s.Parent == "" {
 		return nil, false
 	}
 	return &s, true
 }
 
 // readSession returns the request's valid session, or nil (clearing a
-// cookie that is no longer valid): signature, expiry, and the token not
-// revoked since (a one-time code's own revocation at sign-in excepted).
+// cookie that is no longer valid): signature, expiry, the session not
+// ended (signed out) and the token signed in with not revoked — a
+// one-time code's revocation ends the session it made too.
 func (p *Portal) readSession(w http.ResponseWriter, r *http.Request, now time.Time) *session {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	s, ok := p.decodeSession(ck.Value)
-	if ok && now.Before(s.Expires) {
-		t, err := p.tcache.byID(r.Context(), s.TokenID, now)
-		switch {
-		case err != nil:
-			ok = false
-		case t.Revoked.IsZero():
-		case s.OneTime && !t.Revoked.After(s.Issued.Add(time.Second)):
-			// The code's own revocation at sign-in (the store may keep
-			// the instant at a coarser precision).
-		default:
-			ok = false
+	var s *session
+	if v, ok := p.decodeSession(ck.Value); ok && now.Before(v.Expires) {
+		st, err1 := p.tcache.byID(r.Context(), v.ID, now)
+		pt, err2 := p.tcache.byID(r.Context(), v.Parent, now)
+		if err1 == nil && err2 == nil && live(st, now) && live(pt, now) && st.Name == SessionTokenName {
+			s = &session{ID: st.ID, Parent: pt.ID, Role: st.Role, Subject: st.Subject, Authority: st.Authority, Name: pt.Name,
+				OneTime: pt.Name == OneTimeCodeName, Issued: v.Issued, Expires: v.Expires}
 		}
-	} else {
-		ok = false
 	}
-	if !ok {
+	if s == nil {
 		p.clearCookie(w, sessionCookie)
-		return nil
 	}
 	return s
 }
+
+// live reports whether a token is not revoked at now.
+func live(t *credo.Token, now time.Time) bool { return t.Revoked.IsZero() || now.Before(t.Revoked) }
 
 func (p *Portal) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: expires, HttpOnly: true,
@@ -167,31 +180,47 @@ func (p *Portal) clearCookie(w http.ResponseWriter, name string) {
 }
 
 // csrfToken returns the form token of the visitor, setting the visitor's
-// random CSRF cookie if it has none. The token is the cookie's HMAC, so a
-// page on another site can neither read nor forge it.
-func (p *Portal) csrfToken(w http.ResponseWriter, r *http.Request) string {
+// random CSRF cookie if it has none. The token is the HMAC of the cookie
+// and of the session (none when signed out), so a page on another site
+// can neither read nor forge it, a token taken before sign-in is worth
+// nothing after it, and one taken in a session nothing once it ends.
+func (p *Portal) csrfToken(w http.ResponseWriter, r *http.Request, s *session) string {
 	v := ""
 	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 32 {
 		v = ck.Value
 	} else {
-		var b [16]byte
-		rand.Read(b[:])
-		v = hex.EncodeToString(b[:])
-		p.setCookie(w, csrfCookie, v, time.Time{})
-		// Visible to this request's own forms too.
-		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+		v = p.newCSRFCookie(w, r)
 	}
-	return p.sign([]byte("csrf:" + v))
+	return p.csrfFor(v, s)
 }
 
-// csrfOK checks a POST form's token against the visitor's cookie.
-func (p *Portal) csrfOK(r *http.Request) bool {
+// newCSRFCookie sets a new random CSRF cookie (also visible to the
+// request's own forms) and returns its value.
+func (p *Portal) newCSRFCookie(w http.ResponseWriter, r *http.Request) string {
+	var b [16]byte
+	rand.Read(b[:])
+	v := hex.EncodeToString(b[:])
+	p.setCookie(w, csrfCookie, v, time.Time{})
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	return v
+}
+
+func (p *Portal) csrfFor(cookie string, s *session) string {
+	sid := ""
+	if s != nil {
+		sid = s.ID
+	}
+	return p.sign([]byte("csrf:" + cookie + ":" + sid))
+}
+
+// csrfOK checks a POST form's token against the visitor's cookie and
+// session.
+func (p *Portal) csrfOK(r *http.Request, s *session) bool {
 	ck, err := r.Cookie(csrfCookie)
 	if err != nil || len(ck.Value) != 32 {
 		return false
 	}
-	want := p.sign([]byte("csrf:" + ck.Value))
-	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(want))
+	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.csrfFor(ck.Value, s)))
 }
 
 // language picks the page language: ?lang= (remembered in a cookie), the
@@ -274,9 +303,30 @@ func (p *Portal) handleSigninForm(w http.ResponseWriter, r *http.Request, c *req
 	return nil
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext keeps a redirect target on this site: an absolute path on this
+// host, or "" (the role's home page). Browsers drop tabs and newlines
+// from a URL, read a backslash as a slash and strip leading spaces, so a
+// target with any control character, space or backslash is refused, and
+// so is anything a URL parser reads as having a scheme or a host, whether
+// as given or once percent-decoded.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+	if s == "" || len(s) > 2048 || s[0] != '/' {
+		return ""
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+			return ""
+		}
+	}
+	if strings.HasPrefix(s, "//") {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	// Decoded once more (a target double-encoded by a form): still a path.
+	if d, err := url.PathUnescape(u.EscapedPath()); err != nil || !strings.HasPrefix(d, "/") || strings.HasPrefix(d, "//") || strings.ContainsAny(d, "\\\t\r\n") {
 		return ""
 	}
 	return s
@@ -347,20 +397,31 @@ func (p *Portal) handleSignin(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	default:
 		return fail("signin.role")
 	}
-	s := &session{TokenID: t.ID, Role: t.Role, Subject: t.Subject, Authority: t.Authority, Name: t.Name,
-		OneTime: oneTime, Issued: c.now, Expires: c.now.Add(p.opts.SessionTTL)}
+	// The server-side half of the session: a token with the parent's
+	// binding and a secret nobody knows. A one-time code makes exactly one
+	// (its id is the code's, suffixed), so a code works once on every
+	// node; revoking the code, or the token, ends its sessions.
+	sid := t.ID + ".s" + newRequestID()
 	if oneTime {
-		// It works once: revoke it now, at the session's issue instant.
-		if err := p.tokens.RevokeToken(ctx, t.ID, c.now); err != nil {
-			return err
-		}
-		rt := *t
-		rt.Revoked = c.now
-		p.tcache.put(&rt)
-	} else {
-		p.tcache.put(t)
+		sid = t.ID + ".session"
 	}
+	var junk [32]byte
+	rand.Read(junk[:])
+	st := &credo.Token{ID: sid, Hash: credo.HashBytes(junk[:]), Role: t.Role, Name: SessionTokenName,
+		Subject: t.Subject, Authority: t.Authority, Created: c.now.UTC()}
+	if err := p.tokens.CreateToken(ctx, st); err != nil {
+		if oneTime && credo.ErrorCode(err) == credo.ECONFLICT {
+			return fail("signin.used")
+		}
+		return err
+	}
+	p.tcache.put(t)
+	p.tcache.put(st)
+	s := &session{ID: sid, Parent: t.ID, Role: t.Role, Subject: t.Subject, Authority: t.Authority, Name: t.Name,
+		OneTime: oneTime, Issued: c.now, Expires: c.now.Add(p.opts.SessionTTL)}
 	p.setCookie(w, sessionCookie, p.encodeSession(s), s.Expires)
+	// A new CSRF cookie: no form token from before sign-in works after it.
+	p.newCSRFCookie(w, r)
 	next := form.Next
 	if next == "" {
 		next = homeOf(s)
@@ -381,8 +442,21 @@ func homeOf(s *session) string {
 	}
 }
 
+// handleSignout ends the session on the server (its token is revoked, so
+// a copy of the cookie is worth nothing) and clears the cookie.
 func (p *Portal) handleSignout(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if c.sess != nil {
+		if err := p.tokens.RevokeToken(r.Context(), c.sess.ID, c.now); err != nil {
+			return err
+		}
+		if t, err := p.tcache.byID(r.Context(), c.sess.ID, c.now); err == nil {
+			rt := *t
+			rt.Revoked = c.now
+			p.tcache.put(&rt)
+		}
+	}
 	p.clearCookie(w, sessionCookie)
+	p.newCSRFCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
