@@ -63,13 +63,28 @@ func (s *Server) registerRoutes() {
 	// Operations endpoints: no authentication, no admission control for
 	// /healthz and /metrics.
 	s.routes = append(s.routes, "GET /healthz", "GET /readyz", "GET /metrics")
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// They take no query parameters, refused with 400 like everywhere.
+	s.mux.Handle("GET /healthz", s.noQuery(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": credo.Version()})
-	})
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", s.metricsHandler())
+	})))
+	s.mux.Handle("GET /readyz", s.noQuery(http.HandlerFunc(s.handleReady)))
+	s.mux.Handle("GET /metrics", s.noQuery(s.metricsHandler()))
 	s.metrics.watchDueProcess(s.reg)
 	s.metrics.watchTail(s.reg)
 
 	s.mux.HandleFunc("/", s.notFound)
+}
+
+// noQuery refuses a request with query parameters (400), for the
+// operations endpoints, which take none.
+func (s *Server) noQuery(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			if err := checkQuery(r, nil); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
