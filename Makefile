@@ -22,11 +22,13 @@ RACE_PKGS ?= ./engine ./registry ./sqlite ./postgres ./storetest ./http ./http/p
 # at random points under concurrent filing and checking (FAULT_ROUNDS
 # kills; zero acknowledged records and checks lost), SIGKILL during bulk
 # ingest, SIGTERM/SIGINT under load, a check log that cannot be opened and
-# recovers, injected ENOSPC, and a real full disk (a small tmpfs, when run
-# as root). `make test` runs the same tests in a short form (3 kills).
+# recovers, injected ENOSPC, a real full disk (a small tmpfs, when run
+# as root), and the PostgreSQL failover under pg_auto_failover (as root,
+# with CREDO_TEST_PGAF=1; docs/ha.md). `make test` runs the same tests in
+# a short form (3 kills).
 FAULT_ROUNDS ?= 20
 faults:
-	CREDO_FAULT_ROUNDS=$(FAULT_ROUNDS) $(GO) test -count=1 -v -run 'TestR0[1-3]|TestR10|TestIngestCrash|TestServerCrash' ./cmd/credo ./http ./sqlite
+	CREDO_FAULT_ROUNDS=$(FAULT_ROUNDS) $(GO) test -count=1 -v -run 'TestR0[1-3]|TestR09Failover|TestR10|TestIngestCrash|TestServerCrash' ./cmd/credo ./http ./sqlite
 
 race:
 	$(GO) test -race $(RACE_PKGS)
