@@ -6,7 +6,7 @@ BENCH_COUNT ?= 3
 # size: tables of 1 M, 5 M and 22 M subjects; see bench/report).
 BENCH_SCALE ?= 0.1
 
-.PHONY: test race bench bench-raw fuzz lint demo build faults
+.PHONY: test race bench bench-raw fuzz lint oaslint demo build faults
 
 test:
 	$(GO) test ./...
@@ -58,6 +58,13 @@ lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt -w needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# oaslint lints the OpenAPI document with Redocly's recommended rules and
+# fails on any error or warning (npm's registry must be reachable).
+REDOCLY ?= @redocly/cli@2.77.0
+oaslint:
+	@out="$$(cd /tmp && npx -y $(REDOCLY) lint "$(CURDIR)/http/openapi.json" 2>&1)"; echo "$$out" | grep -E "valid|warning|error" | grep -v "Deprecation"; \
+	if echo "$$out" | grep -qE "You have [0-9]+ (warning|error)|[0-9]+ errors? "; then echo "$$out"; exit 1; fi
 
 build:
 	$(GO) build -o credo ./cmd/credo
