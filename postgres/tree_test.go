@@ -1,8 +1,14 @@
 package postgres_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"credo/postgres"
 	"credo/transparency"
@@ -56,5 +62,74 @@ func TestTTreeBuiltOnOpen(t *testing.T) {
 	d, ok := transparency.IsDivergence(transparency.CheckExtends(ctx, db, want))
 	if !ok || d.Kind != "truncated" || d.Position != 300 {
 		t.Fatalf("CheckExtends = %+v", d)
+	}
+}
+
+// TestTOneSignerTwoNodes: two nodes on one database; the one with the
+// key signs and stores its checkpoints, the other (no key, only the
+// public key) serves the signer's latest checkpoint, and a receipt it
+// builds verifies with the public key.
+func TestTOneSignerTwoNodes(t *testing.T) {
+	a, dsn := openDB(t)
+	b, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := t.TempDir()
+	skey, vkey, err := transparency.GenerateKey("city.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "log.key")
+	if err := os.WriteFile(keyFile, []byte(skey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileN(t, a, 0, 20)
+	signer, err := transparency.NewSigner(a, keyFile, filepath.Join(dir, "log.checkpoint"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	follower, err := transparency.NewFollower(b, b, vkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := follower.Latest(); got == nil || !bytes.Equal(got.Note, signer.Latest().Note) {
+		t.Fatalf("follower serves %v, the signer %d", got, signer.Size())
+	}
+	fileN(t, a, 20, 15)
+	if _, err := signer.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cp := follower.Latest()
+	if cp.Size != 35 || !bytes.Equal(cp.Note, signer.Latest().Note) {
+		t.Fatalf("follower serves size %d, the signer %d", cp.Size, signer.Size())
+	}
+	r, err := transparency.BuildReceipt(ctx, b, cp, []int64{3, 21, 35})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(r)
+	if _, err := transparency.VerifyReceipt(data, signer.Verifier()); err != nil {
+		t.Fatalf("the follower's receipt does not verify: %v", err)
+	}
+	// A checkpoint in the table that the key did not sign is refused.
+	other, _, _ := transparency.GenerateKey("city.example/log")
+	s2, _ := note.NewSigner(other)
+	forged, _ := transparency.SignCheckpoint(transparency.Checkpoint{Origin: "city.example/log", Size: 35, Root: cp.Root}, s2)
+	if err := b.PutCheckpoint(ctx, 36, forged.Note); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.Sign(ctx); err == nil {
+		t.Fatal("a checkpoint signed by another key was served")
 	}
 }

@@ -95,6 +95,8 @@ type DB struct {
 	w    *writer // owned by the committer goroutine
 	head atomic.Pointer[headState]
 
+	treeStmts *stmtCache // the prepared reads of proofs (see TreeHashes)
+
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
 	reqs   chan *request
@@ -262,6 +264,7 @@ func (db *DB) open() error {
 		return internal("Open", err)
 	}
 	db.rdb.SetMaxOpenConns(db.opts.ReadConns)
+	db.treeStmts = &stmtCache{db: db.rdb, m: map[string]*sql.Stmt{}}
 	db.rdb.SetMaxIdleConns(db.opts.ReadConns)
 	if err := db.rdb.PingContext(ctx); err != nil {
 		return internal("Open", err)

@@ -220,15 +220,111 @@ func (w *writer) buildTree() (err error) {
 
 // TreeHashes returns the stored hashes of the log's Merkle tree at the
 // given stored-hash indexes (golang.org/x/mod/sumdb/tlog's numbering),
-// for the proofs and checkpoints of package transparency.
+// for the proofs and checkpoints of package transparency. Everything a
+// proof needs (tlog asks for it in one call) is read with one prepared
+// query: the interior nodes from tree_hashes and the leaves' event
+// bodies, hashed here.
 func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	h, err := merkle.ReadHashes(indexes,
-		func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, db.rdb.QueryContext, idx) },
-		func(seqs []int64) ([][]byte, error) { return readBodies(ctx, db.rdb.QueryContext, seqs) })
+	h, err := db.treeHashes(ctx, indexes)
 	if err != nil {
 		return nil, internal("TreeHashes", err)
 	}
 	return h, nil
+}
+
+// treeReadMax is the largest number of nodes (and of leaves) read by one
+// statement; padded to a power of two so that few statements are
+// prepared.
+const treeReadMax = 128
+
+func (db *DB) treeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	var nodes, seqs []int64
+	for _, idx := range indexes {
+		if level, n := tlog.SplitStoredHashIndex(idx); level == 0 {
+			seqs = append(seqs, n+1)
+		} else {
+			nodes = append(nodes, idx)
+		}
+	}
+	if len(nodes) > treeReadMax || len(seqs) > treeReadMax {
+		return merkle.ReadHashes(indexes,
+			func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, db.rdb.QueryContext, idx) },
+			func(seqs []int64) ([][]byte, error) { return readBodies(ctx, db.rdb.QueryContext, seqs) })
+	}
+	pad := func(n int) int {
+		p := 1
+		for p < n {
+			p *= 2
+		}
+		return p
+	}
+	pn, ps := pad(len(nodes)), pad(len(seqs))
+	var q strings.Builder
+	args := make([]any, 0, pn+ps)
+	if len(nodes) > 0 {
+		q.WriteString("SELECT idx, hash FROM tree_hashes WHERE idx IN (?" + strings.Repeat(",?", pn-1) + ")")
+		for i := range pn {
+			args = append(args, nodes[min(i, len(nodes)-1)])
+		}
+	}
+	if len(seqs) > 0 {
+		if len(nodes) > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		// A leaf's row: its stored-hash index as -1-seq, its body.
+		q.WriteString("SELECT -1-seq, body FROM events WHERE seq IN (?" + strings.Repeat(",?", ps-1) + ")")
+		for i := range ps {
+			args = append(args, seqs[min(i, len(seqs)-1)])
+		}
+	}
+	out := make([]tlog.Hash, len(indexes))
+	if len(args) == 0 {
+		return out, nil
+	}
+	st, err := db.treeStmts.get(ctx, q.String())
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := make([]bool, len(indexes))
+	var key int64
+	var blob []byte
+	for rows.Next() {
+		if err := rows.Scan(&key, &blob); err != nil {
+			return nil, err
+		}
+		var h tlog.Hash
+		if key < 0 { // a leaf: event -key-1
+			key = tlog.StoredHashIndex(0, -key-2)
+			h = tlog.RecordHash(blob)
+		} else {
+			if len(blob) != tlog.HashSize {
+				return nil, fmt.Errorf("tree hash %d has %d bytes", key, len(blob))
+			}
+			copy(h[:], blob)
+		}
+		for i, idx := range indexes {
+			if idx == key {
+				out[i], found[i] = h, true
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, ok := range found {
+		if !ok {
+			if level, n := tlog.SplitStoredHashIndex(indexes[i]); level == 0 {
+				return nil, fmt.Errorf("event %d is missing", n+1)
+			}
+			return nil, fmt.Errorf("the tree is missing the stored hash %d", indexes[i])
+		}
+	}
+	return out, nil
 }
 
 // EventBodies calls fn with the stored canonical body of every event with

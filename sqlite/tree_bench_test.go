@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -157,4 +159,50 @@ func openRaw(b testing.TB, path string) *sql.DB {
 		b.Fatal(err)
 	}
 	return raw
+}
+
+// BenchmarkTAppendTreePaired files the same batches of 10,000 records
+// into a store keeping the tree and one without it (Options.NoTree),
+// alternating batch by batch (and which store goes first), so both see
+// the same machine load. It reports the median CPU time (all threads of
+// the process, in the call) and wall time per record of each, and their
+// ratios (tree/notree): the tree's overhead on bulk filing.
+//
+//	go test ./sqlite -run '^$' -bench TAppendTreePaired -benchtime 40x
+func BenchmarkTAppendTreePaired(b *testing.B) {
+	var dbs [2]*sqlite.DB
+	for i, opts := range []sqlite.Options{{}, {NoTree: true}} {
+		db, err := sqlite.OpenOptions(filepath.Join(b.TempDir(), "bench.db"), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		dbs[i] = db
+	}
+	var cpu, wall [2][]time.Duration
+	for i := 0; b.Loop(); i++ {
+		for k := range 2 {
+			j := (i + k) % 2
+			b.StopTimer()
+			rs := storetest.BenchRecords(i*bulkBatch, bulkBatch)
+			b.StartTimer()
+			c, t := storetest.CPUTime(), time.Now()
+			if _, err := dbs[j].FileRecords(ctx, rs); err != nil {
+				b.Fatal(err)
+			}
+			wall[j] = append(wall[j], time.Since(t))
+			cpu[j] = append(cpu[j], storetest.CPUTime()-c)
+		}
+	}
+	med := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Nanoseconds()) / bulkBatch
+	}
+	ct, cn, wt, wn := med(cpu[0]), med(cpu[1]), med(wall[0]), med(wall[1])
+	b.ReportMetric(ct, "tree-cpu-ns/rec")
+	b.ReportMetric(cn, "notree-cpu-ns/rec")
+	b.ReportMetric(ct/cn, "cpu-ratio")
+	b.ReportMetric(wt, "tree-wall-ns/rec")
+	b.ReportMetric(wn, "notree-wall-ns/rec")
+	b.ReportMetric(wt/wn, "wall-ratio")
 }

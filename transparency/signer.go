@@ -54,6 +54,10 @@ type Signer struct {
 	cosignMu  sync.Mutex // serialises collecting cosignatures
 	witnesses []*WitnessPeer
 	cosigned  *Signed // the latest checkpoint with its cosignatures
+
+	// shared: where the log's checkpoints are kept for other nodes
+	// (nil: not kept). A follower (signer nil) reads them from there.
+	shared CheckpointStore
 }
 
 // NewSigner returns a signer of l's checkpoints with the private key
@@ -76,7 +80,8 @@ func NewSigner(l Log, skeyFile, checkpointFile string, logger *slog.Logger) (*Si
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Signer{log: l, signer: s, verifier: v, vkey: vkey, file: checkpointFile, logger: logger}, nil
+	cs, _ := l.(CheckpointStore)
+	return &Signer{log: l, signer: s, verifier: v, vkey: vkey, file: checkpointFile, logger: logger, shared: cs}, nil
 }
 
 // VerifierKey is the public key checkpoints verify with.
@@ -86,7 +91,7 @@ func (s *Signer) VerifierKey() string { return s.vkey }
 func (s *Signer) Verifier() note.Verifier { return s.verifier }
 
 // Origin is the log's name in its checkpoints.
-func (s *Signer) Origin() string { return s.signer.Name() }
+func (s *Signer) Origin() string { return s.verifier.Name() }
 
 // Latest returns the latest signed checkpoint (nil before the first).
 func (s *Signer) Latest() *Signed { return s.latest.Load() }
@@ -116,6 +121,10 @@ func (s *Signer) setFault(err error) {
 // any): on a divergence it records the fault (see Fault) and returns it.
 // Then it signs the current log.
 func (s *Signer) Start(ctx context.Context) error {
+	if s.Follower() {
+		_, err := s.Sign(ctx)
+		return err
+	}
 	if s.file != "" {
 		b, err := os.ReadFile(s.file)
 		switch {
@@ -150,6 +159,9 @@ func (s *Signer) Sign(ctx context.Context) (*Signed, error) {
 	if err := s.Fault(); err != nil {
 		return nil, credo.Errorf(credo.EUNAVAILABLE, "%v", err)
 	}
+	if s.Follower() {
+		return s.follow(ctx)
+	}
 	head, _, err := s.log.Head(ctx)
 	if err != nil {
 		return nil, err
@@ -178,6 +190,12 @@ func (s *Signer) Sign(ctx context.Context) (*Signed, error) {
 	if s.file != "" {
 		if err := writeFileAtomic(s.file, signed.Note); err != nil {
 			return nil, credo.Errorf(credo.EINTERNAL, "keeping the checkpoint: %v", err)
+		}
+	}
+	if s.shared != nil {
+		// For the nodes that serve this log without signing it.
+		if err := s.shared.PutCheckpoint(ctx, signed.Size, signed.Note); err != nil {
+			return nil, err
 		}
 	}
 	s.latest.Store(signed)

@@ -33,6 +33,7 @@ type serveFlags struct {
 	noVerifyProj    bool
 	portalKeyFile   string
 	logKey          string
+	logPub          string
 	checkpointFile  string
 	checkpointEvery time.Duration
 	witnesses       []string
@@ -58,6 +59,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noVerifyProj, "no-verify-projections", false, "skip comparing the projections with a replay of the log in the background after start (the cheap check at open still runs)")
 	cmd.Flags().StringVar(&f.portalKeyFile, "portal-key-file", "", "file holding the key that signs portal sessions (default: a random key per process)")
 	cmd.Flags().StringVar(&f.logKey, "log-key", "", "sign the log's checkpoints with this key (credo keygen): GET /checkpoint, receipts, and a refusal to serve a log that does not extend the last checkpoint")
+	cmd.Flags().StringVar(&f.logPub, "log-pub", "", "without --log-key, on PostgreSQL: serve the checkpoints the signing node keeps in the database, verified with this public key (or file)")
 	cmd.Flags().StringVar(&f.checkpointFile, "checkpoint-file", "", "where the last signed checkpoint is kept, outside the database (default: the --log-key file + .checkpoint)")
 	cmd.Flags().DurationVar(&f.checkpointEvery, "checkpoint-interval", time.Second, "how often a new checkpoint is signed while the log grows")
 	cmd.Flags().DurationVar(&f.scrubEvery, "scrub-interval", time.Hour, "re-verify the whole log (chain, Merkle tree, checkpoint, subject index) this often; /readyz 503 at the first bad position (0: off)")

@@ -219,7 +219,10 @@ func cutNote(data []byte) (string, string, bool) {
 // --checkpoint-file); if not, the server refuses to serve (readyz 503).
 func startTransparency(ctx context.Context, f *serveFlags, st credo.Store, logger *slog.Logger) (*transparency.Signer, error) {
 	if f.logKey == "" {
-		return nil, nil
+		if f.logPub == "" {
+			return nil, nil
+		}
+		return startFollower(ctx, f, st, logger)
 	}
 	l, ok := transparency.AsLog(st)
 	if !ok {
@@ -250,6 +253,30 @@ func startTransparency(ctx context.Context, f *serveFlags, st credo.Store, logge
 	} else {
 		logger.Info("transparency: signing checkpoints", "origin", s.Origin(), "size", s.Size(), "key", s.VerifierKey(), "checkpoint_file", file)
 	}
+	go s.Run(ctx, f.checkpointEvery)
+	return s, nil
+}
+
+// startFollower serves the checkpoints another node signs into the
+// database (serve --log-pub without --log-key).
+func startFollower(ctx context.Context, f *serveFlags, st credo.Store, logger *slog.Logger) (*transparency.Signer, error) {
+	l, ok := transparency.AsLog(st)
+	cs, ok2 := st.(transparency.CheckpointStore)
+	if !ok || !ok2 {
+		return nil, credo.Errorf(credo.EINVALID, "--log-pub: this store keeps no shared checkpoints (PostgreSQL does)")
+	}
+	vkey := f.logPub
+	if b, err := os.ReadFile(vkey); err == nil {
+		vkey = strings.TrimSpace(string(b))
+	}
+	s, err := transparency.NewFollower(l, cs, vkey, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil && s.Fault() == nil {
+		return nil, err
+	}
+	logger.Info("transparency: serving the signer's checkpoints", "origin", s.Origin(), "size", s.Size())
 	go s.Run(ctx, f.checkpointEvery)
 	return s, nil
 }

@@ -16,6 +16,7 @@
 package merkle
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -42,6 +43,7 @@ type Tree struct {
 	}
 	miss []int64
 	out  []tlog.Hash
+	buf  []byte // LeafHash's input
 }
 
 // Reset forgets the edge: the next record reads it from the database.
@@ -53,7 +55,22 @@ func (t *Tree) Reset() {
 
 // ReadHashes implements tlog.HashReader from the edge, falling back to Read.
 func (t *Tree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
+	return t.readHashes(indexes, make([]tlog.Hash, len(indexes)))
+}
+
+// adding is the tree as the HashReader of tlog.StoredHashesForRecordHash,
+// which uses the hashes read before its next read: it reuses one slice.
+type adding Tree
+
+func (a *adding) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	t := (*Tree)(a)
+	if cap(t.out) < len(indexes) {
+		t.out = make([]tlog.Hash, len(indexes), 64)
+	}
+	return t.readHashes(indexes, t.out[:len(indexes)])
+}
+
+func (t *Tree) readHashes(indexes []int64, out []tlog.Hash) ([]tlog.Hash, error) {
 	t.miss = t.miss[:0]
 	for i, idx := range indexes {
 		level, _ := tlog.SplitStoredHashIndex(idx)
@@ -90,7 +107,19 @@ func (t *Tree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // returns the index of its first stored hash and the hashes to store, at
 // consecutive indexes from there. The slice is reused by the next call.
 func (t *Tree) Add(n int64, data []byte) (first int64, hashes []tlog.Hash, err error) {
-	hs, err := tlog.StoredHashes(n, data, t)
+	return t.AddHash(n, t.LeafHash(data))
+}
+
+// LeafHash is tlog.RecordHash(data) (SHA-256 of 0x00 and data), without
+// allocating.
+func (t *Tree) LeafHash(data []byte) tlog.Hash {
+	t.buf = append(append(t.buf[:0], 0), data...)
+	return sha256.Sum256(t.buf)
+}
+
+// AddHash adds record n by its leaf hash h (as Add).
+func (t *Tree) AddHash(n int64, h tlog.Hash) (first int64, hashes []tlog.Hash, err error) {
+	hs, err := tlog.StoredHashesForRecordHash(n, h, (*adding)(t))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -142,17 +171,11 @@ func (m *Memory) Add(data []byte) error {
 // AddHash adds the next record by its leaf hash and returns the index of
 // its first stored hash and its stored hashes (as Tree.Add).
 func (m *Memory) AddHash(h tlog.Hash) (int64, []tlog.Hash, error) {
-	hs, err := tlog.StoredHashesForRecordHash(m.size, h, &m.t)
-	if err != nil {
-		return 0, nil, err
+	first, hs, err := m.t.AddHash(m.size, h)
+	if err == nil {
+		m.size++
 	}
-	first := tlog.StoredHashIndex(0, m.size)
-	for level, h := range hs {
-		e := &m.t.edge[level]
-		e.idx, e.h, e.ok = first+int64(level), h, true
-	}
-	m.size++
-	return first, hs, nil
+	return first, hs, err
 }
 
 // Root returns the tree hash of the records added so far.
