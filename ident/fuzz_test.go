@@ -106,12 +106,6 @@ func refRICCheck(digits string) byte {
 	return byte('0' + c)
 }
 
-var provinceCodes = []string{
-	"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-	"41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
-	"71", "81", "82",
-}
-
 // FuzzRIC checks that for any 17-digit prefix the computed check character
 // matches an independent implementation and is never rejected as a check
 // failure, and that a structurally valid prefix with its check always parses.
