@@ -196,7 +196,8 @@ func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCas
 // authority, or comes after the filing window (the refusal names the
 // deadline). It returns the dispute with its deadline.
 func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evidenceSHA256 string, appeal, newInformation bool, actor string) (*DisputeCase, error) {
-	ds, err := r.dueStore()
+	// Without a due-process store nothing below could be answered.
+	_, err := r.dueStore()
 	if err != nil {
 		return nil, err
 	}
@@ -217,31 +218,17 @@ func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evi
 	if err != nil {
 		return nil, err
 	}
-	loc := pol.Location()
 	now := r.now()
-	past, err := ds.Disputes(ctx, credo.DisputeFilter{RecordID: rec.ID})
+	el, err := r.eligibility(ctx, pol, rec, now)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range past {
-		if d.State == credo.StateOpen {
-			c := disputeCase(pol, d, now)
-			return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf(
-				"record %d already has an open dispute (%d, opened %s, decision due %s): wait for its decision",
-				rec.ID, d.ID, stamp(d.OpenedAt, loc), stamp(c.Deadline, loc))}
-		}
-	}
-	st, err := r.State(ctx, rec.Subject, now, now)
-	if err != nil {
-		return nil, err
-	}
-	if rs := st.Record(rec.ID); rs != nil && rs.Status == engine.StatusRevoked {
-		return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf("record %d is revoked: there is nothing left to dispute", rec.ID)}
-	}
+	step := el.Object
 	if appeal {
-		if err := appealAllowed(pol, rec, past, now); err != nil {
-			return nil, err
-		}
+		step = el.Appeal
+	}
+	if step.Refusal != nil {
+		return nil, step.Refusal
 	}
 	d := &credo.Dispute{RecordID: rec.ID, OpenedAt: now, Appeal: appeal, Grounds: grounds,
 		EvidenceSHA256: evidenceSHA256, NewInformation: newInformation}
@@ -253,50 +240,6 @@ func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evi
 		CaseRef: rec.CaseRef, OpenedBy: actor, State: credo.StateOpen}
 	c := disputeCase(pol, v, now)
 	return &c, nil
-}
-
-// appealAllowed checks that an appeal may be filed now: the last objection
-// to the record was decided upheld, not yet appealed, the procedure and the
-// authority provide an appeal, and the filing window is open.
-func appealAllowed(pol *policy.Policy, rec *credo.Record, past []credo.DisputeView, now time.Time) error {
-	loc := pol.Location()
-	var last *credo.DisputeView
-	for i := range past {
-		if d := &past[i]; !d.Appeal && d.State == credo.StateDecided && (last == nil || d.ID > last.ID) {
-			last = d
-		}
-	}
-	conflict := func(format string, args ...any) error {
-		return &credo.Error{Code: credo.ECONFLICT, Field: "appeal", Message: fmt.Sprintf(format, args...)}
-	}
-	if last == nil {
-		return conflict("record %d has no decided objection to appeal: object first", rec.ID)
-	}
-	if last.Outcome != credo.OutcomeUpheld {
-		return conflict("the objection to record %d (dispute %d) was decided %s: there is nothing to appeal", rec.ID, last.ID, last.Outcome)
-	}
-	for _, d := range past {
-		if d.Appeal && d.ID > last.ID {
-			return conflict("the decision on dispute %d was already appealed (dispute %d)", last.ID, d.ID)
-		}
-	}
-	name, proc := engine.DisputeProcedure(pol, pol.Rule(rec.Rule))
-	if name == "" {
-		name = "default"
-	}
-	if proc.AppealFile.IsZero() {
-		return conflict("the %s dispute procedure that governs record %d provides no appeal", name, rec.ID)
-	}
-	a := pol.Authority(rec.Authority)
-	if a == nil || a.AppealTo == "" {
-		return conflict("the policy names no appellate authority for %s (appeal_to): an appeal is not possible", rec.Authority)
-	}
-	by := pol.Calendar.Add(last.DecidedAt, proc.AppealFile)
-	if now.After(by) {
-		return conflict("the time to appeal the decision of %s on dispute %d ended on %s (%s from the decision)",
-			stamp(last.DecidedAt, loc), last.ID, stamp(by, loc), proc.AppealFile)
-	}
-	return nil
 }
 
 // DecideDispute decides an open dispute: upheld (the record stands),
@@ -480,7 +423,8 @@ func (r *Registry) DisputeQueue(ctx context.Context, authority string) ([]Disput
 // or expired, or another application is pending. The authority that filed
 // the record must decide within procedures.repair.decide.
 func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement string, commitment bool, actor string) (*RepairCase, error) {
-	ds, err := r.dueStore()
+	// Without a due-process store nothing below could be answered.
+	_, err := r.dueStore()
 	if err != nil {
 		return nil, err
 	}
@@ -498,36 +442,13 @@ func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement st
 	if err != nil {
 		return nil, err
 	}
-	loc := pol.Location()
 	now := r.now()
-	if pol.Rule(rec.Rule) == nil {
-		return nil, credo.Errorf(credo.ECONFLICT, "rule %s of record %d is not in the policy in force: it has no effect to repair", rec.Rule, rec.ID)
-	}
-	if err := r.repairAllowed(ctx, rec, now); err != nil {
-		return nil, err
-	}
-	st, err := r.State(ctx, rec.Subject, now, now)
+	el, err := r.eligibility(ctx, pol, rec, now)
 	if err != nil {
 		return nil, err
 	}
-	if rs := st.Record(rec.ID); rs != nil {
-		switch rs.Status {
-		case engine.StatusRepaired:
-			return nil, credo.Errorf(credo.ECONFLICT, "record %d is already repaired", rec.ID)
-		case engine.StatusRevoked:
-			return nil, credo.Errorf(credo.ECONFLICT, "record %d is revoked: there is nothing to repair", rec.ID)
-		case engine.StatusExpired:
-			return nil, credo.Errorf(credo.ECONFLICT, "the effects of record %d ended on %s: there is nothing to repair", rec.ID, stamp(rs.Until, loc))
-		}
-	}
-	pending, err := ds.RepairApplications(ctx, credo.RepairFilter{RecordID: rec.ID, State: credo.StateOpen})
-	if err != nil {
-		return nil, err
-	}
-	if len(pending) > 0 {
-		c := repairCase(pol, pending[0], now)
-		return nil, credo.Errorf(credo.ECONFLICT, "record %d already has a pending repair application (%d, made %s, decision due %s)",
-			rec.ID, c.ID, stamp(c.AppliedAt, loc), stamp(c.Deadline, loc))
+	if el.Repair.Refusal != nil {
+		return nil, el.Repair.Refusal
 	}
 	a := &credo.RepairApplication{RecordID: rec.ID, AppliedAt: now, Statement: statement, Commitment: commitment}
 	out, err := r.Append(ctx, &credo.Event{Type: credo.EventRepairApplied, Subject: rec.Subject, Actor: actor, Repair: a})

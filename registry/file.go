@@ -331,18 +331,7 @@ func (r *Registry) repairAllowed(ctx context.Context, rec *credo.Record, at time
 	if err != nil {
 		return err
 	}
-	rule := pol.Rule(rec.Rule)
-	if rule == nil {
-		return nil
-	}
-	if !rule.Repair.IsAllowed() {
-		return credo.Errorf(credo.ECONFLICT, "rule %s allows no credit repair", rule.Code)
-	}
-	from, _ := engine.RepairFrom(pol, rule, rec)
-	if at.Before(from) {
-		return credo.Errorf(credo.ECONFLICT, "repair of record %d is possible from %s (the minimum period of %s from the decision date)", rec.ID, from.In(pol.Location()).Format("2006-01-02"), rule.Repair.After)
-	}
-	return nil
+	return repairGate(pol, rec, at).Refusal
 }
 
 // Publish validates and publishes a policy version effective at instant
