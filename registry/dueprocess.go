@@ -186,6 +186,43 @@ func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCas
 	return c
 }
 
+// oneCase loads one dispute or repair application and computes its case
+// (deadlines) now.
+func oneCase[V, C any](ctx context.Context, r *Registry, load func(credo.DueProcessStore) (*V, error), mk func(*policy.Policy, V, time.Time) C) (*C, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := load(ds)
+	if err != nil {
+		return nil, err
+	}
+	c := mk(pol, *v, r.now())
+	return &c, nil
+}
+
+// casesByDeadline computes the cases of disputes or repair applications
+// at now, sorted by deadline (the earliest, the overdue, first), then id.
+func casesByDeadline[V, C any](pol *policy.Policy, views []V, now time.Time, mk func(*policy.Policy, V, time.Time) C, key func(*C) (time.Time, int64)) []C {
+	out := make([]C, 0, len(views))
+	for _, v := range views {
+		out = append(out, mk(pol, v, now))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		di, ii := key(&out[i])
+		dj, ij := key(&out[j])
+		if !di.Equal(dj) {
+			return di.Before(dj)
+		}
+		return ii < ij
+	})
+	return out
+}
+
 // OpenDispute files a subject's objection to a record, or (appeal) an
 // appeal against the upheld decision on the last objection, on behalf of
 // actor (ActorSubject or ActorAdmin). Grounds are required; the evidence
@@ -210,16 +247,7 @@ func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evi
 			return nil, credo.FieldErrorf("evidence_sha256", "must be 64 hexadecimal characters (the SHA-256 of the evidence)")
 		}
 	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := r.record(ctx, recordID, "record_id")
-	if err != nil {
-		return nil, err
-	}
-	now := r.now()
-	el, err := r.eligibility(ctx, pol, rec, now)
+	pol, rec, el, now, err := r.eligibilityOf(ctx, recordID)
 	if err != nil {
 		return nil, err
 	}
@@ -328,20 +356,7 @@ func (r *Registry) DecideDisputeOn(ctx context.Context, disputeID int64, outcome
 
 // Dispute returns a dispute with its deadlines.
 func (r *Registry) Dispute(ctx context.Context, id int64) (*DisputeCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := ds.Dispute(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c := disputeCase(pol, *v, r.now())
-	return &c, nil
+	return oneCase(ctx, r, func(ds credo.DueProcessStore) (*credo.DisputeView, error) { return ds.Dispute(ctx, id) }, disputeCase)
 }
 
 // Disputes returns the disputes that match the filter and, if decider is
@@ -391,17 +406,7 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 			views = append(views, more...)
 		}
 	}
-	now := r.now()
-	out := make([]DisputeCase, 0, len(views))
-	for _, v := range views {
-		out = append(out, disputeCase(pol, v, now))
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Deadline.Equal(out[j].Deadline) {
-			return out[i].Deadline.Before(out[j].Deadline)
-		}
-		return out[i].ID < out[j].ID
-	})
+	out := casesByDeadline(pol, views, r.now(), disputeCase, func(c *DisputeCase) (time.Time, int64) { return c.Deadline, c.ID })
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}
@@ -434,16 +439,7 @@ func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement st
 	if !commitment {
 		return nil, credo.FieldErrorf("commitment", "a public credit commitment is required to apply for credit repair")
 	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := r.record(ctx, recordID, "record_id")
-	if err != nil {
-		return nil, err
-	}
-	now := r.now()
-	el, err := r.eligibility(ctx, pol, rec, now)
+	pol, rec, el, now, err := r.eligibilityOf(ctx, recordID)
 	if err != nil {
 		return nil, err
 	}
@@ -543,20 +539,7 @@ func (r *Registry) DecideRepairOn(ctx context.Context, applicationID int64, appr
 
 // RepairApplication returns a repair application with its deadline.
 func (r *Registry) RepairApplication(ctx context.Context, id int64) (*RepairCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := ds.RepairApplication(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c := repairCase(pol, *v, r.now())
-	return &c, nil
+	return oneCase(ctx, r, func(ds credo.DueProcessStore) (*credo.RepairView, error) { return ds.RepairApplication(ctx, id) }, repairCase)
 }
 
 // Repairs returns the repair applications that match the filter, sorted by
@@ -579,17 +562,7 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 	if err != nil {
 		return nil, err
 	}
-	now := r.now()
-	out := make([]RepairCase, 0, len(views))
-	for _, v := range views {
-		out = append(out, repairCase(pol, v, now))
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Deadline.Equal(out[j].Deadline) {
-			return out[i].Deadline.Before(out[j].Deadline)
-		}
-		return out[i].ID < out[j].ID
-	})
+	out := casesByDeadline(pol, views, r.now(), repairCase, func(c *RepairCase) (time.Time, int64) { return c.Deadline, c.ID })
 	return out, nil
 }
 

@@ -204,38 +204,46 @@ func repairStep(pol *policy.Policy, rec *credo.Record, rs *engine.RecordState, p
 // Eligibility returns which due-process steps the subject of a record may
 // take on it now, with the refusals.
 func (r *Registry) Eligibility(ctx context.Context, recordID int64) (*Eligibility, error) {
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := r.record(ctx, recordID, "record_id")
-	if err != nil {
-		return nil, err
-	}
-	e, err := r.eligibility(ctx, pol, rec, r.now())
+	_, _, e, _, err := r.eligibilityOf(ctx, recordID)
 	if err != nil {
 		return nil, err
 	}
 	return &e, nil
 }
 
-// eligibility loads what RecordEligibility needs for a record.
-func (r *Registry) eligibility(ctx context.Context, pol *policy.Policy, rec *credo.Record, now time.Time) (Eligibility, error) {
+// eligibilityOf loads the policy in force, the record, and what
+// RecordEligibility needs for it now (its disputes, its pending repair
+// applications, its state), and returns them with the eligibility and
+// the instant it was computed for.
+func (r *Registry) eligibilityOf(ctx context.Context, recordID int64) (*policy.Policy, *credo.Record, Eligibility, time.Time, error) {
+	var e Eligibility
+	fail := func(err error) (*policy.Policy, *credo.Record, Eligibility, time.Time, error) {
+		return nil, nil, e, time.Time{}, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	rec, err := r.record(ctx, recordID, "record_id")
+	if err != nil {
+		return fail(err)
+	}
 	ds, err := r.dueStore()
 	if err != nil {
-		return Eligibility{}, err
+		return fail(err)
 	}
+	now := r.now()
 	disputes, err := ds.Disputes(ctx, credo.DisputeFilter{RecordID: rec.ID})
 	if err != nil {
-		return Eligibility{}, err
+		return fail(err)
 	}
 	repairs, err := ds.RepairApplications(ctx, credo.RepairFilter{RecordID: rec.ID, State: credo.StateOpen})
 	if err != nil {
-		return Eligibility{}, err
+		return fail(err)
 	}
 	st, err := r.State(ctx, rec.Subject, now, now)
 	if err != nil {
-		return Eligibility{}, err
+		return fail(err)
 	}
-	return RecordEligibility(pol, rec, st.Record(rec.ID), disputes, repairs, now), nil
+	return pol, rec, RecordEligibility(pol, rec, st.Record(rec.ID), disputes, repairs, now), now, nil
 }
