@@ -186,14 +186,23 @@ func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCas
 	return c
 }
 
+// duePolicy returns the due-process store and the policy in force.
+func (r *Registry) duePolicy(ctx context.Context) (credo.DueProcessStore, *policy.Policy, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, pol, nil
+}
+
 // oneCase loads one dispute or repair application and computes its case
 // (deadlines) now.
 func oneCase[V, C any](ctx context.Context, r *Registry, load func(credo.DueProcessStore) (*V, error), mk func(*policy.Policy, V, time.Time) C) (*C, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
+	ds, pol, err := r.duePolicy(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -365,11 +374,7 @@ func (r *Registry) Dispute(ctx context.Context, id int64) (*DisputeCase, error) 
 // whose appeal_to it is (decider replaces f.Authorities). They are sorted
 // by deadline, the earliest (the overdue) first.
 func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider string) ([]DisputeCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
+	ds, pol, err := r.duePolicy(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -545,11 +550,7 @@ func (r *Registry) RepairApplication(ctx context.Context, id int64) (*RepairCase
 // Repairs returns the repair applications that match the filter, sorted by
 // deadline, the earliest (the overdue) first.
 func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
+	ds, pol, err := r.duePolicy(ctx)
 	if err != nil {
 		return nil, err
 	}

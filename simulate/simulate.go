@@ -576,34 +576,31 @@ func (h *topHeap) Pop() any {
 	return x
 }
 
+// addCounts adds the counters of b to those of a.
+func addCounts(a, b []int) {
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
 func (a *agg) merge(b *agg) {
 	a.subjects += b.subjects
 	a.persons += b.persons
 	a.orgs += b.orgs
 	a.changed += b.changed
 	for i := range a.trans {
-		for j := range a.trans[i] {
-			a.trans[i][j] += b.trans[i][j]
-		}
+		addCounts(a.trans[i], b.trans[i])
 	}
 	for i := range a.lists {
-		for j := range a.lists[i] {
-			a.lists[i][j] += b.lists[i][j]
-		}
+		addCounts(a.lists[i][:], b.lists[i][:])
 	}
 	for i := range a.meas {
-		for j := range a.meas[i] {
-			a.meas[i][j] += b.meas[i][j]
-		}
+		addCounts(a.meas[i][:], b.meas[i][:])
 	}
 	for i := range a.sectors {
-		for j := range a.sectors[i] {
-			a.sectors[i][j] += b.sectors[i][j]
-		}
+		addCounts(a.sectors[i][:], b.sectors[i][:])
 	}
-	for i := range a.effects {
-		a.effects[i] += b.effects[i]
-	}
+	addCounts(a.effects, b.effects)
 	for d := range a.groups {
 		for k, g := range b.groups[d] {
 			mine := a.groups[d][k]

@@ -94,16 +94,23 @@ func (u *universe) addLists(p *policy.Policy) {
 			if d := dr.List(l.ID); d != nil {
 				lu.kind, lu.title = d.Kind, d.Title
 			}
-			switch {
-			case cur.List(l.ID) == nil:
-				lu.status = "added"
-			case dr.List(l.ID) == nil:
-				lu.status = "removed"
-			}
+			lu.status = draftStatus(cur.List(l.ID) != nil, dr.List(l.ID) != nil)
 			u.listIdx[l.ID] = len(u.lists)
 			u.lists = append(u.lists, lu)
 		}
 	}
+}
+
+// draftStatus is what the draft does to an entry: "added" (not in force
+// now), "removed" (not in the draft), or "" (in both).
+func draftStatus(inCur, inDraft bool) string {
+	switch {
+	case !inCur:
+		return "added"
+	case !inDraft:
+		return "removed"
+	}
+	return ""
 }
 
 // addSector adds a sector, or gives a known one the first title found.
@@ -132,12 +139,7 @@ func (u *universe) addSectorsAndMeasures(p *policy.Policy) {
 			if d := dr.Measure(m.ID); d != nil {
 				mu.title, mu.sector, mu.effect = d.Title, d.Sector, d.Effect
 			}
-			switch {
-			case cur.Measure(m.ID) == nil:
-				mu.status = "added"
-			case dr.Measure(m.ID) == nil:
-				mu.status = "removed"
-			}
+			mu.status = draftStatus(cur.Measure(m.ID) != nil, dr.Measure(m.ID) != nil)
 			u.measIdx[m.ID] = len(u.measures)
 			u.measures = append(u.measures, mu)
 		}
