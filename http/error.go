@@ -42,22 +42,10 @@ type Problem struct {
 	RepairFrom string `json:"repair_from,omitempty"`
 }
 
-// errorStatus maps a credo error code to its HTTP status: the one place
-// where that mapping lives.
+// errorStatus maps a credo error code (credo.HTTPStatus) or an HTTP-level
+// problem kind to its HTTP status.
 func errorStatus(code string) int {
 	switch code {
-	case credo.EINVALID:
-		return http.StatusBadRequest
-	case credo.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case credo.EFORBIDDEN:
-		return http.StatusForbidden
-	case credo.ENOTFOUND:
-		return http.StatusNotFound
-	case credo.ECONFLICT:
-		return http.StatusConflict
-	case credo.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
 	case kindTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case kindRateLimited:
@@ -73,7 +61,7 @@ func errorStatus(code string) int {
 	case kindMediaType:
 		return http.StatusUnsupportedMediaType
 	}
-	return http.StatusInternalServerError
+	return credo.HTTPStatus(code)
 }
 
 // codeOfType maps a problem type URI back to a credo error code (for the

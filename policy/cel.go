@@ -121,25 +121,10 @@ type condition struct {
 // for sanctions no variable but lists, and a worst-case cost within
 // MaxConditionCost.
 func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) condition {
-	checked, iss := e.env.Compile(expr)
-	if iss != nil && iss.Err() != nil {
-		c.errorf(path, "%s: condition %q does not compile: %v", what, expr, iss.Err())
+	checked, ok := c.compileBounded(e, path, what, expr)
+	if !ok {
 		return condition{}
 	}
-	if !checked.OutputType().IsExactType(types.BoolType) {
-		c.errorf(path, "%s: condition %q must be true or false, not %s", what, expr, checked.OutputType())
-		return condition{}
-	}
-	est, err := e.env.EstimateCost(checked, c.sizes())
-	switch {
-	case err != nil:
-		c.errorf(path, "%s: the cost of condition %q cannot be estimated: %v", what, expr, err)
-		return condition{}
-	case est.Max > MaxConditionCost:
-		c.errorf(path, "%s: condition %q may cost up to %d units to evaluate, more than the %d allowed for one condition (it runs for every subject): simplify it", what, expr, est.Max, MaxConditionCost)
-		return condition{}
-	}
-	c.cost += est.Max
 	root := ast.NavigateAST(checked.NativeRep())
 	used := map[string]bool{}
 	for _, id := range ast.MatchDescendants(root, ast.KindMatcher(ast.IdentKind)) {
@@ -155,6 +140,56 @@ func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) con
 			}
 		}
 	}
+	lists := c.lintCalls(root, path, what, sanction)
+	var cond condition
+	cond.schemes = c.schemesNamed(root, path, what)
+	cond.anyScheme = (used[VarTiers] || used[VarScores]) && len(cond.schemes) == 0
+	if sanction && len(lists) == 0 {
+		c.errorf(path, "%s: a deny or limit must be conditioned on a list (\"list-id\" in lists)", what)
+	}
+	prg, err := e.env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
+	if err != nil {
+		c.errorf(path, "%s: %v", what, err)
+		return condition{}
+	}
+	cond.prg = prg
+	cond.lists = make([]string, 0, len(lists))
+	for l := range lists {
+		cond.lists = append(cond.lists, l)
+	}
+	sort.Strings(cond.lists)
+	return cond
+}
+
+// compileBounded compiles a condition that must be true or false and cost
+// at most MaxConditionCost, and adds its cost to the policy's.
+func (c *checker) compileBounded(e *celEnv, path, what, expr string) (*cel.Ast, bool) {
+	checked, iss := e.env.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		c.errorf(path, "%s: condition %q does not compile: %v", what, expr, iss.Err())
+		return nil, false
+	}
+	if !checked.OutputType().IsExactType(types.BoolType) {
+		c.errorf(path, "%s: condition %q must be true or false, not %s", what, expr, checked.OutputType())
+		return nil, false
+	}
+	est, err := e.env.EstimateCost(checked, c.sizes())
+	switch {
+	case err != nil:
+		c.errorf(path, "%s: the cost of condition %q cannot be estimated: %v", what, expr, err)
+		return nil, false
+	case est.Max > MaxConditionCost:
+		c.errorf(path, "%s: condition %q may cost up to %d units to evaluate, more than the %d allowed for one condition (it runs for every subject): simplify it", what, expr, est.Max, MaxConditionCost)
+		return nil, false
+	}
+	c.cost += est.Max
+	return checked, true
+}
+
+// lintCalls checks the lists a condition names ("id" in lists: declared;
+// literal in a sanction) and the tiers it compares with, and returns the
+// lists it names.
+func (c *checker) lintCalls(root ast.NavigableExpr, path, what string, sanction bool) map[string]bool {
 	lists := map[string]bool{}
 	for _, call := range ast.MatchDescendants(root, ast.KindMatcher(ast.CallKind)) {
 		fn := call.AsCall()
@@ -183,35 +218,26 @@ func (c *checker) compile(e *celEnv, path, what, expr string, sanction bool) con
 			}
 		}
 	}
+	return lists
+}
+
+// schemesNamed returns the schemes a condition names, sorted, reporting
+// each undeclared one once.
+func (c *checker) schemesNamed(root ast.NavigableExpr, path, what string) []string {
 	reported := map[string]bool{}
-	var cond condition
+	var schemes []string
 	for _, e := range ast.MatchDescendants(root, func(e ast.NavigableExpr) bool { _, ok := schemeRef(e); return ok }) {
 		id, _ := schemeRef(e)
 		if c.p.schemeByID[id] == nil && !reported[id] {
 			reported[id] = true
 			c.errorf(path, "%s: condition names undeclared scheme %q", what, id)
 		}
-		if !contains(cond.schemes, id) {
-			cond.schemes = append(cond.schemes, id)
+		if !contains(schemes, id) {
+			schemes = append(schemes, id)
 		}
 	}
-	sort.Strings(cond.schemes)
-	cond.anyScheme = (used[VarTiers] || used[VarScores]) && len(cond.schemes) == 0
-	if sanction && len(lists) == 0 {
-		c.errorf(path, "%s: a deny or limit must be conditioned on a list (\"list-id\" in lists)", what)
-	}
-	prg, err := e.env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxConditionCost))
-	if err != nil {
-		c.errorf(path, "%s: %v", what, err)
-		return condition{}
-	}
-	cond.prg = prg
-	cond.lists = make([]string, 0, len(lists))
-	for l := range lists {
-		cond.lists = append(cond.lists, l)
-	}
-	sort.Strings(cond.lists)
-	return cond
+	sort.Strings(schemes)
+	return schemes
 }
 
 // schemeRef returns the scheme a tiers or scores lookup names, written

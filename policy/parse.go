@@ -372,6 +372,36 @@ func (c *checker) validate() {
 	if c.emptyEntries() {
 		return
 	}
+	c.validateHeader()
+	c.validateLanguages()
+	if t, ok := localTime(c.effective, p.Calendar.Loc); ok {
+		p.Effective = t
+	}
+	c.validateAuthorities()
+	c.validateSectors()
+	p.schemeByID = map[string]*Scheme{}
+	seen := map[string]bool{}
+	for i, s := range p.Schemes {
+		c.validateScheme(fmt.Sprintf("schemes[%d]", i), s, seen)
+		s.index = i
+	}
+	c.validateProcedures()
+	env, ok := c.validateLists()
+	if !ok {
+		return
+	}
+	c.validateRules()
+	c.validateMeasures(env)
+	c.validateRetention()
+	if c.cost > MaxPolicyCost {
+		c.errorf("", "the policy's conditions may together cost up to %d units to evaluate for one subject, more than the %d allowed: simplify them", c.cost, MaxPolicyCost)
+	}
+}
+
+// validateHeader checks the name, the effective instant and the time zone,
+// and builds the calendar from the zone, holidays and workdays.
+func (c *checker) validateHeader() {
+	p := c.p
 	if p.Name == "" {
 		c.errorf("name", "name is required")
 	}
@@ -386,26 +416,25 @@ func (c *checker) validate() {
 	} else {
 		cal.Loc = loc
 	}
-	for i, s := range p.Holidays {
-		if d, err := ParseDate(s); err != nil {
-			c.errorf(fmt.Sprintf("holidays[%d]", i), "holidays: %v", err)
-		} else {
-			cal.Holidays[d] = true
-		}
-	}
-	for i, s := range p.Workdays {
-		if d, err := ParseDate(s); err != nil {
-			c.errorf(fmt.Sprintf("workdays[%d]", i), "workdays: %v", err)
-		} else {
-			cal.Workdays[d] = true
-		}
-	}
+	c.dates("holidays", p.Holidays, cal.Holidays)
+	c.dates("workdays", p.Workdays, cal.Workdays)
 	p.Calendar = cal
-	c.validateLanguages()
-	if t, ok := localTime(c.effective, cal.Loc); ok {
-		p.Effective = t
-	}
+}
 
+// dates parses the dates of a calendar field into set.
+func (c *checker) dates(field string, ss []string, set map[Date]bool) {
+	for i, s := range ss {
+		if d, err := ParseDate(s); err != nil {
+			c.errorf(fmt.Sprintf("%s[%d]", field, i), "%s: %v", field, err)
+		} else {
+			set[d] = true
+		}
+	}
+}
+
+// validateAuthorities checks the authorities and their appeal_to.
+func (c *checker) validateAuthorities() {
+	p := c.p
 	p.authorityByID = map[string]*Authority{}
 	seen := map[string]bool{}
 	for i, a := range p.Authorities {
@@ -422,9 +451,13 @@ func (c *checker) validate() {
 			c.errorf(fmt.Sprintf("authorities[%d].appeal_to", i), "authority %s: appeal_to names undeclared authority %q", a.ID, a.AppealTo)
 		}
 	}
+}
 
+// validateSectors checks the sectors.
+func (c *checker) validateSectors() {
+	p := c.p
 	p.sectorByID = map[string]*Sector{}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, s := range p.Sectors {
 		path := fmt.Sprintf("sectors[%d]", i)
 		if c.checkID(path+".id", "sector", s.ID, seen) {
@@ -434,18 +467,15 @@ func (c *checker) validate() {
 			c.errorf(path, "sector %s: domain is required (what field of life the sector belongs to)", s.ID)
 		}
 	}
+}
 
-	p.schemeByID = map[string]*Scheme{}
-	seen = map[string]bool{}
-	for i, s := range p.Schemes {
-		c.validateScheme(fmt.Sprintf("schemes[%d]", i), s, seen)
-		s.index = i
-	}
-
-	c.validateProcedures()
-
+// validateLists checks the lists, then compiles the conditions of derived
+// lists (which may name other lists) and checks the contest texts. It
+// returns the condition environment, and false if there is none.
+func (c *checker) validateLists() (*celEnv, bool) {
+	p := c.p
 	p.listByID = map[string]*List{}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, l := range p.Lists {
 		path := fmt.Sprintf("lists[%d]", i)
 		if c.checkID(path+".id", "list", l.ID, seen) {
@@ -457,7 +487,7 @@ func (c *checker) validate() {
 	env, err := newEnv()
 	if err != nil {
 		c.errorf("", "internal error: %v", err)
-		return
+		return nil, false
 	}
 	for i, l := range p.Lists {
 		if l.When != "" {
@@ -471,9 +501,14 @@ func (c *checker) validate() {
 		}
 		c.checkContest(fmt.Sprintf("lists[%d]", i), l)
 	}
+	return env, true
+}
 
+// validateRules checks the rules.
+func (c *checker) validateRules() {
+	p := c.p
 	p.ruleByCode = map[string]*Rule{}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, r := range p.Rules {
 		path := fmt.Sprintf("rules[%d]", i)
 		if c.checkID(path+".code", "rule", r.Code, seen) {
@@ -481,10 +516,15 @@ func (c *checker) validate() {
 		}
 		c.validateRule(path, r)
 	}
+}
 
+// validateMeasures checks the measures (at most MaxMeasures) and indexes
+// them by sector.
+func (c *checker) validateMeasures(env *celEnv) {
+	p := c.p
 	p.measureByID = map[string]*Measure{}
 	p.sectorMeasures = map[string][]int{}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	if len(p.Measures) > MaxMeasures {
 		c.errorf("measures", "a policy may declare at most %d measures, this one has %d", MaxMeasures, len(p.Measures))
 	}
@@ -498,10 +538,6 @@ func (c *checker) validate() {
 		if i < MaxMeasures {
 			p.sectorMeasures[m.Sector] = append(p.sectorMeasures[m.Sector], i)
 		}
-	}
-	c.validateRetention()
-	if c.cost > MaxPolicyCost {
-		c.errorf("", "the policy's conditions may together cost up to %d units to evaluate for one subject, more than the %d allowed: simplify them", c.cost, MaxPolicyCost)
 	}
 }
 
@@ -744,7 +780,6 @@ func approxDays(d Duration) int {
 }
 
 func (c *checker) validateRule(path string, r *Rule) {
-	p := c.p
 	what := "rule " + r.Code
 	if r.LegalBasis.IsZero() {
 		c.errorf(path, "%s: legal_basis is required (principle 1: no record without a source)", what)
@@ -752,9 +787,29 @@ func (c *checker) validateRule(path string, r *Rule) {
 	if len(r.Authorities) == 0 {
 		c.errorf(path, "%s: authorities is required (who may file it)", what)
 	}
-	for i, pat := range r.Authorities {
+	c.checkAuthorityPatterns(path, what, r.Authorities)
+	c.checkSubjects(path+".subjects", what, r.Subjects, true)
+	if _, ok := repairMinimum[r.Severity]; !ok {
+		c.errorf(path+".severity", "%s: severity must be minor, general or serious, not %q", what, r.Severity)
+	}
+	if r.Lifetime.IsZero() || r.Lifetime.N == 0 {
+		c.errorf(path, "%s: lifetime is required and must be more than zero (principle 3: nothing counts forever)", what)
+	}
+	c.validateRulePoints(path, what, r)
+	c.validateRuleLists(path, what, r)
+	if r.Repair.IsAllowed() {
+		if minimum, ok := repairMinimum[r.Severity]; ok && shorter(r.Repair.After, minimum) {
+			c.warnf(path+".repair", "%s: repair after %s is shorter than the NDRC minimum for %s records (%s)", what, orZero(r.Repair.After), r.Severity, orZero(minimum))
+		}
+	}
+}
+
+// checkAuthorityPatterns refuses a rule's authority pattern that matches
+// no declared authority.
+func (c *checker) checkAuthorityPatterns(path, what string, patterns []string) {
+	for i, pat := range patterns {
 		ok := false
-		for _, a := range p.Authorities {
+		for _, a := range c.p.Authorities {
 			if matchPattern(pat, a.ID) {
 				ok = true
 				break
@@ -764,13 +819,10 @@ func (c *checker) validateRule(path string, r *Rule) {
 			c.errorf(fmt.Sprintf("%s.authorities[%d]", path, i), "%s: authority pattern %q matches no declared authority", what, pat)
 		}
 	}
-	c.checkSubjects(path+".subjects", what, r.Subjects, true)
-	if _, ok := repairMinimum[r.Severity]; !ok {
-		c.errorf(path+".severity", "%s: severity must be minor, general or serious, not %q", what, r.Severity)
-	}
-	if r.Lifetime.IsZero() || r.Lifetime.N == 0 {
-		c.errorf(path, "%s: lifetime is required and must be more than zero (principle 3: nothing counts forever)", what)
-	}
+}
+
+// validateRulePoints checks a rule's points, scheme by scheme.
+func (c *checker) validateRulePoints(path, what string, r *Rule) {
 	schemes := make([]string, 0, len(r.Points))
 	for s := range r.Points {
 		schemes = append(schemes, s)
@@ -779,7 +831,7 @@ func (c *checker) validateRule(path string, r *Rule) {
 	for _, sid := range schemes {
 		ps := r.Points[sid]
 		pp := path + ".points." + sid
-		sc := p.schemeByID[sid]
+		sc := c.p.schemeByID[sid]
 		if sc == nil {
 			c.errorf(pp, "%s: points for undeclared scheme %q", what, sid)
 			continue
@@ -804,6 +856,10 @@ func (c *checker) validateRule(path string, r *Rule) {
 			c.errorf(pp, "%s: points for %s: cap needs a window (per: 1y)", what, sid)
 		}
 	}
+}
+
+// validateRuleLists checks the listings a rule enters, in list order.
+func (c *checker) validateRuleLists(path, what string, r *Rule) {
 	listIDs := make([]string, 0, len(r.Lists))
 	for lid := range r.Lists {
 		listIDs = append(listIDs, lid)
@@ -813,7 +869,7 @@ func (c *checker) validateRule(path string, r *Rule) {
 	for _, lid := range listIDs {
 		ls := r.Lists[lid]
 		lp := path + ".lists." + lid
-		l := p.listByID[lid]
+		l := c.p.listByID[lid]
 		switch {
 		case l == nil:
 			c.errorf(lp, "%s: enters undeclared list %q", what, lid)
@@ -828,11 +884,6 @@ func (c *checker) validateRule(path string, r *Rule) {
 			c.errorf(lp, "%s: listing on %s until_fulfilled needs a maximum ({until_fulfilled: true, max: 5y}) (principle 3)", what, lid)
 		case !ls.UntilFulfilled && (ls.Period.IsZero() || ls.Period.N == 0):
 			c.errorf(lp, "%s: listing on %s needs a period or until_fulfilled with a maximum (principle 3)", what, lid)
-		}
-	}
-	if r.Repair.IsAllowed() {
-		if minimum, ok := repairMinimum[r.Severity]; ok && shorter(r.Repair.After, minimum) {
-			c.warnf(path+".repair", "%s: repair after %s is shorter than the NDRC minimum for %s records (%s)", what, orZero(r.Repair.After), r.Severity, orZero(minimum))
 		}
 	}
 }

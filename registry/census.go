@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/engine"
 	"credo/ident"
 )
 
@@ -263,12 +264,7 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 	eng := c.reg.Engine()
 	last := len(cs.Instants) - 1
 	for _, f := range facts {
-		id := f.ID
-		for _, ev := range f.Events {
-			if ev.Type == credo.EventRecordFiled && ev.Subject == id.Canonical && now.Sub(ev.Recorded) < 31*24*time.Hour {
-				cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
-			}
-		}
+		cs.countFiled(f, now, loc)
 		cs.Subjects++
 		for i, t := range cs.Instants {
 			st, err := eng.State(f, t, now)
@@ -283,52 +279,10 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 					s[i]++
 				}
 			}
-			if i < last {
-				continue
-			}
-			// Now: tiers and public entries.
-			for _, sc := range st.Schemes {
-				if cs.Tiers[sc.Scheme] == nil {
-					continue
-				}
-				if sc.Scored {
-					cs.Tiers[sc.Scheme][sc.Tier]++
-				} else {
-					cs.Unscored[sc.Scheme][sc.Why]++
-				}
-			}
-			name := ""
-			for _, rs := range st.Records {
-				if rs.Record.SubjectName != "" {
-					name = rs.Record.SubjectName
-				}
-			}
-			for _, li := range st.Listings {
-				l := pol.List(li.List)
-				if l == nil || !pol.Published(l, li.Since, li.Until, t) {
-					continue // not public, or its publication period has run (publish_for)
-				}
-				base := ListEntry{ID: id, Name: name, Since: li.Since, Until: li.Until, UntilFulfilled: li.UntilFulfilled}
-				if len(li.Records) == 0 {
-					cs.Entries[l.ID] = append(cs.Entries[l.ID], base)
-					continue
-				}
-				for _, rid := range li.Records {
-					e := base
-					if rs := st.Record(rid); rs != nil {
-						e.CaseRef = rs.Record.CaseRef
-						e.Authority = rs.Record.Authority
-						e.AuthorityID, e.Rule = rs.Record.Authority, rs.Record.Rule
-						if a := pol.Authority(e.Authority); a != nil && !a.Name.IsZero() {
-							e.Authority = a.Name.String()
-						}
-						if rule := pol.Rule(rs.Record.Rule); rule != nil {
-							e.Conduct = rule.Title.String()
-							e.Obligation = obligation(rule, rs.Record.CaseRef, pol.FirstLanguage())
-						}
-					}
-					cs.Entries[l.ID] = append(cs.Entries[l.ID], e)
-				}
+			if i == last {
+				// Now: tiers and public entries.
+				cs.countTiers(st)
+				cs.addEntries(pol, f.ID, st, t)
 			}
 		}
 	}
@@ -358,4 +312,66 @@ func (c *CensusCache) Current(ctx context.Context) (*Census, error) {
 		return nil, credo.Errorf(credo.EUNAVAILABLE, "the public lists are being prepared (a census of the registry under the policy in force): try again in a few seconds")
 	}
 	return cur, nil
+}
+
+// countFiled counts the subject's records filed in the last 31 days, by
+// day.
+func (cs *Census) countFiled(f *engine.Facts, now time.Time, loc *time.Location) {
+	for _, ev := range f.Events {
+		if ev.Type == credo.EventRecordFiled && ev.Subject == f.ID.Canonical && now.Sub(ev.Recorded) < 31*24*time.Hour {
+			cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
+		}
+	}
+}
+
+// countTiers counts a subject's tier, or why it is unscored, per scheme.
+func (cs *Census) countTiers(st *engine.State) {
+	for _, sc := range st.Schemes {
+		if cs.Tiers[sc.Scheme] == nil {
+			continue
+		}
+		if sc.Scored {
+			cs.Tiers[sc.Scheme][sc.Tier]++
+		} else {
+			cs.Unscored[sc.Scheme][sc.Why]++
+		}
+	}
+}
+
+// addEntries adds a subject's public list entries at instant t: one per
+// record behind a listing, with the authority, conduct and obligation.
+func (cs *Census) addEntries(pol *policy.Policy, id ident.ID, st *engine.State, t time.Time) {
+	name := ""
+	for _, rs := range st.Records {
+		if rs.Record.SubjectName != "" {
+			name = rs.Record.SubjectName
+		}
+	}
+	for _, li := range st.Listings {
+		l := pol.List(li.List)
+		if l == nil || !pol.Published(l, li.Since, li.Until, t) {
+			continue // not public, or its publication period has run (publish_for)
+		}
+		base := ListEntry{ID: id, Name: name, Since: li.Since, Until: li.Until, UntilFulfilled: li.UntilFulfilled}
+		if len(li.Records) == 0 {
+			cs.Entries[l.ID] = append(cs.Entries[l.ID], base)
+			continue
+		}
+		for _, rid := range li.Records {
+			e := base
+			if rs := st.Record(rid); rs != nil {
+				e.CaseRef = rs.Record.CaseRef
+				e.Authority = rs.Record.Authority
+				e.AuthorityID, e.Rule = rs.Record.Authority, rs.Record.Rule
+				if a := pol.Authority(e.Authority); a != nil && !a.Name.IsZero() {
+					e.Authority = a.Name.String()
+				}
+				if rule := pol.Rule(rs.Record.Rule); rule != nil {
+					e.Conduct = rule.Title.String()
+					e.Obligation = obligation(rule, rs.Record.CaseRef, pol.FirstLanguage())
+				}
+			}
+			cs.Entries[l.ID] = append(cs.Entries[l.ID], e)
+		}
+	}
 }

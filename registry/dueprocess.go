@@ -186,6 +186,52 @@ func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCas
 	return c
 }
 
+// duePolicy returns the due-process store and the policy in force.
+func (r *Registry) duePolicy(ctx context.Context) (credo.DueProcessStore, *policy.Policy, error) {
+	ds, err := r.dueStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, _, err := r.Policy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, pol, nil
+}
+
+// oneCase loads one dispute or repair application and computes its case
+// (deadlines) now.
+func oneCase[V, C any](ctx context.Context, r *Registry, load func(credo.DueProcessStore) (*V, error), mk func(*policy.Policy, V, time.Time) C) (*C, error) {
+	ds, pol, err := r.duePolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := load(ds)
+	if err != nil {
+		return nil, err
+	}
+	c := mk(pol, *v, r.now())
+	return &c, nil
+}
+
+// casesByDeadline computes the cases of disputes or repair applications
+// at now, sorted by deadline (the earliest, the overdue, first), then id.
+func casesByDeadline[V, C any](pol *policy.Policy, views []V, now time.Time, mk func(*policy.Policy, V, time.Time) C, key func(*C) (time.Time, int64)) []C {
+	out := make([]C, 0, len(views))
+	for _, v := range views {
+		out = append(out, mk(pol, v, now))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		di, ii := key(&out[i])
+		dj, ij := key(&out[j])
+		if !di.Equal(dj) {
+			return di.Before(dj)
+		}
+		return ii < ij
+	})
+	return out
+}
+
 // OpenDispute files a subject's objection to a record, or (appeal) an
 // appeal against the upheld decision on the last objection, on behalf of
 // actor (ActorSubject or ActorAdmin). Grounds are required; the evidence
@@ -196,7 +242,8 @@ func repairCase(pol *policy.Policy, v credo.RepairView, now time.Time) RepairCas
 // authority, or comes after the filing window (the refusal names the
 // deadline). It returns the dispute with its deadline.
 func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evidenceSHA256 string, appeal, newInformation bool, actor string) (*DisputeCase, error) {
-	ds, err := r.dueStore()
+	// Without a due-process store nothing below could be answered.
+	_, err := r.dueStore()
 	if err != nil {
 		return nil, err
 	}
@@ -209,39 +256,16 @@ func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evi
 			return nil, credo.FieldErrorf("evidence_sha256", "must be 64 hexadecimal characters (the SHA-256 of the evidence)")
 		}
 	}
-	pol, _, err := r.Policy(ctx)
+	pol, rec, el, now, err := r.eligibilityOf(ctx, recordID)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.record(ctx, recordID, "record_id")
-	if err != nil {
-		return nil, err
-	}
-	loc := pol.Location()
-	now := r.now()
-	past, err := ds.Disputes(ctx, credo.DisputeFilter{RecordID: rec.ID})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range past {
-		if d.State == credo.StateOpen {
-			c := disputeCase(pol, d, now)
-			return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf(
-				"record %d already has an open dispute (%d, opened %s, decision due %s): wait for its decision",
-				rec.ID, d.ID, stamp(d.OpenedAt, loc), stamp(c.Deadline, loc))}
-		}
-	}
-	st, err := r.State(ctx, rec.Subject, now, now)
-	if err != nil {
-		return nil, err
-	}
-	if rs := st.Record(rec.ID); rs != nil && rs.Status == engine.StatusRevoked {
-		return nil, &credo.Error{Code: credo.ECONFLICT, Field: "record_id", Message: fmt.Sprintf("record %d is revoked: there is nothing left to dispute", rec.ID)}
-	}
+	step := el.Object
 	if appeal {
-		if err := appealAllowed(pol, rec, past, now); err != nil {
-			return nil, err
-		}
+		step = el.Appeal
+	}
+	if step.Refusal != nil {
+		return nil, step.Refusal
 	}
 	d := &credo.Dispute{RecordID: rec.ID, OpenedAt: now, Appeal: appeal, Grounds: grounds,
 		EvidenceSHA256: evidenceSHA256, NewInformation: newInformation}
@@ -253,50 +277,6 @@ func (r *Registry) OpenDispute(ctx context.Context, recordID int64, grounds, evi
 		CaseRef: rec.CaseRef, OpenedBy: actor, State: credo.StateOpen}
 	c := disputeCase(pol, v, now)
 	return &c, nil
-}
-
-// appealAllowed checks that an appeal may be filed now: the last objection
-// to the record was decided upheld, not yet appealed, the procedure and the
-// authority provide an appeal, and the filing window is open.
-func appealAllowed(pol *policy.Policy, rec *credo.Record, past []credo.DisputeView, now time.Time) error {
-	loc := pol.Location()
-	var last *credo.DisputeView
-	for i := range past {
-		if d := &past[i]; !d.Appeal && d.State == credo.StateDecided && (last == nil || d.ID > last.ID) {
-			last = d
-		}
-	}
-	conflict := func(format string, args ...any) error {
-		return &credo.Error{Code: credo.ECONFLICT, Field: "appeal", Message: fmt.Sprintf(format, args...)}
-	}
-	if last == nil {
-		return conflict("record %d has no decided objection to appeal: object first", rec.ID)
-	}
-	if last.Outcome != credo.OutcomeUpheld {
-		return conflict("the objection to record %d (dispute %d) was decided %s: there is nothing to appeal", rec.ID, last.ID, last.Outcome)
-	}
-	for _, d := range past {
-		if d.Appeal && d.ID > last.ID {
-			return conflict("the decision on dispute %d was already appealed (dispute %d)", last.ID, d.ID)
-		}
-	}
-	name, proc := engine.DisputeProcedure(pol, pol.Rule(rec.Rule))
-	if name == "" {
-		name = "default"
-	}
-	if proc.AppealFile.IsZero() {
-		return conflict("the %s dispute procedure that governs record %d provides no appeal", name, rec.ID)
-	}
-	a := pol.Authority(rec.Authority)
-	if a == nil || a.AppealTo == "" {
-		return conflict("the policy names no appellate authority for %s (appeal_to): an appeal is not possible", rec.Authority)
-	}
-	by := pol.Calendar.Add(last.DecidedAt, proc.AppealFile)
-	if now.After(by) {
-		return conflict("the time to appeal the decision of %s on dispute %d ended on %s (%s from the decision)",
-			stamp(last.DecidedAt, loc), last.ID, stamp(by, loc), proc.AppealFile)
-	}
-	return nil
 }
 
 // DecideDispute decides an open dispute: upheld (the record stands),
@@ -387,20 +367,7 @@ func (r *Registry) DecideDisputeOn(ctx context.Context, disputeID int64, outcome
 
 // Dispute returns a dispute with its deadlines.
 func (r *Registry) Dispute(ctx context.Context, id int64) (*DisputeCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := ds.Dispute(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c := disputeCase(pol, *v, r.now())
-	return &c, nil
+	return oneCase(ctx, r, func(ds credo.DueProcessStore) (*credo.DisputeView, error) { return ds.Dispute(ctx, id) }, disputeCase)
 }
 
 // Disputes returns the disputes that match the filter and, if decider is
@@ -409,11 +376,7 @@ func (r *Registry) Dispute(ctx context.Context, id int64) (*DisputeCase, error) 
 // whose appeal_to it is (decider replaces f.Authorities). They are sorted
 // by deadline, the earliest (the overdue) first.
 func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider string) ([]DisputeCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
+	ds, pol, err := r.duePolicy(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -456,17 +419,7 @@ func (r *Registry) Disputes(ctx context.Context, f credo.DisputeFilter, decider 
 			views = append(views, more...)
 		}
 	}
-	now := r.now()
-	out := make([]DisputeCase, 0, len(views))
-	for _, v := range views {
-		out = append(out, disputeCase(pol, v, now))
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Deadline.Equal(out[j].Deadline) {
-			return out[i].Deadline.Before(out[j].Deadline)
-		}
-		return out[i].ID < out[j].ID
-	})
+	out := casesByDeadline(pol, views, r.now(), disputeCase, func(c *DisputeCase) (time.Time, int64) { return c.Deadline, c.ID })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
@@ -488,7 +441,8 @@ func (r *Registry) DisputeQueue(ctx context.Context, authority string) ([]Disput
 // or expired, or another application is pending. The authority that filed
 // the record must decide within procedures.repair.decide.
 func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement string, commitment bool, actor string) (*RepairCase, error) {
-	ds, err := r.dueStore()
+	// Without a due-process store nothing below could be answered.
+	_, err := r.dueStore()
 	if err != nil {
 		return nil, err
 	}
@@ -498,44 +452,12 @@ func (r *Registry) ApplyRepair(ctx context.Context, recordID int64, statement st
 	if !commitment {
 		return nil, credo.FieldErrorf("commitment", "a public credit commitment is required to apply for credit repair")
 	}
-	pol, _, err := r.Policy(ctx)
+	pol, rec, el, now, err := r.eligibilityOf(ctx, recordID)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := r.record(ctx, recordID, "record_id")
-	if err != nil {
-		return nil, err
-	}
-	loc := pol.Location()
-	now := r.now()
-	if pol.Rule(rec.Rule) == nil {
-		return nil, credo.Errorf(credo.ECONFLICT, "rule %s of record %d is not in the policy in force: it has no effect to repair", rec.Rule, rec.ID)
-	}
-	if err := r.repairAllowed(ctx, rec, now); err != nil {
-		return nil, err
-	}
-	st, err := r.State(ctx, rec.Subject, now, now)
-	if err != nil {
-		return nil, err
-	}
-	if rs := st.Record(rec.ID); rs != nil {
-		switch rs.Status {
-		case engine.StatusRepaired:
-			return nil, credo.Errorf(credo.ECONFLICT, "record %d is already repaired", rec.ID)
-		case engine.StatusRevoked:
-			return nil, credo.Errorf(credo.ECONFLICT, "record %d is revoked: there is nothing to repair", rec.ID)
-		case engine.StatusExpired:
-			return nil, credo.Errorf(credo.ECONFLICT, "the effects of record %d ended on %s: there is nothing to repair", rec.ID, stamp(rs.Until, loc))
-		}
-	}
-	pending, err := ds.RepairApplications(ctx, credo.RepairFilter{RecordID: rec.ID, State: credo.StateOpen})
-	if err != nil {
-		return nil, err
-	}
-	if len(pending) > 0 {
-		c := repairCase(pol, pending[0], now)
-		return nil, credo.Errorf(credo.ECONFLICT, "record %d already has a pending repair application (%d, made %s, decision due %s)",
-			rec.ID, c.ID, stamp(c.AppliedAt, loc), stamp(c.Deadline, loc))
+	if el.Repair.Refusal != nil {
+		return nil, el.Repair.Refusal
 	}
 	a := &credo.RepairApplication{RecordID: rec.ID, AppliedAt: now, Statement: statement, Commitment: commitment}
 	out, err := r.Append(ctx, &credo.Event{Type: credo.EventRepairApplied, Subject: rec.Subject, Actor: actor, Repair: a})
@@ -630,30 +552,13 @@ func (r *Registry) DecideRepairOn(ctx context.Context, applicationID int64, appr
 
 // RepairApplication returns a repair application with its deadline.
 func (r *Registry) RepairApplication(ctx context.Context, id int64) (*RepairCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := ds.RepairApplication(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c := repairCase(pol, *v, r.now())
-	return &c, nil
+	return oneCase(ctx, r, func(ds credo.DueProcessStore) (*credo.RepairView, error) { return ds.RepairApplication(ctx, id) }, repairCase)
 }
 
 // Repairs returns the repair applications that match the filter, sorted by
 // deadline, the earliest (the overdue) first.
 func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairCase, error) {
-	ds, err := r.dueStore()
-	if err != nil {
-		return nil, err
-	}
-	pol, _, err := r.Policy(ctx)
+	ds, pol, err := r.duePolicy(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -668,17 +573,7 @@ func (r *Registry) Repairs(ctx context.Context, f credo.RepairFilter) ([]RepairC
 	if err != nil {
 		return nil, err
 	}
-	now := r.now()
-	out := make([]RepairCase, 0, len(views))
-	for _, v := range views {
-		out = append(out, repairCase(pol, v, now))
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Deadline.Equal(out[j].Deadline) {
-			return out[i].Deadline.Before(out[j].Deadline)
-		}
-		return out[i].ID < out[j].ID
-	})
+	out := casesByDeadline(pol, views, r.now(), repairCase, func(c *RepairCase) (time.Time, int64) { return c.Deadline, c.ID })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}

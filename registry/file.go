@@ -31,45 +31,79 @@ func (r *Registry) Validate(ctx context.Context, rec *credo.Record) error {
 }
 
 func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
+	id, err := r.validateSubject(pol, rec)
+	if err != nil {
+		return err
+	}
+	rule, err := validateRuleAndAuthority(pol, rec, id)
+	if err != nil {
+		return err
+	}
+	if err := validateEvidence(rec); err != nil {
+		return err
+	}
+	if err := r.validateDates(pol, rec, id); err != nil {
+		return err
+	}
+	return validateQuantity(rule, rec)
+}
+
+// validateSubject parses the record's subject (the rule says which kind
+// when the identifier alone is ambiguous), canonicalises it and applies
+// the registry's acceptance hook.
+func (r *Registry) validateSubject(pol *policy.Policy, rec *credo.Record) (ident.ID, error) {
 	if rec.Subject == "" {
-		return credo.FieldErrorf("subject", "is required")
+		return ident.ID{}, credo.FieldErrorf("subject", "is required")
 	}
 	kind, ruleKind, err := recordKind(pol, rec)
 	if err != nil {
-		return err
+		return ident.ID{}, err
 	}
 	id, err := r.ParseSubjectAs(rec.Subject, kind)
 	if ident.IsAmbiguous(err) && ruleKind != credo.KindUnknown {
 		id, err = r.ParseSubjectAs(rec.Subject, ruleKind) // the rule says which
 	}
 	if err != nil {
-		return err
+		return ident.ID{}, err
 	}
 	rec.Subject, rec.Kind = id.Canonical, ""
 	if r.accept != nil {
 		if err := r.accept(id); err != nil {
-			return err
+			return ident.ID{}, err
 		}
 	}
+	return id, nil
+}
+
+// validateRuleAndAuthority checks that the rule is in the policy, the
+// authority is declared and may file it, and the rule applies to the
+// subject's kind.
+func validateRuleAndAuthority(pol *policy.Policy, rec *credo.Record, id ident.ID) (*policy.Rule, error) {
 	if rec.Rule == "" {
-		return credo.FieldErrorf("rule", "is required")
+		return nil, credo.FieldErrorf("rule", "is required")
 	}
 	rule := pol.Rule(rec.Rule)
 	if rule == nil {
-		return credo.FieldErrorf("rule", "unknown rule %q in the policy in force", rec.Rule)
+		return nil, credo.FieldErrorf("rule", "unknown rule %q in the policy in force", rec.Rule)
 	}
 	if rec.Authority == "" {
-		return credo.FieldErrorf("authority", "is required")
+		return nil, credo.FieldErrorf("authority", "is required")
 	}
 	if pol.Authority(rec.Authority) == nil {
-		return credo.FieldErrorf("authority", "unknown authority %q", rec.Authority)
+		return nil, credo.FieldErrorf("authority", "unknown authority %q", rec.Authority)
 	}
 	if !rule.FiledBy(rec.Authority) {
-		return &credo.Error{Code: credo.EFORBIDDEN, Field: "authority", Message: fmt.Sprintf("authority %s may not file rule %s (it may be filed by %s)", rec.Authority, rule.Code, strings.Join(rule.Authorities, ", "))}
+		return nil, &credo.Error{Code: credo.EFORBIDDEN, Field: "authority", Message: fmt.Sprintf("authority %s may not file rule %s (it may be filed by %s)", rec.Authority, rule.Code, strings.Join(rule.Authorities, ", "))}
 	}
 	if !rule.AppliesTo(id.Kind.String()) {
-		return credo.FieldErrorf("rule", "rule %s applies to %s, not to a %s", rule.Code, strings.Join(rule.Subjects, " and "), id.Kind)
+		return nil, credo.FieldErrorf("rule", "rule %s applies to %s, not to a %s", rule.Code, strings.Join(rule.Subjects, " and "), id.Kind)
 	}
+	return rule, nil
+}
+
+// validateEvidence checks the case reference and the evidence digest
+// (lower-cased).
+func validateEvidence(rec *credo.Record) error {
 	if strings.TrimSpace(rec.CaseRef) == "" {
 		return credo.FieldErrorf("case_ref", "is required (the authority's case reference)")
 	}
@@ -83,6 +117,13 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 		return credo.FieldErrorf("evidence_sha256", "must be 64 hexadecimal characters")
 	}
 	rec.EvidenceSHA256 = strings.ToLower(rec.EvidenceSHA256)
+	return nil
+}
+
+// validateDates checks the decision and notification dates: present, not
+// in the future, within the stores' bounds, not before the subject's
+// birth.
+func (r *Registry) validateDates(pol *policy.Policy, rec *credo.Record, id ident.ID) error {
 	now := r.now()
 	if rec.DecidedAt.IsZero() {
 		return credo.FieldErrorf("decided_at", "is required")
@@ -104,6 +145,12 @@ func (r *Registry) validate(pol *policy.Policy, rec *credo.Record) error {
 	if !rec.NotifiedAt.IsZero() && rec.NotifiedAt.After(now.Add(maxClockSkew)) {
 		return credo.FieldErrorf("notified_at", "%s is in the future", rec.NotifiedAt.Format(time.RFC3339))
 	}
+	return nil
+}
+
+// validateQuantity checks the quantity against the rule: required and
+// positive when it counts per unit, empty otherwise.
+func validateQuantity(rule *policy.Rule, rec *credo.Record) error {
 	perUnit := false
 	for _, ps := range rule.Points {
 		perUnit = perUnit || ps.PerUnit != 0
@@ -331,18 +378,7 @@ func (r *Registry) repairAllowed(ctx context.Context, rec *credo.Record, at time
 	if err != nil {
 		return err
 	}
-	rule := pol.Rule(rec.Rule)
-	if rule == nil {
-		return nil
-	}
-	if !rule.Repair.IsAllowed() {
-		return credo.Errorf(credo.ECONFLICT, "rule %s allows no credit repair", rule.Code)
-	}
-	from, _ := engine.RepairFrom(pol, rule, rec)
-	if at.Before(from) {
-		return credo.Errorf(credo.ECONFLICT, "repair of record %d is possible from %s (the minimum period of %s from the decision date)", rec.ID, from.In(pol.Location()).Format("2006-01-02"), rule.Repair.After)
-	}
-	return nil
+	return repairGate(pol, rec, at).Refusal
 }
 
 // Publish validates and publishes a policy version effective at instant

@@ -355,9 +355,10 @@ func (a *agg) subject(f *engine.Facts) {
 }
 
 // count adds n subjects of identifier id (n > 1 never: defaults are
-// counted one by one for their groups) with these outcomes.
+// counted one by one for their groups) with these outcomes. The adverse
+// effects it finds (a.adverse) are counted overall, for the subject's
+// groups, and rank the subject among the most affected.
 func (a *agg) count(id ident.ID, b, o *outcome, n int) {
-	u := a.s.u
 	a.subjects += n
 	switch id.Kind {
 	case credo.Person:
@@ -366,125 +367,11 @@ func (a *agg) count(id ident.ID, b, o *outcome, n int) {
 		a.orgs += n
 	}
 	a.adverse = a.adverse[:0]
-	changed := false
-	var tierChanges []TierChange
-	for i, sc := range u.schemes {
-		from, to := b.tier[i], o.tier[i]
-		if from == sc.absent() && to == sc.absent() {
-			continue
-		}
-		a.trans[i][int(from)*len(sc.tiers)+int(to)] += n
-		if from != to || b.score[i] != o.score[i] {
-			changed = changed || from != to
-			if from != to {
-				tierChanges = append(tierChanges, TierChange{Scheme: sc.id, From: sc.tiers[from], To: sc.tiers[to], ScoreBefore: b.score[i], ScoreAfter: o.score[i]})
-			}
-		}
-		if sc.tierDown(from, to) && u.tierEff[i] >= 0 {
-			a.adverse = append(a.adverse, u.tierEff[i])
-		}
-	}
-	var entered, left []string
-	for i, l := range u.lists {
-		was, is := b.lists[i], o.lists[i]
-		c := &a.lists[i]
-		if was {
-			c[lcBefore] += n
-		}
-		if is {
-			c[lcAfter] += n
-		}
-		switch {
-		case is && !was:
-			c[lcEntries] += n
-			changed = true
-			entered = append(entered, l.id)
-			if l.kind != "red" && u.listEff[i] >= 0 {
-				a.adverse = append(a.adverse, u.listEff[i])
-			}
-		case was && !is:
-			c[lcExits] += n
-			changed = true
-			left = append(left, l.id)
-			if l.kind == "red" && u.listEff[i] >= 0 {
-				a.adverse = append(a.adverse, u.listEff[i])
-			}
-		}
-	}
-	for i := range u.measures {
-		was, is := b.meas[i], o.meas[i]
-		c := &a.meas[i]
-		if was {
-			c[lcBefore] += n
-		}
-		if is {
-			c[lcAfter] += n
-		}
-		switch {
-		case is && !was:
-			c[lcEntries] += n
-		case was && !is:
-			c[lcExits] += n
-		}
-	}
-	var denied, limited, lost []string
-	for i, sec := range u.sectors {
-		was, is := b.sect[i], o.sect[i]
-		c := &a.sectors[i]
-		wd, id := was&3, is&3
-		wg, ig := was&decGrant != 0, is&decGrant != 0
-		if wd == decDeny {
-			c[scDeniedBefore] += n
-		}
-		if id == decDeny {
-			c[scDeniedAfter] += n
-		}
-		if wd == decLimit {
-			c[scLimitedBefore] += n
-		}
-		if id == decLimit {
-			c[scLimitedAfter] += n
-		}
-		if wg {
-			c[scGrantedBefore] += n
-		}
-		if ig {
-			c[scGrantedAfter] += n
-		}
-		if was != is {
-			changed = true
-		}
-		switch {
-		case id == decDeny && wd != decDeny:
-			c[scNewlyDenied] += n
-			denied = append(denied, sec.id)
-			if u.denyEff[i] >= 0 {
-				a.adverse = append(a.adverse, u.denyEff[i])
-			}
-		case wd == decDeny && id != decDeny:
-			c[scDenialsLifted] += n
-		}
-		switch {
-		case id == decLimit && wd == decAllow:
-			c[scNewlyLimited] += n
-			limited = append(limited, sec.id)
-			if u.limitEff[i] >= 0 {
-				a.adverse = append(a.adverse, u.limitEff[i])
-			}
-		case wd == decLimit && id != decLimit:
-			c[scLimitsLifted] += n
-		}
-		switch {
-		case ig && !wg:
-			c[scNewlyGranted] += n
-		case wg && !ig:
-			c[scGrantsLost] += n
-			lost = append(lost, sec.id)
-			if u.grantEff[i] >= 0 {
-				a.adverse = append(a.adverse, u.grantEff[i])
-			}
-		}
-	}
+	af := Affected{Subject: id.Canonical, Kind: id.Kind.String()}
+	changed := a.countSchemes(b, o, n, &af)
+	changed = a.countLists(b, o, n, &af) || changed
+	a.countMeasures(b, o, n)
+	changed = a.countSectors(b, o, n, &af) || changed
 	if changed {
 		a.changed += n
 	}
@@ -494,6 +381,144 @@ func (a *agg) count(id ident.ID, b, o *outcome, n int) {
 	for _, e := range a.adverse {
 		a.effects[e] += n
 	}
+	a.countGroups(id, n)
+	a.rank(af)
+}
+
+// countSchemes counts the tier transitions; a changed tier is a change,
+// a lower one adverse.
+func (a *agg) countSchemes(b, o *outcome, n int, af *Affected) (changed bool) {
+	u := a.s.u
+	for i, sc := range u.schemes {
+		from, to := b.tier[i], o.tier[i]
+		if from == sc.absent() && to == sc.absent() {
+			continue
+		}
+		a.trans[i][int(from)*len(sc.tiers)+int(to)] += n
+		if from != to {
+			changed = true
+			af.Tiers = append(af.Tiers, TierChange{Scheme: sc.id, From: sc.tiers[from], To: sc.tiers[to], ScoreBefore: b.score[i], ScoreAfter: o.score[i]})
+		}
+		if sc.tierDown(from, to) && u.tierEff[i] >= 0 {
+			a.adverse = append(a.adverse, u.tierEff[i])
+		}
+	}
+	return changed
+}
+
+// countMembership adds n to a list's or a measure's counters: before,
+// after, entries and exits. It returns +1 for an entry, -1 for an exit.
+func countMembership(c *[4]int, was, is bool, n int) int {
+	if was {
+		c[lcBefore] += n
+	}
+	if is {
+		c[lcAfter] += n
+	}
+	switch {
+	case is && !was:
+		c[lcEntries] += n
+		return 1
+	case was && !is:
+		c[lcExits] += n
+		return -1
+	}
+	return 0
+}
+
+// countLists counts the listings; entering a black list or leaving a red
+// one is adverse.
+func (a *agg) countLists(b, o *outcome, n int, af *Affected) (changed bool) {
+	u := a.s.u
+	for i, l := range u.lists {
+		switch countMembership(&a.lists[i], b.lists[i], o.lists[i], n) {
+		case 1:
+			changed = true
+			af.Entered = append(af.Entered, l.id)
+			if l.kind != "red" && u.listEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.listEff[i])
+			}
+		case -1:
+			changed = true
+			af.Left = append(af.Left, l.id)
+			if l.kind == "red" && u.listEff[i] >= 0 {
+				a.adverse = append(a.adverse, u.listEff[i])
+			}
+		}
+	}
+	return changed
+}
+
+// countMeasures counts the measures in force.
+func (a *agg) countMeasures(b, o *outcome, n int) {
+	for i := range a.s.u.measures {
+		countMembership(&a.meas[i], b.meas[i], o.meas[i], n)
+	}
+}
+
+// countSectors counts the decisions per sector; a new denial or limit and
+// a lost grant are adverse.
+func (a *agg) countSectors(b, o *outcome, n int, af *Affected) (changed bool) {
+	u := a.s.u
+	for i, sec := range u.sectors {
+		was, is := b.sect[i], o.sect[i]
+		c := &a.sectors[i]
+		wd, id := was&3, is&3
+		wg, ig := was&decGrant != 0, is&decGrant != 0
+		countBoth(c, scDeniedBefore, scDeniedAfter, wd == decDeny, id == decDeny, n)
+		countBoth(c, scLimitedBefore, scLimitedAfter, wd == decLimit, id == decLimit, n)
+		countBoth(c, scGrantedBefore, scGrantedAfter, wg, ig, n)
+		if was != is {
+			changed = true
+		}
+		switch {
+		case id == decDeny && wd != decDeny:
+			c[scNewlyDenied] += n
+			af.NewlyDenied = append(af.NewlyDenied, sec.id)
+			a.adverseIf(u.denyEff[i])
+		case wd == decDeny && id != decDeny:
+			c[scDenialsLifted] += n
+		}
+		switch {
+		case id == decLimit && wd == decAllow:
+			c[scNewlyLimited] += n
+			af.NewlyLimited = append(af.NewlyLimited, sec.id)
+			a.adverseIf(u.limitEff[i])
+		case wd == decLimit && id != decLimit:
+			c[scLimitsLifted] += n
+		}
+		switch {
+		case ig && !wg:
+			c[scNewlyGranted] += n
+		case wg && !ig:
+			c[scGrantsLost] += n
+			af.GrantsLost = append(af.GrantsLost, sec.id)
+			a.adverseIf(u.grantEff[i])
+		}
+	}
+	return changed
+}
+
+// countBoth adds n to counter before if was, and to counter after if is.
+func countBoth(c *[12]int, before, after int, was, is bool, n int) {
+	if was {
+		c[before] += n
+	}
+	if is {
+		c[after] += n
+	}
+}
+
+// adverseIf notes effect e (none when negative) as adverse.
+func (a *agg) adverseIf(e int) {
+	if e >= 0 {
+		a.adverse = append(a.adverse, e)
+	}
+}
+
+// countGroups adds the subject and its adverse effects to each of its
+// groups.
+func (a *agg) countGroups(id ident.ID, n int) {
 	groupKeys(id, a.s.at, a.s.loc, &a.keys)
 	for d, k := range a.keys {
 		if k == "" {
@@ -501,7 +526,7 @@ func (a *agg) count(id ident.ID, b, o *outcome, n int) {
 		}
 		g := a.groups[d][k]
 		if g == nil {
-			g = &groupAgg{counts: make([]int, len(u.effects))}
+			g = &groupAgg{counts: make([]int, len(a.s.u.effects))}
 			a.groups[d][k] = g
 		}
 		g.size += n
@@ -509,15 +534,20 @@ func (a *agg) count(id ident.ID, b, o *outcome, n int) {
 			g.counts[e] += n
 		}
 	}
-	if top := a.s.opts.Top; top > 0 && len(a.adverse) > 0 {
-		adverse := len(a.adverse) - 1
-		if len(a.top) < top || less(a.top[0], adverse, id.Canonical) {
-			af := Affected{Subject: id.Canonical, Kind: id.Kind.String(), Adverse: adverse, NewlyDenied: denied, NewlyLimited: limited,
-				GrantsLost: lost, Entered: entered, Left: left, Tiers: tierChanges}
-			heap.Push(&a.top, af)
-			if len(a.top) > top {
-				heap.Pop(&a.top)
-			}
+}
+
+// rank keeps the subject among the most affected (Options.Top) when it has
+// adverse effects.
+func (a *agg) rank(af Affected) {
+	top := a.s.opts.Top
+	if top <= 0 || len(a.adverse) == 0 {
+		return
+	}
+	af.Adverse = len(a.adverse) - 1
+	if len(a.top) < top || less(a.top[0], af.Adverse, af.Subject) {
+		heap.Push(&a.top, af)
+		if len(a.top) > top {
+			heap.Pop(&a.top)
 		}
 	}
 }
@@ -546,34 +576,31 @@ func (h *topHeap) Pop() any {
 	return x
 }
 
+// addCounts adds the counters of b to those of a.
+func addCounts(a, b []int) {
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
 func (a *agg) merge(b *agg) {
 	a.subjects += b.subjects
 	a.persons += b.persons
 	a.orgs += b.orgs
 	a.changed += b.changed
 	for i := range a.trans {
-		for j := range a.trans[i] {
-			a.trans[i][j] += b.trans[i][j]
-		}
+		addCounts(a.trans[i], b.trans[i])
 	}
 	for i := range a.lists {
-		for j := range a.lists[i] {
-			a.lists[i][j] += b.lists[i][j]
-		}
+		addCounts(a.lists[i][:], b.lists[i][:])
 	}
 	for i := range a.meas {
-		for j := range a.meas[i] {
-			a.meas[i][j] += b.meas[i][j]
-		}
+		addCounts(a.meas[i][:], b.meas[i][:])
 	}
 	for i := range a.sectors {
-		for j := range a.sectors[i] {
-			a.sectors[i][j] += b.sectors[i][j]
-		}
+		addCounts(a.sectors[i][:], b.sectors[i][:])
 	}
-	for i := range a.effects {
-		a.effects[i] += b.effects[i]
-	}
+	addCounts(a.effects, b.effects)
 	for d := range a.groups {
 		for k, g := range b.groups[d] {
 			mine := a.groups[d][k]

@@ -64,100 +64,135 @@ type measureU struct {
 func newUniverse(cur, dr *policy.Policy) *universe {
 	u := &universe{cur: cur, dr: dr, schemeIdx: map[string]int{}, listIdx: map[string]int{}, sectorIdx: map[string]int{}, measIdx: map[string]int{}}
 	for _, p := range []*policy.Policy{cur, dr} {
-		for _, sc := range p.Schemes {
-			if _, ok := u.schemeIdx[sc.ID]; !ok {
-				u.schemeIdx[sc.ID] = len(u.schemes)
-				u.schemes = append(u.schemes, &schemeU{id: sc.ID, title: sc.Title, cur: cur.Scheme(sc.ID), dr: dr.Scheme(sc.ID)})
-			}
-		}
-		for _, l := range p.Lists {
-			if _, ok := u.listIdx[l.ID]; !ok {
-				lu := &listU{id: l.ID, title: l.Title, kind: l.Kind}
-				if d := dr.List(l.ID); d != nil {
-					lu.kind, lu.title = d.Kind, d.Title
-				}
-				switch {
-				case cur.List(l.ID) == nil:
-					lu.status = "added"
-				case dr.List(l.ID) == nil:
-					lu.status = "removed"
-				}
-				u.listIdx[l.ID] = len(u.lists)
-				u.lists = append(u.lists, lu)
-			}
-		}
-		addSector := func(id string, title policy.Text) {
-			if i, ok := u.sectorIdx[id]; ok {
-				if u.sectors[i].title.IsZero() {
-					u.sectors[i].title = title
-				}
-				return
-			}
-			u.sectorIdx[id] = len(u.sectors)
-			u.sectors = append(u.sectors, &sectorU{id: id, title: title})
-		}
-		for _, s := range p.Sectors {
-			addSector(s.ID, s.Title)
-		}
-		for _, m := range p.Measures {
-			addSector(m.Sector, policy.Text{})
-			if _, ok := u.measIdx[m.ID]; !ok {
-				mu := &measureU{id: m.ID, title: m.Title, sector: m.Sector, effect: m.Effect}
-				if d := dr.Measure(m.ID); d != nil {
-					mu.title, mu.sector, mu.effect = d.Title, d.Sector, d.Effect
-				}
-				switch {
-				case cur.Measure(m.ID) == nil:
-					mu.status = "added"
-				case dr.Measure(m.ID) == nil:
-					mu.status = "removed"
-				}
-				u.measIdx[m.ID] = len(u.measures)
-				u.measures = append(u.measures, mu)
-			}
-		}
+		u.addSchemes(p)
+		u.addLists(p)
+		u.addSectorsAndMeasures(p)
 	}
 	for _, s := range u.schemes {
-		type tm struct {
-			name string
-			min  int
-		}
-		var ts []tm
-		seen := map[string]bool{}
-		for _, sc := range []*policy.Scheme{s.cur, s.dr} {
-			if sc == nil {
-				continue
-			}
-			for _, t := range sc.Tiers {
-				if !seen[t.Name] {
-					seen[t.Name] = true
-					ts = append(ts, tm{t.Name, t.Min})
-				}
-			}
-		}
-		sort.SliceStable(ts, func(i, j int) bool { return ts[i].min > ts[j].min })
-		s.tierIdx = map[string]int{}
-		for i, t := range ts {
-			s.tiers = append(s.tiers, t.name)
-			s.mins = append(s.mins, t.min)
-			s.tierIdx[t.name] = i
-		}
-		s.tiers = append(s.tiers, Unscored, Absent)
+		s.mergeTiers()
 	}
+	u.addEffects()
+	return u
+}
 
-	// Adverse effects: only those the draft can produce.
+// addSchemes adds p's schemes not yet in the universe.
+func (u *universe) addSchemes(p *policy.Policy) {
+	for _, sc := range p.Schemes {
+		if _, ok := u.schemeIdx[sc.ID]; !ok {
+			u.schemeIdx[sc.ID] = len(u.schemes)
+			u.schemes = append(u.schemes, &schemeU{id: sc.ID, title: sc.Title, cur: u.cur.Scheme(sc.ID), dr: u.dr.Scheme(sc.ID)})
+		}
+	}
+}
+
+// addLists adds p's lists not yet in the universe, as the draft has them.
+func (u *universe) addLists(p *policy.Policy) {
+	cur, dr := u.cur, u.dr
+	for _, l := range p.Lists {
+		if _, ok := u.listIdx[l.ID]; !ok {
+			lu := &listU{id: l.ID, title: l.Title, kind: l.Kind}
+			if d := dr.List(l.ID); d != nil {
+				lu.kind, lu.title = d.Kind, d.Title
+			}
+			lu.status = draftStatus(cur.List(l.ID) != nil, dr.List(l.ID) != nil)
+			u.listIdx[l.ID] = len(u.lists)
+			u.lists = append(u.lists, lu)
+		}
+	}
+}
+
+// draftStatus is what the draft does to an entry: "added" (not in force
+// now), "removed" (not in the draft), or "" (in both).
+func draftStatus(inCur, inDraft bool) string {
+	switch {
+	case !inCur:
+		return "added"
+	case !inDraft:
+		return "removed"
+	}
+	return ""
+}
+
+// addSector adds a sector, or gives a known one the first title found.
+func (u *universe) addSector(id string, title policy.Text) {
+	if i, ok := u.sectorIdx[id]; ok {
+		if u.sectors[i].title.IsZero() {
+			u.sectors[i].title = title
+		}
+		return
+	}
+	u.sectorIdx[id] = len(u.sectors)
+	u.sectors = append(u.sectors, &sectorU{id: id, title: title})
+}
+
+// addSectorsAndMeasures adds p's sectors, and its measures (with their
+// sectors) as the draft has them.
+func (u *universe) addSectorsAndMeasures(p *policy.Policy) {
+	cur, dr := u.cur, u.dr
+	for _, s := range p.Sectors {
+		u.addSector(s.ID, s.Title)
+	}
+	for _, m := range p.Measures {
+		u.addSector(m.Sector, policy.Text{})
+		if _, ok := u.measIdx[m.ID]; !ok {
+			mu := &measureU{id: m.ID, title: m.Title, sector: m.Sector, effect: m.Effect}
+			if d := dr.Measure(m.ID); d != nil {
+				mu.title, mu.sector, mu.effect = d.Title, d.Sector, d.Effect
+			}
+			mu.status = draftStatus(cur.Measure(m.ID) != nil, dr.Measure(m.ID) != nil)
+			u.measIdx[m.ID] = len(u.measures)
+			u.measures = append(u.measures, mu)
+		}
+	}
+}
+
+// mergeTiers orders the tiers of both versions of a scheme by minimum,
+// highest first, then Unscored and Absent.
+func (s *schemeU) mergeTiers() {
+	type tm struct {
+		name string
+		min  int
+	}
+	var ts []tm
+	seen := map[string]bool{}
+	for _, sc := range []*policy.Scheme{s.cur, s.dr} {
+		if sc == nil {
+			continue
+		}
+		for _, t := range sc.Tiers {
+			if !seen[t.Name] {
+				seen[t.Name] = true
+				ts = append(ts, tm{t.Name, t.Min})
+			}
+		}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].min > ts[j].min })
+	s.tierIdx = map[string]int{}
+	for i, t := range ts {
+		s.tiers = append(s.tiers, t.name)
+		s.mins = append(s.mins, t.min)
+		s.tierIdx[t.name] = i
+	}
+	s.tiers = append(s.tiers, Unscored, Absent)
+}
+
+// hasEffect reports whether p has a measure of effect in sector.
+func hasEffect(p *policy.Policy, sector, effect string) bool {
+	for _, m := range p.Measures {
+		if m.Sector == sector && m.Effect == effect {
+			return true
+		}
+	}
+	return false
+}
+
+// addEffects lists the adverse effects: only those the draft can produce.
+func (u *universe) addEffects() {
+	cur, dr := u.cur, u.dr
 	u.effects = []Effect{{ID: "any", Label: "any adverse effect"}}
 	add := func(id, label string) int {
 		u.effects = append(u.effects, Effect{ID: id, Label: label})
 		return len(u.effects) - 1
-	}
-	hasEffect := func(p *policy.Policy, sector, effect string) bool {
-		for _, m := range p.Measures {
-			if m.Sector == sector && m.Effect == effect {
-				return true
-			}
-		}
-		return false
 	}
 	for _, s := range u.sectors {
 		name := s.id
@@ -190,7 +225,6 @@ func newUniverse(cur, dr *policy.Policy) *universe {
 		}
 		u.tierEff = append(u.tierEff, e)
 	}
-	return u
 }
 
 // Sector decision codes in an outcome.

@@ -105,113 +105,164 @@ func (s *Scrubber) scrub(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var cp *Signed
+	p := &scrubPass{s: s}
 	if s.signer != nil {
-		cp = s.signer.Latest()
-	}
-	var mem merkle.Memory
-	var bad *ScrubError
-	report := func(pos int64, format string, args ...any) {
-		if bad == nil || pos < bad.Position {
-			bad = &ScrubError{Position: pos, What: fmt.Sprintf(format, args...)}
-		}
+		p.cp = s.signer.Latest()
 	}
 	const batch = 512
-	prevHash := ""
-	for after := int64(0); after < head && bad == nil; after += batch {
+	for after := int64(0); after < head && p.bad == nil; after += batch {
 		upTo := min(after+batch, head)
 		start := time.Now()
-		var idxs []int64
-		var want []tlog.Hash
-		subjects := map[string][]int64{}
-		bodySubject := map[int64]string{}
-		next := after + 1
-		err := s.log.EventBodies(ctx, after, upTo, func(seq int64, body []byte) error {
-			if seq != next {
-				report(next, "the event is missing")
-				return errStop
-			}
-			next++
-			var ev credo.Event
-			if err := json.Unmarshal(body, &ev); err != nil {
-				report(seq, "its body is not an event")
-				return errStop
-			}
-			if ev.Seq != seq {
-				report(seq, "its body says it is event %d", ev.Seq)
-			}
-			if ev.PrevHash != prevHash && seq > 1 {
-				report(seq-1, "its body does not hash to the prev_hash event %d records", seq)
-			}
-			prevHash = credo.HashBytes(body)
-			first, hs, err := mem.AddHash(tlog.RecordHash(body))
-			if err != nil {
-				return err
-			}
-			for i := 1; i < len(hs); i++ {
-				idxs, want = append(idxs, first+int64(i)), append(want, hs[i])
-			}
-			if cp != nil && mem.Size() == cp.Size {
-				if root, err := mem.Root(); err != nil || root != cp.Root {
-					report(seq, "the first %d events do not hash to the root of the checkpoint signed of them", cp.Size)
-				}
-			}
-			if ev.Subject != "" {
-				subjects[ev.Subject] = append(subjects[ev.Subject], seq)
-				bodySubject[seq] = ev.Subject
-			}
-			return nil
-		})
-		if err != nil && err != errStop {
+		b, err := p.bodies(ctx, after, upTo)
+		if err != nil {
 			return err
 		}
-		if len(idxs) > 0 {
-			stored, err := s.log.TreeHashes(ctx, idxs)
-			for i := range idxs {
-				if err != nil || stored[i] != want[i] {
-					level, k := tlog.SplitStoredHashIndex(idxs[i])
-					report(k<<uint(level)+1, "the stored Merkle tree over events %d..%d does not match their bodies", k<<uint(level)+1, (k+1)<<uint(level))
-					break
-				}
-			}
+		p.checkTree(ctx, b)
+		if err := p.checkSubjects(ctx, b); err != nil {
+			return err
 		}
-		// The subject index: every event of the batch is in its subject's
-		// file, and a file holds no event of the batch about another
-		// subject (links, which name a second subject, aside).
-		for subject, seqs := range subjects {
-			evs, err := s.store.SubjectEvents(ctx, subject)
-			if err != nil {
-				return err
-			}
-			have := map[int64]bool{}
-			for _, e := range evs {
-				have[e.Seq] = true
-				if e.Seq > after && e.Seq <= upTo && bodySubject[e.Seq] != subject && e.Link == nil {
-					report(e.Seq, "the subject index puts it in the file of %s, its body is about %q", subject, bodySubject[e.Seq])
-				}
-			}
-			for _, seq := range seqs {
-				if !have[seq] {
-					report(seq, "it is missing from the file of its subject %s", subject)
-				}
-			}
-		}
-		if s.Rate > 0 {
-			wait := time.Duration(float64(upTo-after)/s.Rate*float64(time.Second)) - time.Since(start)
-			if wait > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(wait):
-				}
-			}
+		if err := s.pace(ctx, upTo-after, start); err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	if bad != nil {
-		return bad
+	if p.bad != nil {
+		return p.bad
+	}
+	return nil
+}
+
+// scrubPass is one pass of the scrubber over the log: the tree rebuilt
+// from the bodies so far, the last body's hash, and the first problem
+// found.
+type scrubPass struct {
+	s        *Scrubber
+	cp       *Signed
+	mem      merkle.Memory
+	bad      *ScrubError
+	prevHash string
+}
+
+// scrubBatch is what a batch of bodies says: the tree hashes they imply
+// (stored index, hash) and the events of each subject.
+type scrubBatch struct {
+	after, upTo int64
+	idxs        []int64
+	want        []tlog.Hash
+	subjects    map[string][]int64
+	bodySubject map[int64]string
+}
+
+// report keeps the earliest problem.
+func (p *scrubPass) report(pos int64, format string, args ...any) {
+	if p.bad == nil || pos < p.bad.Position {
+		p.bad = &ScrubError{Position: pos, What: fmt.Sprintf(format, args...)}
+	}
+}
+
+// bodies reads events after..upTo: each present, an event, numbered as
+// stored, chained by prev_hash, and, at the signed checkpoint's size,
+// hashing to its root.
+func (p *scrubPass) bodies(ctx context.Context, after, upTo int64) (*scrubBatch, error) {
+	b := &scrubBatch{after: after, upTo: upTo, subjects: map[string][]int64{}, bodySubject: map[int64]string{}}
+	next := after + 1
+	err := p.s.log.EventBodies(ctx, after, upTo, func(seq int64, body []byte) error {
+		if seq != next {
+			p.report(next, "the event is missing")
+			return errStop
+		}
+		next++
+		var ev credo.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			p.report(seq, "its body is not an event")
+			return errStop
+		}
+		if ev.Seq != seq {
+			p.report(seq, "its body says it is event %d", ev.Seq)
+		}
+		if ev.PrevHash != p.prevHash && seq > 1 {
+			p.report(seq-1, "its body does not hash to the prev_hash event %d records", seq)
+		}
+		p.prevHash = credo.HashBytes(body)
+		first, hs, err := p.mem.AddHash(tlog.RecordHash(body))
+		if err != nil {
+			return err
+		}
+		for i := 1; i < len(hs); i++ {
+			b.idxs, b.want = append(b.idxs, first+int64(i)), append(b.want, hs[i])
+		}
+		if cp := p.cp; cp != nil && p.mem.Size() == cp.Size {
+			if root, err := p.mem.Root(); err != nil || root != cp.Root {
+				p.report(seq, "the first %d events do not hash to the root of the checkpoint signed of them", cp.Size)
+			}
+		}
+		if ev.Subject != "" {
+			b.subjects[ev.Subject] = append(b.subjects[ev.Subject], seq)
+			b.bodySubject[seq] = ev.Subject
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkTree compares the stored Merkle tree with the hashes the bodies
+// imply.
+func (p *scrubPass) checkTree(ctx context.Context, b *scrubBatch) {
+	if len(b.idxs) == 0 {
+		return
+	}
+	stored, err := p.s.log.TreeHashes(ctx, b.idxs)
+	for i := range b.idxs {
+		if err != nil || stored[i] != b.want[i] {
+			level, k := tlog.SplitStoredHashIndex(b.idxs[i])
+			p.report(k<<uint(level)+1, "the stored Merkle tree over events %d..%d does not match their bodies", k<<uint(level)+1, (k+1)<<uint(level))
+			return
+		}
+	}
+}
+
+// checkSubjects checks the subject index: every event of the batch is in
+// its subject's file, and a file holds no event of the batch about
+// another subject (links, which name a second subject, aside).
+func (p *scrubPass) checkSubjects(ctx context.Context, b *scrubBatch) error {
+	for subject, seqs := range b.subjects {
+		evs, err := p.s.store.SubjectEvents(ctx, subject)
+		if err != nil {
+			return err
+		}
+		have := map[int64]bool{}
+		for _, e := range evs {
+			have[e.Seq] = true
+			if e.Seq > b.after && e.Seq <= b.upTo && b.bodySubject[e.Seq] != subject && e.Link == nil {
+				p.report(e.Seq, "the subject index puts it in the file of %s, its body is about %q", subject, b.bodySubject[e.Seq])
+			}
+		}
+		for _, seq := range seqs {
+			if !have[seq] {
+				p.report(seq, "it is missing from the file of its subject %s", subject)
+			}
+		}
+	}
+	return nil
+}
+
+// pace waits so that n events read since start keep to s.Rate.
+func (s *Scrubber) pace(ctx context.Context, n int64, start time.Time) error {
+	if s.Rate <= 0 {
+		return nil
+	}
+	wait := time.Duration(float64(n)/s.Rate*float64(time.Second)) - time.Since(start)
+	if wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	return nil
 }

@@ -72,35 +72,9 @@ years give about 100 million records.`,
   credo generate --policy policies/beijing.yaml --people 200000 --orgs 20000 --db city.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if polFile == "" {
-				return credo.FieldErrorf("--policy", "is required: the policy whose rules the records follow")
-			}
-			switch {
-			case out == "" && db == "":
-				return credo.FieldErrorf("--out", "is required: the file to write the records to (.ndjson or .csv, or - for standard output), or --db to file them into a registry")
-			case out != "" && db != "":
-				return credo.FieldErrorf("--db", "writes the records into a registry: give --out or --db, not both")
-			case db != "" && linksOut != "":
-				return credo.FieldErrorf("--links", "goes with --out: --db files the links into the registry")
-			}
-			if workers < 1 {
-				return credo.FieldErrorf("--workers", "must be at least 1")
-			}
-			recFormat := ingest.NDJSON
-			if out != "-" && out != "" {
-				f, err := ingest.FormatOf(out)
-				if err != nil {
-					return credo.FieldErrorf("--out", "%v", err)
-				}
-				recFormat = f
-			}
-			linkFormat := ingest.NDJSON
-			if linksOut != "" {
-				f, err := ingest.FormatOf(linksOut)
-				if err != nil {
-					return credo.FieldErrorf("--links", "%v", err)
-				}
-				linkFormat = f
+			recFormat, linkFormat, err := generateFormats(polFile, out, db, linksOut, workers)
+			if err != nil {
+				return err
 			}
 			pol, err := policy.Load(polFile)
 			if err != nil {
@@ -127,14 +101,7 @@ years give about 100 million records.`,
 			sum := generateSummary{People: people, Orgs: orgs, Out: out, LinksOut: linksOut, Seed: seed,
 				From: end.AddDate(-years, 0, 0).Format(time.RFC3339), End: end.Format(time.RFC3339)}
 			stderr := cmd.ErrOrStderr()
-			var bar *progressbar.ProgressBar
-			if !quiet && isTerminal(stderr) {
-				bar = progressbar.NewOptions64(int64(city.Subjects()), progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription("generating"), progressbar.OptionSetItsString("subjects"),
-					progressbar.OptionShowIts(), progressbar.OptionShowCount(),
-					progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-					progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
-			}
+			bar := generateBar(stderr, city.Subjects(), quiet)
 			if db != "" {
 				sum.DB = db
 				sum.Records, sum.Refused, sum.Links, err = generateIntoStore(cmd, city, polFile, db, end.AddDate(-years, 0, -1), bar)
@@ -168,19 +135,7 @@ years give about 100 million records.`,
 			if out == "-" || linksOut == "-" {
 				report = stderr
 			}
-			if asJSON {
-				return json.NewEncoder(report).Encode(sum)
-			}
-			fmt.Fprintf(report, "%d people, %d organisations: %d records", people, orgs, sum.Records)
-			if linksOut != "" || db != "" {
-				fmt.Fprintf(report, ", %d links", sum.Links)
-			}
-			if db != "" {
-				fmt.Fprintf(report, " filed into %s (%d refused)", db, sum.Refused)
-			}
-			fmt.Fprintf(report, " decided %s to %s, in %s (%.0f records/s)\n",
-				end.AddDate(-years, 0, 0).Format(time.DateOnly), end.Format(time.DateOnly), el.Round(time.Millisecond), sum.RecordsPerSecond)
-			return nil
+			return printGenerateSummary(report, sum, end, years, el, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -197,6 +152,66 @@ years give about 100 million records.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
+}
+
+// generateFormats checks the flags of credo generate that go together and
+// returns the formats of the records and links files.
+func generateFormats(polFile, out, db, linksOut string, workers int) (recFormat, linkFormat ingest.Format, err error) {
+	if polFile == "" {
+		return 0, 0, credo.FieldErrorf("--policy", "is required: the policy whose rules the records follow")
+	}
+	switch {
+	case out == "" && db == "":
+		return 0, 0, credo.FieldErrorf("--out", "is required: the file to write the records to (.ndjson or .csv, or - for standard output), or --db to file them into a registry")
+	case out != "" && db != "":
+		return 0, 0, credo.FieldErrorf("--db", "writes the records into a registry: give --out or --db, not both")
+	case db != "" && linksOut != "":
+		return 0, 0, credo.FieldErrorf("--links", "goes with --out: --db files the links into the registry")
+	}
+	if workers < 1 {
+		return 0, 0, credo.FieldErrorf("--workers", "must be at least 1")
+	}
+	recFormat, linkFormat = ingest.NDJSON, ingest.NDJSON
+	if out != "-" && out != "" {
+		if recFormat, err = ingest.FormatOf(out); err != nil {
+			return 0, 0, credo.FieldErrorf("--out", "%v", err)
+		}
+	}
+	if linksOut != "" {
+		if linkFormat, err = ingest.FormatOf(linksOut); err != nil {
+			return 0, 0, credo.FieldErrorf("--links", "%v", err)
+		}
+	}
+	return recFormat, linkFormat, nil
+}
+
+// generateBar is the progress bar over the subjects, on a terminal only.
+func generateBar(stderr io.Writer, subjects int, quiet bool) *progressbar.ProgressBar {
+	if quiet || !isTerminal(stderr) {
+		return nil
+	}
+	return progressbar.NewOptions64(int64(subjects), progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("generating"), progressbar.OptionSetItsString("subjects"),
+		progressbar.OptionShowIts(), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
+}
+
+// printGenerateSummary writes what credo generate made, as JSON or a line.
+func printGenerateSummary(report io.Writer, sum generateSummary, end time.Time, years int, el time.Duration, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(report).Encode(sum)
+	}
+	fmt.Fprintf(report, "%d people, %d organisations: %d records", sum.People, sum.Orgs, sum.Records)
+	if sum.LinksOut != "" || sum.DB != "" {
+		fmt.Fprintf(report, ", %d links", sum.Links)
+	}
+	if sum.DB != "" {
+		fmt.Fprintf(report, " filed into %s (%d refused)", sum.DB, sum.Refused)
+	}
+	fmt.Fprintf(report, " decided %s to %s, in %s (%.0f records/s)\n",
+		end.AddDate(-years, 0, 0).Format(time.DateOnly), end.Format(time.DateOnly), el.Round(time.Millisecond), sum.RecordsPerSecond)
+	return nil
 }
 
 // writeOutput runs write on a buffered writer to file, or to stdout for

@@ -150,49 +150,89 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		return nil, err
 	}
 	cp := &citizenPage{Subject: subject, Kind: st.Kind, At: now}
-	recTitle := func(id int64) recordRef {
-		ref := recordRef{ID: id}
-		if rs := st.Record(id); rs != nil {
-			ref.Title = ruleTitle(pol, rs.Record.Rule, c.lang)
-		}
-		return ref
-	}
-	// Decisions: every sector where a measure is in force.
-	var sectors []string
-	for _, m := range st.Measures {
-		if !slices.Contains(sectors, m.Sector) {
-			sectors = append(sectors, m.Sector)
-		}
-	}
-	for _, sec := range sectors {
-		d := st.Decide(sec)
-		dv := decisionView{Sector: sec, SectorTitle: sectorTitle(pol, sec, c.lang), Decision: d.Decision}
-		for _, g := range d.Grants {
-			dv.Grants = append(dv.Grants, measureTitle(pol, g, c.lang))
-		}
-		for _, rs := range d.Reasons {
-			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code, c.lang), ListTitles: listTitles(pol, rs.Lists, c.lang)}
-			rv.Reason.LegalBasis, rv.Reason.Contest = rs.LegalBasisIn(pol, c.lang), rs.ContestIn(pol, c.lang)
-			for _, id := range rs.Records {
-				rv.Records = append(rv.Records, recTitle(id))
-			}
-			dv.Reasons = append(dv.Reasons, rv)
-		}
-		cp.Decisions = append(cp.Decisions, dv)
-	}
+	fv := fileView{pol: pol, st: st, lang: c.lang}
+	cp.Decisions = fv.decisions()
 	// Schemes, with their history.
 	hist, err := p.scoreHistory(f, now, pol.Location())
 	if err != nil {
 		return nil, err
 	}
-	for _, sc := range st.Schemes {
+	cp.Schemes = fv.schemes(c, hist, now)
+	cp.Listings = fv.listings()
+	cp.Measures = fv.measures()
+	if cp.Disputes, err = p.reg.Disputes(ctx, credo.DisputeFilter{Subject: subject}, ""); err != nil {
+		return nil, err
+	}
+	if cp.Repairs, err = p.reg.Repairs(ctx, credo.RepairFilter{Subject: subject}); err != nil {
+		return nil, err
+	}
+	cp.Records = fv.records(cp.Disputes, cp.Repairs, now)
+	cp.Notices = noticeViews(f, subject, c.lang)
+	if cp.Checks, err = p.checkViews(ctx, fv, subject); err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// fileView turns a subject's state into the page's views, in the page's
+// language.
+type fileView struct {
+	pol  *policy.Policy
+	st   *engine.State
+	lang string
+}
+
+// recTitle is a record's reference with its rule's title.
+func (fv fileView) recTitle(id int64) recordRef {
+	ref := recordRef{ID: id}
+	if rs := fv.st.Record(id); rs != nil {
+		ref.Title = ruleTitle(fv.pol, rs.Record.Rule, fv.lang)
+	}
+	return ref
+}
+
+// decisions: every sector where a measure is in force.
+func (fv fileView) decisions() []decisionView {
+	pol, lang := fv.pol, fv.lang
+	var sectors []string
+	for _, m := range fv.st.Measures {
+		if !slices.Contains(sectors, m.Sector) {
+			sectors = append(sectors, m.Sector)
+		}
+	}
+	var out []decisionView
+	for _, sec := range sectors {
+		d := fv.st.Decide(sec)
+		dv := decisionView{Sector: sec, SectorTitle: sectorTitle(pol, sec, lang), Decision: d.Decision}
+		for _, g := range d.Grants {
+			dv.Grants = append(dv.Grants, measureTitle(pol, g, lang))
+		}
+		for _, rs := range d.Reasons {
+			rv := reasonView{Reason: rs, Title: measureTitle(pol, rs.Code, lang), ListTitles: listTitles(pol, rs.Lists, lang)}
+			rv.Reason.LegalBasis, rv.Reason.Contest = rs.LegalBasisIn(pol, lang), rs.ContestIn(pol, lang)
+			for _, id := range rs.Records {
+				rv.Records = append(rv.Records, fv.recTitle(id))
+			}
+			dv.Reasons = append(dv.Reasons, rv)
+		}
+		out = append(out, dv)
+	}
+	return out
+}
+
+// schemes: the subject's scores, tiers and what they mean, with the
+// history and its chart.
+func (fv fileView) schemes(c *reqCtx, hist []registry.HistoryPoint, now time.Time) []schemeView {
+	pol, lang := fv.pol, fv.lang
+	var out []schemeView
+	for _, sc := range fv.st.Schemes {
 		sv := schemeView{SchemeState: sc}
 		if s := pol.Scheme(sc.Scheme); s != nil {
-			sv.Title = s.Title.For(c.lang)
+			sv.Title = s.Title.For(lang)
 			for _, t := range s.Tiers {
-				sv.Tiers = append(sv.Tiers, tierView{Name: t.Name, Min: t.Min, Meaning: t.Meaning.For(c.lang)})
+				sv.Tiers = append(sv.Tiers, tierView{Name: t.Name, Min: t.Min, Meaning: t.Meaning.For(lang)})
 				if t.Name == sc.Tier {
-					sv.Meaning = t.Meaning.For(c.lang)
+					sv.Meaning = t.Meaning.For(lang)
 				}
 			}
 		}
@@ -200,7 +240,7 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 			if hp.Scheme == sc.Scheme {
 				pt := historyPoint{HistoryPoint: hp}
 				if pt.RecordID != 0 {
-					pt.Cause = recTitle(pt.RecordID).Title
+					pt.Cause = fv.recTitle(pt.RecordID).Title
 				}
 				sv.Points = append(sv.Points, pt)
 			}
@@ -208,80 +248,99 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		if len(sv.Points) > 0 {
 			sv.Chart = scoreChart(c, sv.Title, sv.Points, now, pol.Location())
 		}
-		cp.Schemes = append(cp.Schemes, sv)
+		out = append(out, sv)
 	}
-	for _, li := range st.Listings {
+	return out
+}
+
+// listings: the lists the subject is on, with the records behind each and
+// the earliest repair.
+func (fv fileView) listings() []listingView {
+	var out []listingView
+	for _, li := range fv.st.Listings {
 		lv := listingView{Listing: li, Title: li.List, Fulfilled: li.UntilFulfilled}
-		if l := pol.List(li.List); l != nil {
-			lv.Title, lv.Public, lv.Contest = orDefault(l.Title.For(c.lang), l.ID), l.Public, l.Contest.For(c.lang)
-			lv.Listing.LegalBasis = l.LegalBasis.For(c.lang)
+		if l := fv.pol.List(li.List); l != nil {
+			lv.Title, lv.Public, lv.Contest = orDefault(l.Title.For(fv.lang), l.ID), l.Public, l.Contest.For(fv.lang)
+			lv.Listing.LegalBasis = l.LegalBasis.For(fv.lang)
 		}
 		for _, id := range li.Records {
-			lv.Records = append(lv.Records, recTitle(id))
-			if rs := st.Record(id); rs != nil && !rs.RepairFrom.IsZero() && (lv.RepairBy.IsZero() || rs.RepairFrom.Before(lv.RepairBy)) {
+			lv.Records = append(lv.Records, fv.recTitle(id))
+			if rs := fv.st.Record(id); rs != nil && !rs.RepairFrom.IsZero() && (lv.RepairBy.IsZero() || rs.RepairFrom.Before(lv.RepairBy)) {
 				lv.RepairBy = rs.RepairFrom
 			}
 		}
-		cp.Listings = append(cp.Listings, lv)
+		out = append(out, lv)
 	}
-	for _, m := range st.Measures {
+	return out
+}
+
+// measures: the measures in force, with their legal bases.
+func (fv fileView) measures() []measureView {
+	pol, lang := fv.pol, fv.lang
+	var out []measureView
+	for _, m := range fv.st.Measures {
 		if pm := pol.Measure(m.Measure); pm != nil {
-			m.LegalBasis = pm.LegalBasis.For(c.lang)
+			m.LegalBasis = pm.LegalBasis.For(lang)
 		}
-		cp.Measures = append(cp.Measures, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure, c.lang), SectorTitle: sectorTitle(pol, m.Sector, c.lang),
-			ListTitles: listTitles(pol, m.Lists, c.lang)})
+		out = append(out, measureView{MeasureState: m, Title: measureTitle(pol, m.Measure, lang), SectorTitle: sectorTitle(pol, m.Sector, lang),
+			ListTitles: listTitles(pol, m.Lists, lang)})
 	}
-	if cp.Disputes, err = p.reg.Disputes(ctx, credo.DisputeFilter{Subject: subject}, ""); err != nil {
-		return nil, err
+	return out
+}
+
+// records: the subject's records, newest first, each with the steps the
+// subject may take on it (registry.RecordEligibility: the rules the
+// registry itself applies when the step is taken).
+func (fv fileView) records(disputes []registry.DisputeCase, repairs []registry.RepairCase, now time.Time) []recordView {
+	pol, lang := fv.pol, fv.lang
+	disputesOf := map[int64][]credo.DisputeView{}
+	for _, d := range disputes {
+		disputesOf[d.RecordID] = append(disputesOf[d.RecordID], d.DisputeView)
 	}
-	if cp.Repairs, err = p.reg.Repairs(ctx, credo.RepairFilter{Subject: subject}); err != nil {
-		return nil, err
+	repairsOf := map[int64][]credo.RepairView{}
+	for _, a := range repairs {
+		repairsOf[a.RecordID] = append(repairsOf[a.RecordID], a.RepairView)
 	}
-	openDispute := map[int64]bool{}
-	lastUpheld := map[int64]registry.DisputeCase{}
-	for _, d := range cp.Disputes {
-		if d.State == credo.StateOpen {
-			openDispute[d.RecordID] = true
-		}
-		if d.Outcome == credo.OutcomeUpheld && !d.AppealBy.IsZero() {
-			lastUpheld[d.RecordID] = d
-		}
-	}
-	openRepair := map[int64]bool{}
-	for _, a := range cp.Repairs {
-		if a.State == credo.StateOpen {
-			openRepair[a.RecordID] = true
-		}
-	}
-	recs := slices.Clone(st.Records)
+	recs := slices.Clone(fv.st.Records)
 	slices.SortFunc(recs, func(a, b engine.RecordState) int { return b.Record.DecidedAt.Compare(a.Record.DecidedAt) })
+	var out []recordView
 	for _, rs := range recs {
-		rv := recordView{RecordState: rs, Title: ruleTitle(pol, rs.Record.Rule, c.lang), AuthorityName: authorityName(pol, rs.Record.Authority, c.lang)}
+		rv := recordView{RecordState: rs, Title: ruleTitle(pol, rs.Record.Rule, lang), AuthorityName: authorityName(pol, rs.Record.Authority, lang)}
 		if rule := pol.Rule(rs.Record.Rule); rule != nil {
-			rv.LegalBasis = rule.LegalBasis.For(c.lang)
+			rv.LegalBasis = rule.LegalBasis.For(lang)
 		}
-		live := rs.Status != engine.StatusRevoked && rs.Status != engine.StatusExpired
-		rv.CanObject = live && !openDispute[rs.Record.ID]
-		if d, ok := lastUpheld[rs.Record.ID]; ok && now.Before(d.AppealBy) && !openDispute[rs.Record.ID] {
-			rv.CanAppeal = true
-		}
-		rv.RepairOpen = openRepair[rs.Record.ID]
-		rv.CanRepair = live && rs.Status != engine.StatusRepaired && !rs.RepairFrom.IsZero() && !rv.RepairOpen
-		cp.Records = append(cp.Records, rv)
+		el := registry.RecordEligibility(pol, &rs.Record, &rs, disputesOf[rs.Record.ID], repairsOf[rs.Record.ID], now)
+		rv.CanObject = el.Object.Allowed
+		rv.CanAppeal = el.Appeal.Allowed
+		rv.RepairOpen = el.RepairPending
+		// A repair not yet possible is offered with its date (the page
+		// says from when); the registry refuses it until then.
+		rv.CanRepair = el.Repair.Allowed || el.Repair.Later
+		out = append(out, rv)
 	}
-	// The notices are among the events already loaded (registry.Notices
-	// would read them again).
-	for i := len(f.Events) - 1; i >= 0; i-- { // newest first
+	return out
+}
+
+// noticeViews: the notices are among the events already loaded
+// (registry.Notices would read them again), newest first.
+func noticeViews(f *engine.Facts, subject, lang string) []noticeView {
+	var out []noticeView
+	for i := len(f.Events) - 1; i >= 0; i-- {
 		ev := f.Events[i]
 		if ev.Type != credo.EventNoticeIssued || ev.Notice == nil || ev.Subject != subject {
 			continue
 		}
 		text := ev.Notice.Text.EN
-		if c.lang == "zh-CN" && ev.Notice.Text.ZH != "" {
+		if lang == "zh-CN" && ev.Notice.Text.ZH != "" {
 			text = ev.Notice.Text.ZH
 		}
-		cp.Notices = append(cp.Notices, noticeView{Seq: ev.Seq, Issued: ev.Recorded, Text: text, Record: ev.Notice.RecordID})
+		out = append(out, noticeView{Seq: ev.Seq, Issued: ev.Recorded, Text: text, Record: ev.Notice.RecordID})
 	}
+	return out
+}
+
+// checkViews: who checked the subject, once the check log has caught up.
+func (p *Portal) checkViews(ctx context.Context, fv fileView, subject string) ([]checkView, error) {
 	if p.opts.FlushChecks != nil {
 		if err := p.opts.FlushChecks(ctx); err != nil {
 			return nil, credo.Errorf(credo.EUNAVAILABLE, "the check log is catching up; try again")
@@ -291,10 +350,11 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	if err != nil {
 		return nil, err
 	}
+	var out []checkView
 	for _, ch := range checks {
-		cp.Checks = append(cp.Checks, checkView{CheckEntry: ch, SectorTitle: sectorTitle(pol, ch.Sector, c.lang)})
+		out = append(out, checkView{CheckEntry: ch, SectorTitle: sectorTitle(fv.pol, ch.Sector, fv.lang)})
 	}
-	return cp, nil
+	return out, nil
 }
 
 // historyPoint is a point of the score history (registry.WalkHistory)

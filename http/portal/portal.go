@@ -326,24 +326,9 @@ func (p *Portal) WarmUp() { p.census.WarmUp() }
 // ServeHTTP serves the portal.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
 
-// statusOf maps an error code to an HTTP status.
-func statusOf(err error) int {
-	switch credo.ErrorCode(err) {
-	case credo.EINVALID:
-		return http.StatusBadRequest
-	case credo.ENOTFOUND:
-		return http.StatusNotFound
-	case credo.ECONFLICT:
-		return http.StatusConflict
-	case credo.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case credo.EFORBIDDEN:
-		return http.StatusForbidden
-	case credo.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an error's code to an HTTP status (credo.HTTPStatus, as
+// the API answers it).
+func statusOf(err error) int { return credo.HTTPStatus(credo.ErrorCode(err)) }
 
 // writeError renders an error page: the caller-safe message for credo
 // errors, a generic one (and a log line) for anything else.

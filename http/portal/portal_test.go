@@ -627,3 +627,33 @@ func TestAppeal(t *testing.T) {
 		t.Fatalf("the first court opens the appeal: status %d", pg.status)
 	}
 }
+
+// TestH05PortalOffersWhatRegistryAccepts holds issue 16 item 5 (the
+// eligibility rules in the registry): once the decision on an objection
+// was appealed and the appeal decided, the page no longer offers a second
+// appeal, which OpenDispute refuses (the portal's own rule offered it until
+// the first appeal window closed).
+func TestH05PortalOffersWhatRegistryAccepts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d, err := e.reg.OpenDispute(ctx, e.aliceJudgment, "I paid the judgment on 3 March", "", false, false, "subject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.DecideDispute(ctx, d.ID, credo.OutcomeUpheld, "No payment on file", "court.beijing.chaoyang"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.reg.OpenDispute(ctx, e.aliceJudgment, "The bank statement shows the payment on 3 March", "", true, false, "subject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.DecideDispute(ctx, a.ID, credo.OutcomeUpheld, "Still no payment on file", "court.beijing.no3-intermediate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.OpenDispute(ctx, e.aliceJudgment, "and once more on appeal", "", true, false, "subject"); credo.ErrorCode(err) != credo.ECONFLICT {
+		t.Fatalf("a second appeal: %v, want a conflict", err)
+	}
+	me := e.signedIn("tok-alice").get("/me")
+	me.mustNotContain(t, fmt.Sprintf(`id="appeal-%d"`, e.aliceJudgment))
+	me.mustContain(t, fmt.Sprintf(`id="object-%d"`, e.aliceJudgment))
+}

@@ -235,6 +235,25 @@ func (r *ProjectionReplay) revoke(id int64, at string, seq int64) {
 // Event replays the next event of the log.
 func (r *ProjectionReplay) Event(ev *credo.Event) {
 	r.init()
+	r.concerned(ev)
+	switch ev.Type {
+	case credo.EventRecordFiled, credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+		r.recordEvent(ev)
+	case credo.EventDisputeOpened, credo.EventDisputeDecided, credo.EventRepairApplied, credo.EventRepairRefused:
+		r.dueProcessEvent(ev)
+	case credo.EventLinkAdded, credo.EventLinkRemoved:
+		r.linkEvent(ev)
+	case credo.EventPolicyPublished:
+		pv := ev.Policy
+		r.p.Policy(pv.Hash, pv.Name, r.tm(pv.Effective), r.tm(pv.Published), pv.Source, ev.Seq)
+	case credo.EventNoticeIssued:
+		r.p.Notice(ev.Notice.RecordID, ev.Seq, ev.Subject)
+	}
+}
+
+// concerned indexes the event under each subject it concerns and keeps
+// the subjects' rows (kind, first and last event).
+func (r *ProjectionReplay) concerned(ev *credo.Event) {
 	for _, c := range Concerned(ev) {
 		r.p.SubjectEvent(c.Subject, ev.Seq)
 		row := r.subjects[c.Subject]
@@ -253,6 +272,10 @@ func (r *ProjectionReplay) Event(ev *credo.Event) {
 			row.Kind = c.Kind
 		}
 	}
+}
+
+// recordEvent replays a record's filing and the changes to it.
+func (r *ProjectionReplay) recordEvent(ev *credo.Event) {
 	switch ev.Type {
 	case credo.EventRecordFiled:
 		if rec := ev.Record; rec != nil {
@@ -278,6 +301,13 @@ func (r *ProjectionReplay) Event(ev *credo.Event) {
 				a.decidedAt, a.outcome, a.decidedSeq = r.tm(c.At), credo.RepairApproved, ev.Seq
 			}
 		}
+	}
+}
+
+// dueProcessEvent replays disputes and repair applications, opened and
+// decided.
+func (r *ProjectionReplay) dueProcessEvent(ev *credo.Event) {
+	switch ev.Type {
 	case credo.EventDisputeOpened:
 		d := ev.Dispute
 		r.disputes[ev.Seq] = &disputeRow{recordID: d.RecordID, subject: ev.Subject, openedAt: r.tm(d.OpenedAt), appeal: d.Appeal}
@@ -297,28 +327,27 @@ func (r *ProjectionReplay) Event(ev *credo.Event) {
 		if row := r.repairs[f.ApplicationID]; row != nil {
 			row.decidedAt, row.outcome, row.decidedSeq = r.tm(f.At), credo.RepairRefused, ev.Seq
 		}
-	case credo.EventLinkAdded:
-		l := ev.Link
+	}
+}
+
+// linkEvent replays links added and ended.
+func (r *ProjectionReplay) linkEvent(ev *credo.Event) {
+	l := ev.Link
+	if ev.Type == credo.EventLinkAdded {
 		r.links[ev.Seq] = &linkRow{org: l.Org, person: l.Person, role: l.Role, from: r.tm(l.From), until: r.tm(l.Until)}
 		if l.Until.IsZero() {
 			r.open[linkKey(l)] = ev.Seq
 		}
-	case credo.EventLinkRemoved:
-		l := ev.Link
-		until := l.Until
-		if until.IsZero() {
-			until = ev.Recorded
-		}
-		if seq, ok := r.open[linkKey(l)]; ok {
-			row := r.links[seq]
-			row.until, row.untilSeq = r.tm(until), ev.Seq
-			delete(r.open, linkKey(l))
-		}
-	case credo.EventPolicyPublished:
-		pv := ev.Policy
-		r.p.Policy(pv.Hash, pv.Name, r.tm(pv.Effective), r.tm(pv.Published), pv.Source, ev.Seq)
-	case credo.EventNoticeIssued:
-		r.p.Notice(ev.Notice.RecordID, ev.Seq, ev.Subject)
+		return
+	}
+	until := l.Until
+	if until.IsZero() {
+		until = ev.Recorded
+	}
+	if seq, ok := r.open[linkKey(l)]; ok {
+		row := r.links[seq]
+		row.until, row.untilSeq = r.tm(until), ev.Seq
+		delete(r.open, linkKey(l))
 	}
 }
 
