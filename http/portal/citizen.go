@@ -99,6 +99,9 @@ type noticeView struct {
 	Issued time.Time
 	Text   string
 	Record int64
+	// Org is set on a party notice: the record is the organisation's,
+	// and it reaches the subject through their role there.
+	Org string
 }
 
 type checkView struct {
@@ -168,6 +171,23 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 	}
 	cp.Records = fv.records(cp.Disputes, cp.Repairs, now)
 	cp.Notices = noticeViews(f, subject, c.lang)
+	// Records of organisations that reach the subject through a role
+	// there: the subject is a party to them, with a notice of their own.
+	party, err := p.reg.PartyNotices(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range party {
+		text := n.Text.EN
+		if c.lang == "zh-CN" && n.Text.ZH != "" {
+			text = n.Text.ZH
+		}
+		nv := noticeView{Issued: n.ServedAt, Text: text, Record: n.RecordID}
+		if n.Party != nil {
+			nv.Org = n.Party.Org
+		}
+		cp.Notices = append(cp.Notices, nv)
+	}
 	if cp.Checks, err = p.checkViews(ctx, fv, subject); err != nil {
 		return nil, err
 	}
