@@ -20,7 +20,7 @@ func TestF04APIInstantsInPolicyZone(t *testing.T) {
 	if r := e.do("POST", "/v1/disputes", "alice", map[string]any{"record_id": rec.ID, "grounds": "not mine"}); r.status != http.StatusCreated {
 		t.Fatalf("objecting: status %d: %s", r.status, r.body)
 	}
-	deny := e.check("airline", alice, "aviation") // the slow path
+	deny := e.check("airline", alice, "aviation")  // the slow path
 	allow := e.check("airline", carol, "aviation") // the fast path
 	instant := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$`)
 	for _, c := range []struct{ path, token string }{
