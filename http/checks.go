@@ -140,6 +140,9 @@ func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subjec
 		}
 	}
 	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position, CheckpointSize: s.checkpointSize()}
+	if loc := s.zone(); loc != nil {
+		res.At = now.In(loc) // the policy zone's offset, as every instant in the API (zone.go)
+	}
 	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
 		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
 		if err != nil {

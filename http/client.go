@@ -263,6 +263,15 @@ func problemError(p Problem) error {
 // in which every instant shown to a person is given (a JSON answer carries
 // instants with their UTC offset only).
 func (c *Client) Location(ctx context.Context) (*time.Location, error) {
+	p, err := c.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Location(), nil
+}
+
+// Policy returns the policy in force on the server.
+func (c *Client) Policy(ctx context.Context) (*policy.Policy, error) {
 	var list PolicyList
 	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &list); err != nil {
 		return nil, err
@@ -284,5 +293,5 @@ func (c *Client) Location(ctx context.Context) (*time.Location, error) {
 	if err != nil {
 		return nil, credo.Errorf(credo.EINTERNAL, "the server's policy in force does not parse: %v", err)
 	}
-	return p.Location(), nil
+	return p, nil
 }

@@ -426,6 +426,7 @@ type responseWriter struct {
 	status  int
 	tokenID string
 	start   time.Time
+	srv     *Server // for the policy's time zone (writeJSON)
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -486,7 +487,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw := rwPool.Get().(*responseWriter)
-	*rw = responseWriter{ResponseWriter: w, start: start}
+	*rw = responseWriter{ResponseWriter: w, start: start, srv: s}
 	defer func() {
 		s.adm.release()
 		d := time.Since(start)
@@ -583,6 +584,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	// Encoded before the status is sent, so that a value that cannot be
 	// encoded is an error answer, never half of a success.
+	if rw, ok := w.(*responseWriter); ok && rw.srv != nil {
+		v = inZone(v, rw.srv.zone()) // instants with the policy zone's offset (zone.go)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

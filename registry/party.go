@@ -180,15 +180,23 @@ func partyNotice(pol *policy.Policy, base *credo.Notice, person, role string, ms
 	var en, zh strings.Builder
 	fmt.Fprintf(&en, "Notice to a party of record %d (case %s): on %s %s recorded %s about %s, under %s. It reaches you as the organisation's %s.",
 		n.RecordID, n.CaseRef, noticeDay(pol, n.DecidedAt), by, what, org, strings.TrimRight(n.LegalBasis, ". "), roleEN[role])
+	zn := noticeIn(pol, &n, "zh-CN") // the policy's texts in Chinese
+	zhBy := zn.Authority.Name
+	if zhBy == "" {
+		zhBy = n.Authority.ID
+	}
 	fmt.Fprintf(&zh, "记录%d当事人告知书（案号%s）：%s，%s依据%s对%s作出记录（规则%s）。您系该单位的%s，该记录对您产生效力。",
-		n.RecordID, n.CaseRef, noticeDay(pol, n.DecidedAt), by, strings.TrimRight(n.LegalBasis, ". "), org, n.Rule, roleZH[role])
-	for _, l := range n.Lists {
-		name := l.List
+		n.RecordID, n.CaseRef, noticeDay(pol, n.DecidedAt), zhBy, strings.TrimRight(zn.LegalBasis, "。. "), org, n.Rule, roleZH[role])
+	for i, l := range n.Lists {
+		name, zhName := l.List, l.List
 		if l.Title != "" {
 			name = l.Title
 		}
+		if t := zn.Lists[i].Title; t != "" {
+			zhName = t
+		}
 		fmt.Fprintf(&en, " The organisation is on the %s %q from %s until %s", listKindEN[l.Kind], name, noticeDay(pol, l.From), noticeDay(pol, l.Until))
-		fmt.Fprintf(&zh, "该单位自%s起列入%s「%s」，至%s止", noticeDay(pol, l.From), listKindZH[l.Kind], name, noticeDay(pol, l.Until))
+		fmt.Fprintf(&zh, "该单位自%s起列入%s「%s」，至%s止", noticeDay(pol, l.From), listKindZH[l.Kind], zhName, noticeDay(pol, l.Until))
 		if l.UntilFulfilled {
 			en.WriteString(" at the latest (earlier once the obligation is fulfilled)")
 			zh.WriteString("（履行义务后提前结束）")

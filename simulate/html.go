@@ -63,10 +63,10 @@ func WriteHTML(w io.Writer, r *Report, lang string) error {
 			}
 		}
 	}
-	for _, s := range r.Schemes {
+	for _, s := range v.R.Schemes {
 		v.Schemes = append(v.Schemes, schemeView{SchemeShift: s, Chart: template.HTML(tierChart(s, tr)), Rows: tierRows(s)})
 	}
-	for _, s := range r.Sectors {
+	for _, s := range v.R.Sectors {
 		if s.DeniedBefore+s.DeniedAfter+s.LimitedBefore+s.LimitedAfter+s.GrantedBefore+s.GrantedAfter > 0 {
 			v.Sectors = append(v.Sectors, s)
 		}

@@ -23,11 +23,11 @@ func writeJSON(w io.Writer, v any) error {
 
 func newShowCmd() *cobra.Command {
 	var db storeFlag
-	var at, known, kind string
+	var at, known, kind, lang string
 	var asJSON bool
 	var remote remoteFlags
 	cmd := &cobra.Command{
-		Use:   "show --db DB SUBJECT [--at T] [--known T] [--kind person|org]",
+		Use:   "show --db DB SUBJECT [--at T] [--known T] [--kind person|org] [--lang en|zh-CN]",
 		Short: "Show a subject's whole file: schemes, listings, measures and records",
 		Args:  exactArgs("SUBJECT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -36,13 +36,19 @@ func newShowCmd() *cobra.Command {
 				return err
 			}
 			args = []string{subject}
+			if lang != "" {
+				if lang = policy.MatchLanguage(lang); lang == "" {
+					return credo.FieldErrorf("--lang", "must be en or zh-CN")
+				}
+			}
 			if c := remote.client(); c != nil {
 				// Dates in the policy's time zone, as with --db (the JSON
 				// carries UTC offsets only).
-				loc, err := c.Location(cmd.Context())
+				pol, err := c.Policy(cmd.Context())
 				if err != nil {
 					return err
 				}
+				loc, tx := pol.Location(), showTexts(pol, lang)
 				atT, knownT, err := parseAtKnown(at, known, loc)
 				if err != nil {
 					return err
@@ -54,12 +60,12 @@ func newShowCmd() *cobra.Command {
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), s)
 				}
-				printState(cmd.OutOrStdout(), s, loc)
+				printState(cmd.OutOrStdout(), s, loc, tx)
 				ns, err := c.Notices(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				printNotices(cmd.OutOrStdout(), ns, loc)
+				printNotices(cmd.OutOrStdout(), ns, loc, tx)
 				return nil
 			}
 			reg, st, err := openRegistry(cmd.Context(), db)
@@ -89,12 +95,12 @@ func newShowCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
-			printState(cmd.OutOrStdout(), s, loc)
+			printState(cmd.OutOrStdout(), s, loc, showTexts(pol, lang))
 			evs, err := reg.Notices(cmd.Context(), s.Subject)
 			if err != nil {
 				return err
 			}
-			printNotices(cmd.OutOrStdout(), issuedNotices(evs, knownT), loc)
+			printNotices(cmd.OutOrStdout(), issuedNotices(evs, knownT), loc, showTexts(pol, lang))
 			return nil
 		},
 	}
@@ -102,8 +108,18 @@ func newShowCmd() *cobra.Command {
 	atKnownFlags(cmd, &at, &known)
 	cmd.Flags().StringVar(&kind, "kind", "", "the kind of subject, person or org: needed for 18 digits that read both as an ID card number and as a credit code")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&lang, "lang", "", "add the policy's texts (titles, tier meanings, legal bases, how to contest) in this language, en or zh-CN, and print the notices in it only (default: the file as it is, notices in both)")
 	remote.register(cmd)
 	return cmd
+}
+
+// showTexts is the --lang rendering of the policy's texts, nil without
+// --lang.
+func showTexts(pol *policy.Policy, lang string) *texts {
+	if lang == "" || pol == nil {
+		return nil
+	}
+	return &texts{pol: pol, lang: lang}
 }
 
 // instant shows an instant in the policy's time zone, the zone named.
@@ -121,22 +137,35 @@ func day(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02")
 }
 
-func printState(w io.Writer, s *engine.State, loc *time.Location) {
+func printState(w io.Writer, s *engine.State, loc *time.Location, tx *texts) {
 	fmt.Fprintf(w, "%s (%s) at %s, policy %s\n", s.Subject, s.Kind, instant(s.At, loc), s.Policy[:min(12, len(s.Policy))])
 	fmt.Fprintf(w, "(dates are days in %s)\n", loc)
+	// title adds a last column with the policy's text in the --lang
+	// language (the column is last: a CJK text does not shift the others).
+	title := func(text func() string) string {
+		if tx == nil {
+			return ""
+		}
+		return "\t" + text()
+	}
+	tcol := ""
+	if tx != nil {
+		tcol = "\t" + tx.head("TITLE")
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSCHEME\tSCORE\tTIER\tNOTE")
+	fmt.Fprintln(tw, "\n"+tx.head("SCHEME", "SCORE", "TIER", "NOTE")+tcol)
 	for _, sc := range s.Schemes {
 		if sc.Scored {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d record(s) counting\n", sc.Scheme, sc.Score, sc.Tier, len(sc.Contributions))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d record(s) counting%s\n", sc.Scheme, sc.Score, sc.Tier, len(sc.Contributions), title(func() string { return tx.scheme(sc.Scheme, sc.Tier) }))
 		} else {
-			fmt.Fprintf(tw, "%s\t-\t-\tnot scored: %s\n", sc.Scheme, strings.ReplaceAll(sc.Why, "_", " "))
+			fmt.Fprintf(tw, "%s\t-\t-\tnot scored: %s%s\n", sc.Scheme, strings.ReplaceAll(sc.Why, "_", " "), title(func() string { return tx.scheme(sc.Scheme, "") }))
 		}
 	}
-	fmt.Fprintln(tw, "\nLISTING\tKIND\tSINCE\tUNTIL\tRECORDS")
+	fmt.Fprintln(tw, "\n"+tx.head("LISTING", "KIND", "SINCE", "UNTIL", "RECORDS")+tcol)
 	if len(s.Listings) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	}
+	var lists []string
 	for _, l := range s.Listings {
 		until := day(l.Until, loc)
 		if l.UntilFulfilled {
@@ -145,9 +174,14 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 		if l.Derived {
 			until = "while the condition holds"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", l.List, l.Kind, day(l.Since, loc), until, l.Records)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v%s\n", l.List, l.Kind, day(l.Since, loc), until, l.Records, title(func() string { return tx.list(l.List) }))
+		lists = append(lists, l.List)
 	}
-	fmt.Fprintln(tw, "\nMEASURE\tSECTOR\tEFFECT\tLISTS\tUNTIL\tLEGAL BASIS")
+	if tx == nil {
+		fmt.Fprintln(tw, "\nMEASURE\tSECTOR\tEFFECT\tLISTS\tUNTIL\tLEGAL BASIS")
+	} else { // the legal bases, long, in a section of their own
+		fmt.Fprintln(tw, "\n"+tx.head("MEASURE", "SECTOR", "EFFECT", "LISTS", "UNTIL", "TITLE"))
+	}
 	if len(s.Measures) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	}
@@ -156,16 +190,23 @@ func printState(w io.Writer, s *engine.State, loc *time.Location) {
 		if m.Via != "" {
 			lists += " via " + m.Via + " (" + m.ViaRole + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Measure, m.Sector, m.Effect, lists, day(m.Until, loc), m.LegalBasis)
+		last := m.LegalBasis
+		if tx != nil {
+			last = tx.measure(m.Measure)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Measure, m.Sector, m.Effect, lists, day(m.Until, loc), last)
 	}
-	fmt.Fprintln(tw, "\nRECORD\tRULE\tAUTHORITY\tCASE\tDECIDED\tSTATUS\tUNTIL")
+	fmt.Fprintln(tw, "\n"+tx.head("RECORD", "RULE", "AUTHORITY", "CASE", "DECIDED", "STATUS", "UNTIL")+tcol)
 	if len(s.Records) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	}
 	for _, r := range s.Records {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Record.ID, r.Record.Rule, r.Record.Authority, r.Record.CaseRef, day(r.Record.DecidedAt, loc), r.Status, day(r.Until, loc))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.Record.ID, r.Record.Rule, r.Record.Authority, r.Record.CaseRef, day(r.Record.DecidedAt, loc), r.Status, day(r.Until, loc),
+			title(func() string { return tx.record(r.Record.Rule, r.Record.Authority) }))
 	}
 	tw.Flush()
+	tx.printMeasureBases(w, s.Measures)
+	tx.printListTexts(w, lists)
 	if !s.Next.IsZero() {
 		fmt.Fprintf(w, "\nnext change by itself: %s\n", instant(s.Next, loc))
 	}

@@ -293,8 +293,8 @@ func issuedNotices(evs []credo.Event, known time.Time) []chttp.IssuedNotice {
 }
 
 // printNotices prints the NOTICES section of `credo show`.
-func printNotices(w io.Writer, ns []chttp.IssuedNotice, loc *time.Location) {
-	fmt.Fprintln(w, "\nNOTICES")
+func printNotices(w io.Writer, ns []chttp.IssuedNotice, loc *time.Location, tx *texts) {
+	fmt.Fprintln(w, "\n"+tx.head("NOTICES"))
 	if len(ns) == 0 {
 		fmt.Fprintln(w, "(none)")
 	}
@@ -302,6 +302,6 @@ func printNotices(w io.Writer, ns []chttp.IssuedNotice, loc *time.Location) {
 		n := in.Notice
 		fmt.Fprintf(w, "#%d issued %s for record %d (%s): effective %s, lasts until %s, object until %s\n",
 			in.Seq, day(in.Issued, loc), n.RecordID, n.Rule, day(n.EffectiveFrom, loc), day(n.Lasts, loc), day(n.ObjectUntil, loc))
-		fmt.Fprintf(w, "  %s\n  %s\n", n.Text.EN, n.Text.ZH)
+		fmt.Fprintf(w, "  %s\n", tx.noticeText(in))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 )
 
 // Charts are SVG rendered on the server: no script, readable by screen
@@ -112,7 +113,7 @@ func yAxis(b *strings.Builder, lo, hi, step float64, h, padLeft int) {
 func legendRows(ss []series) (pos [][2]int, rows int) {
 	x, row := padLeft, 0
 	for _, s := range ss {
-		w := 30 + 8*len([]rune(s.Name))
+		w := 30 + textW(s.Name)
 		if x+w > chartW-padRight && x > padLeft {
 			x, row = padLeft, row+1
 		}
@@ -120,6 +121,20 @@ func legendRows(ss []series) (pos [][2]int, rows int) {
 		x += w
 	}
 	return pos, row + 1
+}
+
+// textW is the width of a 14 px tick label: about 8 px a Latin letter or
+// digit, a full 15 px a CJK character (so Chinese names do not overlap).
+func textW(s string) int {
+	w := 0
+	for _, r := range s {
+		if r >= 0x2E80 && !unicode.IsSpace(r) {
+			w += 15
+		} else {
+			w += 8
+		}
+	}
+	return w
 }
 
 // legend draws the series names under the plot, which ends at plotBottom.
@@ -227,7 +242,11 @@ func barChart(title, desc string, labels []string, ss []series) template.HTML {
 			label = string([]rune(label)[:max(1, fit-1)]) + "…"
 		}
 		if i%every == 0 {
-			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, gx+groupW*0.4, chartH-padBot+16, html.EscapeString(label))
+			x, anchor := gx+groupW*0.4, "middle"
+			if x-float64(textW(label))/2 < float64(padLeft) { // would run into the y axis's labels
+				x, anchor = float64(padLeft), "start"
+			}
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x, chartH-padBot+16, anchor, html.EscapeString(label))
 		}
 	}
 	if len(ss) > 1 {
