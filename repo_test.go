@@ -254,12 +254,14 @@ func firstLine(s string) string {
 // importRule is one dependency rule of docs/architecture.md ("Packages and
 // what each may import"): a package either lists all it may import of the
 // project (allow, plus any credo/internal/ package, except for the root), or
-// what it must not (deny).
+// what it must not (deny), directly or through another package of the
+// project (denyDeps).
 type importRule struct {
-	pkg   string
-	allow []string // nil: no allow-list
-	deny  []string
-	why   string
+	pkg      string
+	allow    []string // nil: no allow-list
+	deny     []string
+	denyDeps []string
+	why      string
 }
 
 var importRules = []importRule{
@@ -271,9 +273,49 @@ var importRules = []importRule{
 	{pkg: "credo/postgres", deny: storeDeny, why: "a store keeps the log and does not interpret the policy"},
 	{pkg: "credo/storetest", deny: storeDeny, why: "the conformance suite speaks the store interfaces only"},
 	{pkg: "credo/registry", deny: []string{"credo/http", "credo/http/portal", "credo/sqlite", "credo/postgres", "credo/cmd/credo", "credo/storetest"}, why: "the service layer knows neither the transport nor a concrete store"},
+	{pkg: "credo/http/portal", denyDeps: []string{"credo/http", "credo/cmd/credo"}, why: "the portal depends on the services (registry, simulate, the store interfaces), not on the API package"},
 }
 
 var storeDeny = []string{"credo/policy", "credo/engine", "credo/registry", "credo/http", "credo/http/portal", "credo/simulate", "credo/synth", "credo/cmd/credo"}
+
+// importChain returns a chain of imports from one package of the project to
+// another (from first, to last), or nil if from does not depend on to.
+func importChain(imports map[string][]string, from, to string) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, imp := range imports[p] {
+			if _, seen := prev[imp]; seen {
+				continue
+			}
+			prev[imp] = p
+			if imp == to {
+				chain := []string{to}
+				for q := p; q != ""; q = prev[q] {
+					chain = append([]string{q}, chain...)
+				}
+				return chain
+			}
+			queue = append(queue, imp)
+		}
+	}
+	return nil
+}
+
+func TestH03ImportChain(t *testing.T) {
+	imports := map[string][]string{"a": {"b", "c"}, "b": {"d"}, "c": {"d", "e"}, "e": {"a"}}
+	if got := strings.Join(importChain(imports, "a", "e"), " "); got != "a c e" {
+		t.Errorf("a to e: %q", got)
+	}
+	if got := strings.Join(importChain(imports, "b", "d"), " "); got != "b d" {
+		t.Errorf("b to d: %q", got)
+	}
+	if got := importChain(imports, "b", "a"); got != nil {
+		t.Errorf("b to a: %q", got)
+	}
+}
 
 func TestH01ImportRules(t *testing.T) {
 	pkgs := goPackages(t)
@@ -311,6 +353,11 @@ func TestH01ImportRules(t *testing.T) {
 			bad = bad || slices.Contains(r.deny, imp)
 			if bad {
 				t.Errorf("%s imports %s: %s (docs/architecture.md)", r.pkg, imp, r.why)
+			}
+		}
+		for _, dep := range r.denyDeps {
+			if via := importChain(imports, r.pkg, dep); via != nil {
+				t.Errorf("%s depends on %s (%s): %s (docs/architecture.md)", r.pkg, dep, strings.Join(via, " -> "), r.why)
 			}
 		}
 	}

@@ -66,3 +66,12 @@ type CheckLog interface {
 	// ChecksOf returns the checks run on a subject, newest first.
 	ChecksOf(ctx context.Context, subject string, limit int) ([]CheckEntry, error)
 }
+
+// CheckCounter is an optional interface of a check log that can count
+// the checks made in [from, to) by day (UTC), sector and decision, calling
+// fn once per group. The API's /v1/stats and the portal's dashboard use it
+// when the check log offers it; otherwise /v1/stats counts the server's
+// own checks since it started.
+type CheckCounter interface {
+	CountChecks(ctx context.Context, from, to time.Time, fn func(day time.Time, sector, decision string, n int64) error) error
+}

@@ -145,13 +145,13 @@ func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.
 }
 
 // stores returns the token store and check log of the SQLite store; the
-// check log counts checks for /v1/stats (credohttp.CheckCounter).
+// check log counts checks for /v1/stats (credo.CheckCounter).
 func stores(db *sqlite.DB) (credo.TokenStore, credo.CheckLog) {
 	return db, countingStore{db}
 }
 
 // countingStore adapts the SQLite store's CheckStats to
-// credohttp.CheckCounter.
+// credo.CheckCounter.
 type countingStore struct{ *sqlite.DB }
 
 func (c countingStore) CountChecks(ctx context.Context, from, to time.Time, fn func(day time.Time, sector, decision string, n int64) error) error {

@@ -46,7 +46,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	if q != "" && p.token == nil && s.lookups != nil {
 		// Anonymous lookups are limited per address, like sign-in.
-		if ok, wait := s.lookups.allow(remoteHost(r), time.Now()); !ok {
+		if ok, wait := s.lookups.Allow(remoteHost(r), time.Now()); !ok {
 			s.metrics.reject("lookups")
 			return &httpError{kind: kindRateLimited, detail: "too many public list lookups from this address: slow down",
 				headers: map[string]string{"Retry-After": retryAfter(wait)}}
@@ -74,7 +74,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 	match := matcher(s, q)
 	loc := pol.Location()
 	lang := policy.Negotiate(r.Header.Get("Accept-Language"))
-	fields := PublishedFields(l.Publish)
+	fields := registry.PublishedFields(l.Publish)
 	out := PublicList{List: l.ID, Title: l.Title.For(lang), Kind: l.Kind, LegalBasis: l.LegalBasis.For(lang), Contest: l.Contest.For(lang),
 		Fields: fields, AsOf: cs.At, Entries: []map[string]any{}}
 	if lc := cs.Entries[l.ID]; lc != nil {
@@ -107,39 +107,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, p *principal
 // number with the same mask gets the same answer, so the lookup cannot
 // confirm which of the numbers a masked entry could be is the right one.
 func matcher(s *Server, q string) func(listEntry) bool {
-	return MatchEntry(q, func(q string) (ident.ID, error) { return s.reg.ParseSubject(q) })
-}
-
-// MatchEntry returns the test of a public list entry against a query (the
-// API's and the portal's): see matcher.
-func MatchEntry(q string, parse func(string) (ident.ID, error)) func(registry.ListEntry) bool {
-	if q == "" {
-		return func(registry.ListEntry) bool { return true }
-	}
-	if id, err := parse(q); err == nil {
-		m := MaskIdentifier(id)
-		return func(e registry.ListEntry) bool { return MaskIdentifier(e.ID) == m }
-	}
-	if mq := strings.ToUpper(q); len(mq) == 18 && strings.Contains(mq, "*") {
-		return func(e registry.ListEntry) bool { return MaskIdentifier(e.ID) == mq }
-	}
-	lq := strings.ToLower(q)
-	return func(e registry.ListEntry) bool { return e.Name != "" && strings.Contains(strings.ToLower(e.Name), lq) }
-}
-
-// PublishedFields are the fields of a public list that are shown: those
-// the policy publishes, but never the age. With the district and the
-// sequence number a masked identifier shows, the age narrows a person's
-// number to a few dozen candidates (the check character to a handful): a
-// listed person could be unmasked from the list alone.
-func PublishedFields(fields []string) []string {
-	out := make([]string, 0, len(fields))
-	for _, f := range fields {
-		if f != "age" {
-			out = append(out, f)
-		}
-	}
-	return out
+	return registry.MatchEntry(q, func(q string) (ident.ID, error) { return s.reg.ParseSubject(q) })
 }
 
 // publish returns the entry's published fields only.
@@ -152,7 +120,7 @@ func publish(e listEntry, fields []string, now time.Time, loc *time.Location) ma
 				m[f] = e.Name
 			}
 		case "identifier":
-			m[f] = MaskIdentifier(e.ID)
+			m[f] = registry.MaskIdentifier(e.ID)
 		case "sex":
 			if e.ID.Sex != credo.SexUnknown {
 				m[f] = e.ID.Sex.String()
@@ -190,16 +158,4 @@ func publish(e listEntry, fields []string, now time.Time, loc *time.Location) ma
 		}
 	}
 	return m
-}
-
-// MaskIdentifier hides the birth date and the check character of a
-// Resident Identity Card number: the district (6 digits) and the sequence
-// number (3) stay, so that namesakes can be told apart, but nothing that
-// narrows the birth date (about 36,000 numbers share one mask).
-// Organisation codes and passports are shown whole.
-func MaskIdentifier(id ident.ID) string {
-	if id.Scheme == ident.RIC && len(id.Canonical) == 18 {
-		return id.Canonical[:6] + "********" + id.Canonical[14:17] + "*"
-	}
-	return id.Canonical
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/internal/ratelimit"
 	"credo/registry"
 	"credo/transparency"
 )
@@ -183,10 +184,10 @@ type Server struct {
 	log      *slog.Logger
 
 	tokens    *tokenCache
-	limiter   *rateLimiter
-	authFails *rateLimiter // failed authentications per remote address
-	reading   atomic.Int64 // portal requests reading their body before admission
-	lookups   *rateLimiter // anonymous public list lookups per remote address
+	limiter   *ratelimit.Limiter
+	authFails *ratelimit.Limiter // failed authentications per remote address
+	reading   atomic.Int64       // portal requests reading their body before admission
+	lookups   *ratelimit.Limiter // anonymous public list lookups per remote address
 	adm       *admission
 	batcher   *checkBatcher
 	health    *storeHealth
@@ -217,13 +218,13 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 		mux:    http.NewServeMux(),
 	}
 	if opts.RateLimit > 0 {
-		s.limiter = newRateLimiter(opts.RateLimit, opts.RateBurst)
+		s.limiter = ratelimit.New(opts.RateLimit, opts.RateBurst)
 	}
 	if opts.PublicLookups > 0 {
-		s.lookups = newRateLimiter(float64(opts.PublicLookups)/60, opts.PublicLookups)
+		s.lookups = ratelimit.New(float64(opts.PublicLookups)/60, opts.PublicLookups)
 	}
 	if opts.AuthFailures > 0 {
-		s.authFails = newRateLimiter(float64(opts.AuthFailures)/60, opts.AuthFailures)
+		s.authFails = ratelimit.New(float64(opts.AuthFailures)/60, opts.AuthFailures)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.metrics.reg.MustRegister(readingGauge(&s.reading))
@@ -338,7 +339,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 			// Tokens cannot be guessed at speed: an address that failed
 			// too often is not even looked at until its bucket refills.
 			host = remoteHost(r)
-			if ok, wait := s.authFails.available(host, now); !ok {
+			if ok, wait := s.authFails.Available(host, now); !ok {
 				s.metrics.reject("auth_failures")
 				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "too many failed authentications from this address: slow down",
 					headers: map[string]string{"Retry-After": retryAfter(wait)}})
@@ -348,7 +349,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 		p, err := s.authenticate(r, now)
 		if err != nil {
 			if host != "" && credo.ErrorCode(err) == credo.EUNAUTHORIZED {
-				s.authFails.allow(host, now)
+				s.authFails.Allow(host, now)
 			}
 			s.writeError(w, r, err)
 			return
@@ -361,7 +362,7 @@ func (s *Server) route(pattern string, roles roleSet, query []string, h handlerF
 			if key == "" {
 				key = remoteHost(r)
 			}
-			if ok, wait := s.limiter.allow(key, now); !ok {
+			if ok, wait := s.limiter.Allow(key, now); !ok {
 				s.metrics.reject("rate_limit")
 				s.writeError(w, r, &httpError{kind: kindRateLimited, detail: "rate limit exceeded: slow down",
 					headers: map[string]string{"Retry-After": retryAfter(wait)}})

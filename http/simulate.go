@@ -13,15 +13,9 @@ import (
 	"time"
 
 	"credo"
-	"credo/engine"
 	"credo/policy"
-	"credo/registry"
 	"credo/simulate"
 )
-
-// simulationSlot lets one simulation run at a time in the process: each
-// one evaluates every subject twice on every core.
-var simulationSlot = make(chan struct{}, 1)
 
 // handleSimulate answers POST /v1/simulations: the body is a draft policy
 // (YAML); the answer is what it would change at ?at= (default now) — JSON,
@@ -77,13 +71,13 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	ctx, cancel := s.simulationContext(ctx)
 	defer cancel()
-	rep, err := Simulate(ctx, s.reg, src, at, opts, p.is(rAdmin))
-	var de *DraftError
+	rep, err := simulate.RunDraft(ctx, s.reg, src, at, opts, p.is(rAdmin))
+	var de *simulate.DraftError
 	switch {
 	case errors.As(err, &de):
 		return lintError{err: &credo.Error{Code: credo.EINVALID, Message: de.Error()}, messages: de.Messages}
-	case errors.Is(err, ErrSimulationBusy):
-		return &httpError{kind: kindOverloaded, detail: ErrSimulationBusy.Message,
+	case errors.Is(err, simulate.ErrBusy):
+		return &httpError{kind: kindOverloaded, detail: simulate.ErrBusy.Message,
 			headers: map[string]string{"Retry-After": "10"}}
 	case err != nil:
 		return err
@@ -127,69 +121,6 @@ func (s *Server) simulationContext(parent context.Context) (context.Context, con
 		}
 	}()
 	return ctx, cancel
-}
-
-// ErrSimulationBusy is Simulate's answer while another simulation runs.
-var ErrSimulationBusy = &credo.Error{Code: credo.EUNAVAILABLE, Message: "another simulation is running: retry when it is done"}
-
-// DraftError is a draft policy that does not parse or lint: one
-// "FILE:LINE: message" line per problem.
-type DraftError struct {
-	Messages []string
-}
-
-func (e *DraftError) Error() string {
-	return fmt.Sprintf("the draft policy has %d error(s)", len(e.Messages))
-}
-
-// Simulate runs a draft policy (YAML source, named draft.yaml in its
-// messages) against the registry's store, with the policy in force at at
-// (zero: now) as the current one. It is the one code path behind
-// POST /v1/simulations and the portal's simulation page. A draft that
-// does not parse or lint is a *DraftError; while another simulation runs
-// it returns ErrSimulationBusy (one at a time per process: each one
-// evaluates every subject twice on every core). Unless admin, the report
-// is redacted: no subject identifiers (an auditor's view).
-func Simulate(ctx context.Context, reg *registry.Registry, src []byte, at time.Time, opts simulate.Options, admin bool) (*simulate.Report, error) {
-	if len(strings.TrimSpace(string(src))) == 0 {
-		return nil, invalid("policy", "the draft policy is empty: send the policy YAML")
-	}
-	doc, err := policy.Parse("draft.yaml", src)
-	if err != nil {
-		if msgs, ok := lintMessages(err); ok {
-			return nil, &DraftError{Messages: msgs}
-		}
-		return nil, invalid("policy", "%v", err)
-	}
-	now := reg.Now()
-	if at.IsZero() {
-		at = now
-	}
-	cur, ok := reg.Engine().PolicyAt(at, now)
-	if !ok {
-		return nil, credo.Errorf(credo.ENOTFOUND, "no policy in force at %s", at.Format("2006-01-02T15:04:05Z07:00"))
-	}
-	if !admin {
-		opts.Top = -1 // an auditor sees no subject
-	}
-	select {
-	case simulationSlot <- struct{}{}:
-	default:
-		return nil, ErrSimulationBusy
-	}
-	defer func() { <-simulationSlot }()
-	draft := engine.Version{Hash: policy.Hash(src), Policy: doc, Effective: at, Published: now}
-	if opts.Known.IsZero() {
-		opts.Known = now // ?at= alone: by everything known now, as for checks
-	}
-	rep, err := simulate.Run(ctx, reg.Store(), cur, draft, at, opts)
-	if err != nil {
-		return nil, err
-	}
-	if !admin {
-		rep = rep.Redact()
-	}
-	return rep, nil
 }
 
 // readPolicyBody reads a policy document (what: "policy", "draft policy")

@@ -51,14 +51,6 @@ type CheckStat struct {
 	Limits  int64  `json:"limits"`
 }
 
-// CheckCounter is an optional interface of a check log that can count
-// the checks made in [from, to) by day (UTC), sector and decision, calling
-// fn once per group. /v1/stats uses it when the check log offers it, and
-// otherwise counts this server's own checks since it started.
-type CheckCounter interface {
-	CountChecks(ctx context.Context, from, to time.Time, fn func(day time.Time, sector, decision string, n int64) error) error
-}
-
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, p *principal) error {
 	ctx := r.Context()
 	from, err := s.queryTime(r, "from")
@@ -111,7 +103,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, p *principa
 func (s *Server) checkStats(ctx context.Context, from, to time.Time) ([]CheckStat, string, error) {
 	type key struct{ day, sector string }
 	out := []CheckStat{}
-	if cst, ok := s.checkLog.(CheckCounter); ok {
+	if cst, ok := s.checkLog.(credo.CheckCounter); ok {
 		if err := s.batcher.flush(ctx); err != nil {
 			return nil, "", credo.Errorf(credo.EUNAVAILABLE, "the check log is catching up; try again")
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"credo"
-	credohttp "credo/http"
 )
 
 // dashboardPage is the operator's view: aggregates only, no personal data.
@@ -196,7 +195,7 @@ func (p *Portal) checkCounts(ctx context.Context, lang string, from, to time.Tim
 	for t := from.UTC(); !t.After(to.UTC()); t = t.AddDate(0, 0, 1) {
 		days = append(days, t.Format("2006-01-02"))
 	}
-	cc, ok := p.checks.(credohttp.CheckCounter)
+	cc, ok := p.checks.(credo.CheckCounter)
 	if !ok {
 		return checks, denials, days, nil, tr(lang, "dash.checks.none"), nil
 	}

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"credo"
-	credohttp "credo/http"
+	"credo/internal/ratelimit"
 	"credo/registry"
 	"credo/transparency"
 )
@@ -95,9 +95,9 @@ type Portal struct {
 	tcache *tokenCache
 
 	signinMu      sync.Mutex // one one-time-code sign-in at a time
-	signinLimit   *credohttp.RateLimiter
-	signinLimitAt func() time.Time       // the limiter's clock (tests move it)
-	lookupLimit   *credohttp.RateLimiter // public list lookups per address
+	signinLimit   *ratelimit.Limiter
+	signinLimitAt func() time.Time   // the limiter's clock (tests move it)
+	lookupLimit   *ratelimit.Limiter // public list lookups per address
 	histories     historyCache
 }
 
@@ -134,11 +134,11 @@ func New(reg *registry.Registry, tokens credo.TokenStore, checks credo.CheckLog,
 	p := &Portal{reg: reg, tokens: tokens, checks: checks, opts: opts, log: opts.Logger, key: key,
 		mux: http.NewServeMux(), tcache: &tokenCache{store: tokens, ttl: opts.TokenCacheTTL}}
 	if opts.SigninRate > 0 {
-		p.signinLimit = credohttp.NewRateLimiter(float64(opts.SigninRate)/60, opts.SigninRate)
+		p.signinLimit = ratelimit.New(float64(opts.SigninRate)/60, opts.SigninRate)
 		p.signinLimitAt = time.Now
 	}
 	if opts.LookupRate > 0 {
-		p.lookupLimit = credohttp.NewRateLimiter(float64(opts.LookupRate)/60, opts.LookupRate)
+		p.lookupLimit = ratelimit.New(float64(opts.LookupRate)/60, opts.LookupRate)
 	}
 	p.census = registry.NewCensusCache(reg, registry.CensusOptions{TTL: opts.CensusTTL, Points: opts.ListHistoryPoints, ServeStale: true})
 	if err := p.parseTemplates(); err != nil {

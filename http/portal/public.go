@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"credo"
-	credohttp "credo/http"
 	"credo/ident"
 	"credo/policy"
 	"credo/registry"
@@ -98,7 +97,7 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		return err
 	}
 	pg.AsOf = cs.At
-	pg.Fields = credohttp.PublishedFields(pg.List.Publish)
+	pg.Fields = registry.PublishedFields(pg.List.Publish)
 	entries := slices.Clone(cs.Entries[pg.List.ID])
 	slices.SortFunc(entries, func(a, b registry.ListEntry) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
@@ -121,11 +120,11 @@ func (p *Portal) handlePublic(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	return nil
 }
 
-// matcher tests an entry against q (see credohttp.MatchEntry: an
+// matcher tests an entry against q (see registry.MatchEntry: an
 // identifier is compared in its masked form, so that a lookup never
 // confirms a number the list does not show).
 func (p *Portal) matcher(q string) func(registry.ListEntry) bool {
-	return credohttp.MatchEntry(q, func(q string) (ident.ID, error) { return p.reg.ParseSubject(q) })
+	return registry.MatchEntry(q, func(q string) (ident.ID, error) { return p.reg.ParseSubject(q) })
 }
 
 // publishRow returns the entry's published fields, in the list's order:
@@ -138,7 +137,7 @@ func publishRow(c *reqCtx, e registry.ListEntry, fields []string, now time.Time,
 		case "name":
 			row[i] = e.Name
 		case "identifier":
-			row[i] = credohttp.MaskIdentifier(e.ID)
+			row[i] = registry.MaskIdentifier(e.ID)
 		case "sex":
 			if e.ID.Sex != credo.SexUnknown {
 				row[i] = tr(c.lang, "sex."+e.ID.Sex.String())

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"credo"
-	credohttp "credo/http"
 	"credo/ingest"
 	"credo/simulate"
 )
@@ -41,7 +40,7 @@ func (p *Portal) handleSimulateForm(w http.ResponseWriter, r *http.Request, c *r
 }
 
 // handleSimulate runs the draft against the registry with the policy in
-// force as the current one (credohttp.Simulate, the API's code path) and
+// force as the current one (simulate.RunDraft, the API's code path) and
 // answers the report as a page of its own with a link back. An auditor
 // gets the redacted report.
 func (p *Portal) handleSimulate(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -98,15 +97,15 @@ func (p *Portal) handleSimulate(w http.ResponseWriter, r *http.Request, c *reqCt
 		return nil
 	}
 	admin := c.sess.Role == credo.RoleAdmin
-	rep, err := credohttp.Simulate(r.Context(), p.reg, src, at, opts, admin)
-	var de *credohttp.DraftError
+	rep, err := simulate.RunDraft(r.Context(), p.reg, src, at, opts, admin)
+	var de *simulate.DraftError
 	switch {
 	case errors.As(err, &de):
 		form.Errors["policy"] = T("sim.policy.lint")
 		form.Problems = de.Messages
 		p.render(w, c, http.StatusBadRequest, "simulate", "sim.title", form)
 		return nil
-	case errors.Is(err, credohttp.ErrSimulationBusy):
+	case errors.Is(err, simulate.ErrBusy):
 		form.Busy = true
 		w.Header().Set("Retry-After", "10")
 		p.render(w, c, http.StatusServiceUnavailable, "simulate", "sim.title", form)
