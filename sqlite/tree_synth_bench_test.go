@@ -41,6 +41,12 @@ func BenchmarkTProofSynthetic(b *testing.B) {
 		b.Fatalf("CREDO_BENCH_SYNTH=%q: want a number of events >= 16", v)
 	}
 	db, samples := synthTree(b, n)
+	level := sqlite.TreeCacheLevel // CREDO_BENCH_CACHE_LEVEL overrides it
+	if v := os.Getenv("CREDO_BENCH_CACHE_LEVEL"); v != "" {
+		if level, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("CREDO_BENCH_CACHE_LEVEL=%q: %v", v, err)
+		}
+	}
 	// With the proof cache (the default: filled lazily from a cold start
 	// in each run) and without, in the same run.
 	for _, cached := range []bool{true, false} {
@@ -50,7 +56,7 @@ func BenchmarkTProofSynthetic(b *testing.B) {
 		}
 		setCache := func() {
 			if cached {
-				db.SetTreeCache(sqlite.TreeCacheLevel, sqlite.TreeCacheMax)
+				db.SetTreeCache(level, sqlite.TreeCacheMax)
 			} else {
 				db.SetTreeCache(0, 0)
 			}
@@ -72,7 +78,7 @@ func BenchmarkTProofSynthetic(b *testing.B) {
 		}
 		b.Run("Consistency"+suffix, func(b *testing.B) {
 			if cached {
-				db.SetTreeCache(sqlite.TreeCacheLevel, sqlite.TreeCacheMax)
+				db.SetTreeCache(level, sqlite.TreeCacheMax)
 			} else {
 				db.SetTreeCache(0, 0)
 			}
