@@ -88,6 +88,38 @@ func TestTProofCache(t *testing.T) {
 		t.Fatalf("the cache holds %d hashes, want it full at %d", n, max)
 	}
 
+	// Proofs read concurrently with appends (run with -race): each
+	// verifies against the root read from the database alone. A fresh
+	// cache, filled by the readers concurrently.
+	db.SetTreeCache(2, 1<<20)
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := int64(1); i <= 60; i++ {
+				size := int64(573) + i // <= 633, the log before these appends
+				seq := 1 + (i*97+int64(g)*31)%size
+				p, err := transparency.Inclusion(ctx, db, seq, size)
+				if err == nil {
+					var root tlog.Hash
+					if root, err = transparency.Root(merkle.Uncached(ctx), db, size); err == nil {
+						err = tlog.CheckRecord(p, size, root, seq-1, tlog.RecordHash(bodies[seq]))
+					}
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	fileN(t, db, 633, 40)
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// A cached upper node rewritten in the database: the cached proofs do
 	// not see it, CheckExtends and VerifyExtends must.
 	cp, err := transparency.Current(ctx, db, "o")

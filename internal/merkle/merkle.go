@@ -241,8 +241,8 @@ func ReadHashes(indexes []int64, nodes func([]int64) ([]tlog.Hash, error), bodie
 // proof reads only its few lower-level hashes (clustered near its leaf)
 // from the database. A stored hash never changes once committed (an
 // append only adds hashes at new indexes), so a hash read from committed
-// data stays valid for the life of the store, except after the tree is
-// cut back (Forget). It holds at most Max hashes: when full, it stops
+// data stays valid for the life of the store (the stores cut their tree
+// back only when they open, before they make their cache). It holds at most Max hashes: when full, it stops
 // adding (the highest levels, crossed by every proof, are read first and
 // stay). It is safe for concurrent use.
 type Cache struct {
@@ -291,21 +291,6 @@ func (c *Cache) Put(idx int64, h tlog.Hash) {
 	c.mu.Lock()
 	if len(c.m) < c.max {
 		c.m[idx] = h
-	}
-	c.mu.Unlock()
-}
-
-// Forget drops every cached hash at index >= from (the tree was cut back
-// to the records before FirstIndex's argument).
-func (c *Cache) Forget(from int64) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	for idx := range c.m {
-		if idx >= from {
-			delete(c.m, idx)
-		}
 	}
 	c.mu.Unlock()
 }
