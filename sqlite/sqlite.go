@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/internal/merkle"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -95,7 +96,8 @@ type DB struct {
 	w    *writer // owned by the committer goroutine
 	head atomic.Pointer[headState]
 
-	treeStmts *stmtCache // the prepared reads of proofs (see TreeHashes)
+	treeStmts *stmtCache                   // the prepared reads of proofs (see TreeHashes)
+	treeCache atomic.Pointer[merkle.Cache] // the upper levels of the tree (see treeHashes)
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
@@ -265,6 +267,7 @@ func (db *DB) open() error {
 	}
 	db.rdb.SetMaxOpenConns(db.opts.ReadConns)
 	db.treeStmts = &stmtCache{db: db.rdb, m: map[string]*sql.Stmt{}}
+	db.treeCache.Store(merkle.NewCache(TreeCacheLevel, TreeCacheMax))
 	db.rdb.SetMaxIdleConns(db.opts.ReadConns)
 	if err := db.rdb.PingContext(ctx); err != nil {
 		return internal("Open", err)

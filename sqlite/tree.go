@@ -174,6 +174,8 @@ func (w *writer) buildTree() (err error) {
 		if _, err := w.conn.ExecContext(bg, "DELETE FROM tree_hashes WHERE idx >= ?", merkle.FirstIndex(w.seq)); err != nil {
 			return err
 		}
+		// (This runs in Open, before any proof is read: the proof
+		// cache, made after it, holds nothing to forget.)
 		covered = w.seq
 	}
 	w.tree.Reset()
@@ -237,7 +239,52 @@ func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, err
 // prepared.
 const treeReadMax = 128
 
+// treeHashes serves the upper levels of the tree from db.treeCache and
+// reads the rest (see readTreeHashes), caching what belongs in the cache.
+// A context marked merkle.Uncached reads everything from the database.
 func (db *DB) treeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	c := db.treeCache.Load()
+	if c == nil || merkle.IsUncached(ctx) {
+		return db.readTreeHashes(ctx, indexes)
+	}
+	out := make([]tlog.Hash, len(indexes))
+	var miss []int64
+	var missAt []int
+	for i, idx := range indexes {
+		if h, ok := c.Get(idx); ok {
+			out[i] = h
+			continue
+		}
+		miss = append(miss, idx)
+		missAt = append(missAt, i)
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	got, err := db.readTreeHashes(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	for j, h := range got {
+		out[missAt[j]] = h
+		c.Put(miss[j], h)
+	}
+	return out, nil
+}
+
+// TreeCacheLen returns the number of stored hashes in the proof cache.
+func (db *DB) TreeCacheLen() int { return db.treeCache.Load().Len() }
+
+// SetTreeCache replaces the proof cache with one of the stored hashes at
+// levels >= minLevel holding at most maxHashes (0: no cache). For
+// benchmarks and tests; the default is set by Open (see TreeCacheLevel).
+// Safe while proofs are read: they use the old cache or the new.
+func (db *DB) SetTreeCache(minLevel, maxHashes int) {
+	db.treeCache.Store(merkle.NewCache(minLevel, maxHashes))
+}
+
+// readTreeHashes reads the stored hashes at indexes from the database.
+func (db *DB) readTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	var nodes, seqs []int64
 	for _, idx := range indexes {
 		if level, n := tlog.SplitStoredHashIndex(idx); level == 0 {
@@ -350,3 +397,14 @@ func (db *DB) EventBodies(ctx context.Context, after, upTo int64, fn func(seq in
 	}
 	return nil
 }
+
+// The proof cache (see treeHashes) holds the stored hashes at tlog levels
+// >= TreeCacheLevel (nodes over 2^TreeCacheLevel events): an inclusion
+// proof reads its TreeCacheLevel lowest hashes, clustered near its leaf
+// in tree_hashes, from the database, the rest from memory. At most
+// TreeCacheMax hashes (~13 MB): the whole of levels >= 10 of a tree of
+// 100 M events is about 195,000.
+const (
+	TreeCacheLevel = 10
+	TreeCacheMax   = 1 << 18
+)

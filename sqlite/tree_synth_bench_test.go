@@ -41,20 +41,56 @@ func BenchmarkTProofSynthetic(b *testing.B) {
 		b.Fatalf("CREDO_BENCH_SYNTH=%q: want a number of events >= 16", v)
 	}
 	db, samples := synthTree(b, n)
-	b.Run("Inclusion", func(b *testing.B) {
-		medianOps(b, func(i int) error {
-			_, err := transparency.Inclusion(ctx, db, samples[i%len(samples)], n)
-			return err
+	level := sqlite.TreeCacheLevel // CREDO_BENCH_CACHE_LEVEL overrides it
+	if v := os.Getenv("CREDO_BENCH_CACHE_LEVEL"); v != "" {
+		if level, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("CREDO_BENCH_CACHE_LEVEL=%q: %v", v, err)
+		}
+	}
+	// With the proof cache (the default: filled lazily from a cold start
+	// in each run) and without, in the same run.
+	for _, cached := range []bool{true, false} {
+		suffix := ""
+		if !cached {
+			suffix = "NoCache"
+		}
+		setCache := func() {
+			if cached {
+				db.SetTreeCache(level, sqlite.TreeCacheMax)
+			} else {
+				db.SetTreeCache(0, 0)
+			}
+		}
+		b.Run("Inclusion"+suffix, func(b *testing.B) {
+			setCache()
+			medianOps(b, func(i int) error {
+				_, err := transparency.Inclusion(ctx, db, samples[i%len(samples)], n)
+				return err
+			})
+			b.ReportMetric(float64(n), "events")
+			b.ReportMetric(float64(db.TreeCacheLen()), "cached-hashes")
 		})
-		b.ReportMetric(float64(n), "events")
-	})
-	b.Run("Consistency", func(b *testing.B) {
-		medianOps(b, func(i int) error {
-			_, err := transparency.Consistency(ctx, db, samples[i%len(samples)], n)
-			return err
+	}
+	for _, cached := range []bool{true, false} {
+		suffix := ""
+		if !cached {
+			suffix = "NoCache"
+		}
+		b.Run("Consistency"+suffix, func(b *testing.B) {
+			if cached {
+				db.SetTreeCache(level, sqlite.TreeCacheMax)
+			} else {
+				db.SetTreeCache(0, 0)
+			}
+			medianOps(b, func(i int) error {
+				_, err := transparency.Consistency(ctx, db, samples[i%len(samples)], n)
+				return err
+			})
+			b.ReportMetric(float64(n), "events")
+			b.ReportMetric(float64(db.TreeCacheLen()), "cached-hashes")
 		})
-		b.ReportMetric(float64(n), "events")
-	})
+	}
+	db.SetTreeCache(sqlite.TreeCacheLevel, sqlite.TreeCacheMax)
 	b.Run("CheckpointSign", func(b *testing.B) {
 		skey, _, _ := transparency.GenerateKey("bench/log")
 		s, _ := note.NewSigner(skey)

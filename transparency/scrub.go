@@ -101,6 +101,7 @@ func (s *Scrubber) Scrub(ctx context.Context) error {
 }
 
 func (s *Scrubber) scrub(ctx context.Context) error {
+	ctx = merkle.Uncached(ctx) // what is stored, not what a cache read before
 	head, _, err := s.log.Head(ctx)
 	if err != nil {
 		return err

@@ -48,6 +48,7 @@ func IsDivergence(err error) (*Divergence, bool) {
 // trusts the stored tree to match the event bodies; VerifyExtends checks
 // that too, by re-walking the log.
 func CheckExtends(ctx context.Context, l Log, cp Checkpoint) error {
+	ctx = merkle.Uncached(ctx) // what is stored, not what a cache read before
 	head, _, err := l.Head(ctx)
 	if err != nil {
 		return err
@@ -83,6 +84,7 @@ type VerifyResult struct {
 // not extend cp is a *Divergence error, with the first differing
 // position when one can be told.
 func VerifyExtends(ctx context.Context, l Log, cp *Checkpoint) (VerifyResult, error) {
+	ctx = merkle.Uncached(ctx) // what is stored, not what a cache read before
 	var res VerifyResult
 	head, _, err := l.Head(ctx)
 	if err != nil {

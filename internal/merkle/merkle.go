@@ -16,8 +16,10 @@
 package merkle
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -231,4 +233,89 @@ func ReadHashes(indexes []int64, nodes func([]int64) ([]tlog.Hash, error), bodie
 		}
 	}
 	return out, nil
+}
+
+// Cache is a bounded, read-through cache of the stored hashes at tlog
+// levels >= MinLevel: the upper levels of the tree, which every proof
+// crosses and which are scattered over the stored-hash table, so that a
+// proof reads only its few lower-level hashes (clustered near its leaf)
+// from the database. A stored hash never changes once committed (an
+// append only adds hashes at new indexes), so a hash read from committed
+// data stays valid for the life of the store (the stores cut their tree
+// back only when they open, before they make their cache). It holds at most Max hashes: when full, it stops
+// adding (the highest levels, crossed by every proof, are read first and
+// stay). It is safe for concurrent use.
+type Cache struct {
+	minLevel int
+	max      int
+	mu       sync.RWMutex
+	m        map[int64]tlog.Hash
+}
+
+// NewCache returns a cache of the stored hashes at levels >= minLevel
+// (at least 1: leaves are the event bodies, not stored hashes), holding
+// at most maxHashes of them. A nil *Cache (maxHashes <= 0) caches nothing.
+func NewCache(minLevel, maxHashes int) *Cache {
+	if maxHashes <= 0 {
+		return nil
+	}
+	return &Cache{minLevel: min(max(minLevel, 1), 63), max: maxHashes, m: map[int64]tlog.Hash{}}
+}
+
+// Cacheable reports whether the stored hash at idx belongs in the cache.
+func (c *Cache) Cacheable(idx int64) bool {
+	if c == nil {
+		return false
+	}
+	level, _ := tlog.SplitStoredHashIndex(idx)
+	return level >= c.minLevel
+}
+
+// Get returns the cached hash at idx.
+func (c *Cache) Get(idx int64) (tlog.Hash, bool) {
+	if c == nil {
+		return tlog.Hash{}, false
+	}
+	c.mu.RLock()
+	h, ok := c.m[idx]
+	c.mu.RUnlock()
+	return h, ok
+}
+
+// Put caches the hash at idx, read from committed data, if it is
+// cacheable and the cache is not full.
+func (c *Cache) Put(idx int64, h tlog.Hash) {
+	if !c.Cacheable(idx) {
+		return
+	}
+	c.mu.Lock()
+	if len(c.m) < c.max {
+		c.m[idx] = h
+	}
+	c.mu.Unlock()
+}
+
+// Len returns the number of cached hashes.
+func (c *Cache) Len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
+
+type uncachedKey struct{}
+
+// Uncached returns ctx marked so that the stores read stored hashes from
+// the database itself, bypassing (and not filling) their caches: the
+// scrub and verify compare what is stored, not what was read before.
+func Uncached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncachedKey{}, true)
+}
+
+// IsUncached reports whether ctx was marked by Uncached.
+func IsUncached(ctx context.Context) bool {
+	v, _ := ctx.Value(uncachedKey{}).(bool)
+	return v
 }
