@@ -12,6 +12,7 @@ import (
 	"credo"
 	"credo/engine"
 	"credo/ingest"
+	"credo/registry"
 )
 
 // RecordRequest is the body of POST /v1/records: the fields of a record an
@@ -304,15 +305,6 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request, p *princip
 	if err := decodeJSON(w, r, &q, maxJSONBody); err != nil {
 		return err
 	}
-	if strings.TrimSpace(q.Reason) == "" {
-		return invalid("reason", "is required: say why (it is shown to the subject)")
-	}
-	if len(q.Reason) > 2000 {
-		return invalid("reason", "is longer than 2000 characters")
-	}
-	if q.Void && typ != credo.EventRecordRevoked {
-		return invalid("void", "applies to revocations only")
-	}
 	ctx := r.Context()
 	pol, _, err := s.reg.Policy(ctx)
 	if err != nil {
@@ -323,45 +315,23 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request, p *princip
 		if at, err = parseTime("at", q.At, pol.Location()); err != nil {
 			return err
 		}
-		if at.After(s.reg.Now().Add(5 * time.Minute)) {
-			return invalid("at", "%s is in the future", q.At)
-		}
 	}
-	rec, err := s.reg.Store().Record(ctx, id)
-	if err != nil {
-		return err
-	}
-	actor := credo.RoleAdmin
+	actor := registry.ActorAdmin
 	if p.is(rAuthority) {
-		if rec.Authority != p.token.Authority {
-			// Which authority filed it is not said: an authority learns
-			// nothing of the records of others.
-			return credo.Errorf(credo.EFORBIDDEN, "record %d was not filed by %s: only the filing authority or an admin may change it", id, p.token.Authority)
-		}
 		actor = p.token.Authority
 	}
-	if !at.IsZero() && at.Before(rec.DecidedAt) && typ != credo.EventRecordRevoked {
-		return invalid("at", "%s is before the record's decision date", q.At)
+	// The registry checks the change (the CLI's path too), and a change
+	// that changes nothing appends nothing: the earlier change is the
+	// answer, 200.
+	ev, err := s.reg.ChangeRecordAs(ctx, typ, id, at, actor, q.Reason, q.Void)
+	if ce := (*credo.Error)(nil); errors.As(err, &ce) && ce.Code == credo.ENOTFOUND && ce.Field == "record_id" {
+		return &credo.Error{Code: ce.Code, Message: ce.Message} // the id is in the path, not a field
 	}
-	// A change that changes nothing appends nothing: when the record
-	// already has the same change from the same instant or earlier (and,
-	// for a revocation, void ab initio if this one is), the answer is that
-	// change, 200.
-	s.consentMu.Lock()
-	defer s.consentMu.Unlock()
-	when := at
-	if when.IsZero() {
-		when = s.reg.Now()
-	}
-	if prev, err := s.sameChange(ctx, rec, typ, when, q.Void); err != nil {
-		return err
-	} else if prev != nil {
-		return writeJSON(w, http.StatusOK, prev)
-	}
-	ev, err := s.reg.ChangeRecord(ctx, typ, id, at, actor, q.Reason, q.Void)
 	if err != nil {
 		if typ == credo.EventRepairApproved && credo.ErrorCode(err) == credo.ECONFLICT {
-			return s.repairRefusal(ctx, rec, err)
+			if rec, rerr := s.reg.Store().Record(ctx, id); rerr == nil {
+				return s.repairRefusal(ctx, rec, err)
+			}
 		}
 		return err
 	}
@@ -385,24 +355,4 @@ func (s *Server) repairRefusal(ctx context.Context, rec *credo.Record, err error
 	}
 	from, _ := engine.RepairFrom(pol, rule, rec)
 	return repairError{err: ce, from: from.In(pol.Location()).Format("2006-01-02")}
-}
-
-// sameChange returns the record's earlier change of type typ that makes a
-// new one (at instant at, void or not) change nothing, or nil.
-func (s *Server) sameChange(ctx context.Context, rec *credo.Record, typ credo.EventType, at time.Time, void bool) (*credo.Event, error) {
-	f, err := s.reg.Facts(ctx, rec.Subject)
-	if err != nil {
-		return nil, err
-	}
-	for i := range f.Events {
-		ev := &f.Events[i]
-		c := ev.Change
-		if ev.Type != typ || c == nil || c.RecordID != rec.ID {
-			continue
-		}
-		if !c.At.After(at) && (c.VoidAbInitio || !void) {
-			return ev, nil
-		}
-	}
-	return nil, nil
 }

@@ -200,7 +200,7 @@ type Server struct {
 	routes  []string
 	handler http.Handler
 
-	consentMu sync.Mutex // a consent or a record change is compared with the earlier ones and appended atomically
+	consentMu sync.Mutex // a consent is compared with the earlier ones and appended atomically (record changes: registry.ChangeRecordAs)
 
 	closing   atomic.Bool
 	closeOnce sync.Once

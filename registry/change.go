@@ -14,6 +14,11 @@ import (
 // effective instant not in the future and, but for a revocation, not
 // before the decision date; an authority acts only on the records it
 // filed (ActorAdmin on any).
+//
+// A change that changes nothing appends nothing: when the record already
+// has the same change from the same instant or earlier (and, for a
+// revocation, void ab initio if this one is), that earlier change is
+// returned and no event is appended. The API and the CLI both come here.
 func (r *Registry) ChangeRecordAs(ctx context.Context, typ credo.EventType, recordID int64, at time.Time, actor, reason string, void bool) (*credo.Event, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
@@ -38,5 +43,34 @@ func (r *Registry) ChangeRecordAs(ctx context.Context, typ credo.EventType, reco
 	if !at.IsZero() && at.Before(rec.DecidedAt) && typ != credo.EventRecordRevoked {
 		return nil, credo.FieldErrorf("at", "%s is before the record's decision date", at.Format(time.RFC3339))
 	}
+	r.changeMu.Lock() // the check for an earlier change and the append, as one
+	defer r.changeMu.Unlock()
+	when := at
+	if when.IsZero() {
+		when = r.now()
+	}
+	if prev, err := r.sameChange(ctx, rec, typ, when, void); err != nil || prev != nil {
+		return prev, err
+	}
 	return r.ChangeRecord(ctx, typ, recordID, at, actor, reason, void)
+}
+
+// sameChange returns the record's earlier change of type typ that makes a
+// new one (at instant at, void or not) change nothing, or nil.
+func (r *Registry) sameChange(ctx context.Context, rec *credo.Record, typ credo.EventType, at time.Time, void bool) (*credo.Event, error) {
+	f, err := r.Facts(ctx, rec.Subject)
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Events {
+		ev := &f.Events[i]
+		c := ev.Change
+		if ev.Type != typ || c == nil || c.RecordID != rec.ID {
+			continue
+		}
+		if !c.At.After(at) && (c.VoidAbInitio || !void) {
+			return ev, nil
+		}
+	}
+	return nil, nil
 }

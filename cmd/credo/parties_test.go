@@ -64,3 +64,42 @@ func TestG07RecordAndLinkCommands(t *testing.T) {
 		t.Errorf("link end: exit %d %s%s", code, out, errs)
 	}
 }
+
+// TestG16RecordCommandAppendsNothing: the same fulfilment or revocation
+// again from the command line changes nothing and appends nothing, as
+// through the API (one function, registry.ChangeRecordAs, serves both);
+// a void revocation after a plain one still changes the record.
+func TestG16RecordCommandAppendsNothing(t *testing.T) {
+	db := newRegistry(t)
+	ids := fileJudgments(t, db, 2)
+	id0, id1 := strconv.FormatInt(ids[0], 10), strconv.FormatInt(ids[1], 10)
+	events := func() string {
+		t.Helper()
+		code, out, errs := runCLI(t, "verify", "--db", db, "--log-only")
+		if code != 0 {
+			t.Fatalf("verify: %d %s%s", code, out, errs)
+		}
+		return strings.Fields(out)[1] // "ok: N events, ..."
+	}
+	steps := []struct {
+		args    []string
+		appends bool
+	}{
+		{[]string{"record", "fulfil", "--db", db, id0, "--reason", "paid", "--at", "2025-03-01"}, true},
+		{[]string{"record", "fulfil", "--db", db, id0, "--reason", "paid", "--at", "2025-03-01"}, false},
+		{[]string{"record", "fulfil", "--db", db, id0, "--reason", "paid again", "--at", "2025-04-01"}, false},
+		{[]string{"record", "revoke", "--db", db, id1, "--reason", "wrong person"}, true},
+		{[]string{"record", "revoke", "--db", db, id1, "--reason", "wrong person"}, false},
+		{[]string{"record", "revoke", "--db", db, id1, "--reason", "wrong person", "--void"}, true},
+		{[]string{"record", "revoke", "--db", db, id1, "--reason", "wrong person", "--void"}, false},
+	}
+	for _, st := range steps {
+		before := events()
+		if code, out, errs := runCLI(t, st.args...); code != 0 {
+			t.Fatalf("%v: exit %d %s%s", st.args, code, out, errs)
+		}
+		if after := events(); (after != before) != st.appends {
+			t.Errorf("%v: events %s -> %s, want an append: %v", st.args, before, after, st.appends)
+		}
+	}
+}
