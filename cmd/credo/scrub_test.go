@@ -74,10 +74,11 @@ func TestT04ScrubFindsMovedEvent(t *testing.T) {
 	f := &serveFlags{scrubEvery: 1e18, scrubRate: 1e6}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc2, err := startScrub(cctx, f, st, nil, nil)
+	sc2, err := newScrub(f, st, nil, nil)
 	if err != nil || sc2 == nil {
-		t.Fatalf("startScrub: %v", err)
+		t.Fatalf("newScrub: %v", err)
 	}
+	go sc2.Run(cctx, f.scrubEvery)
 	// Wait for the first pass (no timing: Scrub again, synchronously).
 	if err := sc2.Scrub(ctx); err == nil {
 		t.Fatal("the scrub did not find the moved event")

@@ -114,15 +114,6 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 	if err != nil {
 		return err
 	}
-	if !f.noVerifyProj && reg.Doubt() == nil {
-		// The full comparison with a replay of the log: a difference
-		// makes the registry refuse to answer (503) from then on.
-		go func() {
-			if res, err := reg.VerifyProjections(cmd.Context()); err == nil && res.OK {
-				logger.Info("projections verified against a replay of the log", "events", res.Events)
-			}
-		}()
-	}
 	defer func() {
 		// On a clean shutdown the table is saved at the position it
 		// reflects, so that the next start loads it instead of rebuilding.
@@ -169,10 +160,12 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, ln net.Listener, db store,
 		return err
 	}
 	opts.Transparency = signer
-	if sc, err := startScrub(cmd.Context(), f, db, signer, logger); err != nil {
+	scrub, err := newScrub(f, db, signer, logger)
+	if err != nil {
 		return err
-	} else if sc != nil {
-		opts.Scrub = sc
+	}
+	if scrub != nil {
+		opts.Scrub = scrub
 	}
 	var srv *chttp.Server
 	if !f.noPortal {
@@ -198,6 +191,20 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, ln net.Listener, db store,
 		return err
 	}
 	logger.Info("starting: census built", "subjects", cs.Subjects, "took", time.Since(start).Round(time.Millisecond).String())
+	// The whole-log checks run in the background once the census is built,
+	// one after the other, so that start-up reads the log once at a time:
+	// the projections against a replay (a difference makes the registry
+	// refuse to answer, 503, from then on), then the scrub's passes.
+	go func(ctx context.Context) {
+		if !f.noVerifyProj && reg.Doubt() == nil {
+			if res, err := reg.VerifyProjections(ctx); err == nil && res.OK {
+				logger.Info("projections verified against a replay of the log", "events", res.Events)
+			}
+		}
+		if scrub != nil {
+			scrub.Run(ctx, f.scrubEvery)
+		}
+	}(cmd.Context())
 	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)

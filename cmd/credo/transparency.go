@@ -288,19 +288,14 @@ func subjectReceipt(st credo.Store, s *transparency.Signer) func(ctx context.Con
 	}
 }
 
-// startScrub starts serve's background scrub (nil if --scrub-interval 0
-// or the store keeps no tree).
-func startScrub(ctx context.Context, f *serveFlags, st credo.Store, signer *transparency.Signer, logger *slog.Logger) (*transparency.Scrubber, error) {
+// newScrub returns serve's background scrub, not yet running (nil if
+// --scrub-interval 0 or the store keeps no tree).
+func newScrub(f *serveFlags, st credo.Store, signer *transparency.Signer, logger *slog.Logger) (*transparency.Scrubber, error) {
 	if f.scrubEvery <= 0 {
 		return nil, nil
 	}
 	if _, ok := transparency.AsLog(st); !ok {
 		return nil, nil
 	}
-	sc, err := transparency.NewScrubber(st, signer, f.scrubRate, logger)
-	if err != nil {
-		return nil, err
-	}
-	go sc.Run(ctx, f.scrubEvery)
-	return sc, nil
+	return transparency.NewScrubber(st, signer, f.scrubRate, logger)
 }
