@@ -202,7 +202,11 @@ type Server struct {
 
 	consentMu sync.Mutex // a consent is compared with the earlier ones and appended atomically (record changes: registry.ChangeRecordAs)
 
-	closing   atomic.Bool
+	closing atomic.Bool
+	// life ends when the server begins shutting down (endLife, with
+	// closing): long requests such as simulations end with it.
+	life      context.Context
+	endLife   context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -228,6 +232,7 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.metrics.reg.MustRegister(readingGauge(&s.reading))
+	s.life, s.endLife = context.WithCancel(context.Background())
 	s.batcher = newCheckBatcher(checks, s.log, s.metrics, s.health, !opts.CheckLogAsync, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
 	if opts.Census != nil {
 		s.census = opts.Census
@@ -291,7 +296,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 		return err
 	case <-ctx.Done():
 	}
-	s.closing.Store(true)
+	s.beginClosing()
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
@@ -307,12 +312,19 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 // registry or the stores. Call it after the HTTP server has stopped.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.closing.Store(true)
+		s.beginClosing()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 		defer cancel()
 		s.closeErr = s.batcher.close(ctx)
 	})
 	return s.closeErr
+}
+
+// beginClosing marks the server as shutting down: it stops accepting
+// checks and simulations, and ends the contexts derived from its life.
+func (s *Server) beginClosing() {
+	s.closing.Store(true)
+	s.endLife()
 }
 
 // FlushChecks waits until every check answered so far is in the check log.

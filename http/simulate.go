@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"credo"
 	"credo/policy"
@@ -97,30 +96,12 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request, p *princ
 	return writeJSON(w, http.StatusOK, rep)
 }
 
-// shutdownPoll is how often a running simulation looks whether the server
-// has begun shutting down.
-const shutdownPoll = 10 * time.Millisecond
-
-// simulationContext returns a context that ends with parent or, within
-// shutdownPoll, once the server begins shutting down.
+// simulationContext returns a context that ends with parent or once the
+// server begins shutting down.
 func (s *Server) simulationContext(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
-	go func() {
-		t := time.NewTicker(shutdownPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if s.closing.Load() {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return ctx, cancel
+	stop := context.AfterFunc(s.life, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // readPolicyBody reads a policy document (what: "policy", "draft policy")

@@ -10,11 +10,12 @@ import (
 // client goes away.
 func TestG11SimulationContextEndsOnShutdown(t *testing.T) {
 	s := &Server{}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	ctx, cancel := s.simulationContext(context.Background())
 	defer cancel()
 	if ctx.Err() != nil {
 		t.Fatal("ended before the shutdown")
 	}
-	s.closing.Store(true)
+	s.beginClosing()
 	<-ctx.Done() // never returns without the fix: the test times out
 }
