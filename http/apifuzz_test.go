@@ -16,9 +16,7 @@ package http_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -383,33 +381,4 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// doType is env.do with a Content-Type (none when media is "").
-func (e *env) doType(method, path, token, media string, body any) *response {
-	e.t.Helper()
-	var rd io.Reader
-	if s, ok := body.(string); ok {
-		rd = strings.NewReader(s)
-	}
-	req, err := http.NewRequest(method, e.ts.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if media != "" {
-		req.Header.Set("Content-Type", media)
-	}
-	if a := e.auth(token); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	resp, err := e.ts.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}
 }

@@ -198,6 +198,13 @@ func (e *env) auth(name string) string {
 // string or []byte, else encoded as JSON.
 func (e *env) do(method, path, token string, body any) *response {
 	e.t.Helper()
+	return e.doType(method, path, token, "", body)
+}
+
+// doType is env.do with a Content-Type (none when media is ""). body is
+// sent as is when it is a string or []byte, else encoded as JSON.
+func (e *env) doType(method, path, token, media string, body any) *response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -215,6 +222,9 @@ func (e *env) do(method, path, token string, body any) *response {
 	req, err := http.NewRequest(method, e.ts.URL+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if media != "" {
+		req.Header.Set("Content-Type", media)
 	}
 	if a := e.auth(token); a != "" {
 		req.Header.Set("Authorization", a)
