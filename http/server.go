@@ -200,8 +200,6 @@ type Server struct {
 	routes  []string
 	handler http.Handler
 
-	consentMu sync.Mutex // a consent is compared with the earlier ones and appended atomically (record changes: registry.ChangeRecordAs)
-
 	closing atomic.Bool
 	// life ends when the server begins shutting down (endLife, with
 	// closing): long requests such as simulations end with it.

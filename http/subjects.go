@@ -232,49 +232,14 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	id, _ := s.reg.ParseSubject(subject)
-	pol, _, err := s.reg.Policy(r.Context())
+	// The registry appends nothing for a request that changes nothing: the
+	// same consent again answers 200 with the event that gave it.
+	ev, created, err := s.reg.Consent(r.Context(), subject, q.Scheme, *q.Given)
 	if err != nil {
 		return err
 	}
-	sc := pol.Scheme(q.Scheme)
-	switch {
-	case sc == nil:
-		return invalid("scheme", "unknown scheme %q in the policy in force", q.Scheme)
-	case !sc.Applies(id.Kind.String()):
-		return invalid("scheme", "scheme %s does not score a %s", q.Scheme, id.Kind)
-	case !sc.ConsentRequired():
-		return invalid("scheme", "scheme %s scores without consent under the policy in force: consent has no effect", q.Scheme)
+	if !created {
+		return writeJSON(w, http.StatusOK, ev)
 	}
-	// A request that changes nothing appends nothing: the same consent
-	// again answers 200 with the event that gave (or withdrew) it.
-	s.consentMu.Lock()
-	defer s.consentMu.Unlock()
-	f, err := s.reg.Facts(r.Context(), subject)
-	if err != nil {
-		return err
-	}
-	var last *credo.Event
-	for i := range f.Events {
-		ev := &f.Events[i]
-		if (ev.Type == credo.EventConsentGiven || ev.Type == credo.EventConsentWithdrawn) && ev.Consent != nil && ev.Consent.Scheme == q.Scheme {
-			last = ev
-		}
-	}
-	switch {
-	case last != nil && last.Consent.Given == *q.Given:
-		return writeJSON(w, http.StatusOK, last)
-	case last == nil && !*q.Given:
-		return &credo.Error{Code: credo.ECONFLICT, Field: "given", Message: "there is no consent to scheme " + q.Scheme + " to withdraw"}
-	}
-	typ := credo.EventConsentGiven
-	if !*q.Given {
-		typ = credo.EventConsentWithdrawn
-	}
-	evs, err := s.reg.Append(r.Context(), &credo.Event{Type: typ, Subject: subject, Actor: credo.RoleSubject,
-		Consent: &credo.Consent{Scheme: q.Scheme, At: s.reg.Now(), Given: *q.Given}})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, evs[0])
+	return writeJSON(w, http.StatusCreated, ev)
 }

@@ -35,7 +35,7 @@ type Registry struct {
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
 
-	changeMu sync.Mutex    // serialises record changes (the no-op check and the append)
+	changeMu sync.Mutex    // serialises record changes and consents (the no-op check and the append)
 	sweepMu  sync.Mutex    // serialises sweeps for missing notices
 	sweepNow chan struct{} // wakes RunNoticeSweeper
 
