@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,45 +44,8 @@ func (db *DB) VerifyProjections(ctx context.Context) (credo.ProjectionResult, er
 	}
 	defer tx.Rollback(context.Background())
 	replay := &storecore.ProjectionReplay{Time: pgInstant}
-	var n int64
-	var bodies [][]byte
-	var hashes []string
-	flush := func() error {
-		evs, err := storecore.DecodeEvents(bodies, hashes)
-		if err != nil {
-			return err
-		}
-		for i := range evs {
-			replay.Event(&evs[i])
-		}
-		n += int64(len(evs))
-		bodies, hashes = bodies[:0], hashes[:0]
-		return ctx.Err()
-	}
-	rows, err := tx.Query(ctx, "SELECT body, hash FROM events ORDER BY seq")
+	n, err := storecore.ReplayLog(ctx, pgQuerier{tx}, replay)
 	if err != nil {
-		return res, internal("VerifyProjections", err)
-	}
-	for rows.Next() {
-		var body []byte
-		var hash string
-		if err := rows.Scan(&body, &hash); err != nil {
-			rows.Close()
-			return res, internal("VerifyProjections", err)
-		}
-		bodies, hashes = append(bodies, body), append(hashes, hash)
-		if len(bodies) == 4096 {
-			if err := flush(); err != nil {
-				rows.Close()
-				return res, internal("VerifyProjections", err)
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, internal("VerifyProjections", err)
-	}
-	if err := flush(); err != nil {
 		return res, internal("VerifyProjections", err)
 	}
 	stored, err := storedProjections(ctx, tx)
@@ -179,86 +141,34 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 		return res, err
 	}
 	defer tx.Rollback(context.Background())
-	var headSeq, lastSeq int64
-	var headHash, lastHash string
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&headSeq, &headHash)
-	haveHead := err == nil
-	if err != nil && !isNoRows(err) {
-		return res, internal("CheckProjections", err)
-	}
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
-	if err != nil && !isNoRows(err) {
-		return res, internal("CheckProjections", err)
-	}
-	if err := storecore.HeadAgreement("postgres.CheckProjections", haveHead, headSeq, headHash, lastSeq, lastHash); err != nil {
-		res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "head", LogRows: lastSeq, Stored: headSeq, Problem: credo.ErrorMessage(err)})
-		return res, nil
-	}
-
-	want := storecore.Tally{}
-	var from int64
-	var auditHash, counts string
-	err = tx.QueryRow(ctx, "SELECT seq, hash, counts FROM projection_audit WHERE id = 1").Scan(&from, &auditHash, &counts)
-	switch {
-	case isNoRows(err):
-		from = 0
-	case err != nil:
-		return res, internal("CheckProjections", err)
-	default:
-		var hash string
-		err := tx.QueryRow(ctx, "SELECT hash FROM events WHERE seq = $1", from).Scan(&hash)
-		if err != nil || hash != auditHash || json.Unmarshal([]byte(counts), &want) != nil {
-			res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "events", LogRows: from,
-				Problem: "the event the last projection check stood at is no longer in the log as it was: run `credo verify`"})
-			return res, nil
-		}
-	}
-	rows, err := tx.Query(ctx, "SELECT type, subject, CASE WHEN type IN ('link.added', 'link.removed') THEN body END FROM events WHERE seq > $1 ORDER BY seq", from)
+	res, base, err := storecore.CheckProjections(ctx, pgQuerier{tx}, "postgres.CheckProjections", "log_head")
 	if err != nil {
 		return res, internal("CheckProjections", err)
 	}
-	for rows.Next() {
-		var typ, subject string
-		var body []byte
-		if err := rows.Scan(&typ, &subject, &body); err != nil {
-			rows.Close()
-			return res, internal("CheckProjections", err)
-		}
-		var link *credo.Link
-		if storecore.LinkEvent(typ) {
-			var ev credo.Event
-			if err := json.Unmarshal(body, &ev); err == nil {
-				link = ev.Link
-			}
-		}
-		want.Event(credo.EventType(typ), subject, link)
-		res.Events++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, internal("CheckProjections", err)
-	}
-	stored := storecore.Tally{}
-	for _, t := range storecore.CountedTables {
-		var n int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
-			return res, internal("CheckProjections", err)
-		}
-		stored[t] = n
-		res.Tables[t] = n
-	}
-	var subjects, distinct int64
-	if err := tx.QueryRow(ctx, "SELECT (SELECT count(*) FROM subjects), (SELECT count(DISTINCT subject) FROM subject_events)").Scan(&subjects, &distinct); err != nil {
-		return res, internal("CheckProjections", err)
-	}
-	res.Tables["subjects"] = subjects
-	res.Problems = storecore.CheckCounts(want, stored, subjects, distinct)
-	res.OK = len(res.Problems) == 0
-	if res.OK && lastSeq > from {
-		b, _ := json.Marshal(want)
+	if base != nil {
 		db.pool.Exec(ctx, `INSERT INTO projection_audit (id, seq, hash, counts) VALUES (1, $1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, counts = excluded.counts`,
-			lastSeq, lastHash, string(b))
+			base.Seq, base.Hash, base.Counts)
 	}
 	return res, nil
 }
+
+// pgQuerier is a transaction or the pool as storecore's shared store
+// logic queries it.
+type pgQuerier struct {
+	tx interface {
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}
+}
+
+func (q pgQuerier) QueryRow(ctx context.Context, sql string, args ...any) storecore.Row {
+	return q.tx.QueryRow(ctx, sql, args...)
+}
+
+func (q pgQuerier) Query(ctx context.Context, sql string, args ...any) (storecore.Rows, error) {
+	return q.tx.Query(ctx, sql, args...)
+}
+
+func (pgQuerier) NoRows(err error) bool { return isNoRows(err) }
+func (pgQuerier) Numbered() bool        { return true }

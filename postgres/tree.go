@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"credo/internal/merkle"
+	"credo/internal/storecore"
 )
 
 // addLeaf adds the event of sequence number seq, whose canonical body is
@@ -216,23 +217,7 @@ func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, err
 // EventBodies calls fn with the stored canonical body of every event with
 // after < seq <= upTo, in order: the leaves of the tree, as stored.
 func (db *DB) EventBodies(ctx context.Context, after, upTo int64, fn func(seq int64, body []byte) error) error {
-	rows, err := db.pool.Query(ctx, "SELECT seq, body FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq", after, upTo)
-	if err != nil {
+	return storecore.EventBodies(ctx, pgQuerier{db.pool}, after, upTo, fn, func(err error) error {
 		return internal("EventBodies", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var body []byte
-		if err := rows.Scan(&seq, &body); err != nil {
-			return internal("EventBodies", err)
-		}
-		if err := fn(seq, body); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("EventBodies", err)
-	}
-	return nil
+	})
 }

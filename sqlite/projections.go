@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 
 	"credo"
@@ -40,45 +39,8 @@ func (db *DB) VerifyProjections(ctx context.Context) (credo.ProjectionResult, er
 	}
 	defer done()
 	replay := &storecore.ProjectionReplay{Time: utcText}
-	var n int64
-	var bodies [][]byte
-	var hashes []string
-	flush := func() error {
-		evs, err := storecore.DecodeEvents(bodies, hashes)
-		if err != nil {
-			return err
-		}
-		for i := range evs {
-			replay.Event(&evs[i])
-		}
-		n += int64(len(evs))
-		bodies, hashes = bodies[:0], hashes[:0]
-		return ctx.Err()
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT body, hash FROM events ORDER BY seq")
+	n, err := storecore.ReplayLog(ctx, connQuerier{conn}, replay)
 	if err != nil {
-		return res, internal("VerifyProjections", err)
-	}
-	for rows.Next() {
-		var body []byte
-		var hash string
-		if err := rows.Scan(&body, &hash); err != nil {
-			rows.Close()
-			return res, internal("VerifyProjections", err)
-		}
-		bodies, hashes = append(bodies, body), append(hashes, hash)
-		if len(bodies) == 4096 {
-			if err := flush(); err != nil {
-				rows.Close()
-				return res, internal("VerifyProjections", err)
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, internal("VerifyProjections", err)
-	}
-	if err := flush(); err != nil {
 		return res, internal("VerifyProjections", err)
 	}
 	stored, err := db.storedProjections(ctx, conn)
@@ -181,96 +143,47 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 		return res, err
 	}
 	defer done()
-	var headSeq, lastSeq int64
-	var headHash, lastHash string
-	err = conn.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
-	haveHead := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return res, internal("CheckProjections", err)
-	}
-	err = conn.QueryRowContext(ctx, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return res, internal("CheckProjections", err)
-	}
-	if err := storecore.HeadAgreement("sqlite.CheckProjections", haveHead, headSeq, headHash, lastSeq, lastHash); err != nil {
-		res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "head", LogRows: lastSeq, Stored: headSeq, Problem: credo.ErrorMessage(err)})
-		return res, nil
-	}
-
-	// The baseline: the counts at the last passing check, if its event
-	// is still the one it saw.
-	want := storecore.Tally{}
-	var from int64
-	var auditHash, counts string
-	err = conn.QueryRowContext(ctx, "SELECT seq, hash, counts FROM projection_audit WHERE id = 1").Scan(&from, &auditHash, &counts)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		from = 0
-	case err != nil:
-		return res, internal("CheckProjections", err)
-	default:
-		var hash string
-		err := conn.QueryRowContext(ctx, "SELECT hash FROM events WHERE seq = ?", from).Scan(&hash)
-		if err != nil || hash != auditHash || json.Unmarshal([]byte(counts), &want) != nil {
-			res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "events", LogRows: from,
-				Problem: "the event the last projection check stood at is no longer in the log as it was: run `credo verify`"})
-			return res, nil
-		}
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT type, subject, CASE WHEN type IN ('link.added', 'link.removed') THEN body END FROM events WHERE seq > ? ORDER BY seq", from)
+	res, base, err := storecore.CheckProjections(ctx, connQuerier{conn}, "sqlite.CheckProjections", "head")
 	if err != nil {
 		return res, internal("CheckProjections", err)
 	}
-	for rows.Next() {
-		var typ, subject string
-		var body []byte
-		if err := rows.Scan(&typ, &subject, &body); err != nil {
-			rows.Close()
-			return res, internal("CheckProjections", err)
-		}
-		var link *credo.Link
-		if storecore.LinkEvent(typ) {
-			var ev credo.Event
-			if err := json.Unmarshal(body, &ev); err == nil {
-				link = ev.Link
-			}
-		}
-		want.Event(credo.EventType(typ), subject, link)
-		res.Events++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, internal("CheckProjections", err)
-	}
-
-	stored := storecore.Tally{}
-	for _, t := range storecore.CountedTables {
-		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
-			return res, internal("CheckProjections", err)
-		}
-		stored[t] = n
-		res.Tables[t] = n
-	}
-	var subjects, distinct int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM subjects").Scan(&subjects); err != nil {
-		return res, internal("CheckProjections", err)
-	}
-	if err := conn.QueryRowContext(ctx, "SELECT count(DISTINCT subject) FROM subject_events").Scan(&distinct); err != nil {
-		return res, internal("CheckProjections", err)
-	}
-	res.Tables["subjects"] = subjects
-	res.Problems = storecore.CheckCounts(want, stored, subjects, distinct)
-	res.OK = len(res.Problems) == 0
-	if res.OK && lastSeq > from {
+	if base != nil {
 		// A new baseline; failing to write it (a read-only copy) only
 		// means the next check reads further back.
 		if odb, err := db.ops(); err == nil {
-			b, _ := json.Marshal(want)
 			odb.ExecContext(ctx, `INSERT INTO projection_audit (id, seq, hash, counts) VALUES (1, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, counts = excluded.counts`,
-				lastSeq, lastHash, string(b))
+				base.Seq, base.Hash, base.Counts)
 		}
 	}
 	return res, nil
 }
+
+// connQuerier is a read connection or pool as storecore's shared store
+// logic queries it.
+type connQuerier struct {
+	conn interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) storecore.Row {
+	return q.conn.QueryRowContext(ctx, query, args...)
+}
+
+func (q connQuerier) Query(ctx context.Context, query string, args ...any) (storecore.Rows, error) {
+	rows, err := q.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (connQuerier) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+func (connQuerier) Numbered() bool        { return false }
+
+// sqlRows is *sql.Rows with storecore.Rows's Close.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
