@@ -433,7 +433,14 @@ func (c *Client) FileEach(ctx context.Context, recs []*credo.Record) (*credo.Bat
 			if rj.Line < 1 || rj.Line > len(chunk) {
 				return out, credo.Errorf(credo.EINTERNAL, "the server refused line %d of a batch of %d", rj.Line, len(chunk))
 			}
-			out.Refused[from+rj.Line-1] = &credo.Error{Code: credo.EINVALID, Field: rj.Field, Message: rj.Reason}
+			code := credo.EINVALID
+			switch {
+			case rj.Reason == "internal error":
+				code = credo.EINTERNAL
+			case rj.Field == "": // a conflict with a record filed before names no field
+				code = credo.ECONFLICT
+			}
+			out.Refused[from+rj.Line-1] = &credo.Error{Code: code, Field: rj.Field, Message: rj.Reason}
 		}
 	}
 	return out, nil

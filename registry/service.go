@@ -27,8 +27,8 @@ var (
 	_ credo.DueProcessService             = Services{}
 )
 
-// actor is the actor of the context, the operator by default.
-func actor(ctx context.Context) string {
+// ctxActor is the actor of the context, the operator by default.
+func ctxActor(ctx context.Context) string {
 	if a := credo.ActorFrom(ctx); a != "" {
 		return a
 	}
@@ -128,12 +128,12 @@ func (s Services) FileEach(ctx context.Context, recs []*credo.Record) (*credo.Ba
 // Change revokes a record or records its fulfilment, as the actor of the
 // context.
 func (s Services) Change(ctx context.Context, typ credo.EventType, c credo.RecordChange) (*credo.Event, error) {
-	return s.R.ChangeRecordAs(ctx, typ, c.RecordID, c.At, actor(ctx), c.Reason, c.VoidAbInitio)
+	return s.R.ChangeRecordAs(ctx, typ, c.RecordID, c.At, ctxActor(ctx), c.Reason, c.VoidAbInitio)
 }
 
 // AddLink files a link, as the actor of the context.
 func (s Services) AddLink(ctx context.Context, l credo.Link) (*credo.LinkResult, error) {
-	out, created, err := s.R.AddLink(ctx, l, actor(ctx))
+	out, created, err := s.R.AddLink(ctx, l, ctxActor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (s Services) AddLink(ctx context.Context, l credo.Link) (*credo.LinkResult,
 
 // EndLink ends a link, as the actor of the context.
 func (s Services) EndLink(ctx context.Context, l credo.Link) (*credo.LinkResult, error) {
-	out, err := s.R.EndLink(ctx, l, actor(ctx))
+	out, err := s.R.EndLink(ctx, l, ctxActor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -151,12 +151,12 @@ func (s Services) EndLink(ctx context.Context, l credo.Link) (*credo.LinkResult,
 
 // OpenDispute objects to a record, as the actor of the context.
 func (s Services) OpenDispute(ctx context.Context, q credo.DisputeRequest) (*DisputeCase, error) {
-	return s.R.OpenDispute(ctx, q.RecordID, q.Grounds, q.EvidenceSHA256, q.Appeal, q.NewInformation, actor(ctx))
+	return s.R.OpenDispute(ctx, q.RecordID, q.Grounds, q.EvidenceSHA256, q.Appeal, q.NewInformation, ctxActor(ctx))
 }
 
 // DecideDisputeOn decides a dispute, as the actor of the context.
 func (s Services) DecideDisputeOn(ctx context.Context, id int64, outcome, reason string, at time.Time) (*DisputeCase, error) {
-	return s.R.DecideDisputeOn(ctx, id, outcome, reason, actor(ctx), at)
+	return s.R.DecideDisputeOn(ctx, id, outcome, reason, ctxActor(ctx), at)
 }
 
 // Disputes lists disputes (see credo.DueProcessService).
@@ -170,13 +170,13 @@ func (s Services) Disputes(ctx context.Context, state, authority, subject string
 
 // ApplyRepair applies for credit repair, as the actor of the context.
 func (s Services) ApplyRepair(ctx context.Context, q credo.RepairRequest) (*RepairCase, error) {
-	return s.R.ApplyRepair(ctx, q.RecordID, q.Statement, q.Commitment, actor(ctx))
+	return s.R.ApplyRepair(ctx, q.RecordID, q.Statement, q.Commitment, ctxActor(ctx))
 }
 
 // DecideRepairOn decides a repair application, as the actor of the
 // context.
 func (s Services) DecideRepairOn(ctx context.Context, id int64, approve bool, reason string, at time.Time) (*RepairCase, error) {
-	return s.R.DecideRepairOn(ctx, id, approve, reason, actor(ctx), at)
+	return s.R.DecideRepairOn(ctx, id, approve, reason, ctxActor(ctx), at)
 }
 
 // Repairs lists repair applications (see credo.DueProcessService).
