@@ -16,10 +16,11 @@ import (
 	"credo/policy"
 )
 
-// Client talks to a Credo server. Its methods return the registry's own
-// types, so that the CLI works the same against a server as against a
-// local database; errors are *credo.Error with the server's code, field
-// and message.
+// Client talks to a Credo server. It implements the services of package
+// credo over the API, returning the registry's own types, so that the CLI
+// runs the same code against a server as against a local database (its
+// methods for each endpoint live beside the endpoint's handler); errors
+// are *credo.Error with the server's code, field and message.
 type Client struct {
 	// BaseURL is the server's address, e.g. "https://credo.example".
 	BaseURL string
