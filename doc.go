@@ -11,7 +11,11 @@
 // whose events are chained by the SHA-256 of their [CanonicalEncoding]. A
 // [Store] keeps that log and its projections; the optional store
 // interfaces ([TokenStore], [CheckLog], [DueProcessStore], [NoticeStore],
-// [Outbox]) keep what the services around it need. Failures are [*Error]s
+// [Outbox]) keep what the services around it need. The services themselves
+// are interfaces too ([CheckService], [SubjectService], [PolicyService],
+// [RecordService], [LinkService], [DueProcessService]), implemented over a
+// local store by package registry and over the API by package http's
+// client. Failures are [*Error]s
 // with a code (EINVALID, ENOTFOUND, ...) that the HTTP layer maps to a
 // status and the CLI to an exit status.
 //

@@ -108,3 +108,48 @@ type RepairView struct {
 	Reason    string    `json:"reason,omitempty"`
 	DecidedBy string    `json:"decided_by,omitempty"`
 }
+
+// DisputeCase is a dispute with what the policy in force makes of it: who
+// must decide it, by when, and what follows from its decision.
+type DisputeCase struct {
+	DisputeView
+	// Decider is the authority that must decide: the one that filed the
+	// record for an objection, its appellate authority for an appeal ("" if
+	// the policy names none: only an admin can decide then).
+	Decider string `json:"decider"`
+	// Procedure names the procedure profile that governs the record
+	// ("default" for procedures.dispute).
+	Procedure string `json:"procedure"`
+	// OverdueRule is what happens to the record's effects once the
+	// deadline passes undecided: "suspend" or "in_force".
+	OverdueRule string `json:"overdue_rule"`
+	// Deadline is when the decision is due (review, or appeal decision,
+	// plus the extension for new information).
+	Deadline time.Time `json:"deadline"`
+	// Overdue: open past its deadline.
+	Overdue bool `json:"overdue"`
+	// DaysLeft is the number of calendar days, in the policy's time zone,
+	// from today to the deadline: negative once overdue. Open disputes only.
+	DaysLeft int `json:"days_left"`
+	// DecidedLate: decided after its deadline.
+	DecidedLate bool `json:"decided_late,omitempty"`
+	// CorrectBy is when a correction ordered by the decision is due.
+	CorrectBy time.Time `json:"correct_by,omitzero"`
+	// AppealBy is the last instant an upheld objection may be appealed, to
+	// AppealTo.
+	AppealBy time.Time `json:"appeal_by,omitzero"`
+	AppealTo string    `json:"appeal_to,omitempty"`
+}
+
+// RepairCase is a repair application with its decider and deadline.
+type RepairCase struct {
+	RepairView
+	// Decider is the authority that must decide: the one that filed the
+	// record.
+	Decider  string    `json:"decider"`
+	Deadline time.Time `json:"deadline"`
+	Overdue  bool      `json:"overdue"`
+	DaysLeft int       `json:"days_left"`
+	// DecidedLate: decided after its deadline.
+	DecidedLate bool `json:"decided_late,omitempty"`
+}

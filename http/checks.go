@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -401,4 +402,77 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 	slices.Sort(b)
 	rp.Matches = d.Decision == e.Decision && slices.Equal(a, b) && (e.Policy == "" || e.Policy == d.Policy)
 	return writeJSON(w, http.StatusOK, rp)
+}
+
+// Check asks whether subject may use sector now.
+func (c *Client) Check(ctx context.Context, subject, sector string) (engine.Decision, error) {
+	res, err := c.CheckResult(ctx, subject, sector)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	return res.decision(), nil
+}
+
+// CheckResult is Check with the server's full answer, including the check id.
+func (c *Client) CheckResult(ctx context.Context, subject, sector string) (*CheckResult, error) {
+	var res CheckResult
+	if err := c.do(ctx, http.MethodPost, "/v1/checks", nil, CheckRequest{Subject: subject, Sector: sector}, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// BatchDecision is one subject's answer in a batch check: a decision, or
+// the error that prevented it.
+type BatchDecision struct {
+	CheckID  string
+	Decision engine.Decision
+	Err      error
+}
+
+// CheckBatch checks many subjects in one sector (at most 1000 per call).
+func (c *Client) CheckBatch(ctx context.Context, sector string, subjects []string) ([]BatchDecision, error) {
+	var res CheckBatchResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/checks/batch", nil, CheckBatchRequest{Sector: sector, Subjects: subjects}, &res); err != nil {
+		return nil, err
+	}
+	out := make([]BatchDecision, len(res.Decisions))
+	for i, it := range res.Decisions {
+		switch {
+		case it.Error != nil:
+			out[i].Err = problemError(*it.Error)
+		case it.CheckResult != nil:
+			it.CheckResult.Subject = it.Subject
+			out[i] = BatchDecision{CheckID: it.CheckID, Decision: it.CheckResult.decision()}
+		default:
+			out[i].Err = credo.Errorf(credo.EINTERNAL, "the server gave no answer for subject %d", i)
+		}
+	}
+	return out, nil
+}
+
+// Replay replays a logged check by id.
+func (c *Client) Replay(ctx context.Context, checkID string) (*Replay, error) {
+	var res Replay
+	if err := c.do(ctx, http.MethodGet, "/v1/checks/"+url.PathEscape(checkID), nil, nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Answer asks a check through the API (credo.CheckService): the server
+// answers for now only, in q.Lang, and logs the check under the token.
+func (c *Client) Answer(ctx context.Context, q credo.CheckQuery) (engine.Decision, error) {
+	switch {
+	case !q.At.IsZero():
+		return engine.Decision{}, credo.FieldErrorf("at", "a server answers checks for now only; replay a logged check by its id instead")
+	case !q.Known.IsZero():
+		return engine.Decision{}, credo.FieldErrorf("known", "a server answers checks for now only; replay a logged check by its id instead")
+	}
+	if q.Lang != "" && q.Lang != c.Lang {
+		cc := *c
+		cc.Lang = q.Lang
+		return cc.Check(ctx, q.Subject, q.Sector)
+	}
+	return c.Check(ctx, q.Subject, q.Sector)
 }

@@ -13,14 +13,14 @@ import (
 
 	"credo"
 	"credo/engine"
-	"credo/ingest"
 	"credo/policy"
 )
 
-// Client talks to a Credo server. Its methods return the registry's own
-// types, so that the CLI works the same against a server as against a
-// local database; errors are *credo.Error with the server's code, field
-// and message.
+// Client talks to a Credo server. It implements the services of package
+// credo over the API, returning the registry's own types, so that the CLI
+// runs the same code against a server as against a local database (its
+// methods for each endpoint live beside the endpoint's handler); errors
+// are *credo.Error with the server's code, field and message.
 type Client struct {
 	// BaseURL is the server's address, e.g. "https://credo.example".
 	BaseURL string
@@ -38,131 +38,24 @@ func NewClient(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute}}
 }
 
-// Check asks whether subject may use sector now.
-func (c *Client) Check(ctx context.Context, subject, sector string) (engine.Decision, error) {
-	res, err := c.CheckResult(ctx, subject, sector)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	return res.decision(), nil
-}
+// The client implements every service over the API (credo's service.go);
+// its methods for each endpoint live beside the endpoint's handler.
+var (
+	_ credo.CheckService[engine.Decision] = (*Client)(nil)
+	_ credo.SubjectService[*engine.State] = (*Client)(nil)
+	_ credo.PolicyService[*policy.Policy] = (*Client)(nil)
+	_ credo.RecordService                 = (*Client)(nil)
+	_ credo.LinkService                   = (*Client)(nil)
+	_ credo.DueProcessService             = (*Client)(nil)
+)
 
-// CheckResult is Check with the server's full answer, including the check id.
-func (c *Client) CheckResult(ctx context.Context, subject, sector string) (*CheckResult, error) {
-	var res CheckResult
-	if err := c.do(ctx, http.MethodPost, "/v1/checks", nil, CheckRequest{Subject: subject, Sector: sector}, &res); err != nil {
-		return nil, err
+// noActor refuses a context that asks to act as someone (credo.WithActor):
+// over the API, the token is the actor.
+func noActor(ctx context.Context) error {
+	if a := credo.ActorFrom(ctx); a != "" {
+		return credo.FieldErrorf("authority", "a server acts as its token's authority, not as %s: use a token of that authority", a)
 	}
-	return &res, nil
-}
-
-// BatchDecision is one subject's answer in a batch check: a decision, or
-// the error that prevented it.
-type BatchDecision struct {
-	CheckID  string
-	Decision engine.Decision
-	Err      error
-}
-
-// CheckBatch checks many subjects in one sector (at most 1000 per call).
-func (c *Client) CheckBatch(ctx context.Context, sector string, subjects []string) ([]BatchDecision, error) {
-	var res CheckBatchResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/checks/batch", nil, CheckBatchRequest{Sector: sector, Subjects: subjects}, &res); err != nil {
-		return nil, err
-	}
-	out := make([]BatchDecision, len(res.Decisions))
-	for i, it := range res.Decisions {
-		switch {
-		case it.Error != nil:
-			out[i].Err = problemError(*it.Error)
-		case it.CheckResult != nil:
-			it.CheckResult.Subject = it.Subject
-			out[i] = BatchDecision{CheckID: it.CheckID, Decision: it.CheckResult.decision()}
-		default:
-			out[i].Err = credo.Errorf(credo.EINTERNAL, "the server gave no answer for subject %d", i)
-		}
-	}
-	return out, nil
-}
-
-// State returns a subject's state at instant at as known at known (zero
-// values: now). The state comes over the wire: its PolicyDoc is nil, so
-// call no method that needs the policy (Decide); StateResponse also
-// returns the server's decision, with reasons, for every sector where a
-// measure is in force.
-func (c *Client) State(ctx context.Context, subject string, at, known time.Time) (*engine.State, error) {
-	res, err := c.StateResponse(ctx, subject, at, known)
-	if err != nil {
-		return nil, err
-	}
-	return res.State, nil
-}
-
-// StateResponse is State with the decisions per sector.
-func (c *Client) StateResponse(ctx context.Context, subject string, at, known time.Time) (*StateResponse, error) {
-	q := url.Values{}
-	if !at.IsZero() {
-		q.Set("at", at.Format(time.RFC3339Nano))
-	}
-	if !known.IsZero() {
-		q.Set("known", known.Format(time.RFC3339Nano))
-	}
-	res := &StateResponse{State: &engine.State{}}
-	if err := c.do(ctx, http.MethodGet, "/v1/subjects/"+url.PathEscape(subject), q, nil, res); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// FileRecord files one record. Created is false when an identical record
-// was already filed (the original is returned).
-func (c *Client) FileRecord(ctx context.Context, rec *credo.Record) (credo.FileResult, error) {
-	var out credo.Record
-	status, err := c.doStatus(ctx, http.MethodPost, "/v1/records", nil, RecordRequestOf(rec), &out)
-	if err != nil {
-		return credo.FileResult{}, err
-	}
-	return credo.FileResult{Record: &out, Created: status == http.StatusCreated}, nil
-}
-
-// FileBatch files a batch of records in NDJSON or CSV (with a header row).
-func (c *Client) FileBatch(ctx context.Context, r io.Reader, format ingest.Format) (*BatchResult, error) {
-	ct := "application/x-ndjson"
-	if format == ingest.CSV {
-		ct = "text/csv"
-	}
-	req, err := c.newRequest(ctx, http.MethodPost, "/v1/records/batch", nil, r)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", ct)
-	var res BatchResult
-	if _, err := c.send(req, &res); err != nil {
-		return nil, err
-	}
-	return &res, nil
-}
-
-// Replay replays a logged check by id.
-func (c *Client) Replay(ctx context.Context, checkID string) (*Replay, error) {
-	var res Replay
-	if err := c.do(ctx, http.MethodGet, "/v1/checks/"+url.PathEscape(checkID), nil, nil, &res); err != nil {
-		return nil, err
-	}
-	return &res, nil
-}
-
-// ChecksOf returns the checks run on a subject, newest first.
-func (c *Client) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.CheckEntry, error) {
-	q := url.Values{}
-	if limit > 0 {
-		q.Set("limit", fmt.Sprint(limit))
-	}
-	var res SubjectChecks
-	if err := c.do(ctx, http.MethodGet, "/v1/subjects/"+url.PathEscape(subject)+"/checks", q, nil, &res); err != nil {
-		return nil, err
-	}
-	return res.Checks, nil
+	return nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
@@ -257,41 +150,4 @@ func problemError(p Problem) error {
 		msg += ":\n" + strings.Join(p.Errors, "\n")
 	}
 	return &credo.Error{Code: codeOfType(p.Type), Field: p.Field, Message: msg}
-}
-
-// Location returns the time zone of the policy in force on the server,
-// in which every instant shown to a person is given (a JSON answer carries
-// instants with their UTC offset only).
-func (c *Client) Location(ctx context.Context) (*time.Location, error) {
-	p, err := c.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.Location(), nil
-}
-
-// Policy returns the policy in force on the server.
-func (c *Client) Policy(ctx context.Context) (*policy.Policy, error) {
-	var list PolicyList
-	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &list); err != nil {
-		return nil, err
-	}
-	hash := ""
-	for _, p := range list.Policies {
-		if p.InForce {
-			hash = p.Hash
-		}
-	}
-	if hash == "" {
-		return nil, credo.Errorf(credo.ENOTFOUND, "the server has no policy in force")
-	}
-	var doc PolicyDocument
-	if err := c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(hash), nil, nil, &doc); err != nil {
-		return nil, err
-	}
-	p, err := policy.Parse("policy.yaml", []byte(doc.Source))
-	if err != nil {
-		return nil, credo.Errorf(credo.EINTERNAL, "the server's policy in force does not parse: %v", err)
-	}
-	return p, nil
 }

@@ -7,4 +7,9 @@
 // only while the server has capacity. Errors are RFC 9457 problem+json
 // with a stable type per credo error code. Checks are answered from the
 // registry's decision table and answered once their log entry is committed.
+//
+// [Client] implements the service interfaces of package credo over the API
+// (as registry.Services does over a local store); its methods for each
+// endpoint live beside the endpoint's handler, client.go holding only the
+// transport.
 package http

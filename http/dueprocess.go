@@ -21,15 +21,7 @@ import (
 
 // DisputeRequest is the body of POST /v1/disputes: an objection to a
 // record, or an appeal against the upheld decision on the last one.
-type DisputeRequest struct {
-	RecordID       int64  `json:"record_id"`
-	Grounds        string `json:"grounds"`
-	EvidenceSHA256 string `json:"evidence_sha256,omitempty"`
-	Appeal         bool   `json:"appeal,omitempty"`
-	// NewInformation: the subject brings information the authority did
-	// not have (extends the review where the procedure says so).
-	NewInformation bool `json:"new_information,omitempty"`
-}
+type DisputeRequest = credo.DisputeRequest
 
 // DisputeDecisionRequest is the body of POST /v1/disputes/{id}/decision.
 type DisputeDecisionRequest struct {
@@ -48,12 +40,7 @@ type DisputeList struct {
 
 // RepairRequest is the body of POST /v1/repairs: a credit-repair
 // application.
-type RepairRequest struct {
-	RecordID  int64  `json:"record_id"`
-	Statement string `json:"statement"`
-	// Commitment must be true: the public credit commitment.
-	Commitment bool `json:"commitment"`
-}
+type RepairRequest = credo.RepairRequest
 
 // RepairDecisionRequest is the body of POST /v1/repairs/{id}/decision.
 type RepairDecisionRequest struct {
@@ -312,6 +299,9 @@ func (c *Client) DecideDispute(ctx context.Context, id int64, outcome, reason st
 // DecideDisputeOn decides a dispute with a decision taken at instant at
 // (zero: now).
 func (c *Client) DecideDisputeOn(ctx context.Context, id int64, outcome, reason string, at time.Time) (*registry.DisputeCase, error) {
+	if err := noActor(ctx); err != nil {
+		return nil, err
+	}
 	var out registry.DisputeCase
 	if err := c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/disputes/%d/decision", id), nil, DisputeDecisionRequest{Outcome: outcome, Reason: reason, DecidedAt: at}, &out); err != nil {
 		return nil, err
@@ -346,6 +336,9 @@ func (c *Client) DecideRepair(ctx context.Context, id int64, approve bool, reaso
 // DecideRepairOn decides a repair application with a decision taken at
 // instant at (zero: now).
 func (c *Client) DecideRepairOn(ctx context.Context, id int64, approve bool, reason string, at time.Time) (*registry.RepairCase, error) {
+	if err := noActor(ctx); err != nil {
+		return nil, err
+	}
 	q := RepairDecisionRequest{Outcome: credo.RepairRefused, Reason: reason, DecidedAt: at}
 	if approve {
 		q.Outcome = credo.RepairApproved

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"credo"
 )
@@ -13,10 +12,7 @@ import (
 // own legal basis and dates (registry.AddLink, registry.EndLink).
 
 // LinkResponse is the answer of POST /v1/links and /v1/links/end.
-type LinkResponse struct {
-	Link    *credo.Link `json:"link"`
-	Created bool        `json:"created"` // false: the same link was already filed, nothing was appended
-}
+type LinkResponse = credo.LinkResult
 
 func linkActor(p *principal, l *credo.Link) string {
 	if p.is(rAuthority) {
@@ -69,16 +65,6 @@ func (c *Client) AddLink(ctx context.Context, l credo.Link) (*LinkResponse, erro
 func (c *Client) EndLink(ctx context.Context, l credo.Link) (*LinkResponse, error) {
 	var out LinkResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/links/end", nil, l, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// ChangeRecord revokes a record ("revoke") or records its fulfilment
-// ("fulfil") through the API.
-func (c *Client) ChangeRecord(ctx context.Context, id int64, action string, q ChangeRequest) (*credo.Event, error) {
-	var out credo.Event
-	if err := c.do(ctx, http.MethodPost, "/v1/records/"+strconv.FormatInt(id, 10)+"/"+action, nil, q, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

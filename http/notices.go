@@ -4,21 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"credo"
 )
 
-// IssuedNotice is a notice as the subject received it: the notice and the
-// event that issued it (whose sequence number is the idempotency id of its
-// webhook deliveries).
-type IssuedNotice struct {
-	Seq    int64         `json:"seq"`
-	Issued time.Time     `json:"issued"`
-	Notice *credo.Notice `json:"notice"`
-}
+// IssuedNotice is a notice as the subject received it (credo.IssuedNotice).
+type IssuedNotice = credo.IssuedNotice
 
 // SubjectNotices is the answer to GET /v1/subjects/{id}/notices: every
 // notice issued to a subject, oldest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -124,4 +125,54 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 		out.Warnings = append(out.Warnings, d.String())
 	}
 	return writeJSON(w, http.StatusCreated, out)
+}
+
+// Location returns the time zone of the policy in force on the server,
+// in which every instant shown to a person is given (a JSON answer carries
+// instants with their UTC offset only).
+func (c *Client) Location(ctx context.Context) (*time.Location, error) {
+	p, err := c.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Location(), nil
+}
+
+// Policy returns the policy in force on the server.
+func (c *Client) Policy(ctx context.Context) (*policy.Policy, error) {
+	var list PolicyList
+	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	hash := ""
+	for _, p := range list.Policies {
+		if p.InForce {
+			hash = p.Hash
+		}
+	}
+	if hash == "" {
+		return nil, credo.Errorf(credo.ENOTFOUND, "the server has no policy in force")
+	}
+	var doc PolicyDocument
+	if err := c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(hash), nil, nil, &doc); err != nil {
+		return nil, err
+	}
+	p, err := policy.Parse("policy.yaml", []byte(doc.Source))
+	if err != nil {
+		return nil, credo.Errorf(credo.EINTERNAL, "the server's policy in force does not parse: %v", err)
+	}
+	return p, nil
+}
+
+// Policies lists the published policy versions (without their sources).
+func (c *Client) Policies(ctx context.Context) ([]credo.PolicyVersion, error) {
+	var list PolicyList
+	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	out := make([]credo.PolicyVersion, len(list.Policies))
+	for i, p := range list.Policies {
+		out[i] = credo.PolicyVersion{Hash: p.Hash, Name: p.Name, Effective: p.Effective, Published: p.Published}
+	}
+	return out, nil
 }

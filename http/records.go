@@ -1,11 +1,15 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -355,4 +359,106 @@ func (s *Server) repairRefusal(ctx context.Context, rec *credo.Record, err error
 	}
 	from, _ := engine.RepairFrom(pol, rule, rec)
 	return repairError{err: ce, from: from.In(pol.Location()).Format("2006-01-02")}
+}
+
+// FileRecord files one record. Created is false when an identical record
+// was already filed (the original is returned).
+func (c *Client) FileRecord(ctx context.Context, rec *credo.Record) (credo.FileResult, error) {
+	var out credo.Record
+	status, err := c.doStatus(ctx, http.MethodPost, "/v1/records", nil, RecordRequestOf(rec), &out)
+	if err != nil {
+		return credo.FileResult{}, err
+	}
+	return credo.FileResult{Record: &out, Created: status == http.StatusCreated}, nil
+}
+
+// FileBatch files a batch of records in NDJSON or CSV (with a header row).
+func (c *Client) FileBatch(ctx context.Context, r io.Reader, format ingest.Format) (*BatchResult, error) {
+	ct := "application/x-ndjson"
+	if format == ingest.CSV {
+		ct = "text/csv"
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, "/v1/records/batch", nil, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", ct)
+	var res BatchResult
+	if _, err := c.send(req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// ChangeRecord revokes a record ("revoke") or records its fulfilment
+// ("fulfil") through the API.
+func (c *Client) ChangeRecord(ctx context.Context, id int64, action string, q ChangeRequest) (*credo.Event, error) {
+	var out credo.Event
+	if err := c.do(ctx, http.MethodPost, "/v1/records/"+strconv.FormatInt(id, 10)+"/"+action, nil, q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FileEach files a batch of records through POST /v1/records/batch
+// (credo.RecordService): the server validates and files each, and reports
+// the refused ones by line, which FileEach turns back into the index of
+// the record refused. Batches larger than the server lists refusals of
+// are sent in several requests.
+func (c *Client) FileEach(ctx context.Context, recs []*credo.Record) (*credo.BatchFiled, error) {
+	out := &credo.BatchFiled{Refused: make([]error, len(recs))}
+	for from := 0; from < len(recs); from += maxRejectedListed {
+		chunk := recs[from:min(from+maxRejectedListed, len(recs))]
+		var body bytes.Buffer
+		enc := json.NewEncoder(&body)
+		for _, rec := range chunk {
+			q := RecordRequestOf(rec)
+			if rec.DecidedAt.IsZero() {
+				q.DecidedAt = "" // absent: the server says it is required
+			}
+			if err := enc.Encode(q); err != nil {
+				return out, credo.Errorf(credo.EINTERNAL, "encoding the batch: %v", err)
+			}
+		}
+		res, err := c.FileBatch(ctx, &body, ingest.NDJSON)
+		if err != nil {
+			return out, err
+		}
+		out.Filed += res.Filed
+		out.Present += res.Present
+		if res.RejectedTotal > len(res.Rejected) {
+			return out, credo.Errorf(credo.EINTERNAL, "the server listed %d of %d refused records", len(res.Rejected), res.RejectedTotal)
+		}
+		for _, rj := range res.Rejected {
+			if rj.Line < 1 || rj.Line > len(chunk) {
+				return out, credo.Errorf(credo.EINTERNAL, "the server refused line %d of a batch of %d", rj.Line, len(chunk))
+			}
+			code := credo.EINVALID
+			switch {
+			case rj.Reason == "internal error":
+				code = credo.EINTERNAL
+			case rj.Field == "": // a conflict with a record filed before names no field
+				code = credo.ECONFLICT
+			}
+			out.Refused[from+rj.Line-1] = &credo.Error{Code: code, Field: rj.Field, Message: rj.Reason}
+		}
+	}
+	return out, nil
+}
+
+// Change revokes a record or records its fulfilment through the API
+// (credo.RecordService), as the token's authority (or as an admin).
+func (c *Client) Change(ctx context.Context, typ credo.EventType, ch credo.RecordChange) (*credo.Event, error) {
+	if err := noActor(ctx); err != nil {
+		return nil, err
+	}
+	action := map[credo.EventType]string{credo.EventRecordRevoked: "revoke", credo.EventRecordFulfilled: "fulfil"}[typ]
+	if action == "" {
+		return nil, credo.Errorf(credo.EINVALID, "%s is not a change of a record the API makes through this call", typ)
+	}
+	q := ChangeRequest{Reason: ch.Reason, Void: ch.VoidAbInitio}
+	if !ch.At.IsZero() {
+		q.At = ch.At.Format(time.RFC3339Nano)
+	}
+	return c.ChangeRecord(ctx, ch.RecordID, action, q)
 }

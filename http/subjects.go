@@ -1,6 +1,10 @@
 package http
 
 import (
+	"fmt"
+	"net/url"
+
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -242,4 +246,46 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request, p *princi
 		return writeJSON(w, http.StatusOK, ev)
 	}
 	return writeJSON(w, http.StatusCreated, ev)
+}
+
+// State returns a subject's state at instant at as known at known (zero
+// values: now). The state comes over the wire: its PolicyDoc is nil, so
+// call no method that needs the policy (Decide); StateResponse also
+// returns the server's decision, with reasons, for every sector where a
+// measure is in force.
+func (c *Client) State(ctx context.Context, subject string, at, known time.Time) (*engine.State, error) {
+	res, err := c.StateResponse(ctx, subject, at, known)
+	if err != nil {
+		return nil, err
+	}
+	return res.State, nil
+}
+
+// StateResponse is State with the decisions per sector.
+func (c *Client) StateResponse(ctx context.Context, subject string, at, known time.Time) (*StateResponse, error) {
+	q := url.Values{}
+	if !at.IsZero() {
+		q.Set("at", at.Format(time.RFC3339Nano))
+	}
+	if !known.IsZero() {
+		q.Set("known", known.Format(time.RFC3339Nano))
+	}
+	res := &StateResponse{State: &engine.State{}}
+	if err := c.do(ctx, http.MethodGet, "/v1/subjects/"+url.PathEscape(subject), q, nil, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ChecksOf returns the checks run on a subject, newest first.
+func (c *Client) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.CheckEntry, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	var res SubjectChecks
+	if err := c.do(ctx, http.MethodGet, "/v1/subjects/"+url.PathEscape(subject)+"/checks", q, nil, &res); err != nil {
+		return nil, err
+	}
+	return res.Checks, nil
 }

@@ -2,6 +2,11 @@
 // policy versions, the engine and the decision table together. It checks
 // that every record may be filed before the store files it (principle 1),
 // keeps the decision table current after every change, and answers checks.
+//
+// [Services] presents a registry as the service interfaces of package credo
+// (CheckService, RecordService, DueProcessService, ...), acting as the actor
+// the context names; the HTTP client implements the same interfaces over a
+// server, so that the command line runs one code path either way.
 package registry
 
 import (

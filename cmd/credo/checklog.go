@@ -57,3 +57,22 @@ func cliCheckID(now time.Time) string {
 	}
 	return string(out[:])
 }
+
+// loggedChecks is the check service of a local registry with every answer
+// logged (logCLICheck) before it is given.
+type loggedChecks struct {
+	credo.CheckService[engine.Decision]
+	log credo.CheckLog
+	now func() time.Time
+}
+
+func (l loggedChecks) Answer(ctx context.Context, q credo.CheckQuery) (engine.Decision, error) {
+	d, err := l.CheckService.Answer(ctx, q)
+	if err != nil {
+		return d, err
+	}
+	if _, err := logCLICheck(ctx, l.log, d, q.At, q.Known, l.now()); err != nil {
+		return engine.Decision{}, err
+	}
+	return d, nil
+}

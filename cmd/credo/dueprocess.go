@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"credo"
-	chttp "credo/http"
 	"credo/registry"
 )
 
@@ -21,24 +20,21 @@ import (
 // registry checks; with --server they go through the API with a token's
 // rights.
 
-// viaServerOrRegistry runs a due-process command against the server when
-// --server is given, else against the registry's store, and returns its
-// result with the time zone to print it in (the policy's; nil from a
-// server, whose times are printed as given).
-func viaServerOrRegistry[T any](cmd *cobra.Command, remote *remoteFlags, db storeFlag,
-	server func(c *chttp.Client) (T, error), local func(reg *registry.Registry) (T, error)) (T, *time.Location, error) {
-	if c := remote.client(); c != nil {
-		v, err := server(c)
-		return v, nil, err
-	}
-	reg, st, err := openRegistry(cmd.Context(), db)
+// viaServices runs a command's work on the services --server or --db
+// select (openServices), and returns its result with the policy's time
+// zone, in which the command reads and prints instants.
+func viaServices[T any](cmd *cobra.Command, remote *remoteFlags, db storeFlag,
+	run func(ctx context.Context, svc *services, loc *time.Location) (T, error)) (T, *time.Location, error) {
+	ctx := cmd.Context()
+	svc, err := openServices(ctx, remote, db)
 	if err != nil {
 		var zero T
 		return zero, nil, err
 	}
-	defer st.Close()
-	v, err := local(reg)
-	return v, policyLoc(cmd.Context(), reg), err
+	defer svc.close()
+	loc := svc.location(ctx)
+	v, err := run(ctx, svc, loc)
+	return v, loc, err
 }
 
 // listState checks the --state flag: open, decided or all.
@@ -52,15 +48,6 @@ func listState(s string) (string, error) {
 		return "", nil
 	}
 	return "", credo.FieldErrorf("--state", "must be open, decided or all, not %q", s)
-}
-
-// actorOf is the actor of a local decision: the --authority flag, acting as
-// that authority (default: as the operator, admin).
-func actorOf(authority string) string {
-	if authority != "" {
-		return authority
-	}
-	return registry.ActorAdmin
 }
 
 // left describes a deadline for a person: days left, due today or overdue.
@@ -225,25 +212,11 @@ func newDisputesCmd() *cobra.Command {
 			"  credo disputes --db city.db --state all --subject 11010519491231002X --json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := listState(state)
-			if err != nil {
+			if _, err := listState(state); err != nil {
 				return err
 			}
-			ds, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) ([]registry.DisputeCase, error) {
-				if st == "" {
-					st = "all"
-				}
-				return c.Disputes(cmd.Context(), st, authority, subject)
-			}, func(reg *registry.Registry) ([]registry.DisputeCase, error) {
-				f := credo.DisputeFilter{State: st}
-				if subject != "" {
-					id, err := reg.ParseSubject(subject)
-					if err != nil {
-						return nil, err
-					}
-					f.Subject = id.Canonical
-				}
-				return reg.Disputes(cmd.Context(), f, authority)
+			ds, loc, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, _ *time.Location) ([]registry.DisputeCase, error) {
+				return svc.due.Disputes(ctx, state, authority, subject)
 			})
 			if err != nil {
 				return err
@@ -282,10 +255,8 @@ func newDisputeCmd() *cobra.Command {
 			if record <= 0 {
 				return credo.FieldErrorf("--record", "is required: the id of the record objected to")
 			}
-			d, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*registry.DisputeCase, error) {
-				return c.OpenDispute(cmd.Context(), chttp.DisputeRequest{RecordID: record, Grounds: grounds, EvidenceSHA256: evidence, Appeal: appeal, NewInformation: newInfo})
-			}, func(reg *registry.Registry) (*registry.DisputeCase, error) {
-				return reg.OpenDispute(cmd.Context(), record, grounds, evidence, appeal, newInfo, registry.ActorAdmin)
+			d, loc, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, _ *time.Location) (*registry.DisputeCase, error) {
+				return svc.due.OpenDispute(ctx, credo.DisputeRequest{RecordID: record, Grounds: grounds, EvidenceSHA256: evidence, Appeal: appeal, NewInformation: newInfo})
 			})
 			if err != nil {
 				return err
@@ -320,21 +291,12 @@ func newDisputeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if dremote.client() != nil && authority != "" {
-				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
-			}
-			d, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.DisputeCase, error) {
-				at, err := parseInstant("decided-on", decidedOn, time.Local)
+			d, loc, err := viaServices(cmd, &dremote, ddb, func(ctx context.Context, svc *services, loc *time.Location) (*registry.DisputeCase, error) {
+				at, err := parseInstant("decided-on", decidedOn, loc)
 				if err != nil {
 					return nil, err
 				}
-				return c.DecideDisputeOn(cmd.Context(), id, outcome, reason, at)
-			}, func(reg *registry.Registry) (*registry.DisputeCase, error) {
-				at, err := parseInstant("decided-on", decidedOn, policyLoc(cmd.Context(), reg))
-				if err != nil {
-					return nil, err
-				}
-				return reg.DecideDisputeOn(cmd.Context(), id, outcome, reason, actorOf(authority), at)
+				return svc.due.DecideDisputeOn(credo.WithActor(ctx, authority), id, outcome, reason, at)
 			})
 			if err != nil {
 				return err
@@ -408,28 +370,11 @@ func newRepairsCmd() *cobra.Command {
 		Example: "  credo repairs --db city.db --authority samr.beijing",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := listState(state)
-			if err != nil {
+			if _, err := listState(state); err != nil {
 				return err
 			}
-			rs, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) ([]registry.RepairCase, error) {
-				if st == "" {
-					st = "all"
-				}
-				return c.Repairs(cmd.Context(), st, authority, subject)
-			}, func(reg *registry.Registry) ([]registry.RepairCase, error) {
-				f := credo.RepairFilter{State: st}
-				if authority != "" {
-					f.Authorities = []string{authority}
-				}
-				if subject != "" {
-					id, err := reg.ParseSubject(subject)
-					if err != nil {
-						return nil, err
-					}
-					f.Subject = id.Canonical
-				}
-				return reg.Repairs(cmd.Context(), f)
+			rs, loc, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, _ *time.Location) ([]registry.RepairCase, error) {
+				return svc.due.Repairs(ctx, state, authority, subject)
 			})
 			if err != nil {
 				return err
@@ -467,10 +412,8 @@ func newRepairCmd() *cobra.Command {
 			if record <= 0 {
 				return credo.FieldErrorf("--record", "is required: the id of the record to repair")
 			}
-			a, loc, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*registry.RepairCase, error) {
-				return c.ApplyRepair(cmd.Context(), chttp.RepairRequest{RecordID: record, Statement: statement, Commitment: commitment})
-			}, func(reg *registry.Registry) (*registry.RepairCase, error) {
-				return reg.ApplyRepair(cmd.Context(), record, statement, commitment, registry.ActorAdmin)
+			a, loc, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, _ *time.Location) (*registry.RepairCase, error) {
+				return svc.due.ApplyRepair(ctx, credo.RepairRequest{RecordID: record, Statement: statement, Commitment: commitment})
 			})
 			if err != nil {
 				return err
@@ -506,21 +449,12 @@ func newRepairCmd() *cobra.Command {
 			if approve == refuse {
 				return credo.FieldErrorf("--approve", "give exactly one of --approve and --refuse")
 			}
-			if dremote.client() != nil && authority != "" {
-				return credo.FieldErrorf("--authority", "with --server the token's authority decides")
-			}
-			a, loc, err := viaServerOrRegistry(cmd, &dremote, ddb, func(c *chttp.Client) (*registry.RepairCase, error) {
-				at, err := parseInstant("decided-on", decidedOn, time.Local)
+			a, loc, err := viaServices(cmd, &dremote, ddb, func(ctx context.Context, svc *services, loc *time.Location) (*registry.RepairCase, error) {
+				at, err := parseInstant("decided-on", decidedOn, loc)
 				if err != nil {
 					return nil, err
 				}
-				return c.DecideRepairOn(cmd.Context(), id, approve, reason, at)
-			}, func(reg *registry.Registry) (*registry.RepairCase, error) {
-				at, err := parseInstant("decided-on", decidedOn, policyLoc(cmd.Context(), reg))
-				if err != nil {
-					return nil, err
-				}
-				return reg.DecideRepairOn(cmd.Context(), id, approve, reason, actorOf(authority), at)
+				return svc.due.DecideRepairOn(credo.WithActor(ctx, authority), id, approve, reason, at)
 			})
 			if err != nil {
 				return err

@@ -12,9 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"credo"
-	chttp "credo/http"
 	"credo/ingest"
-	"credo/registry"
 )
 
 type ingestStats struct {
@@ -44,19 +42,12 @@ rejected.`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if c := remote.client(); c != nil {
-				return ingestRemote(cmd, c, args, errFile)
-			}
-			st, err := openStore(db, true)
+			svc, err := openServices(ctx, &remote, db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			reg, err := registry.Open(ctx, st, registry.Options{NoTable: true})
-			if err != nil {
-				return err
-			}
-			pol, _, err := reg.Policy(ctx)
+			defer svc.close()
+			pol, err := svc.policies.Policy(ctx)
 			if err != nil {
 				return err
 			}
@@ -86,7 +77,7 @@ rejected.`,
 			var total ingestStats
 			start := time.Now()
 			for i, file := range args {
-				s, err := ingestFile(cmd, reg, file, pol.Location(), batch, tty, report, blog)
+				s, err := ingestFile(cmd, svc.records, file, pol.Location(), batch, tty, report, blog)
 				total.lines += s.lines
 				total.created += s.created
 				total.present += s.present
@@ -136,7 +127,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *time.Location, batchSize int,
+func ingestFile(cmd *cobra.Command, records credo.RecordService, file string, loc *time.Location, batchSize int,
 	tty bool, report func(*ingest.LineError) error, blog io.Writer) (ingestStats, error) {
 	var s ingestStats
 	format, err := ingest.FormatOf(file)
@@ -165,21 +156,19 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 		if len(recs) == 0 {
 			return nil
 		}
-		res, refused, err := reg.FileEach(cmd.Context(), recs)
+		res, err := records.FileEach(cmd.Context(), recs)
 		if err != nil {
 			return commitFailed(file, lines[0], lines[len(lines)-1], s, err)
 		}
-		for i, r := range res {
-			switch {
-			case refused[i] != nil:
-				s.rejected++
-				if err := report(&ingest.LineError{File: file, Line: lines[i], Field: "case_ref", Reason: credo.ErrorMessage(refused[i])}); err != nil {
-					return err
-				}
-			case r.Created:
-				s.created++
-			default:
-				s.present++
+		s.created += res.Filed
+		s.present += res.Present
+		for i, err := range res.Refused {
+			if err == nil {
+				continue
+			}
+			s.rejected++
+			if err := report(refusedLine(file, lines[i], err)); err != nil {
+				return err
 			}
 		}
 		s.committedTo = lines[len(lines)-1]
@@ -195,17 +184,7 @@ func ingestFile(cmd *cobra.Command, reg *registry.Registry, file string, loc *ti
 			break
 		}
 		s.lines++
-		le := l.Err
-		if le == nil {
-			if err := reg.Validate(cmd.Context(), l.Record); err != nil {
-				var e *credo.Error
-				if !asCredo(err, &e) {
-					return s, err
-				}
-				le = &ingest.LineError{File: file, Line: l.N, Field: e.Field, Reason: e.Message}
-			}
-		}
-		if le != nil {
+		if le := l.Err; le != nil {
 			s.rejected++
 			if err := report(le); err != nil {
 				return s, err
@@ -251,52 +230,19 @@ func commitFailed(file string, from, to int, s ingestStats, err error) error {
 			file, from, to, why, done, from)}
 }
 
-// ingestRemote sends each file to a server's batch endpoint (one atomic
-// request per file is not promised: the server files good lines and
-// reports the bad ones, like the local ingest).
-func ingestRemote(cmd *cobra.Command, c *chttp.Client, files []string, errFile string) error {
-	errw, closeErrs, err := openErrorsFile(errFile)
-	if err != nil {
-		return err
+// refusedLine is the line error of a record the registry refused: the
+// field its error names, case_ref for a conflict with a record filed
+// under the same case reference.
+func refusedLine(file string, line int, err error) *ingest.LineError {
+	le := &ingest.LineError{File: file, Line: line, Reason: credo.ErrorMessage(err)}
+	var e *credo.Error
+	if asCredo(err, &e) {
+		le.Field, le.Reason = e.Field, e.Message
 	}
-	defer closeErrs()
-	var total ingestStats
-	for _, file := range files {
-		format, err := ingest.FormatOf(file)
-		if err != nil {
-			return credo.Errorf(credo.EINVALID, "%v", err)
-		}
-		f, err := os.Open(file)
-		if err != nil {
-			return credo.Errorf(credo.EINVALID, "%v", err)
-		}
-		res, err := c.FileBatch(cmd.Context(), f, format)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		total.lines += res.Lines
-		total.created += res.Filed
-		total.present += res.Present
-		total.rejected += res.RejectedTotal
-		for _, r := range res.Rejected {
-			le := &ingest.LineError{File: file, Line: r.Line, Field: r.Field, Reason: r.Reason}
-			fmt.Fprintln(cmd.ErrOrStderr(), le.Error())
-			if errw != nil {
-				if err := errw.Encode(le); err != nil {
-					return err
-				}
-			}
-		}
-		if res.RejectedTotal > len(res.Rejected) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d more rejected lines not listed by the server\n", file, res.RejectedTotal-len(res.Rejected))
-		}
+	if le.Field == "" && credo.ErrorCode(err) == credo.ECONFLICT {
+		le.Field = "case_ref"
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%d lines: %d filed, %d already present, %d rejected\n", total.lines, total.created, total.present, total.rejected)
-	if total.rejected > 0 {
-		return exitError{1}
-	}
-	return nil
+	return le
 }
 
 // openErrorsFile creates the --errors file (if one is named) and returns an

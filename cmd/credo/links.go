@@ -1,13 +1,12 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"credo"
-	chttp "credo/http"
-	"credo/registry"
 )
 
 // credo link add|end: the links between an organisation and the persons
@@ -45,25 +44,14 @@ func linkSub(action string) *cobra.Command {
 				l.Until, err = parseInstant("until", until, loc)
 				return err
 			}
-			res, _, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*chttp.LinkResponse, error) {
-				if err := parse(time.Local); err != nil {
+			res, _, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, loc *time.Location) (*credo.LinkResult, error) {
+				if err := parse(loc); err != nil {
 					return nil, err
 				}
 				if action == "end" {
-					return c.EndLink(cmd.Context(), l)
+					return svc.links.EndLink(ctx, l)
 				}
-				return c.AddLink(cmd.Context(), l)
-			}, func(reg *registry.Registry) (*chttp.LinkResponse, error) {
-				if err := parse(policyLoc(cmd.Context(), reg)); err != nil {
-					return nil, err
-				}
-				actor := registry.ActorAdmin
-				if action == "end" {
-					out, err := reg.EndLink(cmd.Context(), l, actor)
-					return &chttp.LinkResponse{Link: out, Created: err == nil}, err
-				}
-				out, created, err := reg.AddLink(cmd.Context(), l, actor)
-				return &chttp.LinkResponse{Link: out, Created: created}, err
+				return svc.links.AddLink(ctx, l)
 			})
 			if err != nil {
 				return err
@@ -118,17 +106,12 @@ func recordSub(action string, typ credo.EventType) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if remote.client() != nil && authority != "" {
-				return credo.FieldErrorf("--authority", "with --server the token's authority acts")
-			}
-			ev, _, err := viaServerOrRegistry(cmd, &remote, db, func(c *chttp.Client) (*credo.Event, error) {
-				return c.ChangeRecord(cmd.Context(), id, action, chttp.ChangeRequest{At: at, Reason: reason, Void: void})
-			}, func(reg *registry.Registry) (*credo.Event, error) {
-				atT, err := parseInstant("at", at, policyLoc(cmd.Context(), reg))
+			ev, _, err := viaServices(cmd, &remote, db, func(ctx context.Context, svc *services, loc *time.Location) (*credo.Event, error) {
+				atT, err := parseInstant("at", at, loc)
 				if err != nil {
 					return nil, err
 				}
-				return reg.ChangeRecordAs(cmd.Context(), typ, id, atT, actorOf(authority), reason, void)
+				return svc.records.Change(credo.WithActor(ctx, authority), typ, credo.RecordChange{RecordID: id, At: atT, Reason: reason, VoidAbInitio: void})
 			})
 			if err != nil {
 				return err

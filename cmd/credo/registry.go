@@ -445,10 +445,25 @@ func (s storeFlag) snapshotPath() string {
 	return s.db + ".table"
 }
 
+// policyLister lists the published policy versions: a store, or a
+// policy service (local or over the API).
+type policyLister interface {
+	Policies(ctx context.Context) ([]credo.PolicyVersion, error)
+}
+
+// tooEarly refuses --known and --at instants before the registry knew or
+// applied anything (knownTooEarly, atTooEarly).
+func tooEarly(ctx context.Context, st policyLister, at, known time.Time, loc *time.Location) error {
+	if err := knownTooEarly(ctx, st, known, loc); err != nil {
+		return err
+	}
+	return atTooEarly(ctx, st, at, loc)
+}
+
 // knownTooEarly refuses a --known instant before the registry's first
 // policy was published: nothing was known then, and "no policy in force"
 // would not say why.
-func knownTooEarly(ctx context.Context, st credo.Store, known time.Time, loc *time.Location) error {
+func knownTooEarly(ctx context.Context, st policyLister, known time.Time, loc *time.Location) error {
 	if known.IsZero() {
 		return nil
 	}
@@ -472,7 +487,7 @@ func knownTooEarly(ctx context.Context, st credo.Store, known time.Time, loc *ti
 // atTooEarly refuses an --at instant before any policy takes effect,
 // saying when the first one does ("no policy in force" alone leaves a
 // reader guessing).
-func atTooEarly(ctx context.Context, st credo.Store, at time.Time, loc *time.Location) error {
+func atTooEarly(ctx context.Context, st policyLister, at time.Time, loc *time.Location) error {
 	if at.IsZero() {
 		return nil
 	}

@@ -41,66 +41,39 @@ func newShowCmd() *cobra.Command {
 					return credo.FieldErrorf("--lang", "must be en or zh-CN")
 				}
 			}
-			if c := remote.client(); c != nil {
-				// Dates in the policy's time zone, as with --db (the JSON
-				// carries UTC offsets only).
-				pol, err := c.Policy(cmd.Context())
-				if err != nil {
-					return err
-				}
-				loc, tx := pol.Location(), showTexts(pol, lang)
-				atT, knownT, err := parseAtKnown(at, known, loc)
-				if err != nil {
-					return err
-				}
-				s, err := c.State(cmd.Context(), args[0], atT, knownT)
-				if err != nil {
-					return flagErrors(err)
-				}
-				if asJSON {
-					return writeJSON(cmd.OutOrStdout(), s)
-				}
-				printState(cmd.OutOrStdout(), s, loc, tx)
-				ns, err := c.Notices(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				printNotices(cmd.OutOrStdout(), ns, loc, tx)
-				return nil
-			}
-			reg, st, err := openRegistry(cmd.Context(), db)
+			ctx := cmd.Context()
+			svc, err := openServices(ctx, &remote, db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			pol, _, err := reg.Policy(cmd.Context())
+			defer svc.close()
+			// Dates in the policy's time zone, named (a server's JSON
+			// carries UTC offsets only).
+			pol, err := svc.policies.Policy(ctx)
 			if err != nil {
 				return err
 			}
-			loc := pol.Location()
+			loc, tx := pol.Location(), showTexts(pol, lang)
 			atT, knownT, err := parseAtKnown(at, known, loc)
 			if err != nil {
 				return err
 			}
-			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
+			if err := tooEarly(ctx, svc.policies, atT, knownT, loc); err != nil {
 				return err
 			}
-			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
-				return err
-			}
-			s, err := reg.State(cmd.Context(), args[0], atT, knownT)
+			s, err := svc.subjects.State(ctx, args[0], atT, knownT)
 			if err != nil {
 				return flagErrors(err)
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
-			printState(cmd.OutOrStdout(), s, loc, showTexts(pol, lang))
-			evs, err := reg.Notices(cmd.Context(), s.Subject)
+			printState(cmd.OutOrStdout(), s, loc, tx)
+			ns, err := svc.subjects.Notices(ctx, s.Subject)
 			if err != nil {
 				return err
 			}
-			printNotices(cmd.OutOrStdout(), issuedNotices(evs, knownT), loc, showTexts(pol, lang))
+			printNotices(cmd.OutOrStdout(), noticesKnown(ns, knownT), loc, tx)
 			return nil
 		},
 	}
@@ -232,59 +205,23 @@ func newCheckCmd() *cobra.Command {
 					return credo.FieldErrorf("--lang", "must be en or zh-CN")
 				}
 			}
-			var d engine.Decision
-			loc := time.UTC
-			if c := remote.client(); c != nil {
-				if at != "" || known != "" {
-					return credo.FieldErrorf("--at", "a server answers checks for now only; replay a logged check by its id instead")
-				}
-				var err error
-				c.Lang = lang
-				if d, err = c.Check(cmd.Context(), args[0], args[1]); err != nil {
-					return err
-				}
-				if d.Decision != engine.Allow { // dates to show: in the policy's zone
-					if loc, err = c.Location(cmd.Context()); err != nil {
-						return err
-					}
-				}
-				return printDecision(cmd, d, loc, asJSON)
-			}
-			reg, st, err := openRegistry(cmd.Context(), db)
+			ctx := cmd.Context()
+			svc, err := openServices(ctx, &remote, db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			pol, _, err := reg.Policy(cmd.Context())
+			defer svc.close()
+			loc := svc.location(ctx)
+			atT, knownT, err := parseAtKnown(at, known, loc)
 			if err != nil {
 				return err
 			}
-			loc = pol.Location()
-			atT, knownT, err := parseAtKnown(at, known, pol.Location())
-			if err != nil {
+			if err := tooEarly(ctx, svc.policies, atT, knownT, loc); err != nil {
 				return err
 			}
-			if err := knownTooEarly(cmd.Context(), st, knownT, loc); err != nil {
-				return err
-			}
-			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
-				return err
-			}
-			if atT.IsZero() && knownT.IsZero() {
-				d, err = reg.Check(cmd.Context(), args[0], args[1])
-			} else {
-				d, err = reg.Explain(cmd.Context(), args[0], args[1], atT, knownT)
-			}
+			d, err := svc.checks.Answer(ctx, credo.CheckQuery{Subject: args[0], Sector: args[1], At: atT, Known: knownT, Lang: lang})
 			if err != nil {
 				return flagErrors(err)
-			}
-			if _, err := logCLICheck(cmd.Context(), st, d, atT, knownT, reg.Now()); err != nil {
-				return err
-			}
-			if lang != "" {
-				for i, r := range d.Reasons {
-					d.Reasons[i].LegalBasis, d.Reasons[i].Contest = r.LegalBasisIn(pol, lang), r.ContestIn(pol, lang)
-				}
 			}
 			return printDecision(cmd, d, loc, asJSON)
 		},

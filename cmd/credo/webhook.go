@@ -279,21 +279,20 @@ func startOutbox(ctx context.Context, f *outboxFlags, reg *registry.Registry, db
 	return func() { cancel(); wg.Wait() }
 }
 
-// issuedNotices turns notice events into what the API returns, leaving
-// out those recorded after known (if set).
-func issuedNotices(evs []credo.Event, known time.Time) []chttp.IssuedNotice {
-	out := make([]chttp.IssuedNotice, 0, len(evs))
-	for _, ev := range evs {
-		if ev.Notice == nil || !known.IsZero() && ev.Recorded.After(known) {
+// noticesKnown leaves out the notices issued after known (zero: none).
+func noticesKnown(ns []credo.IssuedNotice, known time.Time) []credo.IssuedNotice {
+	out := make([]credo.IssuedNotice, 0, len(ns))
+	for _, in := range ns {
+		if in.Notice == nil || !known.IsZero() && in.Issued.After(known) {
 			continue
 		}
-		out = append(out, chttp.IssuedNotice{Seq: ev.Seq, Issued: ev.Recorded, Notice: ev.Notice})
+		out = append(out, in)
 	}
 	return out
 }
 
 // printNotices prints the NOTICES section of `credo show`.
-func printNotices(w io.Writer, ns []chttp.IssuedNotice, loc *time.Location, tx *texts) {
+func printNotices(w io.Writer, ns []credo.IssuedNotice, loc *time.Location, tx *texts) {
 	fmt.Fprintln(w, "\n"+tx.head("NOTICES"))
 	if len(ns) == 0 {
 		fmt.Fprintln(w, "(none)")
