@@ -1,7 +1,7 @@
 package main
 
 import (
-	"credo/policy"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +13,8 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/policy"
+	"credo/registry"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -270,17 +272,15 @@ func newCheckCmd() *cobra.Command {
 			if err := atTooEarly(cmd.Context(), st, atT, loc); err != nil {
 				return err
 			}
-			if atT.IsZero() && knownT.IsZero() {
-				d, err = reg.Check(cmd.Context(), args[0], args[1])
-			} else {
-				d, err = reg.Explain(cmd.Context(), args[0], args[1], atT, knownT)
-			}
+			checks := reg.NewChecks(st, registry.ChecksOptions{})
+			defer checks.Close(context.Background()) // every answered check is written already
+			q := cliCheck(args[0], args[1])
+			q.At, q.Known = atT, knownT
+			a, err := checks.CheckAndLog(cmd.Context(), q)
 			if err != nil {
-				return flagErrors(err)
+				return notLogged(flagErrors(err))
 			}
-			if _, err := logCLICheck(cmd.Context(), st, d, atT, knownT, reg.Now()); err != nil {
-				return err
-			}
+			d = a.Decision
 			if lang != "" {
 				for i, r := range d.Reasons {
 					d.Reasons[i].LegalBasis, d.Reasons[i].Contest = r.LegalBasisIn(pol, lang), r.ContestIn(pol, lang)
