@@ -3,6 +3,8 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,12 +12,15 @@ import (
 	"credo"
 	"credo/engine"
 	"credo/registry"
+	"credo/sqlite"
 )
 
 // failingLog is a check log that cannot be written.
 type failingLog struct{ credo.CheckLog }
 
-func (failingLog) LogChecks(context.Context, []credo.CheckEntry) error { return errors.New("disk on fire") }
+func (failingLog) LogChecks(context.Context, []credo.CheckEntry) error {
+	return errors.New("disk on fire")
+}
 
 // TestH03CheckAndLogOneFunction: the registry answers and logs a check in
 // one function. Every answer it returns is in the check log, as answered
@@ -94,5 +99,73 @@ func TestH03CheckAndLogOneFunction(t *testing.T) {
 	}
 	if _, _, err := broken.CheckAndLogEach(ctx, registry.CheckRequest{Sector: "aviation"}, []string{adult, minor}); credo.ErrorCode(err) != credo.EUNAVAILABLE {
 		t.Fatalf("a batch the log refused: %v; want EUNAVAILABLE", err)
+	}
+}
+
+// discardLog counts checks and keeps none.
+type discardLog struct {
+	credo.CheckLog
+	n int
+}
+
+func (d *discardLog) LogChecks(_ context.Context, cs []credo.CheckEntry) error {
+	d.n += len(cs)
+	return nil
+}
+
+// BenchmarkCheckAndLog is the registry's one check path in process, for a
+// subject without records (a plain allow from the decision table) and a
+// denied one (explained from its facts): decide is Registry.Check (no
+// log); async and durable log into a check log that keeps nothing, so
+// that what is measured is the decision, the check id and the queue (and,
+// durable, the wait for the group's write).
+func BenchmarkCheckAndLog(b *testing.B) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 6, 1, 10, 0, 0, 0, shanghai)}
+	st, err := sqlite.OpenOptions(filepath.Join(b.TempDir(), "r.db"), sqlite.Options{Now: c.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	reg, err := registry.Open(ctx, st, registry.Options{Now: c.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := os.ReadFile("../cmd/credo/testdata/policy.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := reg.Publish(ctx, "policy.yaml", src, time.Time{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := reg.FileRecord(ctx, judgment(adult, "(2026)B03", time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))); err != nil {
+		b.Fatal(err)
+	}
+	for _, subj := range []struct{ name, id string }{{"allow", minor}, {"deny", adult}} {
+		b.Run("decide/"+subj.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := reg.Check(ctx, subj.id, "aviation"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, async := range []bool{true, false} {
+			name := "durable/"
+			if async {
+				name = "async/"
+			}
+			b.Run(name+subj.name, func(b *testing.B) {
+				checks := reg.NewChecks(&discardLog{}, registry.ChecksOptions{Async: async})
+				defer checks.Close(ctx)
+				q := registry.CheckRequest{Subject: subj.id, Sector: "aviation", Checker: "tok", Org: "bench", Issued: c.t}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := checks.CheckAndLog(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

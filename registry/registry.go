@@ -21,7 +21,7 @@ import (
 
 // Registry is a running registry over one store.
 type Registry struct {
-	store   credo.Store
+	store   credo.RegistryStore
 	parser  *ident.Parser
 	now     func() time.Time
 	log     *slog.Logger
@@ -87,7 +87,7 @@ type Options struct {
 // Open opens a registry over a store: it loads the published policy versions,
 // rebuilds the decision table from the event log, and issues the notices
 // of records that have none (see SweepNotices).
-func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
+func Open(ctx context.Context, store credo.RegistryStore, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
 		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
 	if r.inMemoryMax <= 0 {
@@ -119,7 +119,7 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 }
 
 // Store returns the underlying store.
-func (r *Registry) Store() credo.Store { return r.store }
+func (r *Registry) Store() credo.RegistryStore { return r.store }
 
 // Now returns the registry's clock reading.
 func (r *Registry) Now() time.Time { return r.now() }
@@ -191,11 +191,6 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
 	}
 	return nil
-}
-
-// typedEventReader is a store that can read only the events of some types.
-type typedEventReader interface {
-	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
 }
 
 func hasOrg(fs []*engine.Facts, id string) bool {
