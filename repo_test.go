@@ -444,3 +444,47 @@ func TestH03TransportOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestH04NoStoreCapabilityAssertions: the registry takes one store
+// interface, composed statically (credo.RegistryStore), so nothing
+// discovers what its store can do by a run-time type assertion. The two
+// truly optional behaviours (registry.Notifier, a replica's PrimaryHead)
+// are the only ones left asserted.
+func TestH04NoStoreCapabilityAssertions(t *testing.T) {
+	composed := []string{"NoticeStore", "DueProcessStore", "ProjectionVerifier", "EventReader", "RegistryStore", "typedEventReader", "Ping"}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"registry", "http", "http/portal", "cmd/credo", "simulate"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files in %s: %v", dir, err)
+		}
+		for _, p := range files {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, p, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				ta, ok := n.(*ast.TypeAssertExpr)
+				if !ok || ta.Type == nil {
+					return true
+				}
+				var names []string
+				ast.Inspect(ta.Type, func(n ast.Node) bool {
+					if id, ok := n.(*ast.Ident); ok {
+						names = append(names, id.Name)
+					}
+					return true
+				})
+				for _, c := range composed {
+					if slices.Contains(names, c) {
+						t.Errorf("%s: a run-time assertion of %s on a store: it is part of credo.RegistryStore, call it", fset.Position(ta.Pos()), c)
+					}
+				}
+				return true
+			})
+		}
+	}
+}

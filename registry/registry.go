@@ -1,7 +1,11 @@
 // Package registry is Credo's service layer: it ties a store, the published
 // policy versions, the engine and the decision table together. It checks
 // that every record may be filed before the store files it (principle 1),
-// keeps the decision table current after every change, and answers checks.
+// keeps the decision table current after every change, and answers and
+// logs checks (Checks.CheckAndLog: the one way a check is made).
+//
+// It takes one store interface, credo.RegistryStore, composed statically;
+// a store decorator (ReadReplica) wraps one and is one.
 package registry
 
 import (
