@@ -3,7 +3,6 @@ package http
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"credo"
@@ -301,13 +300,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 		return invalid("id", "%q is not a check id", id)
 	}
 	ctx := r.Context()
-	e, err := s.checkLog.Check(ctx, id)
-	if credo.ErrorCode(err) == credo.ENOTFOUND {
-		// It may still be on its way to the log.
-		if ferr := s.checks.Flush(ctx); ferr == nil {
-			e, err = s.checkLog.Check(ctx, id)
-		}
-	}
+	e, err := s.checks.Logged(ctx, id)
 	if credo.ErrorCode(err) == credo.ENOTFOUND {
 		return noCheck(id) // the same answer as for a check on someone else
 	}
@@ -323,14 +316,9 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 			return noCheck(id) // don't reveal checks on others
 		}
 	}
-	d, err := s.reg.Explain(ctx, e.Subject, e.Sector, e.At, e.Known)
+	d, matches, err := s.reg.Replay(ctx, e)
 	if err != nil {
 		return err
 	}
-	rp := Replay{Check: *e, Decision: d}
-	a, b := slices.Clone(e.Measures), registry.MeasuresOf(d)
-	slices.Sort(a)
-	slices.Sort(b)
-	rp.Matches = d.Decision == e.Decision && slices.Equal(a, b) && (e.Policy == "" || e.Policy == d.Policy)
-	return writeJSON(w, http.StatusOK, rp)
+	return writeJSON(w, http.StatusOK, Replay{Check: *e, Decision: d, Matches: matches})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"credo"
@@ -294,6 +295,33 @@ func MeasuresOf(d engine.Decision) []string {
 		ms = append(ms, r.Code)
 	}
 	return append(ms, d.Grants...)
+}
+
+// Logged returns a logged check by its id (ENOTFOUND if none). A check
+// answered a moment ago may still be on its way to the log: it is waited
+// for.
+func (c *Checks) Logged(ctx context.Context, id string) (*credo.CheckEntry, error) {
+	e, err := c.batcher.log.Check(ctx, id)
+	if credo.ErrorCode(err) == credo.ENOTFOUND {
+		if ferr := c.Flush(ctx); ferr == nil {
+			e, err = c.batcher.log.Check(ctx, id)
+		}
+	}
+	return e, err
+}
+
+// Replay decides a logged check again, from the knowledge the registry had
+// at the instant it was made (principle 4), with every reason, and reports
+// whether the two agree: the same decision, measures and policy.
+func (r *Registry) Replay(ctx context.Context, e *credo.CheckEntry) (d engine.Decision, matches bool, err error) {
+	d, err = r.Explain(ctx, e.Subject, e.Sector, e.At, e.Known)
+	if err != nil {
+		return d, false, err
+	}
+	a, b := slices.Clone(e.Measures), MeasuresOf(d)
+	slices.Sort(a)
+	slices.Sort(b)
+	return d, d.Decision == e.Decision && slices.Equal(a, b) && (e.Policy == "" || e.Policy == d.Policy), nil
 }
 
 // Flush waits until every check answered so far is in the check log.

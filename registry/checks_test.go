@@ -77,6 +77,14 @@ func TestH03CheckAndLogOneFunction(t *testing.T) {
 			t.Fatalf("%s: %+v; want %s, with a check id, explained unless a plain allow", tc.subject, a, tc.want)
 		}
 		same(a, logged(tc.subject, a.Entry.ID), "tok_h03")
+		// The check as logged replays to the same answer.
+		e, err := checks.Logged(ctx, a.Entry.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, matches, err := reg.Replay(ctx, e); err != nil || !matches || d.Decision != tc.want {
+			t.Errorf("replaying %s: %s, matches %v, %v; want %s, matching", a.Entry.ID, d.Decision, matches, err, tc.want)
+		}
 	}
 
 	// A batch: every subject answered is logged; a refused one is not.
