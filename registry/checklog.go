@@ -22,13 +22,13 @@ import (
 // of its checks is answered (503), so none is lost, and the check log is
 // reported failing (/readyz) until a write succeeds.
 //
-// Async (Options.CheckLogAsync, an explicit opt-out): a check is answered
-// as soon as it is queued and written within CheckLogInterval; a failed
-// write is retried until it succeeds, but a crash loses the checks queued
-// (up to CheckLogBuffer).
+// Async (ChecksOptions.Async, an explicit opt-out): a check is answered
+// as soon as it is queued and written within Interval; a failed write is
+// retried until it succeeds, but a crash loses the checks queued (up to
+// Buffer).
 //
 // Either way no check is dropped while the process lives: when the queue
-// is full the handler waits for room (backpressure), and closing writes
+// is full the caller waits for room (backpressure), and closing writes
 // everything queued.
 type checkBatcher struct {
 	log      credo.CheckLog

@@ -136,8 +136,8 @@ func (c *Checks) CheckAndLog(ctx context.Context, q CheckRequest) (CheckAnswer, 
 // about (q.Subject is ignored). errs[i] is the error that prevented the
 // check of subjects[i], for a subject the registry refuses (EINVALID,
 // ENOTFOUND: answers[i] then carries only the Position); any other
-// failure returns err and answers none. The answers
-// are returned only once every entry is committed.
+// failure returns err and answers none. The answers are returned only
+// once every entry is committed.
 func (c *Checks) CheckAndLogEach(ctx context.Context, q CheckRequest, subjects []string) (answers []CheckAnswer, errs []error, err error) {
 	tg, err := c.reg.target(ctx, &q)
 	if err != nil {
