@@ -374,3 +374,117 @@ func TestH01ImportRules(t *testing.T) {
 		}
 	}
 }
+
+// TestH03TransportOnly: package http is transport (handlers, encoding, the
+// client, the forwarding between shards). What answers and logs checks
+// (the check-log batcher, check ids), mints token secrets and holds the
+// province shard map is the service's (registry, the root package): no
+// file of package http declares it, nor writes the check log or creates
+// tokens itself.
+func TestH03TransportOnly(t *testing.T) {
+	banned := map[string]string{
+		"checkBatcher":   "the check-log batcher is registry/checklog.go",
+		"commitGroup":    "the check-log batcher is registry/checklog.go",
+		"checkIDs":       "check ids are registry/checkid.go",
+		"ShardMap":       "the shard map is registry/shardmap.go",
+		"Shard":          "the shard map is registry/shardmap.go",
+		"ParseShardMap":  "the shard map is registry/shardmap.go",
+		"LoadShardMap":   "the shard map is registry/shardmap.go",
+		"NewTokenSecret": "token secrets are minted by credo.NewTokenSecret (tokensecret.go)",
+		"TokenPrefix":    "token secrets are minted by credo.NewTokenSecret (tokensecret.go)",
+		"secretSum":      "a token secret's hash is credo.TokenSecretSum",
+	}
+	calls := map[string]string{
+		"LogChecks":   "only the registry's check service writes the check log (registry.Checks)",
+		"CreateToken": "tokens are issued by the registry (Registry.IssueToken)",
+	}
+	files, err := filepath.Glob("http/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files in http/: %v", err)
+	}
+	fset := token.NewFileSet()
+	for _, p := range files {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, p, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if why, ok := banned[d.Name.Name]; ok && d.Recv == nil {
+					t.Errorf("%s declares func %s: %s", p, d.Name.Name, why)
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					var names []*ast.Ident
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						names = []*ast.Ident{s.Name}
+					case *ast.ValueSpec:
+						names = s.Names
+					}
+					for _, n := range names {
+						if why, ok := banned[n.Name]; ok {
+							t.Errorf("%s declares %s: %s", p, n.Name, why)
+						}
+					}
+				}
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if why, ok := calls[sel.Sel.Name]; ok {
+					t.Errorf("%s: calls %s: %s", fset.Position(sel.Pos()), sel.Sel.Name, why)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// TestH04NoStoreCapabilityAssertions: the registry takes one store
+// interface, composed statically (credo.RegistryStore), so nothing
+// discovers what its store can do by a run-time type assertion. The two
+// truly optional behaviours (registry.Notifier, a replica's PrimaryHead)
+// are the only ones left asserted.
+func TestH04NoStoreCapabilityAssertions(t *testing.T) {
+	composed := []string{"NoticeStore", "DueProcessStore", "ProjectionVerifier", "EventReader", "RegistryStore", "typedEventReader", "Ping"}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"registry", "http", "http/portal", "cmd/credo", "simulate"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files in %s: %v", dir, err)
+		}
+		for _, p := range files {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, p, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				ta, ok := n.(*ast.TypeAssertExpr)
+				if !ok || ta.Type == nil {
+					return true
+				}
+				var names []string
+				ast.Inspect(ta.Type, func(n ast.Node) bool {
+					if id, ok := n.(*ast.Ident); ok {
+						names = append(names, id.Name)
+					}
+					return true
+				})
+				for _, c := range composed {
+					if slices.Contains(names, c) {
+						t.Errorf("%s: a run-time assertion of %s on a store: it is part of credo.RegistryStore, call it", fset.Position(ta.Pos()), c)
+					}
+				}
+				return true
+			})
+		}
+	}
+}

@@ -2,9 +2,6 @@ package http
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"slices"
@@ -18,41 +15,6 @@ import (
 // portalSessionName names the tokens behind web portal sessions (see
 // portal.SessionTokenName): never accepted by the API.
 const portalSessionName = "portal session"
-
-// TokenPrefix starts every token secret, so that a leaked one is easy to
-// recognise (and to scan for).
-const TokenPrefix = "credo_"
-
-// NewTokenSecret returns a new random token secret (32 random bytes,
-// base64url, prefixed) and the hex SHA-256 under which the token is stored.
-// The secret is shown once; only the hash is kept.
-func NewTokenSecret() (secret string, hash string) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("credo: crypto/rand failed: " + err.Error())
-	}
-	secret = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return secret, hashSecret(secret)
-}
-
-// hashSecret returns the hex SHA-256 of a token secret.
-func hashSecret(secret string) string {
-	h := secretSum(secret)
-	return hex.EncodeToString(h[:])
-}
-
-var secretBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
-
-// secretSum returns the SHA-256 of a token secret without allocating.
-func secretSum(secret string) [32]byte {
-	bp := secretBufs.Get().(*[]byte)
-	b := append((*bp)[:0], secret...)
-	sum := sha256.Sum256(b)
-	clear(b) // don't leave secrets lying around in pooled memory
-	*bp = b
-	secretBufs.Put(bp)
-	return sum
-}
 
 // roleSet is a set of roles, as a bit mask.
 type roleSet uint8
@@ -197,7 +159,7 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (*principal, error
 	if !ok || secret == "" || strings.ContainsAny(secret, " \t") || len(secret) > 512 {
 		return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "malformed Authorization header: expected `Bearer <token>`"}
 	}
-	e, err := s.tokens.lookup(r.Context(), secretSum(secret), now)
+	e, err := s.tokens.lookup(r.Context(), credo.TokenSecretSum(secret), now)
 	if err != nil {
 		if credo.ErrorCode(err) == credo.ENOTFOUND {
 			return nil, &credo.Error{Code: credo.EUNAUTHORIZED, Field: "Authorization", Message: "unknown token"}

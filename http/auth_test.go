@@ -211,8 +211,8 @@ func templateOf(path string) string {
 func TestTokens(t *testing.T) {
 	e := newEnv(t, credohttp.Options{})
 	t.Run("NewTokenSecret", func(t *testing.T) {
-		s1, h1 := credohttp.NewTokenSecret()
-		s2, h2 := credohttp.NewTokenSecret()
+		s1, h1 := credo.NewTokenSecret()
+		s2, h2 := credo.NewTokenSecret()
 		if !strings.HasPrefix(s1, "credo_") || len(s1) != len("credo_")+43 || s1 == s2 || h1 == h2 || h1 != digest(s1) {
 			t.Errorf("secrets %q %q hashes %q %q", s1, s2, h1, h2)
 		}
@@ -231,7 +231,7 @@ func TestTokens(t *testing.T) {
 		}
 	})
 	t.Run("one-time codes are not API tokens", func(t *testing.T) {
-		secret, hash := credohttp.NewTokenSecret()
+		secret, hash := credo.NewTokenSecret()
 		tk := credo.Token{ID: "tok-code", Name: credo.OneTimeCodeName, Role: credo.RoleSubject, Subject: alice, Hash: hash, Created: time.Now()}
 		if err := e.tokens.CreateToken(t.Context(), &tk); err != nil {
 			t.Fatal(err)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"credo"
 	"credo/engine"
 	"credo/policy"
+	"credo/registry"
 )
 
 // CheckRequest is the body of POST /v1/checks.
@@ -90,91 +90,47 @@ func (c *CheckResult) decision() engine.Decision {
 
 var noReasons = []CheckReason{}
 
-// checkTarget is a sector resolved for a run of checks.
-type checkTarget struct {
-	table    *engine.Table
-	ref      *engine.SectorRef
-	sector   string
-	position int64 // the log position the table reflected before any lookup
-}
-
-// target authorises and resolves a sector: a checker may check only its
-// own sectors.
-func (s *Server) target(ctx context.Context, p *principal, sector string) (checkTarget, error) {
+// mayCheck authorises a sector: a checker may check only its own sectors.
+func mayCheck(p *principal, sector string) error {
 	if sector == "" {
-		return checkTarget{}, invalid("sector", "is required")
+		return invalid("sector", "is required")
 	}
 	if !p.mayCheck(sector) {
-		return checkTarget{}, &credo.Error{Code: credo.EFORBIDDEN, Field: "sector", Message: fmt.Sprintf("this token may not check sector %q (its sectors: %v)", sector, p.token.Sectors)}
+		return &credo.Error{Code: credo.EFORBIDDEN, Field: "sector", Message: fmt.Sprintf("this token may not check sector %q (its sectors: %v)", sector, p.token.Sectors)}
 	}
-	pos := s.reg.Position()
-	t, err := s.reg.Table(ctx)
-	if err != nil {
-		return checkTarget{}, err
-	}
-	ref, ok := t.Sector(sector)
-	if !ok {
-		return checkTarget{}, invalid("sector", "unknown sector %q in the policy in force", sector)
-	}
-	return checkTarget{table: t, ref: ref, sector: sector, position: pos}, nil
+	return nil
 }
 
-// check answers and logs one check. The hot path is the decision table:
-// a map lookup and a mask test. Only an answer other than a plain allow
-// is explained, from the subject's facts.
-//
-// now is the registry's clock reading (the instant decided for); issued is
-// the wall clock, for the check id.
-//
-// The check is queued for the log; the group returned must be waited on
-// (s.batcher.wait) before the answer leaves: a check is never answered
-// unless its log entry is committed.
-func (s *Server) check(ctx context.Context, p *principal, tg checkTarget, subject string, kind credo.SubjectKind, now, issued time.Time, res *CheckResult) (*commitGroup, error) {
-	id, err := s.reg.ParseSubjectAs(subject, kind)
-	if err != nil {
-		return nil, err
-	}
-	var v engine.Verdict
-	if !s.opts.NaiveChecks {
-		if v, err = tg.table.Check(id.Canonical, tg.ref, now); err != nil {
-			return nil, err
-		}
-	}
-	*res = CheckResult{Subject: id.Canonical, Sector: tg.sector, Decision: engine.Allow, Reasons: noReasons, Policy: tg.table.PolicyHash(), At: now, LogPosition: tg.position, CheckpointSize: s.checkpointSize()}
-	if loc := s.zone(); loc != nil {
-		res.At = now.In(loc) // the policy zone's offset, as every instant in the API (zone.go)
-	}
-	if s.opts.NaiveChecks || v.Effect != engine.EffectAllow || !v.Grants.Empty() {
-		d, err := s.reg.Explain(ctx, id.Canonical, tg.sector, now, now)
-		if err != nil {
-			return nil, err
-		}
-		s.disclose(res, d, tg.table)
-	}
-	res.CheckID = s.ids.next(issued)
-	e := credo.CheckEntry{ID: res.CheckID, Subject: res.Subject, Sector: res.Sector, At: now, Known: now,
-		Policy: res.Policy, Decision: res.Decision, Measures: res.Measures}
+// checkRequest is the registry's check for a principal: who asks, logged.
+func (s *Server) checkRequest(p *principal, sector string, kind credo.SubjectKind, issued time.Time) registry.CheckRequest {
+	q := registry.CheckRequest{Sector: sector, Kind: kind, Issued: issued}
 	if p.token != nil {
-		e.Checker, e.Org = p.token.ID, p.token.Name
+		q.Checker, q.Org = p.token.ID, p.token.Name
 	}
-	g, err := s.batcher.add(ctx, e)
-	if err != nil {
-		return nil, err // never answer a check that will not be logged
+	return q
+}
+
+// result discloses an answer the registry made and logged: what a
+// service provider may learn of it (principle 7), never more.
+func (s *Server) result(a *registry.CheckAnswer, res *CheckResult) {
+	d := &a.Decision
+	*res = CheckResult{CheckID: a.Entry.ID, Subject: d.Subject, Sector: d.Sector, Decision: d.Decision, Reasons: noReasons, Policy: d.Policy,
+		At: a.Entry.At, LogPosition: a.Position, CheckpointSize: s.checkpointSize()}
+	if loc := s.zone(); loc != nil {
+		res.At = res.At.In(loc) // the policy zone's offset, as every instant in the API (zone.go)
+	}
+	if a.Explained {
+		disclose(res, d, a.Policy, a.Entry.Measures)
 	}
 	s.metrics.check(res.Sector, res.Decision)
-	s.metrics.countStat(res.Sector, res.Decision, now)
-	return g, nil
+	s.metrics.countStat(res.Sector, res.Decision, a.Entry.At)
 }
 
 // disclose copies into res what a service provider may learn of a
 // decision: no record ids, no link to another subject, and only the
 // public lists among the reasons.
-func (s *Server) disclose(res *CheckResult, d engine.Decision, t *engine.Table) {
-	pol := t.Policy()
-	res.Decision, res.Params, res.Grants = d.Decision, d.Params, d.Grants
-	if d.Policy != "" {
-		res.Policy = d.Policy
-	}
+func disclose(res *CheckResult, d *engine.Decision, pol *policy.Policy, measures []string) {
+	res.Params, res.Grants, res.Measures = d.Params, d.Grants, measures
 	res.pol, res.reasons = pol, d.Reasons
 	res.Reasons = make([]CheckReason, 0, len(d.Reasons))
 	for _, r := range d.Reasons {
@@ -185,12 +141,10 @@ func (s *Server) disclose(res *CheckResult, d engine.Decision, t *engine.Table) 
 			}
 		}
 		res.Reasons = append(res.Reasons, cr)
-		res.Measures = append(res.Measures, r.Code)
 		if res.Contest == "" {
 			res.Contest = r.Contest
 		}
 	}
-	res.Measures = append(res.Measures, d.Grants...)
 }
 
 // localize gives the reasons' legal bases and contest texts in the
@@ -215,15 +169,6 @@ func (c *CheckResult) localize(accept string) string {
 	return lang
 }
 
-// measuresOf returns the measures a full decision rests on, as logged.
-func measuresOf(d engine.Decision) []string {
-	var ms []string
-	for _, r := range d.Reasons {
-		ms = append(ms, r.Code)
-	}
-	return append(ms, d.Grants...)
-}
-
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principal) error {
 	buf := getBuf()
 	defer putBuf(buf)
@@ -245,19 +190,18 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	tg, err := s.target(r.Context(), p, q.Sector)
-	if err != nil {
+	if err := mayCheck(p, q.Sector); err != nil {
 		return err
+	}
+	cq := s.checkRequest(p, q.Sector, kind, wallClock(w))
+	cq.Subject = q.Subject
+	a, err := s.checks.CheckAndLog(r.Context(), cq)
+	if err != nil {
+		return err // not answered: not logged
 	}
 	var res CheckResult
-	g, err := s.check(r.Context(), p, tg, q.Subject, kind, s.reg.Now(), wallClock(w), &res)
-	if err != nil {
-		return err
-	}
-	if err := s.batcher.wait(r.Context(), g); err != nil {
-		return err // not on stable storage: not answered
-	}
-	setPosition(w, tg.position)
+	s.result(&a, &res)
+	setPosition(w, a.Position)
 	if !plainAllow(&res) {
 		out := new(CheckResult)
 		*out = res
@@ -317,41 +261,29 @@ func (s *Server) handleCheckBatch(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	tg, err := s.target(ctx, p, q.Sector)
-	if err != nil {
+	if err := mayCheck(p, q.Sector); err != nil {
 		return err
 	}
-	now, issued := s.reg.Now(), wallClock(w)
+	answers, errs, err := s.checks.CheckAndLogEach(r.Context(), s.checkRequest(p, q.Sector, kind, wallClock(w)), q.Subjects)
+	if err != nil {
+		return err // not answered: not logged
+	}
 	out := CheckBatchResponse{Decisions: make([]CheckBatchItem, len(q.Subjects))}
 	results := make([]CheckResult, len(q.Subjects))
-	var groups []*commitGroup // the groups the checks are written with, in order
+	position := answers[0].Position // one table position for the whole batch
 	for i, subj := range q.Subjects {
-		res := &results[i]
-		g, err := s.check(ctx, p, tg, subj, kind, now, issued, res)
-		if g != nil && (len(groups) == 0 || groups[len(groups)-1] != g) {
-			groups = append(groups, g)
-		}
-		if err != nil {
-			switch credo.ErrorCode(err) {
-			case credo.EINVALID, credo.ENOTFOUND:
-			default:
-				return err // the server's failure, not the subject's
-			}
+		if err := errs[i]; err != nil {
 			pr, _ := problemOf(err)
 			pr.Field = fmt.Sprintf("subjects[%d]", i)
 			out.Decisions[i] = CheckBatchItem{Subject: subj, Error: &pr}
 			continue
 		}
+		res := &results[i]
+		s.result(&answers[i], res)
 		res.localize(r.Header.Get("Accept-Language"))
 		out.Decisions[i] = CheckBatchItem{Subject: res.Subject, CheckResult: res}
 	}
-	for _, g := range groups {
-		if err := s.batcher.wait(ctx, g); err != nil {
-			return err // some checks are not on stable storage: none is answered
-		}
-	}
-	setPosition(w, tg.position)
+	setPosition(w, position)
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -366,17 +298,11 @@ type Replay struct {
 
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *principal) error {
 	id := r.PathValue("id")
-	if !validCheckID(id) {
+	if !registry.ValidCheckID(id) {
 		return invalid("id", "%q is not a check id", id)
 	}
 	ctx := r.Context()
-	e, err := s.checkLog.Check(ctx, id)
-	if credo.ErrorCode(err) == credo.ENOTFOUND {
-		// It may still be on its way to the log.
-		if ferr := s.batcher.flush(ctx); ferr == nil {
-			e, err = s.checkLog.Check(ctx, id)
-		}
-	}
+	e, err := s.checks.Logged(ctx, id)
 	if credo.ErrorCode(err) == credo.ENOTFOUND {
 		return noCheck(id) // the same answer as for a check on someone else
 	}
@@ -392,16 +318,11 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request, p *princip
 			return noCheck(id) // don't reveal checks on others
 		}
 	}
-	d, err := s.reg.Explain(ctx, e.Subject, e.Sector, e.At, e.Known)
+	d, matches, err := s.reg.Replay(ctx, e)
 	if err != nil {
 		return err
 	}
-	rp := Replay{Check: *e, Decision: d}
-	a, b := slices.Clone(e.Measures), measuresOf(d)
-	slices.Sort(a)
-	slices.Sort(b)
-	rp.Matches = d.Decision == e.Decision && slices.Equal(a, b) && (e.Policy == "" || e.Policy == d.Policy)
-	return writeJSON(w, http.StatusOK, rp)
+	return writeJSON(w, http.StatusOK, Replay{Check: *e, Decision: d, Matches: matches})
 }
 
 // Check asks whether subject may use sector now.

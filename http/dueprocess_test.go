@@ -321,7 +321,7 @@ func TestDueProcessMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens, checks := stores(db)
-	secret, hash := credohttp.NewTokenSecret()
+	secret, hash := credo.NewTokenSecret()
 	if err := tokens.CreateToken(ctx, &credo.Token{ID: "tok-ops", Hash: hash, Role: credo.RoleAuditor, Created: now}); err != nil {
 		t.Fatal(err)
 	}

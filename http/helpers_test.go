@@ -116,7 +116,7 @@ func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.
 	}
 	e := &env{t: t, db: db, reg: reg, tokens: tokens, checks: checks, secret: map[string]string{}, policy: pv.Hash}
 	for _, tk := range testTokens {
-		secret, hash := credohttp.NewTokenSecret()
+		secret, hash := credo.NewTokenSecret()
 		tk.Hash, tk.Created = hash, time.Now()
 		if err := tokens.CreateToken(ctx, &tk); err != nil {
 			t.Fatal(err)

@@ -85,12 +85,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	store := s.reg.Store()
-	if pinger, ok := store.(interface{ Ping(context.Context) error }); ok {
-		if err := pinger.Ping(ctx); err != nil {
-			fail("store unreachable")
-			return
-		}
-	} else if _, err := store.Policies(ctx); err != nil {
+	if err := store.Ping(ctx); err != nil {
 		fail("store unreachable")
 		return
 	}

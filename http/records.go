@@ -187,7 +187,7 @@ func (s *Server) handleFileBatch(w http.ResponseWriter, r *http.Request, p *prin
 	rd := ingest.NewReader("body", body, format, pol.Location())
 	res := BatchResult{Rejected: []RejectedLine{}}
 	var ok []batchLine
-	remote := map[*Shard][]batchLine{} // lines for other shards' subjects, to forward
+	remote := map[*registry.Shard][]batchLine{} // lines for other shards' subjects, to forward
 	for {
 		l, more := rd.Next()
 		if !more {

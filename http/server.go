@@ -76,7 +76,7 @@ type Options struct {
 	// storage (written within CheckLogInterval): a crash then loses the
 	// checks queued, up to CheckLogBuffer. The default (false) answers a
 	// check only once its entry is committed (group commit, see
-	// checklog.go). An explicit opt-out, for benchmarks; not for production.
+	// registry/checklog.go). An explicit opt-out, for benchmarks; not for production.
 	CheckLogAsync bool
 	// MaxBatchChecks is the most subjects one batch check may carry (default 1000).
 	MaxBatchChecks int
@@ -189,9 +189,8 @@ type Server struct {
 	reading   atomic.Int64       // portal requests reading their body before admission
 	lookups   *ratelimit.Limiter // anonymous public list lookups per remote address
 	adm       *admission
-	batcher   *checkBatcher
+	checks    *registry.Checks // answers and logs checks
 	health    *storeHealth
-	ids       *checkIDs
 	metrics   *metrics
 	census    *censusCache
 	shard     *sharding
@@ -215,7 +214,6 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	s := &Server{reg: reg, tokenDB: tokens, checkLog: checks, opts: opts, log: opts.Logger,
 		tokens: newTokenCache(tokens, opts.TokenCacheTTL),
 		adm:    newAdmission(opts.MaxInFlight),
-		ids:    newCheckIDs(),
 		health: newStoreHealth(),
 		mux:    http.NewServeMux(),
 	}
@@ -228,10 +226,11 @@ func NewServer(reg *registry.Registry, tokens credo.TokenStore, checks credo.Che
 	if opts.AuthFailures > 0 {
 		s.authFails = ratelimit.New(float64(opts.AuthFailures)/60, opts.AuthFailures)
 	}
-	s.metrics = newMetrics(func() float64 { return float64(s.batcher.depth()) }, func() float64 { return float64(s.adm.inFlight()) })
+	s.metrics = newMetrics(func() float64 { return float64(s.checks.Pending()) }, func() float64 { return float64(s.adm.inFlight()) })
 	s.metrics.reg.MustRegister(readingGauge(&s.reading))
 	s.life, s.endLife = context.WithCancel(context.Background())
-	s.batcher = newCheckBatcher(checks, s.log, s.metrics, s.health, !opts.CheckLogAsync, opts.CheckLogBuffer, opts.CheckLogBatch, opts.CheckLogInterval)
+	s.checks = reg.NewChecks(checks, registry.ChecksOptions{Logger: s.log, Buffer: opts.CheckLogBuffer, Batch: opts.CheckLogBatch,
+		Interval: opts.CheckLogInterval, Async: opts.CheckLogAsync, Naive: opts.NaiveChecks, OnWrite: s.checkLogWritten})
 	if opts.Census != nil {
 		s.census = opts.Census
 	} else {
@@ -313,7 +312,7 @@ func (s *Server) Close() error {
 		s.beginClosing()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 		defer cancel()
-		s.closeErr = s.batcher.close(ctx)
+		s.closeErr = s.checks.Close(ctx)
 	})
 	return s.closeErr
 }
@@ -326,7 +325,18 @@ func (s *Server) beginClosing() {
 }
 
 // FlushChecks waits until every check answered so far is in the check log.
-func (s *Server) FlushChecks(ctx context.Context) error { return s.batcher.flush(ctx) }
+func (s *Server) FlushChecks(ctx context.Context) error { return s.checks.Flush(ctx) }
+
+// checkLogWritten records the outcome of a write to the check log: checks
+// are refused (and /readyz fails) while it cannot be written.
+func (s *Server) checkLogWritten(n int, took time.Duration, err error) {
+	s.metrics.flushed(n, took, err)
+	if err != nil {
+		s.health.fail(resCheckLog, err)
+		return
+	}
+	s.health.ok(resCheckLog)
+}
 
 // handlerFunc is a route's handler: it returns an error to be written as a
 // problem, or nil once it has written its response.

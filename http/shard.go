@@ -9,28 +9,21 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
-	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"credo"
 	"credo/ident"
 	"credo/ingest"
+	"credo/registry"
 )
 
-// Province shards: a national deployment splits the registry by province.
-// Each shard is a registry of its own (its own log, database and nodes)
-// holding the subjects whose identifier carries one of its province codes
-// (the first two digits of the region code of a RIC or USCC); passports
-// and provinces no shard names go to the default shard. A node serves one
-// or more shards; a request about a subject of another shard is forwarded
-// to the owning node (the caller's bearer token goes along: tokens are
+// Province shards (the shard map: registry.ShardMap): a national
+// deployment splits the registry by province, each shard a registry of its
+// own. A node serves one or more shards; a request about a subject of
+// another shard is forwarded to the owning node (the caller's bearer token goes along: tokens are
 // issued to every shard) or, with forwarding off, refused with 421
 // Misdirected Request naming the shard to ask. A batch check is split by
 // shard, sent concurrently and merged in request order.
@@ -48,135 +41,9 @@ const (
 	ForwardedHeader = "Credo-Forwarded-By"
 )
 
-// ShardMap assigns subjects to shards by province.
-type ShardMap struct {
-	// Default is the shard of passports and of provinces no shard lists.
-	Default string `yaml:"default" json:"default"`
-	// Shards by name.
-	Shards map[string]*Shard `yaml:"shards" json:"shards"`
-
-	byProvince map[string]string
-}
-
-// Shard is one shard of the map.
-type Shard struct {
-	// Provinces are the two-digit province codes (GB/T 2260) it holds.
-	Provinces []string `yaml:"provinces" json:"provinces"`
-	// URL is the base URL of the nodes serving it (a load balancer).
-	URL string `yaml:"url" json:"url"`
-
-	name string
-	base *url.URL
-}
-
-// Name returns the shard's name.
-func (s *Shard) Name() string { return s.name }
-
-// LoadShardMap reads a shard map file (YAML, of which JSON is a subset).
-func LoadShardMap(path string) (*ShardMap, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, credo.Errorf(credo.EINVALID, "shard map: %v", err)
-	}
-	return ParseShardMap(path, b)
-}
-
-// ParseShardMap parses and validates a shard map; name prefixes errors.
-func ParseShardMap(name string, data []byte) (*ShardMap, error) {
-	fail := func(format string, args ...any) error {
-		return credo.Errorf(credo.EINVALID, "%s: %s", name, fmt.Sprintf(format, args...))
-	}
-	var m ShardMap
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil {
-		return nil, fail("%v", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	if len(m.Shards) == 0 {
-		return nil, fail("shards: at least one shard is required")
-	}
-	if m.Default == "" {
-		return nil, fail("default: is required (the shard of passports and of provinces no shard lists)")
-	}
-	if m.Shards[m.Default] == nil {
-		return nil, fail("default: %q is not one of the shards (%s)", m.Default, strings.Join(m.Names(), ", "))
-	}
-	m.byProvince = map[string]string{}
-	for _, n := range m.Names() {
-		sh := m.Shards[n]
-		if sh == nil {
-			return nil, fail("shards.%s: is empty", n)
-		}
-		sh.name = n
-		u, err := url.Parse(sh.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fail("shards.%s.url: %q is not an absolute http(s) base URL", n, sh.URL)
-		}
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		sh.base = u
-		if len(sh.Provinces) == 0 && n != m.Default {
-			return nil, fail("shards.%s.provinces: at least one province code is required", n)
-		}
-		for i, p := range sh.Provinces {
-			if len(p) != 2 || ident.ProvinceName(p) == "" {
-				return nil, fail("shards.%s.provinces[%d]: %q is not a two-digit province code (GB/T 2260: 11 Beijing … 65 Xinjiang, 71, 81, 82)", n, i, p)
-			}
-			if other, dup := m.byProvince[p]; dup {
-				return nil, fail("shards.%s.provinces[%d]: province %s (%s) is already in shard %s", n, i, p, ident.ProvinceName(p), other)
-			}
-			m.byProvince[p] = n
-		}
-	}
-	return &m, nil
-}
-
-// Names returns the shard names, sorted.
-func (m *ShardMap) Names() []string {
-	ns := make([]string, 0, len(m.Shards))
-	for n := range m.Shards {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
-}
-
-// ShardOf returns the shard that holds a subject.
-func (m *ShardMap) ShardOf(id ident.ID) *Shard {
-	if n, ok := m.byProvince[id.ProvinceCode]; ok {
-		return m.Shards[n]
-	}
-	return m.Shards[m.Default]
-}
-
-// Refuser returns a check for registry.Options.Accept: it refuses the
-// subjects of shards other than local, naming the shard to file them in.
-func (m *ShardMap) Refuser(local []string) func(id ident.ID) error {
-	return func(id ident.ID) error {
-		sh := m.ShardOf(id)
-		if slices.Contains(local, sh.name) {
-			return nil
-		}
-		return &credo.Error{Code: credo.EINVALID, Field: "subject", Message: fmt.Sprintf("%s belongs to shard %s (%s): file it there; this node serves %s",
-			id.Canonical, sh.name, sh.URL, strings.Join(local, ", "))}
-	}
-}
-
-// Validate checks that the node's shards are in the map.
-func (m *ShardMap) Validate(local []string) error {
-	if len(local) == 0 {
-		return credo.FieldErrorf("shard", "name the shard(s) this node serves (%s)", strings.Join(m.Names(), ", "))
-	}
-	for _, n := range local {
-		if m.Shards[n] == nil {
-			return credo.FieldErrorf("shard", "%q is not in the shard map (%s)", n, strings.Join(m.Names(), ", "))
-		}
-	}
-	return nil
-}
-
 // ShardOptions make a server one node of a sharded deployment.
 type ShardOptions struct {
-	Map *ShardMap
+	Map *registry.ShardMap
 	// Local are the shards this node serves.
 	Local []string
 	// Forward sends requests about other shards' subjects to their nodes;
@@ -212,17 +79,17 @@ func newSharding(o *ShardOptions, s *Server) *sharding {
 		target := o.Map.Shards[n]
 		sh.proxies[n] = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target.base)
+				pr.SetURL(target.BaseURL())
 				pr.SetXForwarded()
 				pr.Out.Header.Set(ForwardedHeader, sh.by)
 			},
 			Transport: sh.Client.Transport,
 			ModifyResponse: func(resp *http.Response) error {
-				resp.Header.Set(ShardHeader, target.name)
+				resp.Header.Set(ShardHeader, target.Name())
 				return nil
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				s.log.Warn("forwarding to shard", "shard", target.name, "url", target.URL, "err", err)
+				s.log.Warn("forwarding to shard", "shard", target.Name(), "url", target.URL, "err", err)
 				s.writeError(w, r, unreachable(target, err))
 			},
 		}
@@ -230,33 +97,33 @@ func newSharding(o *ShardOptions, s *Server) *sharding {
 	return sh
 }
 
-func unreachable(sh *Shard, err error) error {
-	return &httpError{kind: kindBadGateway, detail: fmt.Sprintf("shard %s at %s did not answer: %v", sh.name, sh.URL, err),
-		headers: map[string]string{"Retry-After": "1", ShardHeader: sh.name}}
+func unreachable(sh *registry.Shard, err error) error {
+	return &httpError{kind: kindBadGateway, detail: fmt.Sprintf("shard %s at %s did not answer: %v", sh.Name(), sh.URL, err),
+		headers: map[string]string{"Retry-After": "1", ShardHeader: sh.Name()}}
 }
 
 // misdirected is the 421 for a subject of another shard.
-func (sh *sharding) misdirected(id ident.ID, owner *Shard, why string) error {
+func (sh *sharding) misdirected(id ident.ID, owner *registry.Shard, why string) error {
 	prov := "no province"
 	if id.ProvinceCode != "" {
 		prov = "province " + id.ProvinceCode + " " + ident.ProvinceName(id.ProvinceCode)
 	}
 	return &httpError{kind: kindMisdirected, field: "subject",
-		detail:  fmt.Sprintf("%s (%s) belongs to shard %s at %s; this node serves %s%s", id.Canonical, prov, owner.name, owner.URL, sh.by, why),
-		headers: map[string]string{ShardHeader: owner.name, ShardURLHeader: owner.URL}}
+		detail:  fmt.Sprintf("%s (%s) belongs to shard %s at %s; this node serves %s%s", id.Canonical, prov, owner.Name(), owner.URL, sh.by, why),
+		headers: map[string]string{ShardHeader: owner.Name(), ShardURLHeader: owner.URL}}
 }
 
 // owner returns the shard of a subject and whether this node serves it;
 // an identifier that does not parse is left to the local handler (which
 // refuses it with the right error).
-func (sh *sharding) owner(s *Server, subject, kind string) (ident.ID, *Shard, bool) {
+func (sh *sharding) owner(s *Server, subject, kind string) (ident.ID, *registry.Shard, bool) {
 	k, _ := credo.ParseSubjectKind(kind)
 	id, err := s.reg.ParseSubjectAs(subject, k)
 	if err != nil {
 		return id, nil, true
 	}
 	o := sh.Map.ShardOf(id)
-	return id, o, slices.Contains(sh.Local, o.name)
+	return id, o, slices.Contains(sh.Local, o.Name())
 }
 
 // route sends a request about another shard's subject where it belongs.
@@ -303,7 +170,7 @@ func (sh *sharding) route(s *Server, w http.ResponseWriter, r *http.Request, p *
 	if !sh.Forward {
 		return true, sh.misdirected(id, owner, "")
 	}
-	sh.proxies[owner.name].ServeHTTP(w, r)
+	sh.proxies[owner.Name()].ServeHTTP(w, r)
 	return true, nil
 }
 
@@ -329,7 +196,7 @@ func (sh *sharding) fanOut(s *Server, w http.ResponseWriter, r *http.Request, p 
 		if local {
 			groups[""] = append(groups[""], i)
 		} else {
-			groups[owner.name] = append(groups[owner.name], i)
+			groups[owner.Name()] = append(groups[owner.Name()], i)
 		}
 	}
 	if len(groups[""]) == len(q.Subjects) {
@@ -429,7 +296,7 @@ func (w *bufferWriter) Write(b []byte) (int, error) { return w.buf.Write(b) }
 func (w *bufferWriter) WriteHeader(int)             {}
 
 // remoteBatch sends a batch check to another shard with the caller's token.
-func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *Shard, sector string, subjects []string) (CheckBatchResponse, error) {
+func (sh *sharding) remoteBatch(ctx context.Context, r *http.Request, to *registry.Shard, sector string, subjects []string) (CheckBatchResponse, error) {
 	var res CheckBatchResponse
 	b, _ := json.Marshal(CheckBatchRequest{Sector: sector, Subjects: subjects})
 	status, rb, err := sh.post(ctx, r, to, "/v1/checks/batch", "application/json", b)
@@ -464,7 +331,7 @@ func (e *relayed) Error() string { return e.p.Detail }
 // identifier that does not parse (the local checks refuse it), forwarding
 // off, or a batch that was itself forwarded (the registry then refuses the
 // line, naming the owner: the shard maps disagree).
-func (sh *sharding) forwardTo(s *Server, r *http.Request, subject, kind string) *Shard {
+func (sh *sharding) forwardTo(s *Server, r *http.Request, subject, kind string) *registry.Shard {
 	if sh == nil || !sh.Forward || r.Header.Get(ForwardedHeader) != "" {
 		return nil
 	}
@@ -481,9 +348,9 @@ func (sh *sharding) forwardTo(s *Server, r *http.Request, subject, kind string) 
 // there), has each of its lines rejected with the reason; the other lines
 // are filed regardless. Re-sending the batch is safe: filing is
 // idempotent.
-func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*Shard][]batchLine, res *BatchResult) {
+func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*registry.Shard][]batchLine, res *BatchResult) {
 	type outcome struct {
-		to    *Shard
+		to    *registry.Shard
 		lines []batchLine
 		res   BatchResult
 		err   error
@@ -492,7 +359,7 @@ func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*
 	for to, lines := range parts {
 		out = append(out, outcome{to: to, lines: lines})
 	}
-	slices.SortFunc(out, func(a, b outcome) int { return strings.Compare(a.to.name, b.to.name) })
+	slices.SortFunc(out, func(a, b outcome) int { return strings.Compare(a.to.Name(), b.to.Name()) })
 	var wg sync.WaitGroup
 	for i := range out {
 		wg.Go(func() { out[i].res, out[i].err = sh.remoteFile(ctx, r, out[i].to, out[i].lines) })
@@ -503,7 +370,7 @@ func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*
 			reason := o.err.Error()
 			var rl *relayed
 			if errors.As(o.err, &rl) {
-				reason = fmt.Sprintf("shard %s refused the lines forwarded to it: %s", o.to.name, rl.p.Detail)
+				reason = fmt.Sprintf("shard %s refused the lines forwarded to it: %s", o.to.Name(), rl.p.Detail)
 			}
 			for _, l := range o.lines {
 				res.reject(l.line, "", reason)
@@ -526,31 +393,31 @@ func (sh *sharding) fileRemote(ctx context.Context, r *http.Request, parts map[*
 
 // remoteFile sends lines to another shard's POST /v1/records/batch as
 // NDJSON, numbered from 1 in the order given.
-func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *Shard, lines []batchLine) (BatchResult, error) {
+func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *registry.Shard, lines []batchLine) (BatchResult, error) {
 	var res BatchResult
 	var body []byte
 	for _, l := range lines {
 		var err error
 		if body, err = ingest.AppendNDJSON(body, l.rec); err != nil {
-			return res, credo.Errorf(credo.EINTERNAL, "encoding line %d for shard %s: %v", l.line, to.name, err)
+			return res, credo.Errorf(credo.EINTERNAL, "encoding line %d for shard %s: %v", l.line, to.Name(), err)
 		}
 	}
 	status, rb, err := sh.post(ctx, r, to, "/v1/records/batch", "application/x-ndjson", body)
 	if err != nil {
-		return res, fmt.Errorf("shard %s at %s did not answer (%v): re-send these lines", to.name, to.URL, err)
+		return res, fmt.Errorf("shard %s at %s did not answer (%v): re-send these lines", to.Name(), to.URL, err)
 	}
 	if status == http.StatusOK {
 		if err := json.Unmarshal(rb, &res); err != nil {
-			return res, fmt.Errorf("shard %s answered what this node cannot read (%v): re-send these lines", to.name, err)
+			return res, fmt.Errorf("shard %s answered what this node cannot read (%v): re-send these lines", to.Name(), err)
 		}
 		return res, nil
 	}
 	var pr Problem
 	if json.Unmarshal(rb, &pr) != nil || pr.Status == 0 {
-		return res, fmt.Errorf("shard %s answered status %d: re-send these lines", to.name, status)
+		return res, fmt.Errorf("shard %s answered status %d: re-send these lines", to.Name(), status)
 	}
 	if status >= 500 || status == http.StatusTooManyRequests {
-		return res, fmt.Errorf("shard %s could not file the lines (%s): re-send these lines", to.name, pr.Detail)
+		return res, fmt.Errorf("shard %s could not file the lines (%s): re-send these lines", to.Name(), pr.Detail)
 	}
 	return res, &relayed{pr}
 }
@@ -558,8 +425,8 @@ func (sh *sharding) remoteFile(ctx context.Context, r *http.Request, to *Shard, 
 // post sends body to another shard's path with the caller's token, marked
 // as forwarded by this node, and returns the answer's status and body (at
 // most 64 MiB).
-func (sh *sharding) post(ctx context.Context, r *http.Request, to *Shard, path, contentType string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.base.String()+path, bytes.NewReader(body))
+func (sh *sharding) post(ctx context.Context, r *http.Request, to *registry.Shard, path, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.BaseURL().String()+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -49,7 +49,7 @@ type shardCluster struct {
 	t      *testing.T
 	nodes  map[string]*node
 	secret map[string]string
-	m      *credohttp.ShardMap
+	m      *registry.ShardMap
 }
 
 func newShardCluster(t *testing.T, forward bool) *shardCluster {
@@ -64,14 +64,14 @@ func newShardCluster(t *testing.T, forward bool) *shardCluster {
 		c.nodes[n] = &node{name: n, ts: ts}
 		fmt.Fprintf(&doc, "  %s:\n    provinces: %s\n    url: http://%s/\n", n, provinces[n], ts.Listener.Addr())
 	}
-	m, err := credohttp.ParseShardMap("shards.yaml", []byte(doc.String()))
+	m, err := registry.ParseShardMap("shards.yaml", []byte(doc.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.m = m
 	hashes := map[string]string{}
 	for _, tk := range testTokens {
-		c.secret[tk.Name], hashes[tk.Name] = credohttp.NewTokenSecret()
+		c.secret[tk.Name], hashes[tk.Name] = credo.NewTokenSecret()
 	}
 	src, err := os.ReadFile(testPolicy)
 	if err != nil {
@@ -138,12 +138,12 @@ func TestShardMapErrors(t *testing.T) {
 		{"default: a\nshards:\n  a: {provinces: [\"11\"], url: \"http://a\", weight: 2}\n", "line 3: field weight not found"},
 		{"default: a\nshards:\n  a: {provinces: [\"11\"], url: \"http://a\"}\n  b: {url: \"http://b\"}\n", "shards.b.provinces: at least one province code is required"},
 	} {
-		_, err := credohttp.ParseShardMap("shards.yaml", []byte(tc.doc))
+		_, err := registry.ParseShardMap("shards.yaml", []byte(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(credo.ErrorMessage(err), "shards.yaml: ") {
 			t.Errorf("%q: error %v, want one containing %q", tc.doc, err, tc.want)
 		}
 	}
-	m, err := credohttp.ParseShardMap("shards.json", []byte(`{"default":"a","shards":{"a":{"provinces":["11"],"url":"http://a:1"},"b":{"provinces":["44","45"],"url":"https://b/credo/"}}}`))
+	m, err := registry.ParseShardMap("shards.json", []byte(`{"default":"a","shards":{"a":{"provinces":["11"],"url":"http://a:1"},"b":{"provinces":["44","45"],"url":"https://b/credo/"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

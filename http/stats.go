@@ -104,7 +104,7 @@ func (s *Server) checkStats(ctx context.Context, from, to time.Time) ([]CheckSta
 	type key struct{ day, sector string }
 	out := []CheckStat{}
 	if cst, ok := s.checkLog.(credo.CheckCounter); ok {
-		if err := s.batcher.flush(ctx); err != nil {
+		if err := s.checks.Flush(ctx); err != nil {
 			return nil, "", credo.Errorf(credo.EUNAVAILABLE, "the check log is catching up; try again")
 		}
 		idx := map[key]int{}

@@ -201,7 +201,7 @@ func (s *Server) handleSubjectChecks(w http.ResponseWriter, r *http.Request, p *
 		}
 		limit = n
 	}
-	if err := s.batcher.flush(r.Context()); err != nil {
+	if err := s.checks.Flush(r.Context()); err != nil {
 		return credo.Errorf(credo.EUNAVAILABLE, "the check log is catching up; try again")
 	}
 	cs, err := s.checkLog.ChecksOf(r.Context(), subject, limit)

@@ -75,7 +75,8 @@ import (
 	"credo"
 )
 
-var _ credo.Store = (*DB)(nil)
+// The store is all a registry needs of one (credo.RegistryStore).
+var _ credo.RegistryStore = (*DB)(nil)
 
 // Options tunes a DB. The zero value is the production default.
 type Options struct {

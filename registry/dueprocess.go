@@ -45,11 +45,7 @@ func (r *Registry) dueStore() (credo.DueProcessStore, error) {
 	if err := r.Doubt(); err != nil {
 		return nil, err
 	}
-	ds, ok := r.store.(credo.DueProcessStore)
-	if !ok {
-		return nil, credo.Errorf(credo.EUNAVAILABLE, "this store keeps no dispute or repair queues")
-	}
-	return ds, nil
+	return r.store, nil
 }
 
 // checkText validates a free-text field: required, bounded.

@@ -433,9 +433,5 @@ func (r *Registry) Explain(ctx context.Context, subject, sector string, at, know
 	if err != nil {
 		return engine.Decision{}, err
 	}
-	pol := st.PolicyDoc()
-	if pol.Sector(sector) == nil && len(pol.SectorMeasures(sector)) == 0 {
-		return engine.Decision{}, &credo.Error{Code: credo.EINVALID, Field: "sector", Message: fmt.Sprintf("unknown sector %q", sector)}
-	}
-	return st.Decide(sector), nil
+	return decideSector(st, sector)
 }

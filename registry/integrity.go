@@ -41,14 +41,10 @@ func (r *Registry) setDoubt(res credo.ProjectionResult, how string) *credo.Error
 	return e
 }
 
-// checkProjections runs the store's cheap check, if it has one; it
-// reports whether the registry may go on to build its table.
+// checkProjections runs the store's cheap check; it reports whether the
+// registry may go on to build its table.
 func (r *Registry) checkProjections(ctx context.Context) (bool, error) {
-	pv, ok := r.store.(credo.ProjectionVerifier)
-	if !ok {
-		return true, nil
-	}
-	res, err := pv.CheckProjections(ctx)
+	res, err := r.store.CheckProjections(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -62,14 +58,9 @@ func (r *Registry) checkProjections(ctx context.Context) (bool, error) {
 
 // VerifyProjections compares every projection with a replay of the whole
 // log (credo.ProjectionVerifier.VerifyProjections) and makes the registry
-// doubtful if they differ. A store that cannot verify its projections
-// answers OK with no events.
+// doubtful if they differ.
 func (r *Registry) VerifyProjections(ctx context.Context) (credo.ProjectionResult, error) {
-	pv, ok := r.store.(credo.ProjectionVerifier)
-	if !ok {
-		return credo.ProjectionResult{OK: true}, nil
-	}
-	res, err := pv.VerifyProjections(ctx)
+	res, err := r.store.VerifyProjections(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -91,10 +91,7 @@ func (r *Registry) Notice(ctx context.Context, rec *credo.Record) *credo.Notice 
 // effect are passed over. Safe to run concurrently with filing: the store
 // never keeps two notices for one record.
 func (r *Registry) SweepNotices(ctx context.Context) (int, error) {
-	ns, ok := r.store.(credo.NoticeStore)
-	if !ok {
-		return 0, nil
-	}
+	ns := r.store
 	r.sweepMu.Lock()
 	defer r.sweepMu.Unlock()
 	if len(r.Engine().Versions()) == 0 {

@@ -216,7 +216,7 @@ var (
 
 // failingNotices is a store whose notice appends fail: the process
 // "crashes" between filing a record and issuing its notice.
-type failingNotices struct{ credo.Store }
+type failingNotices struct{ credo.RegistryStore }
 
 func (f failingNotices) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
 	for _, ev := range evs {
@@ -224,7 +224,7 @@ func (f failingNotices) Append(ctx context.Context, evs []*credo.Event) ([]*cred
 			return nil, errors.New("simulated crash")
 		}
 	}
-	return f.Store.Append(ctx, evs)
+	return f.RegistryStore.Append(ctx, evs)
 }
 
 func TestNoticeSweeper(t *testing.T) {

@@ -128,7 +128,7 @@ type Log struct {
 // appended meanwhile), in as many sequence ranges as there are cores,
 // concurrently, grouped by subject: the read behind a rebuild of the
 // decision table, for tools that evaluate every subject (simulation).
-func ReadLog(ctx context.Context, store credo.Store) (*Log, error) {
+func ReadLog(ctx context.Context, store LogReader) (*Log, error) {
 	head, _, err := store.Head(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,15 @@ func (l *Log) Facts(parser *ident.Parser) (facts []*engine.Facts, skipped []stri
 	return facts, skipped
 }
 
-func readLog(ctx context.Context, store credo.Store, head int64, workers int) (*Log, error) {
+// LogReader is what reading the log for the engine needs of a store: its
+// head, and its events of the engine's types. Every credo.RegistryStore
+// is one.
+type LogReader interface {
+	Head(ctx context.Context) (seq int64, hash string, err error)
+	credo.EventReader
+}
+
+func readLog(ctx context.Context, store LogReader, head int64, workers int) (*Log, error) {
 	parts := make([]map[string][]credo.Event, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -210,12 +218,9 @@ func readLog(ctx context.Context, store credo.Store, head int64, workers int) (*
 
 // groupEvents reads the engine's events with lo < seq <= hi (hi < 0: to the
 // end) and groups them by the subjects they concern.
-func groupEvents(ctx context.Context, store credo.Store, lo, hi int64) (map[string][]credo.Event, error) {
-	read := store.Events
-	if tr, ok := store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
+func groupEvents(ctx context.Context, store credo.EventReader, lo, hi int64) (map[string][]credo.Event, error) {
+	read := func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+		return store.EventsOfType(ctx, after, limit, engine.EventTypes)
 	}
 	bySubject := map[string][]credo.Event{}
 	after := lo

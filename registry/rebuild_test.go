@@ -20,7 +20,7 @@ import (
 // gatedStore holds a rebuild at its first read of the log head, once
 // armed, until released: what a long re-evaluation looks like to checks.
 type gatedStore struct {
-	credo.Store
+	credo.RegistryStore
 	mu       sync.Mutex
 	armed    bool
 	reached  chan struct{}
@@ -36,7 +36,7 @@ func (g *gatedStore) Head(ctx context.Context) (int64, string, error) {
 		close(g.reached)
 		<-g.released
 	}
-	return g.Store.Head(ctx)
+	return g.RegistryStore.Head(ctx)
 }
 
 // TestChecksDuringRebuild publishes a version that lifts a ban and holds
@@ -49,7 +49,7 @@ func TestChecksDuringRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	g := &gatedStore{Store: st, reached: make(chan struct{}), released: make(chan struct{})}
+	g := &gatedStore{RegistryStore: st, reached: make(chan struct{}), released: make(chan struct{})}
 	ctx := context.Background()
 	reg, err := registry.Open(ctx, g, registry.Options{Now: c.now})
 	if err != nil {

@@ -1,7 +1,11 @@
 // Package registry is Credo's service layer: it ties a store, the published
 // policy versions, the engine and the decision table together. It checks
 // that every record may be filed before the store files it (principle 1),
-// keeps the decision table current after every change, and answers checks.
+// keeps the decision table current after every change, and answers and
+// logs checks (Checks.CheckAndLog: the one way a check is made).
+//
+// It takes one store interface, credo.RegistryStore, composed statically;
+// a store decorator (ReadReplica) wraps one and is one.
 //
 // [Services] presents a registry as the service interfaces of package credo
 // (CheckService, RecordService, DueProcessService, ...), acting as the actor
@@ -26,7 +30,7 @@ import (
 
 // Registry is a running registry over one store.
 type Registry struct {
-	store   credo.Store
+	store   credo.RegistryStore
 	parser  *ident.Parser
 	now     func() time.Time
 	log     *slog.Logger
@@ -92,7 +96,7 @@ type Options struct {
 // Open opens a registry over a store: it loads the published policy versions,
 // rebuilds the decision table from the event log, and issues the notices
 // of records that have none (see SweepNotices).
-func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
+func Open(ctx context.Context, store credo.RegistryStore, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
 		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
 	if r.inMemoryMax <= 0 {
@@ -124,7 +128,7 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 }
 
 // Store returns the underlying store.
-func (r *Registry) Store() credo.Store { return r.store }
+func (r *Registry) Store() credo.RegistryStore { return r.store }
 
 // Now returns the registry's clock reading.
 func (r *Registry) Now() time.Time { return r.now() }
@@ -196,11 +200,6 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
 	}
 	return nil
-}
-
-// typedEventReader is a store that can read only the events of some types.
-type typedEventReader interface {
-	EventsOfType(ctx context.Context, after int64, limit int, types []credo.EventType) ([]credo.Event, error)
 }
 
 func hasOrg(fs []*engine.Facts, id string) bool {
@@ -358,42 +357,4 @@ func (r *Registry) State(ctx context.Context, subject string, at, known time.Tim
 		return nil, err
 	}
 	return r.Engine().State(f, at, known)
-}
-
-// Check answers "may this subject use this sector now?" from the decision
-// table, with the full explanation when the answer is not a plain allow.
-func (r *Registry) Check(ctx context.Context, subject, sector string) (engine.Decision, error) {
-	id, err := r.ParseSubject(subject)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	v, err := r.view(ctx)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	ref, ok := v.table.Sector(sector)
-	if !ok {
-		return engine.Decision{}, &credo.Error{Code: credo.EINVALID, Field: "sector", Message: fmt.Sprintf("unknown sector %q", sector)}
-	}
-	if r.noTable {
-		// Opened without a decision table (one-shot tools): decide from the
-		// subject's facts.
-		now := r.now()
-		return r.Explain(ctx, id.Canonical, sector, now, now)
-	}
-	now := r.now()
-	vd, err := v.table.Check(id.Canonical, ref, now)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	if vd.Effect == engine.EffectAllow && vd.Grants.Empty() {
-		return engine.Decision{Subject: id.Canonical, Sector: sector, Decision: engine.Allow, Policy: v.version.Hash}, nil
-	}
-	st, err := r.State(ctx, id.Canonical, now, now)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	d := st.Decide(sector)
-	d.Policy = v.version.Hash
-	return d, nil
 }

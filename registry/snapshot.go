@@ -180,11 +180,8 @@ func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now tim
 // (and of the persons linked to organisations among them). It returns how
 // many events it read.
 func (r *Registry) catchUp(ctx context.Context, t *engine.Table, seq int64, now time.Time) (int, error) {
-	read := r.store.Events
-	if tr, ok := r.store.(typedEventReader); ok {
-		read = func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
-			return tr.EventsOfType(ctx, after, limit, engine.EventTypes)
-		}
+	read := func(ctx context.Context, after int64, limit int) ([]credo.Event, error) {
+		return r.store.EventsOfType(ctx, after, limit, engine.EventTypes)
 	}
 	var subjects []string
 	seen := map[string]bool{}

@@ -25,13 +25,13 @@ import (
 type cluster struct {
 	t     *testing.T
 	clock *clock
-	open  func() credo.Store
+	open  func() credo.RegistryStore
 }
 
 func sqliteCluster(t *testing.T) *cluster {
 	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
 	path := filepath.Join(t.TempDir(), "shared.db")
-	return &cluster{t: t, clock: c, open: func() credo.Store {
+	return &cluster{t: t, clock: c, open: func() credo.RegistryStore {
 		st, err := sqlite.OpenOptions(path, sqlite.Options{Now: c.now})
 		if err != nil {
 			t.Fatal(err)
@@ -305,7 +305,7 @@ func TestPositionFollowsRebuild(t *testing.T) {
 func pgCluster(t *testing.T) *cluster {
 	dsn := pgtest.NewDatabase(t)
 	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
-	return &cluster{t: t, clock: c, open: func() credo.Store {
+	return &cluster{t: t, clock: c, open: func() credo.RegistryStore {
 		st, err := postgres.OpenOptions(context.Background(), dsn, postgres.Options{Now: c.now})
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,7 @@ func TestAgreesWithLiveDecisions(t *testing.T) {
 	})
 }
 
-func agreement(t *testing.T, reg *registry.Registry, st credo.Store, c *clock, at time.Time, draftSrc []byte, census func(func(string) error) error, subjects int) {
+func agreement(t *testing.T, reg *registry.Registry, st credo.RegistryStore, c *clock, at time.Time, draftSrc []byte, census func(func(string) error) error, subjects int) {
 	ctx := context.Background()
 	c.t = at
 	cur, draft, err := simulate.Versions(reg.Engine(), at, at, "draft.yaml", draftSrc)

@@ -64,7 +64,7 @@ func loadPolicy(t testing.TB, file string) (*policy.Policy, []byte) {
 
 // city builds the constructed city in a fresh registry whose clock stands
 // at 2026-05-01 (every event is known at T).
-func city(t *testing.T) (*registry.Registry, credo.Store, *clock) {
+func city(t *testing.T) (*registry.Registry, credo.RegistryStore, *clock) {
 	t.Helper()
 	c := &clock{time.Date(2026, 5, 1, 9, 0, 0, 0, shanghai)}
 	st, err := sqlite.OpenOptions(filepath.Join(t.TempDir(), "city.db"), sqlite.Options{Now: c.now})

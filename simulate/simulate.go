@@ -154,7 +154,7 @@ func (o *Options) defaults() {
 // Run evaluates every subject of the store under the current policy and
 // under the draft at instant at (as known at at) and reports the
 // difference.
-func Run(ctx context.Context, store credo.Store, current, draft engine.Version, at time.Time, opts Options) (*Report, error) {
+func Run(ctx context.Context, store registry.LogReader, current, draft engine.Version, at time.Time, opts Options) (*Report, error) {
 	opts.defaults()
 	if current.Policy == nil || draft.Policy == nil {
 		return nil, credo.Errorf(credo.EINVALID, "simulate: both the current and the draft policy are required")
@@ -248,7 +248,7 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 // a person's facts carry the links that name them and the facts of the
 // organisations they are linked to. It returns the subjects whose
 // identifiers no longer parse separately.
-func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]*engine.Facts, []string, error) {
+func LoadFacts(ctx context.Context, store registry.LogReader, parser *ident.Parser) ([]*engine.Facts, []string, error) {
 	if parser == nil {
 		parser = &ident.Parser{}
 	}

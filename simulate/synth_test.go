@@ -23,7 +23,7 @@ var (
 
 // synthCity files a synthetic city (synth, the example policy) into a
 // fresh registry at path; the registry's clock stands at synthEnd.
-func synthCity(t testing.TB, path string, people, orgs int) (*registry.Registry, credo.Store, *synth.City, *clock) {
+func synthCity(t testing.TB, path string, people, orgs int) (*registry.Registry, credo.RegistryStore, *synth.City, *clock) {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{synthEnd}
@@ -112,7 +112,7 @@ func census(city *synth.City, people, orgs int) func(func(string) error) error {
 
 // openTableless opens a registry over a store without its decision table:
 // for its engine (the published versions).
-func openTableless(t testing.TB, st credo.Store, c *clock) *registry.Registry {
+func openTableless(t testing.TB, st credo.RegistryStore, c *clock) *registry.Registry {
 	t.Helper()
 	reg, err := registry.Open(context.Background(), st, registry.Options{Now: c.now, NoTable: true})
 	if err != nil {

@@ -40,7 +40,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-var _ credo.Store = (*DB)(nil)
+// The store is all a registry needs of one (credo.RegistryStore).
+var _ credo.RegistryStore = (*DB)(nil)
 
 // Options tunes a DB. The zero value is the production default.
 type Options struct {
@@ -391,6 +392,22 @@ func (db *DB) closeConns() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return internal("Close", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers (the server's /readyz): the file
+// is open and can be read.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.head.Load() == nil {
+		return credo.Errorf(credo.EUNAVAILABLE, "store is closed")
+	}
+	if err := db.rdb.PingContext(ctx); err != nil {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite.Ping", Message: "database unreachable: " + err.Error(), Err: err}
+	}
+	var one int
+	if err := db.rdb.QueryRowContext(ctx, "SELECT 1 FROM policies LIMIT 1").Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return &credo.Error{Code: credo.EUNAVAILABLE, Op: "sqlite.Ping", Message: "database unreadable: " + err.Error(), Err: err}
 	}
 	return nil
 }

@@ -106,12 +106,10 @@ func redactURL(dsn string) string {
 // store is what the commands need of a registry's store. The embedded
 // SQLite store and the PostgreSQL store both provide all of it.
 type store interface {
-	credo.Store
+	credo.RegistryStore
 	credo.TokenStore
 	credo.CheckLog
 	credo.Outbox
-	credo.NoticeStore
-	credo.DueProcessStore
 }
 
 var (
@@ -382,9 +380,8 @@ check fails.`,
 				credo.VerifyResult
 				Projections *credo.ProjectionResult `json:"projections,omitempty"`
 			}{VerifyResult: res}
-			pv, ok := st.(credo.ProjectionVerifier)
-			if !logOnly && ok {
-				pres, err := pv.VerifyProjections(cmd.Context())
+			if !logOnly {
+				pres, err := st.VerifyProjections(cmd.Context())
 				if err != nil {
 					return err
 				}

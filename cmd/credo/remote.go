@@ -55,8 +55,12 @@ func openServices(ctx context.Context, r *remoteFlags, db storeFlag) (*services,
 		return nil, err
 	}
 	l := registry.Services{R: reg}
-	return &services{checks: loggedChecks{l, st, reg.Now}, subjects: l, policies: l, records: l, links: l, due: l,
-		close: func() { st.Close() }}, nil
+	checks := reg.NewChecks(st, registry.ChecksOptions{})
+	return &services{checks: loggedChecks{checks}, subjects: l, policies: l, records: l, links: l, due: l,
+		close: func() {
+			checks.Close(context.Background()) // every answered check is written already
+			st.Close()
+		}}, nil
 }
 
 // location returns the time zone of the policy in force, in which every

@@ -26,7 +26,7 @@ type scaleFlags struct {
 	shards       []string
 	noForward    bool
 
-	m *chttp.ShardMap
+	m *registry.ShardMap
 }
 
 func (f *scaleFlags) register(cmd *cobra.Command) {
@@ -56,7 +56,7 @@ func (f *scaleFlags) prepare(db storeFlag) error {
 	case f.shardMap == "" && len(f.shards) > 0:
 		return credo.FieldErrorf("--shard", "needs --shard-map")
 	case f.shardMap != "":
-		m, err := chttp.LoadShardMap(f.shardMap)
+		m, err := registry.LoadShardMap(f.shardMap)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (f *scaleFlags) prepare(db storeFlag) error {
 
 // registryStore returns the store the registry runs over: the primary, or
 // the primary for writes and the standby for reads.
-func (f *scaleFlags) registryStore(ctx context.Context, primary credo.Store) (credo.Store, func(), error) {
+func (f *scaleFlags) registryStore(ctx context.Context, primary credo.RegistryStore) (credo.RegistryStore, func(), error) {
 	if f.pgRead == "" {
 		return primary, func() {}, nil
 	}

@@ -237,8 +237,8 @@ func TestServeShards(t *testing.T) {
 	shardMap := dir + "/shards.yaml"
 	writeFile(t, shardMap, fmt.Sprintf("default: south\nshards:\n  north: {provinces: [\"11\"], url: %q}\n  south: {provinces: [\"44\"], url: %q}\n", north.url(), south.url()))
 	// The same tokens in both shards' databases.
-	courtSecret, courtHash := chttp.NewTokenSecret()
-	airSecret, airHash := chttp.NewTokenSecret()
+	courtSecret, courtHash := credo.NewTokenSecret()
+	airSecret, airHash := credo.NewTokenSecret()
 	ctx := context.Background()
 	for _, n := range []*node{north, south} {
 		db := dir + "/" + n.addr[len("127.0.0.1:"):] + ".db"

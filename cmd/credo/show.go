@@ -1,7 +1,6 @@
 package main
 
 import (
-	"credo/policy"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/policy"
 )
 
 func writeJSON(w io.Writer, v any) error {

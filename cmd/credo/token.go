@@ -1,17 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"credo"
-	chttp "credo/http"
 	"credo/registry"
 )
 
@@ -109,52 +106,23 @@ func newTokenCmd() *cobra.Command {
 	return cmd
 }
 
-var roles = []string{credo.RoleAdmin, credo.RoleAuthority, credo.RoleChecker, credo.RoleSubject, credo.RoleAuditor}
-
-// createToken validates a token's binding against the policy in force,
-// stores it and returns its secret.
+// createToken issues a token (registry.IssueToken: its binding checked
+// against the policy in force) and returns its secret; errors name the
+// command's flags.
 func createToken(cmd *cobra.Command, reg *registry.Registry, ts credo.TokenStore, t *credo.Token) (string, error) {
-	if !slices.Contains(roles, t.Role) {
-		return "", credo.FieldErrorf("--role", "must be one of admin, authority, checker, subject, auditor; got %q", t.Role)
+	secret, err := reg.IssueToken(cmd.Context(), ts, t)
+	var e *credo.Error
+	if err == nil || !errors.As(err, &e) || e.Code != credo.EINVALID {
+		return secret, err
 	}
-	pol, _, err := reg.Policy(cmd.Context())
-	if err != nil {
-		return "", err
-	}
-	switch t.Role {
-	case credo.RoleAuthority:
-		if t.Authority == "" || pol.Authority(t.Authority) == nil {
-			return "", credo.FieldErrorf("--authority", "an authority token needs an authority declared in the policy; got %q", t.Authority)
-		}
-	case credo.RoleChecker:
-		if len(t.Sectors) == 0 {
-			return "", credo.FieldErrorf("--sector", "a checker token needs at least one sector")
-		}
-		for _, s := range t.Sectors {
-			if pol.Sector(s) == nil {
-				return "", credo.FieldErrorf("--sector", "unknown sector %q", s)
-			}
-		}
-	case credo.RoleSubject:
-		id, err := reg.ParseSubject(t.Subject)
-		if err != nil {
-			return "", credo.FieldErrorf("--subject", "%s", credo.ErrorMessage(err))
-		}
-		t.Subject = id.Canonical
-	}
-	if t.Role != credo.RoleAuthority && t.Authority != "" || t.Role != credo.RoleChecker && len(t.Sectors) > 0 || t.Role != credo.RoleSubject && t.Subject != "" {
+	flag := map[string]string{"role": "--role", "authority": "--authority", "sectors": "--sector", "subject": "--subject"}[e.Field]
+	if e.Field == "" {
 		return "", credo.Errorf(credo.EINVALID, "--authority, --sector and --subject go only with the roles authority, checker and subject")
 	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if flag == "" {
 		return "", err
 	}
-	t.ID = "tok_" + hex.EncodeToString(b[:])
-	secret, hash := chttp.NewTokenSecret()
-	t.Hash = hash
-	t.Created = time.Now().UTC()
-	if err := ts.CreateToken(cmd.Context(), t); err != nil {
-		return "", err
-	}
-	return secret, nil
+	c := *e
+	c.Field = flag
+	return "", &c
 }

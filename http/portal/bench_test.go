@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"credo"
-	credohttp "credo/http"
 )
 
 // richSubject files n records of assorted rules about one person over the
@@ -51,7 +50,7 @@ func (e *env) richSubject(n int) (string, string) {
 			e.t.Fatalf("filing record %d: %v", i, err)
 		}
 	}
-	secret, hash := credohttp.NewTokenSecret()
+	secret, hash := credo.NewTokenSecret()
 	if err := e.db.CreateToken(ctx, &credo.Token{ID: "tok-rich", Hash: hash, Role: credo.RoleSubject, Subject: subject, Created: now}); err != nil {
 		e.t.Fatal(err)
 	}

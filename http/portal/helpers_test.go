@@ -94,7 +94,7 @@ func newEnv(t testing.TB) *env {
 	}
 	e := &env{t: t, db: db, reg: reg, secret: map[string]string{}}
 	for _, tk := range testTokens {
-		secret, hash := credohttp.NewTokenSecret()
+		secret, hash := credo.NewTokenSecret()
 		tk.Hash, tk.Created = hash, now
 		if err := db.CreateToken(ctx, &tk); err != nil {
 			t.Fatal(err)

@@ -1,9 +1,7 @@
-package http
+package registry
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -24,19 +22,18 @@ import (
 // of its checks is answered (503), so none is lost, and the check log is
 // reported failing (/readyz) until a write succeeds.
 //
-// Async (Options.CheckLogAsync, an explicit opt-out): a check is answered
-// as soon as it is queued and written within CheckLogInterval; a failed
-// write is retried until it succeeds, but a crash loses the checks queued
-// (up to CheckLogBuffer).
+// Async (ChecksOptions.Async, an explicit opt-out): a check is answered
+// as soon as it is queued and written within Interval; a failed write is
+// retried until it succeeds, but a crash loses the checks queued (up to
+// Buffer).
 //
 // Either way no check is dropped while the process lives: when the queue
-// is full the handler waits for room (backpressure), and closing writes
+// is full the caller waits for room (backpressure), and closing writes
 // everything queued.
 type checkBatcher struct {
 	log      credo.CheckLog
 	logger   *slog.Logger
-	metrics  *metrics
-	health   *storeHealth
+	onWrite  func(n int, took time.Duration, err error) // each write's outcome (metrics, health)
 	durable  bool
 	buffer   int // the most entries queued
 	batch    int // async: queued entries that trigger a write
@@ -67,14 +64,18 @@ type commitGroup struct {
 
 func newCommitGroup() *commitGroup { return &commitGroup{done: make(chan struct{})} }
 
-func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, m *metrics, health *storeHealth, durable bool, buffer, batch int, interval time.Duration) *checkBatcher {
-	b := &checkBatcher{log: log, logger: logger, metrics: m, health: health, durable: durable, buffer: buffer, batch: batch, interval: interval,
+func newCheckBatcher(log credo.CheckLog, logger *slog.Logger, onWrite func(int, time.Duration, error), durable bool, buffer, batch int, interval time.Duration) *checkBatcher {
+	if onWrite == nil {
+		onWrite = func(int, time.Duration, error) {}
+	}
+	b := &checkBatcher{log: log, logger: logger, onWrite: onWrite, durable: durable, buffer: buffer, batch: batch, interval: interval,
 		group: newCommitGroup(), room: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
 }
 
-// errClosed is returned for checks logged after the server closed.
+// errClosed is returned for checks logged after the check log closed
+// (the server is shutting down).
 var errClosed = credo.Errorf(credo.EUNAVAILABLE, "the server is shutting down")
 
 // add queues an entry, waiting while the queue is full, and returns the
@@ -242,12 +243,10 @@ func (b *checkBatcher) write(batch []credo.CheckEntry) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := b.log.LogChecks(ctx, batch)
 		cancel()
-		b.metrics.flushed(len(batch), time.Since(start), err)
+		b.onWrite(len(batch), time.Since(start), err)
 		if err == nil {
-			b.health.ok(resCheckLog)
 			return nil
 		}
-		b.health.fail(resCheckLog, err)
 		if b.durable {
 			b.logger.Error("writing the check log failed: the checks are refused", "checks", len(batch), "err", err)
 			return &credo.Error{Code: credo.EUNAVAILABLE, Op: "checklog",
@@ -263,99 +262,4 @@ func (b *checkBatcher) write(batch []credo.CheckEntry) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-}
-
-// checkIDs makes check ids: unique, and sortable by time of issue as
-// strings. An id is 16 characters of lowercase Crockford base32 over 10
-// bytes: 6 bytes of Unix milliseconds, 2 of a per-process counter (so ids
-// stay unique and increasing beyond 65,536 checks per millisecond by
-// borrowing from the next millisecond), and 2 random bytes per process, so
-// that servers sharing one check log do not collide; then 10 characters
-// (50 bits) drawn at random for each id, so that knowing one id tells
-// nothing of the others (a check id is not a capability, but it must not
-// be guessable either).
-type checkIDs struct {
-	last     atomic.Uint64 // ms<<16 | counter
-	instance [2]byte
-
-	// Random bytes for the ids' suffixes, drawn from crypto/rand 640 at
-	// a time (a draw per id would cost 200 ns on the hot path).
-	rmu   sync.Mutex
-	rpool [640]byte
-	rused int
-}
-
-// random fills b with random bytes from the pool.
-func (g *checkIDs) random(b []byte) {
-	g.rmu.Lock()
-	if g.rused+len(b) > len(g.rpool) {
-		if _, err := rand.Read(g.rpool[:]); err != nil {
-			panic("credo: crypto/rand failed: " + err.Error())
-		}
-		g.rused = 0
-	}
-	copy(b, g.rpool[g.rused:])
-	g.rused += len(b)
-	g.rmu.Unlock()
-}
-
-func newCheckIDs() *checkIDs {
-	g := &checkIDs{}
-	g.rused = len(g.rpool)
-	if _, err := rand.Read(g.instance[:]); err != nil {
-		panic("credo: crypto/rand failed: " + err.Error())
-	}
-	return g
-}
-
-const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
-
-// next returns a new id issued at instant now.
-func (g *checkIDs) next(now time.Time) string {
-	ms := uint64(now.UnixMilli())
-	var v uint64
-	for {
-		last := g.last.Load()
-		v = max(last+1, ms<<16)
-		if g.last.CompareAndSwap(last, v) {
-			break
-		}
-	}
-	var raw [10]byte
-	binary.BigEndian.PutUint64(raw[:8], v)
-	raw[8], raw[9] = g.instance[0], g.instance[1]
-	// 80 bits = 16 groups of 5 bits, then 10 random characters (50 bits)
-	// so that ids cannot be enumerated from one seen.
-	var out [checkIDLen]byte
-	var rnd [10]byte
-	g.random(rnd[:])
-	for i, b := range rnd {
-		out[16+i] = crockford[b&31]
-	}
-	hi := binary.BigEndian.Uint64(raw[:8])
-	lo := uint64(raw[8])<<8 | uint64(raw[9])
-	for i := 15; i >= 0; i-- {
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | (hi&31)<<11
-		hi >>= 5
-	}
-	return string(out[:])
-}
-
-// checkIDLen is the length of a check id; ids issued before the random
-// suffix was added have 16 characters and are still read.
-const checkIDLen = 26
-
-// validCheckID reports whether s has the form of a check id.
-func validCheckID(s string) bool {
-	if len(s) != checkIDLen && len(s) != 16 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' && c != 'i' && c != 'l' && c != 'o' && c != 'u') {
-			return false
-		}
-	}
-	return true
 }
