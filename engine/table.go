@@ -63,6 +63,10 @@ type shard struct {
 	mu  sync.RWMutex
 	ric map[uint64]Entry // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
 	str map[string]Entry // USCCs and passport subjects
+	// The rule masks of the entries (table_rules.go), keyed alike; an
+	// entry without one may depend on any rule.
+	ricRules map[uint64]uint64
+	strRules map[string]uint64
 }
 
 // Table is the decision table: compact per-subject entries under one policy
@@ -88,6 +92,8 @@ type Table struct {
 	// evaluators[i] is the working memory of the refreshes serialised by
 	// refreshing[i].
 	evaluators [shardCount]*Evaluator
+	// ruleBit is the bit of each rule in the entries' rule masks.
+	ruleBit map[string]uint8
 }
 
 // NewTable returns an empty table under a policy version. load is called to
@@ -97,7 +103,10 @@ func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Tabl
 	for i := range t.shards {
 		t.shards[i].ric = map[uint64]Entry{}
 		t.shards[i].str = map[string]Entry{}
+		t.shards[i].ricRules = map[uint64]uint64{}
+		t.shards[i].strRules = map[string]uint64{}
 	}
+	t.ruleBit = ruleBits(pol)
 	for _, m := range pol.Measures {
 		ref := t.sectors[m.Sector]
 		if ref == nil {
@@ -301,7 +310,11 @@ func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
 		t.evaluators[i] = NewEvaluator()
 	}
 	e := t.evaluators[i].Entry(t.pol, f, now, now)
-	t.Put(subject, e, len(f.Events) > 0)
+	if len(f.Events) > 0 {
+		t.PutFacts(subject, e, f)
+	} else {
+		t.Put(subject, e, false)
+	}
 	return e, nil
 }
 
@@ -316,8 +329,14 @@ func EntryOf(st *State) Entry {
 }
 
 // Put stores a subject's entry; with own false it drops the subject's entry
-// so that it falls back to its kind's default.
+// so that it falls back to its kind's default. The entry's rule mask is
+// unknown (PutFacts knows it).
 func (t *Table) Put(subject string, e Entry, own bool) {
+	t.put(subject, e, own, 0, false)
+}
+
+// put stores an entry and, with known, its rule mask.
+func (t *Table) put(subject string, e Entry, own bool, rules uint64, known bool) {
 	key, isRIC := ricKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.Lock()
@@ -330,6 +349,16 @@ func (t *Table) Put(subject string, e Entry, own bool) {
 		sh.str[subject] = e
 	default:
 		delete(sh.str, subject)
+	}
+	switch {
+	case isRIC && known && own:
+		sh.ricRules[key] = rules
+	case isRIC:
+		delete(sh.ricRules, key)
+	case known && own:
+		sh.strRules[subject] = rules
+	default:
+		delete(sh.strRules, subject)
 	}
 	sh.mu.Unlock()
 }

@@ -22,8 +22,9 @@ import (
 //	       payload, CRC-32C of the payload (4 bytes, little endian)
 //	entry: kind byte (0: RIC key, 1: string key), key (8 bytes LE, or
 //	       uvarint length and bytes), flags byte (1: InForce[0] present,
-//	       2: InForce[1] present, 4: Next present), the present fields as
-//	       uvarints (the measure words) and 8 bytes LE (Next).
+//	       2: InForce[1] present, 4: Next present, 8: rule mask present),
+//	       the present fields as uvarints (the measure words), 8 bytes LE
+//	       (Next) and a uvarint (the rule mask, table_rules.go).
 //	trailer: "END!"
 //
 // Every block carries its own checksum and the trailer marks the end, so a
@@ -84,7 +85,8 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 		for k, e := range sh.ric {
 			block = append(block, 0)
 			block = binary.LittleEndian.AppendUint64(block, k)
-			block = appendEntry(block, e)
+			m, ok := sh.ricRules[k]
+			block = appendEntry(block, e, m, ok)
 			if n++; n == blockEntries {
 				flush()
 			}
@@ -93,7 +95,8 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 			block = append(block, 1)
 			block = binary.AppendUvarint(block, uint64(len(k)))
 			block = append(block, k...)
-			block = appendEntry(block, e)
+			m, ok := sh.strRules[k]
+			block = appendEntry(block, e, m, ok)
 			if n++; n == blockEntries {
 				flush()
 			}
@@ -113,8 +116,11 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 	return cw.n, entries, cw.w.(*bufio.Writer).Flush()
 }
 
-func appendEntry(b []byte, e Entry) []byte {
+func appendEntry(b []byte, e Entry, rules uint64, known bool) []byte {
 	var flags byte
+	if known {
+		flags |= 8
+	}
 	if e.InForce[0] != 0 {
 		flags |= 1
 	}
@@ -133,6 +139,9 @@ func appendEntry(b []byte, e Entry) []byte {
 	}
 	if flags&4 != 0 {
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.Next))
+	}
+	if known {
+		b = binary.AppendUvarint(b, rules)
 	}
 	return b
 }
@@ -282,10 +291,26 @@ func (t *Table) decodeBlock(p []byte, n uint64) error {
 			e.Next = int64(binary.LittleEndian.Uint64(p))
 			p = p[8:]
 		}
+		var rules uint64
+		if flags&8 != 0 {
+			v, k := binary.Uvarint(p)
+			if k <= 0 {
+				return errors.New("bad rule mask")
+			}
+			rules, p = v, p[k:]
+		}
 		if kind == 0 {
-			t.shards[key%shardCount].ric[key] = e
+			sh := &t.shards[key%shardCount]
+			sh.ric[key] = e
+			if flags&8 != 0 {
+				sh.ricRules[key] = rules
+			}
 		} else {
-			t.shardFor(skey, 0, false).str[skey] = e
+			sh := t.shardFor(skey, 0, false)
+			sh.str[skey] = e
+			if flags&8 != 0 {
+				sh.strRules[skey] = rules
+			}
 		}
 	}
 	if len(p) != 0 {

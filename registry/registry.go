@@ -133,7 +133,12 @@ func (r *Registry) Rebuild(ctx context.Context) error {
 	return r.rebuildLocked(ctx)
 }
 
-func (r *Registry) rebuildLocked(ctx context.Context) error {
+func (r *Registry) rebuildLocked(ctx context.Context) error { return r.rebuildWith(ctx, false) }
+
+// rebuildWith is rebuildLocked; with incremental, a change of the version
+// in force re-evaluates only the subjects it can affect when it can tell
+// which (incremental.go).
+func (r *Registry) rebuildWith(ctx context.Context, incremental bool) error {
 	// The head first: everything the table is built from is read after
 	// it, so the table reflects at least every event up to it.
 	head, _, err := r.store.Head(ctx)
@@ -165,6 +170,11 @@ func (r *Registry) rebuildLocked(ctx context.Context) error {
 	if r.noTable {
 		r.swap(v)
 		return nil
+	}
+	if incremental {
+		if done, err := r.swapIncremental(ctx, v, now); done || err != nil {
+			return err
+		}
 	}
 	if t, pos := r.loadSnapshot(ctx, ver, now); t != nil {
 		// The table now reflects every event up to the head read before
@@ -269,7 +279,7 @@ func (r *Registry) view(ctx context.Context) (*view, error) {
 	if v.table != nil || len(v.eng.Versions()) > 0 {
 		r.mu.Lock()
 		if cur := r.current.Load(); cur == v {
-			if err := r.rebuildLocked(ctx); err != nil {
+			if err := r.rebuildWith(ctx, true); err != nil {
 				r.mu.Unlock()
 				return nil, err
 			}

@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"strconv"
+	"time"
+
+	"credo"
+	"credo/policy"
+)
+
+// Rule masks: which rules an entry can depend on, so that a new policy
+// version that changes some rules re-evaluates only the subjects with
+// records under them (Table.CarryOver) and carries the other entries over.
+//
+// A subject's mask has the bit of the rule of each of its records and of
+// the records of the organisations it is linked to (an organisation's
+// records reach its responsible persons). Bit i stands for the table
+// policy's i-th rule, for the first 63 rules; bit 63 (otherRule) for every
+// other code: later rules, and codes the policy has no rule for (records
+// of a rule a later version may add). An entry stored without its facts
+// (Put, an old snapshot) has no mask: it may depend on any rule.
+
+const (
+	maskBits  = 64
+	otherRule = maskBits - 1
+)
+
+// ruleBits numbers a policy's rules for the masks.
+func ruleBits(pol *policy.Policy) map[string]uint8 {
+	m := make(map[string]uint8, min(len(pol.Rules), otherRule))
+	for i, r := range pol.Rules {
+		if i < otherRule {
+			m[r.Code] = uint8(i)
+		}
+	}
+	return m
+}
+
+// bitOf is the mask bit of a rule code.
+func (t *Table) bitOf(code string) uint64 {
+	if b, ok := t.ruleBit[code]; ok {
+		return 1 << b
+	}
+	return 1 << otherRule
+}
+
+// RuleBits returns the mask bits of rule codes under the table's policy:
+// the bits of the entries that can depend on them.
+func (t *Table) RuleBits(codes []string) uint64 {
+	var m uint64
+	for _, c := range codes {
+		m |= t.bitOf(c)
+	}
+	return m
+}
+
+// RuleMask returns the rule mask of a subject's facts: the bits of the
+// rules of its records and of the records of its linked organisations.
+func (t *Table) RuleMask(f *Facts) uint64 {
+	m := t.eventRules(f.Events)
+	for _, o := range f.Orgs {
+		m |= t.eventRules(o.Events)
+	}
+	return m
+}
+
+func (t *Table) eventRules(evs []credo.Event) uint64 {
+	var m uint64
+	last := ""
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Type != credo.EventRecordFiled || ev.Record == nil {
+			continue
+		}
+		if c := ev.Record.Rule; c != last {
+			m |= t.bitOf(c)
+			last = c
+		}
+	}
+	return m
+}
+
+// PutFacts stores a subject's entry, computed from facts f, with the rule
+// mask of f.
+func (t *Table) PutFacts(subject string, e Entry, f *Facts) {
+	t.put(subject, e, true, t.RuleMask(f), true)
+}
+
+// Rules returns a subject's rule mask; ok is false when it has no entry
+// of its own or its mask is unknown.
+func (t *Table) Rules(subject string) (mask uint64, ok bool) {
+	key, isRIC := ricKey(subject)
+	sh := t.shardFor(subject, key, isRIC)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if isRIC {
+		mask, ok = sh.ricRules[key]
+	} else {
+		mask, ok = sh.strRules[subject]
+	}
+	return mask, ok
+}
+
+// CarryOver copies into table to (empty, under a newer policy version) the
+// entries of t that a change of the rules whose bits are in affected
+// cannot touch, renumbering their measures from t's policy to to's by
+// measure id (a measure to's policy lacks is dropped) and their rule masks
+// likewise. It returns the subjects it did not carry over, to re-evaluate:
+// those whose mask meets affected, whose mask is unknown, or whose entry
+// has passed its next change by now.
+//
+// The caller vouches that nothing else differs between the two policies
+// that an entry can depend on (registry: the policy diff): only the rules
+// in affected, and measures removed, reordered or changed in what no
+// entry records (sector, effect, texts). to must not be in use yet.
+func (t *Table) CarryOver(to *Table, affected uint64, now time.Time) (reeval []string, carried int) {
+	measures := measureMap(t.pol, to.pol)
+	rules := t.ruleMap(to)
+	ns := now.UnixNano()
+	keep := func(e Entry, m uint64, ok bool) (Entry, uint64, bool) {
+		if !ok || m&affected != 0 || e.Next <= ns {
+			return e, 0, false
+		}
+		return Entry{InForce: renumber(e.InForce, measures), Next: e.Next}, remapMask(m, rules), true
+	}
+	for i := range t.shards {
+		sh, dst := &t.shards[i], &to.shards[i]
+		sh.mu.RLock()
+		dst.mu.Lock()
+		for k, e := range sh.ric {
+			m, ok := sh.ricRules[k]
+			if e, m, ok = keep(e, m, ok); !ok {
+				reeval = append(reeval, ricString(k))
+				continue
+			}
+			dst.ric[k], dst.ricRules[k] = e, m
+			carried++
+		}
+		for k, e := range sh.str {
+			m, ok := sh.strRules[k]
+			if e, m, ok = keep(e, m, ok); !ok {
+				reeval = append(reeval, k)
+				continue
+			}
+			dst.str[k], dst.strRules[k] = e, m
+			carried++
+		}
+		dst.mu.Unlock()
+		sh.mu.RUnlock()
+	}
+	return reeval, carried
+}
+
+// measureMap maps each measure index of policy a to its index in b by id
+// (-1: b has no such measure).
+func measureMap(a, b *policy.Policy) []int {
+	out := make([]int, len(a.Measures))
+	for i, m := range a.Measures {
+		out[i] = -1
+		if nm := b.Measure(m.ID); nm != nil {
+			out[i] = nm.Index()
+		}
+	}
+	return out
+}
+
+// renumber maps a measure set through measureMap.
+func renumber(s MeasureSet, to []int) MeasureSet {
+	var out MeasureSet
+	for i, j := range to {
+		if j >= 0 && s.Has(i) {
+			out.Add(j)
+		}
+	}
+	return out
+}
+
+// ruleMap maps each mask bit of t to the bits of table to: a rule's bit to
+// the same code's bit, and the bit of other codes to every bit of to that
+// stands for a code t counted as other.
+func (t *Table) ruleMap(to *Table) [maskBits]uint64 {
+	var out [maskBits]uint64
+	for code, b := range t.ruleBit {
+		out[b] = to.bitOf(code)
+	}
+	out[otherRule] = 1 << otherRule
+	for code, b := range to.ruleBit {
+		if _, ok := t.ruleBit[code]; !ok {
+			out[otherRule] |= 1 << b
+		}
+	}
+	return out
+}
+
+func remapMask(m uint64, to [maskBits]uint64) uint64 {
+	var out uint64
+	for b := 0; m != 0; b, m = b+1, m>>1 {
+		if m&1 != 0 {
+			out |= to[b]
+		}
+	}
+	return out
+}
+
+// ricString is the identifier a ricKey was made from.
+func ricString(k uint64) string {
+	last := k % 11
+	s := strconv.FormatUint(k/11, 10)
+	b := make([]byte, 0, 18)
+	for range 17 - len(s) {
+		b = append(b, '0')
+	}
+	b = append(b, s...)
+	if last == 10 {
+		return string(append(b, 'X'))
+	}
+	return string(append(b, byte('0'+last)))
+}
