@@ -216,13 +216,15 @@ func fieldNames(c policy.Change) string {
 // their versions can affect. It reports false, having changed nothing,
 // when a full rebuild is needed (logged with the reason).
 func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time) (bool, error) {
-	if cur == nil || cur.table == nil || cur.version.Policy == nil || r.doubt.Load() != nil {
+	if cur == nil || cur.table == nil || r.doubt.Load() != nil {
 		return false, nil
 	}
+	// The entries were computed under the table's version.
+	oldPol, oldHash := cur.table.Policy(), cur.table.PolicyHash()
 	// The old table reflects every event up to the position; the events
 	// after it are applied again (tail.go) once the new table is in.
 	pos := r.tail.position.Load()
-	if cur.version.Hash == v.version.Hash {
+	if oldHash == v.version.Hash {
 		// The version in force is the same (a publication effective
 		// later): the table stands as it is.
 		v.table, v.builtAt, v.head = cur.table, cur.builtAt, pos
@@ -230,7 +232,7 @@ func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time) 
 		return true, nil
 	}
 	start := time.Now()
-	rules, full := reevaluationScope(cur.version.Policy, v.version.Policy)
+	rules, full := reevaluationScope(oldPol, v.version.Policy)
 	if full != "" {
 		r.log.Info("re-evaluating every subject", "reason", full)
 		return false, nil

@@ -269,3 +269,69 @@ func TestS05GlobalChangeRebuildsInFull(t *testing.T) {
 	}
 	s05SameTables(t, c.st, reg, c.open(t, nil))
 }
+
+// TestS05ReevaluationScope places each kind of change from the example
+// policy: the rules whose subjects it can reach, nobody, or a full
+// rebuild with its reason.
+func TestS05ReevaluationScope(t *testing.T) {
+	src := string(policies.Beijing)
+	old, err := policy.Parse("beijing.yaml", policies.Beijing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	judgments := []string{"JUDGMENT_DEFAULT_ABILITY", "JUDGMENT_OBSTRUCTION", "JUDGMENT_EVASION", "JUDGMENT_ASSET_REPORT",
+		"JUDGMENT_CONSUMPTION_BREACH", "JUDGMENT_SETTLEMENT_REFUSED"}
+	for _, tc := range []struct {
+		name  string
+		pairs []string
+		rules []string // nil with full "": nobody
+		full  string   // a word of the reason for a full rebuild
+	}{
+		{"version and name", []string{`version: "2026.1"`, `version: "2026.9"`, "name: Beijing", "name: Peking"}, nil, ""},
+		{"rule points", []string{"    points: {civic: -20}\n", "    points: {civic: -25}\n"}, []string{"CONTRACT_DEFAULT"}, ""},
+		{"rule title", []string{"  - code: CONTRACT_DEFAULT\n    title:\n      en: ", "  - code: CONTRACT_DEFAULT\n    title:\n      en: Broken "}, nil, ""},
+		{"list notice", []string{"    notice: 10d\n", "    notice: 12d\n"}, judgments, ""},
+		{"list title", []string{"      en: List of dishonest judgment debtors", "      en: Dishonest judgment debtors"}, nil, ""},
+		{"measure title", []string{"      en: No flights\n", "      en: No flying\n"}, nil, ""},
+		{"measure reach", []string{"    extends_to: [legal_representative, principal, directly_responsible, actual_controller]\n", "    extends_to: [legal_representative]\n"}, nil, "flight-ban"},
+		{"measure condition", []string{`    when: '"dishonest-debtors" in lists'`, `    when: '"serious-illegal-dishonest" in lists'`}, nil, "flight-ban"},
+		{"tiers keeping the base's", []string{`{name: "B", min: 850,`, `{name: "B", min: 800,`}, nil, ""},
+		{"tiers moving the base's", []string{`{name: "A", min: 960,`, `{name: "A", min: 1010,`}, nil, "base score"},
+		{"scheme base", []string{"    base: 1000\n", "    base: 990\n"}, nil, "scheme civic"},
+		{"derived list", []string{`    when: tiers.civic == "D"`, `    when: tiers.civic == "C"`}, nil, "derived list low-credit"},
+		{"calendar", []string{"holidays:\n", "holidays:\n  - 2026-01-05\n"}, nil, "calendar"},
+		{"procedures", []string{"    review: 15d\n", "    review: 20d\n"}, nil, "procedures"},
+		{"time zone", []string{"timezone: Asia/Shanghai", "timezone: Asia/Chongqing"}, nil, "timezone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := policy.Parse("v2.yaml", []byte(s05Mutate(t, src, tc.pairs...)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, full := registry.ReevaluationScope(old, p)
+			if tc.name == "tiers keeping the base's" {
+				tc.rules = rulesScoringCivic(old)
+			}
+			switch {
+			case tc.full != "":
+				if !strings.Contains(full, tc.full) {
+					t.Fatalf("full rebuild %q, rules %v; want a full rebuild because of %s", full, rules, tc.full)
+				}
+			case full != "":
+				t.Fatalf("full rebuild: %s; want rules %v", full, tc.rules)
+			case strings.Join(rules, ",") != strings.Join(tc.rules, ","):
+				t.Fatalf("rules %v, want %v", rules, tc.rules)
+			}
+		})
+	}
+}
+
+func rulesScoringCivic(p *policy.Policy) []string {
+	var out []string
+	for _, r := range p.Rules {
+		if _, ok := r.Points["civic"]; ok {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
