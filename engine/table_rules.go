@@ -127,6 +127,10 @@ func (t *Table) CarryOver(to *Table, affected uint64, now time.Time) (reeval []s
 		sh, dst := &t.shards[i], &to.shards[i]
 		sh.mu.RLock()
 		dst.mu.Lock()
+		if len(dst.ric)+len(dst.str) == 0 { // sized once
+			dst.ric, dst.ricRules = make(map[uint64]Entry, len(sh.ric)), make(map[uint64]uint64, len(sh.ric))
+			dst.str, dst.strRules = make(map[string]Entry, len(sh.str)), make(map[string]uint64, len(sh.str))
+		}
 		for k, e := range sh.ric {
 			m, ok := sh.ricRules[k]
 			if e, m, ok = keep(e, m, ok); !ok {

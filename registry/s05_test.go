@@ -22,13 +22,14 @@ import (
 // s05City is a store holding a generated city under the example policy:
 // people persons, a tenth as many organisations, their links, five years
 // of records and a third of the adults' consents to the personal score.
+// With closeAtEnd the store is closed when the test ends.
 type s05City struct {
 	st      *sqlite.DB
 	clock   *clock
 	records int
 }
 
-func newS05City(tb testing.TB, dir string, people int) *s05City {
+func newS05City(tb testing.TB, dir string, people int, closeAtEnd bool) *s05City {
 	tb.Helper()
 	ctx := context.Background()
 	pol, err := policy.Parse("beijing.yaml", policies.Beijing)
@@ -41,7 +42,9 @@ func newS05City(tb testing.TB, dir string, people int) *s05City {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	if closeAtEnd {
+		tb.Cleanup(func() { st.Close() })
+	}
 	reg, err := registry.Open(ctx, st, registry.Options{NoTable: true, Now: c.now})
 	if err != nil {
 		tb.Fatal(err)
@@ -148,6 +151,7 @@ type s05Log struct {
 	how                  string
 	reevaluated, carried int
 	reason               string
+	took                 time.Duration // of the incremental re-evaluation
 }
 
 func lastReevaluation(tb testing.TB, logs *syncBuffer) s05Log {
@@ -157,10 +161,11 @@ func lastReevaluation(tb testing.TB, logs *syncBuffer) s05Log {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var l struct {
-			Msg         string `json:"msg"`
-			Reevaluated int    `json:"reevaluated"`
-			Carried     int    `json:"carried_over"`
-			Reason      string `json:"reason"`
+			Msg         string        `json:"msg"`
+			Reevaluated int           `json:"reevaluated"`
+			Carried     int           `json:"carried_over"`
+			Reason      string        `json:"reason"`
+			Took        time.Duration `json:"took"` // nanoseconds, as slog's JSON writes it
 		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil {
 			continue
@@ -168,6 +173,7 @@ func lastReevaluation(tb testing.TB, logs *syncBuffer) s05Log {
 		switch l.Msg {
 		case "decision table re-evaluated incrementally":
 			out = s05Log{how: "incremental", reevaluated: l.Reevaluated, carried: l.Carried}
+			out.took = l.Took
 		case "re-evaluating every subject":
 			out = s05Log{how: "full", reason: l.Reason}
 		}
@@ -224,7 +230,7 @@ func TestS05IncrementalEqualsFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a city")
 	}
-	c := newS05City(t, t.TempDir(), 3000)
+	c := newS05City(t, t.TempDir(), 3000, true)
 	ctx := context.Background()
 	logs := &syncBuffer{}
 	reg := c.open(t, logs)
@@ -255,7 +261,7 @@ func TestS05GlobalChangeRebuildsInFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a city")
 	}
-	c := newS05City(t, t.TempDir(), 500)
+	c := newS05City(t, t.TempDir(), 500, true)
 	ctx := context.Background()
 	logs := &syncBuffer{}
 	reg := c.open(t, logs)
