@@ -61,12 +61,14 @@ const shardCount = 64
 
 type shard struct {
 	mu  sync.RWMutex
-	ric map[uint64]Entry // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
-	str map[string]Entry // USCCs and passport subjects
-	// The rule masks of the entries (table_rules.go), keyed alike; an
-	// entry without one may depend on any rule.
-	ricRules map[uint64]uint64
-	strRules map[string]uint64
+	ric map[uint64]slot // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
+	str map[string]slot // USCCs and passport subjects
+}
+
+// slot is an entry and its rule mask (table_rules.go; anyRule: unknown).
+type slot struct {
+	e     Entry
+	rules uint64
 }
 
 // Table is the decision table: compact per-subject entries under one policy
@@ -101,10 +103,8 @@ type Table struct {
 func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Table {
 	t := &Table{pol: pol, hash: hash, load: load, sectors: map[string]*SectorRef{}}
 	for i := range t.shards {
-		t.shards[i].ric = map[uint64]Entry{}
-		t.shards[i].str = map[string]Entry{}
-		t.shards[i].ricRules = map[uint64]uint64{}
-		t.shards[i].strRules = map[string]uint64{}
+		t.shards[i].ric = map[uint64]slot{}
+		t.shards[i].str = map[string]slot{}
 	}
 	t.ruleBit = ruleBits(pol)
 	for _, m := range pol.Measures {
@@ -245,14 +245,15 @@ func (t *Table) lookup(subject string) (Entry, bool) {
 	key, isRIC := ricKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.RLock()
-	var e Entry
+	var sl slot
 	var ok bool
 	if isRIC {
-		e, ok = sh.ric[key]
+		sl, ok = sh.ric[key]
 	} else {
-		e, ok = sh.str[subject]
+		sl, ok = sh.str[subject]
 	}
 	sh.mu.RUnlock()
+	e := sl.e
 	if !ok {
 		e = t.defaults[t.kindOf(subject, isRIC)]
 	}
@@ -332,33 +333,23 @@ func EntryOf(st *State) Entry {
 // so that it falls back to its kind's default. The entry's rule mask is
 // unknown (PutFacts knows it).
 func (t *Table) Put(subject string, e Entry, own bool) {
-	t.put(subject, e, own, 0, false)
+	t.put(subject, e, own, anyRule)
 }
 
-// put stores an entry and, with known, its rule mask.
-func (t *Table) put(subject string, e Entry, own bool, rules uint64, known bool) {
+// put stores an entry with its rule mask.
+func (t *Table) put(subject string, e Entry, own bool, rules uint64) {
 	key, isRIC := ricKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.Lock()
 	switch {
 	case isRIC && own:
-		sh.ric[key] = e
+		sh.ric[key] = slot{e, rules}
 	case isRIC:
 		delete(sh.ric, key)
 	case own:
-		sh.str[subject] = e
+		sh.str[subject] = slot{e, rules}
 	default:
 		delete(sh.str, subject)
-	}
-	switch {
-	case isRIC && known && own:
-		sh.ricRules[key] = rules
-	case isRIC:
-		delete(sh.ricRules, key)
-	case known && own:
-		sh.strRules[subject] = rules
-	default:
-		delete(sh.strRules, subject)
 	}
 	sh.mu.Unlock()
 }

@@ -18,11 +18,14 @@ import (
 // policy's i-th rule, for the first 63 rules; bit 63 (otherRule) for every
 // other code: later rules, and codes the policy has no rule for (records
 // of a rule a later version may add). An entry stored without its facts
-// (Put, an old snapshot) has no mask: it may depend on any rule.
+// (Put, an old snapshot) has no mask: it may depend on any rule (anyRule,
+// which a snapshot does not write). The mask sits beside the entry in the
+// table's maps: 8 bytes more per subject.
 
 const (
 	maskBits  = 64
 	otherRule = maskBits - 1
+	anyRule   = ^uint64(0) // an unknown mask: the entry may depend on any rule
 )
 
 // ruleBits numbers a policy's rules for the masks.
@@ -83,7 +86,7 @@ func (t *Table) eventRules(evs []credo.Event) uint64 {
 // PutFacts stores a subject's entry, computed from facts f, with the rule
 // mask of f.
 func (t *Table) PutFacts(subject string, e Entry, f *Facts) {
-	t.put(subject, e, true, t.RuleMask(f), true)
+	t.put(subject, e, true, t.RuleMask(f))
 }
 
 // Rules returns a subject's rule mask; ok is false when it has no entry
@@ -93,12 +96,13 @@ func (t *Table) Rules(subject string) (mask uint64, ok bool) {
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
+	var sl slot
 	if isRIC {
-		mask, ok = sh.ricRules[key]
+		sl, ok = sh.ric[key]
 	} else {
-		mask, ok = sh.strRules[subject]
+		sl, ok = sh.str[subject]
 	}
-	return mask, ok
+	return sl.rules, ok && sl.rules != anyRule
 }
 
 // CarryOver copies into table to (empty, under a newer policy version) the
@@ -117,37 +121,34 @@ func (t *Table) CarryOver(to *Table, affected uint64, now time.Time) (reeval []s
 	measures := measureMap(t.pol, to.pol)
 	rules := t.ruleMap(to)
 	ns := now.UnixNano()
-	keep := func(e Entry, m uint64, ok bool) (Entry, uint64, bool) {
-		if !ok || m&affected != 0 || e.Next <= ns {
-			return e, 0, false
+	keep := func(sl slot) (slot, bool) {
+		if sl.rules == anyRule || sl.rules&affected != 0 || sl.e.Next <= ns {
+			return sl, false
 		}
-		return Entry{InForce: renumber(e.InForce, measures), Next: e.Next}, remapMask(m, rules), true
+		return slot{Entry{InForce: renumber(sl.e.InForce, measures), Next: sl.e.Next}, remapMask(sl.rules, rules)}, true
 	}
 	for i := range t.shards {
 		sh, dst := &t.shards[i], &to.shards[i]
 		sh.mu.RLock()
 		dst.mu.Lock()
 		if len(dst.ric)+len(dst.str) == 0 { // sized once
-			dst.ric, dst.ricRules = make(map[uint64]Entry, len(sh.ric)), make(map[uint64]uint64, len(sh.ric))
-			dst.str, dst.strRules = make(map[string]Entry, len(sh.str)), make(map[string]uint64, len(sh.str))
+			dst.ric, dst.str = make(map[uint64]slot, len(sh.ric)), make(map[string]slot, len(sh.str))
 		}
-		for k, e := range sh.ric {
-			m, ok := sh.ricRules[k]
-			if e, m, ok = keep(e, m, ok); !ok {
+		for k, sl := range sh.ric {
+			if sl, ok := keep(sl); ok {
+				dst.ric[k] = sl
+				carried++
+			} else {
 				reeval = append(reeval, ricString(k))
-				continue
 			}
-			dst.ric[k], dst.ricRules[k] = e, m
-			carried++
 		}
-		for k, e := range sh.str {
-			m, ok := sh.strRules[k]
-			if e, m, ok = keep(e, m, ok); !ok {
+		for k, sl := range sh.str {
+			if sl, ok := keep(sl); ok {
+				dst.str[k] = sl
+				carried++
+			} else {
 				reeval = append(reeval, k)
-				continue
 			}
-			dst.str[k], dst.strRules[k] = e, m
-			carried++
 		}
 		dst.mu.Unlock()
 		sh.mu.RUnlock()

@@ -82,21 +82,19 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 			buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(block, crcTable))
 			block, n = block[:0], 0
 		}
-		for k, e := range sh.ric {
+		for k, sl := range sh.ric {
 			block = append(block, 0)
 			block = binary.LittleEndian.AppendUint64(block, k)
-			m, ok := sh.ricRules[k]
-			block = appendEntry(block, e, m, ok)
+			block = appendEntry(block, sl)
 			if n++; n == blockEntries {
 				flush()
 			}
 		}
-		for k, e := range sh.str {
+		for k, sl := range sh.str {
 			block = append(block, 1)
 			block = binary.AppendUvarint(block, uint64(len(k)))
 			block = append(block, k...)
-			m, ok := sh.strRules[k]
-			block = appendEntry(block, e, m, ok)
+			block = appendEntry(block, sl)
 			if n++; n == blockEntries {
 				flush()
 			}
@@ -116,9 +114,10 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 	return cw.n, entries, cw.w.(*bufio.Writer).Flush()
 }
 
-func appendEntry(b []byte, e Entry, rules uint64, known bool) []byte {
+func appendEntry(b []byte, sl slot) []byte {
+	e := sl.e
 	var flags byte
-	if known {
+	if sl.rules != anyRule {
 		flags |= 8
 	}
 	if e.InForce[0] != 0 {
@@ -140,8 +139,8 @@ func appendEntry(b []byte, e Entry, rules uint64, known bool) []byte {
 	if flags&4 != 0 {
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.Next))
 	}
-	if known {
-		b = binary.AppendUvarint(b, rules)
+	if sl.rules != anyRule {
+		b = binary.AppendUvarint(b, sl.rules)
 	}
 	return b
 }
@@ -201,8 +200,8 @@ func ReadTable(r io.Reader, pol *policy.Policy, hash string, load Loader, now ti
 		}
 		if shards == shardCount && nric < 1<<32 && nstr < 1<<32 {
 			// Same layout: size the maps once.
-			t.shards[s].ric = make(map[uint64]Entry, nric)
-			t.shards[s].str = make(map[string]Entry, nstr)
+			t.shards[s].ric = make(map[uint64]slot, nric)
+			t.shards[s].str = make(map[string]slot, nstr)
 		}
 		for {
 			n, err := binary.ReadUvarint(br)
@@ -291,7 +290,7 @@ func (t *Table) decodeBlock(p []byte, n uint64) error {
 			e.Next = int64(binary.LittleEndian.Uint64(p))
 			p = p[8:]
 		}
-		var rules uint64
+		rules := uint64(anyRule)
 		if flags&8 != 0 {
 			v, k := binary.Uvarint(p)
 			if k <= 0 {
@@ -300,17 +299,9 @@ func (t *Table) decodeBlock(p []byte, n uint64) error {
 			rules, p = v, p[k:]
 		}
 		if kind == 0 {
-			sh := &t.shards[key%shardCount]
-			sh.ric[key] = e
-			if flags&8 != 0 {
-				sh.ricRules[key] = rules
-			}
+			t.shards[key%shardCount].ric[key] = slot{e, rules}
 		} else {
-			sh := t.shardFor(skey, 0, false)
-			sh.str[skey] = e
-			if flags&8 != 0 {
-				sh.strRules[skey] = rules
-			}
+			t.shardFor(skey, 0, false).str[skey] = slot{e, rules}
 		}
 	}
 	if len(p) != 0 {
