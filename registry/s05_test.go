@@ -341,3 +341,54 @@ func rulesScoringCivic(p *policy.Policy) []string {
 	}
 	return out
 }
+
+// TestS05OtherPathsReevaluateIncrementally: the other ways a new version
+// comes into force re-evaluate incrementally too, and give the full
+// rebuild's table: a version published effective later keeps the table
+// until it takes effect, then re-evaluates it; a version another node
+// publishes is re-evaluated by the tailer.
+func TestS05OtherPathsReevaluateIncrementally(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a city")
+	}
+	c := newS05City(t, t.TempDir(), 800, true)
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	reg := c.open(t, logs)
+	src := string(policies.Beijing)
+
+	// Effective in an hour: the table stands, then changes when it does.
+	v2 := s05Mutate(t, src, "    points: {civic: -20}\n", "    points: {civic: -400}\n", `version: "2026.1"`, `version: "2026.2"`)
+	if _, _, err := reg.Publish(ctx, "v2.yaml", []byte(v2), c.clock.t.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "decision table kept") {
+		t.Fatalf("a version effective later rebuilt the table: %s", logs.String())
+	}
+	c.clock.t = c.clock.t.Add(2 * time.Hour)
+	if _, err := reg.Table(ctx); err != nil { // the view notices the new version
+		t.Fatal(err)
+	}
+	if got := lastReevaluation(t, logs); got.how != "incremental" || got.carried == 0 {
+		t.Fatalf("taking effect: re-evaluated %+v, want incrementally", got)
+	}
+	s05SameTables(t, c.st, reg, c.open(t, nil))
+
+	// Published by another node: this one's tailer re-evaluates.
+	other := c.open(t, nil)
+	v3 := s05Mutate(t, v2, "    notice: 10d\n", "    notice: 400d\n", `version: "2026.2"`, `version: "2026.3"`)
+	c.clock.t = c.clock.t.Add(time.Hour)
+	if _, _, err := other.Publish(ctx, "v3.yaml", []byte(v3), c.clock.t); err != nil {
+		t.Fatal(err)
+	}
+	logs.mu.Lock()
+	logs.b.Reset()
+	logs.mu.Unlock()
+	if err := reg.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastReevaluation(t, logs); got.how != "incremental" || got.carried == 0 {
+		t.Fatalf("tailing: re-evaluated %+v, want incrementally", got)
+	}
+	s05SameTables(t, c.st, reg, c.open(t, nil))
+}
