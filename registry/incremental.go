@@ -215,15 +215,15 @@ func fieldNames(c policy.Change) string {
 // table of view cur, re-evaluating only the subjects the change between
 // their versions can affect. It reports false, having changed nothing,
 // when a full rebuild is needed (logged with the reason).
-func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time) (bool, error) {
+//
+// The old table must reflect every event up to pos: the new one does too,
+// and the events after it are applied again (tail.go) once it is in.
+func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time, pos int64) (bool, error) {
 	if cur == nil || cur.table == nil || r.doubt.Load() != nil {
 		return false, nil
 	}
 	// The entries were computed under the table's version.
 	oldPol, oldHash := cur.table.Policy(), cur.table.PolicyHash()
-	// The old table reflects every event up to the position; the events
-	// after it are applied again (tail.go) once the new table is in.
-	pos := r.tail.position.Load()
 	if oldHash == v.version.Hash {
 		// The version in force is the same (a publication effective
 		// later): the table stands as it is.
@@ -269,7 +269,8 @@ func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time) 
 // reevaluate and swaps it in; done is false when a full rebuild is needed.
 func (r *Registry) swapIncremental(ctx context.Context, v *view, now time.Time) (done bool, err error) {
 	cur := r.current.Load()
-	if ok, err := r.reevaluate(ctx, cur, v, now); err != nil || !ok {
+	// The current table reflects every event up to the position.
+	if ok, err := r.reevaluate(ctx, cur, v, now, r.tail.position.Load()); err != nil || !ok {
 		return false, err
 	}
 	r.swap(v)
@@ -280,6 +281,43 @@ func (r *Registry) swapIncremental(ctx context.Context, v *view, now time.Time) 
 		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
 	}
 	return true, nil
+}
+
+// swapFromOlderSnapshot builds view v's table from a snapshot written
+// under an earlier version (a start after a publication made while the
+// registry was down, or by a one-shot command): the snapshot is loaded
+// under its own version, brought up to the head of the log, and
+// re-evaluated incrementally to v's version. tried reports that the
+// snapshot was written under an earlier published version (and read);
+// done is false when there is no such snapshot or a full rebuild is
+// needed.
+func (r *Registry) swapFromOlderSnapshot(ctx context.Context, v *view, now time.Time) (done, tried bool, err error) {
+	hash := r.snapshotPolicy()
+	if hash == "" || hash == v.version.Hash {
+		return false, false, nil
+	}
+	var old engine.Version
+	for _, ver := range v.eng.Versions() {
+		if ver.Hash == hash {
+			old = ver
+		}
+	}
+	if old.Policy == nil {
+		return false, false, nil // refused, with the reason, by loadSnapshot
+	}
+	t, pos := r.loadSnapshot(ctx, old, now)
+	if t == nil {
+		return false, true, nil
+	}
+	cur := &view{version: old, table: t, builtAt: pos, head: pos.seq}
+	if ok, err := r.reevaluate(ctx, cur, v, now, pos.seq); err != nil || !ok {
+		return false, true, err
+	}
+	r.swap(v)
+	if err := r.writeSnapshot(v.table, v.builtAt); err != nil {
+		r.log.Error("decision table snapshot not written (the next start rebuilds)", "err", err)
+	}
+	return true, true, nil
 }
 
 // republish rebuilds the table after a publication: incrementally when it

@@ -119,7 +119,12 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 	} else if !ok {
 		return r, nil // doubtful: answers nothing (integrity.go)
 	}
-	if err := r.Rebuild(ctx); err != nil {
+	// A snapshot written under an earlier version is re-evaluated
+	// incrementally; Rebuild never does that.
+	r.mu.Lock()
+	err := r.rebuildWith(ctx, true)
+	r.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	if _, err := r.SweepNotices(ctx); err != nil {
@@ -193,12 +198,21 @@ func (r *Registry) rebuildWith(ctx context.Context, incremental bool) error {
 			return err
 		}
 	}
-	if t, pos := r.loadSnapshot(ctx, ver, now); t != nil {
-		// The table now reflects every event up to the head read before
-		// catching up: the tailer goes on from there.
-		v.table, v.builtAt, v.head = t, pos, pos.seq
-		r.swap(v)
-		return nil
+	tried := false
+	if incremental {
+		var done bool
+		if done, tried, err = r.swapFromOlderSnapshot(ctx, v, now); done || err != nil {
+			return err
+		}
+	}
+	if !tried {
+		if t, pos := r.loadSnapshot(ctx, ver, now); t != nil {
+			// The table now reflects every event up to the head read
+			// before catching up: the tailer goes on from there.
+			v.table, v.builtAt, v.head = t, pos, pos.seq
+			r.swap(v)
+			return nil
+		}
 	}
 	// The snapshot is written at the head read before the log is streamed:
 	// events appended meanwhile are reapplied on load, never skipped.

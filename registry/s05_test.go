@@ -99,12 +99,18 @@ func newS05City(tb testing.TB, dir string, people int, closeAtEnd bool) *s05City
 // open opens a registry with its decision table over the city, logging
 // to logs.
 func (c *s05City) open(tb testing.TB, logs *syncBuffer) *registry.Registry {
+	return c.openWith(tb, logs, registry.Options{})
+}
+
+// openWith is open with options (the clock and the logger are the city's).
+func (c *s05City) openWith(tb testing.TB, logs *syncBuffer, opts registry.Options) *registry.Registry {
 	tb.Helper()
 	h := slog.Handler(slog.DiscardHandler)
 	if logs != nil {
 		h = slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
-	reg, err := registry.Open(context.Background(), c.st, registry.Options{Now: c.clock.now, Logger: slog.New(h)})
+	opts.Now, opts.Logger = c.clock.now, slog.New(h)
+	reg, err := registry.Open(context.Background(), c.st, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -391,4 +397,49 @@ func TestS05OtherPathsReevaluateIncrementally(t *testing.T) {
 		t.Fatalf("tailing: re-evaluated %+v, want incrementally", got)
 	}
 	s05SameTables(t, c.st, reg, c.open(t, nil))
+}
+
+// TestS05OlderSnapshot: a registry that starts with a snapshot written
+// under an earlier version (a version published while it was down, as
+// `credo policy publish` does) loads the snapshot under that version,
+// re-evaluates it incrementally to the version in force, gives the full
+// rebuild's table and writes a snapshot the next start loads as it is.
+func TestS05OlderSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a city")
+	}
+	dir := t.TempDir()
+	c := newS05City(t, dir, 800, true)
+	ctx := context.Background()
+	snap := registry.Options{Snapshot: filepath.Join(dir, "city.table")}
+	c.openWith(t, nil, snap) // builds the table and writes the snapshot
+
+	oneShot, err := registry.Open(ctx, c.st, registry.Options{NoTable: true, Now: c.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := s05Mutate(t, string(policies.Beijing), "    points: {civic: -20}\n", "    points: {civic: -400}\n", `version: "2026.1"`, `version: "2026.2"`)
+	c.clock.t = c.clock.t.Add(time.Hour)
+	if _, _, err := oneShot.Publish(ctx, "v2.yaml", []byte(v2), c.clock.t); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &syncBuffer{}
+	reg := c.openWith(t, logs, snap)
+	for _, want := range []string{"decision table loaded from snapshot", "decision table re-evaluated incrementally", "decision table snapshot written"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("the start does not say %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs.String(), "decision table built") || strings.Contains(logs.String(), "snapshot not used") {
+		t.Fatalf("the start rebuilt in full:\n%s", logs)
+	}
+	s05SameTables(t, c.st, reg, c.open(t, nil))
+
+	logs = &syncBuffer{}
+	again := c.openWith(t, logs, snap)
+	if !strings.Contains(logs.String(), "decision table loaded from snapshot") || strings.Contains(logs.String(), "re-evaluated") {
+		t.Fatalf("the next start does not load the new snapshot as it is:\n%s", logs)
+	}
+	s05SameTables(t, c.st, again, c.open(t, nil))
 }
