@@ -46,3 +46,35 @@ func BenchmarkS05TableMemoryRules(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkS05CarryOver is the carry-over of a table of BENCH_TABLE_SIZES
+// subjects (default 200,000) to a version whose measures moved, with one
+// rule's subjects (a quarter of them) handed back: the part of an
+// incremental re-evaluation that grows with the whole table.
+func BenchmarkS05CarryOver(b *testing.B) {
+	pol, pol2 := testPolicy(b), s05Reordered(b)
+	now := day(2026, 6, 1)
+	rules := []string{"JUDGMENT_DEFAULT", "LATE_UTILITY", "FAKE_GOODS", "SPEEDING"}
+	for _, n := range benchSizes(b, 200_000) {
+		b.Run("subjects="+strconv.Itoa(n), func(b *testing.B) {
+			ids := scaleIDs(b, n, now)
+			old := engine.NewTable(pol, "v1", nil, now)
+			for i, s := range ids {
+				e := engine.Entry{Next: now.Add(time.Duration(1+i%1000) * time.Hour).UnixNano()}
+				e.InForce.Add(i % 7)
+				rec := &credo.Record{Rule: rules[i%len(rules)]}
+				old.PutFacts(strings.Clone(s), e, &engine.Facts{Events: []credo.Event{{Type: credo.EventRecordFiled, Record: rec}}})
+			}
+			affected := old.RuleBits([]string{"SPEEDING"})
+			var reeval []string
+			for b.Loop() {
+				to := engine.NewTable(pol2, "v2", nil, now)
+				reeval, _ = old.CarryOver(to, affected, now)
+			}
+			if len(reeval) != n/len(rules) {
+				b.Fatalf("%d handed back, want %d", len(reeval), n/len(rules))
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/subject")
+		})
+	}
+}

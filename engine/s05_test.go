@@ -13,7 +13,7 @@ import (
 
 // s05Reordered is the test policy with flight-ban moved after every other
 // measure and bike-ban dropped: every measure index moves.
-func s05Reordered(t *testing.T) *policy.Policy {
+func s05Reordered(t testing.TB) *policy.Policy {
 	t.Helper()
 	testPolicy(t)
 	src := string(policySrc)

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"math/bits"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"credo"
@@ -127,33 +130,55 @@ func (t *Table) CarryOver(to *Table, affected uint64, now time.Time) (reeval []s
 		}
 		return slot{Entry{InForce: renumber(sl.e.InForce, measures), Next: sl.e.Next}, remapMask(sl.rules, rules)}, true
 	}
-	for i := range t.shards {
-		sh, dst := &t.shards[i], &to.shards[i]
-		sh.mu.RLock()
-		dst.mu.Lock()
-		if len(dst.ric)+len(dst.str) == 0 { // sized once
-			dst.ric, dst.str = make(map[uint64]slot, len(sh.ric)), make(map[string]slot, len(sh.str))
-		}
-		for k, sl := range sh.ric {
-			if sl, ok := keep(sl); ok {
-				dst.ric[k] = sl
-				carried++
-			} else {
-				reeval = append(reeval, ricString(k))
+	// The shards on every core: each copies into its namesake.
+	workers := max(min(runtime.GOMAXPROCS(0), shardCount), 1)
+	backs := make([][]string, workers)
+	counts := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < shardCount; i += workers {
+				backs[w], counts[w] = t.shards[i].carryInto(&to.shards[i], keep, backs[w], counts[w])
 			}
-		}
-		for k, sl := range sh.str {
-			if sl, ok := keep(sl); ok {
-				dst.str[k] = sl
-				carried++
-			} else {
-				reeval = append(reeval, k)
-			}
-		}
-		dst.mu.Unlock()
-		sh.mu.RUnlock()
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		reeval = append(reeval, backs[w]...)
+		carried += counts[w]
 	}
 	return reeval, carried
+}
+
+// carryInto copies the entries keep keeps into dst, sized once, and
+// appends the others' subjects to back.
+func (sh *shard) carryInto(dst *shard, keep func(slot) (slot, bool), back []string, n int) ([]string, int) {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	if len(dst.ric)+len(dst.str) == 0 {
+		dst.ric, dst.str = make(map[uint64]slot, len(sh.ric)), make(map[string]slot, len(sh.str))
+	}
+	for k, sl := range sh.ric {
+		if sl, ok := keep(sl); ok {
+			dst.ric[k] = sl
+			n++
+		} else {
+			back = append(back, ricString(k))
+		}
+	}
+	for k, sl := range sh.str {
+		if sl, ok := keep(sl); ok {
+			dst.str[k] = sl
+			n++
+		} else {
+			back = append(back, k)
+		}
+	}
+	return back, n
 }
 
 // measureMap maps each measure index of policy a to its index in b by id
@@ -172,9 +197,11 @@ func measureMap(a, b *policy.Policy) []int {
 // renumber maps a measure set through measureMap.
 func renumber(s MeasureSet, to []int) MeasureSet {
 	var out MeasureSet
-	for i, j := range to {
-		if j >= 0 && s.Has(i) {
-			out.Add(j)
+	for w, x := range s {
+		for ; x != 0; x &= x - 1 {
+			if i := w*64 + bits.TrailingZeros64(x); i < len(to) && to[i] >= 0 {
+				out.Add(to[i])
+			}
 		}
 	}
 	return out
@@ -199,10 +226,8 @@ func (t *Table) ruleMap(to *Table) [maskBits]uint64 {
 
 func remapMask(m uint64, to [maskBits]uint64) uint64 {
 	var out uint64
-	for b := 0; m != 0; b, m = b+1, m>>1 {
-		if m&1 != 0 {
-			out |= to[b]
-		}
+	for ; m != 0; m &= m - 1 {
+		out |= to[bits.TrailingZeros64(m)]
 	}
 	return out
 }
