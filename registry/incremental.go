@@ -23,15 +23,16 @@ import (
 // be affected, or into the reason a full rebuild is needed. The entries
 // of the other subjects are carried over with their measures renumbered
 // (engine.Table.CarryOver); the affected ones, and any whose entry has
-// passed its next change, are re-evaluated from their facts. Registry.Rebuild
-// always rebuilds in full, and a test holds the two equal
-// (TestS05IncrementalEqualsFull).
+// passed its next change, are re-evaluated from their facts. A start whose
+// snapshot was written under an earlier version does the same from the
+// snapshot. Registry.Rebuild never re-evaluates incrementally, and a test
+// holds the two equal (TestS05IncrementalEqualsFull).
 
 // incrementalShare is the largest share of the table's subjects an
 // incremental re-evaluation takes on: loading subjects one by one costs
 // about three times what streaming the log costs per subject, so past it
 // a full rebuild is faster.
-var incrementalShare = 1.0 / 3
+const incrementalShare = 1.0 / 3
 
 // Fields of a concept that no decision entry depends on (texts, citations,
 // what the filing checks, publication and retention): a change to them
