@@ -326,7 +326,7 @@ func (r *Registry) swapFromOlderSnapshot(ctx context.Context, v *view, now time.
 func (r *Registry) republish(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rebuildWith(ctx, true)
+	return r.rebuildWith(ctx, rebuildIncremental)
 }
 
 // evaluateSubjects computes the entries of subjects from their facts in

@@ -90,6 +90,10 @@ type Options struct {
 	// Snapshot is the file that persists the decision table between runs
 	// (empty: none), conventionally the store's path plus ".table".
 	Snapshot string
+	// Rebuild makes Open rebuild the table from the whole log, neither
+	// loading the snapshot nor re-evaluating one written under an earlier
+	// version incrementally (the snapshot is still written afterwards).
+	Rebuild bool
 	// RebuildInMemoryMax is the longest log (in events) a rebuild reads
 	// into memory at once, at 2–3 kB an event (default 5,000,000); past
 	// it, subjects are loaded one by one: slower, in bounded memory.
@@ -121,8 +125,12 @@ func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, erro
 	}
 	// A snapshot written under an earlier version is re-evaluated
 	// incrementally; Rebuild never does that.
+	mode := rebuildIncremental
+	if opts.Rebuild {
+		mode = rebuildFromLog
+	}
 	r.mu.Lock()
-	err := r.rebuildWith(ctx, true)
+	err := r.rebuildWith(ctx, mode)
 	r.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -150,12 +158,26 @@ func (r *Registry) Rebuild(ctx context.Context) error {
 	return r.rebuildLocked(ctx)
 }
 
-func (r *Registry) rebuildLocked(ctx context.Context) error { return r.rebuildWith(ctx, false) }
+func (r *Registry) rebuildLocked(ctx context.Context) error { return r.rebuildWith(ctx, rebuildFull) }
 
-// rebuildWith is rebuildLocked; with incremental, a change of the version
-// in force re-evaluates only the subjects it can affect when it can tell
-// which (incremental.go).
-func (r *Registry) rebuildWith(ctx context.Context, incremental bool) error {
+// rebuildMode says how a rebuild may spare work.
+type rebuildMode int
+
+const (
+	// rebuildFull loads the snapshot if it was written under the version
+	// in force, else rebuilds from the log.
+	rebuildFull rebuildMode = iota
+	// rebuildIncremental also re-evaluates only the subjects a change of
+	// the version in force can affect, from the current table or from a
+	// snapshot written under an earlier version (incremental.go).
+	rebuildIncremental
+	// rebuildFromLog rebuilds from the log, whatever the snapshot (still
+	// written afterwards).
+	rebuildFromLog
+)
+
+// rebuildWith is rebuildLocked in a mode.
+func (r *Registry) rebuildWith(ctx context.Context, mode rebuildMode) error {
 	// The head first: everything the table is built from is read after
 	// it, so the table reflects at least every event up to it.
 	head, _, err := r.store.Head(ctx)
@@ -193,13 +215,13 @@ func (r *Registry) rebuildWith(ctx context.Context, incremental bool) error {
 		r.swap(v)
 		return nil
 	}
-	if incremental {
+	if mode == rebuildIncremental {
 		if done, err := r.swapIncremental(ctx, v, now); done || err != nil {
 			return err
 		}
 	}
-	tried := false
-	if incremental {
+	tried := mode == rebuildFromLog
+	if mode == rebuildIncremental {
 		var done bool
 		if done, tried, err = r.swapFromOlderSnapshot(ctx, v, now); done || err != nil {
 			return err
@@ -310,7 +332,7 @@ func (r *Registry) view(ctx context.Context) (*view, error) {
 	if v.table != nil || len(v.eng.Versions()) > 0 {
 		r.mu.Lock()
 		if cur := r.current.Load(); cur == v {
-			if err := r.rebuildWith(ctx, true); err != nil {
+			if err := r.rebuildWith(ctx, rebuildIncremental); err != nil {
 				r.mu.Unlock()
 				return nil, err
 			}

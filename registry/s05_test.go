@@ -442,4 +442,14 @@ func TestS05OlderSnapshot(t *testing.T) {
 		t.Fatalf("the next start does not load the new snapshot as it is:\n%s", logs)
 	}
 	s05SameTables(t, c.st, again, c.open(t, nil))
+
+	// Options.Rebuild (credo serve --rebuild) ignores the snapshot, and
+	// writes a new one.
+	logs = &syncBuffer{}
+	full := c.openWith(t, logs, registry.Options{Snapshot: snap.Snapshot, Rebuild: true})
+	if strings.Contains(logs.String(), "loaded from snapshot") || !strings.Contains(logs.String(), "decision table built") ||
+		!strings.Contains(logs.String(), "decision table snapshot written") {
+		t.Fatalf("Rebuild did not rebuild from the log and write the snapshot:\n%s", logs)
+	}
+	s05SameTables(t, c.st, full, c.open(t, nil))
 }
