@@ -101,6 +101,7 @@ func TestS05SnapshotKeepsRuleMasks(t *testing.T) {
 	fo := subjectFacts(t, org, file("FAKE_GOODS", day(2026, 3, 1), day(2026, 3, 1)))
 	tb.PutFacts(org, engine.Entry{Next: now.Add(time.Hour).UnixNano()}, fo)
 	tb.Put(carol, engine.Entry{}, true)
+	tb.PutRules(alice, engine.Entry{}, tb.RuleBits([]string{"POLLUTION"}))
 	var buf bytes.Buffer
 	if _, err := tb.WriteTo(&buf); err != nil {
 		t.Fatal(err)
@@ -109,7 +110,7 @@ func TestS05SnapshotKeepsRuleMasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{bob, org, carol} {
+	for _, s := range []string{bob, org, carol, alice} {
 		m1, ok1 := tb.Rules(s)
 		m2, ok2 := rt.Rules(s)
 		if m1 != m2 || ok1 != ok2 {
@@ -118,5 +119,8 @@ func TestS05SnapshotKeepsRuleMasks(t *testing.T) {
 	}
 	if m, _ := rt.Rules(bob); m != tb.RuleBits([]string{"JUDGMENT_DEFAULT", "SPEEDING"}) || m == 0 {
 		t.Errorf("bob's mask %b", m)
+	}
+	if _, ok := rt.Rules(carol); ok {
+		t.Error("an entry put without its facts has a mask")
 	}
 }

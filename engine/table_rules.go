@@ -92,6 +92,13 @@ func (t *Table) PutFacts(subject string, e Entry, f *Facts) {
 	t.put(subject, e, true, t.RuleMask(f))
 }
 
+// PutRules stores a subject's entry with its rule mask (RuleBits of the
+// rules of its records and of its linked organisations' records), for a
+// table filled from something other than Facts.
+func (t *Table) PutRules(subject string, e Entry, rules uint64) {
+	t.put(subject, e, true, rules)
+}
+
 // Rules returns a subject's rule mask; ok is false when it has no entry
 // of its own or its mask is unknown.
 func (t *Table) Rules(subject string) (mask uint64, ok bool) {
