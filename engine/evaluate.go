@@ -179,8 +179,23 @@ func EntryFor(pol *policy.Policy, f *Facts, at, known time.Time) Entry {
 	return en
 }
 
-// fold reads the known events into per-record facts, consents and links.
+// fold reads the known events into per-record facts, consents and links:
+// the known events in log order, each event's facts, then the records by
+// decision date.
 func (e *Evaluator) fold(f *Facts, known time.Time) {
+	e.knownInOrder(f, known)
+	clear(e.byID)
+	clear(e.dispByID)
+	e.recs, e.disputes, e.consents, e.links = e.recs[:0], e.disputes[:0], e.consents[:0], e.links[:0]
+	for _, i := range e.order {
+		e.foldEvent(&f.Events[i])
+	}
+	e.sortRecords()
+}
+
+// knownInOrder sets e.order to the events known by instant known, by
+// sequence number.
+func (e *Evaluator) knownInOrder(f *Facts, known time.Time) {
 	e.order = e.order[:0]
 	inOrder := true
 	for i := range f.Events {
@@ -196,85 +211,105 @@ func (e *Evaluator) fold(f *Facts, known time.Time) {
 	if !inOrder {
 		slices.SortStableFunc(e.order, func(a, b int32) int { return cmp.Compare(f.Events[a].Seq, f.Events[b].Seq) })
 	}
-	clear(e.byID)
-	clear(e.dispByID)
-	e.recs, e.disputes, e.consents, e.links = e.recs[:0], e.disputes[:0], e.consents[:0], e.links[:0]
-	for _, i := range e.order {
-		ev := &f.Events[i]
-		switch ev.Type {
-		case credo.EventRecordFiled:
-			if ev.Record != nil {
-				idx := int32(len(e.recs))
-				e.recs = append(e.recs, recordFacts{rec: ev.Record, idx: idx})
-				e.byID[ev.Record.ID] = idx
-			}
-		case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
-			c := ev.Change
-			if c == nil {
-				continue
-			}
-			ri, ok := e.byID[c.RecordID]
-			if !ok {
-				continue
-			}
-			r := &e.recs[ri]
-			switch ev.Type {
-			case credo.EventRecordRevoked:
-				if r.revokedAt.IsZero() || c.At.Before(r.revokedAt) {
-					r.revokedAt = c.At
-				}
-				r.void = r.void || c.VoidAbInitio
-			case credo.EventRecordFulfilled:
-				if r.fulfilled.IsZero() {
-					r.fulfilled = c.At
-				}
-			case credo.EventRepairApproved:
-				if r.repaired.IsZero() {
-					r.repaired = c.At
-				}
-			}
-		case credo.EventDisputeOpened:
-			if d := ev.Dispute; d != nil {
-				if ri, ok := e.byID[d.RecordID]; ok {
-					e.dispByID[d.ID] = int32(len(e.disputes))
-					e.disputes = append(e.disputes, disputeFacts{d: d, rec: ri})
-					e.recs[ri].ndisp++
-				}
-			}
-		case credo.EventDisputeDecided:
-			if dd := ev.Decision; dd != nil {
-				di, ok := e.dispByID[dd.DisputeID]
-				if !ok {
-					continue
-				}
-				df := &e.disputes[di]
-				df.decidedAt, df.outcome = dd.At, dd.Outcome
-				if dd.Outcome == credo.OutcomeRevoked || dd.Outcome == credo.OutcomeCorrected {
-					r := &e.recs[e.byID[df.d.RecordID]]
-					if r.revokedAt.IsZero() || dd.At.Before(r.revokedAt) {
-						r.revokedAt = dd.At
-					}
-					r.void = true // the objection showed the record wrong
-				}
-			}
-		case credo.EventConsentGiven, credo.EventConsentWithdrawn:
-			if c := ev.Consent; c != nil {
-				e.consents = append(e.consents, c)
-			}
-		case credo.EventLinkAdded:
-			if ev.Link != nil {
-				e.links = append(e.links, *ev.Link)
-			}
-		case credo.EventLinkRemoved:
-			if l := ev.Link; l != nil {
-				for i := range e.links {
-					if e.links[i].Org == l.Org && e.links[i].Person == l.Person && e.links[i].Role == l.Role && e.links[i].Until.IsZero() {
-						e.links[i].Until = l.Until
-					}
-				}
+}
+
+// foldEvent adds what one event says to the facts.
+func (e *Evaluator) foldEvent(ev *credo.Event) {
+	switch ev.Type {
+	case credo.EventRecordFiled:
+		if ev.Record != nil {
+			idx := int32(len(e.recs))
+			e.recs = append(e.recs, recordFacts{rec: ev.Record, idx: idx})
+			e.byID[ev.Record.ID] = idx
+		}
+	case credo.EventRecordRevoked, credo.EventRecordFulfilled, credo.EventRepairApproved:
+		e.foldChange(ev)
+	case credo.EventDisputeOpened:
+		if d := ev.Dispute; d != nil {
+			if ri, ok := e.byID[d.RecordID]; ok {
+				e.dispByID[d.ID] = int32(len(e.disputes))
+				e.disputes = append(e.disputes, disputeFacts{d: d, rec: ri})
+				e.recs[ri].ndisp++
 			}
 		}
+	case credo.EventDisputeDecided:
+		e.foldDecision(ev.Decision)
+	case credo.EventConsentGiven, credo.EventConsentWithdrawn:
+		if c := ev.Consent; c != nil {
+			e.consents = append(e.consents, c)
+		}
+	case credo.EventLinkAdded:
+		if ev.Link != nil {
+			e.links = append(e.links, *ev.Link)
+		}
+	case credo.EventLinkRemoved:
+		if l := ev.Link; l != nil {
+			e.endLink(l)
+		}
 	}
+}
+
+// foldChange applies a revocation, a fulfilment or an approved repair to
+// its record: the earliest of each counts.
+func (e *Evaluator) foldChange(ev *credo.Event) {
+	c := ev.Change
+	if c == nil {
+		return
+	}
+	ri, ok := e.byID[c.RecordID]
+	if !ok {
+		return
+	}
+	r := &e.recs[ri]
+	switch ev.Type {
+	case credo.EventRecordRevoked:
+		if r.revokedAt.IsZero() || c.At.Before(r.revokedAt) {
+			r.revokedAt = c.At
+		}
+		r.void = r.void || c.VoidAbInitio
+	case credo.EventRecordFulfilled:
+		if r.fulfilled.IsZero() {
+			r.fulfilled = c.At
+		}
+	case credo.EventRepairApproved:
+		if r.repaired.IsZero() {
+			r.repaired = c.At
+		}
+	}
+}
+
+// foldDecision applies a dispute's decision: a revoking or correcting
+// outcome voids its record.
+func (e *Evaluator) foldDecision(dd *credo.DisputeDecision) {
+	if dd == nil {
+		return
+	}
+	di, ok := e.dispByID[dd.DisputeID]
+	if !ok {
+		return
+	}
+	df := &e.disputes[di]
+	df.decidedAt, df.outcome = dd.At, dd.Outcome
+	if dd.Outcome == credo.OutcomeRevoked || dd.Outcome == credo.OutcomeCorrected {
+		r := &e.recs[e.byID[df.d.RecordID]]
+		if r.revokedAt.IsZero() || dd.At.Before(r.revokedAt) {
+			r.revokedAt = dd.At
+		}
+		r.void = true // the objection showed the record wrong
+	}
+}
+
+// endLink ends the open links a removal names.
+func (e *Evaluator) endLink(l *credo.Link) {
+	for i := range e.links {
+		if e.links[i].Org == l.Org && e.links[i].Person == l.Person && e.links[i].Role == l.Role && e.links[i].Until.IsZero() {
+			e.links[i].Until = l.Until
+		}
+	}
+}
+
+// sortRecords sets e.sorted to the records by decision date, then id.
+func (e *Evaluator) sortRecords() {
 	e.sorted = e.sorted[:0]
 	for i := range e.recs {
 		e.sorted = append(e.sorted, &e.recs[i])
@@ -332,39 +367,78 @@ type explanation struct {
 // person's coming of age, so that no measure reaches them through conduct
 // decided while they were a minor. With x, the explanation is filled in.
 func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore time.Time, x *explanation) (inForce MeasureSet, next time.Time) {
-	cal := pol.Calendar
 	kind := f.ID.Kind.String()
 	nx := nexter{at: at}
 	e.fold(f, known)
+	age := ageAt(pol, f, at, &nx)
+	evals := e.evalRecords(pol, f, at, noEffectBefore, &nx, x)
+	lists := e.ruleListings(pol, evals, at, &nx, x)
+	vars := e.schemes(pol, f, kind, age, at, evals, &nx, x)
 
-	age := -1
-	if f.ID.HasBirth() {
-		age = f.ID.AgeAt(at, cal.Loc)
-		if age < adultAge {
-			nx.add(birthday(f.ID, adultAge, cal.Loc))
-		}
-		for _, sc := range pol.Schemes {
-			if sc.MinAge > 0 && age < sc.MinAge {
-				nx.add(birthday(f.ID, sc.MinAge, cal.Loc))
-			}
-		}
+	// The conditions: derived lists, then the measures against the subject
+	// itself. They read only the condition variables, so the table's
+	// evaluation remembers their outcome for variables it has seen.
+	slices.Sort(lists)
+	minorNow := age >= 0 && age < adultAge
+	if x != nil {
+		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
+	} else {
+		inForce = e.remembered(pol, f, kind, vars, lists, evals, minorNow, age)
 	}
 
-	// Records: status, lifetime, disputes.
+	// Measures that reach the subject as a responsible person of an
+	// organisation: only those whose policy says so (principle 9), and
+	// never a minor, whom no sanction may reach (the 18th birthday is
+	// already a next change).
+	if !minorNow {
+		for _, org := range f.Orgs {
+			inForce = e.viaOrg(pol, f, org, at, known, inForce, &nx, x)
+		}
+	}
+	return inForce, nx.next
+}
+
+// ageAt is a subject's age at the instant (-1: no birth date), adding
+// the birthdays ahead that change its standing (the age of majority, the
+// schemes' minimum ages) as next changes.
+func ageAt(pol *policy.Policy, f *Facts, at time.Time, nx *nexter) int {
+	if !f.ID.HasBirth() {
+		return -1
+	}
+	cal := pol.Calendar
+	age := f.ID.AgeAt(at, cal.Loc)
+	if age < adultAge {
+		nx.add(birthday(f.ID, adultAge, cal.Loc))
+	}
+	for _, sc := range pol.Schemes {
+		if sc.MinAge > 0 && age < sc.MinAge {
+			nx.add(birthday(f.ID, sc.MinAge, cal.Loc))
+		}
+	}
+	return age
+}
+
+// evalRecords computes every record's status, lifetime and disputes at
+// the instant, in decision order.
+func (e *Evaluator) evalRecords(pol *policy.Policy, f *Facts, at, noEffectBefore time.Time, nx *nexter, x *explanation) []recEval {
+	cal := pol.Calendar
 	e.evals = e.evals[:0]
 	if x != nil && len(e.sorted) > 0 {
 		x.s.Records = make([]RecordState, 0, len(e.sorted)) // sized once: a RecordState holds a whole record
 	}
 	for _, r := range e.sorted {
 		minor := MinorAt(f.ID, r.rec.DecidedAt, cal.Loc) || r.rec.DecidedAt.Before(noEffectBefore)
-		e.evals = append(e.evals, evalRecord(pol, r, e.disputes, at, &nx, minor))
+		e.evals = append(e.evals, evalRecord(pol, r, e.disputes, at, nx, minor))
 		if x != nil {
 			x.s.Records = append(x.s.Records, recordState(pol, &e.evals[len(e.evals)-1], at))
 		}
 	}
-	evals := e.evals
+	return e.evals
+}
 
-	// Rule-based listings.
+// ruleListings returns the lists the subject's records put it on at the
+// instant (unsorted), adding each listing's start and end as next changes.
+func (e *Evaluator) ruleListings(pol *policy.Policy, evals []recEval, at time.Time, nx *nexter, x *explanation) []string {
 	lists := e.lists[:0]
 	for i := range evals {
 		ev := &evals[i]
@@ -388,8 +462,13 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 			}
 		}
 	}
+	return lists
+}
 
-	// Schemes.
+// schemes scores the subject in every scheme that applies to it and
+// returns the condition variables (tiers, scores, subject attributes);
+// e.scored holds the schemes it was scored in.
+func (e *Evaluator) schemes(pol *policy.Policy, f *Facts, kind string, age int, at time.Time, evals []recEval, nx *nexter, x *explanation) *policy.Vars {
 	vars := &e.vars
 	clear(vars.Tiers)
 	clear(vars.Scores)
@@ -403,7 +482,7 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 		switch {
 		case sc.MinAge > 0 && age >= 0 && age < sc.MinAge:
 			ss.Why = "under_min_age"
-		case sc.ConsentRequired() && !consented(e.consents, sc.ID, at, &nx):
+		case sc.ConsentRequired() && !consented(e.consents, sc.ID, at, nx):
 			ss.Why = "no_consent"
 		default:
 			ss.Scored = true
@@ -421,82 +500,89 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 			x.s.Schemes = append(x.s.Schemes, ss)
 		}
 	}
+	return vars
+}
 
-	// The conditions: derived lists, then the measures against the subject
-	// itself. They read only the condition variables, so the table's
-	// evaluation remembers their outcome for variables it has seen.
-	slices.Sort(lists)
-	minorNow := age >= 0 && age < adultAge
+// remembered is conditions without the explanation, answered from the
+// evaluator's memory of the conditions' outcome by the variables they read
+// when it has seen them.
+func (e *Evaluator) remembered(pol *policy.Policy, f *Facts, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, age int) MeasureSet {
+	e.memoFor(pol)
+	e.lists = lists[:0]
+	key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
+	inForce, ok := e.memo[string(key)]
+	if !ok {
+		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
+		if len(e.memo) >= memoMax {
+			clear(e.memo)
+		}
+		e.memo[string(key)] = inForce
+	}
+	return inForce
+}
+
+// viaOrg adds to inForce the measures that reach the subject as a
+// responsible person of one organisation, through each of its links to
+// it in force at the instant.
+func (e *Evaluator) viaOrg(pol *policy.Policy, f *Facts, org *Facts, at, known time.Time, inForce MeasureSet, nx *nexter, x *explanation) MeasureSet {
+	for i := range e.links {
+		ln := &e.links[i]
+		if ln.Org != org.ID.Canonical || ln.Person != f.ID.Canonical {
+			continue
+		}
+		nx.add(ln.From)
+		nx.add(ln.Until)
+		if !(interval{ln.From, ln.Until}).contains(at) {
+			continue
+		}
+		inForce = e.viaLink(pol, f, org, ln, at, known, inForce, nx, x)
+	}
+	return inForce
+}
+
+// viaLink evaluates the organisation as far as the person answers for it
+// (not for records decided before they came of age) and adds the measures
+// that extend to the link's role.
+func (e *Evaluator) viaLink(pol *policy.Policy, f *Facts, org *Facts, ln *credo.Link, at, known time.Time, inForce MeasureSet, nx *nexter, x *explanation) MeasureSet {
+	if e.child == nil {
+		e.child = NewEvaluator()
+	}
+	of := Facts{ID: org.ID, Events: org.Events}
+	adult := AdultFrom(f.ID, pol.Calendar.Loc)
+	var (
+		orgIn   MeasureSet
+		orgNext time.Time
+		os      *State
+	)
 	if x != nil {
-		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
+		os = e.child.explain(pol, &of, at, known, adult)
+		orgIn, orgNext = os.InForce, os.Next
 	} else {
-		e.memoFor(pol)
-		e.lists = lists[:0]
-		key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
-		var ok bool
-		if inForce, ok = e.memo[string(key)]; !ok {
-			inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
-			if len(e.memo) >= memoMax {
-				clear(e.memo)
-			}
-			e.memo[string(key)] = inForce
+		orgIn, orgNext = e.child.run(pol, &of, at, known, adult, nil)
+	}
+	nx.add(orgNext)
+	for _, m := range pol.Measures {
+		if !orgIn.Has(m.Index()) || !contains(m.ExtendsTo, ln.Role) || inForce.Has(m.Index()) {
+			continue
+		}
+		inForce.Add(m.Index())
+		if x != nil {
+			x.viaMeasure(os, m, org.ID.Canonical, ln.Role)
 		}
 	}
+	return inForce
+}
 
-	// Measures that reach the subject as a responsible person of an
-	// organisation: only those whose policy says so (principle 9), and
-	// never a minor, whom no sanction may reach (the 18th birthday is
-	// already a next change).
-	for _, org := range f.Orgs {
-		if minorNow {
-			break
-		}
-		for i := range e.links {
-			ln := &e.links[i]
-			if ln.Org != org.ID.Canonical || ln.Person != f.ID.Canonical {
-				continue
-			}
-			nx.add(ln.From)
-			nx.add(ln.Until)
-			if !(interval{ln.From, ln.Until}).contains(at) {
-				continue
-			}
-			// The organisation as far as the person answers for it: not
-			// for records decided before they came of age.
-			if e.child == nil {
-				e.child = NewEvaluator()
-			}
-			of := Facts{ID: org.ID, Events: org.Events}
-			var (
-				orgIn   MeasureSet
-				orgNext time.Time
-				os      *State
-			)
-			if x != nil {
-				os = e.child.explain(pol, &of, at, known, AdultFrom(f.ID, cal.Loc))
-				orgIn, orgNext = os.InForce, os.Next
-			} else {
-				orgIn, orgNext = e.child.run(pol, &of, at, known, AdultFrom(f.ID, cal.Loc), nil)
-			}
-			nx.add(orgNext)
-			for _, m := range pol.Measures {
-				if !orgIn.Has(m.Index()) || !contains(m.ExtendsTo, ln.Role) || inForce.Has(m.Index()) {
-					continue
-				}
-				inForce.Add(m.Index())
-				if x != nil {
-					for _, ms := range os.Measures {
-						if ms.Measure == m.ID {
-							ms.Via, ms.ViaRole, ms.ExemptPrivate = org.ID.Canonical, ln.Role, m.ExemptPrivate
-							x.s.Measures = append(x.s.Measures, ms)
-							break
-						}
-					}
-				}
-			}
+// viaMeasure adds a measure that reaches the subject through an
+// organisation to the explanation, as the organisation's state explains it.
+func (x *explanation) viaMeasure(os *State, m *policy.Measure, org, role string) {
+	for _, ms := range os.Measures {
+		if ms.Measure == m.ID {
+			ms.Via, ms.ViaRole, ms.ExemptPrivate = org, role, m.ExemptPrivate
+			x.s.Measures = append(x.s.Measures, ms)
+			return
 		}
 	}
-	return inForce, nx.next
 }
 
 // conditions decides the derived lists, in declaration order (minors are

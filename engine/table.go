@@ -61,8 +61,14 @@ const shardCount = 64
 
 type shard struct {
 	mu  sync.RWMutex
-	ric map[uint64]Entry // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
-	str map[string]Entry // USCCs and passport subjects
+	ric map[uint64]slot // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
+	str map[string]slot // USCCs and passport subjects
+}
+
+// slot is an entry and its rule mask (table_rules.go; anyRule: unknown).
+type slot struct {
+	e     Entry
+	rules uint64
 }
 
 // Table is the decision table: compact per-subject entries under one policy
@@ -88,6 +94,8 @@ type Table struct {
 	// evaluators[i] is the working memory of the refreshes serialised by
 	// refreshing[i].
 	evaluators [shardCount]*Evaluator
+	// ruleBit is the bit of each rule in the entries' rule masks.
+	ruleBit map[string]uint8
 }
 
 // NewTable returns an empty table under a policy version. load is called to
@@ -95,9 +103,10 @@ type Table struct {
 func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Table {
 	t := &Table{pol: pol, hash: hash, load: load, sectors: map[string]*SectorRef{}}
 	for i := range t.shards {
-		t.shards[i].ric = map[uint64]Entry{}
-		t.shards[i].str = map[string]Entry{}
+		t.shards[i].ric = map[uint64]slot{}
+		t.shards[i].str = map[string]slot{}
 	}
+	t.ruleBit = ruleBits(pol)
 	for _, m := range pol.Measures {
 		ref := t.sectors[m.Sector]
 		if ref == nil {
@@ -236,14 +245,15 @@ func (t *Table) lookup(subject string) (Entry, bool) {
 	key, isRIC := ricKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.RLock()
-	var e Entry
+	var sl slot
 	var ok bool
 	if isRIC {
-		e, ok = sh.ric[key]
+		sl, ok = sh.ric[key]
 	} else {
-		e, ok = sh.str[subject]
+		sl, ok = sh.str[subject]
 	}
 	sh.mu.RUnlock()
+	e := sl.e
 	if !ok {
 		e = t.defaults[t.kindOf(subject, isRIC)]
 	}
@@ -301,7 +311,11 @@ func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
 		t.evaluators[i] = NewEvaluator()
 	}
 	e := t.evaluators[i].Entry(t.pol, f, now, now)
-	t.Put(subject, e, len(f.Events) > 0)
+	if len(f.Events) > 0 {
+		t.PutFacts(subject, e, f)
+	} else {
+		t.Put(subject, e, false)
+	}
 	return e, nil
 }
 
@@ -316,18 +330,24 @@ func EntryOf(st *State) Entry {
 }
 
 // Put stores a subject's entry; with own false it drops the subject's entry
-// so that it falls back to its kind's default.
+// so that it falls back to its kind's default. The entry's rule mask is
+// unknown (PutFacts knows it).
 func (t *Table) Put(subject string, e Entry, own bool) {
+	t.put(subject, e, own, anyRule)
+}
+
+// put stores an entry with its rule mask.
+func (t *Table) put(subject string, e Entry, own bool, rules uint64) {
 	key, isRIC := ricKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.Lock()
 	switch {
 	case isRIC && own:
-		sh.ric[key] = e
+		sh.ric[key] = slot{e, rules}
 	case isRIC:
 		delete(sh.ric, key)
 	case own:
-		sh.str[subject] = e
+		sh.str[subject] = slot{e, rules}
 	default:
 		delete(sh.str, subject)
 	}

@@ -22,8 +22,9 @@ import (
 //	       payload, CRC-32C of the payload (4 bytes, little endian)
 //	entry: kind byte (0: RIC key, 1: string key), key (8 bytes LE, or
 //	       uvarint length and bytes), flags byte (1: InForce[0] present,
-//	       2: InForce[1] present, 4: Next present), the present fields as
-//	       uvarints (the measure words) and 8 bytes LE (Next).
+//	       2: InForce[1] present, 4: Next present, 8: rule mask present),
+//	       the present fields as uvarints (the measure words), 8 bytes LE
+//	       (Next) and a uvarint (the rule mask, table_rules.go).
 //	trailer: "END!"
 //
 // Every block carries its own checksum and the trailer marks the end, so a
@@ -81,19 +82,19 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 			buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(block, crcTable))
 			block, n = block[:0], 0
 		}
-		for k, e := range sh.ric {
+		for k, sl := range sh.ric {
 			block = append(block, 0)
 			block = binary.LittleEndian.AppendUint64(block, k)
-			block = appendEntry(block, e)
+			block = appendEntry(block, sl)
 			if n++; n == blockEntries {
 				flush()
 			}
 		}
-		for k, e := range sh.str {
+		for k, sl := range sh.str {
 			block = append(block, 1)
 			block = binary.AppendUvarint(block, uint64(len(k)))
 			block = append(block, k...)
-			block = appendEntry(block, e)
+			block = appendEntry(block, sl)
 			if n++; n == blockEntries {
 				flush()
 			}
@@ -113,8 +114,12 @@ func (t *Table) WriteEntries(w io.Writer) (int64, int, error) {
 	return cw.n, entries, cw.w.(*bufio.Writer).Flush()
 }
 
-func appendEntry(b []byte, e Entry) []byte {
+func appendEntry(b []byte, sl slot) []byte {
+	e := sl.e
 	var flags byte
+	if sl.rules != anyRule {
+		flags |= 8
+	}
 	if e.InForce[0] != 0 {
 		flags |= 1
 	}
@@ -133,6 +138,9 @@ func appendEntry(b []byte, e Entry) []byte {
 	}
 	if flags&4 != 0 {
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.Next))
+	}
+	if sl.rules != anyRule {
+		b = binary.AppendUvarint(b, sl.rules)
 	}
 	return b
 }
@@ -192,8 +200,8 @@ func ReadTable(r io.Reader, pol *policy.Policy, hash string, load Loader, now ti
 		}
 		if shards == shardCount && nric < 1<<32 && nstr < 1<<32 {
 			// Same layout: size the maps once.
-			t.shards[s].ric = make(map[uint64]Entry, nric)
-			t.shards[s].str = make(map[string]Entry, nstr)
+			t.shards[s].ric = make(map[uint64]slot, nric)
+			t.shards[s].str = make(map[string]slot, nstr)
 		}
 		for {
 			n, err := binary.ReadUvarint(br)
@@ -282,10 +290,18 @@ func (t *Table) decodeBlock(p []byte, n uint64) error {
 			e.Next = int64(binary.LittleEndian.Uint64(p))
 			p = p[8:]
 		}
+		rules := uint64(anyRule)
+		if flags&8 != 0 {
+			v, k := binary.Uvarint(p)
+			if k <= 0 {
+				return errors.New("bad rule mask")
+			}
+			rules, p = v, p[k:]
+		}
 		if kind == 0 {
-			t.shards[key%shardCount].ric[key] = e
+			t.shards[key%shardCount].ric[key] = slot{e, rules}
 		} else {
-			t.shardFor(skey, 0, false).str[skey] = e
+			t.shardFor(skey, 0, false).str[skey] = slot{e, rules}
 		}
 	}
 	if len(p) != 0 {

@@ -419,7 +419,7 @@ func (r *Registry) Publish(ctx context.Context, name string, src []byte, effecti
 		// by another process.
 		return nil, nil, already(out[0].Policy)
 	}
-	if err := r.Rebuild(ctx); err != nil {
+	if err := r.republish(ctx); err != nil {
 		return nil, nil, err
 	}
 	return pv, p.Warnings, nil

@@ -38,41 +38,7 @@ func (r *Registry) fillTableBySubject(ctx context.Context, t *engine.Table, pol 
 	}); err != nil {
 		return 0, err
 	}
-	workers := max(runtime.GOMAXPROCS(0), 1)
-	counts := make([]int, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	step := (len(subjects) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := min(w*step, len(subjects)), min((w+1)*step, len(subjects))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ev := engine.NewEvaluator()
-			for _, subject := range subjects[lo:hi] {
-				f, err := r.Facts(ctx, subject)
-				if err != nil {
-					if credo.ErrorCode(err) == credo.EINVALID {
-						r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
-						continue
-					}
-					errs[w] = err
-					return
-				}
-				t.Put(f.ID.Canonical, ev.Entry(pol, f, now, now), true)
-				counts[w]++
-			}
-		}()
-	}
-	wg.Wait()
-	n := 0
-	for w := range workers {
-		if errs[w] != nil {
-			return 0, errs[w]
-		}
-		n += counts[w]
-	}
-	return n, nil
+	return r.evaluateSubjects(ctx, t, pol, subjects, now)
 }
 
 // fillTableFromLog computes the entry of every subject with events. The log is
@@ -303,6 +269,6 @@ func (r *Registry) evaluateInto(t *engine.Table, eval *engine.Evaluator, pol *po
 			}
 		}
 	}
-	t.Put(subject, eval.Entry(pol, f, now, now), true)
+	t.PutFacts(subject, eval.Entry(pol, f, now, now), f)
 	return true
 }

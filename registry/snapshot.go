@@ -105,6 +105,29 @@ func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now tim
 	return t, logPos{seq, hash}
 }
 
+// snapshotPolicy returns the hash of the version the snapshot file was
+// written under ("" without a readable one).
+func (r *Registry) snapshotPolicy() string {
+	if r.snapshot == "" {
+		return ""
+	}
+	fi, err := os.Stat(r.snapshot)
+	if err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	f, err := os.Open(r.snapshot)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadBytes('\n')
+	var hdr snapshotHeader
+	if err != nil || json.Unmarshal(line, &hdr) != nil {
+		return ""
+	}
+	return hdr.Policy
+}
+
 func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now time.Time) (*engine.Table, *snapshotHeader, error) {
 	// Opening a FIFO for reading blocks until a writer comes: look first.
 	fi, err := os.Stat(r.snapshot)

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -238,15 +239,20 @@ func TestSnapshotRefused(t *testing.T) {
 		{"no header", func(t *testing.T, e *snapEnv, _ *registry.Registry) {
 			os.WriteFile(e.snap, []byte("garbage"), 0o644)
 		}, "no header line"},
-		{"another policy in force", func(t *testing.T, e *snapEnv, reg *registry.Registry) {
-			// A new version in force: the publication itself rebuilds and
-			// writes a new snapshot; put the old one back.
-			old, _ := os.ReadFile(e.snap)
-			e.publish(reg, func(s string) string {
-				return strings.Replace(s, "- {id: flight-ban, sector: aviation, effect: deny", "- {id: flight-ban, sector: aviation, effect: grant", 1)
-			})
-			os.WriteFile(e.snap, old, 0o644)
-		}, "not 0"}, // "built under policy X, not Y (the version in force)"
+		{"a policy never published", func(t *testing.T, e *snapEnv, _ *registry.Registry) {
+			// A snapshot under an earlier published version is brought
+			// to the version in force (TestS05OlderSnapshot); one under
+			// a version this log never published is refused.
+			b, _ := os.ReadFile(e.snap)
+			head, body, _ := bytes.Cut(b, []byte("\n"))
+			var hdr map[string]any
+			if err := json.Unmarshal(head, &hdr); err != nil {
+				t.Fatal(err)
+			}
+			hdr["policy"] = strings.Repeat("f", 64)
+			head, _ = json.Marshal(hdr)
+			os.WriteFile(e.snap, append(append(head, '\n'), body...), 0o644)
+		}, "built under policy ffffffffffff, not"},
 		{"another log", func(t *testing.T, e *snapEnv, _ *registry.Registry) {
 			other := newSnapEnv(t)
 			oreg := other.open(true)
@@ -269,7 +275,7 @@ func TestSnapshotRefused(t *testing.T) {
 			tc.damage(t, e, reg)
 			reopened := e.open(true)
 			logs := e.logs.String()
-			if !strings.Contains(logs, "decision table snapshot not used: rebuilding from the log") || !strings.Contains(logs, tc.reason) && tc.reason != "not 0" {
+			if !strings.Contains(logs, "decision table snapshot not used: rebuilding from the log") || !strings.Contains(logs, tc.reason) {
 				t.Fatalf("log does not say why the snapshot was refused (%q):\n%s", tc.reason, logs)
 			}
 			if !strings.Contains(logs, "decision table built") || !strings.Contains(logs, "decision table snapshot written") {

@@ -318,7 +318,7 @@ func (r *Registry) apply(ctx context.Context, v *view, from, to int64, subjects 
 func (r *Registry) rebuildAt(ctx context.Context, seq int64, opts *TailOptions) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.rebuildLocked(ctx); err != nil {
+	if err := r.rebuildWith(ctx, rebuildIncremental); err != nil {
 		return fmt.Errorf("rebuilding for the policy published at seq %d: %w", seq, err)
 	}
 	// The rebuild read the log after the tailer read event seq, so its

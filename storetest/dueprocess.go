@@ -108,22 +108,7 @@ func testDisputeQueries(t *testing.T, db DueProcessStore, reopen func(t *testing
 	_, err = db.Disputes(ctx, credo.DisputeFilter{State: "pending"})
 	wantCode(t, err, credo.EINVALID)
 
-	v, err := db.Dispute(ctx, d0.Seq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Subject != res[0].Record.Subject || v.Authority != "court.test" || v.Rule != res[0].Record.Rule || v.CaseRef != res[0].Record.CaseRef ||
-		v.OpenedBy != "subject" || v.Grounds != "not me" || v.State != credo.StateDecided || v.Outcome != credo.OutcomeUpheld ||
-		v.Reason != "stands" || v.DecidedBy != "court.test" || !v.DecidedAt.Equal(at.AddDate(0, 0, 5)) || !v.OpenedAt.Equal(at) {
-		t.Errorf("dispute view: %+v", v)
-	}
-	if v, err := db.Dispute(ctx, da.Seq); err != nil || !v.Appeal || !v.NewInformation || v.State != credo.StateOpen {
-		t.Errorf("appeal view: %+v, %v", v, err)
-	}
-	_, err = db.Dispute(ctx, 999)
-	wantCode(t, err, credo.ENOTFOUND)
-	_, err = db.Dispute(ctx, res[0].Record.ID) // a record's event is no dispute
-	wantCode(t, err, credo.ENOTFOUND)
+	checkDisputeViews(t, db, res[0].Record, d0, da, at)
 
 	// The projection survives a reopen.
 	if err := db.Close(); err != nil {
@@ -134,6 +119,29 @@ func testDisputeQueries(t *testing.T, db DueProcessStore, reopen func(t *testing
 		t.Errorf("after reopening: %d open, %v", len(ds), err)
 	}
 	verifiesProjections(t, db2)
+}
+
+// checkDisputeViews checks the views of a decided objection (d0, on rec)
+// and of an open appeal (da), and that other sequence numbers are no
+// disputes.
+func checkDisputeViews(t *testing.T, db DueProcessStore, rec *credo.Record, d0, da *credo.Event, at time.Time) {
+	t.Helper()
+	v, err := db.Dispute(ctx, d0.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Subject != rec.Subject || v.Authority != "court.test" || v.Rule != rec.Rule || v.CaseRef != rec.CaseRef ||
+		v.OpenedBy != "subject" || v.Grounds != "not me" || v.State != credo.StateDecided || v.Outcome != credo.OutcomeUpheld ||
+		v.Reason != "stands" || v.DecidedBy != "court.test" || !v.DecidedAt.Equal(at.AddDate(0, 0, 5)) || !v.OpenedAt.Equal(at) {
+		t.Errorf("dispute view: %+v", v)
+	}
+	if v, err := db.Dispute(ctx, da.Seq); err != nil || !v.Appeal || !v.NewInformation || v.State != credo.StateOpen {
+		t.Errorf("appeal view: %+v, %v", v, err)
+	}
+	_, err = db.Dispute(ctx, 999)
+	wantCode(t, err, credo.ENOTFOUND)
+	_, err = db.Dispute(ctx, rec.ID) // a record's event is no dispute
+	wantCode(t, err, credo.ENOTFOUND)
 }
 
 // testRepairApplications checks the repair workflow events: the
@@ -216,7 +224,15 @@ func testRepairApplications(t *testing.T, db DueProcessStore) {
 		t.Fatal(err)
 	}
 
-	v, err := db.RepairApplication(ctx, a0.Seq)
+	checkRepairViews(t, db, r0, r2, [4]*credo.Event{a0, a1, a2, a3}, at)
+}
+
+// checkRepairViews checks the views and queries of four repair
+// applications: a[0] refused, a[1] approved naming it, a[2] decided by a
+// plain repair, a[3] open (on r2).
+func checkRepairViews(t *testing.T, db DueProcessStore, r0, r2 *credo.Record, a [4]*credo.Event, at time.Time) {
+	t.Helper()
+	v, err := db.RepairApplication(ctx, a[0].Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +240,10 @@ func testRepairApplications(t *testing.T, db DueProcessStore) {
 		v.State != credo.StateDecided || v.Authority != "court.test" || v.AppliedBy != "subject" || !v.Commitment || v.Statement != "paid" {
 		t.Errorf("refused application: %+v", v)
 	}
-	if v, err := db.RepairApplication(ctx, a1.Seq); err != nil || v.Outcome != credo.RepairApproved || v.Reason != "performed" || !v.DecidedAt.Equal(at.Add(2*time.Hour)) {
+	if v, err := db.RepairApplication(ctx, a[1].Seq); err != nil || v.Outcome != credo.RepairApproved || v.Reason != "performed" || !v.DecidedAt.Equal(at.Add(2*time.Hour)) {
 		t.Errorf("approved application: %+v, %v", v, err)
 	}
-	if v, err := db.RepairApplication(ctx, a2.Seq); err != nil || v.Outcome != credo.RepairApproved {
+	if v, err := db.RepairApplication(ctx, a[2].Seq); err != nil || v.Outcome != credo.RepairApproved {
 		t.Errorf("application decided by a plain repair: %+v, %v", v, err)
 	}
 	_, err = db.RepairApplication(ctx, 999)
@@ -250,7 +266,7 @@ func testRepairApplications(t *testing.T, db DueProcessStore) {
 			t.Errorf("%s: %d applications, %v; want %d", name, len(as), err, tc.want)
 		}
 	}
-	if as, _ := db.RepairApplications(ctx, credo.RepairFilter{State: credo.StateOpen}); len(as) != 1 || as[0].ID != a3.Seq {
+	if as, _ := db.RepairApplications(ctx, credo.RepairFilter{State: credo.StateOpen}); len(as) != 1 || as[0].ID != a[3].Seq {
 		t.Errorf("open applications: %+v", as)
 	}
 	if res, err := db.Verify(ctx); err != nil || !res.OK {

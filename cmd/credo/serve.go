@@ -40,6 +40,7 @@ type serveFlags struct {
 	scrubEvery      time.Duration
 	scrubRate       float64
 	secureCookies   bool
+	rebuild         bool
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -65,6 +66,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.scrubEvery, "scrub-interval", time.Hour, "re-verify the whole log (chain, Merkle tree, checkpoint, subject index) this often; /readyz 503 at the first bad position (0: off)")
 	cmd.Flags().Float64Var(&f.scrubRate, "scrub-rate", 20000, "events per second the scrub reads (<= 0: no limit)")
 	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
+	cmd.Flags().BoolVar(&f.rebuild, "rebuild", false, "rebuild the decision table from the whole log at start, ignoring its snapshot (a new one is written); a start or a publication otherwise re-evaluates only the subjects a policy change can affect")
 	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark portal cookies Secure and send HSTS: TLS is terminated by a proxy in front (implied by --tls-cert)")
 }
 
@@ -107,7 +109,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 		return err
 	}
 	defer closeRead()
-	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath()}
+	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath(), Rebuild: f.rebuild}
 	f.scale.registryOptions(&ropts)
 	logger.Info("starting: loading or building the decision table")
 	reg, err := registry.Open(cmd.Context(), rst, ropts)

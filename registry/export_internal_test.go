@@ -1,0 +1,4 @@
+package registry
+
+// ReevaluationScope is reevaluationScope, for the tests.
+var ReevaluationScope = reevaluationScope
