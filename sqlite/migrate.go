@@ -21,7 +21,7 @@ func loadMigrations() ([]storecore.Migration, error) { return storecore.LoadMigr
 // transaction, recording each in schema_version. Two processes opening the
 // same new file cannot both apply them: the second waits for the write lock
 // and then finds nothing pending.
-func migrate(ctx context.Context, conn *sql.Conn) (err error) {
+func migrate(ctx context.Context, conn *sql.Conn, path string) (err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return internal("migrate", err)
@@ -47,6 +47,15 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 	}
 	if n := len(ms); n > 0 && cur > ms[n-1].Version {
 		return credo.Errorf(credo.EINTERNAL, "sqlite: database schema version %d is newer than this program's %d", cur, ms[n-1].Version)
+	}
+	if cur > 0 && cur < storecore.CompactSchema {
+		var old bool
+		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM events)").Scan(&old); err != nil {
+			return internal("migrate", err)
+		}
+		if old {
+			return storecore.OldFormatError("sqlite.Open", "the registry "+path, cur, "credo migrate --db "+path)
+		}
 	}
 	for _, m := range ms {
 		if m.Version <= cur {
