@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"credo"
-	"credo/internal/storecore"
 	"credo/internal/merkle"
+	"credo/internal/storecore"
 )
 
 // writer is the state of the committer. Only the committer goroutine
