@@ -55,7 +55,8 @@ var fieldNumbers = map[reflect.Type]fieldSpec{
 	reflect.TypeFor[Notice](): {
 		names: []string{"RecordID", "Subject", "SubjectName", "Rule", "RuleTitle", "Severity", "Authority", "CaseRef",
 			"DecidedAt", "LegalBasis", "Policy", "ServedAt", "Lists", "Points", "EffectiveFrom", "Lasts", "ObjectUntil",
-			"ReviewWithin", "AppealTo", "AppealWithin", "RepairFrom", "HowToObject", "Minor", "Party", "Text"},
+			"ReviewWithin", "AppealTo", "AppealWithin", "RepairFrom", "HowToObject", "Minor", "Party", "Text",
+			"Template", "TextSHA256"},
 		hex: []string{"Policy"},
 	},
 	reflect.TypeFor[NoticeParty]():     {names: []string{"Org", "OrgName", "Role", "Measures"}},
@@ -63,7 +64,7 @@ var fieldNumbers = map[reflect.Type]fieldSpec{
 	reflect.TypeFor[NoticeAuthority](): {names: []string{"ID", "Name"}},
 	reflect.TypeFor[NoticeListing]():   {names: []string{"List", "Title", "Kind", "Public", "LegalBasis", "From", "Until", "UntilFulfilled"}},
 	reflect.TypeFor[NoticePoints]():    {names: []string{"Scheme", "Title", "Points", "Capped"}},
-	reflect.TypeFor[NoticeText]():      {names: []string{"EN", "ZH"}},
+	reflect.TypeFor[NoticeText]():      {names: []string{"EN", "ZH"}, hex: []string{"EN", "ZH"}},
 }
 
 // eventTypeNumbers are the event types stored as integers (their index);
@@ -93,7 +94,8 @@ func init() {
 // docs/event-encoding.md (RFC 8949 §4.2.1). The hash field is not part of
 // it; PrevHash is, which chains every event to its predecessor. In a
 // record.filed event the record's id, subject and authority, which are the
-// event's seq, subject and actor, are not repeated.
+// event's seq, subject and actor, are not repeated; a notice rendered by a
+// template (Notice.Template) keeps the digests of its texts, not the texts.
 func CanonicalEncoding(ev *Event) ([]byte, error) {
 	return AppendCanonical(nil, ev)
 }
@@ -113,6 +115,12 @@ func AppendCanonical(b []byte, ev *Event) ([]byte, error) {
 			return nil, err
 		}
 		c.Record, v = &r, &c
+	}
+	if ev.Notice != nil && ev.Notice.Template != 0 && ev.Notice.Text != (NoticeText{}) {
+		// Rendered from the facts: only the digests of the texts are kept.
+		c, n := *v, *ev.Notice
+		n.Text = NoticeText{}
+		c.Notice, v = &n, &c
 	}
 	b, err := appendStruct(b, reflect.ValueOf(v).Elem())
 	if err != nil {

@@ -186,3 +186,34 @@ func TestI01CanonicalEncodingLayout(t *testing.T) {
 func stripSpaces(s string) string {
 	return string(bytes.ReplaceAll([]byte(s), []byte(" "), nil))
 }
+
+// TestS02NoticeBodyKeepsDigestsNotTexts: a notice rendered by a template
+// is stored as its facts and the digests of its texts; one without a
+// template keeps its texts.
+func TestS02NoticeBodyKeepsDigestsNotTexts(t *testing.T) {
+	ev := sampleEvents()[9]
+	n := ev.Notice
+	n.Text = credo.NoticeText{EN: "Notice of record 1", ZH: "记录1告知书"}
+	n.Template, n.TextSHA256 = 1, credo.NoticeText{EN: credo.HashBytes([]byte(n.Text.EN)), ZH: credo.HashBytes([]byte(n.Text.ZH))}
+	b, err := credo.CanonicalEncoding(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(n.Text.EN)) || bytes.Contains(b, []byte(n.Text.ZH)) {
+		t.Errorf("the body holds the texts")
+	}
+	got, err := credo.DecodeCanonical(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Notice.Text != (credo.NoticeText{}) || got.Notice.TextSHA256 != n.TextSHA256 || got.Notice.Template != 1 {
+		t.Errorf("decoded %+v", got.Notice)
+	}
+	if n.Text.EN == "" {
+		t.Fatal("CanonicalEncoding altered the event")
+	}
+	n.Template = 0
+	if b, _ = credo.CanonicalEncoding(ev); !bytes.Contains(b, []byte(n.Text.ZH)) {
+		t.Errorf("a notice without a template lost its texts")
+	}
+}

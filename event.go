@@ -187,6 +187,14 @@ type Notice struct {
 	// listings, and Points is empty (they are the organisation's).
 	Party *NoticeParty `json:"party,omitempty"`
 	Text  NoticeText   `json:"text"`
+	// Template is the version of the template Text was rendered with from
+	// the fields above and the policy version named in Policy; TextSHA256
+	// holds the hex SHA-256 of each text exactly as sent. A notice with a
+	// template is stored as its facts and these digests: its Text is not
+	// part of the canonical encoding, and is rendered again, byte for
+	// byte, when read. Template 0: the texts are stored as they are.
+	Template   int        `json:"template,omitempty"`
+	TextSHA256 NoticeText `json:"text_sha256,omitzero"`
 }
 
 // NoticeParty says how a record about an organisation reaches a person.
