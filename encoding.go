@@ -28,7 +28,7 @@ type fieldSpec struct {
 var fieldNumbers = map[reflect.Type]fieldSpec{
 	reflect.TypeFor[Event](): {
 		names: []string{"Seq", "Type", "Subject", "Recorded", "Actor", "Record", "Change", "Dispute",
-			"Decision", "Repair", "Refusal", "Consent", "Link", "Policy", "Notice", "PrevHash"},
+			"Decision", "Repair", "Refusal", "Consent", "Link", "Policy", "Notice", "PrevHash", "Migration"},
 		hex:  []string{"PrevHash"},
 		skip: []string{"Hash"},
 		enum: map[string][]string{"Type": eventTypeNumbers},
@@ -59,6 +59,10 @@ var fieldNumbers = map[reflect.Type]fieldSpec{
 			"Template", "TextSHA256"},
 		hex: []string{"Policy"},
 	},
+	reflect.TypeFor[LogMigration](): {
+		names: []string{"FromEncoding", "ToEncoding", "OldHeadSeq", "OldHeadHash", "NewHeadHash", "NoticesAsFacts"},
+		hex:   []string{"OldHeadHash", "NewHeadHash"},
+	},
 	reflect.TypeFor[NoticeParty]():     {names: []string{"Org", "OrgName", "Role", "Measures"}},
 	reflect.TypeFor[NoticeMeasure]():   {names: []string{"Measure", "Title", "Sector", "Effect", "LegalBasis", "ExemptPrivate"}},
 	reflect.TypeFor[NoticeAuthority](): {names: []string{"ID", "Name"}},
@@ -74,7 +78,7 @@ var eventTypeNumbers = []string{
 	string(EventRepairApproved), string(EventRepairApplied), string(EventRepairRefused),
 	string(EventDisputeOpened), string(EventDisputeDecided), string(EventConsentGiven),
 	string(EventConsentWithdrawn), string(EventLinkAdded), string(EventLinkRemoved),
-	string(EventPolicyPublished), string(EventNoticeIssued),
+	string(EventPolicyPublished), string(EventNoticeIssued), string(EventLogMigrated),
 }
 
 func init() {

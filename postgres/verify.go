@@ -26,10 +26,15 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 		return res, internal("Verify", err)
 	}
 	defer tx.Rollback(context.Background())
+	return verifyTx(ctx, tx)
+}
 
+// verifyTx is Verify in tx.
+func verifyTx(ctx context.Context, tx pgx.Tx) (credo.VerifyResult, error) {
+	var res credo.VerifyResult
 	var headSeq int64
 	var headHash storecore.HashScan
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&headSeq, &headHash)
+	err := tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&headSeq, &headHash)
 	haveHead := err == nil
 	if err != nil && !isNoRows(err) {
 		return res, internal("Verify", err)

@@ -577,3 +577,36 @@ func noticeZH(pol *policy.Policy, n *credo.Notice) string {
 	}
 	return b.String()
 }
+
+// NoticesAsFacts returns the hook credo migrate converts a log of encoding
+// version 1 with (storecore.Converter.Hook), fed every event in order: a
+// notice stored with its texts becomes its facts and the digests of its
+// texts (Template NoticeTemplate) when the template renders them again
+// byte for byte under the policy version the notice names (published
+// earlier in the log); any other notice keeps its texts as they were sent.
+func NoticesAsFacts() func(ev *credo.Event) (bool, error) {
+	pols := map[string]*policy.Policy{}
+	return func(ev *credo.Event) (bool, error) {
+		switch {
+		case ev.Type == credo.EventPolicyPublished && ev.Policy != nil:
+			pol, err := policy.Parse(ev.Policy.Name, ev.Policy.Source)
+			if err != nil {
+				return false, nil // a version that does not parse renders no notice
+			}
+			pols[credo.HashBytes(ev.Policy.Source)] = pol
+		case ev.Type == credo.EventNoticeIssued && ev.Notice != nil && ev.Notice.Template == 0:
+			n := ev.Notice
+			pol := pols[n.Policy]
+			if pol == nil {
+				return false, nil
+			}
+			if t, ok := noticeTexts(pol, n, NoticeTemplate); !ok || t != n.Text {
+				return false, nil
+			}
+			n.Template = NoticeTemplate
+			n.TextSHA256 = credo.NoticeText{EN: credo.HashBytes([]byte(n.Text.EN)), ZH: credo.HashBytes([]byte(n.Text.ZH))}
+			return true, nil
+		}
+		return false, nil
+	}
+}

@@ -29,10 +29,15 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 		return res, internal("Verify", err)
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	return verifyConn(ctx, conn)
+}
 
+// verifyConn is Verify in conn's open transaction.
+func verifyConn(ctx context.Context, conn *sql.Conn) (credo.VerifyResult, error) {
+	var res credo.VerifyResult
 	var headSeq int64
 	var headHash storecore.HashScan
-	err = conn.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
+	err := conn.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
 	haveHead := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return res, internal("Verify", err)

@@ -16,6 +16,9 @@ import (
 // short at its end. Count, HeadSeq and HeadHash describe the whole log as
 // stored.
 type ChainCheck struct {
+	// Legacy checks a log in encoding version 1 (JSON bodies), the one
+	// credo migrate converts.
+	Legacy   bool
 	res      credo.VerifyResult
 	prevSeq  int64
 	prevHash string
@@ -49,7 +52,11 @@ func (c *ChainCheck) check(seq int64, typ, subject string, body []byte, prev, ha
 		c.bad(seq, "hash does not match its content")
 		return
 	}
-	ct, err := credo.DecodeCanonical(body)
+	decode := credo.DecodeCanonical
+	if c.Legacy {
+		decode = LegacyEvent
+	}
+	ct, err := decode(body)
 	switch {
 	case err != nil:
 		c.bad(seq, "content is not an event")
