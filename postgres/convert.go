@@ -85,7 +85,9 @@ func ConvertFormat(ctx context.Context, dsn string, hook func(*credo.Event) (boo
 		return nil, internal("ConvertFormat", err)
 	}
 	check := storecore.ChainCheck{Legacy: true}
-	rows, err := tx.Query(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq")
+	// (Not the text Verify queries: the columns change type in this
+	// transaction, and a statement prepared before cannot be reused.)
+	rows, err := tx.Query(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq -- format 1")
 	if err != nil {
 		return nil, internal("ConvertFormat", err)
 	}
