@@ -531,6 +531,18 @@ func (d *cborDecoder) decodeValue(v reflect.Value, f *fieldCodec) error {
 		return err
 	}
 	switch v.Kind() {
+	case reflect.Slice:
+		return d.decodeSlice(v, major, arg)
+	case reflect.Map:
+		return d.decodeMap(v, major, arg)
+	}
+	return d.decodeScalar(v, f, major, ai, arg)
+}
+
+// decodeScalar reads the rest of an item whose head was read into a
+// boolean, number or string.
+func (d *cborDecoder) decodeScalar(v reflect.Value, f *fieldCodec, major, ai byte, arg uint64) error {
+	switch v.Kind() {
 	case reflect.Bool:
 		if major != cborOther || (ai != 20 && ai != 21) {
 			return errors.New("not a boolean")
@@ -571,51 +583,59 @@ func (d *cborDecoder) decodeValue(v reflect.Value, f *fieldCodec) error {
 		s, err := d.content(arg)
 		v.SetString(string(s))
 		return err
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			if major != cborBytes {
-				return errors.New("not a byte string")
-			}
-			s, err := d.content(arg)
-			v.SetBytes(bytes.Clone(s))
+	}
+	return fmt.Errorf("a %s cannot be decoded", v.Type())
+}
+
+// decodeSlice reads the rest of a byte string or array into a slice.
+func (d *cborDecoder) decodeSlice(v reflect.Value, major byte, arg uint64) error {
+	t := v.Type()
+	if t.Elem().Kind() == reflect.Uint8 {
+		if major != cborBytes {
+			return errors.New("not a byte string")
+		}
+		s, err := d.content(arg)
+		v.SetBytes(bytes.Clone(s))
+		return err
+	}
+	if major != cborArray {
+		return errors.New("not an array")
+	}
+	if arg > uint64(len(d.b)-d.i) {
+		return errTruncated
+	}
+	s := reflect.MakeSlice(t, int(arg), int(arg))
+	for i := range int(arg) {
+		if err := d.decodeValue(s.Index(i), nil); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+// decodeMap reads the rest of a map into a Go map.
+func (d *cborDecoder) decodeMap(v reflect.Value, major byte, arg uint64) error {
+	t := v.Type()
+	if major != cborMap {
+		return errors.New("not a map")
+	}
+	if arg > uint64(len(d.b)-d.i) {
+		return errTruncated
+	}
+	m := reflect.MakeMapWithSize(t, int(arg))
+	for range arg {
+		k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		if err := d.decodeValue(k, nil); err != nil {
 			return err
 		}
-		if major != cborArray {
-			return errors.New("not an array")
+		if err := d.decodeValue(e, nil); err != nil {
+			return err
 		}
-		if arg > uint64(len(d.b)-d.i) {
-			return errTruncated
-		}
-		s := reflect.MakeSlice(t, int(arg), int(arg))
-		for i := range int(arg) {
-			if err := d.decodeValue(s.Index(i), nil); err != nil {
-				return fmt.Errorf("[%d]: %w", i, err)
-			}
-		}
-		v.Set(s)
-		return nil
-	case reflect.Map:
-		if major != cborMap {
-			return errors.New("not a map")
-		}
-		if arg > uint64(len(d.b)-d.i) {
-			return errTruncated
-		}
-		m := reflect.MakeMapWithSize(t, int(arg))
-		for range arg {
-			k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-			if err := d.decodeValue(k, nil); err != nil {
-				return err
-			}
-			if err := d.decodeValue(e, nil); err != nil {
-				return err
-			}
-			m.SetMapIndex(k, e)
-		}
-		v.Set(m)
-		return nil
+		m.SetMapIndex(k, e)
 	}
-	return fmt.Errorf("a %s cannot be decoded", t)
+	v.Set(m)
+	return nil
 }
 
 // decodeStruct reads a map into a struct; keys it does not know are

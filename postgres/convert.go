@@ -79,34 +79,9 @@ func ConvertFormat(ctx context.Context, dsn string, hook func(*credo.Event) (boo
 	}
 
 	// The old chain must verify (under the log lock).
-	var headSeq int64
-	var headHash string
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").Scan(&headSeq, &headHash); err != nil {
-		return nil, internal("ConvertFormat", err)
-	}
-	check := storecore.ChainCheck{Legacy: true}
-	// (Not the text Verify queries: the columns change type in this
-	// transaction, and a statement prepared before cannot be reused.)
-	rows, err := tx.Query(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq -- format 1")
+	headHash, err := verifyLegacy(ctx, tx)
 	if err != nil {
-		return nil, internal("ConvertFormat", err)
-	}
-	for rows.Next() {
-		var seq int64
-		var typ, subject, prev, hash string
-		var body []byte
-		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
-			rows.Close()
-			return nil, internal("ConvertFormat", err)
-		}
-		check.Event(seq, typ, subject, body, prev, hash)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, internal("ConvertFormat", err)
-	}
-	if old := check.Result(true, headSeq, headHash); !old.OK {
-		return nil, credo.Errorf(credo.ECONFLICT, "the log in the old format does not verify (%s): nothing converted; restore a backup first", old.Problem)
+		return nil, err
 	}
 
 	if _, err := tx.Exec(ctx, "ALTER TABLE events DISABLE TRIGGER events_no_update"); err != nil {
@@ -118,43 +93,8 @@ func ConvertFormat(ctx context.Context, dsn string, hook func(*credo.Event) (boo
 	}
 	conv := &storecore.Converter{Hook: hook}
 	res := &Conversion{}
-	for after := int64(0); ; {
-		rows, err := tx.Query(ctx, "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT 4096", after)
-		if err != nil {
-			return nil, internal("ConvertFormat", err)
-		}
-		var seqs []int64
-		var bodies [][]byte
-		for rows.Next() {
-			var seq int64
-			var body []byte
-			if err := rows.Scan(&seq, &body); err != nil {
-				rows.Close()
-				return nil, internal("ConvertFormat", err)
-			}
-			seqs, bodies = append(seqs, seq), append(bodies, body)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, internal("ConvertFormat", err)
-		}
-		if len(seqs) == 0 {
-			break
-		}
-		var b pgx.Batch
-		for i, seq := range seqs {
-			prev := storecore.RawHash(conv.Prev())
-			body, hash, err := conv.Event(seq, bodies[i])
-			if err != nil {
-				return nil, credo.Errorf(credo.EINTERNAL, "converting: %v", err)
-			}
-			b.Queue("UPDATE events SET body = $1, prev_hash = $2, hash = $3 WHERE seq = $4", body, prev, storecore.RawHash(hash), seq)
-			res.Events++
-		}
-		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-			return nil, internal("ConvertFormat", err)
-		}
-		after = seqs[len(seqs)-1]
+	if res.Events, err = reencode(ctx, tx, conv); err != nil {
+		return nil, err
 	}
 	ev, body, err := conv.Migrated(headHash, time.Now())
 	if err != nil {
@@ -190,4 +130,84 @@ func ConvertFormat(ctx context.Context, dsn string, hook func(*credo.Event) (boo
 	}
 	res.Migrated = ev
 	return res, nil
+}
+
+// verifyLegacy verifies the old chain (JSON bodies, hex text hash
+// columns) under the log lock and returns its head hash; a log that does
+// not verify is refused.
+func verifyLegacy(ctx context.Context, tx pgx.Tx) (string, error) {
+	var headSeq int64
+	var headHash string
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").Scan(&headSeq, &headHash); err != nil {
+		return "", internal("ConvertFormat", err)
+	}
+	check := storecore.ChainCheck{Legacy: true}
+	// (Not the text Verify queries: the columns change type in this
+	// transaction, and a statement prepared before cannot be reused.)
+	rows, err := tx.Query(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq -- format 1")
+	if err != nil {
+		return "", internal("ConvertFormat", err)
+	}
+	for rows.Next() {
+		var seq int64
+		var typ, subject, prev, hash string
+		var body []byte
+		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
+			rows.Close()
+			return "", internal("ConvertFormat", err)
+		}
+		check.Event(seq, typ, subject, body, prev, hash)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", internal("ConvertFormat", err)
+	}
+	if old := check.Result(true, headSeq, headHash); !old.OK {
+		return "", credo.Errorf(credo.ECONFLICT, "the log in the old format does not verify (%s): nothing converted; restore a backup first", old.Problem)
+	}
+	return headHash, nil
+
+}
+
+// reencode rewrites every event of the old log in the new encoding.
+func reencode(ctx context.Context, tx pgx.Tx, conv *storecore.Converter) (int64, error) {
+	var n int64
+	for after := int64(0); ; {
+		rows, err := tx.Query(ctx, "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT 4096", after)
+		if err != nil {
+			return n, internal("ConvertFormat", err)
+		}
+		var seqs []int64
+		var bodies [][]byte
+		for rows.Next() {
+			var seq int64
+			var body []byte
+			if err := rows.Scan(&seq, &body); err != nil {
+				rows.Close()
+				return n, internal("ConvertFormat", err)
+			}
+			seqs, bodies = append(seqs, seq), append(bodies, body)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, internal("ConvertFormat", err)
+		}
+		if len(seqs) == 0 {
+			return n, nil
+		}
+		var b pgx.Batch
+		for i, seq := range seqs {
+			prev := storecore.RawHash(conv.Prev())
+			body, hash, err := conv.Event(seq, bodies[i])
+			if err != nil {
+				return n, credo.Errorf(credo.EINTERNAL, "converting: %v", err)
+			}
+			b.Queue("UPDATE events SET body = $1, prev_hash = $2, hash = $3 WHERE seq = $4", body, prev, storecore.RawHash(hash), seq)
+			n++
+		}
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return n, internal("ConvertFormat", err)
+		}
+		after = seqs[len(seqs)-1]
+	}
 }

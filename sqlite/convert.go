@@ -95,27 +95,8 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 	}
 	conv := &storecore.Converter{Hook: hook}
 	res := &Conversion{}
-	for after := int64(0); ; {
-		seqs, bodies, err := legacyBatch(ctx, conn, after)
-		if err != nil {
-			return nil, err
-		}
-		if len(seqs) == 0 {
-			break
-		}
-		for i, seq := range seqs {
-			prev := storecore.RawHash(conv.Prev())
-			body, hash, err := conv.Event(seq, bodies[i])
-			if err != nil {
-				return nil, credo.Errorf(credo.EINTERNAL, "converting: %v", err)
-			}
-			if _, err := conn.ExecContext(ctx, "UPDATE events SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-				body, prev, storecore.RawHash(hash), seq); err != nil {
-				return nil, internal("ConvertFormat", err)
-			}
-			res.Events++
-		}
-		after = seqs[len(seqs)-1]
+	if res.Events, err = reencode(ctx, conn, conv); err != nil {
+		return nil, err
 	}
 	ev, body, err := conv.Migrated(old.HeadHash, time.Now())
 	if err != nil {
@@ -168,6 +149,30 @@ BEGIN
 	SELECT RAISE(ABORT, 'events are append-only: delete refused');
 END`
 )
+
+// reencode rewrites every event of the old log in the new encoding.
+func reencode(ctx context.Context, conn *sql.Conn, conv *storecore.Converter) (int64, error) {
+	var n int64
+	for after := int64(0); ; {
+		seqs, bodies, err := legacyBatch(ctx, conn, after)
+		if err != nil || len(seqs) == 0 {
+			return n, err
+		}
+		for i, seq := range seqs {
+			prev := storecore.RawHash(conv.Prev())
+			body, hash, err := conv.Event(seq, bodies[i])
+			if err != nil {
+				return n, credo.Errorf(credo.EINTERNAL, "converting: %v", err)
+			}
+			if _, err := conn.ExecContext(ctx, "UPDATE events SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+				body, prev, storecore.RawHash(hash), seq); err != nil {
+				return n, internal("ConvertFormat", err)
+			}
+			n++
+		}
+		after = seqs[len(seqs)-1]
+	}
+}
 
 // legacyBatch reads the next events of the old log.
 func legacyBatch(ctx context.Context, conn *sql.Conn, after int64) ([]int64, [][]byte, error) {
