@@ -244,9 +244,18 @@ func codecFor(t reflect.Type) *structCodec {
 // the zero value of its type (for an instant, the zero time).
 func isEmpty(v reflect.Value) bool {
 	if v.Type() == timeType {
-		return v.Interface().(time.Time).IsZero()
+		return timeOf(v).IsZero()
 	}
 	return v.IsZero()
+}
+
+// timeOf returns the time.Time v holds, without boxing it when v is
+// addressable (every field of an event is).
+func timeOf(v reflect.Value) time.Time {
+	if v.CanAddr() {
+		return *v.Addr().Interface().(*time.Time)
+	}
+	return v.Interface().(time.Time)
 }
 
 // appendValue appends the deterministic encoding of v; f is the field it
@@ -254,7 +263,7 @@ func isEmpty(v reflect.Value) bool {
 func appendValue(b []byte, v reflect.Value, f *fieldCodec) ([]byte, error) {
 	t := v.Type()
 	if t == timeType {
-		return appendTime(b, v.Interface().(time.Time)), nil
+		return appendTime(b, timeOf(v)), nil
 	}
 	switch v.Kind() {
 	case reflect.Bool:
@@ -502,7 +511,7 @@ func (d *cborDecoder) decodeValue(v reflect.Value, f *fieldCodec) error {
 		if err != nil {
 			return err
 		}
-		v.Set(reflect.ValueOf(tm))
+		*v.Addr().Interface().(*time.Time) = tm // fields are addressable
 		return nil
 	}
 	if d.i < len(d.b) && d.b[d.i] == cborOther|22 && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Slice || v.Kind() == reflect.Map) {

@@ -3,6 +3,7 @@ package credo_test
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -215,5 +216,71 @@ func TestS02NoticeBodyKeepsDigestsNotTexts(t *testing.T) {
 	n.Template = 0
 	if b, _ = credo.CanonicalEncoding(ev); !bytes.Contains(b, []byte(n.Text.ZH)) {
 		t.Errorf("a notice without a template lost its texts")
+	}
+}
+
+// The encodings of version 1 (JSON) and 2 (CBOR) of a record.filed and a
+// notice.issued event: sizes (b/event) and speed.
+func benchEvents() map[string]*credo.Event {
+	evs := sampleEvents()
+	n := evs[9]
+	n.Notice.Text = credo.NoticeText{EN: string(bytes.Repeat([]byte("a notice text "), 70)), ZH: string(bytes.Repeat([]byte("告知书文本"), 60))}
+	n.Notice.Template, n.Notice.TextSHA256 = 1, credo.NoticeText{EN: credo.HashBytes([]byte(n.Notice.Text.EN)), ZH: credo.HashBytes([]byte(n.Notice.Text.ZH))}
+	return map[string]*credo.Event{"record": evs[0], "notice": n}
+}
+
+func BenchmarkEncodeJSON(b *testing.B) {
+	for name, ev := range benchEvents() {
+		b.Run(name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				c := *ev
+				c.Hash = ""
+				body, _ := json.Marshal(&c)
+				n = len(body)
+			}
+			b.ReportMetric(float64(n), "bytes/event")
+		})
+	}
+}
+
+func BenchmarkEncodeCBOR(b *testing.B) {
+	for name, ev := range benchEvents() {
+		b.Run(name, func(b *testing.B) {
+			var n int
+			buf := make([]byte, 0, 4096)
+			for b.Loop() {
+				body, _ := credo.AppendCanonical(buf[:0], ev)
+				n = len(body)
+			}
+			b.ReportMetric(float64(n), "bytes/event")
+		})
+	}
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	for name, ev := range benchEvents() {
+		body, _ := json.Marshal(ev)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				var e credo.Event
+				if err := json.Unmarshal(body, &e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeCBOR(b *testing.B) {
+	for name, ev := range benchEvents() {
+		body, _ := credo.CanonicalEncoding(ev)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := credo.DecodeCanonical(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
