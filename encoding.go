@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // EncodingVersion names the canonical encoding of the event log: 2 is the
@@ -97,8 +98,9 @@ func init() {
 // the store keeps as its body: the deterministic CBOR encoding of
 // docs/event-encoding.md (RFC 8949 §4.2.1). The hash field is not part of
 // it; PrevHash is, which chains every event to its predecessor. In a
-// record.filed event the record's id, subject and authority, which are the
-// event's seq, subject and actor, are not repeated; a notice rendered by a
+// record.filed event the record's id, subject, authority and filing time,
+// which are the event's seq, subject, actor and recorded time, are not
+// repeated; a notice rendered by a
 // template (Notice.Template) keeps the digests of its texts, not the texts.
 func CanonicalEncoding(ev *Event) ([]byte, error) {
 	return AppendCanonical(nil, ev)
@@ -117,6 +119,12 @@ func AppendCanonical(b []byte, ev *Event) ([]byte, error) {
 		}
 		if err := elide(&r.Authority, ev.Actor, "authority"); err != nil {
 			return nil, err
+		}
+		switch {
+		case SameInstant(r.FiledAt, ev.Recorded):
+			r.FiledAt = time.Time{}
+		case r.FiledAt.IsZero():
+			return nil, fmt.Errorf("record.filed event: the record's filed_at is empty but the event's recorded is not")
 		}
 		c.Record, v = &r, &c
 	}
@@ -147,6 +155,15 @@ func elide[T comparable](f *T, ev T, name string) error {
 	return nil
 }
 
+// SameInstant reports whether two times are the same instant at the same
+// offset from UTC: whether they encode alike (an instant keeps its
+// offset, not the name of its zone).
+func SameInstant(a, b time.Time) bool {
+	_, ao := a.Zone()
+	_, bo := b.Zone()
+	return a.Equal(b) && ao == bo && a.IsZero() == b.IsZero()
+}
+
 // DecodeCanonical decodes an event body (CanonicalEncoding); the hash is
 // left empty, for the caller to set from the stored hash.
 func DecodeCanonical(body []byte) (*Event, error) {
@@ -168,6 +185,9 @@ func DecodeCanonical(body []byte) (*Event, error) {
 		}
 		if r.Authority == "" {
 			r.Authority = ev.Actor
+		}
+		if r.FiledAt.IsZero() {
+			r.FiledAt = ev.Recorded
 		}
 	}
 	return &ev, nil

@@ -41,7 +41,8 @@ const (
 
 // appendRecordFiledFast is the hand-written encoder behind AppendRecordFiled.
 func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
-	if r.ID == 0 || r.Quantity != 0 || !utf8.ValidString(r.Subject) || !utf8.ValidString(r.Rule) || !utf8.ValidString(r.Authority) ||
+	filedAt := !credo.SameInstant(r.FiledAt, recorded) // else the event's recorded time
+	if r.ID == 0 || r.Quantity != 0 || filedAt && r.FiledAt.IsZero() || !utf8.ValidString(r.Subject) || !utf8.ValidString(r.Rule) || !utf8.ValidString(r.Authority) ||
 		!utf8.ValidString(r.CaseRef) || !utf8.ValidString(r.EvidenceSHA256) || !utf8.ValidString(r.EvidenceURI) ||
 		!utf8.ValidString(r.SubjectName) || !utf8.ValidString(r.Kind) || !utf8.ValidString(prevHash) {
 		return appendCanonical(b, recordFiledEvent(r, recorded, prevHash))
@@ -66,10 +67,11 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 		b = appendText(append(b, evActor), r.Authority)
 	}
 	b = append(b, evRecord)
-	// The record, without its id, subject and authority (the event's).
+	// The record, without its id, subject, authority and filing time
+	// (the event's).
 	n = 0
 	for _, set := range []bool{r.Rule != "", r.CaseRef != "", !r.DecidedAt.IsZero(), !r.NotifiedAt.IsZero(),
-		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", !r.FiledAt.IsZero()} {
+		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", filedAt} {
 		if set {
 			n++
 		}
@@ -99,7 +101,7 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	if r.Kind != "" {
 		b = appendText(append(b, recKind), r.Kind)
 	}
-	if !r.FiledAt.IsZero() {
+	if filedAt {
 		b = appendTime(append(b, recFiledAt), r.FiledAt)
 	}
 	if prevHash != "" {
