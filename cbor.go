@@ -426,7 +426,7 @@ func (d *cborDecoder) int() (int64, error) {
 	return 0, fmt.Errorf("not an integer (major type %d)", major>>5)
 }
 
-// bytesOf reads the content of a byte or text string of the major type.
+// content reads the arg bytes of a byte or text string.
 func (d *cborDecoder) content(arg uint64) ([]byte, error) {
 	if arg > uint64(len(d.b)-d.i) {
 		return nil, errTruncated
@@ -438,7 +438,7 @@ func (d *cborDecoder) content(arg uint64) ([]byte, error) {
 
 // skip skips one item.
 func (d *cborDecoder) skip() error {
-	major, ai, arg, err := d.head()
+	major, _, arg, err := d.head()
 	if err != nil {
 		return err
 	}
@@ -461,7 +461,6 @@ func (d *cborDecoder) skip() error {
 	case 6 << 5: // a tag: skip its item
 		return d.skip()
 	}
-	_ = ai
 	return nil
 }
 
