@@ -77,7 +77,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		}
 		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)); err != nil {
+			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)); err != nil {
 			return nil, internal("Append", err)
 		}
 		for _, c := range storecore.Concerned(ev) {

@@ -107,7 +107,7 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 		args []any
 	}{
 		{`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			[]any{ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)}},
+			[]any{ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)}},
 		{`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
 			[]any{ev.Seq, storecore.RawHash(ev.Hash)}},
 		{"DELETE FROM tree_hashes", nil}, // the tree of the old bodies: built again on open

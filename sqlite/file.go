@@ -164,7 +164,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 			return internal("FileRecords", err)
 		}
 		filed := text(r.FiledAt)
-		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, prevRaw)
+		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt.UnixMicro(), body, prev, prevRaw)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
 		seArgs = append(seArgs, r.Subject, r.ID)
 		subjects.Add(r.Subject, r.ID, "")

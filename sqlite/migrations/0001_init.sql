@@ -15,7 +15,7 @@ CREATE TABLE events (
 	seq       INTEGER PRIMARY KEY,
 	type      TEXT    NOT NULL,
 	subject   TEXT    NOT NULL DEFAULT '',
-	recorded  TEXT    NOT NULL,
+	recorded  INTEGER NOT NULL, -- Unix microseconds (from 0090; UTC text before)
 	body      BLOB    NOT NULL,
 	prev_hash BLOB    NOT NULL,
 	hash      BLOB    NOT NULL
