@@ -42,9 +42,7 @@ const (
 // appendRecordFiledFast is the hand-written encoder behind AppendRecordFiled.
 func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
 	filedAt := !credo.SameInstant(r.FiledAt, recorded) // else the event's recorded time
-	if r.ID == 0 || r.Quantity != 0 || filedAt && r.FiledAt.IsZero() || !utf8.ValidString(r.Subject) || !utf8.ValidString(r.Rule) || !utf8.ValidString(r.Authority) ||
-		!utf8.ValidString(r.CaseRef) || !utf8.ValidString(r.EvidenceSHA256) || !utf8.ValidString(r.EvidenceURI) ||
-		!utf8.ValidString(r.SubjectName) || !utf8.ValidString(r.Kind) || !utf8.ValidString(prevHash) {
+	if !fastPathFits(r, prevHash) || filedAt && r.FiledAt.IsZero() {
 		return appendCanonical(b, recordFiledEvent(r, recorded, prevHash))
 	}
 	n := 3 // seq, type, record
@@ -108,6 +106,20 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 		b = appendHex(append(b, evPrevHash), prevHash)
 	}
 	return b, nil
+}
+
+// fastPathFits reports whether appendRecordFiledFast can encode r: an id,
+// no quantity (floats take the reflective path) and valid UTF-8 strings.
+func fastPathFits(r *credo.Record, prevHash string) bool {
+	if r.ID == 0 || r.Quantity != 0 {
+		return false
+	}
+	for _, s := range []string{r.Subject, r.Rule, r.Authority, r.CaseRef, r.EvidenceSHA256, r.EvidenceURI, r.SubjectName, r.Kind, prevHash} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // recordFiledEvent is the event that files r.
