@@ -21,6 +21,9 @@ const (
 	EventLinkRemoved      EventType = "link.removed"
 	EventPolicyPublished  EventType = "policy.published"
 	EventNoticeIssued     EventType = "notice.issued"
+	// EventLogMigrated ends a conversion of the log to a new encoding
+	// (credo migrate): it records the head of the log as it was.
+	EventLogMigrated EventType = "log.migrated"
 )
 
 // Event is one entry of the append-only, hash-chained event log. Exactly one
@@ -33,19 +36,38 @@ type Event struct {
 	Recorded time.Time `json:"recorded"`
 	Actor    string    `json:"actor,omitempty"` // who caused it: an authority id, "subject", "admin", ...
 
-	Record   *Record            `json:"record,omitempty"`
-	Change   *RecordChange      `json:"change,omitempty"`  // revoked, fulfilled, repair approved
-	Dispute  *Dispute           `json:"dispute,omitempty"` // dispute opened
-	Decision *DisputeDecision   `json:"decision,omitempty"`
-	Repair   *RepairApplication `json:"repair,omitempty"`  // repair applied for
-	Refusal  *RepairRefusal     `json:"refusal,omitempty"` // repair refused
-	Consent  *Consent           `json:"consent,omitempty"`
-	Link     *Link              `json:"link,omitempty"`
-	Policy   *PolicyVersion     `json:"policy,omitempty"`
-	Notice   *Notice            `json:"notice,omitempty"`
+	Record    *Record            `json:"record,omitempty"`
+	Change    *RecordChange      `json:"change,omitempty"`  // revoked, fulfilled, repair approved
+	Dispute   *Dispute           `json:"dispute,omitempty"` // dispute opened
+	Decision  *DisputeDecision   `json:"decision,omitempty"`
+	Repair    *RepairApplication `json:"repair,omitempty"`  // repair applied for
+	Refusal   *RepairRefusal     `json:"refusal,omitempty"` // repair refused
+	Consent   *Consent           `json:"consent,omitempty"`
+	Link      *Link              `json:"link,omitempty"`
+	Policy    *PolicyVersion     `json:"policy,omitempty"`
+	Notice    *Notice            `json:"notice,omitempty"`
+	Migration *LogMigration      `json:"migration,omitempty"` // log.migrated
 
 	PrevHash string `json:"prev_hash"` // hex SHA-256 of the previous event; "" for the first
 	Hash     string `json:"hash"`      // hex SHA-256 of this event's canonical encoding
+}
+
+// LogMigration records a conversion of the log to another encoding: every
+// event was re-encoded, in order, into a new chain (the same events, seq
+// for seq, with new hashes), after the old chain was verified and before
+// the new one was. The old head (its seq and hash) is kept here, and the
+// hash its last event has in the new chain, so that anyone holding the
+// old head (a checkpoint, a receipt, a witness) can tie it to the new log.
+type LogMigration struct {
+	FromEncoding int    `json:"from_encoding"`
+	ToEncoding   int    `json:"to_encoding"`
+	OldHeadSeq   int64  `json:"old_head_seq"`
+	OldHeadHash  string `json:"old_head_hash"`
+	NewHeadHash  string `json:"new_head_hash"` // of event OldHeadSeq, re-encoded
+	// NoticesAsFacts is how many notices were converted to their facts
+	// (their texts rendered again byte for byte); the others keep their
+	// texts.
+	NoticesAsFacts int64 `json:"notices_as_facts,omitempty"`
 }
 
 // RecordChange ends (part of) a record's effects from an instant: a
@@ -187,6 +209,14 @@ type Notice struct {
 	// listings, and Points is empty (they are the organisation's).
 	Party *NoticeParty `json:"party,omitempty"`
 	Text  NoticeText   `json:"text"`
+	// Template is the version of the template Text was rendered with from
+	// the fields above and the policy version named in Policy; TextSHA256
+	// holds the hex SHA-256 of each text exactly as sent. A notice with a
+	// template is stored as its facts and these digests: its Text is not
+	// part of the canonical encoding, and is rendered again, byte for
+	// byte, when read. Template 0: the texts are stored as they are.
+	Template   int        `json:"template,omitempty"`
+	TextSHA256 NoticeText `json:"text_sha256,omitzero"`
 }
 
 // NoticeParty says how a record about an organisation reaches a person.

@@ -1,11 +1,6 @@
 package credo
 
-import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-)
+import "context"
 
 // Store is the durable system of record: the append-only, hash-chained
 // event log and its projections (subjects, records with their status,
@@ -84,31 +79,4 @@ type VerifyResult struct {
 	// where one was expected) of the first event that does not match.
 	FirstBad int64  `json:"first_bad,omitempty"`
 	Problem  string `json:"problem,omitempty"`
-}
-
-// CanonicalEncoding returns the bytes an event's hash is computed over: its
-// JSON encoding with the fields in the fixed order of the Event struct
-// (seq, type, subject, recorded, actor, the payload, prev_hash), times in
-// RFC 3339 with nanoseconds, and the hash field empty. PrevHash is inside
-// the encoding, which chains every event to its predecessor.
-func CanonicalEncoding(ev *Event) ([]byte, error) {
-	c := *ev
-	c.Hash = ""
-	return json.Marshal(&c)
-}
-
-// HashEvent returns the hex SHA-256 of an event's canonical encoding.
-func HashEvent(ev *Event) (string, error) {
-	b, err := CanonicalEncoding(ev)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
-}
-
-// HashBytes returns the hex SHA-256 of b.
-func HashBytes(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }

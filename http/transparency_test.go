@@ -110,25 +110,35 @@ func TestTHTTPProofs(t *testing.T) {
 	if len(got.Events) < 2 {
 		t.Fatalf("receipt has %d events", len(got.Events))
 	}
-	// Altering any byte of an event's encoding fails the receipt.
+	// Altering any byte of an event's encoding, or of the event shown
+	// beside it, fails the receipt.
 	var rc transparency.Receipt
 	json.Unmarshal(st.Receipt, &rc)
-	ev := rc.Events[0].Event
+	ev, body := rc.Events[0].Event, rc.Events[0].Body
 	cpJSON, _ := json.Marshal(rc.Checkpoint)
 	proof, _ := json.Marshal(rc.Events[0].Proof)
+	receipt := func(body []byte, ev []byte) string {
+		b, _ := json.Marshal(body)
+		return `{"checkpoint":` + string(cpJSON) + `,"events":[{"seq":` + itoa(rc.Events[0].Seq) + `,"body":` + string(b) + `,"event":` + string(ev) + `,"proof":` + string(proof) + `}]}`
+	}
+	for i := range body {
+		b := append([]byte(nil), body...)
+		b[i] ^= 0x01
+		if _, err := transparency.VerifyReceipt([]byte(receipt(b, ev)), v); err == nil {
+			t.Fatalf("receipt with byte %d of the body of event %d altered verifies", i, rc.Events[0].Seq)
+		}
+	}
 	for i := range ev {
 		b := append([]byte(nil), ev...)
 		b[i] ^= 0x01
 		if b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' {
 			b[i] ^= 0x03
 		}
-		data := `{"checkpoint":` + string(cpJSON) + `,"events":[{"seq":` + itoa(rc.Events[0].Seq) + `,"event":` + string(b) + `,"proof":` + string(proof) + `}]}`
-		if _, err := transparency.VerifyReceipt([]byte(data), v); err == nil {
+		if _, err := transparency.VerifyReceipt([]byte(receipt(body, b)), v); err == nil {
 			t.Fatalf("receipt with byte %d of event %d altered (%q) verifies", i, rc.Events[0].Seq, b)
 		}
 	}
-	unaltered := `{"checkpoint":` + string(cpJSON) + `,"events":[{"seq":` + itoa(rc.Events[0].Seq) + `,"event":` + string(ev) + `,"proof":` + string(proof) + `}]}`
-	if _, err := transparency.VerifyReceipt([]byte(unaltered), v); err != nil {
+	if _, err := transparency.VerifyReceipt([]byte(receipt(body, ev)), v); err != nil {
 		t.Fatalf("the unaltered one-event receipt: %v", err)
 	}
 	// Another log's key does not verify it.

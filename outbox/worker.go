@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,10 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// NoticeText gives the texts of a notice stored as its facts
+	// (registry.NoticeText): a notice.issued delivery carries them. Nil:
+	// the event is posted as the store has it.
+	NoticeText func(*credo.Notice) (credo.NoticeText, error)
 }
 
 func (o *Options) defaults() {
@@ -268,6 +273,9 @@ func (w *Worker) attempt(ctx context.Context, d *credo.Delivery) error {
 func (w *Worker) post(ctx context.Context, d *credo.Delivery, attempt int) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 	defer cancel()
+	if err := w.withNoticeText(d); err != nil {
+		return 0, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
 	if err != nil {
 		return 0, err
@@ -310,4 +318,27 @@ func (w *Worker) Backoff(n int) time.Duration {
 	d = min(d, w.opts.BackoffMax)
 	half := d / 2
 	return d - half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// withNoticeText puts the texts of a notice stored as its facts into the
+// body of its delivery (see Options.NoticeText).
+func (w *Worker) withNoticeText(d *credo.Delivery) error {
+	if w.opts.NoticeText == nil || d.EventType != credo.EventNoticeIssued {
+		return nil
+	}
+	var ev credo.Event
+	if err := json.Unmarshal(d.Body, &ev); err != nil || ev.Notice == nil || ev.Notice.Template == 0 || ev.Notice.Text != (credo.NoticeText{}) {
+		return nil
+	}
+	t, err := w.opts.NoticeText(ev.Notice)
+	if err != nil {
+		return err
+	}
+	ev.Notice.Text = t
+	body, err := json.Marshal(&ev)
+	if err != nil {
+		return err
+	}
+	d.Body = body
+	return nil
 }

@@ -133,6 +133,9 @@ func newEnv(t *testing.T, opts outbox.Options, respond func(n int) (int, time.Du
 	if err := db.AddWebhook(ctx, e.hook); err != nil {
 		t.Fatal(err)
 	}
+	// Notices are stored as their facts: the worker renders their texts
+	// into the delivery, as serve wires it.
+	opts.NoticeText = reg.NoticeText
 	e.worker = outbox.NewWorker(db, opts)
 	return e
 }

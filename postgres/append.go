@@ -111,7 +111,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		}
 		w.queue(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded, body, ev.PrevHash, ev.Hash)
+			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded, body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash))
 		for _, c := range storecore.Concerned(ev) {
 			w.queue("INSERT INTO subject_events (subject, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING", c.Subject, ev.Seq)
 			subjects.Add(c.Subject, ev.Seq, c.Kind)
@@ -172,7 +172,7 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 			p.Hash = credo.HashBytes(p.Source)
 		}
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		err := w.queryRow("SELECT e.body, e.hash FROM policies p JOIN events e ON e.seq = p.seq WHERE p.hash = $1", p.Hash).Scan(&body, &hash)
 		if isNoRows(err) {
 			return nil, nil
@@ -180,7 +180,7 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 		if err != nil {
 			return nil, internal("Append", err)
 		}
-		return storecore.DecodeEvent(body, hash)
+		return storecore.DecodeEvent(body, hash.Hex)
 	}
 	return nil, nil
 }

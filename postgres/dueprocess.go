@@ -154,12 +154,11 @@ func (db *DB) disputes(ctx context.Context, q *storecore.Where, limit int) ([]cr
 		var id int64
 		var v credo.DisputeView
 		var obody, dbody []byte
-		var ohash string
-		var dhash *string
+		var ohash, dhash storecore.HashScan
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		if v, err = storecore.DisputeView(v, obody, ohash, dbody, dhash); err != nil {
+		if v, err = storecore.DisputeView(v, obody, ohash.Hex, dbody, dhash.Ptr()); err != nil {
 			return nil, err
 		}
 		out = append(out, v)
@@ -202,13 +201,13 @@ func (db *DB) repairs(ctx context.Context, q *storecore.Where, limit int) ([]cre
 	for rows.Next() {
 		var id int64
 		var v credo.RepairView
-		var outcome, dhash *string
+		var outcome *string
 		var obody, dbody []byte
-		var ohash string
+		var ohash, dhash storecore.HashScan
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		if v, err = storecore.RepairView(v, outcome, obody, ohash, dbody, dhash); err != nil {
+		if v, err = storecore.RepairView(v, outcome, obody, ohash.Hex, dbody, dhash.Ptr()); err != nil {
 			return nil, err
 		}
 		out = append(out, v)

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"strings"
 	"time"
@@ -177,8 +179,9 @@ func encodable(r *credo.Record, n, i int) error {
 func (w *writer) insertRecords(rs []*credo.Record) error {
 	n := len(rs)
 	bodies := make([][]byte, n)
-	hashes := make([]string, n)
-	prevs := make([]string, n)
+	hashes := make([][]byte, n) // as the hash columns hold them
+	prevs := make([][]byte, n)
+	prev := storecore.RawHash(w.hash)
 	arena := make([]byte, 0, 640*min(n, 256))
 	subjects := storecore.NewSubjectSet()
 	for i, r := range rs {
@@ -191,9 +194,10 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 		if left := n - i - 1; left > 0 && cap(arena)-len(arena) < 1024 {
 			arena = make([]byte, 0, 640*min(left, 256))
 		}
-		prevs[i] = w.hash
-		w.hash = credo.HashBytes(body)
-		bodies[i], hashes[i] = body, w.hash
+		sum := sha256.Sum256(body)
+		prevs[i], hashes[i], prev = prev, sum[:], sum[:]
+		w.hash = hex.EncodeToString(hashes[i])
+		bodies[i] = body
 		subjects.Add(r.Subject, r.ID, "")
 		if err := w.addLeaf(r.ID, body); err != nil {
 			w.dropTree()
@@ -217,7 +221,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 		auths[i], cases[i], rules[i], decided[i] = r.Authority, r.CaseRef, r.Rule, r.DecidedAt
 	}
 	w.queue(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[], $6::text[], $7::text[])`,
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[], $6::bytea[], $7::bytea[])`,
 		ids, types, subs, filed, bodies, prevs, hashes)
 	w.queue(`INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
@@ -229,7 +233,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 
 // copyRecords writes a large batch with COPY. The keys are known to be
 // new: they were looked up under the log lock, which every filing takes.
-func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes []string, subjects *storecore.SubjectSet) error {
+func (w *writer) copyRecords(rs []*credo.Record, bodies, prevs, hashes [][]byte, subjects *storecore.SubjectSet) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -248,8 +252,8 @@ func (w *writer) copyRecords(rs []*credo.Record, bodies [][]byte, prevs, hashes 
 		ev.text(r.Subject)
 		ev.timestamptz(r.FiledAt)
 		ev.bytes(bodies[i])
-		ev.text(prevs[i])
-		ev.text(hashes[i])
+		ev.bytes(prevs[i])
+		ev.bytes(hashes[i])
 
 		rec.row(7)
 		rec.int64(r.ID)

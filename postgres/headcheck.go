@@ -16,7 +16,9 @@ type lastEvent struct {
 // queueLastEvent queues the read of the last event.
 func (w *writer) queueLastEvent(l *lastEvent) {
 	w.queue("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&l.seq, &l.hash)
+		var h storecore.HashScan
+		err := row.Scan(&l.seq, &h)
+		l.hash = h.Hex
 		if isNoRows(err) {
 			l.seq, l.hash = 0, ""
 			return nil

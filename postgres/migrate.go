@@ -56,6 +56,15 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	if n := len(ms); n > 0 && cur > ms[n-1].Version {
 		return credo.Errorf(credo.EINTERNAL, "postgres: database schema version %d is newer than this program's %d", cur, ms[n-1].Version)
 	}
+	if cur > 0 && cur < storecore.CompactSchema {
+		var old bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM events)").Scan(&old); err != nil {
+			return internal("migrate", err)
+		}
+		if old {
+			return storecore.OldFormatError("postgres.Open", "the registry's database", cur, "credo migrate --postgres URL")
+		}
+	}
 	for _, m := range ms {
 		if m.Version <= cur {
 			continue

@@ -38,7 +38,7 @@ func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*cre
 	n := ev.Notice
 	var subject string
 	var body []byte
-	var hash *string
+	var hash storecore.HashScan
 	err := w.queryRow(`SELECT r.subject, e.body, e.hash FROM records r
 		LEFT JOIN notices n ON n.record_id = r.id LEFT JOIN events e ON e.seq = n.seq
 		WHERE r.id = $1`, n.RecordID).Scan(&subject, &body, &hash)
@@ -59,10 +59,10 @@ func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*cre
 	} else if n.Subject != subject {
 		return nil, credo.FieldErrorf(field("notice.subject"), "record %d concerns %s, not %s", n.RecordID, subject, n.Subject)
 	}
-	if hash == nil {
+	if !hash.Valid {
 		return nil, nil
 	}
-	return storecore.DecodeEvent(body, *hash)
+	return storecore.DecodeEvent(body, hash.Hex)
 }
 
 // enqueue queues an appended event for every active webhook subscribed to
@@ -203,7 +203,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 // deliverySelect selects deliveries from table (outbox, or the claimed
 // rows) with their webhook (and, for the worker, the secret and the event).
 func deliverySelect(full bool, table string) string {
-	extra := ", ''::text, NULL::bytea, ''::text"
+	extra := ", ''::text, NULL::bytea, ''::bytea"
 	if full {
 		extra = ", w.secret, e.body, e.hash"
 	}
@@ -221,7 +221,7 @@ func scanDeliveries(rows pgx.Rows, full bool) ([]*credo.Delivery, error) {
 		var nextAt time.Time
 		var delivered *time.Time
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := rows.Scan(&d.ID, &d.EventSeq, &typ, &d.Subject, &d.WebhookID, &d.URL, &d.Status, &d.Attempts, &nextAt,
 			&d.LastError, &d.Created, &delivered, &d.Secret, &body, &hash); err != nil {
 			return nil, err
@@ -235,7 +235,7 @@ func scanDeliveries(rows pgx.Rows, full bool) ([]*credo.Delivery, error) {
 			d.Delivered = delivered.UTC()
 		}
 		if full {
-			ev, err := storecore.DecodeEvent(body, hash)
+			ev, err := storecore.DecodeEvent(body, hash.Hex)
 			if err != nil {
 				return nil, err
 			}

@@ -73,6 +73,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 // The store is all a registry needs of one (credo.RegistryStore).
@@ -218,11 +219,11 @@ func (db *DB) Close() error {
 // last did).
 func (db *DB) Head(ctx context.Context) (int64, string, error) {
 	var seq int64
-	var hash string
+	var hash storecore.HashScan
 	if err := db.pool.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&seq, &hash); err != nil {
 		return 0, "", internal("Head", err)
 	}
-	return seq, hash, nil
+	return seq, hash.Hex, nil
 }
 
 // internal wraps an unexpected error (a lost connection, a bug) for the

@@ -26,10 +26,15 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 		return res, internal("Verify", err)
 	}
 	defer tx.Rollback(context.Background())
+	return verifyTx(ctx, tx)
+}
 
+// verifyTx is Verify in tx.
+func verifyTx(ctx context.Context, tx pgx.Tx) (credo.VerifyResult, error) {
+	var res credo.VerifyResult
 	var headSeq int64
-	var headHash string
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&headSeq, &headHash)
+	var headHash storecore.HashScan
+	err := tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1").Scan(&headSeq, &headHash)
 	haveHead := err == nil
 	if err != nil && !isNoRows(err) {
 		return res, internal("Verify", err)
@@ -43,12 +48,13 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 	var check storecore.ChainCheck
 	for rows.Next() {
 		var seq int64
-		var typ, subject, prev, hash string
+		var typ, subject string
+		var prev, hash storecore.HashScan
 		var body []byte
 		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
 			return res, internal("Verify", err)
 		}
-		check.Event(seq, typ, subject, body, prev, hash)
+		check.Event(seq, typ, subject, body, prev.Hex, hash.Hex)
 		if check.Count()%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return res, cancelled("Verify", err)
@@ -58,5 +64,5 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 	if err := rows.Err(); err != nil {
 		return res, internal("Verify", err)
 	}
-	return check.Result(haveHead, headSeq, headHash), nil
+	return check.Result(haveHead, headSeq, headHash.Hex), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"credo"
 	"credo/internal/merkle"
+	"credo/internal/storecore"
 )
 
 // writer is the state of the committer. Only the committer goroutine
@@ -263,7 +264,10 @@ func (db *DB) runGroup(group []*request) {
 	// lookup of the first run of filings, in one round trip.
 	w.queue("BEGIN")
 	w.queue("SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
-		return row.Scan(&w.seq, &w.hash)
+		var h storecore.HashScan
+		err := row.Scan(&w.seq, &h)
+		w.hash = h.Hex
+		return err
 	})
 	var last lastEvent
 	w.queueLastEvent(&last)
@@ -345,7 +349,7 @@ func (db *DB) runGroup(group []*request) {
 		w.rollback()
 		return
 	}
-	w.queue("UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1", w.seq, w.hash)
+	w.queue("UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1", w.seq, storecore.RawHash(w.hash))
 	w.queue("COMMIT")
 	if err := w.flush(); err != nil {
 		// Nothing after the failed statement ran: not committed.

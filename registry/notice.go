@@ -193,7 +193,7 @@ func (r *Registry) Notices(ctx context.Context, subject string) ([]credo.Event, 
 			out = append(out, ev)
 		}
 	}
-	return out, nil
+	return r.withNoticeTexts(out)
 }
 
 // DefaultHowToObject tells a subject how to object when the list gives no
@@ -301,8 +301,75 @@ func (r *Registry) notice(pol *policy.Policy, hash string, rec *credo.Record) *c
 	if n.HowToObject == "" {
 		n.HowToObject = DefaultHowToObject
 	}
-	n.Text = credo.NoticeText{EN: noticeEN(pol, noticeIn(pol, n, "en")), ZH: noticeZH(pol, noticeIn(pol, n, "zh-CN"))}
+	n.Template = NoticeTemplate
+	n.Text, _ = noticeTexts(pol, n, n.Template)
+	n.TextSHA256 = credo.NoticeText{EN: credo.HashBytes([]byte(n.Text.EN)), ZH: credo.HashBytes([]byte(n.Text.ZH))}
 	return n
+}
+
+// NoticeTemplate is the version of the notice texts new notices are
+// rendered with. A notice is stored as its facts, the version of its
+// template and the SHA-256 of each text as sent (credo.Notice.Template):
+// its texts are rendered again from these and the policy version the
+// notice names whenever it is read, and must hash as they did. So a
+// template, once used, never changes: a change to the wording of
+// noticeEN, noticeZH or anything they call (noticeIn, durationEN, ...) is a
+// new version, with the old one kept in noticeTexts.
+const NoticeTemplate = 1
+
+// noticeTexts renders a notice's texts with template version v under the
+// policy version the notice names.
+func noticeTexts(pol *policy.Policy, n *credo.Notice, v int) (credo.NoticeText, bool) {
+	switch v {
+	case 1:
+		return credo.NoticeText{EN: noticeEN(pol, noticeIn(pol, n, "en")), ZH: noticeZH(pol, noticeIn(pol, n, "zh-CN"))}, true
+	}
+	return credo.NoticeText{}, false
+}
+
+// NoticeText returns the texts of a notice: those it carries, or, for a
+// notice stored as its facts, the texts rendered again from them and the
+// policy version it names, checked against the digests of the texts sent.
+func (r *Registry) NoticeText(n *credo.Notice) (credo.NoticeText, error) {
+	if n.Template == 0 || n.Text != (credo.NoticeText{}) {
+		return n.Text, nil
+	}
+	var pol *policy.Policy
+	for _, v := range r.Engine().Versions() {
+		if v.Hash == n.Policy {
+			pol = v.Policy
+		}
+	}
+	if pol == nil {
+		return credo.NoticeText{}, credo.Errorf(credo.EINTERNAL, "the notice of record %d names policy version %s, which is not in the log", n.RecordID, short(n.Policy))
+	}
+	t, ok := noticeTexts(pol, n, n.Template)
+	if !ok {
+		return credo.NoticeText{}, credo.Errorf(credo.EINTERNAL, "the notice of record %d was rendered with template %d, which this program does not have", n.RecordID, n.Template)
+	}
+	if credo.HashBytes([]byte(t.EN)) != n.TextSHA256.EN || credo.HashBytes([]byte(t.ZH)) != n.TextSHA256.ZH {
+		return credo.NoticeText{}, credo.Errorf(credo.EINTERNAL, "the text of the notice of record %d, rendered from its facts, is not the text sent (its SHA-256 differs)", n.RecordID)
+	}
+	return t, nil
+}
+
+// withNoticeTexts returns evs with every notice's texts in it (see
+// NoticeText), the notices copied, not altered.
+func (r *Registry) withNoticeTexts(evs []credo.Event) ([]credo.Event, error) {
+	for i := range evs {
+		n := evs[i].Notice
+		if n == nil || n.Template == 0 || n.Text != (credo.NoticeText{}) {
+			continue
+		}
+		t, err := r.NoticeText(n)
+		if err != nil {
+			return nil, err
+		}
+		c := *n
+		c.Text = t
+		evs[i].Notice = &c
+	}
+	return evs, nil
 }
 
 // appealTo names the authority that hears appeals against a's decisions,
@@ -506,4 +573,37 @@ func noticeZH(pol *policy.Policy, n *credo.Notice) string {
 		fmt.Fprintf(&b, "自%s起可申请信用修复。", noticeDay(pol, n.RepairFrom))
 	}
 	return b.String()
+}
+
+// NoticesAsFacts returns the hook credo migrate converts a log of encoding
+// version 1 with (storecore.Converter.Hook), fed every event in order: a
+// notice stored with its texts becomes its facts and the digests of its
+// texts (Template NoticeTemplate) when the template renders them again
+// byte for byte under the policy version the notice names (published
+// earlier in the log); any other notice keeps its texts as they were sent.
+func NoticesAsFacts() func(ev *credo.Event) (bool, error) {
+	pols := map[string]*policy.Policy{}
+	return func(ev *credo.Event) (bool, error) {
+		switch {
+		case ev.Type == credo.EventPolicyPublished && ev.Policy != nil:
+			pol, err := policy.Parse(ev.Policy.Name, ev.Policy.Source)
+			if err != nil {
+				return false, nil // a version that does not parse renders no notice
+			}
+			pols[credo.HashBytes(ev.Policy.Source)] = pol
+		case ev.Type == credo.EventNoticeIssued && ev.Notice != nil && ev.Notice.Template == 0:
+			n := ev.Notice
+			pol := pols[n.Policy]
+			if pol == nil {
+				return false, nil
+			}
+			if t, ok := noticeTexts(pol, n, NoticeTemplate); !ok || t != n.Text {
+				return false, nil
+			}
+			n.Template = NoticeTemplate
+			n.TextSHA256 = credo.NoticeText{EN: credo.HashBytes([]byte(n.Text.EN)), ZH: credo.HashBytes([]byte(n.Text.ZH))}
+			return true, nil
+		}
+		return false, nil
+	}
 }

@@ -77,7 +77,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		}
 		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, string(ev.Type), ev.Subject, utcText(ev.Recorded), body, ev.PrevHash, ev.Hash); err != nil {
+			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)); err != nil {
 			return nil, internal("Append", err)
 		}
 		for _, c := range storecore.Concerned(ev) {
@@ -156,11 +156,11 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 			return nil, internal("Append", err)
 		}
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq).Scan(&body, &hash); err != nil {
 			return nil, internal("Append", err)
 		}
-		return storecore.DecodeEvent(body, hash)
+		return storecore.DecodeEvent(body, hash.Hex)
 	}
 	return nil, nil
 }

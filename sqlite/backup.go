@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 // BackupInfo describes a backup: the files written and the end of the log
@@ -56,10 +57,12 @@ func Backup(ctx context.Context, path, to string) (BackupInfo, error) {
 		return info, internal("Backup", err)
 	}
 	defer raw.Close()
-	err = raw.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&info.HeadSeq, &info.Head)
+	var head storecore.HashScan
+	err = raw.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&info.HeadSeq, &head)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return info, internal("Backup", err)
 	}
+	info.Head = head.Hex
 	return info, nil
 }
 

@@ -158,16 +158,11 @@ func (db *DB) disputes(ctx context.Context, q *storecore.Where, limit int) ([]cr
 		var id int64
 		var v credo.DisputeView
 		var obody, dbody []byte
-		var ohash string
-		var dhash sql.NullString
+		var ohash, dhash storecore.HashScan
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		var dh *string
-		if dhash.Valid {
-			dh = &dhash.String
-		}
-		if v, err = storecore.DisputeView(v, obody, ohash, dbody, dh); err != nil {
+		if v, err = storecore.DisputeView(v, obody, ohash.Hex, dbody, dhash.Ptr()); err != nil {
 			return nil, err
 		}
 		out = append(out, v)
@@ -210,20 +205,17 @@ func (db *DB) repairs(ctx context.Context, q *storecore.Where, limit int) ([]cre
 	for rows.Next() {
 		var id int64
 		var v credo.RepairView
-		var outcome, dhash sql.NullString
+		var outcome sql.NullString
 		var obody, dbody []byte
-		var ohash string
+		var ohash, dhash storecore.HashScan
 		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
 			return nil, err
 		}
-		var oc, dh *string
+		var oc *string
 		if outcome.Valid {
 			oc = &outcome.String
 		}
-		if dhash.Valid {
-			dh = &dhash.String
-		}
-		if v, err = storecore.RepairView(v, oc, obody, ohash, dbody, dh); err != nil {
+		if v, err = storecore.RepairView(v, oc, obody, ohash.Hex, dbody, dhash.Ptr()); err != nil {
 			return nil, err
 		}
 		out = append(out, v)

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -116,6 +118,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
+	prevRaw := storecore.RawHash(w.hash) // the hash column of the event before
 	var lastT time.Time
 	var lastText string
 	text := func(t time.Time) string {
@@ -153,13 +156,15 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if left := n - i - 1; left > 0 && cap(arena)-len(arena) < 1024 {
 			arena = make([]byte, 0, 640*min(left, 256))
 		}
-		prev := w.hash
-		w.hash = credo.HashBytes(body)
+		prev := prevRaw
+		sum := sha256.Sum256(body)
+		prevRaw = sum[:]
+		w.hash = hex.EncodeToString(prevRaw)
 		if err := w.addLeaf(r.ID, body); err != nil {
 			return internal("FileRecords", err)
 		}
 		filed := text(r.FiledAt)
-		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, w.hash)
+		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt.UnixMicro(), body, prev, prevRaw)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
 		seArgs = append(seArgs, r.Subject, r.ID)
 		subjects.Add(r.Subject, r.ID, "")

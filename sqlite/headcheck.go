@@ -14,10 +14,10 @@ import (
 // maximum and the rewritten head would hide the cut.
 func (w *writer) headAgrees() error {
 	var headSeq int64
-	var headHash string
+	var headHash storecore.HashScan
 	err := w.queryRow("SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	return storecore.HeadAgreement("sqlite.append", err == nil, headSeq, headHash, w.seq, w.hash)
+	return storecore.HeadAgreement("sqlite.append", err == nil, headSeq, headHash.Hex, w.seq, w.hash)
 }

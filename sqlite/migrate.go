@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"math"
 	"time"
 
 	"credo"
@@ -21,7 +22,7 @@ func loadMigrations() ([]storecore.Migration, error) { return storecore.LoadMigr
 // transaction, recording each in schema_version. Two processes opening the
 // same new file cannot both apply them: the second waits for the write lock
 // and then finds nothing pending.
-func migrate(ctx context.Context, conn *sql.Conn) (err error) {
+func migrate(ctx context.Context, conn *sql.Conn, path string) (err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return internal("migrate", err)
@@ -34,11 +35,7 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 			conn.ExecContext(context.Background(), "ROLLBACK")
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version INTEGER PRIMARY KEY,
-		name    TEXT NOT NULL,
-		applied TEXT NOT NULL
-	)`); err != nil {
+	if _, err := conn.ExecContext(ctx, createSchemaVersion); err != nil {
 		return internal("migrate", err)
 	}
 	var cur int
@@ -48,8 +45,36 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 	if n := len(ms); n > 0 && cur > ms[n-1].Version {
 		return credo.Errorf(credo.EINTERNAL, "sqlite: database schema version %d is newer than this program's %d", cur, ms[n-1].Version)
 	}
+	if cur > 0 && cur < storecore.CompactSchema {
+		var old bool
+		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM events)").Scan(&old); err != nil {
+			return internal("migrate", err)
+		}
+		if old {
+			return storecore.OldFormatError("sqlite.Open", "the registry "+path, cur, "credo migrate --db "+path)
+		}
+	}
+	if err := applyMigrations(ctx, conn, ms, cur, math.MaxInt); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return internal("migrate", err)
+	}
+	return nil
+}
+
+// createSchemaVersion creates the table of applied migrations.
+const createSchemaVersion = `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY,
+		name    TEXT NOT NULL,
+		applied TEXT NOT NULL
+	)`
+
+// applyMigrations applies, in the caller's transaction, the migrations of
+// ms after version from up to version upTo, recording each.
+func applyMigrations(ctx context.Context, conn *sql.Conn, ms []storecore.Migration, from, upTo int) error {
 	for _, m := range ms {
-		if m.Version <= cur {
+		if m.Version <= from || m.Version > upTo {
 			continue
 		}
 		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
@@ -59,9 +84,6 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 			m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 			return internal("migrate", err)
 		}
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return internal("migrate", err)
 	}
 	return nil
 }

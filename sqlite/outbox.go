@@ -60,11 +60,11 @@ func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*cre
 		return nil, nil
 	}
 	var body []byte
-	var hash string
+	var hash storecore.HashScan
 	if err := w.queryRow("SELECT body, hash FROM events WHERE seq = ?", seq.Int64).Scan(&body, &hash); err != nil {
 		return nil, internal("Append", err)
 	}
-	return storecore.DecodeEvent(body, hash)
+	return storecore.DecodeEvent(body, hash.Hex)
 }
 
 // projectNotice writes the notices row of a notice.issued event.
@@ -244,7 +244,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 // deliveryQuery selects deliveries with their webhook (and, for the
 // worker, the secret and the event).
 func deliveryQuery(full bool) string {
-	extra := ", '', NULL, ''"
+	extra := ", '', NULL, X''"
 	if full {
 		extra = ", w.secret, e.body, e.hash"
 	}
@@ -261,7 +261,7 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 		var typ, nextAt, created string
 		var delivered sql.NullString
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := rows.Scan(&d.ID, &d.EventSeq, &typ, &d.Subject, &d.WebhookID, &d.URL, &d.Status, &d.Attempts, &nextAt,
 			&d.LastError, &created, &delivered, &d.Secret, &body, &hash); err != nil {
 			return nil, err
@@ -275,7 +275,7 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			d.Delivered = parseUTC(delivered.String)
 		}
 		if full {
-			ev, err := storecore.DecodeEvent(body, hash)
+			ev, err := storecore.DecodeEvent(body, hash.Hex)
 			if err != nil {
 				return nil, err
 			}
@@ -401,7 +401,7 @@ func (db *DB) RecordsWithoutNotice(ctx context.Context, after int64, limit int) 
 	var out []*credo.Record
 	for rows.Next() {
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, after, internal("RecordsWithoutNotice", err)
 		}

@@ -153,7 +153,7 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 		if odb, err := db.ops(); err == nil {
 			odb.ExecContext(ctx, `INSERT INTO projection_audit (id, seq, hash, counts) VALUES (1, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, counts = excluded.counts`,
-				base.Seq, base.Hash, base.Counts)
+				base.Seq, storecore.RawHash(base.Hash), base.Counts)
 		}
 	}
 	return res, nil

@@ -37,11 +37,11 @@ func (db *DB) RecordByCase(ctx context.Context, authority, caseRef string) (*cre
 
 func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*credo.Record, error) {
 	var body []byte
-	var hash string
+	var hash storecore.HashScan
 	if err := db.rdb.QueryRowContext(ctx, query, args...).Scan(&body, &hash); err != nil {
 		return nil, err
 	}
-	ev, err := storecore.DecodeEvent(body, hash)
+	ev, err := storecore.DecodeEvent(body, hash.Hex)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +96,12 @@ func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]cre
 	var hashes []string
 	for rows.Next() {
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, err
 		}
 		bodies = append(bodies, body)
-		hashes = append(hashes, hash)
+		hashes = append(hashes, hash.Hex)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -173,11 +173,11 @@ func (db *DB) Policies(ctx context.Context) ([]credo.PolicyVersion, error) {
 	out := []credo.PolicyVersion{}
 	for rows.Next() {
 		var body []byte
-		var hash string
+		var hash storecore.HashScan
 		if err := rows.Scan(&body, &hash); err != nil {
 			return nil, internal("Policies", err)
 		}
-		ev, err := storecore.DecodeEvent(body, hash)
+		ev, err := storecore.DecodeEvent(body, hash.Hex)
 		if err != nil {
 			return nil, internal("Policies", err)
 		}

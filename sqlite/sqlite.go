@@ -14,7 +14,7 @@
 //
 // events is append-only at the SQL level too: triggers refuse UPDATE and
 // DELETE. Each row keeps the exact bytes the hash was computed over
-// (credo.CanonicalEncoding), so [DB.Verify] can re-walk the chain without
+// (credo.CanonicalEncoding, docs/event-encoding.md), so [DB.Verify] can re-walk the chain without
 // trusting any encoder, and the projections (records, disputes, links,
 // policies, subjects) are written in the same transaction as the events
 // they project.
@@ -245,7 +245,7 @@ func (db *DB) open() error {
 		conn.Close()
 		return credo.Errorf(credo.EINTERNAL, "sqlite: %s: journal mode is %q, want wal", db.path, mode)
 	}
-	if err := migrate(ctx, conn); err != nil {
+	if err := migrate(ctx, conn, db.path); err != nil {
 		conn.Close()
 		return err
 	}

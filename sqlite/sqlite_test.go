@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"os"
@@ -127,6 +128,12 @@ func TestTamper(t *testing.T) {
 	storetest.RunTamper(t, open, tamper)
 }
 
+// rawHash is the SHA-256 of b as a hash column holds it.
+func rawHash(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
 // tamperer returns how the tamper tests open a store and alter its file
 // (closed first, the append-only triggers dropped, opened again).
 func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
@@ -140,7 +147,7 @@ func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
 				t.Fatal(err)
 			}
 			body = bytes.Replace(body, []byte("JUDGMENT_DEFAULT"), []byte("JUDGMENT_DEFAULX"), 1)
-			mustExec(t, raw, "UPDATE events SET body = ?, hash = ? WHERE seq = 19", body, credo.HashBytes(body))
+			mustExec(t, raw, "UPDATE events SET body = ?, hash = ? WHERE seq = 19", body, rawHash(body))
 		},
 		"swap two events": func(t *testing.T, raw *sql.DB) {
 			mustExec(t, raw, "UPDATE events SET seq = -5 WHERE seq = 5")
@@ -151,15 +158,15 @@ func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
 		"delete the first event": func(t *testing.T, raw *sql.DB) { mustExec(t, raw, "DELETE FROM events WHERE seq = 1") },
 		"delete the last event":  func(t *testing.T, raw *sql.DB) { mustExec(t, raw, "DELETE FROM events WHERE seq = 30") },
 		"change a hash": func(t *testing.T, raw *sql.DB) {
-			mustExec(t, raw, "UPDATE events SET hash = ? WHERE seq = 20", credo.HashBytes([]byte("forged")))
+			mustExec(t, raw, "UPDATE events SET hash = ? WHERE seq = 20", rawHash([]byte("forged")))
 		},
 		"change the last hash and the head": func(t *testing.T, raw *sql.DB) {
-			h := credo.HashBytes([]byte("forged"))
+			h := rawHash([]byte("forged"))
 			mustExec(t, raw, "UPDATE events SET hash = ? WHERE seq = 30", h)
 			mustExec(t, raw, "UPDATE head SET hash = ?", h)
 		},
 		"change a prev_hash column": func(t *testing.T, raw *sql.DB) {
-			mustExec(t, raw, "UPDATE events SET prev_hash = ? WHERE seq = 12", credo.HashBytes([]byte("forged")))
+			mustExec(t, raw, "UPDATE events SET prev_hash = ? WHERE seq = 12", rawHash([]byte("forged")))
 		},
 		"change a subject column": func(t *testing.T, raw *sql.DB) {
 			mustExec(t, raw, "UPDATE events SET subject = 'someone else' WHERE seq = 9")

@@ -29,10 +29,15 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 		return res, internal("Verify", err)
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	return verifyConn(ctx, conn)
+}
 
+// verifyConn is Verify in conn's open transaction.
+func verifyConn(ctx context.Context, conn *sql.Conn) (credo.VerifyResult, error) {
+	var res credo.VerifyResult
 	var headSeq int64
-	var headHash string
-	err = conn.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
+	var headHash storecore.HashScan
+	err := conn.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
 	haveHead := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return res, internal("Verify", err)
@@ -47,11 +52,12 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 	var body []byte
 	for rows.Next() {
 		var seq int64
-		var typ, subject, prev, hash string
+		var typ, subject string
+		var prev, hash storecore.HashScan
 		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
 			return res, internal("Verify", err)
 		}
-		check.Event(seq, typ, subject, body, prev, hash)
+		check.Event(seq, typ, subject, body, prev.Hex, hash.Hex)
 		if check.Count()%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return res, cancelled("Verify", err)
@@ -61,5 +67,5 @@ func (db *DB) Verify(ctx context.Context) (credo.VerifyResult, error) {
 	if err := rows.Err(); err != nil {
 		return res, internal("Verify", err)
 	}
-	return check.Result(haveHead, headSeq, headHash), nil
+	return check.Result(haveHead, headSeq, headHash.Hex), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"credo"
 	"credo/internal/merkle"
+	"credo/internal/storecore"
 )
 
 // writer is the state of the one writer connection. Only the committer
@@ -66,12 +67,12 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 // readHead sets seq and hash from the last event of the log.
 func (w *writer) readHead() error {
 	var seq int64
-	var hash string
+	var hash storecore.HashScan
 	err := w.queryRow("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").Scan(&seq, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	w.seq, w.hash = seq, hash
+	w.seq, w.hash = seq, hash.Hex
 	return nil
 }
 
@@ -182,7 +183,7 @@ func (m *multiInsert) exec(args []any) error {
 // saveHead writes the head row; called once per transaction before COMMIT.
 func (w *writer) saveHead() error {
 	_, err := w.exec(`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, w.seq, w.hash)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, w.seq, storecore.RawHash(w.hash))
 	return err
 }
 

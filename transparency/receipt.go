@@ -32,9 +32,13 @@ type Receipt struct {
 // ReceiptEvent is one event of a receipt.
 type ReceiptEvent struct {
 	Seq int64 `json:"seq"`
-	// Event is the event's canonical encoding (whitespace outside strings
-	// is insignificant: the verifier compacts it).
-	Event json.RawMessage `json:"event"`
+	// Body is the event's canonical encoding (credo.CanonicalEncoding,
+	// base64 in JSON): the bytes the tree's leaf is the hash of.
+	Body []byte `json:"body"`
+	// Event is the event the body encodes, as the API shows it (JSON),
+	// for reading; the verifier checks that it is exactly that
+	// (whitespace outside strings is insignificant).
+	Event json.RawMessage `json:"event,omitempty"`
 	// Proof is the inclusion proof of the event (leaf seq-1) in the
 	// checkpoint's tree, as golang.org/x/mod/sumdb/tlog.RecordProof.
 	Proof tlog.RecordProof `json:"proof"`
@@ -72,8 +76,8 @@ func AddPolicies(ctx context.Context, l Log, pl PolicyLog, cp *Signed, r *Receip
 			continue
 		}
 		if err := l.EventBodies(ctx, seq-1, seq, func(_ int64, b []byte) error {
-			var ev credo.Event
-			if err := json.Unmarshal(b, &ev); err != nil || ev.Policy == nil {
+			ev, err := credo.DecodeCanonical(b)
+			if err != nil || ev.Policy == nil {
 				return credo.Errorf(credo.EINTERNAL, "event %d is not a policy publication", seq)
 			}
 			vs = append(vs, version{seq, ev.Policy.Effective})
@@ -119,7 +123,16 @@ func receiptEvents(ctx context.Context, l Log, cp *Signed, seqs []int64) ([]Rece
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ReceiptEvent{Seq: seq, Event: body, Proof: proof})
+		ev, err := credo.DecodeCanonical(body)
+		if err != nil {
+			return nil, credo.Errorf(credo.EINTERNAL, "event %d: %v", seq, err)
+		}
+		ev.Hash = credo.HashBytes(body)
+		js, err := json.Marshal(ev)
+		if err != nil {
+			return nil, credo.Errorf(credo.EINTERNAL, "event %d: %v", seq, err)
+		}
+		out = append(out, ReceiptEvent{Seq: seq, Body: body, Event: js, Proof: proof})
 	}
 	return out, nil
 }
@@ -163,13 +176,24 @@ func verifyEvents(cp *Signed, name string, evs []ReceiptEvent) ([]credo.Event, e
 	var out []credo.Event
 	for i, e := range evs {
 		field := fmt.Sprintf("%s[%d]", name, i)
-		var body bytes.Buffer
-		if err := json.Compact(&body, e.Event); err != nil {
-			return nil, credo.FieldErrorf(field+".event", "is not JSON: %v", err)
+		ev, err := credo.DecodeCanonical(e.Body)
+		if err != nil {
+			return nil, credo.FieldErrorf(field+".body", "is not an event: %v", err)
 		}
-		var ev credo.Event
-		if err := json.Unmarshal(body.Bytes(), &ev); err != nil {
-			return nil, credo.FieldErrorf(field+".event", "is not an event: %v", err)
+		ev.Hash = credo.HashBytes(e.Body)
+		if len(e.Event) > 0 {
+			var given, want bytes.Buffer
+			js, err := json.Marshal(ev)
+			if err != nil {
+				return nil, credo.FieldErrorf(field+".body", "is not an event: %v", err)
+			}
+			json.Compact(&want, js)
+			if err := json.Compact(&given, e.Event); err != nil {
+				return nil, credo.FieldErrorf(field+".event", "is not JSON: %v", err)
+			}
+			if !bytes.Equal(given.Bytes(), want.Bytes()) {
+				return nil, credo.FieldErrorf(field+".event", "is not the event its body encodes")
+			}
 		}
 		if ev.Seq != e.Seq {
 			return nil, credo.FieldErrorf(field+".seq", "is %d, the event says %d", e.Seq, ev.Seq)
@@ -177,11 +201,10 @@ func verifyEvents(cp *Signed, name string, evs []ReceiptEvent) ([]credo.Event, e
 		if e.Seq < 1 || e.Seq > cp.Size {
 			return nil, credo.FieldErrorf(field+".seq", "%d is not under the checkpoint of %d events", e.Seq, cp.Size)
 		}
-		if err := tlog.CheckRecord(e.Proof, cp.Size, cp.Root, e.Seq-1, tlog.RecordHash(body.Bytes())); err != nil {
+		if err := tlog.CheckRecord(e.Proof, cp.Size, cp.Root, e.Seq-1, tlog.RecordHash(e.Body)); err != nil {
 			return nil, credo.FieldErrorf(field, "event %d is not in the log under the checkpoint: %v", e.Seq, err)
 		}
-		ev.Hash = credo.HashBytes(body.Bytes())
-		out = append(out, ev)
+		out = append(out, *ev)
 	}
 	return out, nil
 }

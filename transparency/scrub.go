@@ -2,7 +2,6 @@ package transparency
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -175,8 +174,8 @@ func (p *scrubPass) bodies(ctx context.Context, after, upTo int64) (*scrubBatch,
 			return errStop
 		}
 		next++
-		var ev credo.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
+		ev, err := credo.DecodeCanonical(body)
+		if err != nil {
 			p.report(seq, "its body is not an event")
 			return errStop
 		}

@@ -98,7 +98,8 @@ func TestPostgresCLI(t *testing.T) {
 	defer c.Close(context.Background())
 	for _, q := range []string{
 		"ALTER TABLE events DISABLE TRIGGER events_no_update",
-		"UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), 'PG7', 'PG8'), 'UTF8') WHERE type = 'record.filed' AND convert_from(body, 'UTF8') LIKE '%\"PG7\"%'",
+		// The text string "PG7" (CBOR 0x63 'P' 'G' '7') becomes "PG8".
+		"UPDATE events SET body = decode(replace(encode(body, 'hex'), '63504737', '63504738'), 'hex') WHERE type = 'record.filed' AND position('\\x63504737'::bytea in body) > 0",
 		"ALTER TABLE events ENABLE TRIGGER events_no_update",
 	} {
 		if _, err := c.Exec(context.Background(), q); err != nil {

@@ -267,7 +267,7 @@ func (f *outboxFlags) register(cmd *cobra.Command) {
 // function stops both and waits for them.
 func startOutbox(ctx context.Context, f *outboxFlags, reg *registry.Registry, db store, srv *chttp.Server, logger *slog.Logger) (stop func()) {
 	w := outbox.NewWorker(db, outbox.Options{Timeout: f.timeout, MaxAttempts: f.attempts, BackoffBase: f.backoff,
-		BackoffMax: f.backoffMax, PollInterval: f.poll, Logger: logger})
+		BackoffMax: f.backoffMax, PollInterval: f.poll, Logger: logger, NoticeText: reg.NoticeText})
 	if err := srv.RegisterMetrics(w.Collectors()...); err != nil {
 		logger.Error("registering outbox metrics", "err", err)
 	}

@@ -170,7 +170,9 @@ func (p *Portal) citizenFile(ctx context.Context, c *reqCtx, subject string) (*c
 		return nil, err
 	}
 	cp.Records = fv.records(cp.Disputes, cp.Repairs, now)
-	cp.Notices = noticeViews(f, subject, c.lang)
+	if cp.Notices, err = noticeViews(f, subject, c.lang, p.reg.NoticeText); err != nil {
+		return nil, err
+	}
 	// Records of organisations that reach the subject through a role
 	// there: the subject is a party to them, with a notice of their own.
 	party, err := p.reg.PartyNotices(ctx, subject)
@@ -342,21 +344,26 @@ func (fv fileView) records(disputes []registry.DisputeCase, repairs []registry.R
 }
 
 // noticeViews: the notices are among the events already loaded
-// (registry.Notices would read them again), newest first.
-func noticeViews(f *engine.Facts, subject, lang string) []noticeView {
+// (registry.Notices would read them again), newest first; texts gives a
+// notice's texts (registry.NoticeText: rendered from its facts).
+func noticeViews(f *engine.Facts, subject, lang string, texts func(*credo.Notice) (credo.NoticeText, error)) ([]noticeView, error) {
 	var out []noticeView
 	for i := len(f.Events) - 1; i >= 0; i-- {
 		ev := f.Events[i]
 		if ev.Type != credo.EventNoticeIssued || ev.Notice == nil || ev.Subject != subject {
 			continue
 		}
-		text := ev.Notice.Text.EN
-		if lang == "zh-CN" && ev.Notice.Text.ZH != "" {
-			text = ev.Notice.Text.ZH
+		t, err := texts(ev.Notice)
+		if err != nil {
+			return nil, err
+		}
+		text := t.EN
+		if lang == "zh-CN" && t.ZH != "" {
+			text = t.ZH
 		}
 		out = append(out, noticeView{Seq: ev.Seq, Issued: ev.Recorded, Text: text, Record: ev.Notice.RecordID})
 	}
-	return out
+	return out, nil
 }
 
 // checkViews: who checked the subject, once the check log has caught up.

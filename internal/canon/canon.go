@@ -5,9 +5,7 @@
 package canon
 
 import (
-	"encoding/json"
-	"math"
-	"strconv"
+	"encoding/hex"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -16,14 +14,13 @@ import (
 )
 
 // Bulk filing spends much of its time encoding record.filed events. The
-// body must be exactly credo.CanonicalEncoding (encoding/json of the Event),
-// so AppendRecordFiled writes those same bytes directly for the common
-// case (ASCII strings without characters JSON or HTML escaping would touch,
-// ordinary numbers and times) and falls back to encoding/json for any value
-// outside it. The tests compare the two on random and adversarial input,
-// and at run time fastEncodingOK compares them once on samples, so that a
-// change in encoding/json disables the fast path instead of corrupting the
-// log.
+// body must be exactly credo.CanonicalEncoding (the deterministic CBOR of
+// docs/event-encoding.md, written by reflection), so AppendRecordFiled
+// writes those same bytes directly for the common case (valid UTF-8, no
+// quantity) and falls back to credo.AppendCanonical for any record outside
+// it. The tests compare the two on random and adversarial input, and at
+// run time fastEncodingOK compares them once on samples, so that a change
+// of the encoding disables the fast path instead of corrupting the log.
 
 // AppendRecordFiled appends the canonical encoding of the record.filed
 // event for r, which must already carry its ID and FiledAt, to b.
@@ -34,68 +31,95 @@ func AppendRecordFiled(b []byte, r *credo.Record, recorded time.Time, prevHash s
 	return appendRecordFiledFast(b, r, recorded, prevHash)
 }
 
+// The field numbers of docs/event-encoding.md the fast path writes.
+const (
+	evSeq, evType, evSubject, evRecorded, evActor, evRecord, evPrevHash = 1, 2, 3, 4, 5, 6, 16
+	recRule, recCaseRef, recDecidedAt, recNotifiedAt                    = 3, 5, 6, 7
+	recEvidence, recEvidenceURI, recSubjectName, recKind, recFiledAt    = 9, 10, 11, 12, 13
+	typeRecordFiled                                                     = 1
+)
+
 // appendRecordFiledFast is the hand-written encoder behind AppendRecordFiled.
 func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHash string) ([]byte, error) {
-	var err error
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, r.ID, 10)
-	b = append(b, `,"type":"record.filed"`...)
-	if r.Subject != "" {
-		b = append(b, `,"subject":`...)
-		b = appendString(b, r.Subject)
+	filedAt := !credo.SameInstant(r.FiledAt, recorded) // else the event's recorded time
+	if !fastPathFits(r, prevHash) || filedAt && r.FiledAt.IsZero() {
+		return appendCanonical(b, recordFiledEvent(r, recorded, prevHash))
 	}
-	b = append(b, `,"recorded":`...)
-	if b, err = appendTime(b, recorded); err != nil {
-		return nil, err
+	n := 3 // seq, type, record
+	for _, set := range []bool{r.Subject != "", !recorded.IsZero(), r.Authority != "", prevHash != ""} {
+		if set {
+			n++
+		}
+	}
+	b = appendHead(b, 0xa0, uint64(n))
+	b = appendHead(b, 0, evSeq)
+	b = appendInt(b, r.ID)
+	b = append(b, evType, typeRecordFiled)
+	if r.Subject != "" {
+		b = appendText(append(b, evSubject), r.Subject)
+	}
+	if !recorded.IsZero() {
+		b = appendTime(append(b, evRecorded), recorded)
 	}
 	if r.Authority != "" {
-		b = append(b, `,"actor":`...)
-		b = appendString(b, r.Authority)
+		b = appendText(append(b, evActor), r.Authority)
 	}
-	b = append(b, `,"record":{"id":`...)
-	b = strconv.AppendInt(b, r.ID, 10)
-	b = append(b, `,"subject":`...)
-	b = appendString(b, r.Subject)
-	b = append(b, `,"rule":`...)
-	b = appendString(b, r.Rule)
-	b = append(b, `,"authority":`...)
-	b = appendString(b, r.Authority)
-	b = append(b, `,"case_ref":`...)
-	b = appendString(b, r.CaseRef)
-	b = append(b, `,"decided_at":`...)
-	if b, err = appendTime(b, r.DecidedAt); err != nil {
-		return nil, err
+	b = append(b, evRecord)
+	// The record, without its id, subject, authority and filing time
+	// (the event's).
+	n = 0
+	for _, set := range []bool{r.Rule != "", r.CaseRef != "", !r.DecidedAt.IsZero(), !r.NotifiedAt.IsZero(),
+		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", filedAt} {
+		if set {
+			n++
+		}
+	}
+	b = appendHead(b, 0xa0, uint64(n))
+	if r.Rule != "" {
+		b = appendText(append(b, recRule), r.Rule)
+	}
+	if r.CaseRef != "" {
+		b = appendText(append(b, recCaseRef), r.CaseRef)
+	}
+	if !r.DecidedAt.IsZero() {
+		b = appendTime(append(b, recDecidedAt), r.DecidedAt)
 	}
 	if !r.NotifiedAt.IsZero() {
-		b = append(b, `,"notified_at":`...)
-		if b, err = appendTime(b, r.NotifiedAt); err != nil {
-			return nil, err
-		}
+		b = appendTime(append(b, recNotifiedAt), r.NotifiedAt)
 	}
-	if r.Quantity != 0 {
-		b = append(b, `,"quantity":`...)
-		if b, err = appendFloat(b, r.Quantity); err != nil {
-			return nil, err
-		}
+	if r.EvidenceSHA256 != "" {
+		b = appendHex(append(b, recEvidence), r.EvidenceSHA256)
 	}
-	b = append(b, `,"evidence_sha256":`...)
-	b = appendString(b, r.EvidenceSHA256)
 	if r.EvidenceURI != "" {
-		b = append(b, `,"evidence_uri":`...)
-		b = appendString(b, r.EvidenceURI)
+		b = appendText(append(b, recEvidenceURI), r.EvidenceURI)
 	}
 	if r.SubjectName != "" {
-		b = append(b, `,"subject_name":`...)
-		b = appendString(b, r.SubjectName)
+		b = appendText(append(b, recSubjectName), r.SubjectName)
 	}
-	b = append(b, `,"filed_at":`...)
-	if b, err = appendTime(b, r.FiledAt); err != nil {
-		return nil, err
+	if r.Kind != "" {
+		b = appendText(append(b, recKind), r.Kind)
 	}
-	b = append(b, `},"prev_hash":`...)
-	b = appendString(b, prevHash)
-	b = append(b, `,"hash":""}`...)
+	if filedAt {
+		b = appendTime(append(b, recFiledAt), r.FiledAt)
+	}
+	if prevHash != "" {
+		b = appendHex(append(b, evPrevHash), prevHash)
+	}
 	return b, nil
+}
+
+// fastPathFits reports whether appendRecordFiledFast can encode r: an id,
+// no quantity (floats take the reflective path) and valid UTF-8 strings.
+func fastPathFits(r *credo.Record, prevHash string) bool {
+	if r.ID == 0 || r.Quantity != 0 {
+		return false
+	}
+	for _, s := range []string{r.Subject, r.Rule, r.Authority, r.CaseRef, r.EvidenceSHA256, r.EvidenceURI, r.SubjectName, r.Kind, prevHash} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // recordFiledEvent is the event that files r.
@@ -113,81 +137,72 @@ func recordFiledEvent(r *credo.Record, recorded time.Time, prevHash string) *cre
 
 // appendCanonical appends credo.CanonicalEncoding(ev) to b.
 func appendCanonical(b []byte, ev *credo.Event) ([]byte, error) {
-	c, err := credo.CanonicalEncoding(ev)
+	b, err := credo.AppendCanonical(b, ev)
 	if err != nil {
 		return nil, credo.Errorf(credo.EINVALID, "event cannot be encoded: %v", err)
 	}
-	return append(b, c...), nil
+	return b, nil
 }
 
-// safeASCII[c] reports whether byte c is copied verbatim into a JSON string
-// by encoding/json (which escapes control characters, '"', '\\' and, by
-// default, '<', '>' and '&').
-var safeASCII = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = true
+// appendHead appends a CBOR head of the major type with argument n, in
+// its shortest form.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	switch {
+	case n < 24:
+		return append(b, major|byte(n))
+	case n <= 0xff:
+		return append(b, major|24, byte(n))
+	case n <= 0xffff:
+		return append(b, major|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	t['"'], t['\\'], t['<'], t['>'], t['&'] = false, false, false, false, false
-	return t
-}()
+	return append(b, major|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
 
-// appendString appends s as encoding/json would. encoding/json copies
-// valid UTF-8 verbatim except U+2028 and U+2029; strings with those, with
-// invalid UTF-8 or with ASCII it escapes go through encoding/json itself.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if !safeASCII[c] {
-				return appendStringSlow(b, s)
-			}
-			i++
-			continue
+func appendInt(b []byte, n int64) []byte {
+	if n >= 0 {
+		return appendHead(b, 0, uint64(n))
+	}
+	return appendHead(b, 0x20, uint64(-1-n))
+}
+
+// appendText appends a valid UTF-8 string as a text string.
+func appendText(b []byte, s string) []byte {
+	return append(appendHead(b, 0x60, uint64(len(s))), s...)
+}
+
+// appendHex appends a hex field: its bytes if lowercase hex, else text.
+func appendHex(b []byte, s string) []byte {
+	if len(s)%2 != 0 {
+		return appendText(b, s)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return appendText(b, s)
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
-			return appendStringSlow(b, s)
-		}
-		i += n
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	b = appendHead(b, 0x40, uint64(len(s)/2))
+	b, _ = hex.AppendDecode(b, []byte(s)) // checked above
+	return b
 }
 
-func appendStringSlow(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+// appendTime appends an instant: seconds; [seconds, offset]; or
+// [seconds, offset, nanoseconds].
+func appendTime(b []byte, t time.Time) []byte {
+	_, off := t.Zone()
+	sec, nsec := t.Unix(), t.Nanosecond()
+	switch {
+	case nsec == 0 && off == 0:
+		return appendInt(b, sec)
+	case nsec == 0:
+		return appendInt(appendInt(append(b, 0x82), sec), int64(off))
+	}
+	return appendInt(appendInt(appendInt(append(b, 0x83), sec), int64(off)), int64(nsec))
 }
 
-// appendTime appends t as time.Time.MarshalJSON would (RFC 3339 with
-// nanoseconds), failing as it would for a year outside 0-9999.
-func appendTime(b []byte, t time.Time) ([]byte, error) {
-	b = append(b, '"')
-	b, err := t.AppendText(b)
-	if err != nil {
-		return nil, credo.Errorf(credo.EINVALID, "time %v cannot be encoded: %v", t, err)
-	}
-	return append(b, '"'), nil
-}
-
-// appendFloat appends f as encoding/json encodes a float64.
-func appendFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, credo.Errorf(credo.EINVALID, "quantity %v cannot be encoded", f)
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		q, err := json.Marshal(f)
-		if err != nil {
-			return nil, credo.Errorf(credo.EINVALID, "quantity %v cannot be encoded", f)
-		}
-		return append(b, q...), nil
-	}
-	return strconv.AppendFloat(b, f, 'f', -1, 64), nil
-}
-
-// fastEncodingOK reports whether appendRecordFiled produces the canonical
-// bytes on a set of samples; checked once per process.
+// fastEncodingOK reports whether appendRecordFiledFast produces the
+// canonical bytes on a set of samples; checked once per process.
 var fastEncodingOK = sync.OnceValue(func() bool {
 	utc := time.Date(2025, 3, 9, 14, 5, 6, 123456000, time.UTC)
 	cst := time.FixedZone("CST", 8*3600)
@@ -196,19 +211,21 @@ var fastEncodingOK = sync.OnceValue(func() bool {
 			CaseRef: "(2024)京0105执1234号", DecidedAt: time.Date(2024, 5, 1, 0, 0, 0, 0, cst),
 			EvidenceSHA256: "ab", FiledAt: utc},
 		{ID: 1 << 40, Subject: "P:CHN:E12345678", Rule: "R<&>\"\\\n\u2028", Authority: "a", CaseRef: "c",
-			DecidedAt: utc, NotifiedAt: utc.Add(time.Nanosecond), Quantity: 12.5,
-			EvidenceSHA256: "00", EvidenceURI: "https://x/y?a=1&b=2", SubjectName: "张三\xff", FiledAt: utc},
-		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, Quantity: 1e-7, FiledAt: utc},
-		{ID: 8, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, Quantity: -3, FiledAt: utc},
+			DecidedAt: utc, NotifiedAt: utc.Add(time.Nanosecond),
+			EvidenceSHA256: "00", EvidenceURI: "https://x/y?a=1&b=2", SubjectName: "张三", Kind: "person", FiledAt: utc},
+		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, EvidenceSHA256: "AB", FiledAt: utc},
+		{ID: 8, Rule: "r", CaseRef: "c", DecidedAt: time.Unix(-1, 0), FiledAt: utc},
 	}
-	for _, r := range samples {
-		want, err := credo.CanonicalEncoding(recordFiledEvent(r, r.FiledAt, "ff00"))
-		if err != nil {
-			return false
-		}
-		got, err := appendRecordFiledFast(nil, r, r.FiledAt, "ff00")
-		if err != nil || string(got) != string(want) {
-			return false
+	for _, prev := range []string{"", "ff00", "not hex"} {
+		for _, r := range samples {
+			want, err := credo.CanonicalEncoding(recordFiledEvent(r, r.FiledAt, prev))
+			if err != nil {
+				return false
+			}
+			got, err := appendRecordFiledFast(nil, r, r.FiledAt, prev)
+			if err != nil || string(got) != string(want) {
+				return false
+			}
 		}
 	}
 	return true

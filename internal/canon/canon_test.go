@@ -17,7 +17,7 @@ func checkEncoding(t *testing.T, r *credo.Record, recorded time.Time, prev strin
 	want, werr := credo.CanonicalEncoding(recordFiledEvent(r, recorded, prev))
 	got, gerr := appendRecordFiledFast([]byte("prefix"), r, recorded, prev)
 	if (werr != nil) != (gerr != nil) {
-		t.Fatalf("errors differ: encoding/json %v, fast %v (record %+v)", werr, gerr, *r)
+		t.Fatalf("errors differ: reflective %v, fast %v (record %+v)", werr, gerr, *r)
 	}
 	if werr != nil {
 		return
@@ -26,7 +26,7 @@ func checkEncoding(t *testing.T, r *credo.Record, recorded time.Time, prev strin
 		t.Fatalf("fast encoder lost the buffer's prefix")
 	}
 	if got = got[len("prefix"):]; !bytes.Equal(got, want) {
-		t.Fatalf("encodings differ\n  fast %s\n  json %s", got, want)
+		t.Fatalf("encodings differ\n  fast %x\n  want %x", got, want)
 	}
 }
 

@@ -62,12 +62,12 @@ func ReplayLog(ctx context.Context, q Querier, replay *ProjectionReplay) (int64,
 	}
 	for rows.Next() {
 		var body []byte
-		var hash string
+		var hash HashScan
 		if err := rows.Scan(&body, &hash); err != nil {
 			rows.Close()
 			return n, err
 		}
-		bodies, hashes = append(bodies, body), append(hashes, hash)
+		bodies, hashes = append(bodies, body), append(hashes, hash.Hex)
 		if len(bodies) == 4096 {
 			if err := flush(); err != nil {
 				rows.Close()
@@ -102,7 +102,7 @@ type Baseline struct {
 func CheckProjections(ctx context.Context, q Querier, op, headTable string) (credo.ProjectionResult, *Baseline, error) {
 	res := credo.ProjectionResult{Tables: map[string]int64{}}
 	var headSeq, lastSeq int64
-	var headHash, lastHash string
+	var headHash, lastHash HashScan
 	err := q.QueryRow(ctx, "SELECT seq, hash FROM "+headTable+" WHERE id = 1").Scan(&headSeq, &headHash)
 	haveHead := err == nil
 	if err != nil && !q.NoRows(err) {
@@ -112,7 +112,7 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 	if err != nil && !q.NoRows(err) {
 		return res, nil, err
 	}
-	if err := HeadAgreement(op, haveHead, headSeq, headHash, lastSeq, lastHash); err != nil {
+	if err := HeadAgreement(op, haveHead, headSeq, headHash.Hex, lastSeq, lastHash.Hex); err != nil {
 		res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "head", LogRows: lastSeq, Stored: headSeq, Problem: credo.ErrorMessage(err)})
 		return res, nil, nil
 	}
@@ -121,7 +121,8 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 	// is still the one it saw.
 	want := Tally{}
 	var from int64
-	var auditHash, counts string
+	var auditHash HashScan
+	var counts string
 	err = q.QueryRow(ctx, "SELECT seq, hash, counts FROM projection_audit WHERE id = 1").Scan(&from, &auditHash, &counts)
 	switch {
 	case q.NoRows(err):
@@ -129,9 +130,9 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 	case err != nil:
 		return res, nil, err
 	default:
-		var hash string
+		var hash HashScan
 		err := q.QueryRow(ctx, "SELECT hash FROM events WHERE seq = "+ph(q), from).Scan(&hash)
-		if err != nil || hash != auditHash || json.Unmarshal([]byte(counts), &want) != nil {
+		if err != nil || hash.Hex != auditHash.Hex || json.Unmarshal([]byte(counts), &want) != nil {
 			res.Problems = append(res.Problems, credo.ProjectionProblem{Table: "events", LogRows: from,
 				Problem: "the event the last projection check stood at is no longer in the log as it was: run `credo verify`"})
 			return res, nil, nil
@@ -150,8 +151,7 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 		}
 		var link *credo.Link
 		if LinkEvent(typ) {
-			var ev credo.Event
-			if err := json.Unmarshal(body, &ev); err == nil {
+			if ev, err := credo.DecodeCanonical(body); err == nil {
 				link = ev.Link
 			}
 		}
@@ -181,7 +181,7 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 	res.OK = len(res.Problems) == 0
 	if res.OK && lastSeq > from {
 		b, _ := json.Marshal(want)
-		return res, &Baseline{Seq: lastSeq, Hash: lastHash, Counts: string(b)}, nil
+		return res, &Baseline{Seq: lastSeq, Hash: lastHash.Hex, Counts: string(b)}, nil
 	}
 	return res, nil, nil
 }

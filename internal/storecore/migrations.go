@@ -2,6 +2,8 @@ package storecore
 
 import (
 	"fmt"
+
+	"credo"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -44,4 +46,21 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// CompactSchema is the schema version (migration 0090 of both stores)
+// from which event bodies are the compact canonical encoding
+// (credo.EncodingVersion 2) and hash columns hold bytes. A store whose
+// schema is older and whose log has events is in the JSON format: it is
+// refused, never read as it is, until `credo migrate` converts it.
+const CompactSchema = 90
+
+// OldFormatError is the refusal to open a log in the JSON format; convert
+// names the command that converts it.
+func OldFormatError(op, what string, schema int, convert string) error {
+	return &credo.Error{Code: credo.EUNAVAILABLE, Op: op, Message: fmt.Sprintf(
+		"%s is in the format before the compact event encoding (schema version %d: JSON event bodies, hex hashes); "+
+			"this program reads only the compact format and never rereads old bodies silently: convert it with `%s` "+
+			"(it verifies the old chain, re-encodes every event, verifies the new chain and records the old head in a log.migrated event)",
+		what, schema, convert)}
 }

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,9 +176,9 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 
 // DecodeRecord returns the record of a record.filed event body.
 func DecodeRecord(body []byte) (*credo.Record, error) {
-	var ev credo.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
+	ev, err := credo.DecodeCanonical(body)
+	if err != nil {
+		return nil, err
 	}
 	if ev.Record == nil {
 		return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
@@ -272,10 +271,10 @@ func ValidateNotice(ev *credo.Event, field func(string) string) error {
 
 // DecodeEvent decodes a stored event body and sets its hash.
 func DecodeEvent(body []byte, hash string) (*credo.Event, error) {
-	var ev credo.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
+	ev, err := credo.DecodeCanonical(body)
+	if err != nil {
+		return nil, err
 	}
 	ev.Hash = hash
-	return &ev, nil
+	return ev, nil
 }

@@ -1,7 +1,6 @@
 package storecore
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"credo"
@@ -17,16 +16,12 @@ import (
 // short at its end. Count, HeadSeq and HeadHash describe the whole log as
 // stored.
 type ChainCheck struct {
+	// Legacy checks a log in encoding version 1 (JSON bodies), the one
+	// credo migrate converts.
+	Legacy   bool
 	res      credo.VerifyResult
 	prevSeq  int64
 	prevHash string
-	content  struct {
-		Seq      int64           `json:"seq"`
-		Type     credo.EventType `json:"type"`
-		Subject  string          `json:"subject"`
-		PrevHash string          `json:"prev_hash"`
-		Hash     string          `json:"hash"`
-	}
 }
 
 func (c *ChainCheck) bad(seq int64, format string, args ...any) {
@@ -43,28 +38,39 @@ func (c *ChainCheck) Count() int64 { return c.res.Count }
 func (c *ChainCheck) Event(seq int64, typ, subject string, body []byte, prev, hash string) {
 	c.res.Count++
 	if c.res.FirstBad == 0 {
-		ct := &c.content
-		ct.Seq, ct.Type, ct.Subject, ct.PrevHash, ct.Hash = 0, "", "", "", ""
-		switch {
-		case seq != c.prevSeq+1:
-			c.bad(c.prevSeq+1, "missing (sequence jumps from %d to %d)", c.prevSeq, seq)
-		case credo.HashBytes(body) != hash:
-			c.bad(seq, "hash does not match its content")
-		case json.Unmarshal(body, ct) != nil:
-			c.bad(seq, "content is not an event")
-		case ct.Seq != seq:
-			c.bad(seq, "content is event %d", ct.Seq)
-		case string(ct.Type) != typ || ct.Subject != subject:
-			c.bad(seq, "content does not match its type and subject columns")
-		case ct.PrevHash != prev || ct.Hash != "":
-			c.bad(seq, "content does not match its prev_hash column")
-		case prev != c.prevHash && seq == 1:
-			c.bad(seq, "prev_hash of the first event is not empty")
-		case prev != c.prevHash:
-			c.bad(seq, "prev_hash does not match event %d", c.prevSeq)
-		}
+		c.check(seq, typ, subject, body, prev, hash)
 	}
 	c.prevSeq, c.prevHash = seq, hash
+}
+
+func (c *ChainCheck) check(seq int64, typ, subject string, body []byte, prev, hash string) {
+	if seq != c.prevSeq+1 {
+		c.bad(c.prevSeq+1, "missing (sequence jumps from %d to %d)", c.prevSeq, seq)
+		return
+	}
+	if credo.HashBytes(body) != hash {
+		c.bad(seq, "hash does not match its content")
+		return
+	}
+	decode := credo.DecodeCanonical
+	if c.Legacy {
+		decode = LegacyEvent
+	}
+	ct, err := decode(body)
+	switch {
+	case err != nil:
+		c.bad(seq, "content is not an event")
+	case ct.Seq != seq:
+		c.bad(seq, "content is event %d", ct.Seq)
+	case string(ct.Type) != typ || ct.Subject != subject:
+		c.bad(seq, "content does not match its type and subject columns")
+	case ct.PrevHash != prev:
+		c.bad(seq, "content does not match its prev_hash column")
+	case prev != c.prevHash && seq == 1:
+		c.bad(seq, "prev_hash of the first event is not empty")
+	case prev != c.prevHash:
+		c.bad(seq, "prev_hash does not match event %d", c.prevSeq)
+	}
 }
 
 // Result checks the end of the log against the recorded head (haveHead

@@ -7,16 +7,18 @@
 -- exact values, with their offsets, are in the event bodies.
 
 -- The append-only, hash-chained log. body is exactly the canonical encoding
--- of the event (credo.CanonicalEncoding: hash field empty, prev_hash set) and
--- hash is the hex SHA-256 of body.
+-- of the event (credo.CanonicalEncoding, docs/event-encoding.md: prev_hash
+-- inside, the hash not) and hash is the SHA-256 of body, its 32 bytes;
+-- prev_hash is the hash of the event before (empty for the first). Before
+-- migration 0090 bodies were JSON and hashes hex text (see 0090).
 CREATE TABLE events (
 	seq       INTEGER PRIMARY KEY,
 	type      TEXT    NOT NULL,
 	subject   TEXT    NOT NULL DEFAULT '',
-	recorded  TEXT    NOT NULL,
+	recorded  INTEGER NOT NULL, -- Unix microseconds (from 0090; UTC text before)
 	body      BLOB    NOT NULL,
-	prev_hash TEXT    NOT NULL,
-	hash      TEXT    NOT NULL
+	prev_hash BLOB    NOT NULL,
+	hash      BLOB    NOT NULL
 );
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
@@ -34,7 +36,7 @@ END;
 CREATE TABLE head (
 	id   INTEGER PRIMARY KEY CHECK (id = 1),
 	seq  INTEGER NOT NULL,
-	hash TEXT    NOT NULL
+	hash BLOB    NOT NULL
 );
 
 -- Which events concern which subject: the event's own subject and, for

@@ -6,6 +6,6 @@
 CREATE TABLE projection_audit (
 	id     INTEGER PRIMARY KEY CHECK (id = 1),
 	seq    INTEGER NOT NULL,
-	hash   TEXT    NOT NULL,
+	hash   BLOB    NOT NULL,
 	counts TEXT    NOT NULL
 );
