@@ -76,14 +76,12 @@ checkpoint file serve keeps (--checkpoint-file) before serving again.`,
 				Verify    credo.VerifyResult  `json:"verify"`
 				Projected *bool               `json:"projections_ok,omitempty"`
 			}{events, migrated.Migration, migrated.Seq, migrated.Hash, res, nil}
-			if pv, ok := st.(credo.ProjectionVerifier); ok {
-				pres, err := pv.VerifyProjections(context.WithoutCancel(ctx))
-				if err != nil {
-					return err
-				}
-				out.Projected = &pres.OK
-				res.OK = res.OK && pres.OK
+			pres, err := st.VerifyProjections(context.WithoutCancel(ctx))
+			if err != nil {
+				return err
 			}
+			out.Projected = &pres.OK
+			res.OK = res.OK && pres.OK
 			w := cmd.OutOrStdout()
 			if asJSON {
 				if err := writeJSON(w, out); err != nil {
