@@ -5,6 +5,7 @@
 package canon
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -91,6 +92,11 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	b = append(b, `,"filed_at":`...)
 	if b, err = appendTime(b, r.FiledAt); err != nil {
 		return nil, err
+	}
+	if len(r.Sealed) > 0 {
+		b = append(b, `,"sealed":"`...)
+		b = base64.StdEncoding.AppendEncode(b, r.Sealed)
+		b = append(b, '"')
 	}
 	b = append(b, `},"prev_hash":`...)
 	b = appendString(b, prevHash)
@@ -200,6 +206,7 @@ var fastEncodingOK = sync.OnceValue(func() bool {
 			EvidenceSHA256: "00", EvidenceURI: "https://x/y?a=1&b=2", SubjectName: "张三\xff", FiledAt: utc},
 		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, Quantity: 1e-7, FiledAt: utc},
 		{ID: 8, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, Quantity: -3, FiledAt: utc},
+		{ID: 9, Subject: "p~abc", Rule: "r", Authority: "a", CaseRef: "c~x", DecidedAt: utc, FiledAt: utc, Sealed: []byte{1, 2, 0xff, 0xfe, 3}},
 	}
 	for _, r := range samples {
 		want, err := credo.CanonicalEncoding(recordFiledEvent(r, r.FiledAt, "ff00"))
