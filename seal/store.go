@@ -174,8 +174,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // --- data keys ---
 
-func wrapAAD(pseudonym, kekID string) []byte { return []byte("credo key\x00" + pseudonym + "\x00" + kekID) }
-func idAAD(pseudonym string) []byte         { return []byte("credo id\x00" + pseudonym) }
+func wrapAAD(pseudonym, kekID string) []byte {
+	return []byte("credo key\x00" + pseudonym + "\x00" + kekID)
+}
+func idAAD(pseudonym string) []byte { return []byte("credo id\x00" + pseudonym) }
 
 func (s *Store) cached(p string) *dataKey {
 	s.mu.RLock()
