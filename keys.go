@@ -44,3 +44,9 @@ type KeyStore interface {
 type CheckEraser interface {
 	DeleteChecksOf(ctx context.Context, subject string) (int64, error)
 }
+
+// SubjectEraser is a store that can erase a subject (crypto-shredding,
+// package seal): destroy its data key after logging why.
+type SubjectEraser interface {
+	Erase(ctx context.Context, subject string, e Erasure) (*Event, error)
+}

@@ -29,6 +29,8 @@ type Registry struct {
 	accept  func(ident.ID) error
 	// snapshot is the decision table's snapshot file (see snapshot.go).
 	snapshot string
+	// snapshotKey encrypts the snapshot's body (nil: kept in clear).
+	snapshotKey []byte
 	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
 	inMemoryMax int64
 
@@ -78,6 +80,10 @@ type Options struct {
 	// Snapshot is the file that persists the decision table between runs
 	// (empty: none), conventionally the store's path plus ".table".
 	Snapshot string
+	// SnapshotKey, if set (32 bytes), encrypts the snapshot's body: the
+	// table names subjects, and a sealed registry keeps no file of them
+	// in clear (seal.Keys.SnapshotKey).
+	SnapshotKey []byte
 	// RebuildInMemoryMax is the longest log (in events) a rebuild reads
 	// into memory at once, at 2–3 kB an event (default 5,000,000); past
 	// it, subjects are loaded one by one: slower, in bounded memory.
@@ -89,7 +95,7 @@ type Options struct {
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.Store, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
-		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
+		snapshot: opts.Snapshot, snapshotKey: opts.SnapshotKey, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
 	if r.inMemoryMax <= 0 {
 		r.inMemoryMax = 5_000_000
 	}

@@ -178,6 +178,7 @@ func (s *Store) replayLedger(ctx context.Context) error {
 			if _, err := s.erase(ctx, row.Pseudonym, credo.Erasure{Reason: "erasure re-applied from the erasure ledger (the registry was restored from a backup taken before it)", LegalBasis: "the original erasure's"}); err != nil {
 				return err
 			}
+			s.reapplied++
 			s.opts.Log("erasure re-applied from the ledger", "pseudonym", row.Pseudonym)
 			continue
 		}
@@ -199,6 +200,7 @@ func (s *Store) replayLedger(ctx context.Context) error {
 			if err := s.shred(ctx, row.Pseudonym); err != nil {
 				return err
 			}
+			s.reapplied++
 			s.opts.Log("erasure completed from the ledger", "pseudonym", row.Pseudonym)
 		}
 	}

@@ -61,15 +61,20 @@ type Store struct {
 	in      Backend
 	h       *hasher
 	lookup  [32]byte
+	snapKey []byte
 	wrap    KeyWrapper
 	unwrap  map[string]KeyWrapper // by KEK id
 	opts    Options
 
-	mu    sync.RWMutex
-	cache map[string]*dataKey // by pseudonym
+	keys *keyCache
 
-	eraseMu sync.Mutex
+	eraseMu   sync.Mutex
+	reapplied int // erasures the ledger applied again at open
 }
+
+// Reapplied returns how many erasures opening the store applied again
+// from the ledger (a restored backup that predates them).
+func (s *Store) Reapplied() int { return s.reapplied }
 
 // Info values a sealed registry records (credo.KeyStore.SealInfo).
 const (
@@ -104,8 +109,8 @@ func Open(ctx context.Context, in Backend, keys *Keys, opts Options) (*Store, er
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
 	}
-	s := &Store{Backend: in, in: in, h: newHasher(keys.Lookup[:]), wrap: keys.Wrapper(), opts: opts, lookup: keys.Lookup,
-		unwrap: map[string]KeyWrapper{}, cache: map[string]*dataKey{}}
+	s := &Store{Backend: in, in: in, h: newHasher(keys.Lookup[:]), wrap: keys.Wrapper(), opts: opts, lookup: keys.Lookup, snapKey: keys.SnapshotKey(),
+		unwrap: map[string]KeyWrapper{}, keys: &keyCache{m: map[string]*dataKey{}, max: opts.CacheSize}}
 	s.unwrap[s.wrap.ID()] = s.wrap
 	for _, w := range opts.Previous {
 		s.unwrap[w.ID()] = w
@@ -144,6 +149,10 @@ func Open(ctx context.Context, in Backend, keys *Keys, opts Options) (*Store, er
 // ErrNotSealed is returned by Open for a store that holds events in clear.
 var ErrNotSealed = credo.Errorf(credo.EINVALID, "this registry was created without keys: its events are not sealed, and sealing an existing log would rewrite it")
 
+// SnapshotKey is the key the decision table's snapshot is encrypted
+// under (registry.Options.SnapshotKey), derived from the KEK.
+func (s *Store) SnapshotKey() []byte { return s.snapKey }
+
 // Unwrap returns the wrapped store.
 func (s *Store) Unwrap() Backend { return s.in }
 
@@ -179,34 +188,50 @@ func wrapAAD(pseudonym, kekID string) []byte {
 }
 func idAAD(pseudonym string) []byte { return []byte("credo id\x00" + pseudonym) }
 
+// keyCache keeps unwrapped data keys by pseudonym, bounded.
+type keyCache struct {
+	mu  sync.RWMutex
+	m   map[string]*dataKey
+	max int
+}
+
 func (s *Store) cached(p string) *dataKey {
-	s.mu.RLock()
-	k := s.cache[p]
-	s.mu.RUnlock()
+	c := s.keys
+	c.mu.RLock()
+	k := c.m[p]
+	c.mu.RUnlock()
 	return k
 }
 
 func (s *Store) remember(p string, k *dataKey) {
-	s.mu.Lock()
-	if len(s.cache) >= s.opts.CacheSize {
+	c := s.keys
+	c.mu.Lock()
+	if len(c.m) >= c.max {
 		// Forget a random eighth (map order): bounded memory, no
 		// bookkeeping on the hit path.
-		n := len(s.cache) / 8
-		for q := range s.cache {
+		n := len(c.m) / 8
+		for q := range c.m {
 			if n--; n < 0 {
 				break
 			}
-			delete(s.cache, q)
+			delete(c.m, q)
 		}
 	}
-	s.cache[p] = k
-	s.mu.Unlock()
+	c.m[p] = k
+	c.mu.Unlock()
 }
 
 func (s *Store) forget(p string) {
-	s.mu.Lock()
-	delete(s.cache, p)
-	s.mu.Unlock()
+	c := s.keys
+	c.mu.Lock()
+	delete(c.m, p)
+	c.mu.Unlock()
+}
+
+// Over returns a sealed store over another backend with the same keys and
+// key cache, without writing to it: the read replica of a sealed primary.
+func (s *Store) Over(in Backend) *Store {
+	return &Store{Backend: in, in: in, h: s.h, lookup: s.lookup, snapKey: s.snapKey, wrap: s.wrap, unwrap: s.unwrap, opts: s.opts, keys: s.keys}
 }
 
 // unwrapRow turns a stored key into a data key, checking that its sealed

@@ -107,7 +107,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 		return err
 	}
 	defer closeRead()
-	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath()}
+	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath(), SnapshotKey: snapshotKey(st)}
 	f.scale.registryOptions(&ropts)
 	logger.Info("starting: loading or building the decision table")
 	reg, err := registry.Open(cmd.Context(), rst, ropts)
