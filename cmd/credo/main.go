@@ -99,5 +99,6 @@ decision, visible to the person it concerns, contestable and temporary.`,
 	root.AddCommand(newWitnessCmd())
 	root.AddCommand(newRetentionCmd())
 	root.AddCommand(newLinkCmd(), newRecordCmd())
+	root.AddCommand(newEraseCmd(), newKeysCmd())
 	return root
 }
