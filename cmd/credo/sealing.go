@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"credo"
+	"credo/registry"
 	"credo/seal"
 )
 
@@ -143,4 +145,30 @@ func rawStore(st credo.Store) credo.Store {
 		return s.Unwrap()
 	}
 	return st
+}
+
+// startRetentionEraser erases, every interval, the subjects whose last
+// record is past its retention (a sealed registry only; the first pass one
+// interval after start).
+func startRetentionEraser(ctx context.Context, st credo.Store, reg *registry.Registry, every time.Duration, logger *slog.Logger) {
+	if _, ok := st.(*seal.Store); !ok || every <= 0 {
+		return
+	}
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			es, err := reg.EraseExpired(ctx, reg.Now(), false)
+			if err != nil {
+				logger.Error("erasing the subjects past retention", "erased", len(es), "err", err)
+				continue
+			}
+			logger.Info("subjects past retention erased", "erased", len(es))
+		}
+	}()
 }

@@ -40,6 +40,7 @@ type serveFlags struct {
 	scrubEvery      time.Duration
 	scrubRate       float64
 	secureCookies   bool
+	eraseEvery      time.Duration
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -65,6 +66,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.scrubEvery, "scrub-interval", time.Hour, "re-verify the whole log (chain, Merkle tree, checkpoint, subject index) this often; /readyz 503 at the first bad position (0: off)")
 	cmd.Flags().Float64Var(&f.scrubRate, "scrub-rate", 20000, "events per second the scrub reads (<= 0: no limit)")
 	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
+	cmd.Flags().DurationVar(&f.eraseEvery, "erase-interval", 24*time.Hour, "erase the subjects past retention this often, the first time one interval after start (a sealed registry; 0: off)")
 	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark portal cookies Secure and send HSTS: TLS is terminated by a proxy in front (implied by --tls-cert)")
 }
 
@@ -205,6 +207,7 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, ln net.Listener, db store,
 			scrub.Run(ctx, f.scrubEvery)
 		}
 	}(cmd.Context())
+	startRetentionEraser(cmd.Context(), db, reg, f.eraseEvery, logger)
 	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)
