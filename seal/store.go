@@ -1,7 +1,9 @@
 package seal
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -380,16 +382,41 @@ func (s *Store) idOf(ctx context.Context, p string) (string, error) {
 // personal is what a sealed blob holds: the personal fields of one
 // record or event.
 type personal struct {
-	CaseRef     string `json:"c,omitempty"`
-	EvidenceURI string `json:"u,omitempty"`
-	Name        string `json:"n,omitempty"`
-	Reason      string `json:"r,omitempty"`
-	Grounds     string `json:"g,omitempty"`
-	Statement   string `json:"s,omitempty"`
-	HowToObject string `json:"h,omitempty"`
-	TextEN      string `json:"en,omitempty"`
-	TextZH      string `json:"zh,omitempty"`
-	OrgName     string `json:"on,omitempty"`
+	CaseRef, EvidenceURI, Name, Reason, Grounds, Statement, HowToObject, TextEN, TextZH, OrgName string
+}
+
+// fields lists the personal fields in their fixed order of encoding.
+func (pl *personal) fields() [10]*string {
+	return [10]*string{&pl.CaseRef, &pl.EvidenceURI, &pl.Name, &pl.Reason, &pl.Grounds, &pl.Statement, &pl.HowToObject, &pl.TextEN, &pl.TextZH, &pl.OrgName}
+}
+
+// encode writes the fields in order, each as a uvarint length and its
+// bytes: deterministic, and much cheaper than JSON on the hot paths
+// (bulk filing, rebuilds).
+func (pl *personal) encode() []byte {
+	fs := pl.fields()
+	n := 0
+	for _, f := range fs {
+		n += len(*f) + 2
+	}
+	b := make([]byte, 0, n)
+	for _, f := range fs {
+		b = binary.AppendUvarint(b, uint64(len(*f)))
+		b = append(b, *f...)
+	}
+	return b
+}
+
+func (pl *personal) decode(b []byte) bool {
+	for _, f := range pl.fields() {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return false
+		}
+		*f = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	return len(b) == 0
 }
 
 func recordAAD(p string) []byte { return []byte("credo record\x00" + p) }
@@ -400,7 +427,7 @@ func eventAAD(p string, t credo.EventType) []byte {
 // sealRecord returns the record as the store keeps it.
 func (s *Store) sealRecord(r *credo.Record, p string, k *dataKey) *credo.Record {
 	c := *r
-	pl, _ := json.Marshal(personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName})
+	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode()
 	c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName = p, s.h.CaseRef(r.Authority, r.CaseRef), "", ""
 	c.Sealed = k.seal(recordAAD(p), pl)
 	return &c
@@ -417,7 +444,7 @@ func openRecord(r *credo.Record, keys map[string]*dataKey) bool {
 		return false
 	}
 	var pl personal
-	if json.Unmarshal(b, &pl) != nil {
+	if !pl.decode(b) {
 		return false
 	}
 	r.Subject, r.CaseRef, r.EvidenceURI, r.SubjectName, r.Sealed = k.id, pl.CaseRef, pl.EvidenceURI, pl.Name, nil
@@ -454,8 +481,7 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) {
 			n.Party = &party
 		}
 	}
-	b, _ := json.Marshal(&pl)
-	ev.Sealed = k.seal(eventAAD(p, ev.Type), b)
+	ev.Sealed = k.seal(eventAAD(p, ev.Type), pl.encode())
 }
 
 // pseudonymsOf lists the pseudonyms a stored event names.
@@ -494,7 +520,7 @@ func openEvent(ev *credo.Event, keys map[string]*dataKey) bool {
 	var pl personal
 	if len(ev.Sealed) > 0 {
 		b, err := k.open(eventAAD(ev.Subject, ev.Type), ev.Sealed)
-		if err != nil || json.Unmarshal(b, &pl) != nil {
+		if err != nil || !pl.decode(b) {
 			redact(ev)
 			return false
 		}
@@ -588,9 +614,16 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 		if res[i].Record == nil {
 			continue
 		}
+		// The stored record is the sealed one passed (or, not created,
+		// equal to it: SameFiling compares the sealed bytes), so it opens
+		// to the caller's fields without decrypting.
 		c := *res[i].Record
-		if !openRecord(&c, keys) {
-			return nil, credo.Errorf(credo.EINTERNAL, "a record just filed does not open")
+		if c.Subject != ps[i] || !bytes.Equal(c.Sealed, sealed[i].Sealed) {
+			if !openRecord(&c, keys) {
+				return nil, credo.Errorf(credo.EINTERNAL, "a record just filed does not open")
+			}
+		} else {
+			c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName, c.Sealed = rs[i].Subject, rs[i].CaseRef, rs[i].EvidenceURI, rs[i].SubjectName, nil
 		}
 		res[i].Record = &c
 	}
