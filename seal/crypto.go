@@ -69,7 +69,7 @@ func IsPseudonym(s string) bool {
 type dataKey struct {
 	id    string // the canonical identifier
 	aead  cipher.AEAD
-	nonce []byte // the key that derives deterministic nonces
+	nonce sync.Pool // HMACs under the key that derives deterministic nonces
 }
 
 func newDataKey(raw []byte) (*dataKey, error) {
@@ -77,7 +77,10 @@ func newDataKey(raw []byte) (*dataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dataKey{aead: a, nonce: mac(raw, "credo nonce")}, nil
+	nk := mac(raw, "credo nonce")
+	k := &dataKey{aead: a}
+	k.nonce.New = func() any { return hmac.New(sha256.New, nk) }
+	return k, nil
 }
 
 func randomKey() ([]byte, error) {
@@ -93,11 +96,14 @@ const blobVersion = 1
 // bytes, so that re-filing an identical record is recognised as such and
 // the log's encoding stays canonical.
 func (k *dataKey) seal(aad, plain []byte) []byte {
-	m := hmac.New(sha256.New, k.nonce)
+	m := k.nonce.Get().(hash.Hash)
+	m.Reset()
 	m.Write(aad)
 	m.Write([]byte{0})
 	m.Write(plain)
-	nonce := m.Sum(nil)[:k.aead.NonceSize()]
+	var sum [sha256.Size]byte
+	nonce := m.Sum(sum[:0])[:k.aead.NonceSize()]
+	k.nonce.Put(m)
 	out := make([]byte, 1, 1+len(nonce)+len(plain)+k.aead.Overhead())
 	out[0] = blobVersion
 	out = append(out, nonce...)

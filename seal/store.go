@@ -453,7 +453,7 @@ func openRecord(r *credo.Record, keys map[string]*dataKey) bool {
 
 // sealEvent seals a copy of ev (its subject already a pseudonym p) with
 // k; ids maps the pseudonyms of the event's other subjects.
-func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) {
+func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 	var pl personal
 	ev.Subject = p
 	switch {
@@ -482,6 +482,7 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) {
 		}
 	}
 	ev.Sealed = k.seal(eventAAD(p, ev.Type), pl.encode())
+	return &pl
 }
 
 // pseudonymsOf lists the pseudonyms a stored event names.
@@ -528,6 +529,13 @@ func openEvent(ev *credo.Event, keys map[string]*dataKey) bool {
 		redact(ev) // a subject's event without its seal: not this registry's
 		return false
 	}
+	applyPersonal(ev, k, &pl, keys)
+	return true
+}
+
+// applyPersonal sets an event's subject and personal fields from its
+// opened seal.
+func applyPersonal(ev *credo.Event, k *dataKey, pl *personal, keys map[string]*dataKey) {
 	ev.Subject, ev.Sealed = k.id, nil
 	switch {
 	case ev.Change != nil:
@@ -549,7 +557,6 @@ func openEvent(ev *credo.Event, keys map[string]*dataKey) bool {
 			n.Party.Org, n.Party.OrgName = idIn(keys, n.Party.Org), pl.OrgName
 		}
 	}
-	return true
 }
 
 func idIn(keys map[string]*dataKey, p string) string {
@@ -718,6 +725,7 @@ func (s *Store) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event,
 			keys[p] = k
 		}
 	}
+	pls := make([]*personal, len(evs))
 	for i, c := range sealed {
 		if subj[i] == "" {
 			continue
@@ -726,13 +734,19 @@ func (s *Store) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event,
 		if k == nil {
 			return nil, &credo.Error{Code: credo.ENOTFOUND, Field: storecore.EventField(len(evs), i)("subject"), Message: "the subject of the event has been erased"}
 		}
-		s.sealEvent(c, subj[i], k)
+		pls[i] = s.sealEvent(c, subj[i], k)
 	}
 	out, err := s.in.Append(ctx, sealed)
 	if err != nil {
 		return nil, err
 	}
-	for _, ev := range out {
+	for i, ev := range out {
+		if len(out) == len(evs) && pls[i] != nil && ev.Subject == subj[i] && bytes.Equal(ev.Sealed, sealed[i].Sealed) {
+			// The event as sealed here: its fields are known, no need
+			// to decrypt them.
+			applyPersonal(ev, keys[subj[i]], pls[i], keys)
+			continue
+		}
 		for _, p := range pseudonymsOf(ev, nil) {
 			if p != "" && keys[p] == nil {
 				if more, err := s.keysFor(ctx, []string{p}); err == nil && more[p] != nil {
