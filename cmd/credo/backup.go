@@ -95,6 +95,10 @@ Stop every ` + "`credo serve`" + ` on DB first.`,
 			// Opening the restored registry with its keys applies again
 			// every erasure of its ledger (DB.erasures) that the backup
 			// predates: a backup never brings an erased subject back.
+			if keys, err := db.loadKeys(); err != nil || keys == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "the registry's keys were not given (--keys): the erasures of its ledger %s are applied when it is first opened with them\n", db.ledgerPath())
+				return err
+			}
 			st, err := openStore(db, true)
 			if err != nil {
 				return err

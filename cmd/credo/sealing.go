@@ -172,3 +172,17 @@ func startRetentionEraser(ctx context.Context, st credo.Store, reg *registry.Reg
 		}
 	}()
 }
+
+// openVerifyStore opens a registry for verification: sealed with its keys
+// when they are given, else as stored (pseudonyms and sealed bytes), which
+// is all verification needs.
+func openVerifyStore(s storeFlag) (store, error) {
+	keys, err := s.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil {
+		return openRawStore(s, true)
+	}
+	return openStore(s, true)
+}

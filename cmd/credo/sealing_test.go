@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"credo/seal"
@@ -27,4 +28,16 @@ func pseudonym(t *testing.T, db, subject string) string {
 // keys beside it (DB.keys) when it has them.
 func openTestStore(path string) (store, error) {
 	return openStore(storeFlag{db: path, dbSet: true}, true)
+}
+
+// copyKeys puts the keys of the registry at from beside the one at to.
+func copyKeys(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from + ".keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to+".keys", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
