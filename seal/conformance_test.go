@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"credo"
+	"credo/internal/pgtest"
+	"credo/postgres"
 	"credo/seal"
 	"credo/sqlite"
 	"credo/storetest"
@@ -53,5 +55,24 @@ func TestSealedParts(t *testing.T) {
 	storetest.RunParts(t, func(t *testing.T) (storetest.FullStore, func(*testing.T) storetest.FullStore) {
 		s, reopen := openSealed(t)
 		return s, func(t *testing.T) storetest.FullStore { return reopen(t) }
+	})
+}
+
+// The sealed store over PostgreSQL passes the conformance suite too.
+func TestSealedConformancePostgres(t *testing.T) {
+	storetest.EventsAreOpened = true
+	storetest.Run(t, func(t *testing.T) credo.Store {
+		dsn := pgtest.NewDatabase(t)
+		db, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := seal.Open(context.Background(), db, testKeys, seal.Options{})
+		if err != nil {
+			db.Close()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
 }
