@@ -860,6 +860,13 @@ func (s *Store) SubjectEvents(ctx context.Context, subject string) ([]credo.Even
 	return out, nil
 }
 
+// known reports whether a subject has a data key (is not erased).
+func (s *Store) known(ctx context.Context, subject string) (bool, error) {
+	p := s.h.Pseudonym(subject)
+	keys, err := s.keysFor(ctx, []string{p})
+	return err == nil && keys[p] != nil, err
+}
+
 func (s *Store) idsOf(ctx context.Context, ps []string) ([]string, error) {
 	keys, err := s.keysFor(ctx, ps)
 	if err != nil {
@@ -877,6 +884,9 @@ func (s *Store) idsOf(ctx context.Context, ps []string) ([]string, error) {
 // LinkedOrgs returns the organisations a person has been linked to that
 // are not erased.
 func (s *Store) LinkedOrgs(ctx context.Context, person string) ([]string, error) {
+	if ok, err := s.known(ctx, person); !ok {
+		return nil, err
+	}
 	ps, err := s.in.LinkedOrgs(ctx, s.h.Pseudonym(person))
 	if err != nil {
 		return nil, err
@@ -887,6 +897,9 @@ func (s *Store) LinkedOrgs(ctx context.Context, person string) ([]string, error)
 // LinkedPersons returns the persons linked to an organisation that are
 // not erased.
 func (s *Store) LinkedPersons(ctx context.Context, org string) ([]string, error) {
+	if ok, err := s.known(ctx, org); !ok {
+		return nil, err
+	}
 	ps, err := s.in.LinkedPersons(ctx, s.h.Pseudonym(org))
 	if err != nil {
 		return nil, err
