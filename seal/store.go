@@ -585,8 +585,18 @@ func (s *Store) openEvents(ctx context.Context, evs []credo.Event) ([]bool, erro
 		return nil, err
 	}
 	ok := make([]bool, len(evs))
+	var erased []string
 	for i := range evs {
+		if evs[i].Type == credo.EventSubjectErased {
+			erased = append(erased, evs[i].Subject)
+		}
 		ok[i] = openEvent(&evs[i], keys)
+	}
+	// An erasure another process made: a key this one still holds in
+	// memory is dropped (the event read with the subject it names, so
+	// that a tailer refreshes the subject's entry).
+	for _, p := range erased {
+		s.forget(p)
 	}
 	return ok, nil
 }
