@@ -68,6 +68,28 @@ type snapshotHeader struct {
 	IV string `json:"iv,omitempty"`
 }
 
+// snapshotBody returns the reader of a snapshot's body: decrypted when
+// the header says it is encrypted, which it must be in a sealed registry.
+func (r *Registry) snapshotBody(hdr *snapshotHeader, br io.Reader) (io.Reader, error) {
+	switch {
+	case hdr.IV == "" && r.snapshotKey != nil:
+		return nil, fmt.Errorf("the body is not encrypted, and this registry is sealed")
+	case hdr.IV != "" && r.snapshotKey == nil:
+		return nil, fmt.Errorf("the body is encrypted, and no key was given")
+	case hdr.IV == "":
+		return br, nil
+	}
+	iv, err := hex.DecodeString(hdr.IV)
+	if err != nil || len(iv) != aes.BlockSize {
+		return nil, fmt.Errorf("bad iv in the header")
+	}
+	st, err := r.snapshotCipher(iv)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.StreamReader{S: st, R: br}, nil
+}
+
 // snapshotCipher returns the stream that encrypts (or decrypts) a
 // snapshot's body from iv under the registry's snapshot key.
 func (r *Registry) snapshotCipher(iv []byte) (cipher.Stream, error) {
@@ -176,22 +198,9 @@ func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now tim
 	if len(hdr.BodySHA256) != len(bodyPlaceholder) || hdr.BodySHA256 == bodyPlaceholder {
 		return nil, nil, fmt.Errorf("the header carries no digest of its body")
 	}
-	var body io.Reader = br
-	switch {
-	case hdr.IV == "" && r.snapshotKey != nil:
-		return nil, nil, fmt.Errorf("the body is not encrypted, and this registry is sealed")
-	case hdr.IV != "" && r.snapshotKey == nil:
-		return nil, nil, fmt.Errorf("the body is encrypted, and no key was given")
-	case hdr.IV != "":
-		iv, err := hex.DecodeString(hdr.IV)
-		if err != nil || len(iv) != aes.BlockSize {
-			return nil, nil, fmt.Errorf("bad iv in the header")
-		}
-		st, err := r.snapshotCipher(iv)
-		if err != nil {
-			return nil, nil, err
-		}
-		body = cipher.StreamReader{S: st, R: br}
+	body, err := r.snapshotBody(&hdr, br)
+	if err != nil {
+		return nil, nil, err
 	}
 	h := sha256.New()
 	t, err := engine.ReadTable(io.TeeReader(body, h), ver.Policy, ver.Hash, r.loader(ctx), now)

@@ -677,12 +677,27 @@ func sameFiling(r, o *credo.Record) bool {
 // Append seals the events' personal fields under their subjects' keys
 // and appends them.
 func (s *Store) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event, error) {
-	sealed := make([]*credo.Event, len(evs))
-	ids := map[string]string{}
-	subj := make([]string, len(evs)) // the pseudonym each event is sealed under
+	sealed, subj, ids, err := s.prepareAppend(ctx, evs)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.ensure(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return s.appendRest(ctx, evs, sealed, subj, keys)
+}
+
+// prepareAppend validates and copies the events, and finds the pseudonym
+// each is sealed under and the subjects (by pseudonym) whose keys they
+// need.
+func (s *Store) prepareAppend(ctx context.Context, evs []*credo.Event) (sealed []*credo.Event, subj []string, ids map[string]string, err error) {
+	sealed = make([]*credo.Event, len(evs))
+	ids = map[string]string{}
+	subj = make([]string, len(evs)) // the pseudonym each event is sealed under
 	for i, ev := range evs {
 		if err := storecore.ValidateEvent(ev, storecore.EventField(len(evs), i)); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		c := storecore.CopyEvent(ev)
 		sealed[i] = c
@@ -699,7 +714,7 @@ func (s *Store) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event,
 		} else {
 			p, err := s.subjectOf(ctx, ev)
 			if err != nil {
-				return nil, err
+				return nil, nil, nil, err
 			}
 			subj[i] = p
 		}
@@ -716,10 +731,12 @@ func (s *Store) Append(ctx context.Context, evs []*credo.Event) ([]*credo.Event,
 			add(ev.Notice.Party.Org)
 		}
 	}
-	keys, err := s.ensure(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+	return sealed, subj, ids, nil
+}
+
+// appendRest is Append once the events are copied and their subjects
+// known.
+func (s *Store) appendRest(ctx context.Context, evs, sealed []*credo.Event, subj []string, keys map[string]*dataKey) ([]*credo.Event, error) {
 	var missing []string
 	for _, p := range subj {
 		if p != "" && keys[p] == nil {

@@ -157,6 +157,11 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 	if err := checkEventDates(ev, field); err != nil {
 		return err
 	}
+	return validatePayload(ev, want, field)
+}
+
+// validatePayload checks what each payload of an event requires.
+func validatePayload(ev *credo.Event, want string, field func(string) string) error {
 	switch want {
 	case "erasure":
 		if ev.Subject == "" {
