@@ -419,17 +419,25 @@ func (pl *personal) decode(b []byte) bool {
 	return len(b) == 0
 }
 
-func recordAAD(p string) []byte { return []byte("credo record\x00" + p) }
-func eventAAD(p string, t credo.EventType) []byte {
-	return []byte("credo event\x00" + p + "\x00" + string(t))
+// The additional data a seal is bound to: what it is of, and whose (a
+// seal moved to another subject's event does not open). Built in the
+// caller's buffer: opening is on the rebuild's hot path.
+func recordAAD(buf []byte, p string) []byte {
+	return append(append(buf[:0], "credo record\x00"...), p...)
 }
+
+func eventAAD(buf []byte, p string, t credo.EventType) []byte {
+	return append(append(append(append(buf[:0], "credo event\x00"...), p...), 0), t...)
+}
+
 
 // sealRecord returns the record as the store keeps it.
 func (s *Store) sealRecord(r *credo.Record, p string, k *dataKey) *credo.Record {
 	c := *r
 	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode()
 	c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName = p, s.h.CaseRef(r.Authority, r.CaseRef), "", ""
-	c.Sealed = k.seal(recordAAD(p), pl)
+	var buf [96]byte
+	c.Sealed = k.seal(recordAAD(buf[:], p), pl)
 	return &c
 }
 
@@ -439,7 +447,8 @@ func openRecord(r *credo.Record, keys map[string]*dataKey) bool {
 	if k == nil {
 		return false
 	}
-	b, err := k.open(recordAAD(r.Subject), r.Sealed)
+	var buf [96]byte
+	b, err := k.open(recordAAD(buf[:], r.Subject), r.Sealed)
 	if err != nil {
 		return false
 	}
@@ -481,7 +490,8 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 			n.Party = &party
 		}
 	}
-	ev.Sealed = k.seal(eventAAD(p, ev.Type), pl.encode())
+	var buf [96]byte
+	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), pl.encode())
 	return &pl
 }
 
@@ -520,7 +530,8 @@ func openEvent(ev *credo.Event, keys map[string]*dataKey) bool {
 	}
 	var pl personal
 	if len(ev.Sealed) > 0 {
-		b, err := k.open(eventAAD(ev.Subject, ev.Type), ev.Sealed)
+		var buf [96]byte
+		b, err := k.open(eventAAD(buf[:], ev.Subject, ev.Type), ev.Sealed)
 		if err != nil || !pl.decode(b) {
 			redact(ev)
 			return false
