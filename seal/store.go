@@ -430,7 +430,6 @@ func eventAAD(buf []byte, p string, t credo.EventType) []byte {
 	return append(append(append(append(buf[:0], "credo event\x00"...), p...), 0), t...)
 }
 
-
 // sealRecord returns the record as the store keeps it.
 func (s *Store) sealRecord(r *credo.Record, p string, k *dataKey) *credo.Record {
 	c := *r
