@@ -109,7 +109,13 @@ func openStoreInit(cmd *cobra.Command, s storeFlag) (store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sealStore(s, st, true)
+	sst, err := sealStore(s, st, true)
+	if err == nil {
+		if _, sealed := sst.(*seal.Store); !sealed {
+			fmt.Fprintf(cmd.ErrOrStderr(), "keys: none given: registry %s is NOT sealed (its personal data is stored in clear and cannot be erased); give --keys FILE or $%s and $%s to seal a new registry\n", s, seal.EnvKEK, seal.EnvLookup)
+		}
+	}
+	return sst, err
 }
 
 // newKeysFile creates a keys file with fresh keys, unless one exists.
