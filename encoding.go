@@ -29,14 +29,15 @@ type fieldSpec struct {
 var fieldNumbers = map[reflect.Type]fieldSpec{
 	reflect.TypeFor[Event](): {
 		names: []string{"Seq", "Type", "Subject", "Recorded", "Actor", "Record", "Change", "Dispute",
-			"Decision", "Repair", "Refusal", "Consent", "Link", "Policy", "Notice", "PrevHash", "Migration"},
+			"Decision", "Repair", "Refusal", "Consent", "Link", "Policy", "Notice", "PrevHash", "Migration",
+			"Erasure", "Sealed"},
 		hex:  []string{"PrevHash"},
 		skip: []string{"Hash"},
 		enum: map[string][]string{"Type": eventTypeNumbers},
 	},
 	reflect.TypeFor[Record](): {
 		names: []string{"ID", "Subject", "Rule", "Authority", "CaseRef", "DecidedAt", "NotifiedAt", "Quantity",
-			"EvidenceSHA256", "EvidenceURI", "SubjectName", "Kind", "FiledAt"},
+			"EvidenceSHA256", "EvidenceURI", "SubjectName", "Kind", "FiledAt", "Sealed"},
 		hex: []string{"EvidenceSHA256"},
 	},
 	reflect.TypeFor[RecordChange](): {names: []string{"RecordID", "At", "Reason", "VoidAbInitio", "ApplicationID"}},
@@ -47,6 +48,7 @@ var fieldNumbers = map[reflect.Type]fieldSpec{
 	reflect.TypeFor[DisputeDecision]():   {names: []string{"DisputeID", "RecordID", "At", "Outcome", "Reason"}},
 	reflect.TypeFor[RepairApplication](): {names: []string{"ID", "RecordID", "AppliedAt", "Statement", "Commitment"}},
 	reflect.TypeFor[RepairRefusal]():     {names: []string{"ApplicationID", "RecordID", "At", "Reason"}},
+	reflect.TypeFor[Erasure]():           {names: []string{"Reason", "LegalBasis", "RetentionEnd"}},
 	reflect.TypeFor[Consent]():           {names: []string{"Scheme", "At", "Given"}},
 	reflect.TypeFor[Link](): {
 		names: []string{"Org", "Person", "Role", "From", "Until", "Authority", "LegalBasis", "EvidenceSHA256"},
@@ -79,7 +81,7 @@ var eventTypeNumbers = []string{
 	string(EventRepairApproved), string(EventRepairApplied), string(EventRepairRefused),
 	string(EventDisputeOpened), string(EventDisputeDecided), string(EventConsentGiven),
 	string(EventConsentWithdrawn), string(EventLinkAdded), string(EventLinkRemoved),
-	string(EventPolicyPublished), string(EventNoticeIssued), string(EventLogMigrated),
+	string(EventPolicyPublished), string(EventNoticeIssued), string(EventLogMigrated), string(EventSubjectErased),
 }
 
 func init() {

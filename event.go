@@ -24,6 +24,10 @@ const (
 	// EventLogMigrated ends a conversion of the log to a new encoding
 	// (credo migrate): it records the head of the log as it was.
 	EventLogMigrated EventType = "log.migrated"
+	// EventSubjectErased records that a subject's data key was destroyed
+	// (crypto-shredding): the subject's personal data in the log can no
+	// longer be read. It carries no personal data (Erasure).
+	EventSubjectErased EventType = "subject.erased"
 )
 
 // Event is one entry of the append-only, hash-chained event log. Exactly one
@@ -47,6 +51,14 @@ type Event struct {
 	Policy    *PolicyVersion     `json:"policy,omitempty"`
 	Notice    *Notice            `json:"notice,omitempty"`
 	Migration *LogMigration      `json:"migration,omitempty"` // log.migrated
+	Erasure   *Erasure           `json:"erasure,omitempty"`   // subject.erased
+
+	// Sealed holds the event's personal fields (names, case references,
+	// evidence URIs, free text), encrypted under the subject's data key,
+	// when the registry is sealed (package seal); the fields themselves
+	// are then empty, and subject identifiers are pseudonyms. A record's
+	// personal fields are sealed in Record.Sealed instead.
+	Sealed []byte `json:"sealed,omitempty"`
 
 	PrevHash string `json:"prev_hash"` // hex SHA-256 of the previous event; "" for the first
 	Hash     string `json:"hash"`      // hex SHA-256 of this event's canonical encoding
@@ -68,6 +80,16 @@ type LogMigration struct {
 	// (their texts rendered again byte for byte); the others keep their
 	// texts.
 	NoticesAsFacts int64 `json:"notices_as_facts,omitempty"`
+}
+
+// Erasure says why a subject's data key was destroyed: the reason, the
+// legal basis, and for an erasure the retention period triggered, the end
+// of the subject's last retained item. It names the subject by the
+// pseudonym the store knows it by, never by its identifier.
+type Erasure struct {
+	Reason       string    `json:"reason"`
+	LegalBasis   string    `json:"legal_basis"`
+	RetentionEnd time.Time `json:"retention_end,omitzero"`
 }
 
 // RecordChange ends (part of) a record's effects from an instant: a

@@ -1,6 +1,9 @@
 package credo
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // Record is the immutable fact an authority filed about a subject: that
 // something happened under a rule of the policy, decided on a date, backed by
@@ -25,6 +28,10 @@ type Record struct {
 	// clears it: it is never stored.
 	Kind    string    `json:"kind,omitempty"`
 	FiledAt time.Time `json:"filed_at"` // transaction time: when Credo recorded it
+	// Sealed holds the record's personal fields (case reference, evidence
+	// URI, subject name) encrypted under the subject's data key in a
+	// sealed registry (package seal); never set on records callers see.
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 // SameFiling reports whether r and o describe the same filing, ignoring the
@@ -34,5 +41,5 @@ func (r *Record) SameFiling(o *Record) bool {
 	return r.Subject == o.Subject && r.Rule == o.Rule && r.Authority == o.Authority &&
 		r.CaseRef == o.CaseRef && r.DecidedAt.Equal(o.DecidedAt) && r.NotifiedAt.Equal(o.NotifiedAt) &&
 		r.Quantity == o.Quantity && r.EvidenceSHA256 == o.EvidenceSHA256 &&
-		r.EvidenceURI == o.EvidenceURI && r.SubjectName == o.SubjectName
+		r.EvidenceURI == o.EvidenceURI && r.SubjectName == o.SubjectName && bytes.Equal(r.Sealed, o.Sealed)
 }

@@ -47,7 +47,8 @@ var (
 )
 
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t, credohttp.Options{RateLimit: -1, Transparency: withTransparency})
+	// Sealed, so that an erasure (admin only) can be made.
+	e := newSealedEnv(t, credohttp.Options{RateLimit: -1, Transparency: withTransparency})
 	rec := e.file(alice, "(2024)Matrix-1")
 	check := e.check("airline", alice, "aviation")
 	n := 0
@@ -65,6 +66,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	fresh := map[string]func() string{
 		"/v1/disputes/1/decision": func() string { return "/v1/disputes/" + itoa(e.openDispute(alice, unique()).ID) + "/decision" },
 		"/v1/repairs/1/decision":  func() string { return "/v1/repairs/" + itoa(e.applyRepair(alice, unique()).ID) + "/decision" },
+		"/v1/subjects/S/erase": func() string {
+			s := ric(300 + n)
+			e.file(s, unique())
+			return "/v1/subjects/" + s + "/erase"
+		},
 	}
 	change := map[string]outcome{"admin": ok200, "authority-own": ok200, "authority-other": forbidden}
 	subjectRead := map[string]outcome{"admin": ok200, "subject-self": ok200, "subject-other": forbidden}
@@ -97,6 +103,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/subjects/" + alice + "/history", nil, subjectRead},
 		{"GET", "/v1/subjects/" + alice + "/checks", nil, subjectRead},
 		{"GET", "/v1/subjects/" + alice + "/notices", nil, subjectRead},
+		{"POST", "/v1/subjects/S/erase", func() any { return map[string]string{"reason": "court order", "legal_basis": "PIPL art. 47"} },
+			map[string]outcome{"admin": ok201}},
 		{"POST", "/v1/consents", func() any { return map[string]any{"scheme": "green", "given": true} },
 			map[string]outcome{"subject-self": ok201, "subject-other": ok201}},
 		{"POST", "/v1/checks", func() any { return map[string]string{"subject": alice, "sector": "aviation"} },

@@ -20,6 +20,7 @@ import (
 	"credo"
 	credohttp "credo/http"
 	"credo/registry"
+	"credo/seal"
 	"credo/sqlite"
 	"credo/transparency"
 )
@@ -91,6 +92,16 @@ func newEnvWith(t testing.TB, opts credohttp.Options, wrap func(credo.CheckLog) 
 
 // newEnvIn is newEnvWith with the registry's files in dir.
 func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.CheckLog) credo.CheckLog) *env {
+	return newEnvStore(t, dir, opts, wrap, false)
+}
+
+// newSealedEnv is newEnv over a sealed store (package seal): e.db is the
+// SQLite file under it.
+func newSealedEnv(t testing.TB, opts credohttp.Options) *env {
+	return newEnvStore(t, t.TempDir(), opts, nil, true)
+}
+
+func newEnvStore(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.CheckLog) credo.CheckLog, sealed bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(dir, "credo.db"))
@@ -98,7 +109,19 @@ func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	reg, err := registry.Open(ctx, db, registry.Options{})
+	var st credo.RegistryStore = db
+	var sst *seal.Store
+	if sealed {
+		keys, err := seal.NewKeys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sst, err = seal.Open(ctx, db, keys, seal.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		st = sst
+	}
+	reg, err := registry.Open(ctx, st, registry.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +134,9 @@ func newEnvIn(t testing.TB, dir string, opts credohttp.Options, wrap func(credo.
 		t.Fatal(err)
 	}
 	tokens, checks := stores(db)
+	if sst != nil {
+		tokens, checks = sst, sst
+	}
 	if wrap != nil {
 		checks = wrap(checks)
 	}

@@ -74,7 +74,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 // JSON response against its documented schema: required properties are
 // present, types match, closed objects have no other properties.
 func TestOpenAPIResponses(t *testing.T) {
-	e := newEnv(t, credohttp.Options{RateLimit: -1, Transparency: withTransparency})
+	e := newSealedEnv(t, credohttp.Options{RateLimit: -1, Transparency: withTransparency})
 	doc := loadOpenAPI(t, e)
 	r1 := e.file(alice, "(2024)Doc-1")
 	r2 := e.file(alice, "(2024)Doc-2")
@@ -133,6 +133,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/proofs/inclusion?seq=1&size=2", "", nil},
 		{"GET", "/v1/proofs/inclusion?seq=3&size=2", "", nil},
 		{"GET", "/v1/proofs/consistency?old=1&new=2", "", nil},
+		{"POST", "/v1/subjects/" + carol + "/erase", "admin", map[string]any{"reason": "court order", "legal_basis": "PIPL art. 47"}},
+		{"POST", "/v1/subjects/" + carol + "/erase", "admin", map[string]any{"reason": "court order", "legal_basis": "PIPL art. 47"}},
+		{"POST", "/v1/subjects/" + carol + "/erase", "admin", map[string]any{"reason": "court order"}},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},
 		{"GET", "/metrics", "", nil},

@@ -31,6 +31,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /v1/subjects/{id}/history", subjects, []string{"from", "to"}, s.handleHistory)
 	s.route("GET /v1/subjects/{id}/checks", subjects, []string{"limit"}, s.handleSubjectChecks)
 	s.route("GET /v1/subjects/{id}/notices", subjects, nil, s.handleNotices)
+	s.route("POST /v1/subjects/{id}/erase", rAdmin, nil, s.handleErase)
 	s.route("POST /v1/consents", rSubject, nil, s.handleConsent)
 
 	s.route("POST /v1/checks", checkers, nil, s.handleCheck)

@@ -39,6 +39,8 @@ type Registry struct {
 	accept  func(ident.ID) error
 	// snapshot is the decision table's snapshot file (see snapshot.go).
 	snapshot string
+	// snapshotKey encrypts the snapshot's body (nil: kept in clear).
+	snapshotKey []byte
 	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
 	inMemoryMax int64
 
@@ -103,6 +105,10 @@ type Options struct {
 	// loading the snapshot nor re-evaluating one written under an earlier
 	// version incrementally (the snapshot is still written afterwards).
 	Rebuild bool
+	// SnapshotKey, if set (32 bytes), encrypts the snapshot's body: the
+	// table names subjects, and a sealed registry keeps no file of them
+	// in clear (seal.Keys.SnapshotKey).
+	SnapshotKey []byte
 	// RebuildInMemoryMax is the longest log (in events) a rebuild reads
 	// into memory at once, at 2–3 kB an event (default 5,000,000); past
 	// it, subjects are loaded one by one: slower, in bounded memory.
@@ -114,7 +120,7 @@ type Options struct {
 // of records that have none (see SweepNotices).
 func Open(ctx context.Context, store credo.RegistryStore, opts Options) (*Registry, error) {
 	r := &Registry{store: store, parser: opts.Parser, now: opts.Now, log: opts.Logger, noTable: opts.NoTable, accept: opts.Accept,
-		snapshot: opts.Snapshot, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
+		snapshot: opts.Snapshot, snapshotKey: opts.SnapshotKey, inMemoryMax: opts.RebuildInMemoryMax, sweepNow: make(chan struct{}, 1)}
 	if r.inMemoryMax <= 0 {
 		r.inMemoryMax = 5_000_000
 	}

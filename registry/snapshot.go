@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -59,6 +62,42 @@ type snapshotHeader struct {
 	// BodySHA256 is the hex SHA-256 of the rest of the file: the table
 	// in its binary form.
 	BodySHA256 string `json:"body_sha256"`
+	// IV is set when the body is encrypted (AES-256-CTR under
+	// Options.SnapshotKey, from this IV): in a sealed registry the table,
+	// which names subjects, is not kept in clear.
+	IV string `json:"iv,omitempty"`
+}
+
+// snapshotBody returns the reader of a snapshot's body: decrypted when
+// the header says it is encrypted, which it must be in a sealed registry.
+func (r *Registry) snapshotBody(hdr *snapshotHeader, br io.Reader) (io.Reader, error) {
+	switch {
+	case hdr.IV == "" && r.snapshotKey != nil:
+		return nil, fmt.Errorf("the body is not encrypted, and this registry is sealed")
+	case hdr.IV != "" && r.snapshotKey == nil:
+		return nil, fmt.Errorf("the body is encrypted, and no key was given")
+	case hdr.IV == "":
+		return br, nil
+	}
+	iv, err := hex.DecodeString(hdr.IV)
+	if err != nil || len(iv) != aes.BlockSize {
+		return nil, fmt.Errorf("bad iv in the header")
+	}
+	st, err := r.snapshotCipher(iv)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.StreamReader{S: st, R: br}, nil
+}
+
+// snapshotCipher returns the stream that encrypts (or decrypts) a
+// snapshot's body from iv under the registry's snapshot key.
+func (r *Registry) snapshotCipher(iv []byte) (cipher.Stream, error) {
+	b, err := aes.NewCipher(r.snapshotKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewCTR(b, iv), nil
 }
 
 // maxCatchUp bounds the events a snapshot may be behind by, as a share of
@@ -182,12 +221,16 @@ func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now tim
 	if len(hdr.BodySHA256) != len(bodyPlaceholder) || hdr.BodySHA256 == bodyPlaceholder {
 		return nil, nil, fmt.Errorf("the header carries no digest of its body")
 	}
-	h := sha256.New()
-	t, err := engine.ReadTable(io.TeeReader(br, h), ver.Policy, ver.Hash, r.loader(ctx), now)
+	body, err := r.snapshotBody(&hdr, br)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := io.Copy(h, br); err != nil {
+	h := sha256.New()
+	t, err := engine.ReadTable(io.TeeReader(body, h), ver.Policy, ver.Hash, r.loader(ctx), now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := io.Copy(h, body); err != nil {
 		return nil, nil, err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != hdr.BodySHA256 {
@@ -273,6 +316,14 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 	start := time.Now()
 	hdr := snapshotHeader{Format: snapshotFormat, Policy: t.PolicyHash(), Seq: pos.seq, LogHash: pos.hash,
 		Built: r.now().UTC(), Subjects: subjectsPlaceholderN, BodySHA256: bodyPlaceholder}
+	var iv []byte
+	if r.snapshotKey != nil {
+		iv = make([]byte, aes.BlockSize)
+		if _, err := rand.Read(iv); err != nil {
+			return err
+		}
+		hdr.IV = hex.EncodeToString(iv)
+	}
 	line, err := json.Marshal(&hdr)
 	if err != nil {
 		return err
@@ -294,7 +345,15 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 		return fail(err)
 	}
 	h := sha256.New()
-	size, entries, err := t.WriteEntries(io.MultiWriter(f, h))
+	var body io.Writer = f
+	if iv != nil {
+		st, err := r.snapshotCipher(iv)
+		if err != nil {
+			return fail(err)
+		}
+		body = cipher.StreamWriter{S: st, W: f}
+	}
+	size, entries, err := t.WriteEntries(io.MultiWriter(body, h))
 	if err != nil {
 		return fail(err)
 	}

@@ -254,7 +254,9 @@ func (r *Registry) poll(ctx context.Context, opts *TailOptions) (more bool, err 
 		}
 		next = ev.Seq
 		applied = append(applied, ev.Seq)
-		if r.ownRefreshed(v, ev.Seq) || !slices.Contains(engine.EventTypes, ev.Type) {
+		// An erasure (a sealed store's) refreshes its subject: the entry
+		// goes, as the subject's key went.
+		if r.ownRefreshed(v, ev.Seq) || !slices.Contains(engine.EventTypes, ev.Type) && ev.Type != credo.EventSubjectErased {
 			continue
 		}
 		if ev.Subject != "" {

@@ -162,6 +162,11 @@ func sameRecord(got, want *credo.Record) string {
 	return ""
 }
 
+// EventsAreOpened is set by the tests of a store whose reads are opened
+// views of sealed events (package seal): a read event's hash is that of
+// its sealed form, which Verify checks, not of the event as read.
+var EventsAreOpened bool
+
 // checkChain checks that events are contiguous from first and hash-chained.
 func checkChain(t *testing.T, evs []credo.Event, first int64, prevHash string) {
 	t.Helper()
@@ -177,7 +182,7 @@ func checkChain(t *testing.T, evs []credo.Event, first int64, prevHash string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Hash != h {
+		if ev.Hash != h && !EventsAreOpened {
 			t.Fatalf("event %d: hash %s, want %s (the hash of its canonical encoding)", ev.Seq, ev.Hash, h)
 		}
 		prevHash = ev.Hash

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"credo"
+	"credo/seal"
 	"credo/sqlite"
 )
 
@@ -88,7 +89,25 @@ Stop every ` + "`credo serve`" + ` on DB first.`,
 			if _, err := os.Stat(db.db); err == nil && !force {
 				return credo.Errorf(credo.ECONFLICT, "%s exists: restore over it with --force (it is moved aside, not deleted)", db.db)
 			}
-			return restore(cmd, from, db.db)
+			if err := restore(cmd, from, db.db); err != nil {
+				return err
+			}
+			// Opening the restored registry with its keys applies again
+			// every erasure of its ledger (DB.erasures) that the backup
+			// predates: a backup never brings an erased subject back.
+			if keys, err := db.loadKeys(); err != nil || keys == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "the registry's keys were not given (--keys): the erasures of its ledger %s are applied when it is first opened with them\n", db.ledgerPath())
+				return err
+			}
+			st, err := openStore(db, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if s, ok := st.(*seal.Store); ok && s.Reapplied() > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "re-applied %d erasure(s) from %s that the backup predates\n", s.Reapplied(), db.ledgerPath())
+			}
+			return nil
 		},
 	}
 	dbFlag(cmd, &db)

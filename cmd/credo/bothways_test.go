@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"credo/sqlite"
 	"credo/storetest"
 )
 
@@ -136,7 +135,7 @@ func TestH02CLIBothWays(t *testing.T) {
 // recordIDs returns the ids of court.test's records by case reference.
 func recordIDs(t *testing.T, db string, cases ...string) []int64 {
 	t.Helper()
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"credo/policies"
 	"credo/policy"
 	"credo/registry"
+	"credo/seal"
 	"credo/sqlite"
 	"credo/synth"
 )
@@ -91,7 +92,10 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 			}
 		}
 		os.Remove(db + ".table")
+		os.Remove(seal.LedgerPath(db)) // the erasures of the registry removed
 	}
+	sf := f.serve.db
+	sf.dbSet, sf.pgSet = true, false
 	pol, err := policy.Parse("policies/beijing.yaml", policies.Beijing)
 	if err != nil {
 		return err
@@ -99,7 +103,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	end := demoEnd(pol.Location())
 	if _, err := os.Stat(db); os.IsNotExist(err) {
 		fmt.Fprintf(errw, "creating demo registry %s: %d people, %d companies, 5 years of records\n", db, f.people, f.orgs)
-		if err := seedDemo(ctx, db, pol, end, f, errw); err != nil {
+		if err := seedDemo(ctx, func() (store, error) { return openStoreInit(cmd, sf) }, pol, end, f, errw); err != nil {
 			os.Remove(db)
 			return err
 		}
@@ -107,7 +111,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 		fmt.Fprintf(errw, "reusing demo registry %s (--fresh to rebuild)\n", db)
 	}
 
-	st, err := sqlite.Open(db)
+	st, err := openStore(sf, true)
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 	start := time.Now()
 	// Like serve, the demo keeps its decision table beside the registry
 	// (DB.table): a restart loads it instead of rebuilding it.
-	reg, err := registry.Open(ctx, st, registry.Options{Logger: logger, Snapshot: db + ".table"})
+	reg, err := registry.Open(ctx, st, registry.Options{Logger: logger, Snapshot: db + ".table", SnapshotKey: snapshotKey(st)})
 	if err != nil {
 		return err
 	}
@@ -161,8 +165,8 @@ func demo(cmd *cobra.Command, f *demoFlags) error {
 
 // seedDemo creates the registry, publishes the example policy (effective
 // from before the city's first record) and files the city.
-func seedDemo(ctx context.Context, db string, pol *policy.Policy, end time.Time, f *demoFlags, errw io.Writer) error {
-	st, err := sqlite.Open(db)
+func seedDemo(ctx context.Context, open func() (store, error), pol *policy.Policy, end time.Time, f *demoFlags, errw io.Writer) error {
+	st, err := open()
 	if err != nil {
 		return err
 	}

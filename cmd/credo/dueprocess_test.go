@@ -16,7 +16,6 @@ import (
 
 	"credo"
 	"credo/registry"
-	"credo/sqlite"
 )
 
 // fileJudgments files n judgment defaults (one per subject) through the
@@ -33,7 +32,7 @@ func fileJudgments(t *testing.T, db string, n int) []int64 {
 	if code, out, errs := runCLI(t, "ingest", "--db", db, "-q", file); code != 0 {
 		t.Fatalf("ingest: exit %d\n%s%s", code, out, errs)
 	}
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +262,7 @@ func TestDisputeCrash(t *testing.T) {
 	}
 	// ...and the queue is exactly the log: every dispute.opened event has
 	// its projection, none is half-written.
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	chttp "credo/http"
-	"credo/sqlite"
 )
 
 // smallDisk mounts a tmpfs of size (e.g. "3m") on a temporary directory:
@@ -239,7 +238,7 @@ func (l *load) run() (stop func()) {
 func (l *load) assertNothingLost(t *testing.T, db string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

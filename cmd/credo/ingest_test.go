@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"credo/ingest"
-	"credo/sqlite"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -155,7 +154,7 @@ func TestIngestCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	countRecords := func() int {
-		st, err := sqlite.Open(db)
+		st, err := openTestStore(db)
 		if err != nil {
 			t.Fatal(err)
 		}

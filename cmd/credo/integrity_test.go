@@ -42,7 +42,7 @@ func TestR04VerifyProjectionsCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec("DELETE FROM subject_events WHERE subject = ?", ric(3)); err != nil {
+	if _, err := raw.Exec("DELETE FROM subject_events WHERE subject = ?", pseudonym(t, db, ric(3))); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()

@@ -100,5 +100,6 @@ decision, visible to the person it concerns, contestable and temporary.`,
 	root.AddCommand(newRetentionCmd())
 	root.AddCommand(newLinkCmd(), newRecordCmd())
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newEraseCmd(), newKeysCmd())
 	return root
 }

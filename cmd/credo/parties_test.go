@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"credo"
-	"credo/sqlite"
 	"credo/storetest"
 )
 
@@ -20,7 +19,7 @@ func TestG08CheckLogged(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "DENY") {
 		t.Fatalf("check: exit %d %s%s", code, out, errs)
 	}
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	chttp "credo/http"
-	"credo/sqlite"
 )
 
 // TestT06ReceiptProvesPolicies is issue 17 item 6: a subject's receipt
@@ -26,7 +25,7 @@ func TestT06ReceiptProvesPolicies(t *testing.T) {
 	if code != 0 {
 		t.Fatal(errs)
 	}
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

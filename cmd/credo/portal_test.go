@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"credo"
-	"credo/sqlite"
 )
 
 func TestPortalCode(t *testing.T) {
@@ -22,7 +21,7 @@ func TestPortalCode(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}\n$`).MatchString(out) || !strings.Contains(errs, "signs in once") {
 		t.Fatalf("stdout %q, stderr %q", out, errs)
 	}
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"credo/policy"
 	"credo/postgres"
 	"credo/registry"
+	"credo/seal"
 	"credo/sqlite"
 )
 
@@ -25,7 +26,8 @@ import (
 // (--db) or a PostgreSQL database (--postgres URL, or $CREDO_POSTGRES).
 type storeFlag struct {
 	db, postgres string
-	dbSet, pgSet bool // given on the command line
+	dbSet, pgSet bool   // given on the command line
+	keys         string // --keys: the operator's keys file (sealing.go)
 }
 
 // envPostgres names the environment variable that selects a PostgreSQL
@@ -57,6 +59,7 @@ func dbFlag(cmd *cobra.Command, s *storeFlag) {
 	cmd.Flags().Var(setFlag{&s.db, &s.dbSet}, "db", "registry database file (SQLite)")
 	cmd.Flags().Lookup("db").DefValue = "credo.db"
 	cmd.Flags().Var(setFlag{&s.postgres, &s.pgSet}, "postgres", "PostgreSQL registry: a postgres:// URL (default $"+envPostgres+"; not with --db)")
+	keysFlag(cmd, s)
 }
 
 // pgURL returns the PostgreSQL URL the flags select ("" for SQLite): the
@@ -115,11 +118,22 @@ type store interface {
 var (
 	_ store = (*sqlite.DB)(nil)
 	_ store = (*postgres.DB)(nil)
+	_ store = (*seal.Store)(nil)
 )
 
-// openStore opens the registry's store; must says whether it must exist
-// (for PostgreSQL: have a published policy, i.e. have been initialised).
+// openStore opens the registry's store, sealed with the operator's keys
+// (sealing.go); must says whether it must exist (for PostgreSQL: have a
+// published policy, i.e. have been initialised).
 func openStore(s storeFlag, must bool) (store, error) {
+	st, err := openRawStore(s, must)
+	if err != nil {
+		return nil, err
+	}
+	return sealStore(s, st, false)
+}
+
+// openRawStore opens the registry's store as it is, unsealed.
+func openRawStore(s storeFlag, must bool) (seal.Backend, error) {
 	dsn, err := s.pgURL()
 	if err != nil {
 		return nil, err
@@ -275,7 +289,7 @@ func newInitCmd() *cobra.Command {
 			if err != nil {
 				return credo.FieldErrorf("--policy", "%v", err)
 			}
-			st, err := openStore(db, false)
+			st, err := openStoreInit(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -367,7 +381,8 @@ or fork is reported with the first differing position). Exit 1 if any
 check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(db, true)
+			// Verification needs no keys: it works on the stored bytes.
+			st, err := openVerifyStore(db)
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,8 @@ later; a logged check for the check log's period after the check.
 Without --subject: for each month, how many records pass their retention
 and how many subjects could then be forgotten (their last record past it).
 With --subject: each record and logged check with its retention end and
-legal basis. Nothing is erased: erasure (crypto-shredding) is not built yet.`,
+legal basis. Nothing is erased here: ` + "`credo retention erase`" + ` erases the
+subjects whose last record is past retention (and serve does it daily).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -69,7 +70,7 @@ legal basis. Nothing is erased: erasure (crypto-shredding) is not built yet.`,
 	report.Flags().StringVar(&subject, "subject", "", "one subject: each record with its retention end and legal basis")
 	report.Flags().StringVar(&kind, "kind", "", "person or org, for an ambiguous --subject")
 	report.Flags().BoolVar(&asJSON, "json", false, "write JSON")
-	cmd.AddCommand(report)
+	cmd.AddCommand(report, newRetentionEraseCmd())
 	return cmd
 }
 
@@ -144,7 +145,7 @@ func retentionOfSubject(ctx context.Context, out io.Writer, reg *registry.Regist
 	}
 	switch {
 	case s.Forgettable():
-		fmt.Fprintln(out, "every record is past retention: the subject may be forgotten (erasure is not built yet)")
+		fmt.Fprintln(out, "every record is past retention: the subject may be forgotten (credo retention erase)")
 	case s.Open:
 		fmt.Fprintln(out, "some records have no retention end yet (held, or no rule in the policy)")
 	case !s.LastUntil.IsZero():
@@ -218,6 +219,6 @@ func retentionByMonth(ctx context.Context, out io.Writer, reg *registry.Registry
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", label, m.Records, m.Subjects)
 	}
 	tw.Flush()
-	fmt.Fprintln(out, "nothing is erased yet: erasure (crypto-shredding per subject key) is not built; see docs/retention.md")
+	fmt.Fprintln(out, "nothing is erased by this report: credo retention erase erases the subjects past retention (crypto-shredding); see docs/retention.md")
 	return nil
 }

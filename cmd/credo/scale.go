@@ -13,6 +13,7 @@ import (
 	chttp "credo/http"
 	"credo/postgres"
 	"credo/registry"
+	"credo/seal"
 )
 
 // scaleFlags are the serve flags for running several nodes: tailing the
@@ -83,7 +84,11 @@ func (f *scaleFlags) registryStore(ctx context.Context, primary credo.RegistrySt
 	if err != nil {
 		return nil, nil, credo.FieldErrorf("--postgres-read", "%s", credo.ErrorMessage(err))
 	}
-	return registry.ReadReplica(primary, standby), func() { standby.Close() }, nil
+	var read credo.RegistryStore = standby
+	if s, ok := primary.(*seal.Store); ok {
+		read = s.Over(standby) // the standby's events are sealed too
+	}
+	return registry.ReadReplica(primary, read), func() { standby.Close() }, nil
 }
 
 // registryOptions makes a shard's registry refuse others' subjects.

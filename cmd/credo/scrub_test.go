@@ -11,7 +11,6 @@ import (
 
 	chttp "credo/http"
 	"credo/registry"
-	"credo/sqlite"
 	"credo/transparency"
 )
 
@@ -25,7 +24,7 @@ func TestT04ScrubFindsMovedEvent(t *testing.T) {
 	fileJudgments(t, db, 4)
 	from, to := ric(501), ric(503)
 
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func TestT04ScrubFindsMovedEvent(t *testing.T) {
 		t.Fatalf("events of %s: %v", from, err)
 	}
 	moved := evs[0].Seq
-	sc, err := transparency.NewScrubber(st, nil, 0, nil)
+	sc, err := transparency.NewScrubber(rawStore(st), nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +43,7 @@ func TestT04ScrubFindsMovedEvent(t *testing.T) {
 	}
 	st.Close()
 
+	from, to = pseudonym(t, db, from), pseudonym(t, db, to) // the store knows them by these
 	raw, err := sql.Open("sqlite", db)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestT04ScrubFindsMovedEvent(t *testing.T) {
 	}
 	raw.Close()
 
-	st, err = sqlite.Open(db)
+	st, err = openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

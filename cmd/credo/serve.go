@@ -41,6 +41,7 @@ type serveFlags struct {
 	scrubRate       float64
 	secureCookies   bool
 	rebuild         bool
+	eraseEvery      time.Duration
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -67,6 +68,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&f.scrubRate, "scrub-rate", 20000, "events per second the scrub reads (<= 0: no limit)")
 	cmd.Flags().StringArrayVar(&f.witnesses, "witness", nil, "a witness to collect cosignatures from, as URL,KEY (its address and public key; repeatable)")
 	cmd.Flags().BoolVar(&f.rebuild, "rebuild", false, "rebuild the decision table from the whole log at start, ignoring its snapshot (a new one is written); a start or a publication otherwise re-evaluates only the subjects a policy change can affect")
+	cmd.Flags().DurationVar(&f.eraseEvery, "erase-interval", 24*time.Hour, "erase the subjects past retention this often, the first time one interval after start (a sealed registry; 0: off)")
 	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark portal cookies Secure and send HSTS: TLS is terminated by a proxy in front (implied by --tls-cert)")
 }
 
@@ -109,7 +111,7 @@ func serve(cmd *cobra.Command, f *serveFlags, onListen func(addr net.Addr)) erro
 		return err
 	}
 	defer closeRead()
-	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath(), Rebuild: f.rebuild}
+	ropts := registry.Options{Logger: logger, Snapshot: f.db.snapshotPath(), Rebuild: f.rebuild, SnapshotKey: snapshotKey(st)}
 	f.scale.registryOptions(&ropts)
 	logger.Info("starting: loading or building the decision table")
 	reg, err := registry.Open(cmd.Context(), rst, ropts)
@@ -207,6 +209,7 @@ func serveRegistry(cmd *cobra.Command, f *serveFlags, ln net.Listener, db store,
 			scrub.Run(ctx, f.scrubEvery)
 		}
 	}(cmd.Context())
+	startRetentionEraser(cmd.Context(), db, reg, f.eraseEvery, logger)
 	srv = chttp.NewServer(reg, db, db, opts)
 	defer srv.Close()
 	stopOutbox := startOutbox(cmd.Context(), &f.outbox, reg, db, srv, logger)

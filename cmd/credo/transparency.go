@@ -261,7 +261,7 @@ func startTransparency(ctx context.Context, f *serveFlags, st credo.Store, logge
 // database (serve --log-pub without --log-key).
 func startFollower(ctx context.Context, f *serveFlags, st credo.Store, logger *slog.Logger) (*transparency.Signer, error) {
 	l, ok := transparency.AsLog(st)
-	cs, ok2 := st.(transparency.CheckpointStore)
+	cs, ok2 := rawStore(st).(transparency.CheckpointStore)
 	if !ok || !ok2 {
 		return nil, credo.Errorf(credo.EINVALID, "--log-pub: this store keeps no shared checkpoints (PostgreSQL does)")
 	}
@@ -297,5 +297,8 @@ func newScrub(f *serveFlags, st credo.Store, signer *transparency.Signer, logger
 	if _, ok := transparency.AsLog(st); !ok {
 		return nil, nil
 	}
-	return transparency.NewScrubber(st, signer, f.scrubRate, logger)
+	// The scrub re-verifies the log as stored (pseudonyms, sealed
+	// bodies): it needs no keys, and an erased subject's events are
+	// still in the log and in the index.
+	return transparency.NewScrubber(rawStore(st), signer, f.scrubRate, logger)
 }

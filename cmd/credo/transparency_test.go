@@ -17,7 +17,6 @@ import (
 
 	chttp "credo/http"
 	"credo/registry"
-	"credo/sqlite"
 )
 
 // TestTInsiderAttackCLI is issue 17's insider attack end to end: with
@@ -48,7 +47,7 @@ func TestTInsiderAttackCLI(t *testing.T) {
 
 	// serve signs a checkpoint and keeps it; a subject exports a receipt.
 	f := &serveFlags{logKey: keyFile, checkpointEvery: time.Hour}
-	st, err := sqlite.Open(db)
+	st, err := openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +118,7 @@ func TestTInsiderAttackCLI(t *testing.T) {
 	}
 
 	// serve on start refuses.
-	st, err = sqlite.Open(db)
+	st, err = openTestStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	chttp "credo/http"
 	"credo/registry"
-	"credo/sqlite"
 	"credo/transparency"
 )
 
@@ -48,6 +47,11 @@ func copyDB(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 		writeFile(t, to+suffix, string(b))
+	}
+	if b, err := os.ReadFile(from + ".keys"); err == nil { // the registry's keys (sealing)
+		if err := os.WriteFile(to+".keys", b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -116,8 +120,8 @@ func TestT05WitnessesRefuseFork(t *testing.T) {
 	f := &serveFlags{logKey: logKey, checkpointEvery: time.Hour, witnesses: []string{w1.srv.URL + "," + w1.pub, w2.srv.URL + "," + w2.pub}}
 
 	// start runs the registry's signer on path and collects cosignatures.
-	start := func(path string) (*sqlite.DB, *transparency.Signer, context.CancelFunc) {
-		st, err := sqlite.Open(path)
+	start := func(path string) (store, *transparency.Signer, context.CancelFunc) {
+		st, err := openTestStore(path)
 		if err != nil {
 			t.Fatal(err)
 		}

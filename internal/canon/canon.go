@@ -36,6 +36,7 @@ const (
 	evSeq, evType, evSubject, evRecorded, evActor, evRecord, evPrevHash = 1, 2, 3, 4, 5, 6, 16
 	recRule, recCaseRef, recDecidedAt, recNotifiedAt                    = 3, 5, 6, 7
 	recEvidence, recEvidenceURI, recSubjectName, recKind, recFiledAt    = 9, 10, 11, 12, 13
+	recSealed                                                           = 14
 	typeRecordFiled                                                     = 1
 )
 
@@ -69,7 +70,7 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	// (the event's).
 	n = 0
 	for _, set := range []bool{r.Rule != "", r.CaseRef != "", !r.DecidedAt.IsZero(), !r.NotifiedAt.IsZero(),
-		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", filedAt} {
+		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", filedAt, len(r.Sealed) > 0} {
 		if set {
 			n++
 		}
@@ -101,6 +102,10 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	}
 	if filedAt {
 		b = appendTime(append(b, recFiledAt), r.FiledAt)
+	}
+	if len(r.Sealed) > 0 {
+		b = appendHead(append(b, recSealed), 0x40, uint64(len(r.Sealed)))
+		b = append(b, r.Sealed...)
 	}
 	if prevHash != "" {
 		b = appendHex(append(b, evPrevHash), prevHash)
@@ -215,6 +220,7 @@ var fastEncodingOK = sync.OnceValue(func() bool {
 			EvidenceSHA256: "00", EvidenceURI: "https://x/y?a=1&b=2", SubjectName: "张三", Kind: "person", FiledAt: utc},
 		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, EvidenceSHA256: "AB", FiledAt: utc},
 		{ID: 8, Rule: "r", CaseRef: "c", DecidedAt: time.Unix(-1, 0), FiledAt: utc},
+		{ID: 9, Subject: "p~abc", Rule: "r", Authority: "a", CaseRef: "c~x", DecidedAt: utc, FiledAt: utc, Sealed: []byte{1, 2, 0xff, 0xfe, 3}},
 	}
 	for _, prev := range []string{"", "ff00", "not hex"} {
 		for _, r := range samples {

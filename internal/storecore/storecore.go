@@ -82,6 +82,11 @@ func CopyEvent(ev *credo.Event) *credo.Event {
 		x := *ev.Link
 		c.Link = &x
 	}
+	if ev.Erasure != nil {
+		x := *ev.Erasure
+		c.Erasure = &x
+	}
+	c.Sealed = bytes.Clone(ev.Sealed)
 	if ev.Policy != nil {
 		x := *ev.Policy
 		x.Source = bytes.Clone(x.Source)
@@ -129,6 +134,8 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 		want = "link"
 	case credo.EventPolicyPublished:
 		want = "policy"
+	case credo.EventSubjectErased:
+		want = "erasure"
 	default:
 		return credo.FieldErrorf(field("type"), "unknown event type %q", ev.Type)
 	}
@@ -136,11 +143,12 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 		"record": ev.Record != nil, "change": ev.Change != nil, "dispute": ev.Dispute != nil,
 		"decision": ev.Decision != nil, "consent": ev.Consent != nil, "link": ev.Link != nil,
 		"policy": ev.Policy != nil, "repair": ev.Repair != nil, "refusal": ev.Refusal != nil,
+		"erasure": ev.Erasure != nil,
 	}
 	if !set[want] {
 		return credo.FieldErrorf(field(want), "required for a %s event", ev.Type)
 	}
-	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy", "repair", "refusal"} {
+	for _, p := range []string{"record", "change", "dispute", "decision", "consent", "link", "policy", "repair", "refusal", "erasure"} {
 		if p != want && set[p] {
 			return credo.FieldErrorf(field(p), "not allowed in a %s event", ev.Type)
 		}
@@ -148,7 +156,16 @@ func ValidateEvent(ev *credo.Event, field func(string) string) error {
 	if err := checkEventDates(ev, field); err != nil {
 		return err
 	}
+	return validatePayload(ev, want, field)
+}
+
+// validatePayload checks what each payload of an event requires.
+func validatePayload(ev *credo.Event, want string, field func(string) string) error {
 	switch want {
+	case "erasure":
+		if ev.Subject == "" {
+			return credo.FieldErrorf(field("subject"), "required for a %s event", ev.Type)
+		}
 	case "consent":
 		if ev.Subject == "" {
 			return credo.FieldErrorf(field("subject"), "required for a %s event", ev.Type)
@@ -206,6 +223,8 @@ func DifferingField(r, o *credo.Record) string {
 		return "evidence_uri"
 	case r.SubjectName != o.SubjectName:
 		return "subject_name"
+	case !bytes.Equal(r.Sealed, o.Sealed):
+		return "sealed"
 	}
 	return "content"
 }
@@ -215,6 +234,16 @@ func DifferingField(r, o *credo.Record) string {
 func SubjectKind(id string) string {
 	if strings.HasPrefix(id, "P:") {
 		return "person"
+	}
+	// A sealed registry's pseudonyms carry their kind (package seal).
+	if len(id) > 2 && id[1] == '~' {
+		switch id[0] {
+		case 'p':
+			return "person"
+		case 'o':
+			return "org"
+		}
+		return "unknown"
 	}
 	p, err := ident.Parse(id)
 	if err != nil {
@@ -260,7 +289,7 @@ func ValidateNotice(ev *credo.Event, field func(string) string) error {
 		return credo.FieldErrorf(field("notice"), "required for a %s event", ev.Type)
 	}
 	if ev.Record != nil || ev.Change != nil || ev.Dispute != nil || ev.Decision != nil ||
-		ev.Repair != nil || ev.Refusal != nil || ev.Consent != nil || ev.Link != nil || ev.Policy != nil {
+		ev.Repair != nil || ev.Refusal != nil || ev.Consent != nil || ev.Link != nil || ev.Policy != nil || ev.Erasure != nil {
 		return credo.FieldErrorf(field("notice"), "a %s event carries the notice only", ev.Type)
 	}
 	if ev.Notice.RecordID <= 0 {
