@@ -242,8 +242,8 @@ func Run(ctx context.Context, store credo.Store, current, draft engine.Version, 
 	return r, nil
 }
 
-// LoadFacts reads the event log once, grouped by subject, into the facts
-// the engine evaluates — exactly as the registry builds its decision
+// LoadFacts reads the facts projection (or, from a store without one, the
+// event log once, grouped by subject) into the facts the engine evaluates — exactly as the registry builds its decision
 // table (registry.ReadLog: one sequence range per core, read concurrently):
 // a person's facts carry the links that name them and the facts of the
 // organisations they are linked to. It returns the subjects whose
@@ -252,14 +252,24 @@ func LoadFacts(ctx context.Context, store credo.Store, parser *ident.Parser) ([]
 	if parser == nil {
 		parser = &ident.Parser{}
 	}
-	lg, err := registry.ReadLog(ctx, store)
-	if err != nil {
-		return nil, nil, err
+	var facts []*engine.Facts
+	var skipped []string
+	if fr, ok := registry.FactsReaderOf(store); ok {
+		// The facts projection: no event body is read.
+		var err error
+		if facts, skipped, err = registry.ReadFacts(ctx, fr, parser); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		lg, err := registry.ReadLog(ctx, store)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		facts, skipped = lg.Facts(parser)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	facts, skipped := lg.Facts(parser)
 	// A stable order: the report (and its most-affected ties) must not
 	// depend on map iteration.
 	sort.Slice(facts, func(i, j int) bool { return facts[i].ID.Canonical < facts[j].ID.Canonical })

@@ -114,6 +114,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
 	recArgs := make([]any, 0, cap(evArgs))
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
+	factArgs := make([]any, 0, 3*min(n, maxRowsPerInsert*16))
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	var lastT time.Time
@@ -134,10 +135,13 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.subjEvs.exec(seArgs); err != nil {
 			return err
 		}
+		if err := w.factRows().exec(factArgs); err != nil {
+			return err
+		}
 		if err := w.flushTree(); err != nil {
 			return err
 		}
-		evArgs, recArgs, seArgs = evArgs[:0], recArgs[:0], seArgs[:0]
+		evArgs, recArgs, seArgs, factArgs = evArgs[:0], recArgs[:0], seArgs[:0], factArgs[:0]
 		return nil
 	}
 	for i := range rs {
@@ -162,6 +166,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, filed, body, prev, w.hash)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
 		seArgs = append(seArgs, r.Subject, r.ID)
+		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
 		subjects.Add(r.Subject, r.ID, "")
 		if len(evArgs) == cap(evArgs) {
 			if err := flush(); err != nil {

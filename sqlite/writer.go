@@ -30,6 +30,7 @@ type writer struct {
 	records   *multiInsert
 	subjEvs   *multiInsert
 	subjects  *multiInsert
+	facts     *multiInsert // the facts projection (facts.go)
 
 	// tree is the Merkle tree's edge; treeArgs the stored hashes queued
 	// for treeRows; treeSeq the log size the tree had at the last commit.
