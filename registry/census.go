@@ -17,11 +17,11 @@ import (
 // distribution, the list sizes at a few monthly instants and the records
 // filed per day (for statistics and the operator's dashboard).
 //
-// It is built by streaming the whole event log once and evaluating every
-// subject, and reused for a while (CensusCache). That is fine for a city;
-// a national registry would keep listings as a projection in the store
-// (updated with every event, like the decision table) and query it by
-// list and name instead.
+// A CensusCache keeps it up to date (census_inc.go): built once from the
+// facts projection (or loaded from the state an earlier run saved beside
+// the table's snapshot), then advanced by re-evaluating only the subjects
+// that events appended since concern and those whose state has changed by
+// itself since (a listing ended, a monthly instant slid past a change).
 type Census struct {
 	At       time.Time // the instant evaluated
 	Policy   string    // the hash of the policy in force
@@ -240,6 +240,9 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 	}
 	c.stMu.Lock()
 	defer c.stMu.Unlock()
+	if c.st == nil && !c.fromLog {
+		c.st = c.loadState(ctx, hash) // the state saved by an earlier run
+	}
 	if s := c.st; s != nil && s.hash == hash {
 		ok, err := c.advance(ctx, s, now)
 		if err != nil {
@@ -247,6 +250,9 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 			return nil, err
 		}
 		if ok {
+			if time.Since(s.saved) > censusSaveEvery {
+				c.saveState(ctx, s)
+			}
 			return s.snapshot(), nil
 		}
 	}
@@ -256,6 +262,7 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 		return nil, err
 	}
 	c.st = s
+	c.saveState(ctx, s)
 	return s.snapshot(), nil
 }
 

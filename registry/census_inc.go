@@ -41,7 +41,8 @@ type censusState struct {
 	listed map[string]bool  // subjects with public entries
 	total  int
 
-	reevaluated int // subjects re-evaluated by the last advance (-1: built anew)
+	reevaluated int       // subjects re-evaluated by the last advance (-1: built anew)
+	saved       time.Time // when the state was last saved (census_snapshot.go)
 }
 
 // contrib is one subject's part of the census.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -372,4 +374,82 @@ func TestS03CensusIncremental(t *testing.T) {
 	if last := compare("end"); last.Subjects <= first.Subjects && len(last.Entries) == 0 {
 		t.Errorf("the census did not move: %d subjects", last.Subjects)
 	}
+}
+
+// TestS03CensusSavedState: the census state saved beside the table's
+// snapshot is loaded by the next start and advanced over the events
+// appended since (not rebuilt), giving the census a fresh build gives; a
+// damaged file is refused and the census built anew.
+func TestS03CensusSavedState(t *testing.T) {
+	ctx := context.Background()
+	st, reg, c, path := factsCity(t, 800)
+	snap := path + ".table"
+	openReg := func() (*registry.Registry, *syncBuffer) {
+		logs := &syncBuffer{}
+		r, err := registry.Open(ctx, st, registry.Options{Now: c.now, Snapshot: snap, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, logs
+	}
+	opts := registry.CensusOptions{TTL: time.Nanosecond, Points: 3}
+	r1, _ := openReg()
+	if _, err := registry.NewCensusCache(r1, opts).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(snap + ".census"); err != nil {
+		t.Fatalf("no census state saved: %v", err)
+	}
+	// Later, more records.
+	c.t = c.t.Add(45 * 24 * time.Hour)
+	if _, err := reg.FileRecords(ctx, []*credo.Record{judgmentIn(c.t, "SAVED-1"), judgmentIn(c.t, "SAVED-2")}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() string {
+		cs, err := registry.NewCensusCache(reg, opts).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.MarshalIndent(cs, "", " ")
+		return string(b)
+	}
+	r2, logs := openReg()
+	cc := registry.NewCensusCache(r2, opts)
+	cs, err := cc.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "census state loaded") || registry.CensusReevaluated(cc) < 0 {
+		t.Fatalf("the saved state was not loaded and advanced:\n%s", logs)
+	}
+	got, _ := json.MarshalIndent(cs, "", " ")
+	if want := fresh(); string(got) != want {
+		t.Fatalf("the census from the saved state differs from a fresh build:\n%s", firstDiff(string(got), want))
+	}
+
+	// A damaged file: refused, the census built anew.
+	b, err := os.ReadFile(snap + ".census")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(snap+".census", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r3, logs := openReg()
+	cc = registry.NewCensusCache(r3, opts)
+	if cs, err = cc.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "census state not loaded") || registry.CensusReevaluated(cc) != -1 {
+		t.Errorf("a damaged census state was used:\n%s", logs)
+	}
+	if got, _ := json.MarshalIndent(cs, "", " "); string(got) != fresh() {
+		t.Error("the census built anew differs from a fresh build")
+	}
+}
+
+// judgmentIn is a record of the city's policy decided a day before at.
+func judgmentIn(at time.Time, caseRef string) *credo.Record {
+	return &credo.Record{Subject: "110105199001011232", Rule: "JUDGMENT_DEFAULT_ABILITY", Authority: "court.beijing.no1-intermediate", CaseRef: caseRef, DecidedAt: at.Add(-24 * time.Hour), EvidenceSHA256: evidence}
 }
