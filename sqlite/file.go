@@ -54,7 +54,11 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 			keys = append(keys, k)
 		}
 	}
-	existing, err := w.lookupRecords(keys)
+	lookup := w.lookupRecords
+	if b := w.bulk.Load(); b != nil {
+		lookup = func(keys []recKey) (map[recKey]*credo.Record, error) { return w.lookupBulk(b, keys) }
+	}
+	existing, err := lookup(keys)
 	if err != nil {
 		return nil, internal("FileRecords", err)
 	}
@@ -95,6 +99,7 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 	if err := w.insertRecords(created); err != nil {
 		return nil, err
 	}
+	w.noteBulk(created)
 	for _, i := range dups {
 		c := *res[i].Record
 		res[i].Record = &c
@@ -132,10 +137,11 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.records.exec(recArgs); err != nil {
 			return err
 		}
-		if err := w.subjEvs.exec(seArgs); err != nil {
+		seIns, factIns := w.recordInserts()
+		if err := seIns.exec(seArgs); err != nil {
 			return err
 		}
-		if err := w.factRows().exec(factArgs); err != nil {
+		if err := factIns.exec(factArgs); err != nil {
 			return err
 		}
 		if err := w.flushTree(); err != nil {
