@@ -27,7 +27,8 @@
 # directory, default a new one under /tmp, removed at the end unless
 # KEEP=1), PORT (default 18080), POLICY (default policies/beijing.yaml),
 # DRAFT (default policies/beijing-draft.yaml), END (default 2026-01-01),
-# BULK (1: load with --bulk).
+# BULK (1: load with --bulk), SKIP_LOAD (1: measure the registry already
+# loaded in CITY_DIR again, from step 2, with the current build).
 set -euo pipefail
 
 PEOPLE=${1:-22000000}
@@ -74,19 +75,27 @@ CREDO=$DIR/credo
 DB=$DIR/city.db
 
 # 1. Generate and load.
-bulk=()
-[ "$BULK" = 1 ] && bulk=(--bulk)
-t0=$(now)
-/usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
-	--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json"
-t1=$(now)
+if [ "${SKIP_LOAD:-0}" = 1 ] && [ -e "$DB" ]; then
+	say "load" "skipped (SKIP_LOAD=1): the registry loaded earlier in $DIR; that load's figures:"
+	secs_=$(sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' "$DIR/load.json" | head -1)
+	say "load wall" "$(awk -v s="$secs_" 'BEGIN {printf "%.1f s", s}')"
+	say "load rate" "$(sed -n 's/.*"records_per_second": *\([0-9.]*\).*/\1/p' "$DIR/load.json" | awk '{printf "%.0f records/s", $1}')"
+	[ -e "$DIR/load.time" ] && say "load peak RSS" "$(mib "$(rss_kb "$DIR/load.time")")"
+else
+	bulk=()
+	[ "$BULK" = 1 ] && bulk=(--bulk)
+	t0=$(now)
+	/usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
+		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json"
+	t1=$(now)
+	say "load mode" "$([ "$BULK" = 1 ] && echo 'bulk (--bulk, empty registry)' || echo 'batches of 10,000 through the registry (validation, notices)')"
+	say "load wall" "$(secs "$t0" "$t1")"
+	say "load rate" "$(awk -v n="$(sed -n 's/.*"records": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f records/s", n / (b - a)}')"
+	say "load peak RSS" "$(mib "$(rss_kb "$DIR/load.time")")"
+fi
 records=$(sed -n 's/.*"records": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)
 links=$(sed -n 's/.*"links": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)
-say "load mode" "$([ "$BULK" = 1 ] && echo 'bulk (--bulk, empty registry)' || echo 'batches of 10,000 through the registry (validation, notices)')"
 say "records" "$records (and $links links)"
-say "load wall" "$(secs "$t0" "$t1")"
-say "load rate" "$(awk -v n="$records" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f records/s", n / (b - a)}')"
-say "load peak RSS" "$(mib "$(rss_kb "$DIR/load.time")")"
 
 # 2. Disk.
 events=$(sqlite3 "$DB" "SELECT max(seq) FROM events" 2>/dev/null || echo "?")
@@ -137,6 +146,7 @@ serve_until_ready() {
 	for t in $(took "decision table built"); do say "$name: decision table built (full re-evaluation) in" "$t"; done
 	for t in $(took "decision table loaded"); do say "$name: decision table loaded from its snapshot in" "$t"; done
 	for t in $(took "starting: census built"); do say "$name: census built in" "$t"; done
+	for t in $(took "census state loaded"); do say "$name: census state loaded in" "$t"; done
 	kill -INT "$pid" # /usr/bin/time ignores SIGINT: the server's own
 	wait "$SERVE_PID" || true
 	SERVE_PID=
@@ -144,9 +154,10 @@ serve_until_ready() {
 }
 
 # 3. Serve without a snapshot: a full re-evaluation and the census.
-rm -f "$DB.table"
+rm -f "$DB.table" "$DB.table.census"
 serve_until_ready "serve without snapshot"
-# 4. Serve cold from the snapshot the first run saved.
+# 4. Serve cold from the snapshots the first run saved (the table's, and
+# the census state's).
 serve_until_ready "serve from snapshot"
 
 # 5. Simulate a draft.
