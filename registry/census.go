@@ -97,7 +97,8 @@ type CensusOptions struct {
 	// TTL is how long a census is reused (default 60 s).
 	TTL time.Duration
 	// Points is the number of monthly instants at which list sizes are
-	// counted: now and Points-1 months back (default 1: now only).
+	// counted: now and Points-1 months of 30 days back (default 1: now
+	// only).
 	Points int
 	// ServeStale, when set, answers a census older than the TTL at once
 	// (its As-of instant says how old it is) while a new one is built in
@@ -270,9 +271,7 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 func newCensus(pol *policy.Policy, hash string, now time.Time, points int) *Census {
 	cs := &Census{At: now, Policy: hash, Tiers: map[string]map[string]int{}, Unscored: map[string]map[string]int{},
 		Sizes: map[string][]int{}, Entries: map[string][]ListEntry{}, Filed: map[string]int{}}
-	for i := points - 1; i >= 0; i-- {
-		cs.Instants = append(cs.Instants, now.AddDate(0, -i, 0))
-	}
+	cs.Instants = censusInstants(now, points)
 	for _, l := range pol.Lists {
 		cs.Sizes[l.ID] = make([]int, len(cs.Instants))
 	}

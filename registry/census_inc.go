@@ -92,15 +92,24 @@ func newCensusState(pol *policy.Policy, hash string, points int, now time.Time) 
 	return s
 }
 
-// instants are the census instants at now: now and points-1 months back,
-// oldest first.
-func (s *censusState) instants(now time.Time) []time.Time {
-	out := make([]time.Time, 0, s.points)
-	for i := s.points - 1; i >= 0; i-- {
-		out = append(out, now.AddDate(0, -i, 0))
+// censusMonth is the step between the census instants: a month of 30
+// days, not a calendar month, so that the instants move with now as one
+// (now.AddDate(0, -1, 0) jumps back at the end of a month: 31 March and 1
+// April are both about 1 March) and a state seen at an instant holds,
+// exactly, until now passes its next change plus the months back.
+const censusMonth = 30 * 24 * time.Hour
+
+// censusInstants are the census instants at now: now and points-1 months
+// back, oldest first.
+func censusInstants(now time.Time, points int) []time.Time {
+	out := make([]time.Time, 0, points)
+	for i := points - 1; i >= 0; i-- {
+		out = append(out, now.Add(-time.Duration(i)*censusMonth))
 	}
 	return out
 }
+
+func (s *censusState) instants(now time.Time) []time.Time { return censusInstants(now, s.points) }
 
 // contribution evaluates one subject at the census instants of now. With
 // full, the facts are the projection's (no case references or names) and
@@ -126,12 +135,8 @@ func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *e
 		if !st.Next.IsZero() {
 			// Instant i is now, months back: the state it sees holds while
 			// the instant stays before st.Next, that is while now stays
-			// before st.Next plus those months (less three days: adding
-			// months to a month's end can overshoot by that much).
-			u := st.Next
-			if back := last - i; back > 0 {
-				u = u.AddDate(0, back, -3)
-			}
+			// before st.Next plus those months.
+			u := st.Next.Add(time.Duration(last-i) * censusMonth)
 			c.until = min(c.until, u.UnixNano())
 		}
 		if i < last {
