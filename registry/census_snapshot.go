@@ -29,18 +29,21 @@ const censusSaveEvery = 10 * time.Minute
 
 const censusFileMagic = "credo-census 1 "
 
+// censusFile is the body's first value; Subjects values follow, one
+// censusContribFile each (one gob value a subject, so that neither side
+// holds the whole encoding).
 type censusFile struct {
 	Policy   string
 	Points   int
 	At       time.Time
 	Seq      int64
 	LogHash  string
-	Subjects []string
-	Contribs []censusContribFile
+	Subjects int
 	Filed    []int64
 }
 
 type censusContribFile struct {
+	Subject string
 	Until   int64
 	Lists   []uint64
 	Tiers   []string
@@ -85,18 +88,7 @@ func (c *CensusCache) saveState(ctx context.Context, s *censusState) {
 		if err != nil {
 			return err
 		}
-		cf := censusFile{Policy: s.hash, Points: s.points, At: s.at, Seq: s.seq, LogHash: hash, Filed: s.filed}
-		cf.Subjects = make([]string, 0, len(s.subs))
-		cf.Contribs = make([]censusContribFile, 0, len(s.subs))
-		for subject, ct := range s.subs {
-			f := censusContribFile{Until: ct.until, Lists: ct.lists, Tiers: ct.tiers}
-			for _, la := range ct.entries {
-				f.Lists2 = append(f.Lists2, la.list)
-				f.Entries = append(f.Entries, la.e)
-			}
-			cf.Subjects = append(cf.Subjects, subject)
-			cf.Contribs = append(cf.Contribs, f)
-		}
+		cf := censusFile{Policy: s.hash, Points: s.points, At: s.at, Seq: s.seq, LogHash: hash, Subjects: len(s.subs), Filed: s.filed}
 		tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 		if err != nil {
 			return err
@@ -110,9 +102,21 @@ func (c *CensusCache) saveState(ctx context.Context, s *censusState) {
 		}
 		h := sha256.New()
 		bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
-		if err := gob.NewEncoder(bw).Encode(&cf); err != nil {
+		enc := gob.NewEncoder(bw)
+		if err := enc.Encode(&cf); err != nil {
 			tmp.Close()
 			return err
+		}
+		for subject, ct := range s.subs {
+			f := censusContribFile{Subject: subject, Until: ct.until, Lists: ct.lists, Tiers: ct.tiers}
+			for _, la := range ct.entries {
+				f.Lists2 = append(f.Lists2, la.list)
+				f.Entries = append(f.Entries, la.e)
+			}
+			if err := enc.Encode(&f); err != nil {
+				tmp.Close()
+				return err
+			}
 		}
 		if err := bw.Flush(); err != nil {
 			tmp.Close()
@@ -169,16 +173,23 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		if err != nil || len(line) != len(censusFileMagic)+65 || line[:len(censusFileMagic)] != censusFileMagic {
 			return nil, errors.New("not a census state file of this version")
 		}
+		// The digest first (one pass over the body), then the values.
 		h := sha256.New()
-		var cf censusFile
-		if err := gob.NewDecoder(io.TeeReader(br, h)).Decode(&cf); err != nil {
+		if _, err := io.Copy(h, br); err != nil {
 			return nil, err
 		}
-		io.Copy(h, br)
 		if hex.EncodeToString(h.Sum(nil)) != line[len(censusFileMagic):len(line)-1] {
 			return nil, errors.New("the file's digest does not match its body")
 		}
-		if cf.Policy != hash || cf.Points != c.opts.Points || cf.At.After(c.reg.Now()) || len(cf.Subjects) != len(cf.Contribs) {
+		if _, err := f.Seek(int64(len(line)), io.SeekStart); err != nil {
+			return nil, err
+		}
+		dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+		var cf censusFile
+		if err := dec.Decode(&cf); err != nil {
+			return nil, err
+		}
+		if cf.Policy != hash || cf.Points != c.opts.Points || cf.At.After(c.reg.Now()) {
 			return nil, nil // another policy or shape: build anew
 		}
 		if lh, err := c.logHashAt(ctx, cf.Seq); err != nil || lh != cf.LogHash {
@@ -191,8 +202,12 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		s := newCensusState(pol, hash, cf.Points, cf.At)
 		s.seq, s.filed = cf.Seq, cf.Filed
 		words := max((len(pol.Lists)+63)/64, 1)
-		for i, subject := range cf.Subjects {
-			f := cf.Contribs[i]
+		for i := range cf.Subjects {
+			var f censusContribFile
+			if err := dec.Decode(&f); err != nil {
+				return nil, err
+			}
+			subject := f.Subject
 			if len(f.Lists) != words*cf.Points || len(f.Tiers) != len(pol.Schemes) || len(f.Lists2) != len(f.Entries) {
 				return nil, fmt.Errorf("subject %d of the file does not fit the policy", i)
 			}
