@@ -29,7 +29,8 @@ func TestS03FactsBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE facts", "DROP TABLE facts_backfill", "DELETE FROM schema_version WHERE version = 93"} {
+	for _, q := range []string{"DROP TABLE facts", "DROP TABLE facts_backfill", "DROP TABLE bulk_facts", "DROP TABLE bulk_subject_events",
+		"DELETE FROM schema_version WHERE version >= 93"} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(q, err)
 		}
