@@ -117,6 +117,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 			subjects.Add(c.Subject, ev.Seq, c.Kind)
 		}
 		w.project(ev)
+		w.queueEventFacts(ev)
 		out[i] = ev
 	}
 	w.upsertSubjects(subjects)

@@ -205,6 +205,7 @@ func (w *writer) insertRecords(rs []*credo.Record) error {
 		}
 	}
 	defer w.flushTree() // queued after the events, in their transaction
+	w.queueFacts(rs)
 	if w.opts.CopyThreshold > 0 && n >= w.opts.CopyThreshold {
 		return w.copyRecords(rs, bodies, prevs, hashes, subjects)
 	}

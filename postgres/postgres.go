@@ -170,6 +170,10 @@ func OpenOptions(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			pool.Close()
 			return nil, internal("Open", fmt.Errorf("building the Merkle tree: %w", err))
 		}
+		if err := db.backfillFacts(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	}
 	db.w = newWriter(pool, opts)
 	db.reqs = make(chan *request, opts.MaxGroup)

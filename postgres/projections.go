@@ -109,6 +109,7 @@ func storedProjections(ctx context.Context, tx pgx.Tx) (*storecore.Projections, 
 				p.Policy(s1, s2, pgInstant(t1), pgInstant(t2), src, n1)
 			}},
 		{"SELECT record_id, seq, subject FROM notices", []any{&n1, &n2, &s1}, func() { p.Notice(n1, n2, s1) }},
+		{"SELECT subject, seq, body FROM facts", []any{&s1, &n1, &src}, func() { p.Fact(s1, n1, src) }},
 	}
 	for _, s := range steps {
 		rows, err := tx.Query(ctx, s.q)

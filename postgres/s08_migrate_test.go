@@ -38,7 +38,7 @@ func toFormat1(t *testing.T, dsn string, evs []credo.Event) {
 	mustExec(t, c, "UPDATE log_head SET hash = $1", prev)
 	mustExec(t, c, "DELETE FROM tree_hashes")
 	mustExec(t, c, "DELETE FROM schema_migrations WHERE version >= 90")
-	mustExec(t, c, "DROP TABLE subject_keys, seal_info") // 0095 comes after the conversion
+	mustExec(t, c, "DROP TABLE subject_keys, seal_info, facts, facts_backfill") // 0092 and 0093 come after the conversion
 	mustExec(t, c, "ALTER TABLE events ENABLE TRIGGER events_no_update")
 }
 

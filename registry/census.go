@@ -17,11 +17,11 @@ import (
 // distribution, the list sizes at a few monthly instants and the records
 // filed per day (for statistics and the operator's dashboard).
 //
-// It is built by streaming the whole event log once and evaluating every
-// subject, and reused for a while (CensusCache). That is fine for a city;
-// a national registry would keep listings as a projection in the store
-// (updated with every event, like the decision table) and query it by
-// list and name instead.
+// A CensusCache keeps it up to date (census_inc.go): built once from the
+// facts projection (or loaded from the state an earlier run saved beside
+// the table's snapshot), then advanced by re-evaluating only the subjects
+// that events appended since concern and those whose state has changed by
+// itself since (a listing ended, a monthly instant slid past a change).
 type Census struct {
 	At       time.Time // the instant evaluated
 	Policy   string    // the hash of the policy in force
@@ -97,7 +97,8 @@ type CensusOptions struct {
 	// TTL is how long a census is reused (default 60 s).
 	TTL time.Duration
 	// Points is the number of monthly instants at which list sizes are
-	// counted: now and Points-1 months back (default 1: now only).
+	// counted: now and Points-1 months of 30 days back (default 1: now
+	// only).
 	Points int
 	// ServeStale, when set, answers a census older than the TTL at once
 	// (its As-of instant says how old it is) while a new one is built in
@@ -112,6 +113,11 @@ type CensusOptions struct {
 type CensusCache struct {
 	reg  *Registry
 	opts CensusOptions
+
+	fromLog bool // build from the log even if the store keeps facts (tests)
+
+	stMu sync.Mutex   // held while the census state is built or advanced
+	st   *censusState // the census kept up to date (census_inc.go)
 
 	mu       sync.Mutex
 	cur      *Census
@@ -233,12 +239,39 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 	if err != nil {
 		return nil, err
 	}
-	loc := pol.Location()
+	c.stMu.Lock()
+	defer c.stMu.Unlock()
+	if c.st == nil && !c.fromLog {
+		c.st = c.loadState(ctx, hash) // the state saved by an earlier run
+	}
+	if s := c.st; s != nil && s.hash == hash {
+		ok, err := c.advance(ctx, s, now)
+		if err != nil {
+			c.st = nil // half advanced: build anew next time
+			return nil, err
+		}
+		if ok {
+			if time.Since(s.saved) > censusSaveEvery {
+				c.saveState(ctx, s)
+			}
+			return s.snapshot(), nil
+		}
+	}
+	s, err := c.initialCensus(ctx, pol, hash, now, workers)
+	if err != nil {
+		c.st = nil
+		return nil, err
+	}
+	c.st = s
+	c.saveState(ctx, s)
+	return s.snapshot(), nil
+}
+
+// newCensus returns an empty census at now under pol.
+func newCensus(pol *policy.Policy, hash string, now time.Time, points int) *Census {
 	cs := &Census{At: now, Policy: hash, Tiers: map[string]map[string]int{}, Unscored: map[string]map[string]int{},
 		Sizes: map[string][]int{}, Entries: map[string][]ListEntry{}, Filed: map[string]int{}}
-	for i := c.opts.Points - 1; i >= 0; i-- {
-		cs.Instants = append(cs.Instants, now.AddDate(0, -i, 0))
-	}
+	cs.Instants = censusInstants(now, points)
 	for _, l := range pol.Lists {
 		cs.Sizes[l.ID] = make([]int, len(cs.Instants))
 	}
@@ -246,47 +279,17 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 		cs.Tiers[sc.ID] = map[string]int{}
 		cs.Unscored[sc.ID] = map[string]int{}
 	}
-	// The log as a rebuild reads it, and each subject's facts as the
-	// decision table sees them (links and the linked organisations' events
-	// included, so listings that extend to a legal representative count).
-	head, _, err := c.reg.Store().Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lg, err := readLog(ctx, c.reg.Store(), head, workers)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	facts, _ := lg.Facts(c.reg.parser)
-	eng := c.reg.Engine()
-	last := len(cs.Instants) - 1
-	for _, f := range facts {
-		cs.countFiled(f, now, loc)
-		cs.Subjects++
-		for i, t := range cs.Instants {
-			st, err := eng.State(f, t, now)
-			if err != nil {
-				if i < last {
-					continue // before the first policy
-				}
-				return nil, err
-			}
-			for _, li := range st.Listings {
-				if s := cs.Sizes[li.List]; s != nil {
-					s[i]++
-				}
-			}
-			if i == last {
-				// Now: tiers and public entries.
-				cs.countTiers(st)
-				cs.addEntries(pol, f.ID, st, t)
-			}
+	return cs
+}
+
+// hasPublic reports whether a state has a listing published at t.
+func hasPublic(pol *policy.Policy, st *engine.State, t time.Time) bool {
+	for _, li := range st.Listings {
+		if l := pol.List(li.List); l != nil && pol.Published(l, li.Since, li.Until, t) {
+			return true
 		}
 	}
-	return cs, nil
+	return false
 }
 
 // Current returns the newest census under the policy in force without
@@ -312,30 +315,6 @@ func (c *CensusCache) Current(ctx context.Context) (*Census, error) {
 		return nil, credo.Errorf(credo.EUNAVAILABLE, "the public lists are being prepared (a census of the registry under the policy in force): try again in a few seconds")
 	}
 	return cur, nil
-}
-
-// countFiled counts the subject's records filed in the last 31 days, by
-// day.
-func (cs *Census) countFiled(f *engine.Facts, now time.Time, loc *time.Location) {
-	for _, ev := range f.Events {
-		if ev.Type == credo.EventRecordFiled && ev.Subject == f.ID.Canonical && now.Sub(ev.Recorded) < 31*24*time.Hour {
-			cs.Filed[ev.Recorded.In(loc).Format("2006-01-02")]++
-		}
-	}
-}
-
-// countTiers counts a subject's tier, or why it is unscored, per scheme.
-func (cs *Census) countTiers(st *engine.State) {
-	for _, sc := range st.Schemes {
-		if cs.Tiers[sc.Scheme] == nil {
-			continue
-		}
-		if sc.Scored {
-			cs.Tiers[sc.Scheme][sc.Tier]++
-		} else {
-			cs.Unscored[sc.Scheme][sc.Why]++
-		}
-	}
 }
 
 // addEntries adds a subject's public list entries at instant t: one per

@@ -16,6 +16,9 @@ import (
 // read into memory, or subject by subject when the log is longer than the
 // registry may hold (Options.RebuildInMemoryMax).
 func (r *Registry) fillTable(ctx context.Context, t *engine.Table, pol *policy.Policy, now time.Time) (int, error) {
+	if fr, ok := FactsReaderOf(r.store); ok {
+		return r.fillTableFromFacts(ctx, fr, t, pol, now)
+	}
 	head, _, err := r.store.Head(ctx)
 	if err != nil {
 		return 0, err

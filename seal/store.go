@@ -19,6 +19,7 @@ import (
 // commands need of a store. Both of Credo's stores are one.
 type Backend interface {
 	credo.RegistryStore
+	credo.FactsReader
 	credo.TokenStore
 	credo.CheckLog
 	credo.CheckCounter

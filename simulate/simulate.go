@@ -162,16 +162,6 @@ func Run(ctx context.Context, store registry.LogReader, current, draft engine.Ve
 	if opts.Threshold < 0 || opts.Threshold > 1 {
 		return nil, credo.FieldErrorf("threshold", "must be between 0 and 1, got %g", opts.Threshold)
 	}
-	start := time.Now()
-	facts, skipped, err := LoadFacts(ctx, store, opts.Parser)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range skipped {
-		opts.Logger.Warn("subject in the log no longer parses", "subject", s)
-	}
-	load := time.Since(start)
-
 	known := opts.Known
 	if known.IsZero() {
 		known = at
@@ -179,42 +169,45 @@ func Run(ctx context.Context, store registry.LogReader, current, draft engine.Ve
 	u := newUniverse(current.Policy, draft.Policy)
 	s := &sim{u: u, at: at, known: known, loc: current.Policy.Location(), opts: opts,
 		usesSubject: current.Policy.UsesSubject() || draft.Policy.UsesSubject()}
-	// The workers look at the context before every subject: one subject's
-	// two evaluations are bounded (policy.MaxPolicyCost for the
-	// conditions; microseconds in practice), so a simulation stops within
-	// about a subject's time of its context ending (the client went away,
-	// the server shuts down).
-	start = time.Now()
 	aggs := make([]*agg, opts.Workers)
-	var next atomic.Int64
-	const chunk = 256
-	var wg sync.WaitGroup
 	for w := range aggs {
-		a := s.newAgg()
-		aggs[w] = a
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(facts) {
-					return
-				}
-				for _, f := range facts[lo:min(lo+chunk, len(facts))] {
-					if ctx.Err() != nil {
-						return
-					}
-					a.subject(f)
-				}
-			}
-		}()
+		aggs[w] = s.newAgg()
 	}
-	wg.Wait()
+	var ev evaluated
+	var load time.Duration
+	start := time.Now()
+	if fr, ok := registry.FactsReaderOf(store); ok {
+		// The facts projection, streamed: each subject is evaluated as
+		// its range is read, and only the counts are kept.
+		var err error
+		if ev, err = s.stream(ctx, fr, aggs); err != nil {
+			return nil, err
+		}
+	} else {
+		facts, skipped, err := LoadFacts(ctx, store, opts.Parser)
+		if err != nil {
+			return nil, err
+		}
+		load = time.Since(start)
+		start = time.Now()
+		ev = evaluated{n: len(facts), skipped: skipped}
+		ev.first, ev.hasFirst = firstRecorded(facts)
+		if opts.Census != nil {
+			ev.seen = make(map[string]struct{}, len(facts))
+			for _, f := range facts {
+				ev.seen[f.ID.Canonical] = struct{}{}
+			}
+		}
+		s.evaluateAll(ctx, facts, aggs)
+	}
+	for _, sk := range ev.skipped {
+		opts.Logger.Warn("subject in the log no longer parses", "subject", sk)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if opts.Census != nil {
-		if err := s.census(ctx, facts, aggs); err != nil {
+		if err := s.census(ctx, ev.seen, aggs); err != nil {
 			return nil, err
 		}
 	}
@@ -223,18 +216,18 @@ func Run(ctx context.Context, store registry.LogReader, current, draft engine.Ve
 		total.merge(a)
 	}
 	r := s.report(total, current, draft)
-	r.Population.WithEvents = len(facts)
+	r.Population.WithEvents = ev.n
 	r.Population.Census = opts.Census != nil
 	if r.Population.Census {
-		r.Population.Note = fmt.Sprintf("All %d subjects of the census supplied (%d with events in the registry; those without events evaluated with no facts).", r.Population.Subjects, len(facts))
+		r.Population.Note = fmt.Sprintf("All %d subjects of the census supplied (%d with events in the registry; those without events evaluated with no facts).", r.Population.Subjects, ev.n)
 	} else {
-		r.Population.Note = fmt.Sprintf("The %d subjects with at least one event in the registry. Subjects without records are unknown to the registry and not counted: rates are rates among subjects with records, not among all residents.", len(facts))
+		r.Population.Note = fmt.Sprintf("The %d subjects with at least one event in the registry. Subjects without records are unknown to the registry and not counted: rates are rates among subjects with records, not among all residents.", ev.n)
 	}
-	if len(skipped) > 0 {
-		r.Population.Note += fmt.Sprintf(" %d subject identifiers in the log no longer parse and were left out.", len(skipped))
+	if len(ev.skipped) > 0 {
+		r.Population.Note += fmt.Sprintf(" %d subject identifiers in the log no longer parse and were left out.", len(ev.skipped))
 	}
 	r.At, r.Known = at.In(s.loc), known.In(s.loc)
-	if first, ok := firstRecorded(facts); ok && known.Before(first) {
+	if first, ok := ev.first, ev.hasFirst; ok && known.Before(first) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("nothing was known yet at %s: the registry's first event was recorded at %s, so both policies see no records and the report is empty (--known sets the instant whose knowledge is used; by default now)",
 			known.In(s.loc).Format(time.RFC3339), first.In(s.loc).Format(time.RFC3339)))
 	}
@@ -242,8 +235,8 @@ func Run(ctx context.Context, store registry.LogReader, current, draft engine.Ve
 	return r, nil
 }
 
-// LoadFacts reads the event log once, grouped by subject, into the facts
-// the engine evaluates — exactly as the registry builds its decision
+// LoadFacts reads the facts projection (or, from a store without one, the
+// event log once, grouped by subject) into the facts the engine evaluates — exactly as the registry builds its decision
 // table (registry.ReadLog: one sequence range per core, read concurrently):
 // a person's facts carry the links that name them and the facts of the
 // organisations they are linked to. It returns the subjects whose
@@ -252,14 +245,24 @@ func LoadFacts(ctx context.Context, store registry.LogReader, parser *ident.Pars
 	if parser == nil {
 		parser = &ident.Parser{}
 	}
-	lg, err := registry.ReadLog(ctx, store)
-	if err != nil {
-		return nil, nil, err
+	var facts []*engine.Facts
+	var skipped []string
+	if fr, ok := registry.FactsReaderOf(store); ok {
+		// The facts projection: no event body is read.
+		var err error
+		if facts, skipped, err = registry.ReadFacts(ctx, fr, parser); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		lg, err := registry.ReadLog(ctx, store)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		facts, skipped = lg.Facts(parser)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	facts, skipped := lg.Facts(parser)
 	// A stable order: the report (and its most-affected ties) must not
 	// depend on map iteration.
 	sort.Slice(facts, func(i, j int) bool { return facts[i].ID.Canonical < facts[j].ID.Canonical })
@@ -638,11 +641,7 @@ type defaultOutcome struct{ before, after *outcome }
 
 // census evaluates the subjects of the census that have no events: each
 // with no facts, by the engine, cached by what its state depends on.
-func (s *sim) census(ctx context.Context, facts []*engine.Facts, aggs []*agg) error {
-	seen := make(map[string]struct{}, len(facts))
-	for _, f := range facts {
-		seen[f.ID.Canonical] = struct{}{}
-	}
+func (s *sim) census(ctx context.Context, seen map[string]struct{}, aggs []*agg) error {
 	batches := make(chan []string, len(aggs))
 	var wg sync.WaitGroup
 	errs := make([]error, len(aggs))
@@ -882,4 +881,87 @@ func firstRecorded(facts []*engine.Facts) (time.Time, bool) {
 		}
 	}
 	return first, !first.IsZero()
+}
+
+// evaluated is what a simulation keeps of the subjects with events
+// besides the counts: how many, the earliest instant recorded, the
+// identifiers that no longer parse and, with a census, the identifiers.
+type evaluated struct {
+	n        int
+	first    time.Time
+	hasFirst bool
+	skipped  []string
+	seen     map[string]struct{}
+}
+
+// evaluateAll evaluates facts on the workers' aggregates. The workers look
+// at the context before every subject: one subject's two evaluations are
+// bounded (policy.MaxPolicyCost for the conditions; microseconds in
+// practice), so a simulation stops within about a subject's time of its
+// context ending (the client went away, the server shuts down).
+func (s *sim) evaluateAll(ctx context.Context, facts []*engine.Facts, aggs []*agg) {
+	var next atomic.Int64
+	const chunk = 256
+	var wg sync.WaitGroup
+	for _, a := range aggs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(facts) {
+					return
+				}
+				for _, f := range facts[lo:min(lo+chunk, len(facts))] {
+					if ctx.Err() != nil {
+						return
+					}
+					a.subject(f)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// stream evaluates every subject of the facts projection as it is read, a
+// subject range per worker (registry.ScanFacts), holding no subject's
+// facts once evaluated.
+func (s *sim) stream(ctx context.Context, fr credo.FactsReader, aggs []*agg) (evaluated, error) {
+	parts := make([]evaluated, len(aggs))
+	skipped, err := registry.ScanFacts(ctx, fr, s.opts.Parser, len(aggs), func(w int, f *engine.Facts) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		aggs[w].subject(f)
+		p := &parts[w]
+		p.n++
+		if first, ok := firstRecorded([]*engine.Facts{f}); ok && (!p.hasFirst || first.Before(p.first)) {
+			p.first, p.hasFirst = first, true
+		}
+		if s.opts.Census != nil {
+			if p.seen == nil {
+				p.seen = map[string]struct{}{}
+			}
+			p.seen[f.ID.Canonical] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		return evaluated{}, err
+	}
+	ev := evaluated{skipped: skipped}
+	if s.opts.Census != nil {
+		ev.seen = map[string]struct{}{}
+	}
+	for _, p := range parts {
+		ev.n += p.n
+		if p.hasFirst && (!ev.hasFirst || p.first.Before(ev.first)) {
+			ev.first, ev.hasFirst = p.first, true
+		}
+		for k := range p.seen {
+			ev.seen[k] = struct{}{}
+		}
+	}
+	return ev, nil
 }

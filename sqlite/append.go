@@ -89,6 +89,9 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		if err := w.project(ev); err != nil {
 			return nil, internal("Append", err)
 		}
+		if err := w.insertFacts(ev); err != nil {
+			return nil, internal("Append", err)
+		}
 		out[i] = ev
 	}
 	if err := w.upsertSubjects(subjects); err != nil {

@@ -56,7 +56,11 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 			keys = append(keys, k)
 		}
 	}
-	existing, err := w.lookupRecords(keys)
+	lookup := w.lookupRecords
+	if b := w.bulk.Load(); b != nil {
+		lookup = func(keys []recKey) (map[recKey]*credo.Record, error) { return w.lookupBulk(b, keys) }
+	}
+	existing, err := lookup(keys)
 	if err != nil {
 		return nil, internal("FileRecords", err)
 	}
@@ -97,6 +101,7 @@ func (w *writer) fileRecords(rs []*credo.Record) ([]credo.FileResult, error) {
 	if err := w.insertRecords(created); err != nil {
 		return nil, err
 	}
+	w.noteBulk(created)
 	for _, i := range dups {
 		c := *res[i].Record
 		res[i].Record = &c
@@ -116,6 +121,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
 	recArgs := make([]any, 0, cap(evArgs))
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
+	factArgs := make([]any, 0, 3*min(n, maxRowsPerInsert*16))
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	prevRaw := storecore.RawHash(w.hash) // the hash column of the event before
@@ -134,13 +140,17 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.records.exec(recArgs); err != nil {
 			return err
 		}
-		if err := w.subjEvs.exec(seArgs); err != nil {
+		seIns, factIns := w.recordInserts()
+		if err := seIns.exec(seArgs); err != nil {
+			return err
+		}
+		if err := factIns.exec(factArgs); err != nil {
 			return err
 		}
 		if err := w.flushTree(); err != nil {
 			return err
 		}
-		evArgs, recArgs, seArgs = evArgs[:0], recArgs[:0], seArgs[:0]
+		evArgs, recArgs, seArgs, factArgs = evArgs[:0], recArgs[:0], seArgs[:0], factArgs[:0]
 		return nil
 	}
 	for i := range rs {
@@ -167,6 +177,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt.UnixMicro(), body, prev, prevRaw)
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
 		seArgs = append(seArgs, r.Subject, r.ID)
+		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
 		subjects.Add(r.Subject, r.ID, "")
 		if len(evArgs) == cap(evArgs) {
 			if err := flush(); err != nil {

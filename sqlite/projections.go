@@ -120,6 +120,11 @@ func (db *DB) storedProjections(ctx context.Context, conn *sql.Conn) (*storecore
 			p.Notice(n1, n3, s1)
 			return err
 		}},
+		{"SELECT subject, seq, body FROM facts", func(r *sql.Rows) error {
+			err := r.Scan(&s1, &n1, &src)
+			p.Fact(s1, n1, src)
+			return err
+		}},
 	}
 	for _, s := range steps {
 		if err := scan(s.q, s.row); err != nil {

@@ -255,6 +255,12 @@ func (db *DB) open() error {
 		return err
 	}
 	db.w.noTree = db.opts.NoTree
+	if err := db.w.backfillFacts(); err != nil {
+		return err
+	}
+	if err := moveStaged(ctx, conn); err != nil { // a bulk load cut short
+		return internal("Open", err)
+	}
 	db.head.Store(&headState{seq: db.w.seq, hash: db.w.hash})
 
 	db.rdb, err = sql.Open("sqlite", dsn(db.path,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"credo"
@@ -31,6 +32,12 @@ type writer struct {
 	records   *multiInsert
 	subjEvs   *multiInsert
 	subjects  *multiInsert
+	facts     *multiInsert // the facts projection (facts.go)
+
+	// bulk is set during a bulk load (bulk.go); bulkSE and bulkFacts
+	// insert into its staging tables.
+	bulk              atomic.Pointer[bulkState]
+	bulkSE, bulkFacts *multiInsert
 
 	// tree is the Merkle tree's edge; treeArgs the stored hashes queued
 	// for treeRows; treeSeq the log size the tree had at the last commit.

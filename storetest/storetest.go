@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) credo.Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentOutcomes", testConcurrentOutcomes},
 		{"Tree", testTree},
+		{"Facts", testFacts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

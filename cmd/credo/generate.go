@@ -47,9 +47,9 @@ func newGenerateCmd() *cobra.Command {
 	var people, orgs, years, workers int
 	var seed int64
 	var polFile, out, linksOut, endFlag, db string
-	var quiet, asJSON bool
+	var quiet, asJSON, bulk bool
 	cmd := &cobra.Command{
-		Use:   "generate --policy FILE (--out FILE [--links FILE] | --db DB)",
+		Use:   "generate --policy FILE (--out FILE [--links FILE] | --db DB [--bulk])",
 		Short: "Generate a synthetic city: valid subjects and records at realistic frequencies",
 		Long: `Generate a synthetic city for tests and load tests: people with valid Resident
 Identity Card numbers spread over Beijing's districts and ages, organisations
@@ -104,7 +104,7 @@ years give about 100 million records.`,
 			bar := generateBar(stderr, city.Subjects(), quiet)
 			if db != "" {
 				sum.DB = db
-				sum.Records, sum.Refused, sum.Links, err = generateIntoStore(cmd, city, polFile, db, end.AddDate(-years, 0, -1), bar)
+				sum.Records, sum.Refused, sum.Links, err = generateIntoStore(cmd, city, polFile, db, end.AddDate(-years, 0, -1), bar, bulk)
 			} else {
 				err = writeOutput(out, cmd.OutOrStdout(), func(w io.Writer) error {
 					n, err := generateRecords(cmd, city, w, recFormat, workers, bar)
@@ -151,6 +151,7 @@ years give about 100 million records.`,
 	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "generate with this many goroutines (the output does not depend on it)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	f.BoolVar(&bulk, "bulk", false, "with --db: load in bulk (the same registry, byte for byte, built faster; see ingest --bulk)")
 	return cmd
 }
 
@@ -501,7 +502,7 @@ func writeLinks(city *synth.City, w io.Writer, format ingest.Format) (int, error
 // then validates and files the records in batches of 10,000, subjects in
 // order. Records the policy in force refuses are counted, the first
 // reported. It returns the records filed, refused and links appended.
-func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string, effective time.Time, bar *progressbar.ProgressBar) (filed, refused int64, links int, err error) {
+func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string, effective time.Time, bar *progressbar.ProgressBar, bulk bool) (filed, refused int64, links int, err error) {
 	ctx := cmd.Context()
 	st, err := openStore(storeFlag{db: db, dbSet: true}, false)
 	if err != nil {
@@ -530,6 +531,17 @@ func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string,
 		if _, _, err := reg.Publish(ctx, filepath.Base(polFile), src, effective); err != nil {
 			return 0, 0, 0, err
 		}
+	}
+	if bulk {
+		end, err := startBulk(ctx, st)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		defer func() {
+			if e := end(); err == nil {
+				err = e
+			}
+		}()
 	}
 	var batch []*credo.Event
 	appendLinks := func() error {

@@ -33,7 +33,10 @@ type services struct {
 	records  credo.RecordService
 	links    credo.LinkService
 	due      credo.DueProcessService
-	close    func()
+	// store is the registry's store when the services are local (nil
+	// with --server): for what only a registry's own store does (--bulk).
+	store store
+	close func()
 }
 
 // openServices returns the services of the server named by --server (the
@@ -56,7 +59,7 @@ func openServices(ctx context.Context, r *remoteFlags, db storeFlag) (*services,
 	}
 	l := registry.Services{R: reg}
 	checks := reg.NewChecks(st, registry.ChecksOptions{})
-	return &services{checks: loggedChecks{checks}, subjects: l, policies: l, records: l, links: l, due: l,
+	return &services{checks: loggedChecks{checks}, subjects: l, policies: l, records: l, links: l, due: l, store: st,
 		close: func() {
 			checks.Close(context.Background()) // every answered check is written already
 			st.Close()

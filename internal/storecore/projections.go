@@ -3,6 +3,7 @@ package storecore
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -37,7 +38,7 @@ type tableDigest struct {
 // ProjectionTables are the tables (and parts of tables) Projections digests,
 // in the order they are reported.
 var ProjectionTables = []string{"subject_events", "subjects", "records", "records.status",
-	"disputes", "repair_applications", "links", "policies", "notices"}
+	"disputes", "repair_applications", "links", "policies", "notices", "facts"}
 
 func (p *Projections) row(table string, fields ...string) {
 	if p.tables == nil {
@@ -125,6 +126,11 @@ func (p *Projections) Policy(hash, name, effective, published string, source []b
 // Notice adds a row of notices.
 func (p *Projections) Notice(recordID, seq int64, subject string) {
 	p.row("notices", i64(recordID), i64(seq), subject)
+}
+
+// Fact adds a row of facts (the body in hex).
+func (p *Projections) Fact(subject string, seq int64, body []byte) {
+	p.row("facts", subject, i64(seq), hex.EncodeToString(body))
 }
 
 // Compare returns the tables of stored that differ from want (the replay).
@@ -248,6 +254,9 @@ func (r *ProjectionReplay) Event(ev *credo.Event) {
 		r.p.Policy(pv.Hash, pv.Name, r.tm(pv.Effective), r.tm(pv.Published), pv.Source, ev.Seq)
 	case credo.EventNoticeIssued:
 		r.p.Notice(ev.Notice.RecordID, ev.Seq, ev.Subject)
+	}
+	for _, f := range FactRows(ev) {
+		r.p.Fact(f.Subject, f.Seq, f.Body)
 	}
 }
 
@@ -406,13 +415,16 @@ func (r *ProjectionReplay) Result(events int64, stored *Projections) credo.Proje
 type Tally map[string]int64
 
 // CountedTables are the tables a Tally counts.
-var CountedTables = []string{"subject_events", "records", "disputes", "repair_applications", "links", "policies", "notices"}
+var CountedTables = []string{"subject_events", "records", "disputes", "repair_applications", "links", "policies", "notices", "facts"}
 
 // Event adds the rows event gives: typ and subject are its columns, link
 // its link (link events only; nil otherwise).
 func (t Tally) Event(typ credo.EventType, subject string, link *credo.Link) {
 	ev := credo.Event{Type: typ, Subject: subject, Link: link}
 	t["subject_events"] += int64(len(Concerned(&ev)))
+	if HasFacts(typ) {
+		t["facts"] += int64(len(Concerned(&ev)))
+	}
 	switch typ {
 	case credo.EventRecordFiled:
 		t["records"]++
