@@ -497,6 +497,44 @@ func writeLinks(city *synth.City, w io.Writer, format ingest.Format) (int, error
 	return n, nil
 }
 
+// openGenerateRegistry opens the registry generate files into: a new
+// file, or one that holds policy publications only; it publishes the
+// policy (effective from effective) unless one is published.
+func openGenerateRegistry(cmd *cobra.Command, polFile, db string, effective time.Time) (store, *registry.Registry, error) {
+	ctx := cmd.Context()
+	st, err := openStore(storeFlag{db: db, dbSet: true}, false)
+	if err != nil {
+		return nil, nil, credo.FieldErrorf("--db", "%v", err)
+	}
+	reg, err := func() (*registry.Registry, error) {
+		evs, err := st.Events(ctx, 0, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if ev.Type != credo.EventPolicyPublished {
+				return nil, credo.FieldErrorf("--db", "%s already holds records or other events: generate into a new file", db)
+			}
+		}
+		reg, err := registry.Open(ctx, st, registry.Options{NoTable: true,
+			Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil || len(evs) > 0 {
+			return reg, err
+		}
+		src, err := os.ReadFile(polFile)
+		if err != nil {
+			return nil, credo.FieldErrorf("--policy", "%v", err)
+		}
+		_, _, err = reg.Publish(ctx, filepath.Base(polFile), src, effective)
+		return reg, err
+	}()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, reg, nil
+}
+
 // generateIntoStore files a city into a registry: it publishes the policy
 // (effective from effective) unless one is published, appends the links,
 // then validates and files the records in batches of 10,000, subjects in
@@ -504,34 +542,11 @@ func writeLinks(city *synth.City, w io.Writer, format ingest.Format) (int, error
 // reported. It returns the records filed, refused and links appended.
 func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string, effective time.Time, bar *progressbar.ProgressBar, bulk bool) (filed, refused int64, links int, err error) {
 	ctx := cmd.Context()
-	st, err := openStore(storeFlag{db: db, dbSet: true}, false)
+	st, reg, err := openGenerateRegistry(cmd, polFile, db, effective)
 	if err != nil {
-		return 0, 0, 0, credo.FieldErrorf("--db", "%v", err)
+		return 0, 0, 0, err
 	}
 	defer st.Close()
-	evs, err := st.Events(ctx, 0, 1000)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	for _, ev := range evs {
-		if ev.Type != credo.EventPolicyPublished {
-			return 0, 0, 0, credo.FieldErrorf("--db", "%s already holds records or other events: generate into a new file", db)
-		}
-	}
-	reg, err := registry.Open(ctx, st, registry.Options{NoTable: true,
-		Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	if len(evs) == 0 {
-		src, err := os.ReadFile(polFile)
-		if err != nil {
-			return 0, 0, 0, credo.FieldErrorf("--policy", "%v", err)
-		}
-		if _, _, err := reg.Publish(ctx, filepath.Base(polFile), src, effective); err != nil {
-			return 0, 0, 0, err
-		}
-	}
 	if bulk {
 		end, err := startBulk(ctx, st)
 		if err != nil {
