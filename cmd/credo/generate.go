@@ -502,7 +502,7 @@ func writeLinks(city *synth.City, w io.Writer, format ingest.Format) (int, error
 // policy (effective from effective) unless one is published.
 func openGenerateRegistry(cmd *cobra.Command, polFile, db string, effective time.Time) (store, *registry.Registry, error) {
 	ctx := cmd.Context()
-	st, err := openStore(storeFlag{db: db, dbSet: true}, false)
+	st, err := openStoreInit(cmd, storeFlag{db: db, dbSet: true}) // a new file is sealed, as init and demo make it
 	if err != nil {
 		return nil, nil, credo.FieldErrorf("--db", "%v", err)
 	}
