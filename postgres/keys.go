@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 var (
@@ -62,25 +63,14 @@ func (db *DB) SubjectKeys(ctx context.Context, pseudonyms []string) ([]credo.Sub
 // AllSubjectKeys calls fn for every stored key after the pseudonym after,
 // in pseudonym order.
 func (db *DB) AllSubjectKeys(ctx context.Context, after string, fn func(credo.SubjectKey) error) error {
-	for {
-		rows, err := db.pool.Query(ctx, `SELECT `+keyCols+` FROM subject_keys WHERE pseudonym > $1 ORDER BY pseudonym LIMIT 10000`, after)
+	return storecore.PageKeys(after, func(after string) ([]credo.SubjectKey, error) {
+		rows, err := db.pool.Query(ctx, `SELECT `+keyCols+` FROM subject_keys WHERE pseudonym > $1 ORDER BY pseudonym LIMIT $2`, after, storecore.KeyPage)
 		if err != nil {
-			return internal("AllSubjectKeys", err)
+			return nil, internal("AllSubjectKeys", err)
 		}
 		batch, err := scanKeys(rows)
-		if err != nil {
-			return internal("AllSubjectKeys", err)
-		}
-		for _, k := range batch {
-			if err := fn(k); err != nil {
-				return err
-			}
-		}
-		if len(batch) < 10000 {
-			return nil
-		}
-		after = batch[len(batch)-1].Pseudonym
-	}
+		return batch, internal("AllSubjectKeys", err)
+	}, fn)
 }
 
 // RewrapSubjectKeys replaces the wrapping of the given keys in one

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/internal/storecore"
 )
 
 var (
@@ -91,34 +92,23 @@ func (db *DB) SubjectKeys(ctx context.Context, pseudonyms []string) ([]credo.Sub
 // AllSubjectKeys calls fn for every stored key after the pseudonym after,
 // in pseudonym order.
 func (db *DB) AllSubjectKeys(ctx context.Context, after string, fn func(credo.SubjectKey) error) error {
-	for {
+	return storecore.PageKeys(after, func(after string) ([]credo.SubjectKey, error) {
 		rows, err := db.rdb.QueryContext(ctx, `SELECT pseudonym, kek_id, wrapped, sealed_id FROM subject_keys
-			WHERE pseudonym > ? ORDER BY pseudonym LIMIT 10000`, after)
+			WHERE pseudonym > ? ORDER BY pseudonym LIMIT ?`, after, storecore.KeyPage)
 		if err != nil {
-			return internal("AllSubjectKeys", err)
+			return nil, internal("AllSubjectKeys", err)
 		}
+		defer rows.Close()
 		var batch []credo.SubjectKey
 		for rows.Next() {
 			var k credo.SubjectKey
 			if err := rows.Scan(&k.Pseudonym, &k.KEKID, &k.Wrapped, &k.SealedID); err != nil {
-				rows.Close()
-				return internal("AllSubjectKeys", err)
+				return nil, internal("AllSubjectKeys", err)
 			}
 			batch = append(batch, k)
 		}
-		if err := rows.Close(); err != nil {
-			return internal("AllSubjectKeys", err)
-		}
-		for _, k := range batch {
-			if err := fn(k); err != nil {
-				return err
-			}
-		}
-		if len(batch) < 10000 {
-			return nil
-		}
-		after = batch[len(batch)-1].Pseudonym
-	}
+		return batch, internal("AllSubjectKeys", rows.Err())
+	}, fn)
 }
 
 // RewrapSubjectKeys replaces the wrapping of the given keys in one
