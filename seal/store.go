@@ -481,8 +481,15 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 			n.Party = &party
 		}
 	}
+	sealed := pl
+	if ev.Notice != nil && ev.Notice.Template != 0 {
+		// A notice rendered from its facts: like the plain log (see
+		// credo.CanonicalEncoding), the seal keeps the facts and not the
+		// texts, which are rendered again from them when read.
+		sealed.TextEN, sealed.TextZH = "", ""
+	}
 	var buf [96]byte
-	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), pl.encode())
+	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), sealed.encode())
 	return &pl
 }
 
