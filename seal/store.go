@@ -309,6 +309,7 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 		return nil, err
 	}
 	var rows []credo.SubjectKey
+	made := map[string]*dataKey{} // the keys created here, by pseudonym
 	for p, id := range ids {
 		if out[p] != nil {
 			if out[p].id != id {
@@ -328,6 +329,8 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 		if err != nil {
 			return nil, err
 		}
+		k.id = id
+		made[p] = k
 		rows = append(rows, credo.SubjectKey{Pseudonym: p, KEKID: s.wrap.ID(), Wrapped: wrapped, SealedID: k.seal(idAAD(p), []byte(id))})
 	}
 	if len(rows) == 0 {
@@ -337,10 +340,18 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 	if err != nil {
 		return nil, err
 	}
+	mine := make(map[string]*credo.SubjectKey, len(rows))
+	for i := range rows {
+		mine[rows[i].Pseudonym] = &rows[i]
+	}
 	for _, row := range stored {
-		k, err := s.unwrapRow(row)
-		if err != nil {
-			return nil, err
+		k := made[row.Pseudonym]
+		if w := mine[row.Pseudonym]; k == nil || w.KEKID != row.KEKID || !bytes.Equal(w.Wrapped, row.Wrapped) || !bytes.Equal(w.SealedID, row.SealedID) {
+			// Not the key written here (another writer's came first):
+			// unwrap the stored one.
+			if k, err = s.unwrapRow(row); err != nil {
+				return nil, err
+			}
 		}
 		s.remember(row.Pseudonym, k)
 		out[row.Pseudonym] = k
@@ -620,9 +631,15 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 	}
 	ids := make(map[string]string, len(rs))
 	ps := make([]string, len(rs))
+	byID := make(map[string]string, len(rs)) // a subject's records hash once
 	for i, r := range rs {
-		ps[i] = s.h.Pseudonym(r.Subject)
-		ids[ps[i]] = r.Subject
+		p, ok := byID[r.Subject]
+		if !ok {
+			p = s.h.Pseudonym(r.Subject)
+			byID[r.Subject] = p
+			ids[p] = r.Subject
+		}
+		ps[i] = p
 	}
 	keys, err := s.ensure(ctx, ids)
 	if err != nil {
