@@ -433,14 +433,13 @@ func eventAAD(buf []byte, p string, t credo.EventType) []byte {
 	return append(append(append(append(buf[:0], "credo event\x00"...), p...), 0), t...)
 }
 
-// sealRecord returns the record as the store keeps it.
-func (s *Store) sealRecord(r *credo.Record, p string, k *dataKey) *credo.Record {
-	c := *r
+// sealRecord sets c to the record as the store keeps it.
+func (s *Store) sealRecord(c, r *credo.Record, p string, k *dataKey) {
+	*c = *r
 	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode()
 	c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName = p, s.h.CaseRef(r.Authority, r.CaseRef), "", ""
 	var buf [96]byte
 	c.Sealed = k.seal(recordAAD(buf[:], p), pl)
-	return &c
 }
 
 // openRecord opens a stored record in place; false if its key is gone.
@@ -646,13 +645,16 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 		return nil, err
 	}
 	sealed := make([]*credo.Record, len(rs))
+	recs := make([]credo.Record, len(rs)) // one allocation, not one a record
 	for i, r := range rs {
-		sealed[i] = s.sealRecord(r, ps[i], keys[ps[i]])
+		sealed[i] = &recs[i]
+		s.sealRecord(sealed[i], r, ps[i], keys[ps[i]])
 	}
 	res, err := s.in.FileRecords(ctx, sealed)
 	if err != nil {
 		return nil, s.conflict(ctx, rs, err)
 	}
+	opened := make([]credo.Record, len(res))
 	for i := range res {
 		if res[i].Record == nil {
 			continue
@@ -660,15 +662,16 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 		// The stored record is the sealed one passed (or, not created,
 		// equal to it: SameFiling compares the sealed bytes), so it opens
 		// to the caller's fields without decrypting.
-		c := *res[i].Record
+		c := &opened[i]
+		*c = *res[i].Record
 		if c.Subject != ps[i] || !bytes.Equal(c.Sealed, sealed[i].Sealed) {
-			if !openRecord(&c, keys) {
+			if !openRecord(c, keys) {
 				return nil, credo.Errorf(credo.EINTERNAL, "a record just filed does not open")
 			}
 		} else {
 			c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName, c.Sealed = rs[i].Subject, rs[i].CaseRef, rs[i].EvidenceURI, rs[i].SubjectName, nil
 		}
-		res[i].Record = &c
+		res[i].Record = c
 	}
 	return res, nil
 }
