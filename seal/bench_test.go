@@ -212,3 +212,22 @@ func BenchmarkE07SealedCheck(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkE07Ingest is one bulk ingest of the benchmarks' city, sealed
+// or not: the ingest half of BenchmarkE07SealingOverhead alone, to profile
+// (-cpuprofile with -bench 'E07Ingest/sealed=true').
+func BenchmarkE07Ingest(b *testing.B) {
+	c := newBenchCity(b, benchPeople())
+	for _, sealed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sealed=%v", sealed), func(b *testing.B) {
+			dir := b.TempDir()
+			n := 0
+			for b.Loop() {
+				n++
+				_, _, st := c.ingest(b, filepath.Join(dir, fmt.Sprintf("i%d.db", n)), sealed)
+				st.Close()
+			}
+			b.ReportMetric(float64(len(c.records)), "records")
+		})
+	}
+}

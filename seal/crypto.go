@@ -18,26 +18,39 @@ var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(bas
 
 // hasher computes the keyed hashes of one lookup secret.
 type hasher struct {
-	pool sync.Pool
+	pool sync.Pool // of *macBuf
+}
+
+// macBuf is an HMAC with a scratch buffer: the message is assembled in it
+// and written once, and the sum written after it, so that a keyed hash
+// allocates nothing but its result.
+type macBuf struct {
+	h   hash.Hash
+	buf []byte
 }
 
 func newHasher(secret []byte) *hasher {
 	key := append([]byte(nil), secret...)
-	return &hasher{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	return &hasher{pool: sync.Pool{New: func() any { return &macBuf{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }}}
 }
 
+// sum returns the keyed hash of tag and parts, each part after a zero
+// byte, as lowercase base32 of its first 16 bytes.
 func (h *hasher) sum(tag string, parts ...string) string {
-	m := h.pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(tag))
+	m := h.pool.Get().(*macBuf)
+	b := append(m.buf[:0], tag...)
 	for _, p := range parts {
-		m.Write([]byte{0})
-		m.Write([]byte(p))
+		b = append(append(b, 0), p...)
 	}
-	var buf [sha256.Size]byte
-	s := m.Sum(buf[:0])
+	m.h.Reset()
+	m.h.Write(b)
+	n := len(b)
+	b = m.h.Sum(b)
+	var out [26]byte // base32 of 16 bytes, unpadded
+	b32.Encode(out[:], b[n:n+16])
+	m.buf = b[:0]
 	h.pool.Put(m)
-	return b32.EncodeToString(s[:16])
+	return string(out[:])
 }
 
 // Pseudonym returns the pseudonym a sealed store knows a canonical
@@ -69,7 +82,7 @@ func IsPseudonym(s string) bool {
 type dataKey struct {
 	id    string // the canonical identifier
 	aead  cipher.AEAD
-	nonce sync.Pool // HMACs under the key that derives deterministic nonces
+	nonce sync.Pool // *macBuf: HMACs under the key that derives deterministic nonces
 }
 
 func newDataKey(raw []byte) (*dataKey, error) {
@@ -79,7 +92,7 @@ func newDataKey(raw []byte) (*dataKey, error) {
 	}
 	nk := mac(raw, "credo nonce")
 	k := &dataKey{aead: a}
-	k.nonce.New = func() any { return hmac.New(sha256.New, nk) }
+	k.nonce.New = func() any { return &macBuf{h: hmac.New(sha256.New, nk)} }
 	return k, nil
 }
 
@@ -96,18 +109,17 @@ const blobVersion = 1
 // bytes, so that re-filing an identical record is recognised as such and
 // the log's encoding stays canonical.
 func (k *dataKey) seal(aad, plain []byte) []byte {
-	m := k.nonce.Get().(hash.Hash)
-	m.Reset()
-	m.Write(aad)
-	m.Write([]byte{0})
-	m.Write(plain)
-	var sum [sha256.Size]byte
-	nonce := m.Sum(sum[:0])[:k.aead.NonceSize()]
-	k.nonce.Put(m)
-	out := make([]byte, 1, 1+len(nonce)+len(plain)+k.aead.Overhead())
+	m := k.nonce.Get().(*macBuf)
+	b := append(append(append(m.buf[:0], aad...), 0), plain...)
+	m.h.Reset()
+	m.h.Write(b)
+	ns := k.aead.NonceSize()
+	out := make([]byte, 1, 1+sha256.Size+len(plain)+k.aead.Overhead())
 	out[0] = blobVersion
-	out = append(out, nonce...)
-	return k.aead.Seal(out, nonce, plain, aad)
+	out = m.h.Sum(out)[:1+ns] // the nonce: the first bytes of the HMAC
+	m.buf = b[:0]
+	k.nonce.Put(m)
+	return k.aead.Seal(out, out[1:1+ns], plain, aad)
 }
 
 var errOpen = errors.New("sealed data cannot be opened with this key")

@@ -309,6 +309,7 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 		return nil, err
 	}
 	var rows []credo.SubjectKey
+	made := map[string]*dataKey{} // the keys created here, by pseudonym
 	for p, id := range ids {
 		if out[p] != nil {
 			if out[p].id != id {
@@ -328,6 +329,8 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 		if err != nil {
 			return nil, err
 		}
+		k.id = id
+		made[p] = k
 		rows = append(rows, credo.SubjectKey{Pseudonym: p, KEKID: s.wrap.ID(), Wrapped: wrapped, SealedID: k.seal(idAAD(p), []byte(id))})
 	}
 	if len(rows) == 0 {
@@ -337,10 +340,18 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 	if err != nil {
 		return nil, err
 	}
+	mine := make(map[string]*credo.SubjectKey, len(rows))
+	for i := range rows {
+		mine[rows[i].Pseudonym] = &rows[i]
+	}
 	for _, row := range stored {
-		k, err := s.unwrapRow(row)
-		if err != nil {
-			return nil, err
+		k := made[row.Pseudonym]
+		if w := mine[row.Pseudonym]; k == nil || w.KEKID != row.KEKID || !bytes.Equal(w.Wrapped, row.Wrapped) || !bytes.Equal(w.SealedID, row.SealedID) {
+			// Not the key written here (another writer's came first):
+			// unwrap the stored one.
+			if k, err = s.unwrapRow(row); err != nil {
+				return nil, err
+			}
 		}
 		s.remember(row.Pseudonym, k)
 		out[row.Pseudonym] = k
@@ -422,14 +433,13 @@ func eventAAD(buf []byte, p string, t credo.EventType) []byte {
 	return append(append(append(append(buf[:0], "credo event\x00"...), p...), 0), t...)
 }
 
-// sealRecord returns the record as the store keeps it.
-func (s *Store) sealRecord(r *credo.Record, p string, k *dataKey) *credo.Record {
-	c := *r
+// sealRecord sets c to the record as the store keeps it.
+func (s *Store) sealRecord(c, r *credo.Record, p string, k *dataKey) {
+	*c = *r
 	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode()
 	c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName = p, s.h.CaseRef(r.Authority, r.CaseRef), "", ""
 	var buf [96]byte
 	c.Sealed = k.seal(recordAAD(buf[:], p), pl)
-	return &c
 }
 
 // openRecord opens a stored record in place; false if its key is gone.
@@ -481,8 +491,15 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 			n.Party = &party
 		}
 	}
+	sealed := pl
+	if ev.Notice != nil && ev.Notice.Template != 0 {
+		// A notice rendered from its facts: like the plain log (see
+		// credo.CanonicalEncoding), the seal keeps the facts and not the
+		// texts, which are rendered again from them when read.
+		sealed.TextEN, sealed.TextZH = "", ""
+	}
 	var buf [96]byte
-	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), pl.encode())
+	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), sealed.encode())
 	return &pl
 }
 
@@ -613,22 +630,31 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 	}
 	ids := make(map[string]string, len(rs))
 	ps := make([]string, len(rs))
+	byID := make(map[string]string, len(rs)) // a subject's records hash once
 	for i, r := range rs {
-		ps[i] = s.h.Pseudonym(r.Subject)
-		ids[ps[i]] = r.Subject
+		p, ok := byID[r.Subject]
+		if !ok {
+			p = s.h.Pseudonym(r.Subject)
+			byID[r.Subject] = p
+			ids[p] = r.Subject
+		}
+		ps[i] = p
 	}
 	keys, err := s.ensure(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	sealed := make([]*credo.Record, len(rs))
+	recs := make([]credo.Record, len(rs)) // one allocation, not one a record
 	for i, r := range rs {
-		sealed[i] = s.sealRecord(r, ps[i], keys[ps[i]])
+		sealed[i] = &recs[i]
+		s.sealRecord(sealed[i], r, ps[i], keys[ps[i]])
 	}
 	res, err := s.in.FileRecords(ctx, sealed)
 	if err != nil {
 		return nil, s.conflict(ctx, rs, err)
 	}
+	opened := make([]credo.Record, len(res))
 	for i := range res {
 		if res[i].Record == nil {
 			continue
@@ -636,15 +662,16 @@ func (s *Store) FileRecords(ctx context.Context, rs []*credo.Record) ([]credo.Fi
 		// The stored record is the sealed one passed (or, not created,
 		// equal to it: SameFiling compares the sealed bytes), so it opens
 		// to the caller's fields without decrypting.
-		c := *res[i].Record
+		c := &opened[i]
+		*c = *res[i].Record
 		if c.Subject != ps[i] || !bytes.Equal(c.Sealed, sealed[i].Sealed) {
-			if !openRecord(&c, keys) {
+			if !openRecord(c, keys) {
 				return nil, credo.Errorf(credo.EINTERNAL, "a record just filed does not open")
 			}
 		} else {
 			c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName, c.Sealed = rs[i].Subject, rs[i].CaseRef, rs[i].EvidenceURI, rs[i].SubjectName, nil
 		}
-		res[i].Record = &c
+		res[i].Record = c
 	}
 	return res, nil
 }

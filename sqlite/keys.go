@@ -36,16 +36,27 @@ func (db *DB) EnsureSubjectKeys(ctx context.Context, keys []credo.SubjectKey) ([
 		return nil, internal("EnsureSubjectKeys", err)
 	}
 	defer st.Close()
-	ps := make([]string, len(keys))
-	for i, k := range keys {
-		if _, err := st.ExecContext(ctx, k.Pseudonym, k.KEKID, k.Wrapped, k.SealedID); err != nil {
+	// A key inserted is stored as given; only those another writer stored
+	// first are read back.
+	out := make([]credo.SubjectKey, 0, len(keys))
+	var ps []string
+	for _, k := range keys {
+		res, err := st.ExecContext(ctx, k.Pseudonym, k.KEKID, k.Wrapped, k.SealedID)
+		if err != nil {
 			return nil, internal("EnsureSubjectKeys", err)
 		}
-		ps[i] = k.Pseudonym
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			out = append(out, k)
+		} else {
+			ps = append(ps, k.Pseudonym)
+		}
 	}
-	out, err := subjectKeys(ctx, tx, ps)
-	if err != nil {
-		return nil, internal("EnsureSubjectKeys", err)
+	if len(ps) > 0 {
+		stored, err := subjectKeys(ctx, tx, ps)
+		if err != nil {
+			return nil, internal("EnsureSubjectKeys", err)
+		}
+		out = append(out, stored...)
 	}
 	return out, internal("EnsureSubjectKeys", tx.Commit())
 }

@@ -25,6 +25,11 @@ var (
 	Latest = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// instantOK reports whether CheckInstant accepts t.
+func instantOK(t time.Time) bool {
+	return !t.IsZero() && !t.Before(Earliest) && t.Before(Latest)
+}
+
 // CheckInstant refuses an instant outside [Earliest, Latest) with the
 // field and the reason. The zero instant is refused too: where a time is
 // optional, check it only when it is set.
@@ -45,6 +50,9 @@ func CheckInstant(field string, t time.Time) error {
 // cannot serve notice of a decision not yet made). field names a field of
 // the record (the bare name, or records[i].name).
 func CheckRecordDates(r *credo.Record, field func(string) string) error {
+	if instantOK(r.DecidedAt) && (r.NotifiedAt.IsZero() || instantOK(r.NotifiedAt) && !r.NotifiedAt.Before(r.DecidedAt)) {
+		return nil // the common case, without naming the fields (a bulk filing validates every record)
+	}
 	if err := CheckInstant(field("decided_at"), r.DecidedAt); err != nil {
 		return err
 	}
