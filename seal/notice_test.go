@@ -76,4 +76,13 @@ func TestE07SealedNoticeKeepsFacts(t *testing.T) {
 	if strings.Contains(string(stored.Sealed), r.CaseRef) || stored.Notice.CaseRef == r.CaseRef {
 		t.Error("the stored notice holds the case reference in clear")
 	}
+	// The digests of the texts sent are sealed too: in clear they would
+	// confirm a guess of the whole text (name, case) to whoever holds the
+	// file, erased or not. Opened, the notice has them, and they match.
+	if stored.Notice.TextSHA256 != (credo.NoticeText{}) {
+		t.Errorf("the stored notice holds the digests of its texts in clear: %+v", stored.Notice.TextSHA256)
+	}
+	if n.TextSHA256.EN != credo.HashBytes([]byte(text.EN)) || n.TextSHA256.ZH != credo.HashBytes([]byte(text.ZH)) {
+		t.Errorf("the opened notice's digests %+v are not those of its texts", n.TextSHA256)
+	}
 }

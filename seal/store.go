@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -384,6 +385,10 @@ func (s *Store) idOf(ctx context.Context, p string) (string, error) {
 
 // personal is what a sealed blob holds: the personal fields of one
 // record or event.
+// digestMark starts a sealed text field that holds the digest of a text
+// rendered from facts, not the text (no notice text starts with it).
+const digestMark = "\x00sha256:"
+
 type personal struct {
 	CaseRef, EvidenceURI, Name, Reason, Grounds, Statement, HowToObject, TextEN, TextZH, OrgName string
 }
@@ -495,8 +500,13 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 	if ev.Notice != nil && ev.Notice.Template != 0 {
 		// A notice rendered from its facts: like the plain log (see
 		// credo.CanonicalEncoding), the seal keeps the facts and not the
-		// texts, which are rendered again from them when read.
-		sealed.TextEN, sealed.TextZH = "", ""
+		// texts, which are rendered again from them when read. The
+		// digests of the texts sent go into the seal in their place: in
+		// clear, they would let whoever holds the file confirm a guess of
+		// a notice's whole text (a name and a case), even after erasure.
+		n := ev.Notice
+		sealed.TextEN, sealed.TextZH = digestMark+n.TextSHA256.EN, digestMark+n.TextSHA256.ZH
+		n.TextSHA256 = credo.NoticeText{}
 	}
 	var buf [96]byte
 	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), sealed.encode())
@@ -572,6 +582,13 @@ func applyPersonal(ev *credo.Event, k *dataKey, pl *personal, keys map[string]*d
 	case ev.Notice != nil:
 		n := ev.Notice
 		n.Subject, n.SubjectName, n.CaseRef, n.HowToObject, n.Text = k.id, pl.Name, pl.CaseRef, pl.HowToObject, credo.NoticeText{EN: pl.TextEN, ZH: pl.TextZH}
+		en, okEN := strings.CutPrefix(pl.TextEN, digestMark)
+		zh, okZH := strings.CutPrefix(pl.TextZH, digestMark)
+		if n.Template != 0 && okEN && okZH {
+			// The sealed digests of a notice rendered from its facts (a
+			// notice sealed before they were sealed keeps them in clear).
+			n.Text, n.TextSHA256 = credo.NoticeText{}, credo.NoticeText{EN: en, ZH: zh}
+		}
 		if n.Party != nil {
 			n.Party.Org, n.Party.OrgName = idIn(keys, n.Party.Org), pl.OrgName
 		}
