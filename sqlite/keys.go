@@ -189,20 +189,8 @@ func (db *DB) truncateWAL(ctx context.Context, conn *sql.Conn) error {
 
 // SealInfo returns what the registry records about its sealing.
 func (db *DB) SealInfo(ctx context.Context) (map[string]string, error) {
-	rows, err := db.rdb.QueryContext(ctx, "SELECT name, value FROM seal_info")
-	if err != nil {
-		return nil, internal("SealInfo", err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var n, v string
-		if err := rows.Scan(&n, &v); err != nil {
-			return nil, internal("SealInfo", err)
-		}
-		out[n] = v
-	}
-	return out, internal("SealInfo", rows.Err())
+	out, err := storecore.SealInfo(ctx, connQuerier{db.rdb})
+	return out, internal("SealInfo", err)
 }
 
 // SetSealInfo records one value about the registry's sealing.

@@ -1,6 +1,10 @@
 package storecore
 
-import "credo"
+import (
+	"context"
+
+	"credo"
+)
 
 // KeyPage is how many subject keys one page of AllSubjectKeys reads.
 const KeyPage = 10000
@@ -25,4 +29,23 @@ func PageKeys(after string, page func(after string) ([]credo.SubjectKey, error),
 		}
 		after = batch[len(batch)-1].Pseudonym
 	}
+}
+
+// SealInfo reads what a registry records about its sealing (the table
+// seal_info: name, value).
+func SealInfo(ctx context.Context, q Querier) (map[string]string, error) {
+	rows, err := q.Query(ctx, "SELECT name, value FROM seal_info")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, v string
+		if err := rows.Scan(&n, &v); err != nil {
+			return nil, err
+		}
+		out[n] = v
+	}
+	return out, rows.Err()
 }
