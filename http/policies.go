@@ -95,7 +95,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, p *princi
 	// a date without a time is midnight in the policy's own time zone.
 	doc, err := policy.Parse("policy.yaml", src)
 	if err != nil {
-		if msgs, ok := lintMessages(err); ok {
+		if msgs, ok := policy.Messages(err); ok {
 			return lintError{err: &credo.Error{Code: credo.EINVALID, Message: fmt.Sprintf("the policy has %d error(s)", len(msgs))}, messages: msgs}
 		}
 		return invalid("", "%v", err)

@@ -124,20 +124,6 @@ func readPolicyBody(w http.ResponseWriter, r *http.Request, what string) ([]byte
 	return src, nil
 }
 
-// lintMessages returns the "FILE:LINE: message" lines of a policy that
-// does not lint (policy.Parse's policy.Errors).
-func lintMessages(err error) ([]string, bool) {
-	var perrs policy.Errors
-	if !errors.As(err, &perrs) {
-		return nil, false
-	}
-	msgs := make([]string, len(perrs))
-	for i, d := range perrs {
-		msgs[i] = d.String()
-	}
-	return msgs, true
-}
-
 // wantsHTML reports whether the client prefers text/html to JSON: it
 // names text/html before application/json (or without it).
 func wantsHTML(r *http.Request) bool {

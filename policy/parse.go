@@ -50,6 +50,21 @@ func (e Errors) Error() string {
 	return b.String()
 }
 
+// Messages returns the "FILE:LINE: message" lines of a policy that does
+// not lint (err is, or wraps, Parse's Errors); ok is false for any other
+// error.
+func Messages(err error) (msgs []string, ok bool) {
+	var perrs Errors
+	if !errors.As(err, &perrs) {
+		return nil, false
+	}
+	msgs = make([]string, len(perrs))
+	for i, d := range perrs {
+		msgs[i] = d.String()
+	}
+	return msgs, true
+}
+
 // Load reads and parses a policy file.
 func Load(filename string) (*Policy, error) {
 	src, err := os.ReadFile(filename)

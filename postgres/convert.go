@@ -141,32 +141,16 @@ func verifyLegacy(ctx context.Context, tx pgx.Tx) (string, error) {
 	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").Scan(&headSeq, &headHash); err != nil {
 		return "", internal("ConvertFormat", err)
 	}
-	check := storecore.ChainCheck{Legacy: true}
 	// (Not the text Verify queries: the columns change type in this
 	// transaction, and a statement prepared before cannot be reused.)
-	rows, err := tx.Query(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq -- format 1")
+	old, err := storecore.CheckLegacyChain(ctx, pgQuerier{tx}, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq -- format 1", true, headSeq, headHash)
 	if err != nil {
 		return "", internal("ConvertFormat", err)
 	}
-	for rows.Next() {
-		var seq int64
-		var typ, subject, prev, hash string
-		var body []byte
-		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
-			rows.Close()
-			return "", internal("ConvertFormat", err)
-		}
-		check.Event(seq, typ, subject, body, prev, hash)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return "", internal("ConvertFormat", err)
-	}
-	if old := check.Result(true, headSeq, headHash); !old.OK {
+	if !old.OK {
 		return "", credo.Errorf(credo.ECONFLICT, "the log in the old format does not verify (%s): nothing converted; restore a backup first", old.Problem)
 	}
 	return headHash, nil
-
 }
 
 // reencode rewrites every event of the old log in the new encoding.

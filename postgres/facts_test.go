@@ -1,12 +1,10 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
-	"credo"
 	"credo/postgres"
 	"credo/storetest"
 )
@@ -16,13 +14,7 @@ import (
 // they pass the projection check.
 func TestS03FactsBackfill(t *testing.T) {
 	db, dsn := openDB(t)
-	var rs []*credo.Record
-	for i := range 40 {
-		rs = append(rs, storetest.NewRecord("court.beijing", i, i%7))
-	}
-	if _, err := db.FileRecords(ctx, rs); err != nil {
-		t.Fatal(err)
-	}
+	storetest.FileBackfillLog(t, db)
 	db.Close()
 	// The schema as it was before migration 0093.
 	conn, err := pgx.Connect(ctx, dsn)
@@ -41,19 +33,5 @@ func TestS03FactsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	subjects := 0
-	if err := db.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
-		subjects++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if subjects != 7 {
-		t.Errorf("%d subjects with facts after the backfill, want 7", subjects)
-	}
-	for _, check := range []func(context.Context) (credo.ProjectionResult, error){db.VerifyProjections, db.CheckProjections} {
-		if pr, err := check(ctx); err != nil || !pr.OK || pr.Tables["facts"] != 40 {
-			t.Errorf("projections after the backfill: %+v, %v", pr, err)
-		}
-	}
+	storetest.CheckFactsBackfilled(t, db)
 }

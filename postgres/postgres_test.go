@@ -258,8 +258,8 @@ func tamperer() (func(t *testing.T) credo.Store, storetest.TamperFunc) {
 			mustExec(t, raw, "INSERT INTO events SELECT 31, type, subject, recorded, body, prev_hash, hash FROM events WHERE seq = 30")
 		},
 	}
-	for name, f := range projectionTamperings {
-		tamper[name] = f
+	for _, pt := range storetest.ProjectionTamperings {
+		tamper[pt.Name] = func(t *testing.T, raw *pgx.Conn) { mustExec(t, raw, pt.SQL) }
 	}
 	dsns := map[credo.Store]string{}
 	return func(t *testing.T) credo.Store {
@@ -756,23 +756,6 @@ func TestSameChainAsSQLite(t *testing.T) {
 	if ps != ls || ph != lh {
 		t.Errorf("heads differ: %d %s on PostgreSQL, %d %s on SQLite", ps, ph, ls, lh)
 	}
-}
-
-// projectionTamperings alter projections (see storetest.ProjectionTamperings).
-var projectionTamperings = map[string]func(t *testing.T, raw *pgx.Conn){
-	"delete a subject index row": func(t *testing.T, raw *pgx.Conn) {
-		mustExec(t, raw, "DELETE FROM subject_events WHERE seq = 17")
-	},
-	"move a subject index row": func(t *testing.T, raw *pgx.Conn) {
-		mustExec(t, raw, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17")
-	},
-	"delete a subject": func(t *testing.T, raw *pgx.Conn) {
-		mustExec(t, raw, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)")
-	},
-	"revoke a record in its projection": func(t *testing.T, raw *pgx.Conn) {
-		mustExec(t, raw, "UPDATE records SET status = 'revoked', revoked_at = filed_at WHERE id = 5")
-	},
-	"delete a record row": func(t *testing.T, raw *pgx.Conn) { mustExec(t, raw, "DELETE FROM records WHERE id = 23") },
 }
 
 // TestR04ProjectionTamper: verify proves the projections equal a replay

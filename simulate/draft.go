@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,7 +47,7 @@ func RunDraft(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 	}
 	doc, err := policy.Parse("draft.yaml", src)
 	if err != nil {
-		if msgs, ok := draftMessages(err); ok {
+		if msgs, ok := policy.Messages(err); ok {
 			return nil, &DraftError{Messages: msgs}
 		}
 		return nil, credo.FieldErrorf("policy", "%v", err)
@@ -82,18 +81,4 @@ func RunDraft(ctx context.Context, reg *registry.Registry, src []byte, at time.T
 		rep = rep.Redact()
 	}
 	return rep, nil
-}
-
-// draftMessages returns the "FILE:LINE: message" lines of a draft that
-// does not lint (policy.Parse's policy.Errors).
-func draftMessages(err error) ([]string, bool) {
-	var perrs policy.Errors
-	if !errors.As(err, &perrs) {
-		return nil, false
-	}
-	msgs := make([]string, len(perrs))
-	for i, d := range perrs {
-		msgs[i] = d.String()
-	}
-	return msgs, true
 }

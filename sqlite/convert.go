@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -203,23 +202,6 @@ func verifyLegacy(ctx context.Context, conn *sql.Conn) (credo.VerifyResult, erro
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return credo.VerifyResult{}, internal("ConvertFormat", err)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq")
-	if err != nil {
-		return credo.VerifyResult{}, internal("ConvertFormat", err)
-	}
-	defer rows.Close()
-	check := storecore.ChainCheck{Legacy: true}
-	for rows.Next() {
-		var seq int64
-		var typ, subject, prev, hash string
-		var body []byte
-		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
-			return credo.VerifyResult{}, internal("ConvertFormat", fmt.Errorf("event %d: %w", seq, err))
-		}
-		check.Event(seq, typ, subject, body, prev, hash)
-	}
-	if err := rows.Err(); err != nil {
-		return credo.VerifyResult{}, internal("ConvertFormat", err)
-	}
-	return check.Result(haveHead, headSeq, headHash), nil
+	old, err := storecore.CheckLegacyChain(ctx, connQuerier{conn}, "SELECT seq, type, subject, body, prev_hash, hash FROM events ORDER BY seq", haveHead, headSeq, headHash)
+	return old, internal("ConvertFormat", err)
 }

@@ -117,13 +117,7 @@ func (db *DB) FactSplits(ctx context.Context, n int) ([]string, error) {
 // ScanFacts reads the facts projection in subject order, in one read
 // snapshot (see credo.FactsReader).
 func (db *DB) ScanFacts(ctx context.Context, from, to string, fn func(subject string, evs []credo.Event) error) error {
-	var fnErr error
-	err := storecore.ScanFacts(ctx, connQuerier{db.rdb}, from, to, func(subject string, evs []credo.Event) error {
-		fnErr = fn(subject, evs)
-		return fnErr
+	return storecore.ScanFacts(ctx, connQuerier{db.rdb}, from, to, fn, func(err error) error {
+		return internal("ScanFacts", err)
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return internal("ScanFacts", err)
 }

@@ -1,11 +1,9 @@
 package sqlite_test
 
 import (
-	"context"
 	"database/sql"
 	"testing"
 
-	"credo"
 	"credo/sqlite"
 	"credo/storetest"
 )
@@ -14,15 +12,8 @@ import (
 // projection gets its facts written from the log when it is opened, and
 // they pass the projection check.
 func TestS03FactsBackfill(t *testing.T) {
-	ctx := context.Background()
 	db, path := openDB(t)
-	var rs []*credo.Record
-	for i := range 40 {
-		rs = append(rs, storetest.NewRecord("court.beijing", i, i%7))
-	}
-	if _, err := db.FileRecords(ctx, rs); err != nil {
-		t.Fatal(err)
-	}
+	storetest.FileBackfillLog(t, db)
 	db.Close()
 	// The file as it was before migration 0093.
 	raw, err := sql.Open("sqlite", "file:"+path)
@@ -42,19 +33,5 @@ func TestS03FactsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	subjects := 0
-	if err := db.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
-		subjects++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if subjects != 7 {
-		t.Errorf("%d subjects with facts after the backfill, want 7", subjects)
-	}
-	for _, check := range []func(context.Context) (credo.ProjectionResult, error){db.VerifyProjections, db.CheckProjections} {
-		if pr, err := check(ctx); err != nil || !pr.OK || pr.Tables["facts"] != 40 {
-			t.Errorf("projections after the backfill: %+v, %v", pr, err)
-		}
-	}
+	storetest.CheckFactsBackfilled(t, db)
 }

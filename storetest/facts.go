@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -150,4 +151,41 @@ func sameDueProcessFact(got, want *credo.Event) string {
 		return fmt.Sprintf("decision %+v, want %+v", a, b)
 	}
 	return ""
+}
+
+// FileBackfillLog files, before a store's facts projection is dropped to
+// test its backfill at open, the log CheckFactsBackfilled expects: 40
+// records about 7 persons.
+func FileBackfillLog(t *testing.T, s credo.Store) {
+	t.Helper()
+	var rs []*credo.Record
+	for i := range 40 {
+		rs = append(rs, NewRecord("court.beijing", i, i%7))
+	}
+	file(t, s, rs...)
+}
+
+// CheckFactsBackfilled checks that a store reopened on FileBackfillLog's
+// log without its facts projection wrote the facts of every subject
+// from the log, and that they pass both projection checks.
+func CheckFactsBackfilled(t *testing.T, s interface {
+	credo.FactsReader
+	credo.ProjectionVerifier
+}) {
+	t.Helper()
+	subjects := 0
+	if err := s.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
+		subjects++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if subjects != 7 {
+		t.Errorf("%d subjects with facts after the backfill, want 7", subjects)
+	}
+	for _, check := range []func(context.Context) (credo.ProjectionResult, error){s.VerifyProjections, s.CheckProjections} {
+		if pr, err := check(ctx); err != nil || !pr.OK || pr.Tables["facts"] != 40 {
+			t.Errorf("projections after the backfill: %+v, %v", pr, err)
+		}
+	}
 }

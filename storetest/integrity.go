@@ -56,11 +56,12 @@ func RunTamperAppend(t *testing.T, open func(t *testing.T) credo.Store, tamper T
 // ProjectionTampering is one way of altering a projection table behind
 // the store's back, the table VerifyProjections must then name, and
 // whether the cheap check (CheckProjections, which counts rows) must
-// notice it too.
+// notice it too. SQL is the alteration, in the SQL both stores run.
 type ProjectionTampering struct {
 	Name  string
 	Table string
 	Cheap bool
+	SQL   string
 }
 
 // ProjectionTamperings are the alterations RunTamperProjections makes, on
@@ -72,11 +73,11 @@ type ProjectionTampering struct {
 //   - "revoke a record in its projection": set record 5's status to revoked, revoked_at to its filed_at;
 //   - "delete a record row": delete record 23's row.
 var ProjectionTamperings = []ProjectionTampering{
-	{"delete a subject index row", "subject_events", true},
-	{"move a subject index row", "subject_events", false},
-	{"delete a subject", "subjects", true},
-	{"revoke a record in its projection", "records.status", false},
-	{"delete a record row", "records", true},
+	{"delete a subject index row", "subject_events", true, "DELETE FROM subject_events WHERE seq = 17"},
+	{"move a subject index row", "subject_events", false, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17"},
+	{"delete a subject", "subjects", true, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)"},
+	{"revoke a record in its projection", "records.status", false, "UPDATE records SET status = 'revoked', revoked_at = filed_at WHERE id = 5"},
+	{"delete a record row", "records", true, "DELETE FROM records WHERE id = 23"},
 }
 
 // RunTamperProjections checks that VerifyProjections names the table

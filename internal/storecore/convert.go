@@ -1,6 +1,7 @@
 package storecore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,4 +80,31 @@ func (c *Converter) Migrated(oldHash string, now time.Time) (*credo.Event, []byt
 		NewHeadHash: c.prev, NoticesAsFacts: c.hooked}}
 	body, err := Seal(ev, c.lastSeq+1, c.prev, now.UTC().Truncate(time.Microsecond))
 	return ev, body, err
+}
+
+// CheckLegacyChain verifies the old chain of a log of encoding version 1
+// (JSON bodies, hex text hash columns) as both stores read it for
+// ConvertFormat: query selects seq, type, subject, body, prev_hash and
+// hash of every event in order; the head is as the store read it. The
+// driver's errors are returned for the caller to wrap.
+func CheckLegacyChain(ctx context.Context, q Querier, query string, haveHead bool, headSeq int64, headHash string) (credo.VerifyResult, error) {
+	rows, err := q.Query(ctx, query)
+	if err != nil {
+		return credo.VerifyResult{}, err
+	}
+	defer rows.Close()
+	check := ChainCheck{Legacy: true}
+	for rows.Next() {
+		var seq int64
+		var typ, subject, prev, hash string
+		var body []byte
+		if err := rows.Scan(&seq, &typ, &subject, &body, &prev, &hash); err != nil {
+			return credo.VerifyResult{}, fmt.Errorf("event %d: %w", seq, err)
+		}
+		check.Event(seq, typ, subject, body, prev, hash)
+	}
+	if err := rows.Err(); err != nil {
+		return credo.VerifyResult{}, err
+	}
+	return check.Result(haveHead, headSeq, headHash), nil
 }

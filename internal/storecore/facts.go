@@ -330,8 +330,9 @@ func DecodeFact(subject string, seq int64, body []byte) (credo.Event, error) {
 
 // ScanFacts is both stores' read of the facts projection (see
 // credo.FactsReader.ScanFacts), in the snapshot q reads. Errors of fn are
-// returned as they are, the driver's unwrapped.
-func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject string, evs []credo.Event) error) error {
+// returned as they are; the others (the driver's, an undecodable fact, a
+// cancelled context) go through wrap.
+func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject string, evs []credo.Event) error, wrap func(error) error) error {
 	query := "SELECT subject, seq, body FROM facts WHERE subject >= " + ph(q)
 	args := []any{from}
 	if to != "" {
@@ -344,7 +345,7 @@ func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject 
 	}
 	rows, err := q.Query(ctx, query+" ORDER BY subject, seq", args...)
 	if err != nil {
-		return err
+		return wrap(err)
 	}
 	defer rows.Close()
 	var cur string
@@ -355,7 +356,7 @@ func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject 
 		var seq int64
 		var body []byte
 		if err := rows.Scan(&subject, &seq, &body); err != nil {
-			return err
+			return wrap(err)
 		}
 		if subject != cur && len(evs) > 0 {
 			if err := fn(cur, evs); err != nil {
@@ -366,17 +367,17 @@ func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject 
 		cur = subject
 		ev, err := DecodeFact(subject, seq, body)
 		if err != nil {
-			return err
+			return wrap(err)
 		}
 		evs = append(evs, ev)
 		if n++; n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return wrap(err)
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return wrap(err)
 	}
 	if len(evs) > 0 {
 		return fn(cur, evs)
