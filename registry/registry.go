@@ -43,6 +43,12 @@ type Registry struct {
 	snapshotKey []byte
 	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
 	inMemoryMax int64
+	// written is the table and position of the snapshot this registry
+	// last wrote (guarded by mu): SaveSnapshot does not write it again.
+	written struct {
+		table *engine.Table
+		pos   logPos
+	}
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]

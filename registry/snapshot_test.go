@@ -450,3 +450,57 @@ func TestR06SnapshotSplice(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveSnapshotNotTwice: a snapshot this registry wrote of its table at
+// the head of the log is not written again (the demo wrote it twice in a
+// row at start); one removed meanwhile is, and so is one behind the head.
+func TestSaveSnapshotNotTwice(t *testing.T) {
+	ctx := context.Background()
+	e := newSnapEnv(t)
+	reg := e.open(true)
+	e.publish(reg, nil)
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	var subjects []string
+	for i := range 3 {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := reg.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)W%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(e.snap)
+	reg = e.open(true) // builds the table at the head and writes its snapshot
+	written := func() int { return strings.Count(e.logs.String(), "decision table snapshot written") }
+	if written() != 1 {
+		t.Fatalf("the start wrote %d snapshots, not 1:\n%s", written(), e.logs)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 1 {
+		t.Errorf("the snapshot of the table at the head was written again:\n%s", e.logs)
+	}
+	if err := os.Remove(e.snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 2 {
+		t.Errorf("a removed snapshot was not written again:\n%s", e.logs)
+	}
+	subjects = append(subjects, snapPerson(3))
+	if _, err := reg.FileRecord(ctx, judgment(snapPerson(3), "(2026)W3", decided)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 3 {
+		t.Errorf("a snapshot behind the head was not written again:\n%s", e.logs)
+	}
+	restarted := e.open(true)
+	if !strings.Contains(e.logs.String(), "decision table loaded from snapshot") {
+		t.Fatalf("snapshot not loaded:\n%s", e.logs)
+	}
+	sameTables(t, restarted, e.open(false), subjects, e.c.t)
+}
