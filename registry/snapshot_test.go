@@ -504,3 +504,29 @@ func TestSaveSnapshotNotTwice(t *testing.T) {
 	}
 	sameTables(t, restarted, e.open(false), subjects, e.c.t)
 }
+
+// failingNotifier is a store whose notifications are never available.
+type failingNotifier struct{ *sqlite.DB }
+
+func (failingNotifier) Notify(context.Context) (<-chan struct{}, error) {
+	return nil, credo.Errorf(credo.EUNAVAILABLE, "no notifications here")
+}
+
+// TestTailWarnsOnceWithoutNotifications: a tailer over a store whose
+// notifications are unavailable says so once, not at every poll.
+func TestTailWarnsOnceWithoutNotifications(t *testing.T) {
+	e := newSnapEnv(t)
+	logs := &syncBuffer{}
+	reg, err := registry.Open(context.Background(), failingNotifier{e.st}, registry.Options{Now: e.c.now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if err := reg.Tail(ctx, registry.TailOptions{Interval: 5 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "log notifications unavailable"); n != 1 {
+		t.Errorf("warned %d times, not once:\n%s", n, logs)
+	}
+}
