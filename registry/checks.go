@@ -245,7 +245,14 @@ func (r *Registry) decide(ctx context.Context, tg checkTarget, q *CheckRequest, 
 	if !explain {
 		return nil
 	}
-	st, err := r.State(ctx, id.Canonical, at, known)
+	// Explained by the engine of the view the table's answer came from
+	// (not whichever view is current by now), from the facts of the
+	// subject as parsed above.
+	f, err := r.Facts(ctx, id.Canonical)
+	if err != nil {
+		return err
+	}
+	st, err := tg.view.eng.State(f, at, known)
 	if err != nil {
 		return err
 	}

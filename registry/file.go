@@ -419,6 +419,10 @@ func (r *Registry) Publish(ctx context.Context, name string, src []byte, effecti
 		// by another process.
 		return nil, nil, already(out[0].Policy)
 	}
+	// The rebuild takes this parse of the version rather than parse it
+	// again, named as a rebuild names a published version.
+	p.File = publishedName(pv.Hash)
+	r.parsed.Store(pv.Hash, &parsedPolicy{pol: p, src: src})
 	if err := r.republish(ctx); err != nil {
 		return nil, nil, err
 	}

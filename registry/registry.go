@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -43,6 +42,12 @@ type Registry struct {
 	snapshotKey []byte
 	// inMemoryMax bounds the log a rebuild holds in memory (rebuild.go).
 	inMemoryMax int64
+	// written is the table and position of the snapshot this registry
+	// last wrote (guarded by mu): SaveSnapshot does not write it again.
+	written struct {
+		table *engine.Table
+		pos   logPos
+	}
 
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
@@ -207,7 +212,7 @@ func (r *Registry) rebuildWith(ctx context.Context, mode rebuildMode) error {
 	for _, pv := range pvs {
 		p, _ := r.parsed.Load(pv.Hash)
 		if pp, ok := p.(*parsedPolicy); !ok || !bytes.Equal(pp.src, pv.Source) {
-			pp, err := policy.Parse(fmt.Sprintf("policy %s", short(pv.Hash)), pv.Source)
+			pp, err := policy.Parse(publishedName(pv.Hash), pv.Source)
 			if err != nil {
 				return &credo.Error{Code: credo.EINTERNAL, Op: "registry.Open", Message: "a published policy no longer parses", Err: err}
 			}
@@ -279,6 +284,9 @@ func hasOrg(fs []*engine.Facts, id string) bool {
 	}
 	return false
 }
+
+// publishedName is the file name a published version is parsed under.
+func publishedName(hash string) string { return "policy " + short(hash) }
 
 func short(h string) string {
 	if len(h) > 12 {

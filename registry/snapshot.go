@@ -147,24 +147,33 @@ func (r *Registry) loadSnapshot(ctx context.Context, ver engine.Version, now tim
 // snapshotPolicy returns the hash of the version the snapshot file was
 // written under ("" without a readable one).
 func (r *Registry) snapshotPolicy() string {
+	if hdr := r.snapshotHeaderOnDisk(); hdr != nil {
+		return hdr.Policy
+	}
+	return ""
+}
+
+// snapshotHeaderOnDisk returns the header of the snapshot file (nil
+// without a readable one).
+func (r *Registry) snapshotHeaderOnDisk() *snapshotHeader {
 	if r.snapshot == "" {
-		return ""
+		return nil
 	}
 	fi, err := os.Stat(r.snapshot)
 	if err != nil || !fi.Mode().IsRegular() {
-		return ""
+		return nil
 	}
 	f, err := os.Open(r.snapshot)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadBytes('\n')
 	var hdr snapshotHeader
 	if err != nil || json.Unmarshal(line, &hdr) != nil {
-		return ""
+		return nil
 	}
-	return hdr.Policy
+	return &hdr
 }
 
 func (r *Registry) readSnapshot(ctx context.Context, ver engine.Version, now time.Time) (*engine.Table, *snapshotHeader, error) {
@@ -303,6 +312,16 @@ func (r *Registry) SaveSnapshot(ctx context.Context) error {
 			pos = logPos{p, evs[0].Hash}
 		}
 	}
+	// The snapshot this registry wrote of this table at this position,
+	// with no event appended since, stands: the same table again (a
+	// server stopped just after its start, or the demo with --no-serve,
+	// wrote it twice in a row).
+	if head, _, err := r.store.Head(ctx); err == nil && head == pos.seq && r.written.table == v.table && r.written.pos == pos {
+		if hdr := r.snapshotHeaderOnDisk(); hdr != nil && hdr.Format == snapshotFormat &&
+			hdr.Policy == v.table.PolicyHash() && hdr.Seq == pos.seq && hdr.LogHash == pos.hash {
+			return nil
+		}
+	}
 	return r.writeSnapshot(v.table, pos)
 }
 
@@ -382,6 +401,7 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 		d.Sync() // make the rename durable; not every file system supports it
 		d.Close()
 	}
+	r.written.table, r.written.pos = t, pos
 	r.log.Info("decision table snapshot written", "file", r.snapshot, "subjects", hdr.Subjects, "seq", pos.seq,
 		"bytes", size, "took", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -450,3 +450,83 @@ func TestR06SnapshotSplice(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveSnapshotNotTwice: a snapshot this registry wrote of its table at
+// the head of the log is not written again (the demo wrote it twice in a
+// row at start); one removed meanwhile is, and so is one behind the head.
+func TestSaveSnapshotNotTwice(t *testing.T) {
+	ctx := context.Background()
+	e := newSnapEnv(t)
+	reg := e.open(true)
+	e.publish(reg, nil)
+	decided := time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)
+	var subjects []string
+	for i := range 3 {
+		subjects = append(subjects, snapPerson(i))
+		if _, err := reg.FileRecord(ctx, judgment(snapPerson(i), fmt.Sprintf("(2026)W%d", i), decided)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(e.snap)
+	reg = e.open(true) // builds the table at the head and writes its snapshot
+	written := func() int { return strings.Count(e.logs.String(), "decision table snapshot written") }
+	if written() != 1 {
+		t.Fatalf("the start wrote %d snapshots, not 1:\n%s", written(), e.logs)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 1 {
+		t.Errorf("the snapshot of the table at the head was written again:\n%s", e.logs)
+	}
+	if err := os.Remove(e.snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 2 {
+		t.Errorf("a removed snapshot was not written again:\n%s", e.logs)
+	}
+	subjects = append(subjects, snapPerson(3))
+	if _, err := reg.FileRecord(ctx, judgment(snapPerson(3), "(2026)W3", decided)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written() != 3 {
+		t.Errorf("a snapshot behind the head was not written again:\n%s", e.logs)
+	}
+	restarted := e.open(true)
+	if !strings.Contains(e.logs.String(), "decision table loaded from snapshot") {
+		t.Fatalf("snapshot not loaded:\n%s", e.logs)
+	}
+	sameTables(t, restarted, e.open(false), subjects, e.c.t)
+}
+
+// failingNotifier is a store whose notifications are never available.
+type failingNotifier struct{ *sqlite.DB }
+
+func (failingNotifier) Notify(context.Context) (<-chan struct{}, error) {
+	return nil, credo.Errorf(credo.EUNAVAILABLE, "no notifications here")
+}
+
+// TestTailWarnsOnceWithoutNotifications: a tailer over a store whose
+// notifications are unavailable says so once, not at every poll.
+func TestTailWarnsOnceWithoutNotifications(t *testing.T) {
+	e := newSnapEnv(t)
+	logs := &syncBuffer{}
+	reg, err := registry.Open(context.Background(), failingNotifier{e.st}, registry.Options{Now: e.c.now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if err := reg.Tail(ctx, registry.TailOptions{Interval: 5 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "log notifications unavailable"); n != 1 {
+		t.Errorf("warned %d times, not once:\n%s", n, logs)
+	}
+}

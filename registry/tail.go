@@ -165,6 +165,7 @@ func (r *Registry) Tail(ctx context.Context, opts TailOptions) error {
 	}()
 
 	var wake <-chan struct{}
+	warned := false // once an outage, not at every tick
 	subscribe := func() {
 		n, ok := r.readStore().(Notifier)
 		if !ok || wake != nil {
@@ -172,10 +173,13 @@ func (r *Registry) Tail(ctx context.Context, opts TailOptions) error {
 		}
 		ch, err := n.Notify(ctx)
 		if err != nil {
-			r.log.Warn("log notifications unavailable; polling only", "err", err)
+			if !warned {
+				r.log.Warn("log notifications unavailable; polling only", "err", err)
+			}
+			warned = true
 			return
 		}
-		wake = ch
+		wake, warned = ch, false
 	}
 	subscribe()
 	tick := time.NewTicker(opts.Interval)
