@@ -138,22 +138,43 @@ func (s *Store) shred(ctx context.Context, p string) error {
 	return err
 }
 
-// replayLedger applies every erasure of the ledger the store does not
-// reflect: a key that exists while the ledger says it was destroyed (an
-// older backup restored, or a crash between the ledger and the delete).
-// A key made after the erasure (the subject filed about anew: events
-// after its subject.erased event that open) is kept.
+// replayLedger applies every erasure of the ledger or of the log the store
+// does not reflect: a key that exists while the ledger says it was
+// destroyed (an older backup restored, or a crash between the ledger and
+// the delete), or while the log holds a subject.erased event for it (a
+// crash between the event and the ledger, or a store kept without a
+// ledger). A key made after the erasure (the subject filed about anew:
+// events after its subject.erased event that open) is kept.
 func (s *Store) replayLedger(ctx context.Context) error {
-	if s.opts.Ledger == "" {
+	var ps []string
+	inLedger := map[string]bool{}
+	if s.opts.Ledger != "" {
+		entries, err := ReadLedger(s.opts.Ledger)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			ps = append(ps, e.Pseudonym)
+			inLedger[e.Pseudonym] = true
+		}
+	}
+	for after := int64(0); ; {
+		evs, err := s.in.EventsOfType(ctx, after, 1000, []credo.EventType{credo.EventSubjectErased})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if IsPseudonym(ev.Subject) {
+				ps = append(ps, ev.Subject)
+			}
+		}
+		if len(evs) < 1000 {
+			break
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	if len(ps) == 0 {
 		return nil
-	}
-	entries, err := ReadLedger(s.opts.Ledger)
-	if err != nil || len(entries) == 0 {
-		return err
-	}
-	ps := make([]string, len(entries))
-	for i, e := range entries {
-		ps[i] = e.Pseudonym
 	}
 	rows, err := s.in.SubjectKeys(ctx, dedupe(ps))
 	if err != nil {
@@ -197,6 +218,13 @@ func (s *Store) replayLedger(ctx context.Context) error {
 			}
 		}
 		if !later {
+			if s.opts.Ledger != "" && !inLedger[row.Pseudonym] {
+				// The crash came before the ledger line: write it, so
+				// that a backup restored later cannot bring the key back.
+				if err := appendLedger(s.opts.Ledger, LedgerEntry{Pseudonym: row.Pseudonym, Seq: erasedAt, At: s.opts.Now().UTC()}); err != nil {
+					return credo.Errorf(credo.EINTERNAL, "the erasure ledger %s cannot be written: %v", s.opts.Ledger, err)
+				}
+			}
 			if err := s.shred(ctx, row.Pseudonym); err != nil {
 				return err
 			}
