@@ -2,10 +2,12 @@ package seal_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"credo"
 	"credo/seal"
+	"credo/sqlite"
 	"credo/storetest"
 )
 
@@ -42,5 +44,55 @@ func TestE08ErasedEventWithoutLedgerLine(t *testing.T) {
 	}
 	if _, err := s.Erase(ctx, r.Subject, credo.Erasure{Reason: "again", LegalBasis: "x"}); credo.ErrorCode(err) != credo.ENOTFOUND {
 		t.Errorf("erasing again: %v", err)
+	}
+}
+
+// failingChecks is a backend whose check log cannot be deleted from: a
+// crash (or failure) in the middle of shredding.
+type failingChecks struct{ seal.Backend }
+
+func (failingChecks) DeleteChecksOf(context.Context, string) (int64, error) {
+	return 0, credo.Errorf(credo.EUNAVAILABLE, "check log unavailable")
+}
+
+// TestE08ShredKeepsKeyUntilChecksDeleted: an erasure interrupted before
+// the checks run on the subject are deleted keeps the key, so that opening
+// the store again finishes it; with the key destroyed first, the checks
+// stayed for good (nothing re-applies an erasure whose key is gone).
+func TestE08ShredKeepsKeyUntilChecksDeleted(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "credo.db")
+	open := func(wrap func(seal.Backend) seal.Backend) *seal.Store {
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := seal.Open(ctx, wrap(db), testKeys, seal.Options{Ledger: seal.LedgerPath(path)})
+		if err != nil {
+			db.Close()
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(func(b seal.Backend) seal.Backend { return failingChecks{b} })
+	r := storetest.NewRecord("court.test", 1, 1)
+	if _, err := s.FileRecords(ctx, []*credo.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LogChecks(ctx, []credo.CheckEntry{{ID: "c1", Checker: "tok", Subject: r.Subject, Sector: "x", At: r.DecidedAt, Known: r.DecidedAt, Decision: "eligible"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.Pseudonym(r.Subject)
+	if _, err := s.Erase(ctx, r.Subject, credo.Erasure{Reason: "court order", LegalBasis: "PIPL art 47"}); err == nil {
+		t.Fatal("the erasure succeeded without deleting the checks")
+	}
+	s.Close()
+	s = open(func(b seal.Backend) seal.Backend { return b })
+	defer s.Close()
+	if cs, err := s.Unwrap().ChecksOf(ctx, p, 10); err != nil || len(cs) != 0 {
+		t.Errorf("%d checks of the erased subject remain (%v)", len(cs), err)
+	}
+	if ks, err := s.Unwrap().SubjectKeys(ctx, []string{p}); err != nil || len(ks) != 0 {
+		t.Errorf("the key remains: %d %v", len(ks), err)
 	}
 }

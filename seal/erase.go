@@ -118,8 +118,10 @@ func (s *Store) erase(ctx context.Context, p string, e credo.Erasure) (*credo.Ev
 	return ev, nil
 }
 
-// shred destroys a key and the checks logged under its pseudonym, and
-// revokes the subject's tokens.
+// shred revokes the subject's tokens, deletes the checks logged under its
+// pseudonym, then destroys its key: last, so that a crash before it
+// leaves the key, which opening the store shreds again (see replayLedger);
+// once the key is gone nothing would.
 func (s *Store) shred(ctx context.Context, p string) error {
 	if ts, err := s.in.Tokens(ctx); err == nil {
 		for _, t := range ts {
@@ -130,12 +132,14 @@ func (s *Store) shred(ctx context.Context, p string) error {
 			}
 		}
 	}
+	if _, err := s.in.DeleteChecksOf(ctx, p); err != nil {
+		return err
+	}
 	if _, err := s.in.DeleteSubjectKey(ctx, p); err != nil {
 		return err
 	}
 	s.forget(p)
-	_, err := s.in.DeleteChecksOf(ctx, p)
-	return err
+	return nil
 }
 
 // replayLedger applies every erasure of the ledger or of the log the store
