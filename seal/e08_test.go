@@ -3,6 +3,7 @@ package seal_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"credo"
@@ -94,5 +95,39 @@ func TestE08ShredKeepsKeyUntilChecksDeleted(t *testing.T) {
 	}
 	if ks, err := s.Unwrap().SubjectKeys(ctx, []string{p}); err != nil || len(ks) != 0 {
 		t.Errorf("the key remains: %d %v", len(ks), err)
+	}
+}
+
+// TestE08SubjectTokenNameSealed: the name on a subject token (its holder:
+// the subject) is not stored in clear, reads back through the sealed
+// store, and is gone once the subject is erased.
+func TestE08SubjectTokenNameSealed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openSealed(t)
+	r := storetest.NewRecord("court.test", 1, 1)
+	if _, err := s.FileRecords(ctx, []*credo.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	const name = "Zhang Sanfeng"
+	if err := s.CreateToken(ctx, &credo.Token{ID: "tok_s", Hash: "h1", Role: credo.RoleSubject, Name: name, Subject: r.Subject}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Unwrap().Tokens(ctx)
+	if err != nil || len(raw) != 1 {
+		t.Fatalf("%d tokens: %v", len(raw), err)
+	}
+	if strings.Contains(raw[0].Name, name) || strings.Contains(raw[0].Subject, r.Subject) {
+		t.Errorf("the store keeps the token in clear: %+v", raw[0])
+	}
+	tk, err := s.TokenByHash(ctx, "h1")
+	if err != nil || tk.Name != name || tk.Subject != r.Subject {
+		t.Fatalf("token read back: %+v %v", tk, err)
+	}
+	if _, err := s.Erase(ctx, r.Subject, credo.Erasure{Reason: "court order", LegalBasis: "PIPL art 47"}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Tokens(ctx)
+	if err != nil || len(ts) != 1 || ts[0].Name != "" || ts[0].Subject != "" {
+		t.Errorf("after erasure: %+v %v", ts, err)
 	}
 }
