@@ -131,3 +131,50 @@ func TestE08SubjectTokenNameSealed(t *testing.T) {
 		t.Errorf("after erasure: %+v %v", ts, err)
 	}
 }
+
+// failingTokens is a backend whose tokens cannot be listed.
+type failingTokens struct{ seal.Backend }
+
+func (failingTokens) Tokens(context.Context) ([]*credo.Token, error) {
+	return nil, credo.Errorf(credo.EUNAVAILABLE, "tokens unavailable")
+}
+
+// TestE08ShredRevokesTokensBeforeKey: an erasure that cannot list the
+// subject's tokens fails and keeps the key (opening again finishes it),
+// rather than destroying the key and leaving the tokens unrevoked.
+func TestE08ShredRevokesTokensBeforeKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "credo.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal.Open(ctx, failingTokens{db}, testKeys, seal.Options{Ledger: seal.LedgerPath(path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := storetest.NewRecord("court.test", 1, 1)
+	if _, err := s.FileRecords(ctx, []*credo.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(ctx, &credo.Token{ID: "tok_s", Hash: "h1", Role: credo.RoleSubject, Subject: r.Subject}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(ctx, r.Subject, credo.Erasure{Reason: "court order", LegalBasis: "PIPL art 47"}); err == nil {
+		t.Error("the erasure succeeded without revoking the tokens")
+	}
+	s.Close()
+	db, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = seal.Open(ctx, db, testKeys, seal.Options{Ledger: seal.LedgerPath(path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts, err := s.Unwrap().Tokens(ctx)
+	if err != nil || len(ts) != 1 || ts[0].Revoked.IsZero() {
+		t.Errorf("the erased subject's token is not revoked: %v", err)
+	}
+}

@@ -123,12 +123,14 @@ func (s *Store) erase(ctx context.Context, p string, e credo.Erasure) (*credo.Ev
 // leaves the key, which opening the store shreds again (see replayLedger);
 // once the key is gone nothing would.
 func (s *Store) shred(ctx context.Context, p string) error {
-	if ts, err := s.in.Tokens(ctx); err == nil {
-		for _, t := range ts {
-			if t.Subject == p && t.Revoked.IsZero() {
-				if err := s.in.RevokeToken(ctx, t.ID, s.opts.Now()); err != nil {
-					return err
-				}
+	ts, err := s.in.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Subject == p && t.Revoked.IsZero() {
+			if err := s.in.RevokeToken(ctx, t.ID, s.opts.Now()); err != nil {
+				return err
 			}
 		}
 	}
