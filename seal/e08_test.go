@@ -23,6 +23,11 @@ func TestE08ErasedEventWithoutLedgerLine(t *testing.T) {
 	if _, err := s.FileRecords(ctx, []*credo.Record{r}); err != nil {
 		t.Fatal(err)
 	}
+	s.Close()
+	s = reopen(t) // the log read through its head
+	if info, err := s.Unwrap().SealInfo(ctx); err != nil || info["erasures_through"] != "1" {
+		t.Errorf("erasures read through %q (%v), want 1", info["erasures_through"], err)
+	}
 	p := s.Pseudonym(r.Subject)
 	if !seal.IsPseudonym(p) {
 		t.Fatalf("pseudonym %q", p)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"time"
 
 	"credo"
@@ -164,13 +165,26 @@ func (s *Store) replayLedger(ctx context.Context) error {
 			inLedger[e.Pseudonym] = true
 		}
 	}
-	for after := int64(0); ; {
+	// The log is read from where the last open that went through it
+	// stopped (the events table has no index by type: not the whole log
+	// at every open), up to the head read first, so that every erasure up
+	// to it is visible.
+	info, err := s.in.SealInfo(ctx)
+	if err != nil {
+		return err
+	}
+	from, _ := strconv.ParseInt(info[infoErasuresThrough], 10, 64)
+	head, _, err := s.in.Head(ctx)
+	if err != nil {
+		return err
+	}
+	for after := from; after < head; {
 		evs, err := s.in.EventsOfType(ctx, after, 1000, []credo.EventType{credo.EventSubjectErased})
 		if err != nil {
 			return err
 		}
 		for _, ev := range evs {
-			if IsPseudonym(ev.Subject) {
+			if ev.Seq <= head && IsPseudonym(ev.Subject) {
 				ps = append(ps, ev.Subject)
 			}
 		}
@@ -179,6 +193,20 @@ func (s *Store) replayLedger(ctx context.Context) error {
 		}
 		after = evs[len(evs)-1].Seq
 	}
+	if err := s.reapply(ctx, ps, inLedger); err != nil {
+		return err
+	}
+	if head > from {
+		// Best effort (a read-only store cannot record it): the next open
+		// reads these events again.
+		_ = s.in.SetSealInfo(ctx, infoErasuresThrough, strconv.FormatInt(head, 10))
+	}
+	return nil
+}
+
+// reapply shreds the keys of the pseudonyms given (erased in the ledger or
+// the log) that are still stored, unless made anew after the erasure.
+func (s *Store) reapply(ctx context.Context, ps []string, inLedger map[string]bool) error {
 	if len(ps) == 0 {
 		return nil
 	}

@@ -82,7 +82,10 @@ const (
 	infoSealed      = "sealed"
 	infoKEKCheck    = "kek_check"
 	infoLookupCheck = "lookup_check"
-	sealedVersion   = "v1"
+	// the sequence number up to which opening has re-applied the log's
+	// subject.erased events
+	infoErasuresThrough = "erasures_through"
+	sealedVersion       = "v1"
 )
 
 // IsSealed reports whether a store records that it is sealed.
