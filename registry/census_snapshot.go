@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"container/heap"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
@@ -101,7 +104,28 @@ func (c *CensusCache) saveState(ctx context.Context, s *censusState) {
 			return err
 		}
 		h := sha256.New()
-		bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+		var body io.Writer = io.MultiWriter(tmp, h)
+		if c.reg.snapshotKey != nil {
+			// A sealed registry: the census names subjects, their
+			// names and case references, so it is encrypted like the
+			// table's snapshot (a random IV, then the body).
+			iv := make([]byte, aes.BlockSize)
+			if _, err := rand.Read(iv); err != nil {
+				tmp.Close()
+				return err
+			}
+			if _, err := body.Write(iv); err != nil {
+				tmp.Close()
+				return err
+			}
+			st, err := c.reg.snapshotCipher(iv)
+			if err != nil {
+				tmp.Close()
+				return err
+			}
+			body = cipher.StreamWriter{S: st, W: body}
+		}
+		bw := bufio.NewWriterSize(body, 1<<20)
 		enc := gob.NewEncoder(bw)
 		if err := enc.Encode(&cf); err != nil {
 			tmp.Close()
@@ -184,7 +208,19 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		if _, err := f.Seek(int64(len(line)), io.SeekStart); err != nil {
 			return nil, err
 		}
-		dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+		var body io.Reader = bufio.NewReaderSize(f, 1<<20)
+		if c.reg.snapshotKey != nil {
+			iv := make([]byte, aes.BlockSize)
+			if _, err := io.ReadFull(body, iv); err != nil {
+				return nil, err
+			}
+			st, err := c.reg.snapshotCipher(iv)
+			if err != nil {
+				return nil, err
+			}
+			body = cipher.StreamReader{S: st, R: body}
+		}
+		dec := gob.NewDecoder(body)
 		var cf censusFile
 		if err := dec.Decode(&cf); err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"time"
 
 	"credo"
@@ -118,42 +119,96 @@ func (s *Store) erase(ctx context.Context, p string, e credo.Erasure) (*credo.Ev
 	return ev, nil
 }
 
-// shred destroys a key and the checks logged under its pseudonym, and
-// revokes the subject's tokens.
+// shred revokes the subject's tokens, deletes the checks logged under its
+// pseudonym, then destroys its key: last, so that a crash before it
+// leaves the key, which opening the store shreds again (see replayLedger);
+// once the key is gone nothing would.
 func (s *Store) shred(ctx context.Context, p string) error {
-	if ts, err := s.in.Tokens(ctx); err == nil {
-		for _, t := range ts {
-			if t.Subject == p && t.Revoked.IsZero() {
-				if err := s.in.RevokeToken(ctx, t.ID, s.opts.Now()); err != nil {
-					return err
-				}
+	ts, err := s.in.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Subject == p && t.Revoked.IsZero() {
+			if err := s.in.RevokeToken(ctx, t.ID, s.opts.Now()); err != nil {
+				return err
 			}
 		}
+	}
+	if _, err := s.in.DeleteChecksOf(ctx, p); err != nil {
+		return err
 	}
 	if _, err := s.in.DeleteSubjectKey(ctx, p); err != nil {
 		return err
 	}
 	s.forget(p)
-	_, err := s.in.DeleteChecksOf(ctx, p)
-	return err
+	return nil
 }
 
-// replayLedger applies every erasure of the ledger the store does not
-// reflect: a key that exists while the ledger says it was destroyed (an
-// older backup restored, or a crash between the ledger and the delete).
-// A key made after the erasure (the subject filed about anew: events
-// after its subject.erased event that open) is kept.
+// replayLedger applies every erasure of the ledger or of the log the store
+// does not reflect: a key that exists while the ledger says it was
+// destroyed (an older backup restored, or a crash between the ledger and
+// the delete), or while the log holds a subject.erased event for it (a
+// crash between the event and the ledger, or a store kept without a
+// ledger). A key made after the erasure (the subject filed about anew:
+// events after its subject.erased event that open) is kept.
 func (s *Store) replayLedger(ctx context.Context) error {
-	if s.opts.Ledger == "" {
-		return nil
+	var ps []string
+	inLedger := map[string]bool{}
+	if s.opts.Ledger != "" {
+		entries, err := ReadLedger(s.opts.Ledger)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			ps = append(ps, e.Pseudonym)
+			inLedger[e.Pseudonym] = true
+		}
 	}
-	entries, err := ReadLedger(s.opts.Ledger)
-	if err != nil || len(entries) == 0 {
+	// The log is read from where the last open that went through it
+	// stopped (the events table has no index by type: not the whole log
+	// at every open), up to the head read first, so that every erasure up
+	// to it is visible.
+	info, err := s.in.SealInfo(ctx)
+	if err != nil {
 		return err
 	}
-	ps := make([]string, len(entries))
-	for i, e := range entries {
-		ps[i] = e.Pseudonym
+	from, _ := strconv.ParseInt(info[infoErasuresThrough], 10, 64)
+	head, _, err := s.in.Head(ctx)
+	if err != nil {
+		return err
+	}
+	for after := from; after < head; {
+		evs, err := s.in.EventsOfType(ctx, after, 1000, []credo.EventType{credo.EventSubjectErased})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if ev.Seq <= head && IsPseudonym(ev.Subject) {
+				ps = append(ps, ev.Subject)
+			}
+		}
+		if len(evs) < 1000 {
+			break
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	if err := s.reapply(ctx, ps, inLedger); err != nil {
+		return err
+	}
+	if head > from {
+		// Best effort (a read-only store cannot record it): the next open
+		// reads these events again.
+		_ = s.in.SetSealInfo(ctx, infoErasuresThrough, strconv.FormatInt(head, 10))
+	}
+	return nil
+}
+
+// reapply shreds the keys of the pseudonyms given (erased in the ledger or
+// the log) that are still stored, unless made anew after the erasure.
+func (s *Store) reapply(ctx context.Context, ps []string, inLedger map[string]bool) error {
+	if len(ps) == 0 {
+		return nil
 	}
 	rows, err := s.in.SubjectKeys(ctx, dedupe(ps))
 	if err != nil {
@@ -197,6 +252,13 @@ func (s *Store) replayLedger(ctx context.Context) error {
 			}
 		}
 		if !later {
+			if s.opts.Ledger != "" && !inLedger[row.Pseudonym] {
+				// The crash came before the ledger line: write it, so
+				// that a backup restored later cannot bring the key back.
+				if err := appendLedger(s.opts.Ledger, LedgerEntry{Pseudonym: row.Pseudonym, Seq: erasedAt, At: s.opts.Now().UTC()}); err != nil {
+					return credo.Errorf(credo.EINTERNAL, "the erasure ledger %s cannot be written: %v", s.opts.Ledger, err)
+				}
+			}
 			if err := s.shred(ctx, row.Pseudonym); err != nil {
 				return err
 			}

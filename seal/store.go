@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -81,7 +82,10 @@ const (
 	infoSealed      = "sealed"
 	infoKEKCheck    = "kek_check"
 	infoLookupCheck = "lookup_check"
-	sealedVersion   = "v1"
+	// the sequence number up to which opening has re-applied the log's
+	// subject.erased events
+	infoErasuresThrough = "erasures_through"
+	sealedVersion       = "v1"
 )
 
 // IsSealed reports whether a store records that it is sealed.
@@ -1035,11 +1039,17 @@ func (s *Store) CreateToken(ctx context.Context, t *credo.Token) error {
 		return s.in.CreateToken(ctx, t)
 	}
 	p := s.h.Pseudonym(t.Subject)
-	if _, err := s.ensure(ctx, map[string]string{p: t.Subject}); err != nil {
+	keys, err := s.ensure(ctx, map[string]string{p: t.Subject})
+	if err != nil {
 		return err
 	}
 	c := *t
 	c.Subject = p
+	if c.Name != "" {
+		// A subject token's holder is the subject: the name is theirs,
+		// sealed under their key like the rest.
+		c.Name = sealedNameMark + base64.RawStdEncoding.EncodeToString(keys[p].seal(tokenNameAAD(p), []byte(c.Name)))
+	}
 	if err := s.in.CreateToken(ctx, &c); err != nil {
 		return err
 	}
@@ -1047,16 +1057,36 @@ func (s *Store) CreateToken(ctx context.Context, t *credo.Token) error {
 	return nil
 }
 
+// sealedNameMark starts the name of a subject token sealed under the
+// subject's key (a name stored before names were sealed has none).
+const sealedNameMark = "\x00sealed:"
+
+func tokenNameAAD(p string) []byte { return []byte("credo token name\x00" + p) }
+
 func (s *Store) openToken(ctx context.Context, t *credo.Token) (bool, error) {
 	if t.Subject == "" {
 		return true, nil
 	}
-	id, err := s.idOf(ctx, t.Subject)
+	p := t.Subject
+	keys, err := s.keysFor(ctx, []string{p})
 	if err != nil {
 		return false, err
 	}
-	t.Subject = id
-	return id != "", nil
+	k := keys[p]
+	if sealed, ok := strings.CutPrefix(t.Name, sealedNameMark); ok {
+		t.Name = ""
+		if b, err := base64.RawStdEncoding.DecodeString(sealed); err == nil && k != nil {
+			if name, err := k.open(tokenNameAAD(p), b); err == nil {
+				t.Name = string(name)
+			}
+		}
+	}
+	if k == nil {
+		t.Subject = ""
+		return false, nil
+	}
+	t.Subject = k.id
+	return true, nil
 }
 
 // TokenByHash returns a token; a subject token of an erased subject is
