@@ -177,49 +177,11 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 	}
 	start := time.Now()
 	s, err := func() (*censusState, error) {
-		fi, err := os.Lstat(path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
+		body, closeFile, err := c.openStateFile(path)
+		if body == nil || err != nil {
 			return nil, err
 		}
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is not a regular file", path)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		br := bufio.NewReaderSize(f, 1<<20)
-		line, err := br.ReadString('\n')
-		if err != nil || len(line) != len(censusFileMagic)+65 || line[:len(censusFileMagic)] != censusFileMagic {
-			return nil, errors.New("not a census state file of this version")
-		}
-		// The digest first (one pass over the body), then the values.
-		h := sha256.New()
-		if _, err := io.Copy(h, br); err != nil {
-			return nil, err
-		}
-		if hex.EncodeToString(h.Sum(nil)) != line[len(censusFileMagic):len(line)-1] {
-			return nil, errors.New("the file's digest does not match its body")
-		}
-		if _, err := f.Seek(int64(len(line)), io.SeekStart); err != nil {
-			return nil, err
-		}
-		var body io.Reader = bufio.NewReaderSize(f, 1<<20)
-		if c.reg.snapshotKey != nil {
-			iv := make([]byte, aes.BlockSize)
-			if _, err := io.ReadFull(body, iv); err != nil {
-				return nil, err
-			}
-			st, err := c.reg.snapshotCipher(iv)
-			if err != nil {
-				return nil, err
-			}
-			body = cipher.StreamReader{S: st, R: body}
-		}
+		defer closeFile()
 		dec := gob.NewDecoder(body)
 		var cf censusFile
 		if err := dec.Decode(&cf); err != nil {
@@ -272,4 +234,59 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		c.reg.log.Info("census state loaded", "file", path, "subjects", len(s.subs), "seq", s.seq, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	return s
+}
+
+// openStateFile opens the census state's file: it checks that it is a
+// regular file whose body matches the digest on its first line, and
+// returns the body, decrypted under the snapshot key if the registry has
+// one (nil, and no error, when there is no file). Call done when read.
+func (c *CensusCache) openStateFile(path string) (body io.Reader, done func() error, err error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	br := bufio.NewReaderSize(f, 1<<20)
+	line, err := br.ReadString('\n')
+	if err != nil || len(line) != len(censusFileMagic)+65 || line[:len(censusFileMagic)] != censusFileMagic {
+		return nil, nil, errors.New("not a census state file of this version")
+	}
+	// The digest first (one pass over the body), then the values.
+	h := sha256.New()
+	if _, err := io.Copy(h, br); err != nil {
+		return nil, nil, err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != line[len(censusFileMagic):len(line)-1] {
+		return nil, nil, errors.New("the file's digest does not match its body")
+	}
+	if _, err := f.Seek(int64(len(line)), io.SeekStart); err != nil {
+		return nil, nil, err
+	}
+	body = bufio.NewReaderSize(f, 1<<20)
+	if c.reg.snapshotKey != nil {
+		iv := make([]byte, aes.BlockSize)
+		if _, err := io.ReadFull(body, iv); err != nil {
+			return nil, nil, err
+		}
+		st, err := c.reg.snapshotCipher(iv)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = cipher.StreamReader{S: st, R: body}
+	}
+	return body, f.Close, nil
 }
