@@ -7,6 +7,9 @@
 # years at the default activity (about 97 M records; the disk needs room
 # for it). It builds credo, then
 #
+#   0. loads a city 1/1000 the size (at least 20,000 people) the same way,
+#      and from its bytes per record says whether the city fits on the disk
+#      (it stops with exit status 3 if not, unless FORCE=1);
 #   1. generates the city and loads it into a new embedded registry
 #      (credo generate --db: the policy, the links, then the records in
 #      batches, with their notices; BULK=1 loads into the empty registry
@@ -20,14 +23,20 @@
 #      snapshot);
 #   4. starts it again, cold, from its snapshot: time to ready, peak RSS;
 #   5. simulates a draft policy against the city (credo simulate), timed,
-#      with the peak RSS.
+#      with the peak RSS;
+#   6. publishes a version that changes one rule's points and starts
+#      `credo serve` from the snapshot again: the incremental re-evaluation.
+#
+# A step that fails is said so ("failed: ...") and the next one runs.
 #
 # Every figure is printed as "figure: value" lines (the output to commit
 # under bench/, e.g. bench/city-1m.txt). Environment: CITY_DIR (work
 # directory, default a new one under /tmp, removed at the end unless
 # KEEP=1), PORT (default 18080), POLICY (default policies/beijing.yaml),
 # DRAFT (default policies/beijing-draft.yaml), END (default 2026-01-01),
-# BULK (1: load with --bulk), SKIP_LOAD (1: measure the registry already
+# BULK (1, the default: load into the empty registry with --bulk; 0: in
+# batches through the registry), FORCE (1: load even if the calibration
+# says the city does not fit on the disk), SKIP_LOAD (1: measure the registry already
 # loaded in CITY_DIR again, from step 2, with the current build).
 set -euo pipefail
 
@@ -39,7 +48,7 @@ PORT=${PORT:-18080}
 POLICY=${POLICY:-policies/beijing.yaml}
 DRAFT=${DRAFT:-policies/beijing-draft.yaml}
 END=${END:-2026-01-01}
-BULK=${BULK:-0}
+BULK=${BULK:-1}
 
 cd "$(dirname "$0")/.."
 DIR=${CITY_DIR:-$(mktemp -d /tmp/credo-city.XXXXXX)}
@@ -73,6 +82,42 @@ say "city" "$PEOPLE people, $ORGS organisations, $YEARS years to $END"
 go build -o "$DIR/credo" ./cmd/credo
 CREDO=$DIR/credo
 DB=$DIR/city.db
+
+# 0. Will it fit? A small city of the same shape (PEOPLE/1000, at least
+# 20,000 people) is loaded the same way; its bytes per record, all-in, times
+# the records the full one will have (the small city's records per person)
+# is the disk the load needs, against what the work directory's disk has
+# free. A city that does not fit is not started (FORCE=1 starts it anyway):
+# the figures say by how much.
+if [ "${SKIP_LOAD:-0}" != 1 ]; then
+	cal_people=$((PEOPLE / 1000))
+	[ "$cal_people" -lt 20000 ] && cal_people=20000
+	if [ "$cal_people" -lt "$PEOPLE" ]; then
+		cal_orgs=$((cal_people * ORGS / PEOPLE))
+		bulk=()
+		[ "$BULK" = 1 ] && bulk=(--bulk)
+		rm -f "$DIR/cal.db" "$DIR/cal.db-wal" "$DIR/cal.db-shm" "$DIR/cal.db.keys"
+		"$CREDO" generate --policy "$POLICY" --people "$cal_people" --orgs "$cal_orgs" --years "$YEARS" \
+			--end "$END" --db "$DIR/cal.db" --json -q "${bulk[@]}" >"$DIR/cal.json" 2>/dev/null
+		cal_records=$(sed -n 's/.*"records": *\([0-9]*\).*/\1/p' "$DIR/cal.json" | head -1)
+		sqlite3 "$DIR/cal.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null 2>&1 || true
+		cal_bytes=$(($(stat -c %s "$DIR/cal.db") + $( [ -e "$DIR/cal.db-wal" ] && stat -c %s "$DIR/cal.db-wal" || echo 0)))
+		rm -f "$DIR/cal.db" "$DIR/cal.db-wal" "$DIR/cal.db-shm" "$DIR/cal.db.keys"
+		expect=$(awk -v r="$cal_records" -v p="$cal_people" -v n="$PEOPLE" 'BEGIN {printf "%.0f", r / p * n}')
+		per=$(awk -v b="$cal_bytes" -v r="$cal_records" 'BEGIN {printf "%.0f", b / r}')
+		need=$(awk -v per="$per" -v e="$expect" 'BEGIN {printf "%.0f", per * e * 1.1}') # +10 %: the WAL, the snapshots
+		free=$(($(df -Pk "$DIR" | awk 'NR == 2 {print $4}') * 1024))
+		gb() { awk -v b="$1" 'BEGIN {printf "%.1f GB", b / 1e9}'; }
+		say "calibration" "$cal_people people: $cal_records records, $per bytes/record all-in"
+		say "expected records" "$expect"
+		say "disk needed (expected records x bytes/record + 10 %)" "$(gb "$need")"
+		say "disk free" "$(gb "$free")"
+		if [ "$need" -gt "$free" ] && [ "${FORCE:-0}" != 1 ]; then
+			say "result" "not run: the city does not fit on this disk ($(gb "$need") needed, $(gb "$free") free; at most $(awk -v f="$free" -v e="$expect" 'BEGIN {printf "%.0f", f / 1.1 / e}') bytes/record would fit)"
+			exit 3
+		fi
+	fi
+fi
 
 # 1. Generate and load.
 if [ "${SKIP_LOAD:-0}" = 1 ] && [ -e "$DB" ]; then
@@ -127,7 +172,10 @@ serve_until_ready() {
 		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
 			echo "credo serve exited; its log:" >&2
 			tail -20 "$DIR/$name.log" >&2
-			exit 1
+			say "$name" "failed: credo serve exited before it was ready ($(tail -1 "$DIR/$name.log" | cut -c1-200))"
+			[ -e "$DIR/$name.time" ] && say "$name: peak RSS over the run" "$(mib "$(rss_kb "$DIR/$name.time")")"
+			SERVE_PID=
+			return 1
 		fi
 		sleep 0.2
 		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz" || true)
@@ -147,6 +195,9 @@ serve_until_ready() {
 	for t in $(took "decision table loaded"); do say "$name: decision table loaded from its snapshot in" "$t"; done
 	for t in $(took "starting: census built"); do say "$name: census built in" "$t"; done
 	for t in $(took "census state loaded"); do say "$name: census state loaded in" "$t"; done
+	for t in $(took "decision table re-evaluated incrementally"); do say "$name: decision table re-evaluated incrementally in" "$t"; done
+	grep -o '"reevaluated":[0-9]*,"carried_over":[0-9]*' "$DIR/$name.log" | head -1 | tr -dc '0-9,\n' |
+		awk -F, -v n="$name" 'NF == 2 {printf "%s: subjects re-evaluated: %s, carried over: %s\n", n, $1, $2}' || true
 	kill -INT "$pid" # /usr/bin/time ignores SIGINT: the server's own
 	wait "$SERVE_PID" || true
 	SERVE_PID=
@@ -155,15 +206,29 @@ serve_until_ready() {
 
 # 3. Serve without a snapshot: a full re-evaluation and the census.
 rm -f "$DB.table" "$DB.table.census"
-serve_until_ready "serve without snapshot"
+# A step that fails is said so and the next one runs: a full-size run
+# records what it could measure.
+serve_until_ready "serve without snapshot" || true
 # 4. Serve cold from the snapshots the first run saved (the table's, and
 # the census state's).
-serve_until_ready "serve from snapshot"
+serve_until_ready "serve from snapshot" || true
 
 # 5. Simulate a draft.
 t0=$(now)
-/usr/bin/time -v -o "$DIR/sim.time" "$CREDO" simulate --db "$DB" --policy "$DRAFT" --json >"$DIR/sim.json" 2>"$DIR/sim.log"
+sim_ok=1
+/usr/bin/time -v -o "$DIR/sim.time" "$CREDO" simulate --db "$DB" --policy "$DRAFT" --json >"$DIR/sim.json" 2>"$DIR/sim.log" || sim_ok=0
 t1=$(now)
+[ "$sim_ok" = 1 ] || say "simulation" "failed: $(tail -1 "$DIR/sim.log" | cut -c1-200)"
 say "simulation wall" "$(secs "$t0" "$t1")"
 say "simulation peak RSS" "$(mib "$(rss_kb "$DIR/sim.time")")"
+# 6. Incremental re-evaluation: a version that changes one rule's points
+# (the first rule of -20 civic points gets -25), published to take effect
+# now; serve starts from the snapshot of the version before it.
+sed '0,/points: {civic: -20}/s//points: {civic: -25}/' "$POLICY" | sed 's/^version: "\(.*\)"/version: "\1-points"/' >"$DIR/points.yaml"
+if "$CREDO" policy publish --db "$DB" --effective "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DIR/points.yaml" >"$DIR/publish.log" 2>&1; then
+	serve_until_ready "serve after one rule's points changed" || true
+else
+	say "publish" "failed: $(tail -1 "$DIR/publish.log")"
+fi
+
 say "load average after" "$(cut -d' ' -f1-3 /proc/loadavg)"
