@@ -10,7 +10,7 @@ import (
 )
 
 // credo_case_key(authority, case_ref) is storecore.CaseKey in SQL: the
-// migration that made the records table compact (0095) computes the keys
+// migration that made the records table compact (0096) computes the keys
 // of the records already filed with it.
 func init() {
 	msqlite.MustRegisterDeterministicScalarFunction("credo_case_key", 2, func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {

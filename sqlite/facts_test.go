@@ -16,7 +16,7 @@ func TestS03FactsBackfill(t *testing.T) {
 	storetest.FileBackfillLog(t, db)
 	res := storedRecords(t, db, path)
 	db.Close()
-	// The file as it was before migration 0093 (and so before 0095).
+	// The file as it was before migration 0093 (and so before 0096).
 	oldRecordsLayout(t, path, res)
 	raw, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {

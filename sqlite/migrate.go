@@ -29,7 +29,7 @@ func migrate(ctx context.Context, conn *sql.Conn, path string) (err error) {
 		return internal("migrate", err)
 	}
 	// Foreign keys are off while migrations run, as SQLite's way of
-	// rebuilding a table (0095) needs, and checked before the commit.
+	// rebuilding a table (0096) needs, and checked before the commit.
 	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
 		return internal("migrate", err)
 	}

@@ -108,7 +108,7 @@ func TestS09CaseKeyCollision(t *testing.T) {
 }
 
 // TestS09RecordsMigrated: a registry whose records table has the layout
-// before migration 0095 (the identity as two indexed strings, the rule and
+// before migration 0096 (the identity as two indexed strings, the rule and
 // the dates repeated), with a dispute whose row refers to a record, is
 // rebuilt on open: every record is found by its identity, re-filing is
 // idempotent, the dispute is read as before and the projections verify.
@@ -157,7 +157,7 @@ func TestS09RecordsMigrated(t *testing.T) {
 }
 
 // oldRecordsLayout gives the registry at path the records table it had
-// before migration 0095, filled from res, and forgets that 0095 ran.
+// before migration 0096, filled from res, and forgets that 0096 ran.
 func oldRecordsLayout(t *testing.T, path string, res []credo.FileResult) {
 	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+path)
@@ -174,7 +174,7 @@ func oldRecordsLayout(t *testing.T, path string, res []credo.FileResult) {
 			id INTEGER PRIMARY KEY, authority TEXT NOT NULL, case_ref TEXT NOT NULL, subject TEXT NOT NULL,
 			rule TEXT NOT NULL, decided_at TEXT NOT NULL, filed_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
 			revoked_at TEXT, fulfilled_at TEXT, repaired_at TEXT, changed_seq INTEGER, UNIQUE (authority, case_ref))`,
-		"DELETE FROM schema_version WHERE version >= 95",
+		"DELETE FROM schema_version WHERE version >= 96",
 	}
 	for _, q := range steps {
 		if _, err := raw.Exec(q); err != nil {

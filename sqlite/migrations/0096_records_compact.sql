@@ -1,4 +1,4 @@
--- 0095: the records table keeps only what the log does not already say,
+-- 0096: the records table keeps only what the log does not already say,
 -- and indexes a record's identity by a 64-bit key. A record's rule, case
 -- reference and dates are in its record.filed event (the hash chain covers
 -- them); keeping them again here, and indexing (authority, case_ref) as two
