@@ -222,3 +222,55 @@ func storedRecords(t *testing.T, db *sqlite.DB, path string) []credo.FileResult 
 	}
 	return res
 }
+
+// TestS06BulkFreesStaging: a bulk load into a new registry gives the pages
+// of its staging tables back to the file system when it ends (the file is
+// made with auto_vacuum = INCREMENTAL), so the loaded file holds no free
+// pages; a file made without it (before this change) loads the same.
+func TestS06BulkFreesStaging(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		path := t.TempDir() + "/credo.db"
+		if legacy {
+			raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec("CREATE TABLE early (x)"); err != nil { // a table first: auto_vacuum stays NONE
+				t.Fatal(err)
+			}
+			raw.Close()
+		}
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.StartBulk(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for from := 0; from < 4000; from += 1000 {
+			fileN(t, db, from, 1000)
+		}
+		if err := db.EndBulk(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var av, free, facts int
+		if err := raw.QueryRow("SELECT (SELECT auto_vacuum FROM pragma_auto_vacuum), (SELECT freelist_count FROM pragma_freelist_count), (SELECT count(*) FROM facts)").Scan(&av, &free, &facts); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		if facts != 4000 {
+			t.Fatalf("legacy %v: %d facts after the bulk load, want 4000", legacy, facts)
+		}
+		switch {
+		case !legacy && (av != 2 || free != 0):
+			t.Fatalf("new registry: auto_vacuum %d, %d free pages after the bulk load; want 2 and 0", av, free)
+		case legacy && (av != 0 || free == 0):
+			t.Fatalf("legacy file: auto_vacuum %d, %d free pages; want 0 and some (the control)", av, free)
+		}
+	}
+}
