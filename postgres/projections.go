@@ -59,14 +59,14 @@ func (db *DB) VerifyProjections(ctx context.Context) (credo.ProjectionResult, er
 func storedProjections(ctx context.Context, tx pgx.Tx) (*storecore.Projections, error) {
 	p := &storecore.Projections{}
 	var (
-		s1, s2, s3, s4, s5 string
-		n1, n2             int64
-		t1, t2             time.Time
-		nt1, nt2, nt3      *time.Time
-		ns1                *string
-		ni1                *int64
-		b                  bool
-		src                []byte
+		s1, s2, s3, s5 string
+		n1, n2         int64
+		t1, t2         time.Time
+		nt1, nt2, nt3  *time.Time
+		ns1            *string
+		ni1            *int64
+		b              bool
+		src            []byte
 	)
 	str := func(s *string) string {
 		if s == nil {
@@ -87,10 +87,10 @@ func storedProjections(ctx context.Context, tx pgx.Tx) (*storecore.Projections, 
 	}{
 		{"SELECT subject, seq FROM subject_events", []any{&s1, &n1}, func() { p.SubjectEvent(s1, n1) }},
 		{"SELECT id, kind, first_seq, last_seq FROM subjects", []any{&s1, &s2, &n1, &n2}, func() { p.Subject(s1, s2, n1, n2) }},
-		{`SELECT id, authority, case_ref, subject, rule, decided_at, filed_at, status,
+		{`SELECT id, authority, case_ref, subject, status,
 			revoked_at, fulfilled_at, repaired_at, changed_seq FROM records`,
-			[]any{&n1, &s1, &s2, &s3, &s4, &t1, &t2, &s5, &nt1, &nt2, &nt3, &ni1}, func() {
-				p.Record(n1, s1, s2, s3, s4, pgInstant(t1), pgInstant(t2), s5, pgNullInstant(nt1), pgNullInstant(nt2), pgNullInstant(nt3), i64(ni1))
+			[]any{&n1, &s1, &s2, &s3, &s5, &nt1, &nt2, &nt3, &ni1}, func() {
+				p.Record(n1, s1, s3, storecore.CaseKey(s1, s2), s5, pgNullInstant(nt1), pgNullInstant(nt2), pgNullInstant(nt3), i64(ni1))
 			}},
 		{"SELECT id, record_id, subject, opened_at, appeal, decided_at, outcome, decided_seq FROM disputes",
 			[]any{&n1, &n2, &s1, &t1, &b, &nt1, &ns1, &ni1}, func() {

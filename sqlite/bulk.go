@@ -81,6 +81,11 @@ func moveStaged(ctx context.Context, conn *sql.Conn) (err error) {
 	if staged == 0 {
 		return nil
 	}
+	// The sort of the staged rows spills to temporary files, not memory:
+	// at the size of a city it is gigabytes.
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -99,7 +104,12 @@ func moveStaged(ctx context.Context, conn *sql.Conn) (err error) {
 			return err
 		}
 	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
+	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	// The staging tables' pages go back to the file system (a file made
+	// with auto_vacuum = INCREMENTAL: every new one; a no-op otherwise).
+	_, err = conn.ExecContext(ctx, "PRAGMA incremental_vacuum")
 	return err
 }
 

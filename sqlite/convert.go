@@ -39,7 +39,7 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
 		return nil, credo.Errorf(credo.ENOTFOUND, "no registry at %s", abs)
 	}
-	raw, err := sql.Open("sqlite", dsn(abs, "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"))
+	raw, err := sql.Open("sqlite", dsn(abs, "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(0)")) // checked before the commit (foreignKeyCheck)
 	if err != nil {
 		return nil, internal("ConvertFormat", err)
 	}
@@ -119,6 +119,9 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 		}
 	}
 	if err := applyMigrations(ctx, conn, ms, storecore.CompactSchema-1, math.MaxInt); err != nil {
+		return nil, err
+	}
+	if err := foreignKeyCheck(ctx, conn); err != nil {
 		return nil, err
 	}
 	// The new chain must verify before it replaces the old.

@@ -157,9 +157,13 @@ func (db *DB) disputes(ctx context.Context, q *storecore.Where, limit int) ([]cr
 	for rows.Next() {
 		var id int64
 		var v credo.DisputeView
-		var obody, dbody []byte
-		var ohash, dhash storecore.HashScan
-		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &obody, &ohash, &dbody, &dhash); err != nil {
+		var rbody, obody, dbody []byte
+		var rhash, ohash, dhash storecore.HashScan
+		if err := rows.Scan(&id, &rbody, &rhash, &obody, &ohash, &dbody, &dhash); err != nil {
+			return nil, err
+		}
+		var err error
+		if v.Authority, v.Rule, v.CaseRef, err = storecore.RecordIdentity(rbody, rhash.Hex); err != nil {
 			return nil, err
 		}
 		if v, err = storecore.DisputeView(v, obody, ohash.Hex, dbody, dhash.Ptr()); err != nil {
@@ -206,9 +210,13 @@ func (db *DB) repairs(ctx context.Context, q *storecore.Where, limit int) ([]cre
 		var id int64
 		var v credo.RepairView
 		var outcome sql.NullString
-		var obody, dbody []byte
-		var ohash, dhash storecore.HashScan
-		if err := rows.Scan(&id, &v.Authority, &v.Rule, &v.CaseRef, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
+		var rbody, obody, dbody []byte
+		var rhash, ohash, dhash storecore.HashScan
+		if err := rows.Scan(&id, &rbody, &rhash, &outcome, &obody, &ohash, &dbody, &dhash); err != nil {
+			return nil, err
+		}
+		var err error
+		if v.Authority, v.Rule, v.CaseRef, err = storecore.RecordIdentity(rbody, rhash.Hex); err != nil {
 			return nil, err
 		}
 		var oc *string

@@ -14,8 +14,10 @@ import (
 func TestS03FactsBackfill(t *testing.T) {
 	db, path := openDB(t)
 	storetest.FileBackfillLog(t, db)
+	res := storedRecords(t, db, path)
 	db.Close()
-	// The file as it was before migration 0093.
+	// The file as it was before migration 0093 (and so before 0096).
+	oldRecordsLayout(t, path, res)
 	raw, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"time"
 
 	"credo"
 	"credo/internal/canon"
@@ -125,14 +124,6 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	prevRaw := storecore.RawHash(w.hash) // the hash column of the event before
-	var lastT time.Time
-	var lastText string
-	text := func(t time.Time) string {
-		if !t.Equal(lastT) || lastText == "" {
-			lastT, lastText = t, utcText(t)
-		}
-		return lastText
-	}
 	flush := func() error {
 		if err := w.events.exec(evArgs); err != nil {
 			return err
@@ -173,9 +164,8 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.addLeaf(r.ID, body); err != nil {
 			return internal("FileRecords", err)
 		}
-		filed := text(r.FiledAt)
 		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt.UnixMicro(), body, prev, prevRaw)
-		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
+		recArgs = append(recArgs, r.ID, r.Authority, r.Subject, storecore.CaseKey(r.Authority, r.CaseRef))
 		seArgs = append(seArgs, r.Subject, r.ID)
 		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
 		subjects.Add(r.Subject, r.ID, "")
@@ -210,7 +200,7 @@ func (w *writer) lookupRecords(keys []recKey) (map[recKey]*credo.Record, error) 
 		args = args[:0]
 		for i := range rows {
 			k := keys[min(i, n-1)] // pad with the last key
-			args = append(args, k.authority, k.caseRef)
+			args = append(args, storecore.CaseKey(k.authority, k.caseRef))
 		}
 		keys = keys[n:]
 		s, err := w.stmt(w.lookupQuery(rows))
@@ -247,15 +237,18 @@ func (w *writer) lookupQuery(n int) string {
 		return q
 	}
 	var b strings.Builder
-	b.WriteString("WITH k (authority, case_ref) AS (VALUES ")
+	b.WriteString("WITH k (case_key) AS (VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?)")
+		b.WriteString("(?)")
 	}
-	b.WriteString(`) SELECT e.body FROM k
-		JOIN records r ON r.authority = k.authority AND r.case_ref = k.case_ref
+	// DISTINCT: a key given twice (padding) reads its records once. A key
+	// may also find another identity's record (CaseKey can collide): the
+	// caller keeps the bodies by their own authority and case reference.
+	b.WriteString(`) SELECT e.body FROM (SELECT DISTINCT case_key FROM k) k
+		JOIN records r ON r.case_key = k.case_key
 		JOIN events e ON e.seq = r.ID`)
 	q := b.String()
 	w.lookupSQL[n] = q

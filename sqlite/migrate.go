@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -27,6 +28,16 @@ func migrate(ctx context.Context, conn *sql.Conn, path string) (err error) {
 	if err != nil {
 		return internal("migrate", err)
 	}
+	// Foreign keys are off while migrations run, as SQLite's way of
+	// rebuilding a table (0096) needs, and checked before the commit.
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return internal("migrate", err)
+	}
+	defer func() {
+		if _, e := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); e != nil && err == nil {
+			err = internal("migrate", e)
+		}
+	}()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return internal("migrate", err)
 	}
@@ -57,10 +68,30 @@ func migrate(ctx context.Context, conn *sql.Conn, path string) (err error) {
 	if err := applyMigrations(ctx, conn, ms, cur, math.MaxInt); err != nil {
 		return err
 	}
+	if err := foreignKeyCheck(ctx, conn); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return internal("migrate", err)
 	}
 	return nil
+}
+
+// foreignKeyCheck fails if a row refers to a row that does not exist: the
+// check of what migrations did with foreign keys off.
+func foreignKeyCheck(ctx context.Context, conn *sql.Conn) error {
+	var table string
+	var rowid sql.NullInt64
+	var parent string
+	var fkid int64
+	err := conn.QueryRowContext(ctx, "PRAGMA foreign_key_check").Scan(&table, &rowid, &parent, &fkid)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return internal("migrate", err)
+	}
+	return credo.Errorf(credo.EINTERNAL, "sqlite: after the migrations, row %d of %s refers to a missing row of %s: nothing migrated", rowid.Int64, table, parent)
 }
 
 // createSchemaVersion creates the table of applied migrations.

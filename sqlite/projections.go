@@ -67,12 +67,12 @@ func (db *DB) storedProjections(ctx context.Context, conn *sql.Conn) (*storecore
 		return rows.Err()
 	}
 	var (
-		s1, s2, s3, s4, s5, s6, s7 string
-		n1, n2, n3                 int64
-		ns1, ns2, ns3              sql.NullString
-		ni1                        sql.NullInt64
-		b                          bool
-		src                        []byte
+		s1, s2, s3, s4, s7 string
+		n1, n2, n3         int64
+		ns1, ns2, ns3      sql.NullString
+		ni1                sql.NullInt64
+		b                  bool
+		src                []byte
 	)
 	str := func(s sql.NullString) string { return s.String }
 	steps := []struct {
@@ -89,10 +89,10 @@ func (db *DB) storedProjections(ctx context.Context, conn *sql.Conn) (*storecore
 			p.Subject(s1, s2, n1, n2)
 			return err
 		}},
-		{`SELECT id, authority, case_ref, subject, rule, decided_at, filed_at, status,
+		{`SELECT id, authority, subject, case_key, status,
 			revoked_at, fulfilled_at, repaired_at, changed_seq FROM records`, func(r *sql.Rows) error {
-			err := r.Scan(&n1, &s1, &s2, &s3, &s4, &s5, &s6, &s7, &ns1, &ns2, &ns3, &ni1)
-			p.Record(n1, s1, s2, s3, s4, s5, s6, s7, str(ns1), str(ns2), str(ns3), ni1.Int64)
+			err := r.Scan(&n1, &s1, &s2, &n2, &s7, &ns1, &ns2, &ns3, &ni1)
+			p.Record(n1, s1, s2, n2, s7, str(ns1), str(ns2), str(ns3), ni1.Int64)
 			return err
 		}},
 		{"SELECT id, record_id, subject, opened_at, appeal, decided_at, outcome, decided_seq FROM disputes", func(r *sql.Rows) error {

@@ -26,13 +26,41 @@ func (db *DB) Record(ctx context.Context, id int64) (*credo.Record, error) {
 
 // RecordByCase returns a record by its identity (ENOTFOUND if absent).
 func (db *DB) RecordByCase(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
-	r, err := db.queryRecord(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
-		WHERE r.authority = ? AND r.case_ref = ?`, authority, caseRef)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := db.recordByCase(ctx, authority, caseRef)
+	if err == nil && r == nil {
 		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.RecordByCase",
 			Message: fmt.Sprintf("no record of authority %s with case %s", authority, caseRef)}
 	}
 	return r, internal("RecordByCase", err)
+}
+
+// recordByCase reads the records whose case key is the identity's and
+// returns the one with this very identity (nil if none): keys can collide.
+func (db *DB) recordByCase(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT e.body, e.hash FROM records r JOIN events e ON e.seq = r.id
+		WHERE r.case_key = ? ORDER BY r.id`, storecore.CaseKey(authority, caseRef))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		var hash storecore.HashScan
+		if err := rows.Scan(&body, &hash); err != nil {
+			return nil, err
+		}
+		ev, err := storecore.DecodeEvent(body, hash.Hex)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Record == nil {
+			return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
+		}
+		if ev.Record.Authority == authority && ev.Record.CaseRef == caseRef {
+			return ev.Record, nil
+		}
+	}
+	return nil, rows.Err()
 }
 
 func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*credo.Record, error) {

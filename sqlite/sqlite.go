@@ -217,6 +217,9 @@ func (db *DB) open() error {
 	db.wdb, err = sql.Open("sqlite", dsn(db.path,
 		"busy_timeout(10000)",
 		fmt.Sprintf("page_size(%d)", db.opts.PageSize), // before the file is created
+		// Also only for a new file, and before WAL: free pages can be given
+		// back to the file system (PRAGMA incremental_vacuum; EndBulk).
+		"auto_vacuum(2)",
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",

@@ -52,8 +52,8 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 	w := &writer{conn: conn, now: now, stmts: map[string]*sql.Stmt{}, lookupSQL: map[int]string{}}
 	w.events = &multiInsert{w: w, cols: 7,
 		head: "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "}
-	w.records = &multiInsert{w: w, cols: 7,
-		head: "INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at) VALUES "}
+	w.records = &multiInsert{w: w, cols: 4,
+		head: "INSERT INTO records (id, authority, subject, case_key) VALUES "}
 	w.subjEvs = &multiInsert{w: w, cols: 2,
 		head: "INSERT INTO subject_events (subject, seq) VALUES ", tail: " ON CONFLICT DO NOTHING"}
 	w.subjects = &multiInsert{w: w, cols: 4,

@@ -12,13 +12,26 @@ import (
 
 // DisputesSelect and RepairsSelect read the views; a Where's SQL follows.
 const (
-	DisputesSelect = `SELECT d.id, r.authority, r.rule, r.case_ref, eo.body, eo.hash, ed.body, ed.hash
-		FROM disputes d JOIN records r ON r.id = d.record_id JOIN events eo ON eo.seq = d.id
-		LEFT JOIN events ed ON ed.seq = d.decided_seq`
-	RepairsSelect = `SELECT a.id, r.authority, r.rule, r.case_ref, a.outcome, eo.body, eo.hash, ed.body, ed.hash
-		FROM repair_applications a JOIN records r ON r.id = a.record_id JOIN events eo ON eo.seq = a.id
-		LEFT JOIN events ed ON ed.seq = a.decided_seq`
+	DisputesSelect = `SELECT d.id, er.body, er.hash, eo.body, eo.hash, ed.body, ed.hash
+		FROM disputes d JOIN records r ON r.id = d.record_id JOIN events er ON er.seq = d.record_id
+		JOIN events eo ON eo.seq = d.id LEFT JOIN events ed ON ed.seq = d.decided_seq`
+	RepairsSelect = `SELECT a.id, er.body, er.hash, a.outcome, eo.body, eo.hash, ed.body, ed.hash
+		FROM repair_applications a JOIN records r ON r.id = a.record_id JOIN events er ON er.seq = a.record_id
+		JOIN events eo ON eo.seq = a.id LEFT JOIN events ed ON ed.seq = a.decided_seq`
 )
+
+// RecordIdentity returns the authority, rule and case reference of the
+// record a record.filed event (a view's er.body and er.hash) files.
+func RecordIdentity(body []byte, hash string) (authority, rule, caseRef string, err error) {
+	ev, err := DecodeEvent(body, hash)
+	if err != nil {
+		return "", "", "", err
+	}
+	if ev.Record == nil {
+		return "", "", "", fmt.Errorf("event %d (%s) files no record", ev.Seq, ev.Type)
+	}
+	return ev.Record.Authority, ev.Record.Rule, ev.Record.CaseRef, nil
+}
 
 // Where builds a WHERE clause from conditions and their arguments, with
 // "?" placeholders (SQLite) or numbered ones, $1, $2, ... (PostgreSQL).
@@ -118,7 +131,7 @@ func RepairsWhere(f credo.RepairFilter, numbered bool) (*Where, error) {
 }
 
 // DisputeView completes a row of DisputesSelect (v holds the authority,
-// rule and case reference) from the event that opened the dispute and the
+// rule and case reference: RecordIdentity) from the event that opened the dispute and the
 // one that decided it (dhash nil: not decided).
 func DisputeView(v credo.DisputeView, obody []byte, ohash string, dbody []byte, dhash *string) (credo.DisputeView, error) {
 	op, err := DecodeEvent(obody, ohash)
@@ -143,7 +156,7 @@ func DisputeView(v credo.DisputeView, obody []byte, ohash string, dbody []byte, 
 }
 
 // RepairView completes a row of RepairsSelect (v holds the authority,
-// rule and case reference) from its outcome column, the event that filed
+// rule and case reference: RecordIdentity) from its outcome column, the event that filed
 // the application and the one that decided it (dhash nil: not decided).
 func RepairView(v credo.RepairView, outcome *string, obody []byte, ohash string, dbody []byte, dhash *string) (credo.RepairView, error) {
 	op, err := DecodeEvent(obody, ohash)

@@ -96,8 +96,12 @@ func (p *Projections) Subject(id, kind string, first, last int64) {
 }
 
 // Record adds a row of records.
-func (p *Projections) Record(id int64, authority, caseRef, subject, rule, decidedAt, filedAt, status, revokedAt, fulfilledAt, repairedAt string, changedSeq int64) {
-	p.row("records", i64(id), authority, caseRef, subject, rule, decidedAt, filedAt)
+// The part a filing sets is the record's id, authority, subject and case
+// key (CaseKey): the rest of a record (rule, case reference, dates) is read
+// from its record.filed event, which the hash chain covers, and not kept
+// twice.
+func (p *Projections) Record(id int64, authority, subject string, caseKey int64, status, revokedAt, fulfilledAt, repairedAt string, changedSeq int64) {
+	p.row("records", i64(id), authority, subject, i64(caseKey))
 	if status != "active" || revokedAt != "" || fulfilledAt != "" || repairedAt != "" || changedSeq != 0 {
 		p.row("records.status", i64(id), status, text(revokedAt), text(fulfilledAt), text(repairedAt), i64(changedSeq))
 	}
@@ -288,7 +292,7 @@ func (r *ProjectionReplay) recordEvent(ev *credo.Event) {
 	switch ev.Type {
 	case credo.EventRecordFiled:
 		if rec := ev.Record; rec != nil {
-			r.p.row("records", i64(ev.Seq), rec.Authority, rec.CaseRef, rec.Subject, rec.Rule, r.tm(rec.DecidedAt), r.tm(ev.Recorded))
+			r.p.row("records", i64(ev.Seq), rec.Authority, rec.Subject, i64(CaseKey(rec.Authority, rec.CaseRef)))
 		}
 	case credo.EventRecordRevoked:
 		r.revoke(ev.Change.RecordID, r.tm(ev.Change.At), ev.Seq)
