@@ -16,9 +16,12 @@ import (
 // b32 is lowercase base32 without padding: pseudonyms are plain ASCII.
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// hasher computes the keyed hashes of one lookup secret.
+// hasher computes the keyed hashes of one lookup secret, cut to the
+// lengths of the registry's format.
 type hasher struct {
-	pool sync.Pool // of *macBuf
+	pool        sync.Pool // of *macBuf
+	subjectBits int       // of a pseudonym's hash
+	caseBits    int       // of a case reference's hash
 }
 
 // macBuf is an HMAC with a scratch buffer: the message is assembled in it
@@ -29,14 +32,16 @@ type macBuf struct {
 	buf []byte
 }
 
-func newHasher(secret []byte) *hasher {
+func newHasher(secret []byte, f format) *hasher {
 	key := append([]byte(nil), secret...)
-	return &hasher{pool: sync.Pool{New: func() any { return &macBuf{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }}}
+	return &hasher{pool: sync.Pool{New: func() any { return &macBuf{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }},
+		subjectBits: f.subjectBits, caseBits: f.caseBits}
 }
 
 // sum returns the keyed hash of tag and parts, each part after a zero
-// byte, as lowercase base32 of its first 16 bytes.
-func (h *hasher) sum(tag string, parts ...string) string {
+// byte, as lowercase base32 of its first bits bits (the last character's
+// unused bits zero): 128 bits give 26 characters, 100 give 20, 80 give 16.
+func (h *hasher) sum(bits int, tag string, parts ...string) string {
 	m := h.pool.Get().(*macBuf)
 	b := append(m.buf[:0], tag...)
 	for _, p := range parts {
@@ -46,11 +51,17 @@ func (h *hasher) sum(tag string, parts ...string) string {
 	m.h.Write(b)
 	n := len(b)
 	b = m.h.Sum(b)
-	var out [26]byte // base32 of 16 bytes, unpadded
-	b32.Encode(out[:], b[n:n+16])
+	var in [sha256.Size]byte
+	nb := (bits + 7) / 8
+	copy(in[:], b[n:n+nb])
+	if r := bits % 8; r != 0 {
+		in[nb-1] &^= 0xff >> r // the bits past the first bits
+	}
+	var out [52]byte // base32 of 32 bytes, unpadded
+	b32.Encode(out[:], in[:nb])
 	m.buf = b[:0]
 	h.pool.Put(m)
-	return string(out[:])
+	return string(out[:(bits+4)/5])
 }
 
 // Pseudonym returns the pseudonym a sealed store knows a canonical
@@ -64,13 +75,13 @@ func (h *hasher) Pseudonym(id string) string {
 	case "org":
 		tag = "o~"
 	}
-	return tag + h.sum("subject", id)
+	return tag + h.sum(h.subjectBits, "subject", id)
 }
 
 // CaseRef returns the keyed hash a sealed store keeps of an authority's
 // case reference (with the authority, the record's identity).
 func (h *hasher) CaseRef(authority, caseRef string) string {
-	return "c~" + h.sum("case", authority, caseRef)
+	return "c~" + h.sum(h.caseBits, "case", authority, caseRef)
 }
 
 // IsPseudonym reports whether s has the form of a pseudonym.

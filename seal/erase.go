@@ -84,12 +84,11 @@ func appendLedger(path string, e LedgerEntry) error {
 func (s *Store) Erase(ctx context.Context, subject string, e credo.Erasure) (*credo.Event, error) {
 	s.eraseMu.Lock()
 	defer s.eraseMu.Unlock()
-	p := s.h.Pseudonym(subject)
-	keys, err := s.keysFor(ctx, []string{p})
+	p, k, err := s.subjectKey(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
-	if keys[p] == nil {
+	if k == nil {
 		return nil, &credo.Error{Code: credo.ENOTFOUND, Field: "subject", Message: fmt.Sprintf("%s is not in the registry (never, or erased already)", subject)}
 	}
 	return s.erase(ctx, p, e)

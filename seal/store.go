@@ -61,6 +61,7 @@ type Store struct {
 	Backend // the wrapped store: non-personal calls pass through
 	in      Backend
 	h       *hasher
+	f       format // the registry's: lengths of pseudonyms, layout of seals
 	lookup  [32]byte
 	snapKey []byte
 	wrap    KeyWrapper
@@ -85,7 +86,6 @@ const (
 	// the sequence number up to which opening has re-applied the log's
 	// subject.erased events
 	infoErasuresThrough = "erasures_through"
-	sealedVersion       = "v1"
 )
 
 // IsSealed reports whether a store records that it is sealed.
@@ -98,11 +98,12 @@ func IsSealed(ctx context.Context, ks credo.KeyStore) (bool, error) {
 }
 
 // Open wraps a store with the operator's keys. A new store (no events) is
-// sealed with them; an existing one must have been sealed with the same
-// secrets (their check values are compared: wrong keys are refused), and
-// an unsealed store with events is refused (ErrNotSealed). Erasures in the
-// ledger that the store does not reflect (a restored older backup) are
-// applied again before it returns.
+// sealed with them, in the current format (formatV2: short pseudonyms); an
+// existing one must have been sealed with the same secrets (their check
+// values are compared: wrong keys are refused), and keeps the format it
+// was sealed in; an unsealed store with events is refused (ErrNotSealed).
+// Erasures in the ledger that the store does not reflect (a restored older
+// backup) are applied again before it returns.
 func Open(ctx context.Context, in Backend, keys *Keys, opts Options) (*Store, error) {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 1 << 20
@@ -113,41 +114,59 @@ func Open(ctx context.Context, in Backend, keys *Keys, opts Options) (*Store, er
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
 	}
-	s := &Store{Backend: in, in: in, h: newHasher(keys.Lookup[:]), wrap: keys.Wrapper(), opts: opts, lookup: keys.Lookup, snapKey: keys.SnapshotKey(),
+	f, err := sealInfo(ctx, in, keys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{Backend: in, in: in, h: newHasher(keys.Lookup[:], f), f: f, wrap: keys.Wrapper(), opts: opts, lookup: keys.Lookup, snapKey: keys.SnapshotKey(),
 		unwrap: map[string]KeyWrapper{}, keys: &keyCache{m: map[string]*dataKey{}, max: opts.CacheSize}}
 	s.unwrap[s.wrap.ID()] = s.wrap
 	for _, w := range opts.Previous {
 		s.unwrap[w.ID()] = w
 	}
-	info, err := in.SealInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if info[infoSealed] == "" {
-		head, _, err := in.Head(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if head > 0 {
-			return nil, ErrNotSealed
-		}
-		for _, kv := range [][2]string{{infoKEKCheck, keys.KEKCheck()}, {infoLookupCheck, keys.LookupCheck()}, {infoSealed, sealedVersion}} {
-			if err := in.SetSealInfo(ctx, kv[0], kv[1]); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		if info[infoLookupCheck] != keys.LookupCheck() {
-			return nil, credo.Errorf(credo.EINVALID, "the keys given are not this registry's: its lookup secret is another (check value %s, the keys give %s)", info[infoLookupCheck], keys.LookupCheck())
-		}
-		if info[infoKEKCheck] != keys.KEKCheck() {
-			return nil, credo.Errorf(credo.EINVALID, "the keys given are not this registry's: its key-encryption key is another (check value %s, the keys give %s; after an interrupted rotation, run credo keys rotate again)", info[infoKEKCheck], keys.KEKCheck())
-		}
-	}
 	if err := s.replayLedger(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sealInfo seals a new store in the current format, or reads the format
+// of a sealed one and checks the keys against it.
+func sealInfo(ctx context.Context, in Backend, keys *Keys) (format, error) {
+	info, err := in.SealInfo(ctx)
+	if err != nil {
+		return format{}, err
+	}
+	if info[infoSealed] == "" {
+		head, _, err := in.Head(ctx)
+		if err != nil {
+			return format{}, err
+		}
+		if head > 0 {
+			return format{}, ErrNotSealed
+		}
+		f := formatV2
+		// "sealed" last: until it is written, the store is new and an
+		// interrupted sealing is done again.
+		kvs := append(f.info(), [2]string{infoKEKCheck, keys.KEKCheck()}, [2]string{infoLookupCheck, f.lookupCheck(keys)}, [2]string{infoSealed, f.version})
+		for _, kv := range kvs {
+			if err := in.SetSealInfo(ctx, kv[0], kv[1]); err != nil {
+				return format{}, err
+			}
+		}
+		return f, nil
+	}
+	f, err := formatOf(info)
+	if err != nil {
+		return format{}, err
+	}
+	if want := f.lookupCheck(keys); info[infoLookupCheck] != want {
+		return format{}, credo.Errorf(credo.EINVALID, "the keys given are not this registry's: its lookup secret is another (check value %s, the keys give %s)", info[infoLookupCheck], want)
+	}
+	if info[infoKEKCheck] != keys.KEKCheck() {
+		return format{}, credo.Errorf(credo.EINVALID, "the keys given are not this registry's: its key-encryption key is another (check value %s, the keys give %s; after an interrupted rotation, run credo keys rotate again)", info[infoKEKCheck], keys.KEKCheck())
+	}
+	return f, nil
 }
 
 // ErrNotSealed is returned by Open for a store that holds events in clear.
@@ -230,7 +249,7 @@ func (s *Store) forget(p string) {
 // Over returns a sealed store over another backend with the same keys and
 // key cache, without writing to it: the read replica of a sealed primary.
 func (s *Store) Over(in Backend) *Store {
-	return &Store{Backend: in, in: in, h: s.h, lookup: s.lookup, snapKey: s.snapKey, wrap: s.wrap, unwrap: s.unwrap, opts: s.opts, keys: s.keys}
+	return &Store{Backend: in, in: in, h: s.h, f: s.f, lookup: s.lookup, snapKey: s.snapKey, wrap: s.wrap, unwrap: s.unwrap, opts: s.opts, keys: s.keys}
 }
 
 // unwrapRow turns a stored key into a data key, checking that its sealed
@@ -318,7 +337,7 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 	for p, id := range ids {
 		if out[p] != nil {
 			if out[p].id != id {
-				return nil, credo.Errorf(credo.EINTERNAL, "pseudonym %s names two identifiers: the lookup secret is too weak or the store was tampered with", p)
+				return nil, s.subjectCollision(p)
 			}
 			continue
 		}
@@ -369,6 +388,29 @@ func (s *Store) ensure(ctx context.Context, ids map[string]string) (map[string]*
 	return out, nil
 }
 
+// subjectCollision is the error of a subject whose pseudonym is another
+// subject's (it does not say whose).
+func (s *Store) subjectCollision(p string) error {
+	return credo.Errorf(credo.EINTERNAL, "pseudonym %s names two identifiers (a collision of its %d-bit keyed hash, or a store tampered with): this subject cannot be recorded (see docs/threat-model.md)", p, s.f.subjectBits)
+}
+
+// subjectKey returns a subject's pseudonym and data key; the key is nil
+// when the subject has none (never known, or erased) and when the
+// pseudonym is another subject's (a collision of the keyed hash: ensure
+// refuses to record the second subject, and reads know it as unknown,
+// never as the other).
+func (s *Store) subjectKey(ctx context.Context, subject string) (string, *dataKey, error) {
+	p := s.h.Pseudonym(subject)
+	keys, err := s.keysFor(ctx, []string{p})
+	if err != nil {
+		return p, nil, err
+	}
+	if k := keys[p]; k != nil && k.id == subject {
+		return p, k, nil
+	}
+	return p, nil, nil
+}
+
 // idOf returns the canonical identifier of a pseudonym ("" if its key is
 // gone: an erased subject, or none).
 func (s *Store) idOf(ctx context.Context, p string) (string, error) {
@@ -404,23 +446,37 @@ func (pl *personal) fields() [10]*string {
 
 // encode writes the fields in order, each as a uvarint length and its
 // bytes: deterministic, and much cheaper than JSON on the hot paths
-// (bulk filing, rebuilds).
-func (pl *personal) encode() []byte {
+// (bulk filing, rebuilds). With trim (format v2 on) the trailing empty
+// fields are left out: a record's seal holds three fields, not ten.
+func (pl *personal) encode(trim bool) []byte {
 	fs := pl.fields()
+	last := len(fs)
+	if trim {
+		for last > 0 && *fs[last-1] == "" {
+			last--
+		}
+	}
 	n := 0
-	for _, f := range fs {
+	for _, f := range fs[:last] {
 		n += len(*f) + 2
 	}
 	b := make([]byte, 0, n)
-	for _, f := range fs {
+	for _, f := range fs[:last] {
 		b = binary.AppendUvarint(b, uint64(len(*f)))
 		b = append(b, *f...)
 	}
 	return b
 }
 
+// decode reads what encode wrote, trimmed or not (the fields missing at
+// the end are empty; the seal authenticates the bytes, so only encode
+// wrote them).
 func (pl *personal) decode(b []byte) bool {
 	for _, f := range pl.fields() {
+		if len(b) == 0 {
+			*f = ""
+			continue
+		}
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return false
@@ -445,7 +501,7 @@ func eventAAD(buf []byte, p string, t credo.EventType) []byte {
 // sealRecord sets c to the record as the store keeps it.
 func (s *Store) sealRecord(c, r *credo.Record, p string, k *dataKey) {
 	*c = *r
-	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode()
+	pl := (&personal{CaseRef: r.CaseRef, EvidenceURI: r.EvidenceURI, Name: r.SubjectName}).encode(s.f.trim)
 	c.Subject, c.CaseRef, c.EvidenceURI, c.SubjectName = p, s.h.CaseRef(r.Authority, r.CaseRef), "", ""
 	var buf [96]byte
 	c.Sealed = k.seal(recordAAD(buf[:], p), pl)
@@ -513,7 +569,7 @@ func (s *Store) sealEvent(ev *credo.Event, p string, k *dataKey) *personal {
 		n.TextSHA256 = credo.NoticeText{}
 	}
 	var buf [96]byte
-	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), sealed.encode())
+	ev.Sealed = k.seal(eventAAD(buf[:], p, ev.Type), sealed.encode(s.f.trim))
 	return &pl
 }
 
@@ -704,18 +760,37 @@ func (s *Store) conflict(ctx context.Context, rs []*credo.Record, err error) err
 		return err
 	}
 	seen := map[[2]string]*credo.Record{}
+	hashes := map[[2]string]string{} // (authority, case hash): the case
 	for _, r := range rs {
 		key := [2]string{r.Authority, r.CaseRef}
 		if o := seen[key]; o != nil && !o.SameFiling(r) {
 			return storecore.Conflict("seal.FileRecords", r, o, true)
 		}
 		seen[key] = r
-		o, oerr := s.RecordByCase(ctx, r.Authority, r.CaseRef)
+		hkey := [2]string{r.Authority, s.h.CaseRef(r.Authority, r.CaseRef)}
+		if c, ok := hashes[hkey]; ok && c != r.CaseRef {
+			return s.caseCollision(r)
+		}
+		hashes[hkey] = r.CaseRef
+		o, oerr := s.recordByHash(ctx, r.Authority, r.CaseRef)
+		if oerr == nil && o.CaseRef != r.CaseRef {
+			return s.caseCollision(r)
+		}
 		if oerr == nil && !sameFiling(r, o) {
 			return storecore.Conflict("seal.FileRecords", r, o, false)
 		}
 	}
 	return err
+}
+
+// caseCollision is the error of a record whose case reference has the
+// keyed hash of another case of its authority (which it does not name):
+// the store saw the same (authority, case hash) with other sealed bytes
+// and refused it as a conflicting filing, never as a re-filing.
+func (s *Store) caseCollision(r *credo.Record) error {
+	return &credo.Error{Code: credo.ECONFLICT, Op: "seal.FileRecords", Message: fmt.Sprintf(
+		"record (authority %s, case %s) cannot be filed: its case reference has the same %d-bit keyed hash as another case of the authority (a collision; see docs/threat-model.md)",
+		r.Authority, r.CaseRef, s.f.caseBits)}
 }
 
 func sameFiling(r, o *credo.Record) bool {
@@ -900,21 +975,31 @@ func (s *Store) Record(ctx context.Context, id int64) (*credo.Record, error) {
 	return s.openRecordErr(ctx, r, err)
 }
 
-// RecordByCase finds a record by the keyed hash of its case reference.
+// RecordByCase finds a record by the keyed hash of its case reference
+// (and not another case's whose hash is the same).
 func (s *Store) RecordByCase(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
-	r, err := s.in.RecordByCase(ctx, authority, s.h.CaseRef(authority, caseRef))
+	r, err := s.recordByHash(ctx, authority, caseRef)
+	if err == nil && r.CaseRef != caseRef {
+		err = credo.Errorf(credo.ENOTFOUND, "a collision of case hashes")
+	}
 	if credo.ErrorCode(err) == credo.ENOTFOUND {
 		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "seal.RecordByCase", Message: fmt.Sprintf("no record of authority %s with case %s", authority, caseRef)}
 	}
+	return r, err
+}
+
+// recordByHash returns the record of the authority filed under the keyed
+// hash of caseRef, opened: caseRef's, or another case's with the same hash.
+func (s *Store) recordByHash(ctx context.Context, authority, caseRef string) (*credo.Record, error) {
+	r, err := s.in.RecordByCase(ctx, authority, s.h.CaseRef(authority, caseRef))
 	return s.openRecordErr(ctx, r, err)
 }
 
 // SubjectEvents returns a subject's events, opened; none for a subject
 // whose key is gone (erased) or that never had one.
 func (s *Store) SubjectEvents(ctx context.Context, subject string) ([]credo.Event, error) {
-	p := s.h.Pseudonym(subject)
-	keys, err := s.keysFor(ctx, []string{p})
-	if err != nil || keys[p] == nil {
+	p, k, err := s.subjectKey(ctx, subject)
+	if err != nil || k == nil {
 		return nil, err
 	}
 	evs, err := s.in.SubjectEvents(ctx, p)
@@ -939,9 +1024,8 @@ func (s *Store) SubjectEvents(ctx context.Context, subject string) ([]credo.Even
 
 // known reports whether a subject has a data key (is not erased).
 func (s *Store) known(ctx context.Context, subject string) (bool, error) {
-	p := s.h.Pseudonym(subject)
-	keys, err := s.keysFor(ctx, []string{p})
-	return err == nil && keys[p] != nil, err
+	_, k, err := s.subjectKey(ctx, subject)
+	return err == nil && k != nil, err
 }
 
 func (s *Store) idsOf(ctx context.Context, ps []string) ([]string, error) {
@@ -1131,9 +1215,12 @@ func (s *Store) LogChecks(ctx context.Context, cs []credo.CheckEntry) error {
 	for i, c := range cs {
 		out[i] = c
 		if c.Subject != "" {
-			out[i].Subject = s.h.Pseudonym(c.Subject)
-			if s.cached(out[i].Subject) == nil {
-				ids[out[i].Subject] = c.Subject
+			p := s.h.Pseudonym(c.Subject)
+			out[i].Subject = p
+			if k := s.cached(p); k == nil {
+				ids[p] = c.Subject
+			} else if k.id != c.Subject {
+				return s.subjectCollision(p)
 			}
 		}
 	}
@@ -1164,9 +1251,8 @@ func (s *Store) Check(ctx context.Context, id string) (*credo.CheckEntry, error)
 
 // ChecksOf returns the checks run on a subject.
 func (s *Store) ChecksOf(ctx context.Context, subject string, limit int) ([]credo.CheckEntry, error) {
-	p := s.h.Pseudonym(subject)
-	keys, err := s.keysFor(ctx, []string{p})
-	if err != nil || keys[p] == nil {
+	p, k, err := s.subjectKey(ctx, subject)
+	if err != nil || k == nil {
 		return nil, err
 	}
 	cs, err := s.in.ChecksOf(ctx, p, limit)
@@ -1176,9 +1262,18 @@ func (s *Store) ChecksOf(ctx context.Context, subject string, limit int) ([]cred
 	return cs, err
 }
 
-// DeleteChecksOf deletes the checks run on a subject.
+// DeleteChecksOf deletes the checks run on a subject (none when its
+// pseudonym is another subject's).
 func (s *Store) DeleteChecksOf(ctx context.Context, subject string) (int64, error) {
-	return s.in.DeleteChecksOf(ctx, s.h.Pseudonym(subject))
+	p := s.h.Pseudonym(subject)
+	keys, err := s.keysFor(ctx, []string{p})
+	if err != nil {
+		return 0, err
+	}
+	if k := keys[p]; k != nil && k.id != subject {
+		return 0, nil
+	}
+	return s.in.DeleteChecksOf(ctx, p)
 }
 
 // --- the outbox ---
@@ -1311,6 +1406,7 @@ func (s *Store) openRepair(ctx context.Context, m dpEvents, a *credo.RepairView)
 
 // Disputes returns disputes, opened; those of erased subjects left out.
 func (s *Store) Disputes(ctx context.Context, f credo.DisputeFilter) ([]credo.DisputeView, error) {
+	subject := f.Subject
 	if f.Subject != "" {
 		f.Subject = s.h.Pseudonym(f.Subject)
 	}
@@ -1325,7 +1421,7 @@ func (s *Store) Disputes(ctx context.Context, f credo.DisputeFilter) ([]credo.Di
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if ok && (subject == "" || ds[i].Subject == subject) { // not a pseudonym's other subject
 			out = append(out, ds[i])
 		}
 	}
@@ -1349,6 +1445,7 @@ func (s *Store) Dispute(ctx context.Context, id int64) (*credo.DisputeView, erro
 // RepairApplications returns applications, opened; those of erased
 // subjects left out.
 func (s *Store) RepairApplications(ctx context.Context, f credo.RepairFilter) ([]credo.RepairView, error) {
+	subject := f.Subject
 	if f.Subject != "" {
 		f.Subject = s.h.Pseudonym(f.Subject)
 	}
@@ -1363,7 +1460,7 @@ func (s *Store) RepairApplications(ctx context.Context, f credo.RepairFilter) ([
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if ok && (subject == "" || as[i].Subject == subject) {
 			out = append(out, as[i])
 		}
 	}
