@@ -75,9 +75,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		if err := w.addLeaf(ev.Seq, body); err != nil {
 			return nil, internal("Append", err)
 		}
-		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)); err != nil {
+		if _, err := w.exec(insertEvent, eventRow(ev.Seq, ev.Type, body, storecore.RawHash(ev.Hash))...); err != nil {
 			return nil, internal("Append", err)
 		}
 		for _, c := range storecore.Concerned(ev) {

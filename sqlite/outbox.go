@@ -242,9 +242,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 }
 
 // deliveryQuery selects deliveries with their webhook (and, for the
-// worker, the secret and the event).
+// worker, the secret and the event). The event's body is read, when not
+// for the worker, only for a compact row, whose subject is in its body
+// (writer.go).
 func deliveryQuery(full bool) string {
-	extra := ", '', NULL, X''"
+	extra := ", '', CASE WHEN e.subject = '' THEN e.body END, X''"
 	if full {
 		extra = ", w.secret, e.body, e.hash"
 	}
@@ -266,7 +268,7 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			&d.LastError, &created, &delivered, &d.Secret, &body, &hash); err != nil {
 			return nil, err
 		}
-		d.EventType = credo.EventType(typ)
+		d.EventType = storecore.ColumnType(typ)
 		d.Created = parseUTC(created)
 		if d.Status == credo.DeliveryPending {
 			d.NextAt = parseUTC(nextAt)
@@ -282,6 +284,13 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			if d.Body, err = json.Marshal(ev); err != nil {
 				return nil, fmt.Errorf("encoding event %d: %w", ev.Seq, err)
 			}
+			d.Subject = ev.Subject
+		} else if d.Subject == "" && body != nil {
+			s, err := storecore.BodySubject(body)
+			if err != nil {
+				return nil, err
+			}
+			d.Subject = s
 		}
 		out = append(out, &d)
 	}

@@ -50,8 +50,7 @@ type writer struct {
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, stmts: map[string]*sql.Stmt{}, lookupSQL: map[int]string{}}
-	w.events = &multiInsert{w: w, cols: 7,
-		head: "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "}
+	w.events = &multiInsert{w: w, cols: eventCols, head: insertEvents, row: eventValues}
 	w.records = &multiInsert{w: w, cols: 7,
 		head: "INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at) VALUES "}
 	w.subjEvs = &multiInsert{w: w, cols: 2,
@@ -69,6 +68,25 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 	}
 	w.treeSeq = w.seq
 	return w, nil
+}
+
+// A row of events holds what the body does not, or what SQL filters on:
+// seq, the type's code (storecore.TypeColumn), the body and its hash. The
+// subject, recorded and prev_hash columns, which repeat the body, are ''
+// (no bytes), 0 (no bytes) and X'' (no bytes): readers take them from the
+// body (internal/storecore/columns.go). Rows written before keep them in
+// full, and Verify still compares those with the body.
+const (
+	insertEvents = "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "
+	eventValues  = "(?,?,'',0,?,X'',?)"
+	insertEvent  = insertEvents + eventValues
+	eventCols    = 4
+)
+
+// eventRow is the values of a row of insertEvent (and of the writer's
+// multi-row insert of events).
+func eventRow(seq int64, typ credo.EventType, body, hash []byte) []any {
+	return []any{seq, storecore.TypeColumn(typ), body, hash}
 }
 
 // readHead sets seq and hash from the last event of the log.
@@ -141,7 +159,8 @@ const maxRowsPerInsert = 64
 // each prepared once.
 type multiInsert struct {
 	w          *writer
-	cols       int
+	cols       int    // values per row
+	row        string // a row's SQL, if not cols placeholders
 	head, tail string
 	byRows     [7]string // SQL text for 1<<i rows
 }
@@ -154,7 +173,10 @@ func (m *multiInsert) query(rows int) string {
 	if m.byRows[i] == "" {
 		var b strings.Builder
 		b.WriteString(m.head)
-		row := "(" + strings.Repeat("?,", m.cols-1) + "?)"
+		row := m.row
+		if row == "" {
+			row = "(" + strings.Repeat("?,", m.cols-1) + "?)"
+		}
 		for r := 0; r < rows; r++ {
 			if r > 0 {
 				b.WriteByte(',')

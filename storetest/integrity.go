@@ -74,8 +74,8 @@ type ProjectionTampering struct {
 //   - "delete a record row": delete record 23's row.
 var ProjectionTamperings = []ProjectionTampering{
 	{"delete a subject index row", "subject_events", true, "DELETE FROM subject_events WHERE seq = 17"},
-	{"move a subject index row", "subject_events", false, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17"},
-	{"delete a subject", "subjects", true, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)"},
+	{"move a subject index row", "subject_events", false, "UPDATE subject_events SET subject = (SELECT subject FROM records WHERE id = 18) WHERE seq = 17"},
+	{"delete a subject", "subjects", true, "DELETE FROM subjects WHERE id = (SELECT subject FROM records WHERE id = 9)"},
 	{"revoke a record in its projection", "records.status", false, "UPDATE records SET status = 'revoked', revoked_at = filed_at WHERE id = 5"},
 	{"delete a record row", "records", true, "DELETE FROM records WHERE id = 23"},
 }
