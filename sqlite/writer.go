@@ -72,9 +72,10 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 
 // A row of events holds what the body does not, or what SQL filters on:
 // seq, the type's code (storecore.TypeColumn), the body and its hash. The
-// subject, recorded and prev_hash columns, which repeat the body, are ”
-// (no bytes), 0 (no bytes) and X” (no bytes): readers take them from the
-// body (internal/storecore/columns.go). Rows written before keep them in
+// subject, recorded and prev_hash columns, which repeat the body, hold
+// the empty text, 0 and the empty blob (no bytes of a record, only a byte
+// of its header each): readers take them from the body
+// (internal/storecore/columns.go). Rows written before keep them in
 // full, and Verify still compares those with the body.
 const (
 	insertEvents = "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "
