@@ -1,0 +1,15 @@
+-- 0095: compact rows of events (docs/event-encoding.md, "The compact rows
+-- of SQLite"). The schema is unchanged; what a new row holds changes. A
+-- row written from this version on keeps seq, the type as its number in
+-- the canonical encoding (as text: '1' for record.filed), the body and its
+-- hash; its subject, recorded and prev_hash columns, which the body holds,
+-- are '', 0 and X'', and every reader takes them from the body. Rows
+-- written before keep their full columns: they read as before, and Verify
+-- still compares them with their bodies.
+--
+-- This migration changes no row. It is here so that the schema version
+-- says which rows a registry may hold: a program from before it, which
+-- would read the empty columns as they are (a type filter missing every
+-- new row, subjects read as empty), refuses the registry as newer than
+-- itself instead of misreading it.
+SELECT 1;
