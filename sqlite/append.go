@@ -169,8 +169,7 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 // checkRecord checks that record id exists and fills in (or checks) the
 // event's subject with the record's.
 func (w *writer) checkRecord(ev *credo.Event, id int64, idField string, field func(string) string) error {
-	var subject string
-	err := w.queryRow("SELECT subject FROM records WHERE id = ?", id).Scan(&subject)
+	subject, err := w.recordSubject(id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: idField,
 			Message: fmt.Sprintf("record %d not found", id)}

@@ -84,12 +84,14 @@ func checkChained(t *testing.T, evs []credo.Event) {
 }
 
 // columnBytes returns the number of events and the bytes their subject,
-// recorded and prev_hash columns hold, and the number of type columns
-// that hold a name rather than a code.
+// recorded and prev_hash columns hold, with those of the subject,
+// decided_at and filed_at columns of records, and the number of type
+// columns that hold a name rather than a code.
 func columnBytes(t *testing.T, raw *sql.DB) (n, dup, names int64) {
 	t.Helper()
 	err := raw.QueryRow(`SELECT count(*),
-		COALESCE(sum(length(subject) + length(prev_hash) + (recorded != 0) * 8), 0),
+		COALESCE(sum(length(subject) + length(prev_hash) + (recorded != 0) * 8), 0) +
+			(SELECT COALESCE(sum(length(subject) + length(decided_at) + length(filed_at)), 0) FROM records),
 		COALESCE(sum(type GLOB '*[^0-9]*'), 0) FROM events`).Scan(&n, &dup, &names)
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +181,10 @@ func TestCompactRowsMixedWithFullRows(t *testing.T) {
 	for _, ev := range before[:320] {
 		mustExec(t, raw, "UPDATE events SET type = ?, subject = ?, recorded = ?, prev_hash = ? WHERE seq = ?",
 			string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), rawHex(t, ev.PrevHash), ev.Seq)
+		if r := ev.Record; r != nil {
+			mustExec(t, raw, "UPDATE records SET subject = ?, decided_at = ?, filed_at = ? WHERE id = ?",
+				r.Subject, utc(r.DecidedAt), utc(r.FiledAt), r.ID)
+		}
 	}
 	raw.Close()
 
@@ -188,9 +194,16 @@ func TestCompactRowsMixedWithFullRows(t *testing.T) {
 	if err := raw.QueryRow("SELECT sum(length(prev_hash) > 0), sum(length(prev_hash) = 0 AND seq > 1) FROM events").Scan(&full, &compact); err != nil {
 		t.Fatal(err)
 	}
-	raw.Close()
 	if full != 319 || compact != int64(len(before)-320) {
 		t.Fatalf("%d full rows and %d compact ones; want 319 and %d", full, compact, len(before)-320)
+	}
+	var fullRecords, compactRecords int64
+	if err := raw.QueryRow("SELECT sum(length(decided_at) > 0), sum(decided_at = '') FROM records").Scan(&fullRecords, &compactRecords); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if fullRecords != 310 || compactRecords != 10 {
+		t.Fatalf("%d full rows of records and %d compact ones; want 310 and 10", fullRecords, compactRecords)
 	}
 
 	all := allEvents(t, db)
@@ -229,8 +242,30 @@ func TestCompactRowsMixedWithFullRows(t *testing.T) {
 		}
 	}
 
-	// Writing on: compact rows after the full ones.
+	// Writing on: compact rows after the full ones, and changes to records
+	// of both kinds (their subjects checked against the rows).
 	workload(t, db, 500, 10)
+	for _, id := range []int64{5, 325} { // a full row, a compact one
+		r, err := db.Record(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.RecordByCase(ctx, r.Authority, r.CaseRef); err != nil || got.ID != id {
+			t.Errorf("RecordByCase of record %d = %v, %v", id, got, err)
+		}
+		_, err = db.Append(ctx, []*credo.Event{{Type: credo.EventRecordRevoked, Subject: storetest.RIC(999), Actor: "court.test",
+			Change: &credo.RecordChange{RecordID: id, At: time.Now()}}})
+		if credo.ErrorCode(err) != credo.EINVALID {
+			t.Errorf("revoking record %d about another subject: %v; want EINVALID", id, err)
+		}
+		out, err := db.Append(ctx, []*credo.Event{
+			{Type: credo.EventRecordRevoked, Actor: "court.test", Change: &credo.RecordChange{RecordID: id, At: time.Now()}},
+			{Type: credo.EventNoticeIssued, Notice: &credo.Notice{RecordID: id, Rule: r.Rule, Text: credo.NoticeText{EN: "n", ZH: "n"}}},
+		})
+		if err != nil || out[0].Subject != r.Subject || out[1].Subject != r.Subject || out[1].Notice.Subject != r.Subject {
+			t.Errorf("revoking record %d and its notice: %v", id, err)
+		}
+	}
 	all = allEvents(t, db)
 	checkIntact(t, db, int64(len(all)))
 	checkChained(t, all)
@@ -257,7 +292,7 @@ func TestCompactRowsTamper(t *testing.T) {
 		want   string
 	}{
 		"fill a subject column with another subject": {func(t *testing.T, raw *sql.DB) {
-			mustExec(t, raw, "UPDATE events SET subject = (SELECT subject FROM records WHERE id = 10) WHERE seq = 9")
+			mustExec(t, raw, "UPDATE events SET subject = (SELECT subject FROM subject_events WHERE seq = 10) WHERE seq = 9")
 		}, "event 9: content does not match its type and subject columns"},
 		"fill a prev_hash column with another hash": {func(t *testing.T, raw *sql.DB) {
 			mustExec(t, raw, "UPDATE events SET prev_hash = (SELECT hash FROM events WHERE seq = 10) WHERE seq = 12")
@@ -301,6 +336,30 @@ func TestCompactRowsTamper(t *testing.T) {
 				t.Errorf("Verify = %+v, %v; want %q", res, err, tc.want)
 			}
 		})
+	}
+}
+
+// utc is a time as a full row's time columns hold it.
+func utc(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// TestCompactRecordsProjectionTamper: a compact row of records whose
+// emptied columns are filled with other values is found by
+// VerifyProjections, as a full row's are.
+func TestCompactRecordsProjectionTamper(t *testing.T) {
+	for _, q := range []string{
+		"UPDATE records SET decided_at = '2020-01-01T00:00:00.000000000Z' WHERE id = 7",
+		"UPDATE records SET filed_at = '2020-01-01T00:00:00.000000000Z' WHERE id = 7",
+		"UPDATE records SET subject = (SELECT subject FROM subject_events WHERE seq = 8) WHERE id = 7",
+	} {
+		db, path := openDB(t)
+		fileN(t, db, 0, 10)
+		raw := rawDB(t, path)
+		mustExec(t, raw, q)
+		raw.Close()
+		res, err := db.VerifyProjections(ctx)
+		if err != nil || res.OK || len(res.Problems) != 1 || res.Problems[0].Table != "records" {
+			t.Errorf("after %s: VerifyProjections = %+v, %v; want a problem in records", q, res, err)
+		}
 	}
 }
 

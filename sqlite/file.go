@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"time"
 
 	"credo"
 	"credo/internal/canon"
@@ -119,20 +118,12 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	}()
 	n := len(rs)
 	evArgs := make([]any, 0, eventCols*min(n, maxRowsPerInsert*16))
-	recArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
+	recArgs := make([]any, 0, recordCols*min(n, maxRowsPerInsert*16))
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
 	factArgs := make([]any, 0, 3*min(n, maxRowsPerInsert*16))
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	filedType := storecore.TypeColumn(credo.EventRecordFiled)
-	var lastT time.Time
-	var lastText string
-	text := func(t time.Time) string {
-		if !t.Equal(lastT) || lastText == "" {
-			lastT, lastText = t, utcText(t)
-		}
-		return lastText
-	}
 	flush := func() error {
 		if err := w.events.exec(evArgs); err != nil {
 			return err
@@ -171,9 +162,8 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.addLeaf(r.ID, body); err != nil {
 			return internal("FileRecords", err)
 		}
-		filed := text(r.FiledAt)
 		evArgs = append(evArgs, r.ID, filedType, body, sum[:]) // as eventRow
-		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Subject, r.Rule, utcText(r.DecidedAt), filed)
+		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Rule) // recordValues
 		seArgs = append(seArgs, r.Subject, r.ID)
 		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
 		subjects.Add(r.Subject, r.ID, "")

@@ -36,14 +36,16 @@ var (
 // notice it returns that notice's event (appending is then a no-op).
 func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*credo.Event, error) {
 	n := ev.Notice
-	var subject string
-	var seq sql.NullInt64
-	err := w.queryRow("SELECT r.subject, n.seq FROM records r LEFT JOIN notices n ON n.record_id = r.id WHERE r.id = ?", n.RecordID).Scan(&subject, &seq)
+	subject, err := w.recordSubject(n.RecordID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: field("notice.record_id"),
 			Message: fmt.Sprintf("record %d not found", n.RecordID)}
 	}
 	if err != nil {
+		return nil, internal("Append", err)
+	}
+	var seq sql.NullInt64
+	if err := w.queryRow("SELECT seq FROM notices WHERE record_id = ?", n.RecordID).Scan(&seq); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, internal("Append", err)
 	}
 	if ev.Subject == "" {

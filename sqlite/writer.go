@@ -51,8 +51,7 @@ type writer struct {
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, stmts: map[string]*sql.Stmt{}, lookupSQL: map[int]string{}}
 	w.events = &multiInsert{w: w, cols: eventCols, head: insertEvents, row: eventValues}
-	w.records = &multiInsert{w: w, cols: 7,
-		head: "INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at) VALUES "}
+	w.records = &multiInsert{w: w, cols: recordCols, head: insertRecords, row: recordValues}
 	w.subjEvs = &multiInsert{w: w, cols: 2,
 		head: "INSERT INTO subject_events (subject, seq) VALUES ", tail: " ON CONFLICT DO NOTHING"}
 	w.subjects = &multiInsert{w: w, cols: 4,
@@ -83,6 +82,31 @@ const (
 	insertEvent  = insertEvents + eventValues
 	eventCols    = 4
 )
+
+// A row of records holds what SQL looks up or answers from: its id, the
+// (authority, case_ref) identity, the rule (the due-process views), the
+// status and the changes. Its subject, decided_at and filed_at columns,
+// which its record.filed event's body holds, hold the empty text: readers
+// take them from the body (recordSubject; VerifyProjections). Rows written
+// before keep them in full.
+const (
+	insertRecords = "INSERT INTO records (id, authority, case_ref, subject, rule, decided_at, filed_at) VALUES "
+	recordValues  = "(?,?,?,'',?,'','')"
+	recordCols    = 4
+)
+
+// recordSubject returns a record's subject (sql.ErrNoRows if there is no
+// such record): its column, or the body's for a compact row.
+func (w *writer) recordSubject(id int64) (string, error) {
+	var subject string
+	var body []byte
+	err := w.queryRow(`SELECT r.subject, CASE WHEN r.subject = '' THEN e.body END
+		FROM records r JOIN events e ON e.seq = r.id WHERE r.id = ?`, id).Scan(&subject, &body)
+	if err != nil || subject != "" || body == nil {
+		return subject, err
+	}
+	return storecore.BodySubject(body)
+}
 
 // eventRow is the values of a row of insertEvent (and of the writer's
 // multi-row insert of events).
