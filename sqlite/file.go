@@ -162,7 +162,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.addLeaf(r.ID, body); err != nil {
 			return internal("FileRecords", err)
 		}
-		evArgs = append(evArgs, r.ID, filedType, body, sum[:]) // as eventRow
+		evArgs = append(evArgs, r.ID, filedType, body, sum[:])          // as eventRow
 		recArgs = append(recArgs, r.ID, r.Authority, r.CaseRef, r.Rule) // recordValues
 		seArgs = append(seArgs, r.Subject, r.ID)
 		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
