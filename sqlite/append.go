@@ -75,9 +75,7 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		if err := w.addLeaf(ev.Seq, body); err != nil {
 			return nil, internal("Append", err)
 		}
-		if _, err := w.exec(`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)); err != nil {
+		if _, err := w.exec(insertEvent, eventRow(ev.Seq, ev.Type, body, storecore.RawHash(ev.Hash))...); err != nil {
 			return nil, internal("Append", err)
 		}
 		for _, c := range storecore.Concerned(ev) {
@@ -171,8 +169,7 @@ func (w *writer) prepareEvent(ev *credo.Event, field func(string) string) (*cred
 // checkRecord checks that record id exists and fills in (or checks) the
 // event's subject with the record's.
 func (w *writer) checkRecord(ev *credo.Event, id int64, idField string, field func(string) string) error {
-	var subject string
-	err := w.queryRow("SELECT subject FROM records WHERE id = ?", id).Scan(&subject)
+	subject, err := w.recordSubject(id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: idField,
 			Message: fmt.Sprintf("record %d not found", id)}

@@ -105,8 +105,7 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 		q    string
 		args []any
 	}{
-		{`INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			[]any{ev.Seq, string(ev.Type), ev.Subject, ev.Recorded.UnixMicro(), body, storecore.RawHash(ev.PrevHash), storecore.RawHash(ev.Hash)}},
+		{insertEvent, eventRow(ev.Seq, ev.Type, body, storecore.RawHash(ev.Hash))},
 		{`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
 			[]any{ev.Seq, storecore.RawHash(ev.Hash)}},
 		{"DELETE FROM tree_hashes", nil}, // the tree of the old bodies: built again on open
@@ -152,7 +151,9 @@ BEGIN
 END`
 )
 
-// reencode rewrites every event of the old log in the new encoding.
+// reencode rewrites every event of the old log in the new encoding, as
+// a compact row (writer.go: the subject, recorded and prev_hash columns
+// emptied, the type as its code).
 func reencode(ctx context.Context, conn *sql.Conn, conv *storecore.Converter) (int64, error) {
 	var n int64
 	for after := int64(0); ; {
@@ -161,13 +162,16 @@ func reencode(ctx context.Context, conn *sql.Conn, conv *storecore.Converter) (i
 			return n, err
 		}
 		for i, seq := range seqs {
-			prev := storecore.RawHash(conv.Prev())
 			body, hash, err := conv.Event(seq, bodies[i])
 			if err != nil {
 				return n, credo.Errorf(credo.EINTERNAL, "converting: %v", err)
 			}
-			if _, err := conn.ExecContext(ctx, "UPDATE events SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-				body, prev, storecore.RawHash(hash), seq); err != nil {
+			typ, _, err := storecore.BodyHead(body)
+			if err != nil {
+				return n, credo.Errorf(credo.EINTERNAL, "converting: event %d: %v", seq, err)
+			}
+			if _, err := conn.ExecContext(ctx, "UPDATE events SET type = ?, subject = '', recorded = 0, body = ?, prev_hash = X'', hash = ? WHERE seq = ?",
+				storecore.TypeColumn(typ), body, storecore.RawHash(hash), seq); err != nil {
 				return n, internal("ConvertFormat", err)
 			}
 			n++

@@ -117,13 +117,13 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		}
 	}()
 	n := len(rs)
-	evArgs := make([]any, 0, 7*min(n, maxRowsPerInsert*16))
-	recArgs := make([]any, 0, cap(evArgs))
+	evArgs := make([]any, 0, eventCols*min(n, maxRowsPerInsert*16))
+	recArgs := make([]any, 0, recordCols*min(n, maxRowsPerInsert*16))
 	seArgs := make([]any, 0, 2*min(n, maxRowsPerInsert*16))
 	factArgs := make([]any, 0, 3*min(n, maxRowsPerInsert*16))
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
-	prevRaw := storecore.RawHash(w.hash) // the hash column of the event before
+	filedType := storecore.TypeColumn(credo.EventRecordFiled)
 	flush := func() error {
 		if err := w.events.exec(evArgs); err != nil {
 			return err
@@ -157,15 +157,13 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if left := n - i - 1; left > 0 && cap(arena)-len(arena) < 1024 {
 			arena = make([]byte, 0, 640*min(left, 256))
 		}
-		prev := prevRaw
 		sum := sha256.Sum256(body)
-		prevRaw = sum[:]
-		w.hash = hex.EncodeToString(prevRaw)
+		w.hash = hex.EncodeToString(sum[:])
 		if err := w.addLeaf(r.ID, body); err != nil {
 			return internal("FileRecords", err)
 		}
-		evArgs = append(evArgs, r.ID, string(credo.EventRecordFiled), r.Subject, r.FiledAt.UnixMicro(), body, prev, prevRaw)
-		recArgs = append(recArgs, r.ID, r.Authority, r.Subject, storecore.CaseKey(r.Authority, r.CaseRef))
+		evArgs = append(evArgs, r.ID, filedType, body, sum[:])                                             // as eventRow
+		recArgs = append(recArgs, r.ID, r.Authority, r.Subject, storecore.CaseKey(r.Authority, r.CaseRef)) // recordValues
 		seArgs = append(seArgs, r.Subject, r.ID)
 		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
 		subjects.Add(r.Subject, r.ID, "")

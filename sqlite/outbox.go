@@ -36,14 +36,16 @@ var (
 // notice it returns that notice's event (appending is then a no-op).
 func (w *writer) prepareNotice(ev *credo.Event, field func(string) string) (*credo.Event, error) {
 	n := ev.Notice
-	var subject string
-	var seq sql.NullInt64
-	err := w.queryRow("SELECT r.subject, n.seq FROM records r LEFT JOIN notices n ON n.record_id = r.id WHERE r.id = ?", n.RecordID).Scan(&subject, &seq)
+	subject, err := w.recordSubject(n.RecordID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &credo.Error{Code: credo.ENOTFOUND, Op: "sqlite.Append", Field: field("notice.record_id"),
 			Message: fmt.Sprintf("record %d not found", n.RecordID)}
 	}
 	if err != nil {
+		return nil, internal("Append", err)
+	}
+	var seq sql.NullInt64
+	if err := w.queryRow("SELECT seq FROM notices WHERE record_id = ?", n.RecordID).Scan(&seq); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, internal("Append", err)
 	}
 	if ev.Subject == "" {
@@ -242,9 +244,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 }
 
 // deliveryQuery selects deliveries with their webhook (and, for the
-// worker, the secret and the event).
+// worker, the secret and the event). The event's body is read, when not
+// for the worker, only for a compact row, whose subject is in its body
+// (writer.go).
 func deliveryQuery(full bool) string {
-	extra := ", '', NULL, X''"
+	extra := ", '', CASE WHEN e.subject = '' THEN e.body END, X''"
 	if full {
 		extra = ", w.secret, e.body, e.hash"
 	}
@@ -266,7 +270,7 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			&d.LastError, &created, &delivered, &d.Secret, &body, &hash); err != nil {
 			return nil, err
 		}
-		d.EventType = credo.EventType(typ)
+		d.EventType = storecore.ColumnType(typ)
 		d.Created = parseUTC(created)
 		if d.Status == credo.DeliveryPending {
 			d.NextAt = parseUTC(nextAt)
@@ -282,6 +286,13 @@ func scanDeliveries(rows *sql.Rows, full bool) ([]*credo.Delivery, error) {
 			if d.Body, err = json.Marshal(ev); err != nil {
 				return nil, fmt.Errorf("encoding event %d: %w", ev.Seq, err)
 			}
+			d.Subject = ev.Subject
+		} else if d.Subject == "" && body != nil {
+			s, err := storecore.BodySubject(body)
+			if err != nil {
+				return nil, err
+			}
+			d.Subject = s
 		}
 		out = append(out, &d)
 	}

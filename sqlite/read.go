@@ -104,12 +104,12 @@ func (db *DB) EventsOfType(ctx context.Context, after int64, limit int, types []
 	if limit <= 0 {
 		limit = -1
 	}
-	args := []any{after}
-	for _, t := range types {
-		args = append(args, string(t))
-	}
+	// A type column holds the type's code (a new row) or its name (a row
+	// written before): both are asked for.
+	vals := storecore.TypeColumnValues(types)
+	args := append([]any{after}, vals...)
 	args = append(args, limit)
-	q := "SELECT body, hash FROM events WHERE seq > ? AND type IN (?" + strings.Repeat(",?", max(len(types)-1, 0)) + ") ORDER BY seq LIMIT ?"
+	q := "SELECT body, hash FROM events WHERE seq > ? AND type IN (?" + strings.Repeat(",?", max(len(vals)-1, 0)) + ") ORDER BY seq LIMIT ?"
 	evs, err := db.queryEvents(ctx, q, args...)
 	return evs, internal("EventsOfType", err)
 }

@@ -11,9 +11,11 @@ import (
 
 // Verify re-walks the log in sequence order, in one read snapshot, and
 // checks every event: the sequence is contiguous from 1, the stored hash is
-// the SHA-256 of the stored body, the body decodes to an event whose seq,
-// type, subject and prev_hash are the row's, and prev_hash is the hash of
-// the event before. Finally the end of the log must be the head the writer
+// the SHA-256 of the stored body, the body decodes to an event whose seq
+// and type are the row's, and whose subject and prev_hash are the row's
+// where the row holds them (a row written since the compact rows holds
+// neither: see writer.go), and the body's prev_hash is the hash of the
+// event before. Finally the end of the log must be the head the writer
 // recorded, which catches a log cut short at its end. It reports the first
 // event that fails; Count, HeadSeq and HeadHash describe the whole log as
 // stored. An error is returned only if the walk itself fails. The checks

@@ -50,10 +50,8 @@ type writer struct {
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, stmts: map[string]*sql.Stmt{}, lookupSQL: map[int]string{}}
-	w.events = &multiInsert{w: w, cols: 7,
-		head: "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "}
-	w.records = &multiInsert{w: w, cols: 4,
-		head: "INSERT INTO records (id, authority, subject, case_key) VALUES "}
+	w.events = &multiInsert{w: w, cols: eventCols, head: insertEvents, row: eventValues}
+	w.records = &multiInsert{w: w, cols: recordCols, head: insertRecords, row: recordValues}
 	w.subjEvs = &multiInsert{w: w, cols: 2,
 		head: "INSERT INTO subject_events (subject, seq) VALUES ", tail: " ON CONFLICT DO NOTHING"}
 	w.subjects = &multiInsert{w: w, cols: 4,
@@ -69,6 +67,50 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 	}
 	w.treeSeq = w.seq
 	return w, nil
+}
+
+// A row of events holds what the body does not, or what SQL filters on:
+// seq, the type's code (storecore.TypeColumn), the body and its hash. The
+// subject, recorded and prev_hash columns, which repeat the body, hold
+// the empty text, 0 and the empty blob (no bytes of a record, only a byte
+// of its header each): readers take them from the body
+// (internal/storecore/columns.go). Rows written before keep them in
+// full, and Verify still compares those with the body.
+const (
+	insertEvents = "INSERT INTO events (seq, type, subject, recorded, body, prev_hash, hash) VALUES "
+	eventValues  = "(?,?,'',0,?,X'',?)"
+	insertEvent  = insertEvents + eventValues
+	eventCols    = 4
+)
+
+// A row of records holds what the log does not say or SQL filters on
+// (migration 0096): its id, authority (the due-process views' filter),
+// subject, the case key of its identity (storecore.CaseKey, indexed) and
+// the status columns. The rule, case reference and dates are read from its
+// record.filed event's body.
+const (
+	insertRecords = "INSERT INTO records (id, authority, subject, case_key) VALUES "
+	recordValues  = "(?,?,?,?)"
+	recordCols    = 4
+)
+
+// recordSubject returns a record's subject (sql.ErrNoRows if there is no
+// such record): its column, or the body's for a compact row.
+func (w *writer) recordSubject(id int64) (string, error) {
+	var subject string
+	var body []byte
+	err := w.queryRow(`SELECT r.subject, CASE WHEN r.subject = '' THEN e.body END
+		FROM records r JOIN events e ON e.seq = r.id WHERE r.id = ?`, id).Scan(&subject, &body)
+	if err != nil || subject != "" || body == nil {
+		return subject, err
+	}
+	return storecore.BodySubject(body)
+}
+
+// eventRow is the values of a row of insertEvent (and of the writer's
+// multi-row insert of events).
+func eventRow(seq int64, typ credo.EventType, body, hash []byte) []any {
+	return []any{seq, storecore.TypeColumn(typ), body, hash}
 }
 
 // readHead sets seq and hash from the last event of the log.
@@ -141,7 +183,8 @@ const maxRowsPerInsert = 64
 // each prepared once.
 type multiInsert struct {
 	w          *writer
-	cols       int
+	cols       int    // values per row
+	row        string // a row's SQL, if not cols placeholders
 	head, tail string
 	byRows     [7]string // SQL text for 1<<i rows
 }
@@ -154,7 +197,10 @@ func (m *multiInsert) query(rows int) string {
 	if m.byRows[i] == "" {
 		var b strings.Builder
 		b.WriteString(m.head)
-		row := "(" + strings.Repeat("?,", m.cols-1) + "?)"
+		row := m.row
+		if row == "" {
+			row = "(" + strings.Repeat("?,", m.cols-1) + "?)"
+		}
 		for r := 0; r < rows; r++ {
 			if r > 0 {
 				b.WriteByte(',')

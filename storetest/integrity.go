@@ -70,13 +70,13 @@ type ProjectionTampering struct {
 //   - "delete a subject index row": delete the subject_events row of event 17;
 //   - "move a subject index row": give event 17's subject_events row event 18's subject;
 //   - "delete a subject": delete the subjects row of event 9's subject;
-//   - "revoke a record in its projection": set record 5's status to revoked, revoked_at to 2024-05-01;
+//   - "revoke a record in its projection": set record 5's status to revoked, revoked_at to a time;
 //   - "delete a record row": delete record 23's row.
 var ProjectionTamperings = []ProjectionTampering{
 	{"delete a subject index row", "subject_events", true, "DELETE FROM subject_events WHERE seq = 17"},
-	{"move a subject index row", "subject_events", false, "UPDATE subject_events SET subject = (SELECT subject FROM events WHERE seq = 18) WHERE seq = 17"},
-	{"delete a subject", "subjects", true, "DELETE FROM subjects WHERE id = (SELECT subject FROM events WHERE seq = 9)"},
-	{"revoke a record in its projection", "records.status", false, "UPDATE records SET status = 'revoked', revoked_at = '2024-05-01T00:00:00Z' WHERE id = 5"},
+	{"move a subject index row", "subject_events", false, "UPDATE subject_events SET subject = (SELECT subject FROM subject_events WHERE seq = 18) WHERE seq = 17"},
+	{"delete a subject", "subjects", true, "DELETE FROM subjects WHERE id = (SELECT subject FROM subject_events WHERE seq = 9)"},
+	{"revoke a record in its projection", "records.status", false, "UPDATE records SET status = 'revoked', revoked_at = '2025-06-01T02:00:00.000000000Z' WHERE id = 5"},
 	{"delete a record row", "records", true, "DELETE FROM records WHERE id = 23"},
 }
 

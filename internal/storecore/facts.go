@@ -400,13 +400,21 @@ func FactSplits(ctx context.Context, q Querier, n int) ([]string, error) {
 	if head < int64(4*samples) {
 		return nil, nil // small: one range
 	}
-	query := "SELECT subject FROM events WHERE seq = " + ph(q)
+	// A compact row's subject column is empty: its subject is in its body
+	// (columns.go).
+	query := "SELECT subject, CASE WHEN subject = '' THEN body END FROM events WHERE seq = " + ph(q)
 	var subjects []string
 	for i := 1; i <= samples; i++ {
 		var s string
-		err := q.QueryRow(ctx, query, head*int64(i)/int64(samples+1)).Scan(&s)
+		var body []byte
+		err := q.QueryRow(ctx, query, head*int64(i)/int64(samples+1)).Scan(&s, &body)
 		if err != nil && !q.NoRows(err) {
 			return nil, err
+		}
+		if s == "" && body != nil {
+			if s, err = BodySubject(body); err != nil {
+				return nil, err
+			}
 		}
 		if s != "" {
 			subjects = append(subjects, s)

@@ -10,11 +10,14 @@ import (
 // the log in sequence order, as stored (the row's columns and its body),
 // then the head the writer recorded, it finds the first event that fails.
 // The sequence must be contiguous from 1, the stored hash the SHA-256 of
-// the stored body, the body an event whose seq, type, subject and
-// prev_hash are the row's, and prev_hash the hash of the event before;
-// the end of the log must be the recorded head, which catches a log cut
-// short at its end. Count, HeadSeq and HeadHash describe the whole log as
-// stored.
+// the stored body, the body an event whose seq and type are the row's
+// (the type column holds its name or its code, see TypeColumn), and whose
+// subject and prev_hash are the row's where the row holds them (a compact
+// row's subject and prev_hash columns are empty: the body's are the
+// event's, see columns.go), and the body's prev_hash the hash of the
+// event before; the end of the log must be the recorded head, which
+// catches a log cut short at its end. Count, HeadSeq and HeadHash
+// describe the whole log as stored.
 type ChainCheck struct {
 	// Legacy checks a log in encoding version 1 (JSON bodies), the one
 	// credo migrate converts.
@@ -62,13 +65,13 @@ func (c *ChainCheck) check(seq int64, typ, subject string, body []byte, prev, ha
 		c.bad(seq, "content is not an event")
 	case ct.Seq != seq:
 		c.bad(seq, "content is event %d", ct.Seq)
-	case string(ct.Type) != typ || ct.Subject != subject:
+	case !TypeColumnMatches(typ, ct.Type) || subject != "" && ct.Subject != subject:
 		c.bad(seq, "content does not match its type and subject columns")
-	case ct.PrevHash != prev:
+	case prev != "" && ct.PrevHash != prev:
 		c.bad(seq, "content does not match its prev_hash column")
-	case prev != c.prevHash && seq == 1:
+	case ct.PrevHash != c.prevHash && seq == 1:
 		c.bad(seq, "prev_hash of the first event is not empty")
-	case prev != c.prevHash:
+	case ct.PrevHash != c.prevHash:
 		c.bad(seq, "prev_hash does not match event %d", c.prevSeq)
 	}
 }

@@ -1,0 +1,17 @@
+-- 0095: compact rows of events (docs/event-encoding.md, "The compact rows
+-- of SQLite"). The schema is unchanged; what a new row holds changes.
+--
+-- A row of events written from this version on keeps seq, the type as its
+-- number in the canonical encoding (as text: '1' for record.filed), the
+-- body and its hash; its subject, recorded and prev_hash columns, which
+-- the body holds, are '', 0 and X''. Every reader takes them from the
+-- body. (The records table is made compact by 0096.) Rows written before keep their full
+-- columns: they read as before, and Verify and VerifyProjections still
+-- compare them with the bodies.
+--
+-- This migration changes no row. It is here so that the schema version
+-- says which rows a registry may hold: a program from before it, which
+-- would read the empty columns as they are (a type filter missing every
+-- new row, subjects read as empty), refuses the registry as newer than
+-- itself instead of misreading it.
+SELECT 1;
