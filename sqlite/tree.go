@@ -3,6 +3,7 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -435,7 +436,7 @@ func (db *DB) readTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash,
 		leaves = make(map[int64]tlog.Hash, 1<<TreeStoredLevel)
 	}
 	var key int64
-	var blob []byte
+	var blob sql.RawBytes // valid until the next row: hashed or copied at once
 	for rows.Next() {
 		if err := rows.Scan(&key, &blob); err != nil {
 			return nil, err
