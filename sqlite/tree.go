@@ -338,8 +338,9 @@ func (w *writer) buildTree() (err error) {
 // given stored-hash indexes (golang.org/x/mod/sumdb/tlog's numbering),
 // for the proofs and checkpoints of package transparency. Everything a
 // proof needs (tlog asks for it in one call) is read with one prepared
-// query: the interior nodes from tree_hashes and the leaves' event
-// bodies, hashed here.
+// query: the nodes of levels >= TreeStoredLevel from tree_hashes, and the
+// bodies of the events under the lower ones (a range of at most
+// 2^TreeStoredLevel events), hashed here.
 func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	h, err := db.treeHashes(ctx, indexes)
 	if err != nil {
@@ -518,8 +519,10 @@ func (db *DB) EventBodies(ctx context.Context, after, upTo int64, fn func(seq in
 
 // The proof cache (see treeHashes) holds the stored hashes at tlog levels
 // >= TreeCacheLevel (nodes over 2^TreeCacheLevel events): an inclusion
-// proof reads its TreeCacheLevel lowest hashes, clustered near its leaf
-// in tree_hashes, from the database, the rest from memory. At most
+// proof reads its TreeCacheLevel lowest hashes from the database (those
+// of levels >= TreeStoredLevel clustered near its leaf in tree_hashes,
+// the lower ones computed from the neighbouring event bodies), the rest
+// from memory. At most
 // TreeCacheMax hashes (~13 MB): the whole of levels >= 10 of a tree of
 // 100 M events is about 195,000.
 const (
