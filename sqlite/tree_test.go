@@ -208,6 +208,38 @@ func checkAgainst(t *testing.T, db *sqlite.DB, ref *fullTree, size int64) {
 	}
 }
 
+// checkHashes checks TreeHashes for every stored-hash index of the log of
+// size events (every level, leaves included) against the reference: all
+// in one call (more nodes and ranges of events than one statement reads),
+// and in small scattered sets (several ranges of events in one
+// statement).
+func checkHashes(t *testing.T, db *sqlite.DB, ref *fullTree, size int64) {
+	t.Helper()
+	c := merkle.Uncached(ctx)
+	all := make([]int64, merkle.FirstIndex(size))
+	for i := range all {
+		all[i] = int64(len(all) - 1 - i) // in reverse order
+	}
+	sets := [][]int64{all}
+	for i := range all {
+		var set []int64
+		for j := 0; j < 7; j++ {
+			set = append(set, all[(i+j*37)%len(all)])
+		}
+		sets = append(sets, set)
+	}
+	for _, set := range sets {
+		got, err := db.TreeHashes(c, set)
+		if err != nil {
+			t.Fatalf("log of %d: TreeHashes(%v): %v", size, set, err)
+		}
+		want, _ := ref.ReadHashes(set)
+		if !slices.Equal(got, want) {
+			t.Fatalf("log of %d: TreeHashes(%v) = %v, want %v", size, set, got, want)
+		}
+	}
+}
+
 // storedLevels returns the number of rows of tree_hashes at each level.
 func storedLevels(t *testing.T, path string) map[int]int64 {
 	t.Helper()
@@ -283,6 +315,10 @@ func TestTTreeStoredLevels(t *testing.T) {
 	if got, want := storedLevels(t, path), wantLevels(filed, 0); !maps.Equal(got, want) {
 		t.Fatalf("log of %d: tree_hashes rows by level %v, want %v", filed, got, want)
 	}
+	fileN(t, db, int(filed), 700) // more nodes than one statement reads
+	filed += 700
+	ref.catchUp(t, db)
+	checkHashes(t, db, &ref, filed)
 }
 
 // TestTTreeLegacyLayout: a registry written when every interior node was
