@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -11,9 +14,21 @@ import (
 	"credo/internal/storecore"
 )
 
+// TreeStoredLevel is the lowest level of the tree whose nodes are stored
+// in tree_hashes: a node at level l covers 2^l events, so one node is
+// stored per 2^TreeStoredLevel events at that level, and ~2 /
+// 2^TreeStoredLevel per event over all levels. The nodes below it are
+// computed when read, from the bodies of the events under them: a proof
+// reads at most 2^TreeStoredLevel - 1 neighbouring bodies (one range of
+// the events table) instead of TreeStoredLevel stored hashes.
+//
+// A registry written when every interior node was stored (levels >= 1)
+// keeps its rows below this level; they are not read.
+const TreeStoredLevel = 3
+
 // addLeaf adds the event of sequence number seq, whose canonical body is
-// body, to the tree: its stored hashes are queued in treeArgs, written by
-// flushTree in the same transaction.
+// body, to the tree: its stored hashes at levels >= TreeStoredLevel are
+// queued in treeArgs, written by flushTree in the same transaction.
 func (w *writer) addLeaf(seq int64, body []byte) error {
 	if w.noTree {
 		return nil
@@ -22,7 +37,7 @@ func (w *writer) addLeaf(seq int64, body []byte) error {
 	if err != nil {
 		return err
 	}
-	for i := 1; i < len(hs); i++ { // the leaf is the body's hash: not stored
+	for i := TreeStoredLevel; i < len(hs); i++ { // the lower levels: from the bodies
 		w.treeArgs = append(w.treeArgs, first+int64(i), hs[i][:])
 	}
 	return nil
@@ -51,49 +66,128 @@ func (w *writer) readTree(indexes []int64) ([]tlog.Hash, error) {
 	if err := w.flushTree(); err != nil {
 		return nil, err
 	}
-	return merkle.ReadHashes(indexes,
+	return readTreeFrom(indexes,
 		func(idx []int64) ([]tlog.Hash, error) { return readHashes(bg, w.conn.QueryContext, idx) },
-		func(seqs []int64) ([][]byte, error) { return readBodies(bg, w.conn.QueryContext, seqs) })
+		func(r seqRange, fn func(int64, []byte)) error { return readBodyRange(bg, w.conn.QueryContext, r, fn) })
 }
 
-// readBodies reads the bodies of events seqs, in their order.
-func readBodies[R interface {
+// seqRange is the events lo..hi (sequence numbers, inclusive).
+type seqRange struct{ lo, hi int64 }
+
+// nodeEvents returns the level of the stored hash at idx and the events
+// under it.
+func nodeEvents(idx int64) (int, seqRange) {
+	level, n := tlog.SplitStoredHashIndex(idx)
+	return level, seqRange{n<<uint(level) + 1, (n + 1) << uint(level)}
+}
+
+// lowRanges returns the events under the stored hashes at indexes below
+// TreeStoredLevel, as ranges in order, merged where they touch.
+func lowRanges(indexes []int64) []seqRange {
+	var rs []seqRange
+	for _, idx := range indexes {
+		if level, r := nodeEvents(idx); level < TreeStoredLevel {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) < 2 {
+		return rs
+	}
+	slices.SortFunc(rs, func(a, b seqRange) int { return cmp.Compare(a.lo, b.lo) })
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		if r.lo <= last.hi+1 {
+			last.hi = max(last.hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// fillLow sets out[i] for every index below TreeStoredLevel, from the leaf
+// hashes of the events under it.
+func fillLow(indexes []int64, out []tlog.Hash, leaves map[int64]tlog.Hash) error {
+	var buf [1 << TreeStoredLevel]tlog.Hash
+	for i, idx := range indexes {
+		level, r := nodeEvents(idx)
+		if level >= TreeStoredLevel {
+			continue
+		}
+		hs := buf[:1<<uint(level)]
+		for j := range hs {
+			h, ok := leaves[r.lo+int64(j)]
+			if !ok {
+				return fmt.Errorf("event %d is missing", r.lo+int64(j))
+			}
+			hs[j] = h
+		}
+		for n := len(hs); n > 1; n /= 2 {
+			for j := 0; j < n/2; j++ {
+				hs[j] = tlog.NodeHash(hs[2*j], hs[2*j+1])
+			}
+		}
+		out[i] = hs[0]
+	}
+	return nil
+}
+
+// readTreeFrom reads the stored hashes at indexes: those at levels >=
+// TreeStoredLevel with nodes, the lower ones from the bodies of the
+// events under them, read range by range with bodies.
+func readTreeFrom(indexes []int64, nodes func([]int64) ([]tlog.Hash, error), bodies func(seqRange, func(int64, []byte)) error) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var high []int64
+	var highAt []int
+	for i, idx := range indexes {
+		if level, _ := tlog.SplitStoredHashIndex(idx); level >= TreeStoredLevel {
+			high, highAt = append(high, idx), append(highAt, i)
+		}
+	}
+	if len(high) > 0 {
+		hs, err := nodes(high)
+		if err != nil {
+			return nil, err
+		}
+		for j, h := range hs {
+			out[highAt[j]] = h
+		}
+	}
+	ranges := lowRanges(indexes)
+	if len(ranges) == 0 {
+		return out, nil
+	}
+	leaves := map[int64]tlog.Hash{}
+	for _, r := range ranges {
+		if err := bodies(r, func(seq int64, body []byte) { leaves[seq] = tlog.RecordHash(body) }); err != nil {
+			return nil, err
+		}
+	}
+	return out, fillLow(indexes, out, leaves)
+}
+
+// readBodyRange calls fn with the body of every event of r, in order.
+func readBodyRange[R interface {
 	Next() bool
 	Scan(...any) error
 	Close() error
 	Err() error
-}](ctx context.Context, query func(context.Context, string, ...any) (R, error), seqs []int64) ([][]byte, error) {
-	out := make([][]byte, len(seqs))
-	args := make([]any, len(seqs))
-	pos := make(map[int64][]int, len(seqs))
-	for i, s := range seqs {
-		args[i] = s
-		pos[s] = append(pos[s], i)
-	}
-	rows, err := query(ctx, "SELECT seq, body FROM events WHERE seq IN (?"+strings.Repeat(",?", len(args)-1)+")", args...)
+}](ctx context.Context, query func(context.Context, string, ...any) (R, error), r seqRange, fn func(int64, []byte)) error {
+	rows, err := query(ctx, "SELECT seq, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", r.lo, r.hi)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
 		var body []byte
 		if err := rows.Scan(&seq, &body); err != nil {
-			return nil, err
+			return err
 		}
-		for _, i := range pos[seq] {
-			out[i] = body
-		}
+		fn(seq, body)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i, b := range out {
-		if b == nil {
-			return nil, fmt.Errorf("event %d is missing", seqs[i])
-		}
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // readHashes reads the stored hashes at indexes, in their order, with query.
@@ -145,6 +239,34 @@ func readHashes[R interface {
 	return out, nil
 }
 
+// treeCovered returns the number of events whose stored hashes are all
+// in tree_hashes, dropping the stored hashes beyond the log's end (left
+// by a log cut short) and those of an event whose stored hashes were cut
+// short: the tree is built again from there. It runs when the store
+// opens, before any proof is read: the proof cache, made after it, holds
+// nothing to forget.
+func (w *writer) treeCovered() (int64, error) {
+	var maxIdx int64
+	if err := w.conn.QueryRowContext(bg, "SELECT COALESCE(MAX(idx), -1) FROM tree_hashes").Scan(&maxIdx); err != nil {
+		return 0, err
+	}
+	covered := merkle.RecordsCovered(maxIdx)
+	cut := false
+	if maxIdx >= 0 && maxIdx != merkle.FirstIndex(covered)-1 {
+		// The largest index is not the top node of its event.
+		covered, cut = covered-1, true
+	}
+	if covered > w.seq {
+		covered, cut = w.seq, true
+	}
+	if cut {
+		if _, err := w.conn.ExecContext(bg, "DELETE FROM tree_hashes WHERE idx >= ?", merkle.FirstIndex(covered)); err != nil {
+			return 0, err
+		}
+	}
+	return covered, nil
+}
+
 // buildTree brings the tree up to the log, in one immediate transaction:
 // the tree of a log written before the tree existed is built from its
 // events, and stored hashes beyond the log's end (left by a log cut short)
@@ -161,23 +283,14 @@ func (w *writer) buildTree() (err error) {
 	if err := w.readHead(); err != nil {
 		return err
 	}
-	var maxIdx int64
-	if err := w.conn.QueryRowContext(bg, "SELECT COALESCE(MAX(idx), -1) FROM tree_hashes").Scan(&maxIdx); err != nil {
+	covered, err := w.treeCovered()
+	if err != nil {
 		return err
 	}
-	covered := merkle.RecordsCovered(maxIdx)
-	if covered == w.seq || covered+1 == w.seq {
-		// (The record after the last with a stored node has none.)
+	if covered>>TreeStoredLevel == w.seq>>TreeStoredLevel {
+		// No event after the last with stored nodes completes one.
 		_, err := w.conn.ExecContext(bg, "COMMIT")
 		return err
-	}
-	if covered > w.seq {
-		if _, err := w.conn.ExecContext(bg, "DELETE FROM tree_hashes WHERE idx >= ?", merkle.FirstIndex(w.seq)); err != nil {
-			return err
-		}
-		// (This runs in Open, before any proof is read: the proof
-		// cache, made after it, holds nothing to forget.)
-		covered = w.seq
 	}
 	w.tree.Reset()
 	for next := covered + 1; next <= w.seq; {
@@ -225,8 +338,9 @@ func (w *writer) buildTree() (err error) {
 // given stored-hash indexes (golang.org/x/mod/sumdb/tlog's numbering),
 // for the proofs and checkpoints of package transparency. Everything a
 // proof needs (tlog asks for it in one call) is read with one prepared
-// query: the interior nodes from tree_hashes and the leaves' event
-// bodies, hashed here.
+// query: the nodes of levels >= TreeStoredLevel from tree_hashes, and the
+// bodies of the events under the lower ones (a range of at most
+// 2^TreeStoredLevel events), hashed here.
 func (db *DB) TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	h, err := db.treeHashes(ctx, indexes)
 	if err != nil {
@@ -284,52 +398,31 @@ func (db *DB) SetTreeCache(minLevel, maxHashes int) {
 	db.treeCache.Store(merkle.NewCache(minLevel, maxHashes))
 }
 
-// readTreeHashes reads the stored hashes at indexes from the database.
+// readTreeHashes reads the stored hashes at indexes from the database:
+// the nodes at levels >= TreeStoredLevel from tree_hashes, the lower ones
+// computed from the bodies of the events under them, all with one
+// prepared statement when they are few (a proof, a tree hash).
 func (db *DB) readTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	var nodes, seqs []int64
+	var nodes []int64
 	for _, idx := range indexes {
-		if level, n := tlog.SplitStoredHashIndex(idx); level == 0 {
-			seqs = append(seqs, n+1)
-		} else {
+		if level, _ := tlog.SplitStoredHashIndex(idx); level >= TreeStoredLevel {
 			nodes = append(nodes, idx)
 		}
 	}
-	if len(nodes) > treeReadMax || len(seqs) > treeReadMax {
-		return merkle.ReadHashes(indexes,
+	ranges := lowRanges(indexes)
+	if len(nodes) > treeReadMax || len(ranges) > treeRangesMax {
+		return readTreeFrom(indexes,
 			func(idx []int64) ([]tlog.Hash, error) { return readHashes(ctx, db.rdb.QueryContext, idx) },
-			func(seqs []int64) ([][]byte, error) { return readBodies(ctx, db.rdb.QueryContext, seqs) })
-	}
-	pad := func(n int) int {
-		p := 1
-		for p < n {
-			p *= 2
-		}
-		return p
-	}
-	pn, ps := pad(len(nodes)), pad(len(seqs))
-	var q strings.Builder
-	args := make([]any, 0, pn+ps)
-	if len(nodes) > 0 {
-		q.WriteString("SELECT idx, hash FROM tree_hashes WHERE idx IN (?" + strings.Repeat(",?", pn-1) + ")")
-		for i := range pn {
-			args = append(args, nodes[min(i, len(nodes)-1)])
-		}
-	}
-	if len(seqs) > 0 {
-		if len(nodes) > 0 {
-			q.WriteString(" UNION ALL ")
-		}
-		// A leaf's row: its stored-hash index as -1-seq, its body.
-		q.WriteString("SELECT -1-seq, body FROM events WHERE seq IN (?" + strings.Repeat(",?", ps-1) + ")")
-		for i := range ps {
-			args = append(args, seqs[min(i, len(seqs)-1)])
-		}
+			func(r seqRange, fn func(int64, []byte)) error {
+				return readBodyRange(ctx, db.rdb.QueryContext, r, fn)
+			})
 	}
 	out := make([]tlog.Hash, len(indexes))
-	if len(args) == 0 {
+	if len(nodes) == 0 && len(ranges) == 0 {
 		return out, nil
 	}
-	st, err := db.treeStmts.get(ctx, q.String())
+	q, args := treeQuery(nodes, ranges)
+	st, err := db.treeStmts.get(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -339,25 +432,27 @@ func (db *DB) readTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash,
 	}
 	defer rows.Close()
 	found := make([]bool, len(indexes))
+	var leaves map[int64]tlog.Hash
+	if len(ranges) > 0 {
+		leaves = make(map[int64]tlog.Hash, 1<<TreeStoredLevel)
+	}
 	var key int64
-	var blob []byte
+	var blob sql.RawBytes // valid until the next row: hashed or copied at once
 	for rows.Next() {
 		if err := rows.Scan(&key, &blob); err != nil {
 			return nil, err
 		}
-		var h tlog.Hash
 		if key < 0 { // a leaf: event -key-1
-			key = tlog.StoredHashIndex(0, -key-2)
-			h = tlog.RecordHash(blob)
-		} else {
-			if len(blob) != tlog.HashSize {
-				return nil, fmt.Errorf("tree hash %d has %d bytes", key, len(blob))
-			}
-			copy(h[:], blob)
+			leaves[-key-1] = tlog.RecordHash(blob)
+			continue
+		}
+		if len(blob) != tlog.HashSize {
+			return nil, fmt.Errorf("tree hash %d has %d bytes", key, len(blob))
 		}
 		for i, idx := range indexes {
 			if idx == key {
-				out[i], found[i] = h, true
+				copy(out[i][:], blob)
+				found[i] = true
 			}
 		}
 	}
@@ -365,14 +460,53 @@ func (db *DB) readTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash,
 		return nil, err
 	}
 	for i, ok := range found {
-		if !ok {
-			if level, n := tlog.SplitStoredHashIndex(indexes[i]); level == 0 {
-				return nil, fmt.Errorf("event %d is missing", n+1)
-			}
+		if level, _ := tlog.SplitStoredHashIndex(indexes[i]); !ok && level >= TreeStoredLevel {
 			return nil, fmt.Errorf("the tree is missing the stored hash %d", indexes[i])
 		}
 	}
-	return out, nil
+	return out, fillLow(indexes, out, leaves)
+}
+
+// treeRangesMax is the largest number of ranges of events read by one
+// statement (padded to a power of two).
+const treeRangesMax = 4
+
+// treeQuery returns the statement that reads the stored nodes and the
+// bodies of the events of ranges, and its arguments: a node's row is its
+// index and hash, an event's its sequence number as -1-seq and its body.
+// The lists are padded to powers of two so that few statements are
+// prepared.
+func treeQuery(nodes []int64, ranges []seqRange) (string, []any) {
+	pad := func(n int) int {
+		p := 1
+		for p < n {
+			p *= 2
+		}
+		return p
+	}
+	var q strings.Builder
+	var args []any
+	if len(nodes) > 0 {
+		pn := pad(len(nodes))
+		q.WriteString("SELECT idx, hash FROM tree_hashes WHERE idx IN (?" + strings.Repeat(",?", pn-1) + ")")
+		for i := range pn {
+			args = append(args, nodes[min(i, len(nodes)-1)])
+		}
+	}
+	if len(ranges) > 0 {
+		for i := range pad(len(ranges)) {
+			if q.Len() > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			q.WriteString("SELECT -1-seq, body FROM events WHERE seq BETWEEN ? AND ?")
+			r := seqRange{1, 0} // padding: no event
+			if i < len(ranges) {
+				r = ranges[i]
+			}
+			args = append(args, r.lo, r.hi)
+		}
+	}
+	return q.String(), args
 }
 
 // EventBodies calls fn with the stored canonical body of every event with
@@ -385,8 +519,10 @@ func (db *DB) EventBodies(ctx context.Context, after, upTo int64, fn func(seq in
 
 // The proof cache (see treeHashes) holds the stored hashes at tlog levels
 // >= TreeCacheLevel (nodes over 2^TreeCacheLevel events): an inclusion
-// proof reads its TreeCacheLevel lowest hashes, clustered near its leaf
-// in tree_hashes, from the database, the rest from memory. At most
+// proof reads its TreeCacheLevel lowest hashes from the database (those
+// of levels >= TreeStoredLevel clustered near its leaf in tree_hashes,
+// the lower ones computed from the neighbouring event bodies), the rest
+// from memory. At most
 // TreeCacheMax hashes (~13 MB): the whole of levels >= 10 of a tree of
 // 100 M events is about 195,000.
 const (

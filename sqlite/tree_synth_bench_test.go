@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -21,9 +22,10 @@ import (
 // BenchmarkTProofSynthetic measures proofs and checkpoint signing on the
 // stored tree of a log of CREDO_BENCH_SYNTH events (e.g. 100000000),
 // built synthetically (see synthTree): tree_hashes is complete and real
-// (every interior node of the n-leaf tree, as the writer stores it), the
-// events table holds only the events the measured proofs read (a sample
-// of 4096 positions and their neighbours, and the last event). Skipped
+// (every node of the n-leaf tree at levels >= sqlite.TreeStoredLevel, as
+// the writer stores it), the events table holds only the events the
+// measured proofs read (a sample of 4096 positions and the events of
+// their blocks of 2^TreeStoredLevel, and the last block). Skipped
 // unless CREDO_BENCH_SYNTH is set; the file is kept in
 // CREDO_BENCH_SYNTH_DIR (default the temporary directory) and reused.
 //
@@ -121,9 +123,26 @@ func medianOps(b *testing.B, op func(i int) error) {
 	b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "median-us")
 }
 
+// synthBodySize is the size of a synthetic event's body: about an
+// event's in a generated city (the events table's bytes per event), so
+// that reading the bodies a proof hashes costs what it does in a real
+// log.
+const synthBodySize = 500
+
 // synthBody is the body of synthetic event seq.
 func synthBody(dst []byte, seq int64) []byte {
-	return strconv.AppendInt(append(dst[:0], "synthetic event "...), seq, 10)
+	dst = strconv.AppendInt(append(dst[:0], "synthetic event "...), seq, 10)
+	for len(dst) < synthBodySize {
+		dst = append(dst, '.')
+	}
+	return dst
+}
+
+// synthHash is the (stand-in) hash of synthetic event seq: 32 bytes, as
+// the hash columns hold.
+func synthHash(seq int64) []byte {
+	h := sha256.Sum256(synthBody(nil, seq))
+	return h[:]
 }
 
 // synthTree builds (or reuses) a store holding the tree of a log of n
@@ -131,8 +150,9 @@ func synthBody(dst []byte, seq int64) []byte {
 // hashes are computed by the writer's own merkle.Tree and written to
 // tree_hashes in one transaction, so the table is exactly the one n
 // appended events would leave. Only the events a proof at the returned
-// sample positions reads (each sample, its neighbours, and event n) are
-// written to events; Head reports n.
+// sample positions reads (the block of 2^TreeStoredLevel events of each
+// sample, its neighbours, and the last block) are written to events;
+// Head reports n.
 func synthTree(b *testing.B, n int64) (*sqlite.DB, []int64) {
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	samples := make([]int64, 4096)
@@ -143,7 +163,7 @@ func synthTree(b *testing.B, n int64) (*sqlite.DB, []int64) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	path := filepath.Join(dir, fmt.Sprintf("credo-synth-tree-%d.db", n))
+	path := filepath.Join(dir, fmt.Sprintf("credo-synth-tree-%d-l%d-b%d.db", n, sqlite.TreeStoredLevel, synthBodySize))
 	if _, err := os.Stat(path + ".done"); err != nil {
 		os.Remove(path)
 		os.Remove(path + "-wal")
@@ -195,7 +215,7 @@ func buildSynth(b *testing.B, path string, n int64, samples []int64) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for l := 1; l < len(hs); l++ {
+		for l := sqlite.TreeStoredLevel; l < len(hs); l++ {
 			start := len(hashes)
 			hashes = append(hashes, hs[l][:]...)
 			args = append(args, first+int64(l), hashes[start:len(hashes):len(hashes)])
@@ -213,20 +233,24 @@ func buildSynth(b *testing.B, path string, n int64, samples []int64) {
 		}
 	}
 	ins.Close()
-	evs := []int64{n}
-	for _, s := range samples {
-		evs = append(evs, s-1, s, s+1)
+	block := int64(1) << sqlite.TreeStoredLevel
+	var evs []int64
+	for _, s := range append(samples, n) {
+		lo := (s - 1) &^ (block - 1) // the first of s's block, less one
+		for e := lo; e <= lo+block+1; e++ {
+			evs = append(evs, e)
+		}
 	}
 	for _, s := range evs {
 		if s < 1 || s > n {
 			continue
 		}
 		if _, err := raw.Exec(`INSERT OR IGNORE INTO events (seq, type, subject, recorded, body, prev_hash, hash)
-			VALUES (?, 'synthetic', '', '2026-01-01T00:00:00Z', ?, '', ?)`, s, synthBody(nil, s), "synthetic-"+strconv.FormatInt(s, 10)); err != nil {
+			VALUES (?, 'synthetic', '', 0, ?, X'', ?)`, s, synthBody(nil, s), synthHash(s)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := raw.Exec("INSERT OR REPLACE INTO head (id, seq, hash) VALUES (1, ?, ?)", n, "synthetic-"+strconv.FormatInt(n, 10)); err != nil {
+	if _, err := raw.Exec("INSERT OR REPLACE INTO head (id, seq, hash) VALUES (1, ?, ?)", n, synthHash(n)); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := raw.Exec("COMMIT"); err != nil {
