@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -316,5 +319,80 @@ func TestPipelineOrderAndStop(t *testing.T) {
 	}, func(int) error { return nil })
 	if !errors.Is(err, boom) || !returned.Load() {
 		t.Fatalf("producer failing: err %v", err)
+	}
+}
+
+// TestIngestPipelinedOrder: ingest reads the next batch while filing the
+// current one, yet reports the rejected lines in the order of reading and
+// filing batch after batch (the reader's rejections as read, the
+// registry's refusals with their batch), with the batch log in order and
+// every good line filed.
+func TestIngestPipelinedOrder(t *testing.T) {
+	db := newRegistry(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	// The order of sequential ingest: a line the reader rejects is
+	// reported as it is read, the lines the registry refuses once their
+	// batch (of 5 records) is filed.
+	var wantBad, pending []int
+	inBatch := 0
+	for line := 1; line <= 200; line++ {
+		if line%7 == 0 { // the reader rejects it
+			b.WriteString("{not json\n")
+			wantBad = append(wantBad, line)
+			continue
+		}
+		rule := "JUDGMENT_DEFAULT"
+		if line%11 == 0 { // the registry refuses it
+			rule = "NO_SUCH_RULE"
+			pending = append(pending, line)
+		}
+		fmt.Fprintf(&b, `{"subject":%q,"rule":%q,"authority":"court.test","case_ref":"P%d","decided_at":"2024-01-02","evidence_sha256":%q}`+"\n", ric(line), rule, line, digest("p"))
+		if inBatch++; inBatch == 5 {
+			wantBad, pending, inBatch = append(wantBad, pending...), pending[:0], 0
+		}
+	}
+	wantBad = append(wantBad, pending...)
+	file := filepath.Join(dir, "mixed.ndjson")
+	writeFile(t, file, b.String())
+	errFile := filepath.Join(dir, "errors.ndjson")
+	logFile := filepath.Join(dir, "batches.log")
+	code, out, stderr := runCLI(t, "ingest", "--db", db, "-q", "--batch", "5", "--errors", errFile, "--batch-log", logFile, file)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, stderr)
+	}
+	good := 200 - len(wantBad)
+	if !strings.Contains(out, fmt.Sprintf("200 lines: %d filed, 0 already present, %d rejected", good, len(wantBad))) {
+		t.Errorf("summary: %s", out)
+	}
+	raw, err := os.ReadFile(errFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotBad []int
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var le struct{ Line int }
+		if err := json.Unmarshal([]byte(l), &le); err != nil {
+			t.Fatalf("errors file line %q: %v", l, err)
+		}
+		gotBad = append(gotBad, le.Line)
+	}
+	if !slices.Equal(gotBad, wantBad) {
+		t.Errorf("rejected lines reported %v, want %v (the sequential order)", gotBad, wantBad)
+	}
+	logged, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+		var from, to int
+		if _, err := fmt.Sscanf(l, "committed "+file+" lines %d-%d", &from, &to); err != nil {
+			t.Fatalf("batch log line %q: %v", l, err)
+		}
+		if from <= last || to < from {
+			t.Errorf("batch log out of order: %q after line %d", l, last)
+		}
+		last = to
 	}
 }
