@@ -538,8 +538,9 @@ func openGenerateRegistry(cmd *cobra.Command, polFile, db string, effective time
 // generateIntoStore files a city into a registry: it publishes the policy
 // (effective from effective) unless one is published, appends the links,
 // then validates and files the records in batches of 10,000, subjects in
-// order. Records the policy in force refuses are counted, the first
-// reported. It returns the records filed, refused and links appended.
+// order (fileCity: the next batch is generated and validated while the
+// current one is filed). Records the policy in force refuses are counted,
+// the first reported. It returns the records filed, refused and links appended.
 func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string, effective time.Time, bar *progressbar.ProgressBar, bulk bool) (filed, refused int64, links int, err error) {
 	ctx := cmd.Context()
 	st, reg, err := openGenerateRegistry(cmd, polFile, db, effective)
@@ -581,62 +582,16 @@ func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string,
 	if err := appendLinks(); err != nil {
 		return 0, 0, links, err
 	}
-	var recs []*credo.Record
-	var firstRefusal error
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
-		}
-		valid := recs[:0]
-		for _, rec := range recs {
-			if err := reg.Validate(ctx, rec); err != nil {
-				refused++
-				if firstRefusal == nil {
-					firstRefusal = err
-				}
-				continue
-			}
-			valid = append(valid, rec)
-		}
-		res, conflicts, err := reg.FileEach(ctx, valid)
-		if err != nil {
-			return err
-		}
-		for i := range res {
-			switch {
-			case conflicts[i] != nil:
-				refused++
-				if firstRefusal == nil {
-					firstRefusal = conflicts[i]
-				}
-			case res[i].Created:
-				filed++
-			}
-		}
-		recs = recs[:0]
-		return nil
+	var progress func(int)
+	if bar != nil {
+		progress = func(n int) { bar.Add(n) }
 	}
-	const step = 1000
-	for lo := 0; lo < city.Subjects(); lo += step {
-		hi := min(lo+step, city.Subjects())
-		if err := city.RecordsRange(lo, hi, func(r *credo.Record) error {
-			c := *r
-			recs = append(recs, &c)
-			if len(recs) >= 10000 {
-				return flush()
-			}
-			return nil
-		}); err != nil {
-			return filed, refused, links, err
-		}
-		if bar != nil {
-			bar.Add(hi - lo)
-		}
-	}
-	if err := flush(); err != nil {
+	load, err := fileCity(ctx, reg, city, progress)
+	filed, refused = load.filed, load.refused
+	if err != nil {
 		return filed, refused, links, err
 	}
-	if firstRefusal != nil {
+	if firstRefusal := load.firstRefusal; firstRefusal != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%d records refused by the policy in force; the first: %v\n", refused, firstRefusal)
 	}
 	return filed, refused, links, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -165,15 +166,85 @@ func ingestFile(cmd *cobra.Command, records credo.RecordService, file string, lo
 		defer bar.Finish()
 	}
 	rd := ingest.NewReader(file, in, format, loc)
-	var recs []*credo.Record
-	var lines []int
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
+	// A reader goroutine parses the next batch while this one files the
+	// current one; the batches, and the lines rejected while each was
+	// read, are handled here in file order, as if read and filed in turn.
+	produce := func(send func(*ingestChunk) bool) error {
+		c := &ingestChunk{}
+		for {
+			l, ok := rd.Next()
+			if !ok {
+				break
+			}
+			c.lines++
+			if l.Err != nil {
+				c.errs = append(c.errs, l.Err)
+				continue
+			}
+			c.recs = append(c.recs, l.Record)
+			c.at = append(c.at, l.N)
+			if len(c.recs) >= batchSize {
+				if !send(c) {
+					return errStopped
+				}
+				c = &ingestChunk{}
+			}
 		}
-		res, err := records.FileEach(cmd.Context(), recs)
+		c.tail, c.last = rd.Err(), true
+		if !send(c) {
+			return errStopped
+		}
+		return nil
+	}
+	var cerr error // consume's error
+	consume := func(c *ingestChunk) error {
+		cerr = ingestChunkFile(cmd.Context(), records, file, c, &s, report, blog)
+		return cerr
+	}
+	if err = pipeline(cmd.Context(), 2, produce, consume); err != nil && cerr == nil {
+		return s, interrupted(file, s, err) // the context ended between batches
+	}
+	return s, err
+}
+
+// interrupted says what an interruption between two batches of file
+// means: which lines are committed and how to resume.
+func interrupted(file string, s ingestStats, err error) error {
+	done := "nothing of " + file + " is committed"
+	if s.committedTo > 0 {
+		done = fmt.Sprintf("%s lines 1-%d are committed (%d filed, %d already present, %d rejected)", file, s.committedTo, s.created, s.present, s.rejected)
+	}
+	return &credo.Error{Code: credo.EUNAVAILABLE, Err: err,
+		Message: fmt.Sprintf("%s: interrupted: %s; lines from %d on are not: run the same command again to file them (lines already filed are skipped)",
+			file, done, s.committedTo+1)}
+}
+
+// ingestChunk is a batch of records read from a file, with the lines
+// rejected while it was read; the last one carries the reader's error.
+type ingestChunk struct {
+	lines int
+	recs  []*credo.Record
+	at    []int // the line of each record
+	errs  []*ingest.LineError
+	last  bool
+	tail  error // the reader's error at the end of the file
+}
+
+// ingestChunkFile reports the lines of a chunk that were rejected when
+// read, then files its records and reports the ones refused, adding to s.
+func ingestChunkFile(ctx context.Context, records credo.RecordService, file string, c *ingestChunk, s *ingestStats,
+	report func(*ingest.LineError) error, blog io.Writer) error {
+	s.lines += c.lines
+	for _, le := range c.errs {
+		s.rejected++
+		if err := report(le); err != nil {
+			return err
+		}
+	}
+	if len(c.recs) > 0 {
+		res, err := records.FileEach(ctx, c.recs)
 		if err != nil {
-			return commitFailed(file, lines[0], lines[len(lines)-1], s, err)
+			return commitFailed(file, c.at[0], c.at[len(c.at)-1], *s, err)
 		}
 		s.created += res.Filed
 		s.present += res.Present
@@ -182,50 +253,24 @@ func ingestFile(cmd *cobra.Command, records credo.RecordService, file string, lo
 				continue
 			}
 			s.rejected++
-			if err := report(refusedLine(file, lines[i], err)); err != nil {
+			if err := report(refusedLine(file, c.at[i], err)); err != nil {
 				return err
 			}
 		}
-		s.committedTo = lines[len(lines)-1]
+		s.committedTo = c.at[len(c.at)-1]
 		if blog != nil {
-			fmt.Fprintf(blog, "committed %s lines %d-%d\n", file, lines[0], lines[len(lines)-1])
+			fmt.Fprintf(blog, "committed %s lines %d-%d\n", file, c.at[0], c.at[len(c.at)-1])
 		}
-		recs, lines = recs[:0], lines[:0]
+	}
+	if !c.last || c.tail == nil {
 		return nil
 	}
-	for {
-		l, ok := rd.Next()
-		if !ok {
-			break
-		}
-		s.lines++
-		if le := l.Err; le != nil {
-			s.rejected++
-			if err := report(le); err != nil {
-				return s, err
-			}
-			continue
-		}
-		recs = append(recs, l.Record)
-		lines = append(lines, l.N)
-		if len(recs) >= batchSize {
-			if err := flush(); err != nil {
-				return s, err
-			}
-		}
+	var le *ingest.LineError
+	if asLineErr(c.tail, &le) {
+		s.rejected++
+		return report(le)
 	}
-	if err := flush(); err != nil {
-		return s, err
-	}
-	if err := rd.Err(); err != nil {
-		var le *ingest.LineError
-		if asLineErr(err, &le) {
-			s.rejected++
-			return s, report(le)
-		}
-		return s, credo.Errorf(credo.EINVALID, "%s: %v", file, err)
-	}
-	return s, nil
+	return credo.Errorf(credo.EINVALID, "%s: %v", file, c.tail)
 }
 
 // commitFailed says what a failed batch of lines from to to of file
