@@ -117,10 +117,14 @@ func ConvertFormat(ctx context.Context, path string, hook func(*credo.Event) (bo
 			return nil, internal("ConvertFormat", err)
 		}
 	}
+	refsBefore, err := countRecordReferences(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
 	if err := applyMigrations(ctx, conn, ms, storecore.CompactSchema-1, math.MaxInt); err != nil {
 		return nil, err
 	}
-	if err := foreignKeyCheck(ctx, conn); err != nil {
+	if err := foreignKeyCheck(ctx, conn, refsBefore); err != nil {
 		return nil, err
 	}
 	// The new chain must verify before it replaces the old.
