@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/binary"
@@ -32,8 +33,9 @@ import (
 // digits, as the decision table keys it; other identifiers are numbered),
 // and its contribution is the instant it holds until and the index of its
 // shape, the lists at each instant and the tiers, interned (a city's
-// millions of subjects share a few hundred shapes): 16 bytes and a map
-// slot a subject. The totals are counts per shape. Only the subjects with
+// millions of subjects share a few hundred shapes): 24 bytes a subject in
+// an array sorted by key (censusSubjects), and 16 in the expiry heap. The
+// totals are counts per shape. Only the subjects with
 // public entries keep more: their identifier, name and entries.
 type censusState struct {
 	pol    *policy.Policy
@@ -44,9 +46,9 @@ type censusState struct {
 	seq    int64     // the log is applied up to here
 	lists  map[string]int
 
-	subs    map[uint64]subjectCensus // by subject key (censusKey)
-	names   map[string]uint64        // the keys of subjects not RIC-shaped
-	nameOf  []string                 // their identifiers, by key&^censusNamed
+	subs    censusSubjects    // by subject key (censusState.key)
+	names   map[string]uint64 // the keys of subjects not RIC-shaped
+	nameOf  []string          // their identifiers, by key&^censusNamed
 	shapes  []censusShape
 	shapeOf map[string]uint32 // interned shapes by their encoding
 	count   []int             // subjects of each shape
@@ -64,7 +66,101 @@ type censusState struct {
 // subjectCensus is one subject's part of the census: 16 bytes.
 type subjectCensus struct {
 	until int64  // Unix ns: it holds at the instants of any now before this
-	shape uint32 // index in censusState.shapes
+	shape uint32 // index in censusState.shapes; noShape: not counted
+}
+
+const noShape = math.MaxUint32
+
+// censusSubjects maps subject keys to their parts: the subjects of the
+// first build (or of the loaded file) in an array sorted by key, 24 bytes
+// a subject, and those first seen since in a map. A subject that no
+// longer counts stays in the array, marked noShape.
+type censusSubjects struct {
+	base  []censusItem // sorted by key once sealed
+	extra map[uint64]subjectCensus
+	bulk  bool // appending to base, unsorted: seal sorts it
+}
+
+type censusItem struct {
+	key uint64
+	subjectCensus
+}
+
+// find returns the index of key in base, or -1.
+func (m *censusSubjects) find(key uint64) int {
+	i, ok := slices.BinarySearchFunc(m.base, key, func(it censusItem, k uint64) int { return cmp.Compare(it.key, k) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+func (m *censusSubjects) get(key uint64) (subjectCensus, bool) {
+	if i := m.find(key); i >= 0 {
+		return m.base[i].subjectCensus, m.base[i].shape != noShape
+	}
+	sc, ok := m.extra[key]
+	return sc, ok
+}
+
+func (m *censusSubjects) put(key uint64, sc subjectCensus) {
+	if m.bulk {
+		m.base = append(m.base, censusItem{key, sc})
+	} else if i := m.find(key); i >= 0 {
+		m.base[i].subjectCensus = sc
+	} else {
+		if m.extra == nil {
+			m.extra = map[uint64]subjectCensus{}
+		}
+		m.extra[key] = sc
+	}
+}
+
+func (m *censusSubjects) del(key uint64) {
+	if i := m.find(key); i >= 0 {
+		m.base[i].shape = noShape
+	}
+	delete(m.extra, key)
+}
+
+// all calls fn with every subject counted.
+func (m *censusSubjects) all(fn func(key uint64, sc subjectCensus) error) error {
+	for _, it := range m.base {
+		if it.shape != noShape {
+			if err := fn(it.key, it.subjectCensus); err != nil {
+				return err
+			}
+		}
+	}
+	for k, sc := range m.extra {
+		if err := fn(k, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startBulk starts appending to base (the first build, a load): every
+// key once, or the last put of a key counts (seal returns the others).
+func (m *censusSubjects) startBulk() { m.bulk = true }
+
+// seal sorts base by key and returns the parts put more than once but
+// the last, which it drops.
+func (m *censusSubjects) seal() (dropped []subjectCensus) {
+	m.bulk = false
+	slices.SortStableFunc(m.base, func(a, b censusItem) int { return cmp.Compare(a.key, b.key) })
+	out := m.base[:0]
+	for i, it := range m.base {
+		if i+1 < len(m.base) && m.base[i+1].key == it.key {
+			if it.shape != noShape {
+				dropped = append(dropped, it.subjectCensus)
+			}
+			continue
+		}
+		out = append(out, it)
+	}
+	m.base = slices.Clip(out)
+	return dropped
 }
 
 // censusShape is a contribution's lists and tiers, shared by the subjects
@@ -235,7 +331,7 @@ const filedWindow = 31 * 24 * time.Hour
 
 func newCensusState(pol *policy.Policy, hash string, points int, now time.Time) *censusState {
 	s := &censusState{pol: pol, hash: hash, points: points, words: max((len(pol.Lists)+63)/64, 1), at: now, lists: map[string]int{},
-		subs: map[uint64]subjectCensus{}, names: map[string]uint64{}, shapeOf: map[string]uint32{}, tierOf: map[censusTier]uint16{},
+		names: map[string]uint64{}, shapeOf: map[string]uint32{}, tierOf: map[censusTier]uint16{},
 		listed: map[uint64]*censusListed{}, filed: map[int64]int32{}, reevaluated: -1}
 	for i, l := range pol.Lists {
 		s.lists[l.ID] = i
@@ -415,22 +511,26 @@ func (s *censusState) set(subject string, c *contrib) {
 	var k uint64
 	if c != nil {
 		k = s.key(subject)
+	} else if s.subs.bulk {
+		return // the first build counts subjects with contributions only
 	} else if rk, ok := ricKey(subject); ok {
 		k = rk
 	} else if k, ok = s.names[subject]; !ok {
 		return // never counted
 	}
-	if old, ok := s.subs[k]; ok {
+	if s.subs.bulk {
+		// The first build: every subject once (sealBulk checks).
+	} else if old, ok := s.subs.get(k); ok {
 		s.count[old.shape]--
 		s.total--
 	}
 	delete(s.listed, k)
 	if c == nil {
-		delete(s.subs, k)
+		s.subs.del(k)
 		return
 	}
 	sc := subjectCensus{until: c.until, shape: s.intern(c.lists, c.tiers)}
-	s.subs[k] = sc
+	s.subs.put(k, sc)
 	s.count[sc.shape]++
 	s.total++
 	if c.listed != nil {
@@ -438,6 +538,15 @@ func (s *censusState) set(subject string, c *contrib) {
 	}
 	if c.until != math.MaxInt64 {
 		heap.Push(&s.expiry, expiryItem{c.until, k})
+	}
+}
+
+// sealBulk ends a bulk build of the subjects (censusSubjects.startBulk):
+// a subject set twice counts once, as set last.
+func (s *censusState) sealBulk() {
+	for _, sc := range s.subs.seal() {
+		s.count[sc.shape]--
+		s.total--
 	}
 }
 
@@ -461,6 +570,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil, err
 	}
 	s.seq = head
+	s.subs.startBulk()
 	eng := c.reg.Engine()
 	var mu sync.Mutex
 	add := func(f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
@@ -475,10 +585,13 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil
 	}
 	if fr, ok := FactsReaderOf(store); ok && !c.fromLog {
-		_, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
+		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
 			return add(f, c.reg.Facts)
-		})
-		return s, err
+		}); err != nil {
+			return nil, err
+		}
+		s.sealBulk()
+		return s, nil
 	}
 	lg, err := readLog(ctx, store, head, max(workers, 1))
 	if err != nil {
@@ -490,6 +603,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 			return nil, err
 		}
 	}
+	s.sealBulk()
 	return s, nil
 }
 
@@ -542,7 +656,7 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 	s.at = now
 	for len(s.expiry) > 0 && s.expiry[0].until <= now.UnixNano() {
 		it := heap.Pop(&s.expiry).(expiryItem)
-		if sc, ok := s.subs[it.key]; ok && sc.until == it.until {
+		if sc, ok := s.subs.get(it.key); ok && sc.until == it.until {
 			affected[s.subject(it.key)] = true
 		}
 	}

@@ -45,3 +45,46 @@ func TestCensusKeys(t *testing.T) {
 		t.Errorf("keys out of order: %v, %v", strs, fromKeys)
 	}
 }
+
+// TestCensusSubjects: the subjects of a bulk build are sorted once (a
+// subject put twice counts as put last); later puts update them in place
+// or go to the map; a deleted subject is no longer found or listed.
+func TestCensusSubjects(t *testing.T) {
+	var m censusSubjects
+	m.startBulk()
+	for _, k := range []uint64{50, 10, 30, 10, 70} {
+		m.put(k, subjectCensus{until: int64(k), shape: uint32(k)})
+	}
+	m.put(30, subjectCensus{until: 31, shape: 31})
+	if dropped := m.seal(); len(dropped) != 2 || dropped[0].shape != 10 || dropped[1].shape != 30 {
+		t.Errorf("dropped %v", dropped)
+	}
+	if sc, ok := m.get(30); !ok || sc.shape != 31 {
+		t.Errorf("30: %v %v", sc, ok)
+	}
+	m.put(40, subjectCensus{shape: 4}) // new: the map
+	m.put(50, subjectCensus{shape: 5}) // in place
+	m.del(70)
+	m.del(40)
+	m.put(40, subjectCensus{shape: 44})
+	if _, ok := m.get(70); ok {
+		t.Error("70 deleted, still found")
+	}
+	if _, ok := m.get(20); ok {
+		t.Error("20 never put, found")
+	}
+	got := map[uint64]uint32{}
+	m.all(func(k uint64, sc subjectCensus) error { got[k] = sc.shape; return nil })
+	want := map[uint64]uint32{10: 10, 30: 31, 40: 44, 50: 5}
+	if len(got) != len(want) {
+		t.Fatalf("all: %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("all: %v, want %v", got, want)
+		}
+	}
+	if len(m.base) != 4 || len(m.extra) != 1 {
+		t.Errorf("base %v, extra %v", m.base, m.extra)
+	}
+}

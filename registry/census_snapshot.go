@@ -133,7 +133,7 @@ func (c *CensusCache) saveState(ctx context.Context, s *censusState) {
 		if err != nil {
 			return err
 		}
-		cf := censusFile{Policy: s.hash, Points: s.points, At: s.at, Seq: s.seq, LogHash: hash, Subjects: len(s.subs), Listed: len(s.listed)}
+		cf := censusFile{Policy: s.hash, Points: s.points, At: s.at, Seq: s.seq, LogHash: hash, Subjects: s.total, Listed: len(s.listed)}
 		for ns, n := range s.filed {
 			cf.FiledAt, cf.FiledN = append(cf.FiledAt, ns), append(cf.FiledN, n)
 		}
@@ -209,37 +209,44 @@ func (c *CensusCache) saveState(ctx context.Context, s *censusState) {
 		return
 	}
 	s.saved = time.Now()
-	c.reg.log.Info("census state saved", "file", path, "subjects", len(s.subs), "seq", s.seq, "took", time.Since(start).Round(time.Millisecond).String())
+	c.reg.log.Info("census state saved", "file", path, "subjects", s.total, "seq", s.seq, "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // encodeSubjects writes the subjects' contributions in chunks, then the
 // subjects with public entries.
 func (s *censusState) encodeSubjects(enc *gob.Encoder) error {
 	var ch censusChunk
-	var named []uint64
+	type namedPart struct {
+		key uint64
+		sc  subjectCensus
+	}
+	var named []namedPart
 	flush := func() error {
-		for _, k := range named {
-			ch.Names = append(ch.Names, s.subject(k))
-			sc := s.subs[k]
-			ch.Until, ch.Shape = append(ch.Until, sc.until), append(ch.Shape, sc.shape)
+		for _, p := range named {
+			ch.Names = append(ch.Names, s.subject(p.key))
+			ch.Until, ch.Shape = append(ch.Until, p.sc.until), append(ch.Shape, p.sc.shape)
 		}
 		err := enc.Encode(&ch)
 		ch, named = censusChunk{Keys: ch.Keys[:0], Until: ch.Until[:0], Shape: ch.Shape[:0]}, named[:0]
 		return err
 	}
 	n := 0
-	for k, sc := range s.subs {
+	if err := s.subs.all(func(k uint64, sc subjectCensus) error {
 		if k&censusNamed != 0 {
-			named = append(named, k)
+			named = append(named, namedPart{k, sc})
 		} else {
 			ch.Keys = append(ch.Keys, k)
 			ch.Until, ch.Shape = append(ch.Until, sc.until), append(ch.Shape, sc.shape)
 		}
-		if n++; len(ch.Keys)+len(named) == censusChunkSize || n == len(s.subs) {
-			if err := flush(); err != nil {
-				return err
-			}
+		if n++; len(ch.Keys)+len(named) == censusChunkSize || n == s.total {
+			return flush()
 		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n != s.total {
+		return fmt.Errorf("%d subjects counted, %d kept", s.total, n)
 	}
 	for k, ls := range s.listed {
 		f := censusListedFile{Subject: s.subject(k), Name: ls.name}
@@ -303,7 +310,7 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		return nil
 	}
 	if s != nil {
-		c.reg.log.Info("census state loaded", "file", path, "subjects", len(s.subs), "seq", s.seq, "took", time.Since(start).Round(time.Millisecond).String())
+		c.reg.log.Info("census state loaded", "file", path, "subjects", s.total, "seq", s.seq, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	return s
 }
@@ -337,8 +344,9 @@ func (s *censusState) decodeSubjects(dec *gob.Decoder, cf *censusFile, parser *i
 			return fmt.Errorf("shape %d of the file is there twice", i)
 		}
 	}
-	s.subs = make(map[uint64]subjectCensus, cf.Subjects)
-	for len(s.subs) < cf.Subjects {
+	s.subs.base = make([]censusItem, 0, min(max(cf.Subjects, 0), 1<<24))
+	s.subs.startBulk()
+	for s.total < cf.Subjects {
 		var ch censusChunk
 		if err := dec.Decode(&ch); err != nil {
 			return err
@@ -360,7 +368,7 @@ func (s *censusState) decodeSubjects(dec *gob.Decoder, cf *censusFile, parser *i
 			if int(sc.shape) >= len(s.shapes) {
 				return errors.New("a subject of the file has no shape")
 			}
-			s.subs[k] = sc
+			s.subs.put(k, sc)
 			s.count[sc.shape]++
 			s.total++
 			if sc.until != math.MaxInt64 {
@@ -368,7 +376,7 @@ func (s *censusState) decodeSubjects(dec *gob.Decoder, cf *censusFile, parser *i
 			}
 		}
 	}
-	if len(s.subs) != cf.Subjects {
+	if s.sealBulk(); s.total != cf.Subjects {
 		return errors.New("the file's subjects are not its count")
 	}
 	for range cf.Listed {
@@ -390,7 +398,7 @@ func (s *censusState) decodeSubjects(dec *gob.Decoder, cf *censusFile, parser *i
 				record: e.Record, caseRef: e.CaseRef, authorityID: e.AuthorityID, rule: e.Rule})
 		}
 		k := s.key(id.Canonical)
-		if _, ok := s.subs[k]; !ok || len(ls.entries) == 0 {
+		if _, ok := s.subs.get(k); !ok || len(ls.entries) == 0 {
 			return errors.New("a listed subject of the file is not one of its subjects")
 		}
 		s.listed[k] = ls
