@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"credo"
 	"credo/engine"
+	"credo/ident"
 	"credo/internal/storecore"
 	"credo/policy"
 )
@@ -24,43 +27,192 @@ import (
 // every other subject's contribution is the same at the later instants
 // (the state at an instant holds until its next change). It is built once
 // from the facts projection (or the log), then kept from the log's tail.
+//
+// It is compact, because it holds every subject with events (the whole
+// city: millions): a subject is a 64-bit key (a RIC-shaped identifier's
+// digits, as the decision table keys it; other identifiers are numbered),
+// and its contribution is the instant it holds until and the index of its
+// shape, the lists at each instant and the tiers, interned (a city's
+// millions of subjects share a few hundred shapes): 24 bytes a subject in
+// an array sorted by key (censusSubjects), and 16 in the expiry heap. The
+// totals are counts per shape. Only the subjects with
+// public entries keep more: their identifier, name and entries.
 type censusState struct {
 	pol    *policy.Policy
 	hash   string
 	points int
+	words  int       // uint64 words of list bits an instant
 	at     time.Time // the instants' now
 	seq    int64     // the log is applied up to here
 	lists  map[string]int
 
-	subs   map[string]*contrib
-	expiry expiryHeap
-	sizes  [][]int          // [list][instant]
-	tiers  []map[string]int // [scheme] tier -> count
-	why    []map[string]int // [scheme] reason -> count
-	filed  []int64          // recorded instants (Unix ns) of records filed at most 31 days before at
-	listed map[string]bool  // subjects with public entries
-	total  int
+	subs    censusSubjects    // by subject key (censusState.key)
+	names   map[string]uint64 // the keys of subjects not RIC-shaped
+	nameOf  []string          // their identifiers, by key&^censusNamed
+	shapes  []censusShape
+	shapeOf map[string]uint32 // interned shapes by their encoding
+	count   []int             // subjects of each shape
+	tierOf  map[censusTier]uint16
+	tierAt  []censusTier // [code-1]; code 0: the scheme does not apply
+	listed  map[uint64]*censusListed
+	expiry  expiryHeap
+	filed   map[int64]int32 // records filed at most 31 days before at, by recorded instant (Unix ns)
+	total   int
 
 	reevaluated int       // subjects re-evaluated by the last advance (-1: built anew)
 	saved       time.Time // when the state was last saved (census_snapshot.go)
 }
 
-// contrib is one subject's part of the census.
-type contrib struct {
-	until   int64      // Unix ns: it holds at the instants of any now before this
-	lists   []uint64   // [instant] bit i: pol.Lists[i] (up to 64 lists a word)
-	tiers   []string   // [scheme] "t:" tier or "w:" reason, "" if the scheme does not apply
-	entries []listedAs // public entries at now
+// subjectCensus is one subject's part of the census: 16 bytes.
+type subjectCensus struct {
+	until int64  // Unix ns: it holds at the instants of any now before this
+	shape uint32 // index in censusState.shapes; noShape: not counted
 }
 
-type listedAs struct {
-	list string
-	e    ListEntry
+const noShape = math.MaxUint32
+
+// censusSubjects maps subject keys to their parts: the subjects of the
+// first build (or of the loaded file) in an array sorted by key, 24 bytes
+// a subject, and those first seen since in a map. A subject that no
+// longer counts stays in the array, marked noShape.
+type censusSubjects struct {
+	base  []censusItem // sorted by key once sealed
+	extra map[uint64]subjectCensus
+	bulk  bool // appending to base, unsorted: seal sorts it
+}
+
+type censusItem struct {
+	key uint64
+	subjectCensus
+}
+
+// find returns the index of key in base, or -1.
+func (m *censusSubjects) find(key uint64) int {
+	i, ok := slices.BinarySearchFunc(m.base, key, func(it censusItem, k uint64) int { return cmp.Compare(it.key, k) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+func (m *censusSubjects) get(key uint64) (subjectCensus, bool) {
+	if i := m.find(key); i >= 0 {
+		return m.base[i].subjectCensus, m.base[i].shape != noShape
+	}
+	sc, ok := m.extra[key]
+	return sc, ok
+}
+
+func (m *censusSubjects) put(key uint64, sc subjectCensus) {
+	if m.bulk {
+		m.base = append(m.base, censusItem{key, sc})
+	} else if i := m.find(key); i >= 0 {
+		m.base[i].subjectCensus = sc
+	} else {
+		if m.extra == nil {
+			m.extra = map[uint64]subjectCensus{}
+		}
+		m.extra[key] = sc
+	}
+}
+
+func (m *censusSubjects) del(key uint64) {
+	if i := m.find(key); i >= 0 {
+		m.base[i].shape = noShape
+	}
+	delete(m.extra, key)
+}
+
+// all calls fn with every subject counted.
+func (m *censusSubjects) all(fn func(key uint64, sc subjectCensus) error) error {
+	for _, it := range m.base {
+		if it.shape != noShape {
+			if err := fn(it.key, it.subjectCensus); err != nil {
+				return err
+			}
+		}
+	}
+	for k, sc := range m.extra {
+		if err := fn(k, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startBulk starts appending to base (the first build, a load): every
+// key once, or the last put of a key counts (seal returns the others).
+func (m *censusSubjects) startBulk() { m.bulk = true }
+
+// seal sorts base by key and returns the parts put more than once but
+// the last, which it drops.
+func (m *censusSubjects) seal() (dropped []subjectCensus) {
+	m.bulk = false
+	slices.SortStableFunc(m.base, func(a, b censusItem) int { return cmp.Compare(a.key, b.key) })
+	out := m.base[:0]
+	for i, it := range m.base {
+		if i+1 < len(m.base) && m.base[i+1].key == it.key {
+			if it.shape != noShape {
+				dropped = append(dropped, it.subjectCensus)
+			}
+			continue
+		}
+		out = append(out, it)
+	}
+	m.base = slices.Clip(out)
+	return dropped
+}
+
+// censusShape is a contribution's lists and tiers, shared by the subjects
+// that have it.
+type censusShape struct {
+	lists []uint64 // [instant*words + list/64] bit list%64: pol.Lists[list]
+	tiers []uint16 // [scheme] tier code (censusState.tierAt), 0 if the scheme does not apply
+}
+
+// censusTier is a subject's standing in a scheme: a tier, or the reason
+// it is not scored.
+type censusTier struct {
+	kind uint8  // 0: the scheme does not apply; tierScored or tierWhy
+	name string // the tier, or why not scored
+}
+
+const (
+	tierScored = 1
+	tierWhy    = 2
+)
+
+// censusListed is what the census keeps of a subject with public entries.
+type censusListed struct {
+	id      ident.ID
+	name    string
+	entries []censusEntry
+}
+
+// censusEntry is one public entry; the texts it shows (the authority's
+// name, the conduct, the obligation) are the policy's, added when a
+// census is taken.
+type censusEntry struct {
+	list           int
+	since, until   time.Time
+	untilFulfilled bool
+	record         bool // the entry has a record (CaseRef, AuthorityID and Rule)
+	caseRef        string
+	authorityID    string
+	rule           string
+}
+
+// contrib is one subject's evaluated contribution, before it is interned.
+type contrib struct {
+	until  int64
+	lists  []uint64
+	tiers  []censusTier
+	listed *censusListed // nil: no public entries
 }
 
 type expiryItem struct {
-	until   int64
-	subject string
+	until int64
+	key   uint64
 }
 
 type expiryHeap []expiryItem
@@ -76,18 +228,113 @@ func (h *expiryHeap) Pop() any {
 	return x
 }
 
+// censusNamed marks the key of a subject whose identifier is not
+// RIC-shaped: the rest is its index in censusState.nameOf.
+const censusNamed = 1 << 63
+
+// ricKey is the key of an 18-character identifier of 17 digits and a
+// check character (a digit or X): the digits in base 10 then the check in
+// base 11 (below 2^63), in the identifiers' order. As the decision
+// table's key (engine/table.go).
+func ricKey(s string) (uint64, bool) {
+	if len(s) != 18 {
+		return 0, false
+	}
+	var k uint64
+	for i := range 17 {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		k = k*10 + uint64(c-'0')
+	}
+	switch c := s[17]; {
+	case c >= '0' && c <= '9':
+		return k*11 + uint64(c-'0'), true
+	case c == 'X':
+		return k*11 + 10, true
+	}
+	return 0, false
+}
+
+// ricString is the identifier of a RIC-shaped key.
+func ricString(k uint64) string {
+	var b [18]byte
+	if c := k % 11; c == 10 {
+		b[17] = 'X'
+	} else {
+		b[17] = byte('0' + c)
+	}
+	k /= 11
+	for i := 16; i >= 0; i-- {
+		b[i] = byte('0' + k%10)
+		k /= 10
+	}
+	return string(b[:])
+}
+
+// key returns a subject's key, numbering a new identifier not RIC-shaped.
+func (s *censusState) key(subject string) uint64 {
+	if k, ok := ricKey(subject); ok {
+		return k
+	}
+	if k, ok := s.names[subject]; ok {
+		return k
+	}
+	k := censusNamed | uint64(len(s.nameOf))
+	s.names[subject] = k
+	s.nameOf = append(s.nameOf, subject)
+	return k
+}
+
+// subject returns the identifier of a key.
+func (s *censusState) subject(k uint64) string {
+	if k&censusNamed != 0 {
+		return s.nameOf[k&^censusNamed]
+	}
+	return ricString(k)
+}
+
+// intern returns the index of a shape, adding it if it is new.
+func (s *censusState) intern(lists []uint64, tiers []censusTier) uint32 {
+	codes := make([]uint16, len(tiers))
+	for k, t := range tiers {
+		if t.kind == 0 {
+			continue
+		}
+		code, ok := s.tierOf[t]
+		if !ok {
+			s.tierAt = append(s.tierAt, t)
+			code = uint16(len(s.tierAt))
+			s.tierOf[t] = code
+		}
+		codes[k] = code
+	}
+	buf := make([]byte, 0, 8*len(lists)+2*len(codes))
+	for _, w := range lists {
+		buf = binary.LittleEndian.AppendUint64(buf, w)
+	}
+	for _, c := range codes {
+		buf = binary.LittleEndian.AppendUint16(buf, c)
+	}
+	if i, ok := s.shapeOf[string(buf)]; ok {
+		return i
+	}
+	i := uint32(len(s.shapes))
+	s.shapes = append(s.shapes, censusShape{lists: slices.Clone(lists), tiers: codes})
+	s.count = append(s.count, 0)
+	s.shapeOf[string(buf)] = i
+	return i
+}
+
 const filedWindow = 31 * 24 * time.Hour
 
 func newCensusState(pol *policy.Policy, hash string, points int, now time.Time) *censusState {
-	s := &censusState{pol: pol, hash: hash, points: points, at: now, lists: map[string]int{},
-		subs: map[string]*contrib{}, listed: map[string]bool{}, reevaluated: -1}
+	s := &censusState{pol: pol, hash: hash, points: points, words: max((len(pol.Lists)+63)/64, 1), at: now, lists: map[string]int{},
+		names: map[string]uint64{}, shapeOf: map[string]uint32{}, tierOf: map[censusTier]uint16{},
+		listed: map[uint64]*censusListed{}, filed: map[int64]int32{}, reevaluated: -1}
 	for i, l := range pol.Lists {
 		s.lists[l.ID] = i
-		s.sizes = append(s.sizes, make([]int, points))
-	}
-	for range pol.Schemes {
-		s.tiers = append(s.tiers, map[string]int{})
-		s.why = append(s.why, map[string]int{})
 	}
 	return s
 }
@@ -116,17 +363,26 @@ func (s *censusState) instants(now time.Time) []time.Time { return censusInstant
 // full loads the subject's whole events for its public entries.
 func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
 	instants := s.instants(now)
-	words := (len(s.pol.Lists) + 63) / 64
-	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*max(words, 1)), tiers: make([]string, len(s.pol.Schemes))}
+	words := s.words
+	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*words), tiers: make([]censusTier, len(s.pol.Schemes))}
 	last := len(instants) - 1
+	var prev *engine.State // the state at the previous instant
 	for i, t := range instants {
-		st, err := eng.State(f, t, now)
-		if err != nil {
-			if i < last {
-				continue // before the first policy
+		st := prev
+		if prev == nil || !prev.Next.IsZero() && !prev.Next.After(t) {
+			var err error
+			if st, err = eng.State(f, t, now); err != nil {
+				prev = nil
+				if i < last {
+					continue // before the first policy
+				}
+				return nil, err
 			}
-			return nil, err
 		}
+		// Otherwise the state at the previous instant holds until its next
+		// change, after this instant: its lists, tiers and listings are
+		// this instant's, and so is its next change (which bounds until).
+		prev = st
 		for _, li := range st.Listings {
 			if j, ok := s.lists[li.List]; ok {
 				c.lists[i*words+j/64] |= 1 << (j % 64)
@@ -142,18 +398,7 @@ func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *e
 		if i < last {
 			continue
 		}
-		for k, sc := range s.pol.Schemes {
-			for _, ss := range st.Schemes {
-				if ss.Scheme != sc.ID {
-					continue
-				}
-				if ss.Scored {
-					c.tiers[k] = "t:" + ss.Tier
-				} else {
-					c.tiers[k] = "w:" + ss.Why
-				}
-			}
-		}
+		s.tiersOf(c, st)
 		if !hasPublic(s.pol, st, t) {
 			continue
 		}
@@ -166,13 +411,7 @@ func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *e
 				return nil, err
 			}
 		}
-		one := &Census{Entries: map[string][]ListEntry{}}
-		one.addEntries(s.pol, f.ID, st, t)
-		for list, es := range one.Entries {
-			for _, e := range es {
-				c.entries = append(c.entries, listedAs{list, e})
-			}
-		}
+		c.listed = s.entriesOf(f.ID, st, t)
 		// A public entry also ends when its publication period does.
 		for _, li := range st.Listings {
 			if l := s.pol.List(li.List); l != nil && l.Public {
@@ -188,53 +427,135 @@ func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *e
 	return c, nil
 }
 
-// apply adds (sign 1) or takes away (-1) a contribution from the totals.
-func (s *censusState) apply(c *contrib, sign int) {
-	words := max((len(s.pol.Lists)+63)/64, 1)
-	for i := range s.points {
-		for j := range s.pol.Lists {
-			if c.lists[i*words+j/64]&(1<<(j%64)) != 0 {
-				s.sizes[j][i] += sign
+// tiersOf sets a contribution's standing in every scheme from a state.
+func (s *censusState) tiersOf(c *contrib, st *engine.State) {
+	for k, sc := range s.pol.Schemes {
+		for _, ss := range st.Schemes {
+			if ss.Scheme != sc.ID {
+				continue
+			}
+			if ss.Scored {
+				c.tiers[k] = censusTier{tierScored, ss.Tier}
+			} else {
+				c.tiers[k] = censusTier{tierWhy, ss.Why}
 			}
 		}
 	}
-	for k, t := range c.tiers {
-		switch {
-		case strings.HasPrefix(t, "t:"):
-			s.tiers[k][t[2:]] += sign
-		case strings.HasPrefix(t, "w:"):
-			s.why[k][t[2:]] += sign
+}
+
+// entriesOf returns a subject's public entries at instant t (nil if it
+// has none): one per record behind a listing (or, for a derived list,
+// one for its score), with the name the subject's records give.
+func (s *censusState) entriesOf(id ident.ID, st *engine.State, t time.Time) *censusListed {
+	ls := &censusListed{id: id}
+	for _, rs := range st.Records {
+		if rs.Record.SubjectName != "" {
+			ls.name = rs.Record.SubjectName
 		}
 	}
-	s.total += sign
+	for _, li := range st.Listings {
+		l := s.pol.List(li.List)
+		if l == nil || !s.pol.Published(l, li.Since, li.Until, t) {
+			continue // not public, or its publication period has run (publish_for)
+		}
+		base := censusEntry{list: s.lists[l.ID], since: li.Since, until: li.Until, untilFulfilled: li.UntilFulfilled}
+		if len(li.Records) == 0 {
+			ls.entries = append(ls.entries, base)
+			continue
+		}
+		for _, rid := range li.Records {
+			e := base
+			if rs := st.Record(rid); rs != nil {
+				e.record = true
+				e.caseRef = rs.Record.CaseRef
+				e.authorityID, e.rule = rs.Record.Authority, rs.Record.Rule
+				// The policy's strings where it has them: one copy.
+				if a := s.pol.Authority(e.authorityID); a != nil {
+					e.authorityID = a.ID
+				}
+				if r := s.pol.Rule(e.rule); r != nil {
+					e.rule = r.Code
+				}
+			}
+			ls.entries = append(ls.entries, e)
+		}
+	}
+	if len(ls.entries) == 0 {
+		return nil
+	}
+	ls.entries = slices.Clip(ls.entries)
+	return ls
+}
+
+// listEntry is a kept entry as the census shows it, with the policy's
+// texts in its first language: the authority's name, the conduct and the
+// obligation.
+func (s *censusState) listEntry(ls *censusListed, ce *censusEntry) ListEntry {
+	e := ListEntry{ID: ls.id, Name: ls.name, Since: ce.since, Until: ce.until, UntilFulfilled: ce.untilFulfilled}
+	if !ce.record {
+		return e
+	}
+	e.CaseRef, e.Authority, e.AuthorityID, e.Rule = ce.caseRef, ce.authorityID, ce.authorityID, ce.rule
+	if a := s.pol.Authority(e.Authority); a != nil && !a.Name.IsZero() {
+		e.Authority = a.Name.String()
+	}
+	if rule := s.pol.Rule(ce.rule); rule != nil {
+		e.Conduct = rule.Title.String()
+		e.Obligation = obligation(rule, ce.caseRef, s.pol.FirstLanguage())
+	}
+	return e
 }
 
 // set replaces a subject's contribution (nil: the subject has none).
 func (s *censusState) set(subject string, c *contrib) {
-	if old := s.subs[subject]; old != nil {
-		s.apply(old, -1)
+	var k uint64
+	if c != nil {
+		k = s.key(subject)
+	} else if s.subs.bulk {
+		return // the first build counts subjects with contributions only
+	} else if rk, ok := ricKey(subject); ok {
+		k = rk
+	} else if k, ok = s.names[subject]; !ok {
+		return // never counted
 	}
-	delete(s.listed, subject)
+	if s.subs.bulk {
+		// The first build: every subject once (sealBulk checks).
+	} else if old, ok := s.subs.get(k); ok {
+		s.count[old.shape]--
+		s.total--
+	}
+	delete(s.listed, k)
 	if c == nil {
-		delete(s.subs, subject)
+		s.subs.del(k)
 		return
 	}
-	s.subs[subject] = c
-	s.apply(c, 1)
-	if len(c.entries) > 0 {
-		s.listed[subject] = true
+	sc := subjectCensus{until: c.until, shape: s.intern(c.lists, c.tiers)}
+	s.subs.put(k, sc)
+	s.count[sc.shape]++
+	s.total++
+	if c.listed != nil {
+		s.listed[k] = c.listed
 	}
 	if c.until != math.MaxInt64 {
-		heap.Push(&s.expiry, expiryItem{c.until, subject})
+		heap.Push(&s.expiry, expiryItem{c.until, k})
 	}
 }
 
-// fileds notes the records filed among a subject's facts (own records,
+// sealBulk ends a bulk build of the subjects (censusSubjects.startBulk):
+// a subject set twice counts once, as set last.
+func (s *censusState) sealBulk() {
+	for _, sc := range s.subs.seal() {
+		s.count[sc.shape]--
+		s.total--
+	}
+}
+
+// noteFiled notes the records filed among a subject's facts (own records,
 // recorded at most filedWindow before now, or later).
 func (s *censusState) noteFiled(f *engine.Facts, now time.Time) {
 	for _, ev := range f.Events {
 		if ev.Type == credo.EventRecordFiled && ev.Subject == f.ID.Canonical && now.Sub(ev.Recorded) < filedWindow {
-			s.filed = append(s.filed, ev.Recorded.UnixNano())
+			s.filed[ev.Recorded.UnixNano()]++
 		}
 	}
 }
@@ -249,6 +570,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil, err
 	}
 	s.seq = head
+	s.subs.startBulk()
 	eng := c.reg.Engine()
 	var mu sync.Mutex
 	add := func(f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
@@ -263,10 +585,13 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil
 	}
 	if fr, ok := FactsReaderOf(store); ok && !c.fromLog {
-		_, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
+		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
 			return add(f, c.reg.Facts)
-		})
-		return s, err
+		}); err != nil {
+			return nil, err
+		}
+		s.sealBulk()
+		return s, nil
 	}
 	lg, err := readLog(ctx, store, head, max(workers, 1))
 	if err != nil {
@@ -278,6 +603,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 			return nil, err
 		}
 	}
+	s.sealBulk()
 	return s, nil
 }
 
@@ -308,7 +634,7 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 			case !storecore.HasFacts(ev.Type):
 				continue
 			case ev.Type == credo.EventRecordFiled && now.Sub(ev.Recorded) < filedWindow:
-				s.filed = append(s.filed, ev.Recorded.UnixNano())
+				s.filed[ev.Recorded.UnixNano()]++
 			}
 			for _, cn := range storecore.Concerned(ev) {
 				affected[cn.Subject] = true
@@ -330,8 +656,8 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 	s.at = now
 	for len(s.expiry) > 0 && s.expiry[0].until <= now.UnixNano() {
 		it := heap.Pop(&s.expiry).(expiryItem)
-		if ct := s.subs[it.subject]; ct != nil && ct.until == it.until {
-			affected[it.subject] = true
+		if sc, ok := s.subs.get(it.key); ok && sc.until == it.until {
+			affected[s.subject(it.key)] = true
 		}
 	}
 	eng := c.reg.Engine()
@@ -361,40 +687,54 @@ func (s *censusState) snapshot() *Census {
 	now := s.at
 	cs := newCensus(s.pol, s.hash, now, s.points)
 	cs.Subjects = s.total
-	for j, l := range s.pol.Lists {
-		copy(cs.Sizes[l.ID], s.sizes[j])
-	}
-	for k, sc := range s.pol.Schemes {
-		for t, n := range s.tiers[k] {
-			if n != 0 {
-				cs.Tiers[sc.ID][t] = n
+	for i, sh := range s.shapes {
+		n := s.count[i]
+		if n == 0 {
+			continue
+		}
+		for p := range s.points {
+			for j, l := range s.pol.Lists {
+				if sh.lists[p*s.words+j/64]&(1<<(j%64)) != 0 {
+					cs.Sizes[l.ID][p] += n
+				}
 			}
 		}
-		for w, n := range s.why[k] {
-			if n != 0 {
-				cs.Unscored[sc.ID][w] = n
+		for k, code := range sh.tiers {
+			if code == 0 {
+				continue
+			}
+			t, sc := s.tierAt[code-1], s.pol.Schemes[k].ID
+			if t.kind == tierScored {
+				cs.Tiers[sc][t.name] += n
+			} else {
+				cs.Unscored[sc][t.name] += n
 			}
 		}
 	}
-	subjects := make([]string, 0, len(s.listed))
-	for subject := range s.listed {
-		subjects = append(subjects, subject)
+	type named struct {
+		subject string
+		ls      *censusListed
 	}
-	slices.Sort(subjects)
-	for _, subject := range subjects {
-		for _, la := range s.subs[subject].entries {
-			cs.Entries[la.list] = append(cs.Entries[la.list], la.e)
+	listed := make([]named, 0, len(s.listed))
+	for k, ls := range s.listed {
+		listed = append(listed, named{s.subject(k), ls})
+	}
+	slices.SortFunc(listed, func(a, b named) int { return strings.Compare(a.subject, b.subject) })
+	for _, n := range listed {
+		for i := range n.ls.entries {
+			ce := &n.ls.entries[i]
+			id := s.pol.Lists[ce.list].ID
+			cs.Entries[id] = append(cs.Entries[id], s.listEntry(n.ls, ce))
 		}
 	}
 	loc := s.pol.Location()
-	kept := s.filed[:0]
-	for _, ns := range s.filed {
+	for ns, n := range s.filed {
 		t := time.Unix(0, ns)
 		if now.Sub(t) < filedWindow {
-			cs.Filed[t.In(loc).Format("2006-01-02")]++
-			kept = append(kept, ns)
+			cs.Filed[t.In(loc).Format("2006-01-02")] += int(n)
+		} else {
+			delete(s.filed, ns)
 		}
 	}
-	s.filed = kept
 	return cs
 }
