@@ -83,7 +83,7 @@ type cityFixture struct {
 	city *synth.City
 }
 
-func newCityFixture(t *testing.T, path string, people, orgs int) *cityFixture {
+func newCityFixture(t testing.TB, path string, people, orgs int) *cityFixture {
 	t.Helper()
 	ctx := context.Background()
 	end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -395,4 +395,54 @@ func TestIngestPipelinedOrder(t *testing.T) {
 		}
 		last = to
 	}
+}
+
+// BenchmarkFileCityPaired loads a 20,000-person city into new registries
+// (in bulk), batch after batch (sequential) and through the pipeline
+// (pipelined), alternating which goes first, and reports the wall time of
+// each and their ratio: on a shared machine only such same-run pairs are
+// comparable. For the medians of 5 pairs:
+//
+//	go test ./cmd/credo -run '^$' -bench FileCityPaired -benchtime 1x -count 5
+func BenchmarkFileCityPaired(b *testing.B) {
+	ctx := context.Background()
+	load := func(pipelined bool) (time.Duration, int64) {
+		f := newCityFixture(b, filepath.Join(b.TempDir(), "city.db"), 20000, 2000)
+		defer f.st.Close()
+		if err := f.st.StartBulk(ctx); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		var l cityLoad
+		var err error
+		if pipelined {
+			l, err = fileCity(ctx, f.reg, f.city, nil)
+		} else {
+			l, err = fileCitySequential(ctx, f.reg, f.city)
+		}
+		if err == nil {
+			err = f.st.EndBulk(ctx)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start), l.filed
+	}
+	var seq, pipe time.Duration
+	var n int64
+	for i := range b.N {
+		for _, pipelined := range []bool{i%2 == 1, i%2 == 0} {
+			d, filed := load(pipelined)
+			if pipelined {
+				pipe += d
+			} else {
+				seq, n = seq+d, n+filed
+			}
+		}
+	}
+	b.ReportMetric(seq.Seconds()/float64(b.N), "seq-s/op")
+	b.ReportMetric(pipe.Seconds()/float64(b.N), "pipe-s/op")
+	b.ReportMetric(float64(n)/seq.Seconds(), "seq-records/s")
+	b.ReportMetric(float64(n)/pipe.Seconds(), "pipe-records/s")
+	b.ReportMetric(pipe.Seconds()/seq.Seconds(), "pipe/seq")
 }
