@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -409,13 +410,26 @@ var pairedRuns int
 //	go test ./cmd/credo -run '^$' -bench FileCityPaired -benchtime 1x -count 5
 func BenchmarkFileCityPaired(b *testing.B) {
 	ctx := context.Background()
+	var seqCPU, pipeCPU time.Duration
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	load := func(pipelined bool) (time.Duration, int64) {
 		f := newCityFixture(b, filepath.Join(b.TempDir(), "city.db"), 20000, 2000)
 		defer f.st.Close()
 		if err := f.st.StartBulk(ctx); err != nil {
 			b.Fatal(err)
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), cpu()
+		defer func() {
+			if pipelined {
+				pipeCPU += cpu() - cpu0
+			} else {
+				seqCPU += cpu() - cpu0
+			}
+		}()
 		var l cityLoad
 		var err error
 		if pipelined {
@@ -449,4 +463,6 @@ func BenchmarkFileCityPaired(b *testing.B) {
 	b.ReportMetric(float64(n)/seq.Seconds(), "seq-records/s")
 	b.ReportMetric(float64(n)/pipe.Seconds(), "pipe-records/s")
 	b.ReportMetric(pipe.Seconds()/seq.Seconds(), "pipe/seq")
+	b.ReportMetric(seqCPU.Seconds()/float64(b.N), "seq-cpu-s/op")
+	b.ReportMetric(pipeCPU.Seconds()/float64(b.N), "pipe-cpu-s/op")
 }
