@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"credo"
+	"credo/ingest"
 	"credo/policy"
 	"credo/registry"
 	"credo/sqlite"
@@ -465,4 +466,48 @@ func BenchmarkFileCityPaired(b *testing.B) {
 	b.ReportMetric(pipe.Seconds()/seq.Seconds(), "pipe/seq")
 	b.ReportMetric(seqCPU.Seconds()/float64(b.N), "seq-cpu-s/op")
 	b.ReportMetric(pipeCPU.Seconds()/float64(b.N), "pipe-cpu-s/op")
+}
+
+// cancelAfterFirst files every batch it is given and cancels the
+// command's context once the first is filed.
+type cancelAfterFirst struct {
+	credo.RecordService
+	cancel  func()
+	batches int
+}
+
+func (c *cancelAfterFirst) FileEach(ctx context.Context, recs []*credo.Record) (*credo.BatchFiled, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.batches++
+	c.cancel()
+	return &credo.BatchFiled{Filed: len(recs), Refused: make([]error, len(recs))}, nil
+}
+
+// TestIngestInterruptedSaysWhere: ingest interrupted between two batches
+// (while the reader is ahead) stops filing, and says which lines are
+// committed and from which line to resume.
+func TestIngestInterruptedSaysWhere(t *testing.T) {
+	var b strings.Builder
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, `{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"I%d","decided_at":"2024-01-02","evidence_sha256":%q}`+"\n", ric(i), i, digest("i"))
+	}
+	file := filepath.Join(t.TempDir(), "i.ndjson")
+	writeFile(t, file, b.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := newIngestCmd()
+	cmd.SetContext(ctx)
+	svc := &cancelAfterFirst{cancel: cancel}
+	s, err := ingestFile(cmd, svc, file, time.UTC, 5, false, func(*ingest.LineError) error { return nil }, nil)
+	if credo.ErrorCode(err) != credo.EUNAVAILABLE {
+		t.Fatalf("interrupted ingest: %v, want EUNAVAILABLE", err)
+	}
+	if svc.batches != 1 || s.created != 5 || s.committedTo != 5 {
+		t.Errorf("%d batches filed, %d records, committed to line %d: want the first batch only", svc.batches, s.created, s.committedTo)
+	}
+	if msg := credo.ErrorMessage(err); !strings.Contains(msg, "lines 1-5 are committed") || !strings.Contains(msg, "lines from 6 on are not") {
+		t.Errorf("message: %s", msg)
+	}
 }
