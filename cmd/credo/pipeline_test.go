@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"credo"
+	"credo/ingest"
 	"credo/policy"
 	"credo/registry"
 	"credo/sqlite"
@@ -83,7 +85,7 @@ type cityFixture struct {
 	city *synth.City
 }
 
-func newCityFixture(t *testing.T, path string, people, orgs int) *cityFixture {
+func newCityFixture(t testing.TB, path string, people, orgs int) *cityFixture {
 	t.Helper()
 	ctx := context.Background()
 	end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -394,5 +396,118 @@ func TestIngestPipelinedOrder(t *testing.T) {
 			t.Errorf("batch log out of order: %q after line %d", l, last)
 		}
 		last = to
+	}
+}
+
+// pairedRuns counts the pairs BenchmarkFileCityPaired has run.
+var pairedRuns int
+
+// BenchmarkFileCityPaired loads a 20,000-person city into new registries
+// (in bulk), batch after batch (sequential) and through the pipeline
+// (pipelined), alternating which goes first, and reports the wall time of
+// each and their ratio: on a shared machine only such same-run pairs are
+// comparable. For the medians of 5 pairs:
+//
+//	go test ./cmd/credo -run '^$' -bench FileCityPaired -benchtime 1x -count 5
+func BenchmarkFileCityPaired(b *testing.B) {
+	ctx := context.Background()
+	var seqCPU, pipeCPU time.Duration
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	load := func(pipelined bool) (time.Duration, int64) {
+		f := newCityFixture(b, filepath.Join(b.TempDir(), "city.db"), 20000, 2000)
+		defer f.st.Close()
+		if err := f.st.StartBulk(ctx); err != nil {
+			b.Fatal(err)
+		}
+		start, cpu0 := time.Now(), cpu()
+		defer func() {
+			if pipelined {
+				pipeCPU += cpu() - cpu0
+			} else {
+				seqCPU += cpu() - cpu0
+			}
+		}()
+		var l cityLoad
+		var err error
+		if pipelined {
+			l, err = fileCity(ctx, f.reg, f.city, nil)
+		} else {
+			l, err = fileCitySequential(ctx, f.reg, f.city)
+		}
+		if err == nil {
+			err = f.st.EndBulk(ctx)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start), l.filed
+	}
+	var seq, pipe time.Duration
+	var n int64
+	for range b.N {
+		pairedRuns++ // which goes first alternates across -count runs too
+		for _, pipelined := range []bool{pairedRuns%2 == 1, pairedRuns%2 == 0} {
+			d, filed := load(pipelined)
+			if pipelined {
+				pipe += d
+			} else {
+				seq, n = seq+d, n+filed
+			}
+		}
+	}
+	b.ReportMetric(seq.Seconds()/float64(b.N), "seq-s/op")
+	b.ReportMetric(pipe.Seconds()/float64(b.N), "pipe-s/op")
+	b.ReportMetric(float64(n)/seq.Seconds(), "seq-records/s")
+	b.ReportMetric(float64(n)/pipe.Seconds(), "pipe-records/s")
+	b.ReportMetric(pipe.Seconds()/seq.Seconds(), "pipe/seq")
+	b.ReportMetric(seqCPU.Seconds()/float64(b.N), "seq-cpu-s/op")
+	b.ReportMetric(pipeCPU.Seconds()/float64(b.N), "pipe-cpu-s/op")
+}
+
+// cancelAfterFirst files every batch it is given and cancels the
+// command's context once the first is filed.
+type cancelAfterFirst struct {
+	credo.RecordService
+	cancel  func()
+	batches int
+}
+
+func (c *cancelAfterFirst) FileEach(ctx context.Context, recs []*credo.Record) (*credo.BatchFiled, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.batches++
+	c.cancel()
+	return &credo.BatchFiled{Filed: len(recs), Refused: make([]error, len(recs))}, nil
+}
+
+// TestIngestInterruptedSaysWhere: ingest interrupted between two batches
+// (while the reader is ahead) stops filing, and says which lines are
+// committed and from which line to resume.
+func TestIngestInterruptedSaysWhere(t *testing.T) {
+	var b strings.Builder
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, `{"subject":%q,"rule":"JUDGMENT_DEFAULT","authority":"court.test","case_ref":"I%d","decided_at":"2024-01-02","evidence_sha256":%q}`+"\n", ric(i), i, digest("i"))
+	}
+	file := filepath.Join(t.TempDir(), "i.ndjson")
+	writeFile(t, file, b.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := newIngestCmd()
+	cmd.SetContext(ctx)
+	svc := &cancelAfterFirst{cancel: cancel}
+	s, err := ingestFile(cmd, svc, file, time.UTC, 5, false, func(*ingest.LineError) error { return nil }, nil)
+	if credo.ErrorCode(err) != credo.EUNAVAILABLE {
+		t.Fatalf("interrupted ingest: %v, want EUNAVAILABLE", err)
+	}
+	if svc.batches != 1 || s.created != 5 || s.committedTo != 5 {
+		t.Errorf("%d batches filed, %d records, committed to line %d: want the first batch only", svc.batches, s.created, s.committedTo)
+	}
+	if msg := credo.ErrorMessage(err); !strings.Contains(msg, "lines 1-5 are committed") || !strings.Contains(msg, "lines from 6 on are not") {
+		t.Errorf("message: %s", msg)
 	}
 }
