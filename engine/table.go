@@ -61,7 +61,7 @@ const shardCount = 64
 
 type shard struct {
 	mu  sync.RWMutex
-	ric map[uint64]slot // RIC-shaped identifiers (RICs, all-digit USCCs), by ricKey
+	ric map[uint64]slot // RIC-shaped identifiers (RICs, all-digit USCCs), by RICKey
 	str map[string]slot // USCCs and passport subjects
 }
 
@@ -172,14 +172,14 @@ func (t *Table) Sector(id string) (*SectorRef, bool) {
 	return r, ok
 }
 
-// ricKey packs an identifier of RIC shape (17 digits and a digit or X)
+// RICKey packs an identifier of RIC shape (17 digits and a digit or X)
 // into an integer: the 17 digits, times 11, plus the last character (X is
 // 10). The last character must be in the key: an all-digit USCC could share
 // its first 17 digits with a valid RIC, and the two must not share an
 // entry (ident gives such identifiers, which read both ways, the canonical
 // forms RIC:... and USCC:..., so they are never keyed here). The key stays
 // below 11e17 < 2^63.
-func ricKey(s string) (uint64, bool) {
+func RICKey(s string) (uint64, bool) {
 	if len(s) != 18 {
 		return 0, false
 	}
@@ -242,7 +242,7 @@ func (t *Table) kindOf(subject string, isRIC bool) credo.SubjectKind {
 
 // lookup returns the entry of a subject and whether it has one of its own.
 func (t *Table) lookup(subject string) (Entry, bool) {
-	key, isRIC := ricKey(subject)
+	key, isRIC := RICKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.RLock()
 	var sl slot
@@ -298,7 +298,7 @@ func (t *Table) Entry(subject string, now time.Time) (Entry, error) {
 // stores it. Call it after every event that concerns the subject (and, for
 // an organisation, for its linked persons).
 func (t *Table) Refresh(subject string, now time.Time) (Entry, error) {
-	key, isRIC := ricKey(subject)
+	key, isRIC := RICKey(subject)
 	i := t.shardIndex(subject, key, isRIC)
 	mu := &t.refreshing[i]
 	mu.Lock()
@@ -338,7 +338,7 @@ func (t *Table) Put(subject string, e Entry, own bool) {
 
 // put stores an entry with its rule mask.
 func (t *Table) put(subject string, e Entry, own bool, rules uint64) {
-	key, isRIC := ricKey(subject)
+	key, isRIC := RICKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.Lock()
 	switch {

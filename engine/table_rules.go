@@ -102,7 +102,7 @@ func (t *Table) PutRules(subject string, e Entry, rules uint64) {
 // Rules returns a subject's rule mask; ok is false when it has no entry
 // of its own or its mask is unknown.
 func (t *Table) Rules(subject string) (mask uint64, ok bool) {
-	key, isRIC := ricKey(subject)
+	key, isRIC := RICKey(subject)
 	sh := t.shardFor(subject, key, isRIC)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()

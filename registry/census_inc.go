@@ -233,29 +233,9 @@ func (h *expiryHeap) Pop() any {
 const censusNamed = 1 << 63
 
 // ricKey is the key of an 18-character identifier of 17 digits and a
-// check character (a digit or X): the digits in base 10 then the check in
-// base 11 (below 2^63), in the identifiers' order. As the decision
-// table's key (engine/table.go).
-func ricKey(s string) (uint64, bool) {
-	if len(s) != 18 {
-		return 0, false
-	}
-	var k uint64
-	for i := range 17 {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		k = k*10 + uint64(c-'0')
-	}
-	switch c := s[17]; {
-	case c >= '0' && c <= '9':
-		return k*11 + uint64(c-'0'), true
-	case c == 'X':
-		return k*11 + 10, true
-	}
-	return 0, false
-}
+// digit or X: the decision table's (engine.RICKey), so that the census and
+// the table name a subject alike.
+func ricKey(s string) (uint64, bool) { return engine.RICKey(s) }
 
 // ricString is the identifier of a RIC-shaped key.
 func ricString(k uint64) string {
