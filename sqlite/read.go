@@ -44,29 +44,27 @@ func (db *DB) recordByCase(ctx context.Context, authority, caseRef string) (*cre
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var body []byte
-		var hash storecore.HashScan
-		if err := rows.Scan(&body, &hash); err != nil {
-			return nil, err
-		}
-		ev, err := storecore.DecodeEvent(body, hash.Hex)
+		r, err := scanRecord(rows)
 		if err != nil {
 			return nil, err
 		}
-		if ev.Record == nil {
-			return nil, fmt.Errorf("event %d (%s) has no record", ev.Seq, ev.Type)
-		}
-		if ev.Record.Authority == authority && ev.Record.CaseRef == caseRef {
-			return ev.Record, nil
+		if r.Authority == authority && r.CaseRef == caseRef {
+			return r, nil
 		}
 	}
 	return nil, rows.Err()
 }
 
 func (db *DB) queryRecord(ctx context.Context, query string, args ...any) (*credo.Record, error) {
+	return scanRecord(db.rdb.QueryRowContext(ctx, query, args...))
+}
+
+// scanRecord reads the record of a row of (body, hash) of its
+// record.filed event.
+func scanRecord(row interface{ Scan(...any) error }) (*credo.Record, error) {
 	var body []byte
 	var hash storecore.HashScan
-	if err := db.rdb.QueryRowContext(ctx, query, args...).Scan(&body, &hash); err != nil {
+	if err := row.Scan(&body, &hash); err != nil {
 		return nil, err
 	}
 	ev, err := storecore.DecodeEvent(body, hash.Hex)
