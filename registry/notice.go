@@ -52,8 +52,31 @@ func (r *Registry) issueNotices(ctx context.Context, pol *policy.Policy, hash st
 	// hung up must not cost the subject their notice.
 	if _, err := r.store.Append(context.WithoutCancel(ctx), evs); err != nil {
 		r.log.Error("issuing notices: the sweeper will retry", "notices", len(evs), "err", err)
+		r.noticeFailed.Store(true)
 		r.wakeSweeper()
 	}
+}
+
+// NoticesIssuedThrough moves the sweeper's cursor to id: every record up to
+// id was filed through this registry, which issued their notices (and no
+// other writer filed meanwhile: a bulk load into a new registry). It does
+// nothing and reports false if a notice could not be appended since the
+// registry was opened: the sweep must then examine those records. Without
+// it the first start after a bulk load examines every record of the city
+// once more (44 s for 4.4 M records).
+func (r *Registry) NoticesIssuedThrough(ctx context.Context, id int64) (bool, error) {
+	if r.noticeFailed.Load() {
+		return false, nil
+	}
+	r.sweepMu.Lock()
+	defer r.sweepMu.Unlock()
+	if r.noticeFailed.Load() {
+		return false, nil
+	}
+	if err := r.store.SetNoticeSweepCursor(ctx, id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func noticeEvent(n *credo.Notice) *credo.Event {

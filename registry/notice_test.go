@@ -313,3 +313,49 @@ func TestNoticeSweeper(t *testing.T) {
 		}
 	})
 }
+
+// TestNoticesIssuedThrough: after a load whose every notice this registry
+// issued, the sweeper's cursor is moved to the load's end, so the next
+// sweep examines nothing again; after a notice that could not be appended,
+// it is not, and the sweep issues that notice.
+func TestNoticesIssuedThrough(t *testing.T) {
+	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
+	ctx := context.Background()
+	st, reg := openNoticeStore(t, c, filepath.Join(t.TempDir(), "s.db"))
+	if _, _, err := reg.Publish(ctx, "policy.yaml", noticePolicy(t), time.Date(2020, 1, 1, 0, 0, 0, 0, shanghai)); err != nil {
+		t.Fatal(err)
+	}
+	decided := time.Date(2026, 5, 20, 0, 0, 0, 0, shanghai)
+	res, err := reg.FileRecord(ctx, judgment(adult, "(2026)T1", decided))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := reg.NoticesIssuedThrough(ctx, res.Record.ID); err != nil || !ok {
+		t.Fatalf("NoticesIssuedThrough = %v, %v; want true", ok, err)
+	}
+	if cur, err := st.NoticeSweepCursor(ctx); err != nil || cur != res.Record.ID {
+		t.Fatalf("cursor %d (%v), want %d", cur, err, res.Record.ID)
+	}
+	if len(noticesOf(t, reg, adult)) != 1 {
+		t.Fatal("the filing issued no notice")
+	}
+
+	// A registry whose notice append fails does not move the cursor.
+	broken, err := registry.Open(ctx, failingNotices{st}, registry.Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := broken.FileRecord(ctx, judgment(bob, "(2026)T2", decided))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := broken.NoticesIssuedThrough(ctx, res2.Record.ID); err != nil || ok {
+		t.Fatalf("NoticesIssuedThrough after a failed notice = %v, %v; want false", ok, err)
+	}
+	if cur, err := st.NoticeSweepCursor(ctx); err != nil || cur != res.Record.ID {
+		t.Fatalf("cursor moved to %d (%v) past a record whose notice failed", cur, err)
+	}
+	if n, err := reg.SweepNotices(ctx); err != nil || n != 1 {
+		t.Fatalf("swept %d (%v), want the 1 missing notice", n, err)
+	}
+}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"credo/sqlite"
 )
 
 // TestS06IngestBulk: `credo ingest --bulk` loads a registry without
@@ -31,5 +34,36 @@ func TestS06IngestBulk(t *testing.T) {
 	}
 	if out := mustRun(t, "verify", "--db", db); !strings.Contains(strings.ToLower(out), "ok") {
 		t.Errorf("verify: %s", out)
+	}
+}
+
+// TestS06GenerateBulkSweepCursor: a bulk load by `credo generate` issued
+// its notices itself, so the sweeper's cursor starts after the load (the
+// first `serve` does not examine every record again); a load in batches
+// leaves it where it was (other writers may file meanwhile).
+func TestS06GenerateBulkSweepCursor(t *testing.T) {
+	for _, bulk := range []bool{true, false} {
+		db := filepath.Join(t.TempDir(), "g.db")
+		args := []string{"generate", "--policy", "../../policies/beijing.yaml", "--people", "300", "--orgs", "30", "--end", "2026-01-01", "--db", db, "-q"}
+		if bulk {
+			args = append(args, "--bulk")
+		}
+		mustRun(t, args...)
+		st, err := sqlite.Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := st.NoticeSweepCursor(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _, err := st.Head(context.Background())
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bulk && cur != head || !bulk && cur != 0 {
+			t.Errorf("bulk %v: sweep cursor %d, head %d", bulk, cur, head)
+		}
 	}
 }

@@ -208,6 +208,9 @@ func seedDemo(ctx context.Context, open func() (store, error), pol *policy.Polic
 	if e := endBulk(); err == nil {
 		err = e
 	}
+	if err == nil {
+		err = noticesIssued(ctx, reg)
+	}
 	if err != nil {
 		return err
 	}

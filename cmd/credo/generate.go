@@ -591,6 +591,11 @@ func generateIntoStore(cmd *cobra.Command, city *synth.City, polFile, db string,
 	if err != nil {
 		return filed, refused, links, err
 	}
+	if bulk {
+		if err := noticesIssued(ctx, reg); err != nil {
+			return filed, refused, links, err
+		}
+	}
 	if firstRefusal := load.firstRefusal; firstRefusal != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%d records refused by the policy in force; the first: %v\n", refused, firstRefusal)
 	}
