@@ -52,10 +52,10 @@ type Registry struct {
 	mu      sync.Mutex // serialises policy publication and rebuilds
 	current atomic.Pointer[view]
 
-	changeMu sync.Mutex    // serialises record changes and consents (the no-op check and the append)
-	sweepMu  sync.Mutex    // serialises sweeps for missing notices
-	noticeFailed atomic.Bool // a notice issueNotices could not append (NoticesIssuedThrough)
-	sweepNow chan struct{} // wakes RunNoticeSweeper
+	changeMu     sync.Mutex    // serialises record changes and consents (the no-op check and the append)
+	sweepMu      sync.Mutex    // serialises sweeps for missing notices
+	noticeFailed atomic.Bool   // a notice issueNotices could not append (NoticesIssuedThrough)
+	sweepNow     chan struct{} // wakes RunNoticeSweeper
 
 	tail tailState // the log position the table reflects (tail.go)
 
