@@ -2,13 +2,17 @@ package registry
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"credo"
 	"credo/engine"
 	"credo/ident"
+	"credo/internal/storecore"
 	"credo/policy"
 )
 
@@ -43,8 +47,8 @@ func ScanFacts(ctx context.Context, fr credo.FactsReader, parser *ident.Parser, 
 	bounds := append(append([]string{""}, splits...), "")
 	var (
 		mu       sync.Mutex
-		orgs     = map[string][]credo.Event{} // linked organisations' events
-		deferred []*engine.Facts              // persons with links
+		orgs     = map[string]packed{} // linked organisations' events
+		deferred []deferredPerson      // persons with links
 	)
 	ranges := len(bounds) - 1
 	errs := make([]error, ranges)
@@ -70,12 +74,15 @@ func ScanFacts(ctx context.Context, fr credo.FactsReader, parser *ident.Parser, 
 				}
 				f := &engine.Facts{ID: id, Events: evs}
 				if linkedOrg || (linkedPerson && id.Kind == credo.Person) {
+					// Held until every range is read: packed, as the
+					// projection stores them.
+					pk := pack(subject, evs)
 					mu.Lock()
 					if linkedOrg {
-						orgs[id.Canonical] = evs
+						orgs[id.Canonical] = pk
 					}
 					if linkedPerson && id.Kind == credo.Person {
-						deferred = append(deferred, f)
+						deferred = append(deferred, deferredPerson{id: id, pk: pk})
 						mu.Unlock()
 						return nil
 					}
@@ -102,15 +109,14 @@ func ScanFacts(ctx context.Context, fr credo.FactsReader, parser *ident.Parser, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, f := range deferred[lo:hi] {
-				for _, ev := range f.Events {
-					if ev.Link != nil && ev.Link.Person == f.ID.Canonical {
-						if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
-							f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: orgs[oid.Canonical]})
-						}
-					}
+			for i := range deferred[lo:hi] {
+				d := &deferred[lo+i]
+				f, err := d.facts(parser, orgs)
+				d.pk = packed{} // no longer held
+				if err == nil {
+					err = fn(w, f)
 				}
-				if err := fn(w, f); err != nil {
+				if err != nil {
 					errs[w] = err
 					return
 				}
@@ -124,6 +130,87 @@ func ScanFacts(ctx context.Context, fr credo.FactsReader, parser *ident.Parser, 
 		}
 	}
 	return skipped, nil
+}
+
+// packed is a subject's facts as the projection stores them
+// (storecore.AppendFact, each after its sequence number and length): a few
+// tens of bytes an event, where a decoded event with its payload takes
+// several hundred. What ScanFacts holds until every range is read (the
+// linked organisations and persons) is held so.
+type packed struct {
+	subject string
+	b       []byte
+	evs     []credo.Event // an event that does not pack: kept as it is
+}
+
+func pack(subject string, evs []credo.Event) packed {
+	var b []byte
+	for i := range evs {
+		body := storecore.AppendFact(nil, &evs[i])
+		if body == nil {
+			return packed{subject: subject, evs: evs}
+		}
+		b = binary.AppendVarint(b, evs[i].Seq)
+		b = binary.AppendUvarint(b, uint64(len(body)))
+		b = append(b, body...)
+	}
+	return packed{subject: subject, b: slices.Clip(b)}
+}
+
+// events decodes the packed facts (storecore.DecodeFact, as the store's
+// scan did).
+func (p packed) events() ([]credo.Event, error) {
+	if p.evs != nil || p.b == nil {
+		return p.evs, nil
+	}
+	var evs []credo.Event
+	for b := p.b; len(b) > 0; {
+		seq, n := binary.Varint(b)
+		if n <= 0 {
+			return nil, fmt.Errorf("facts of %s: bad packing", p.subject)
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return nil, fmt.Errorf("facts of %s: bad packing", p.subject)
+		}
+		ev, err := storecore.DecodeFact(p.subject, seq, b[n:n+int(l)])
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+		b = b[n+int(l):]
+	}
+	return evs, nil
+}
+
+// deferredPerson is a person with links, held until every range is read.
+type deferredPerson struct {
+	id ident.ID
+	pk packed
+}
+
+// facts returns the person's facts with those of the organisations their
+// links name.
+func (d *deferredPerson) facts(parser *ident.Parser, orgs map[string]packed) (*engine.Facts, error) {
+	evs, err := d.pk.events()
+	if err != nil {
+		return nil, err
+	}
+	f := &engine.Facts{ID: d.id, Events: evs}
+	for _, ev := range evs {
+		if ev.Link == nil || ev.Link.Person != f.ID.Canonical {
+			continue
+		}
+		if oid, err := parser.Parse(ev.Link.Org); err == nil && !hasOrg(f.Orgs, oid.Canonical) {
+			oevs, err := orgs[oid.Canonical].events()
+			if err != nil {
+				return nil, err
+			}
+			f.Orgs = append(f.Orgs, &engine.Facts{ID: oid, Events: oevs})
+		}
+	}
+	return f, nil
 }
 
 // ReadFacts returns every subject's facts from the facts projection, as
