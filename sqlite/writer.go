@@ -95,16 +95,11 @@ const (
 )
 
 // recordSubject returns a record's subject (sql.ErrNoRows if there is no
-// such record): its column, or the body's for a compact row.
+// such record): every row of the records table holds it (0096).
 func (w *writer) recordSubject(id int64) (string, error) {
 	var subject string
-	var body []byte
-	err := w.queryRow(`SELECT r.subject, CASE WHEN r.subject = '' THEN e.body END
-		FROM records r JOIN events e ON e.seq = r.id WHERE r.id = ?`, id).Scan(&subject, &body)
-	if err != nil || subject != "" || body == nil {
-		return subject, err
-	}
-	return storecore.BodySubject(body)
+	err := w.queryRow("SELECT subject FROM records WHERE id = ?", id).Scan(&subject)
+	return subject, err
 }
 
 // eventRow is the values of a row of insertEvent (and of the writer's
