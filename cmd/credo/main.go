@@ -27,6 +27,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startCPUProfile(os.Getenv("CREDO_CPUPROFILE"))
+	heapProfileOnSignal(os.Getenv("CREDO_HEAPPROFILE"))
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
@@ -55,6 +56,31 @@ func startCPUProfile(path string) func() {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// heapProfileOnSignal writes a heap profile to path each time the process
+// receives SIGUSR1, if path is not empty (CREDO_HEAPPROFILE: for seeing
+// what a long command such as serve on a whole city holds at its peak,
+// without stopping it). Each profile replaces the previous one.
+func heapProfileOnSignal(path string) {
+	if path == "" {
+		return
+	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	go func() {
+		for range c {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "credo: CREDO_HEAPPROFILE:", err)
+				continue
+			}
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				fmt.Fprintln(os.Stderr, "credo: CREDO_HEAPPROFILE:", err)
+			}
+			f.Close()
+		}
+	}()
 }
 
 // run executes the command line and returns the exit status.
