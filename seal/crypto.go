@@ -1,6 +1,8 @@
 package seal
 
 import (
+	"bytes"
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
@@ -89,22 +91,36 @@ func IsPseudonym(s string) bool {
 	return len(s) > 2 && s[1] == '~' && (s[0] == 'p' || s[0] == 'o' || s[0] == 'u')
 }
 
-// dataKey is a subject's unwrapped data key, ready to seal and open.
+// dataKey is a subject's unwrapped data key, ready to seal and open. Its
+// cipher is made on first use: a key cache holds up to a million of them,
+// and most are only ever asked for their identifier (a scan of the facts
+// names every subject), which the raw key and the identifier answer in
+// about 200 bytes where a ready AES-GCM takes some 900.
 type dataKey struct {
 	id    string // the canonical identifier
-	aead  cipher.AEAD
+	raw   []byte
+	once  sync.Once
+	a     cipher.AEAD
 	nonce sync.Pool // *macBuf: HMACs under the key that derives deterministic nonces
 }
 
 func newDataKey(raw []byte) (*dataKey, error) {
-	a, err := newGCM(raw)
-	if err != nil {
-		return nil, err
+	switch len(raw) {
+	case 16, 24, 32:
+	default:
+		return nil, aes.KeySizeError(len(raw))
 	}
-	nk := mac(raw, "credo nonce")
-	k := &dataKey{aead: a}
-	k.nonce.New = func() any { return &macBuf{h: hmac.New(sha256.New, nk)} }
-	return k, nil
+	return &dataKey{raw: bytes.Clone(raw)}, nil
+}
+
+// aead returns the key's cipher, made on first use.
+func (k *dataKey) aead() cipher.AEAD {
+	k.once.Do(func() {
+		k.a, _ = newGCM(k.raw) // the size was checked by newDataKey
+		nk := mac(k.raw, "credo nonce")
+		k.nonce.New = func() any { return &macBuf{h: hmac.New(sha256.New, nk)} }
+	})
+	return k.a
 }
 
 func randomKey() ([]byte, error) {
@@ -120,27 +136,31 @@ const blobVersion = 1
 // bytes, so that re-filing an identical record is recognised as such and
 // the log's encoding stays canonical.
 func (k *dataKey) seal(aad, plain []byte) []byte {
+	a := k.aead()
 	m := k.nonce.Get().(*macBuf)
 	b := append(append(append(m.buf[:0], aad...), 0), plain...)
 	m.h.Reset()
 	m.h.Write(b)
-	ns := k.aead.NonceSize()
-	out := make([]byte, 1, 1+sha256.Size+len(plain)+k.aead.Overhead())
+	ns := a.NonceSize()
+	out := make([]byte, 1, 1+sha256.Size+len(plain)+a.Overhead())
 	out[0] = blobVersion
 	out = m.h.Sum(out)[:1+ns] // the nonce: the first bytes of the HMAC
 	m.buf = b[:0]
 	k.nonce.Put(m)
-	return k.aead.Seal(out, out[1:1+ns], plain, aad)
+	return a.Seal(out, out[1:1+ns], plain, aad)
 }
 
 var errOpen = errors.New("sealed data cannot be opened with this key")
 
-func (k *dataKey) open(aad, blob []byte) ([]byte, error) {
-	n := k.aead.NonceSize()
-	if len(blob) < 1+n+k.aead.Overhead() || blob[0] != blobVersion {
+func (k *dataKey) open(aad, blob []byte) ([]byte, error) { return openWith(k.aead(), aad, blob) }
+
+// openWith opens a sealed blob with a cipher.
+func openWith(a cipher.AEAD, aad, blob []byte) ([]byte, error) {
+	n := a.NonceSize()
+	if len(blob) < 1+n+a.Overhead() || blob[0] != blobVersion {
 		return nil, errOpen
 	}
-	p, err := k.aead.Open(nil, blob[1:1+n], blob[1+n:], aad)
+	p, err := a.Open(nil, blob[1:1+n], blob[1+n:], aad)
 	if err != nil {
 		return nil, errOpen
 	}

@@ -267,7 +267,13 @@ func (s *Store) unwrapRow(row credo.SubjectKey) (*dataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := k.open(idAAD(row.Pseudonym), row.SealedID)
+	// The identifier is opened with a cipher of its own, not kept: the key
+	// may never seal or open anything else (dataKey).
+	a, err := newGCM(raw)
+	if err != nil {
+		return nil, err
+	}
+	id, err := openWith(a, idAAD(row.Pseudonym), row.SealedID)
 	if err != nil {
 		return nil, credo.Errorf(credo.EINTERNAL, "the identifier sealed beside the data key of %s does not open", row.Pseudonym)
 	}

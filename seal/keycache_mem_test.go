@@ -1,0 +1,71 @@
+package seal
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"credo"
+	"credo/sqlite"
+	"credo/storetest"
+)
+
+// TestKeyCacheCompact: the key cache holds up to a million unwrapped data
+// keys, so what one costs bounds the memory of a server over a whole city.
+// A scan of the facts (which only names subjects) fills the cache; each
+// key it keeps must stay small (its cipher is made when the key first
+// seals or opens something), and such a key still seals and opens.
+func TestKeyCacheCompact(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "credo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Keys{}
+	k.Lookup[0], k.KEK[0] = 1, 2
+	s, err := Open(ctx, db, k, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 4000
+	var rs []*credo.Record
+	for i := range n {
+		rs = append(rs, storetest.NewRecord("court.test", i, i))
+	}
+	if _, err := s.FileRecords(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh store over the same registry: an empty cache.
+	s2, err := Open(ctx, db, k, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	seen := 0
+	if err := s2.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
+		seen++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if seen != n || len(s2.keys.m) != n {
+		t.Fatalf("scanned %d subjects, cached %d keys, want %d", seen, len(s2.keys.m), n)
+	}
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes a cached key", per)
+	if per > 400 {
+		t.Errorf("a cached key takes %d bytes of heap, want at most 400", per)
+	}
+	// Keys cached by the scan still open what was sealed under them.
+	evs, err := s2.SubjectEvents(ctx, rs[7].Subject)
+	if err != nil || len(evs) != 1 || evs[0].Record == nil || evs[0].Record.CaseRef != rs[7].CaseRef {
+		t.Fatalf("the subject's events through a cached key: %v %+v", err, evs)
+	}
+	runtime.KeepAlive(s2)
+}
