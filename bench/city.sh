@@ -25,7 +25,9 @@
 #   5. simulates a draft policy against the city (credo simulate), timed,
 #      with the peak RSS;
 #   6. publishes a version that changes one rule's points and starts
-#      `credo serve` from the snapshot again: the incremental re-evaluation.
+#      `credo serve` from the snapshot again: the incremental re-evaluation;
+#   7. files a city a fiftieth the size (another seed) into the loaded
+#      registry in batches (credo ingest): the incremental filing rate.
 #
 # A step that fails is said so ("failed: ...") and the next one runs.
 #
@@ -240,6 +242,28 @@ if "$CREDO" policy publish --db "$DB" --effective "$(date -u +%Y-%m-%dT%H:%M:%SZ
 	serve_until_ready "serve after one rule's points changed" || true
 else
 	say "publish" "failed: $(tail -1 "$DIR/publish.log")"
+fi
+
+# 7. Incremental filing into the loaded registry: a city a fiftieth the
+# size generated with another seed (its case references made new: the
+# generator numbers them per authority and year), ingested in batches of
+# 10,000 through the registry (validation, idempotency, notices), as
+# authorities file day after day.
+more_people=$((PEOPLE / 50))
+[ "$more_people" -lt 2000 ] && more_people=2000
+if "$CREDO" generate --policy "$POLICY" --people "$more_people" --orgs $((more_people * ORGS / PEOPLE + 1)) --years "$YEARS" \
+	--end "$END" --seed 7 --out - -q 2>"$DIR/more.log" | sed 's/"case_ref":"\([^"]*\)"/"case_ref":"\1-B"/' >"$DIR/more.ndjson"; then
+	more=$(wc -l <"$DIR/more.ndjson")
+	t0=$(now)
+	if "$CREDO" ingest --db "$DB" -q "$DIR/more.ndjson" >"$DIR/ingest.log" 2>&1; then
+		t1=$(now)
+		say "incremental filing" "$more records in batches of 10,000 into the loaded registry in $(secs "$t0" "$t1")"
+		say "incremental filing rate" "$(awk -v n="$more" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f records/s", n / (b - a)}')"
+	else
+		say "incremental filing" "failed: $(tail -1 "$DIR/ingest.log" | cut -c1-200)"
+	fi
+else
+	say "incremental filing" "failed to generate: $(tail -1 "$DIR/more.log")"
 fi
 
 say "load average after" "$(cut -d' ' -f1-3 /proc/loadavg)"
