@@ -165,7 +165,8 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 }
 
 // connQuerier is a read connection or pool as storecore's shared store
-// logic queries it.
+// logic queries it. Its rows scan into sql.RawBytes (storecore.ScanFacts
+// asks, through RawBytes).
 type connQuerier struct {
 	conn interface {
 		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -187,6 +188,7 @@ func (q connQuerier) Query(ctx context.Context, query string, args ...any) (stor
 
 func (connQuerier) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 func (connQuerier) Numbered() bool        { return false }
+func (connQuerier) RawBytes() bool        { return true }
 
 // sqlRows is *sql.Rows with storecore.Rows's Close.
 type sqlRows struct{ *sql.Rows }

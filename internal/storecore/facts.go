@@ -2,6 +2,7 @@ package storecore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -203,8 +204,9 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // factReader decodes a fact body.
 type factReader struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	names Names
 }
 
 var errShortFact = errors.New("truncated fact")
@@ -256,6 +258,38 @@ func (r *factReader) string() string {
 	return s
 }
 
+// name is string for a policy's name (a rule, an authority, a scheme, a
+// role, an outcome): a city's millions of facts name a few hundred, so a
+// scan keeps one copy of each (Names) instead of one a fact.
+func (r *factReader) name() string {
+	if r.names == nil {
+		return r.string()
+	}
+	n := r.uvarint()
+	if r.err != nil || uint64(len(r.b)) < n {
+		r.err = errShortFact
+		return ""
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	if s, ok := r.names[string(b)]; ok { // no allocation: a map lookup by bytes
+		return s
+	}
+	s := string(b)
+	if len(r.names) < maxNames {
+		r.names[s] = s
+	}
+	return s
+}
+
+// Names interns the policy names of the facts one scan decodes
+// (DecodeFactNames). Not safe for concurrent use: one per scan.
+type Names map[string]string
+
+// maxNames bounds a Names: the names of a policy's rules, authorities,
+// schemes and roles, with room for the versions a log has seen.
+const maxNames = 1 << 14
+
 func (r *factReader) time() time.Time {
 	secs := r.varint()
 	ns := r.uvarint()
@@ -271,7 +305,13 @@ func (r *factReader) time() time.Time {
 // quantity; not its case reference, evidence or name). Instants are in
 // UTC.
 func DecodeFact(subject string, seq int64, body []byte) (credo.Event, error) {
-	r := &factReader{b: body}
+	return DecodeFactNames(subject, seq, body, nil)
+}
+
+// DecodeFactNames is DecodeFact with the policy names a fact holds taken
+// from names (nil: none), where it adds those it has not seen.
+func DecodeFactNames(subject string, seq int64, body []byte, names Names) (credo.Event, error) {
+	r := &factReader{b: body, names: names}
 	code := r.byte()
 	if r.err != nil || code == 0 || int(code) > len(factTypes) {
 		return credo.Event{}, fmt.Errorf("fact %d of %s: unknown type code %d", seq, subject, code)
@@ -281,7 +321,7 @@ func DecodeFact(subject string, seq int64, body []byte) (credo.Event, error) {
 	switch ev.Type {
 	case credo.EventRecordFiled:
 		fl := r.byte()
-		rec := &credo.Record{ID: seq, Subject: subject, Rule: r.string(), Authority: r.string(), DecidedAt: r.time(), FiledAt: ev.Recorded}
+		rec := &credo.Record{ID: seq, Subject: subject, Rule: r.name(), Authority: r.name(), DecidedAt: r.time(), FiledAt: ev.Recorded}
 		if fl&1 != 0 {
 			rec.NotifiedAt = r.time()
 		}
@@ -304,13 +344,13 @@ func DecodeFact(subject string, seq int64, body []byte) (credo.Event, error) {
 		fl := r.byte()
 		ev.Dispute = &credo.Dispute{ID: seq, Appeal: fl&1 != 0, NewInformation: fl&2 != 0, RecordID: int64(r.uvarint()), OpenedAt: r.time()}
 	case credo.EventDisputeDecided:
-		ev.Decision = &credo.DisputeDecision{DisputeID: int64(r.uvarint()), RecordID: int64(r.uvarint()), At: r.time(), Outcome: r.string()}
+		ev.Decision = &credo.DisputeDecision{DisputeID: int64(r.uvarint()), RecordID: int64(r.uvarint()), At: r.time(), Outcome: r.name()}
 	case credo.EventConsentGiven, credo.EventConsentWithdrawn:
 		fl := r.byte()
-		ev.Consent = &credo.Consent{Given: fl&1 != 0, Scheme: r.string(), At: r.time()}
+		ev.Consent = &credo.Consent{Given: fl&1 != 0, Scheme: r.name(), At: r.time()}
 	default:
 		fl := r.byte()
-		l := &credo.Link{Org: r.string(), Person: r.string(), Role: r.string(), From: r.time()}
+		l := &credo.Link{Org: r.string(), Person: r.string(), Role: r.name(), From: r.time()}
 		if fl&1 != 0 {
 			l.Until = r.time()
 		}
@@ -348,24 +388,44 @@ func ScanFacts(ctx context.Context, q Querier, from, to string, fn func(subject 
 		return wrap(err)
 	}
 	defer rows.Close()
+	// A driver that can lends the row's bytes (sql.RawBytes, valid until
+	// the next row): the subject is copied once a subject, the body never
+	// (the decoded fact copies what it keeps).
+	_, raw := q.(interface{ RawBytes() bool })
+	names := Names{}
 	var cur string
 	var evs []credo.Event
 	var n int
+	// Scanned into the same variables row after row: a variable declared
+	// in the loop would be allocated each row (its address escapes).
+	var (
+		subject string
+		seq     int64
+		body    []byte
+		rs, rb  sql.RawBytes
+	)
 	for rows.Next() {
-		var subject string
-		var seq int64
-		var body []byte
-		if err := rows.Scan(&subject, &seq, &body); err != nil {
+		if raw {
+			if err := rows.Scan(&rs, &seq, &rb); err != nil {
+				return wrap(err)
+			}
+			if string(rs) == cur { // no allocation
+				subject = cur
+			} else {
+				subject = string(rs)
+			}
+			body = rb
+		} else if err := rows.Scan(&subject, &seq, &body); err != nil {
 			return wrap(err)
 		}
 		if subject != cur && len(evs) > 0 {
 			if err := fn(cur, evs); err != nil {
 				return err
 			}
-			evs = nil
+			evs = make([]credo.Event, 0, len(evs)) // fn may keep the last
 		}
 		cur = subject
-		ev, err := DecodeFact(subject, seq, body)
+		ev, err := DecodeFactNames(subject, seq, body, names)
 		if err != nil {
 			return wrap(err)
 		}
