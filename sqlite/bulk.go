@@ -204,6 +204,11 @@ func (db *DB) writeBulkRows(w *writer, rows *bulkRows, committed func(*writer)) 
 			return err
 		}
 		committed(w)
+		if bulkFault != nil {
+			if err := bulkFault(); err != nil {
+				return err
+			}
+		}
 		n = 0
 		_, err := w.exec("BEGIN IMMEDIATE")
 		return err

@@ -29,6 +29,10 @@ const maxBulkRunBytes = 1 << 31
 // between transactions.
 var bulkTxRows = 1 << 18
 
+// bulkFault, if set (tests), is called after each commit of EndBulk but
+// the last; an error stops it there.
+var bulkFault func() error
+
 // bulkRow is a buffered row: the subject (arena[off:off+slen]) and the
 // body of its facts row (the next flen bytes; none if flen is 0) of the
 // event seq.
