@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"hash/maphash"
 
 	"credo"
@@ -47,6 +49,18 @@ type bulkState struct {
 	seed maphash.Seed
 	keys map[uint64]int64 // hash of (authority, case reference) -> record id
 	rows *bulkRows        // the records' rows of subject_events, facts, subjects
+	lock *os.File         // <db>.bulk/lock, locked while the load runs
+}
+
+// errLocked is the error of lockFile when another holds the lock.
+var errLocked = errors.New("locked")
+
+// bulkLock creates a bulk load's directory and takes its lock.
+func bulkLock(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return lockFile(filepath.Join(dir, "lock"))
 }
 
 func (b *bulkState) key(k recKey) uint64 {
@@ -94,9 +108,19 @@ func (db *DB) startBulk(w *writer) (err error) {
 	if running {
 		return credo.Errorf(credo.EINVALID, "a bulk load is already running")
 	}
-	if err := removeBulkDir(bulkDir(db.path)); err != nil {
+	dir := bulkDir(db.path)
+	if err := removeBulkDir(dir); err != nil {
 		return internal("StartBulk", err)
 	}
+	lock, err := bulkLock(dir)
+	if err != nil {
+		return internal("StartBulk", err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	if _, err := w.conn.ExecContext(bg, "DROP INDEX IF EXISTS records_case"); err != nil {
 		return internal("StartBulk", err)
 	}
@@ -107,7 +131,7 @@ func (db *DB) startBulk(w *writer) (err error) {
 		return internal("StartBulk", err)
 	}
 	w.bulk.Store(&bulkState{seed: maphash.MakeSeed(), keys: map[uint64]int64{},
-		rows: newBulkRows(bulkDir(db.path), db.opts.BulkRunBytes)})
+		rows: newBulkRows(dir, db.opts.BulkRunBytes), lock: lock})
 	return nil
 }
 
@@ -129,7 +153,8 @@ func (db *DB) endBulk(w *writer) error {
 		return internal("EndBulk", err)
 	}
 	w.bulk.Store(nil)
-	return internal("EndBulk", b.rows.discard())
+	err := b.rows.discard()
+	return internal("EndBulk", errors.Join(err, b.lock.Close()))
 }
 
 // walCommitted is what follows a commit of the committer: the
@@ -295,14 +320,28 @@ func (db *DB) recoverBulk() error {
 	var from int64
 	err := w.queryRow("SELECT from_seq FROM bulk_load WHERE id = 1").Scan(&from)
 	if errors.Is(err, sql.ErrNoRows) {
-		return internal("Open", removeBulkDir(bulkDir(db.path))) // a load ended, but not its files' removal
+		return internal("Open", removeStaleBulkDir(bulkDir(db.path)))
 	}
 	if err != nil {
 		return internal("Open", err)
 	}
-	rows := newBulkRows(bulkDir(db.path), db.opts.BulkRunBytes)
-	if err := rows.discard(); err != nil {
+	// A load still running (another process, or another DB of this one)
+	// holds the lock of its directory: it is left to end itself.
+	dir := bulkDir(db.path)
+	lock, err := bulkLock(dir)
+	if errors.Is(err, errLocked) {
+		return nil
+	}
+	if err != nil {
 		return internal("Open", err)
+	}
+	defer lock.Close()
+	rows := newBulkRows(dir, db.opts.BulkRunBytes)
+	names, _ := filepath.Glob(filepath.Join(dir, "run-*"))
+	for _, n := range names {
+		if err := os.Remove(n); err != nil {
+			return internal("Open", err)
+		}
 	}
 	if err := w.bulkRowsFromLog(rows, from); err != nil {
 		return internal("Open", fmt.Errorf("reading a bulk load cut short from the log: %w", err))
@@ -311,6 +350,23 @@ func (db *DB) recoverBulk() error {
 		return internal("Open", fmt.Errorf("ending a bulk load cut short: %w", err))
 	}
 	return internal("Open", rows.discard())
+}
+
+// removeStaleBulkDir removes the directory of a bulk load that has ended
+// (but not removed it), unless a load holds its lock (one starting).
+func removeStaleBulkDir(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	lock, err := lockFile(filepath.Join(dir, "lock"))
+	if errors.Is(err, errLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	return removeBulkDir(dir)
 }
 
 // bulkRowsFromLog adds to rows the rows of subject_events, facts and

@@ -155,28 +155,40 @@ func TestS06BulkRunsSpill(t *testing.T) {
 	}
 }
 
-// TestS06BulkKilled: a process killed (SIGKILL) during a bulk load, with
-// rows in run files and in memory, leaves a registry that, once opened,
-// equals filing batch after batch: the run files are discarded, the rows
-// are rebuilt from the log, and records_case is there again.
-func TestS06BulkKilled(t *testing.T) {
-	if path := os.Getenv("CREDO_BULK_CHILD"); path != "" {
-		db := openBulk(t, path, smallRuns)
-		if err := db.StartBulk(ctx); err != nil {
-			t.Fatal(err)
-		}
-		fileLoad(t, db)
-		fmt.Println("loaded")
-		time.Sleep(time.Hour) // until killed
-		return
+// bulkChild is the process TestS06BulkKilled kills: it loads the registry
+// at $CREDO_BULK_CHILD and prints "loaded"; with $CREDO_BULK_STOP set, it
+// then runs EndBulk and prints "stopped" after its second commit. Either
+// way it waits to be killed.
+func bulkChild(t *testing.T, path string) {
+	db := openBulk(t, path, smallRuns)
+	if err := db.StartBulk(ctx); err != nil {
+		t.Fatal(err)
 	}
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGKILL")
+	fileLoad(t, db)
+	fmt.Println("loaded")
+	if os.Getenv("CREDO_BULK_STOP") != "" {
+		commits := 0
+		sqlite.SetBulkTx(300, func() error {
+			if commits++; commits == 2 {
+				fmt.Println("stopped")
+				time.Sleep(time.Hour)
+			}
+			return nil
+		})
+		db.EndBulk(ctx)
 	}
-	ref := batchLoad(t)
-	path := filepath.Join(t.TempDir(), "killed.db")
+	time.Sleep(time.Hour) // until killed
+}
+
+// killChild runs bulkChild on path and kills it (SIGKILL) once it has
+// printed want.
+func killChild(t *testing.T, path, want string, stop bool) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestS06BulkKilled$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "CREDO_BULK_CHILD="+path)
+	if stop {
+		cmd.Env = append(cmd.Env, "CREDO_BULK_STOP=1")
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -186,36 +198,66 @@ func TestS06BulkKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(out)
-	loaded := false
-	for !loaded && sc.Scan() {
-		loaded = strings.TrimSpace(sc.Text()) == "loaded"
+	seen := false
+	for !seen && sc.Scan() {
+		seen = strings.TrimSpace(sc.Text()) == want
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if !loaded {
-		t.Fatal("the child did not load")
+	if !seen {
+		t.Fatalf("the child did not print %q", want)
 	}
-	if n := len(runFiles(t, path)); n == 0 || hasCaseIndex(t, path) {
-		t.Fatalf("killed with %d run files and records_case %v; want some and false", n, hasCaseIndex(t, path))
+}
+
+// TestS06BulkKilled: a process killed (SIGKILL) during a bulk load, with
+// rows in run files and in memory, or during EndBulk, after some of its
+// transactions, leaves a registry that, once opened, equals filing batch
+// after batch: the run files are discarded, the rows are rebuilt from the
+// log (those EndBulk had written skipped), and records_case is there
+// again.
+func TestS06BulkKilled(t *testing.T) {
+	if path := os.Getenv("CREDO_BULK_CHILD"); path != "" {
+		bulkChild(t, path)
+		return
 	}
-	db := openBulk(t, path, smallRuns)
-	defer db.Close()
-	if _, err := os.Stat(path + ".bulk"); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the run files' directory after the recovery: %v", err)
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL")
 	}
-	if !hasCaseIndex(t, path) {
-		t.Fatal("no records_case after the recovery")
+	ref := batchLoad(t)
+	for _, inEnd := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inEndBulk=%v", inEnd), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "killed.db")
+			if inEnd {
+				killChild(t, path, "stopped", true)
+				if got := rows(t, path, "SELECT count(*) FROM facts"); got[0] == "0" {
+					t.Fatal("no facts written before the kill")
+				}
+			} else {
+				killChild(t, path, "loaded", false)
+			}
+			if n := len(runFiles(t, path)); n == 0 || hasCaseIndex(t, path) {
+				t.Fatalf("killed with %d run files and records_case %v; want some and false", n, hasCaseIndex(t, path))
+			}
+			db := openBulk(t, path, smallRuns)
+			defer db.Close()
+			if _, err := os.Stat(path + ".bulk"); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the run files' directory after the recovery: %v", err)
+			}
+			if !hasCaseIndex(t, path) {
+				t.Fatal("no records_case after the recovery")
+			}
+			sameAsBatches(t, ref, path, db)
+		})
 	}
-	sameAsBatches(t, ref, path, db)
 }
 
 // TestS06BulkEndCutShort: EndBulk writes its rows in several transactions;
 // stopped after some of them, the load ends the same whether EndBulk is
-// called again, the store is closed, or the store is abandoned and opened
-// again (the rows of the subjects already written are skipped).
+// called again or the store is closed (the rows of the subjects already
+// written are skipped).
 func TestS06BulkEndCutShort(t *testing.T) {
 	ref := batchLoad(t)
-	for _, how := range []string{"again", "close", "abandon"} {
+	for _, how := range []string{"again", "close"} {
 		t.Run(how, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "bulk.db")
 			db := openBulk(t, path, smallRuns)
@@ -238,19 +280,14 @@ func TestS06BulkEndCutShort(t *testing.T) {
 			if got := rows(t, path, "SELECT count(*) FROM facts"); got[0] == "0" {
 				t.Fatal("no facts written before the stop")
 			}
-			switch how {
-			case "again":
+			if how == "again" {
 				if err := db.EndBulk(ctx); err != nil {
 					t.Fatal(err)
 				}
-			case "close":
+			} else {
 				if err := db.Close(); err != nil {
 					t.Fatal(err)
 				}
-				db = openBulk(t, path, smallRuns)
-			case "abandon":
-				// The handle is left open and not used again, as by a
-				// process killed here.
 				db = openBulk(t, path, smallRuns)
 			}
 			defer db.Close()
@@ -263,4 +300,30 @@ func TestS06BulkEndCutShort(t *testing.T) {
 			sameAsBatches(t, ref, path, db)
 		})
 	}
+}
+
+// TestS06BulkOpenedMeanwhile: a store opened on a registry while another
+// (here of the same process) is in a bulk load leaves the load alone (its
+// directory's lock is held), and the load ends as filing batch after
+// batch.
+func TestS06BulkOpenedMeanwhile(t *testing.T) {
+	ref := batchLoad(t)
+	path := filepath.Join(t.TempDir(), "bulk.db")
+	db := openBulk(t, path, smallRuns)
+	defer db.Close()
+	if err := db.StartBulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fileLoad(t, db)
+	other := openBulk(t, path, smallRuns)
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(runFiles(t, path)); n == 0 || hasCaseIndex(t, path) {
+		t.Fatalf("after another open: %d run files and records_case %v; want some and false", n, hasCaseIndex(t, path))
+	}
+	if err := db.EndBulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameAsBatches(t, ref, path, db)
 }
