@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
-	"hash/maphash"
 
 	"credo"
 	"credo/internal/storecore"
