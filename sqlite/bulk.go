@@ -43,7 +43,12 @@ import (
 // are never synced, and rebuilds the rows of the records filed after the
 // marker's head from the log (recoverBulk), skipping the subjects EndBulk
 // had already written (the marker's done), then creates the index and
-// deletes the marker.
+// deletes the marker. The load holds a lock on <db>.bulk/lock while it
+// runs: a store opened meanwhile (another process) leaves it alone.
+//
+// A registry left in a bulk load by a binary before migration 0097 has
+// its rows staged in the tables bulk_subject_events and bulk_facts: Open
+// moves them into their tables (moveStaged).
 
 type bulkState struct {
 	seed maphash.Seed

@@ -51,8 +51,9 @@ type Options struct {
 	NoTree bool
 	// CacheMiB is the page cache of the writer connection in MiB (default
 	// 64). The indexes the writer updates at random (records by case,
-	// subject_events, subjects) should fit in it for bulk ingest: raise it
-	// for tens of millions of records.
+	// subject_events, subjects) should fit in it when filing tens of
+	// millions of records in batches: raise it then. A bulk load
+	// (StartBulk) writes the records' rows of these in key order at its end.
 	CacheMiB int
 	// PageSize is the database page size in bytes for a new file (default
 	// 4096); an existing file keeps its own. Group commits dirty many pages
