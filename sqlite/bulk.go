@@ -192,106 +192,20 @@ func (db *DB) writeBulkRows(w *writer, rows *bulkRows, committed func(*writer)) 
 		}
 	}()
 	const batch = maxRowsPerInsert * 16
-	seArgs := make([]any, 0, 2*batch)
-	factArgs := make([]any, 0, 3*batch)
-	subjArgs := make([]any, 0, 4*batch)
-	var factBytes []byte
-	flush := func() error {
-		if err := w.subjEvs.exec(seArgs); err != nil {
-			return err
-		}
-		if err := w.factRows().exec(factArgs); err != nil {
-			return err
-		}
-		if err := w.subjects.exec(subjArgs); err != nil {
-			return err
-		}
-		seArgs, factArgs, subjArgs, factBytes = seArgs[:0], factArgs[:0], subjArgs[:0], factBytes[:0]
-		return nil
-	}
-	var cur string // the subject of the rows being read
-	var first, last int64
-	have, n := false, 0
-	endSubject := func() error {
-		// As storecore.SubjectSet.Add(cur, seq, "") for each row, and the
-		// upsert of writer.subjects.
-		subjArgs = append(subjArgs, cur, storecore.SubjectKind(cur), first, last)
-		if len(subjArgs) == cap(subjArgs) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if n < bulkTxRows {
-			return nil
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if _, err := w.exec("UPDATE bulk_load SET done = ? WHERE id = 1", cur); err != nil {
-			return err
-		}
-		if _, err := w.exec("COMMIT"); err != nil {
-			return err
-		}
-		committed(w)
-		if bulkFault != nil {
-			if err := bulkFault(); err != nil {
-				return err
-			}
-		}
-		n = 0
-		_, err := w.exec("BEGIN IMMEDIATE")
-		return err
-	}
+	bw := &bulkWriter{w: w, committed: committed,
+		seArgs: make([]any, 0, 2*batch), factArgs: make([]any, 0, 3*batch), subjArgs: make([]any, 0, 4*batch)}
 	err = rows.merge(func(subject []byte, seq int64, fact []byte) error {
 		if done.Valid && string(subject) <= done.String {
 			return nil
 		}
-		if !have || string(subject) != cur {
-			if have {
-				if err := endSubject(); err != nil {
-					return err
-				}
-			}
-			cur, first, have = string(subject), seq, true
-		}
-		last = seq
-		n++
-		seArgs = append(seArgs, cur, seq)
-		if len(fact) > 0 {
-			if len(factBytes)+len(fact) > cap(factBytes) {
-				factBytes = make([]byte, 0, max(64<<10, len(fact)))
-			}
-			start := len(factBytes)
-			factBytes = append(factBytes, fact...)
-			factArgs = append(factArgs, cur, seq, factBytes[start:len(factBytes):len(factBytes)])
-		}
-		if len(seArgs) == cap(seArgs) || len(factArgs) == cap(factArgs) {
-			return flush()
-		}
-		return nil
+		return bw.row(subject, seq, fact)
 	})
 	if err != nil {
 		return err
 	}
-	if have {
-		n = 0 // no commit in endSubject: the last transaction follows
-		if err := endSubject(); err != nil {
-			return err
-		}
-	}
-	if err := flush(); err != nil {
+	if err := bw.end(); err != nil {
 		return err
 	}
-	if have {
-		if _, err := w.exec("UPDATE bulk_load SET done = ? WHERE id = 1", cur); err != nil {
-			return err
-		}
-	}
-	if _, err := w.exec("COMMIT"); err != nil {
-		return err
-	}
-	committed(w)
 	// The index is sorted once; at the size of a city the sort spills to
 	// temporary files, not memory (a pragma set outside transactions).
 	if _, err := w.conn.ExecContext(bg, "PRAGMA temp_store = FILE"); err != nil {
@@ -314,6 +228,122 @@ func (db *DB) writeBulkRows(w *writer, rows *bulkRows, committed func(*writer)) 
 	// with auto_vacuum = INCREMENTAL: every new one; a no-op otherwise).
 	_, err = w.conn.ExecContext(bg, "PRAGMA incremental_vacuum")
 	return err
+}
+
+// bulkWriter inserts the merged rows of a bulk load, in (subject, seq)
+// order, in the open transaction, which it commits at a subject's end
+// every bulkTxRows rows or so.
+type bulkWriter struct {
+	w         *writer
+	committed func(*writer)
+
+	seArgs, factArgs, subjArgs []any
+	factBytes                  []byte // the facts of factArgs (the merge's slices are reused)
+
+	cur         string // the subject of the rows being read
+	first, last int64  // its first and last seq
+	have        bool   // cur is set
+	n           int    // rows since the last commit
+}
+
+// row adds a row.
+func (bw *bulkWriter) row(subject []byte, seq int64, fact []byte) error {
+	if !bw.have || string(subject) != bw.cur {
+		if bw.have {
+			if err := bw.endSubject(); err != nil {
+				return err
+			}
+			if bw.n >= bulkTxRows {
+				if err := bw.commit(); err != nil {
+					return err
+				}
+			}
+		}
+		bw.cur, bw.first, bw.have = string(subject), seq, true
+	}
+	bw.last = seq
+	bw.n++
+	bw.seArgs = append(bw.seArgs, bw.cur, seq)
+	if len(fact) > 0 {
+		if len(bw.factBytes)+len(fact) > cap(bw.factBytes) {
+			bw.factBytes = make([]byte, 0, max(64<<10, len(fact)))
+		}
+		start := len(bw.factBytes)
+		bw.factBytes = append(bw.factBytes, fact...)
+		bw.factArgs = append(bw.factArgs, bw.cur, seq, bw.factBytes[start:len(bw.factBytes):len(bw.factBytes)])
+	}
+	if len(bw.seArgs) == cap(bw.seArgs) || len(bw.factArgs) == cap(bw.factArgs) {
+		return bw.flush()
+	}
+	return nil
+}
+
+// endSubject adds the subjects row of cur: as storecore.SubjectSet.Add(cur,
+// seq, "") for each of its rows, upserted as writer.subjects does.
+func (bw *bulkWriter) endSubject() error {
+	bw.subjArgs = append(bw.subjArgs, bw.cur, storecore.SubjectKind(bw.cur), bw.first, bw.last)
+	if len(bw.subjArgs) == cap(bw.subjArgs) {
+		return bw.flush()
+	}
+	return nil
+}
+
+// flush inserts the rows added.
+func (bw *bulkWriter) flush() error {
+	if err := bw.w.subjEvs.exec(bw.seArgs); err != nil {
+		return err
+	}
+	if err := bw.w.factRows().exec(bw.factArgs); err != nil {
+		return err
+	}
+	if err := bw.w.subjects.exec(bw.subjArgs); err != nil {
+		return err
+	}
+	bw.seArgs, bw.factArgs, bw.subjArgs, bw.factBytes = bw.seArgs[:0], bw.factArgs[:0], bw.subjArgs[:0], bw.factBytes[:0]
+	return nil
+}
+
+// commit inserts the rows added, up to the end of subject cur, records cur
+// as done and commits.
+func (bw *bulkWriter) commit() error {
+	if err := bw.flush(); err != nil {
+		return err
+	}
+	if _, err := bw.w.exec("UPDATE bulk_load SET done = ? WHERE id = 1", bw.cur); err != nil {
+		return err
+	}
+	if _, err := bw.w.exec("COMMIT"); err != nil {
+		return err
+	}
+	bw.committed(bw.w)
+	if bulkFault != nil {
+		if err := bulkFault(); err != nil {
+			return err
+		}
+	}
+	bw.n = 0
+	_, err := bw.w.exec("BEGIN IMMEDIATE")
+	return err
+}
+
+// end commits the last rows (without the fault of tests).
+func (bw *bulkWriter) end() error {
+	if bw.have {
+		if err := bw.endSubject(); err != nil {
+			return err
+		}
+		if _, err := bw.w.exec("UPDATE bulk_load SET done = ? WHERE id = 1", bw.cur); err != nil {
+			return err
+		}
+	}
+	if err := bw.flush(); err != nil {
+		return err
+	}
+	if _, err := bw.w.exec("COMMIT"); err != nil {
+		return err
+	}
+	bw.committed(bw.w)
+	return nil
 }
 
 // recoverBulk ends a bulk load cut short (the bulk_load row is there when
