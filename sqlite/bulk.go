@@ -192,7 +192,8 @@ func (db *DB) writeBulkRows(w *writer, rows *bulkRows, committed func(*writer)) 
 		}
 	}()
 	const batch = maxRowsPerInsert * 16
-	bw := &bulkWriter{w: w, committed: committed,
+	bw := &bulkWriter{w: w, committed: committed, facts: &multiInsert{w: w, cols: 3,
+		head: "INSERT INTO facts (subject, seq, body) VALUES ", tail: " ON CONFLICT DO NOTHING"},
 		seArgs: make([]any, 0, 2*batch), factArgs: make([]any, 0, 3*batch), subjArgs: make([]any, 0, 4*batch)}
 	err = rows.merge(func(subject []byte, seq int64, fact []byte) error {
 		if done.Valid && string(subject) <= done.String {
@@ -236,6 +237,11 @@ func (db *DB) writeBulkRows(w *writer, rows *bulkRows, committed func(*writer)) 
 type bulkWriter struct {
 	w         *writer
 	committed func(*writer)
+	// facts inserts facts rows, as writer.factRows, but a row already
+	// there is left as it is (the same row: the rows are the log's), as
+	// subject_events and subjects do: after a crash, the rows of records
+	// filed by another store during the load can be there.
+	facts *multiInsert
 
 	seArgs, factArgs, subjArgs []any
 	factBytes                  []byte // the facts of factArgs (the merge's slices are reused)
@@ -293,7 +299,7 @@ func (bw *bulkWriter) flush() error {
 	if err := bw.w.subjEvs.exec(bw.seArgs); err != nil {
 		return err
 	}
-	if err := bw.w.factRows().exec(bw.factArgs); err != nil {
+	if err := bw.facts.exec(bw.factArgs); err != nil {
 		return err
 	}
 	if err := bw.w.subjects.exec(bw.subjArgs); err != nil {
