@@ -21,9 +21,6 @@ import (
 // memory (Options.BulkRunBytes) before it writes them to a sorted run file.
 const DefaultBulkRunBytes = 256 << 20
 
-// maxBulkRunBytes is the largest bound: offsets into the arena are 32-bit.
-const maxBulkRunBytes = 1 << 31
-
 // bulkTxRows is the number of rows EndBulk inserts per transaction (at a
 // subject's end): the write-ahead log stays small, and is checkpointed
 // between transactions.
@@ -38,7 +35,7 @@ var bulkFault func() error
 // event seq.
 type bulkRow struct {
 	seq        int64
-	off        uint32
+	off        int
 	slen, flen uint32
 }
 
@@ -68,7 +65,7 @@ func (b *bulkRows) addRecord(r *credo.Record) {
 	off := len(b.arena)
 	b.arena = append(b.arena, r.Subject...)
 	b.arena = storecore.RecordFact(b.arena, r)
-	b.rows = append(b.rows, bulkRow{seq: r.ID, off: uint32(off), slen: uint32(len(r.Subject)), flen: uint32(len(b.arena) - off - len(r.Subject))})
+	b.rows = append(b.rows, bulkRow{seq: r.ID, off: off, slen: uint32(len(r.Subject)), flen: uint32(len(b.arena) - off - len(r.Subject))})
 }
 
 // add buffers a row (fact may be empty: no facts row).
@@ -76,7 +73,7 @@ func (b *bulkRows) add(subject string, seq int64, fact []byte) {
 	off := len(b.arena)
 	b.arena = append(b.arena, subject...)
 	b.arena = append(b.arena, fact...)
-	b.rows = append(b.rows, bulkRow{seq: seq, off: uint32(off), slen: uint32(len(subject)), flen: uint32(len(fact))})
+	b.rows = append(b.rows, bulkRow{seq: seq, off: off, slen: uint32(len(subject)), flen: uint32(len(fact))})
 }
 
 // trim drops the buffered rows of events after seq: those of a
@@ -98,10 +95,10 @@ func (b *bulkRows) full() bool {
 	return len(b.arena)+bulkRowSize*len(b.rows) >= b.bound
 }
 
-func (b *bulkRows) subject(r *bulkRow) []byte { return b.arena[r.off : r.off+r.slen] }
+func (b *bulkRows) subject(r *bulkRow) []byte { return b.arena[r.off : r.off+int(r.slen)] }
 func (b *bulkRows) fact(r *bulkRow) []byte {
-	s := r.off + r.slen
-	return b.arena[s : s+r.flen]
+	s := r.off + int(r.slen)
+	return b.arena[s : s+int(r.flen)]
 }
 
 // sort orders the rows in memory by (subject, seq).

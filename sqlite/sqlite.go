@@ -85,7 +85,7 @@ type Options struct {
 	// BulkRunBytes bounds the memory a bulk load keeps the rows of its
 	// records' subject_events, facts and subjects in before it sorts them
 	// into a run file beside the database (default DefaultBulkRunBytes,
-	// 256 MiB; at most 2 GiB). See DB.StartBulk.
+	// 256 MiB). See DB.StartBulk.
 	BulkRunBytes int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
@@ -173,7 +173,6 @@ func OpenOptions(path string, opts Options) (*DB, error) {
 	if opts.BulkRunBytes <= 0 {
 		opts.BulkRunBytes = DefaultBulkRunBytes
 	}
-	opts.BulkRunBytes = min(opts.BulkRunBytes, maxBulkRunBytes)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
