@@ -124,6 +124,7 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 	subjects := storecore.NewSubjectSet()
 	arena := make([]byte, 0, 640*min(n, 256))
 	filedType := storecore.TypeColumn(credo.EventRecordFiled)
+	bulk := w.bulk.Load()
 	flush := func() error {
 		if err := w.events.exec(evArgs); err != nil {
 			return err
@@ -131,11 +132,10 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		if err := w.records.exec(recArgs); err != nil {
 			return err
 		}
-		seIns, factIns := w.recordInserts()
-		if err := seIns.exec(seArgs); err != nil {
+		if err := w.subjEvs.exec(seArgs); err != nil {
 			return err
 		}
-		if err := factIns.exec(factArgs); err != nil {
+		if err := w.factRows().exec(factArgs); err != nil {
 			return err
 		}
 		if err := w.flushTree(); err != nil {
@@ -164,9 +164,13 @@ func (w *writer) insertRecords(rs []credo.Record) (err error) {
 		}
 		evArgs = append(evArgs, r.ID, filedType, body, sum[:])                                             // as eventRow
 		recArgs = append(recArgs, r.ID, r.Authority, r.Subject, storecore.CaseKey(r.Authority, r.CaseRef)) // recordValues
-		seArgs = append(seArgs, r.Subject, r.ID)
-		factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
-		subjects.Add(r.Subject, r.ID, "")
+		if bulk != nil {
+			bulk.rows.addRecord(r) // written at EndBulk (bulk.go)
+		} else {
+			seArgs = append(seArgs, r.Subject, r.ID)
+			factArgs = append(factArgs, r.Subject, r.ID, storecore.RecordFact(nil, r))
+			subjects.Add(r.Subject, r.ID, "")
+		}
 		if len(evArgs) == cap(evArgs) {
 			if err := flush(); err != nil {
 				return internal("FileRecords", err)

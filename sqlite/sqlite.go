@@ -51,8 +51,9 @@ type Options struct {
 	NoTree bool
 	// CacheMiB is the page cache of the writer connection in MiB (default
 	// 64). The indexes the writer updates at random (records by case,
-	// subject_events, subjects) should fit in it for bulk ingest: raise it
-	// for tens of millions of records.
+	// subject_events, subjects) should fit in it when filing tens of
+	// millions of records in batches: raise it then. A bulk load
+	// (StartBulk) writes the records' rows of these in key order at its end.
 	CacheMiB int
 	// PageSize is the database page size in bytes for a new file (default
 	// 4096); an existing file keeps its own. Group commits dirty many pages
@@ -81,6 +82,11 @@ type Options struct {
 	// queued up while the previous commit was syncing, which gives large
 	// groups under load and no added latency when idle.
 	Linger time.Duration
+	// BulkRunBytes bounds the memory a bulk load keeps the rows of its
+	// records' subject_events, facts and subjects in before it sorts them
+	// into a run file beside the database (default DefaultBulkRunBytes,
+	// 256 MiB). See DB.StartBulk.
+	BulkRunBytes int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -109,6 +115,8 @@ type DB struct {
 	ckDone chan struct{}
 	once   sync.Once
 	cerr   error
+	// bulkErr is the error of finishing a bulk load at Close.
+	bulkErr error
 
 	// ops writes tokens and the outbox (see ops.go).
 	opsOnce sync.Once
@@ -161,6 +169,9 @@ func OpenOptions(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxGroupRecords <= 0 {
 		opts.MaxGroupRecords = 10000
+	}
+	if opts.BulkRunBytes <= 0 {
+		opts.BulkRunBytes = DefaultBulkRunBytes
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -261,8 +272,11 @@ func (db *DB) open() error {
 	if err := db.w.backfillFacts(); err != nil {
 		return err
 	}
-	if err := moveStaged(ctx, conn); err != nil { // a bulk load cut short
+	if err := moveStaged(ctx, conn); err != nil { // a bulk load of a binary before 0097 cut short
 		return internal("Open", err)
+	}
+	if err := db.recoverBulk(); err != nil { // a bulk load cut short
+		return err
 	}
 	db.head.Store(&headState{seq: db.w.seq, hash: db.w.hash})
 
@@ -372,6 +386,9 @@ func (db *DB) Close() error {
 			<-db.ckDone
 		}
 		db.cerr = db.closeConns()
+		if db.bulkErr != nil {
+			db.cerr = errors.Join(internal("Close", db.bulkErr), db.cerr)
+		}
 	})
 	return db.cerr
 }

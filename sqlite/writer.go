@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,10 +35,8 @@ type writer struct {
 	subjects  *multiInsert
 	facts     *multiInsert // the facts projection (facts.go)
 
-	// bulk is set during a bulk load (bulk.go); bulkSE and bulkFacts
-	// insert into its staging tables.
-	bulk              atomic.Pointer[bulkState]
-	bulkSE, bulkFacts *multiInsert
+	// bulk is set during a bulk load (bulk.go).
+	bulk atomic.Pointer[bulkState]
 
 	// tree is the Merkle tree's edge; treeArgs the stored hashes queued
 	// for treeRows; treeSeq the log size the tree had at the last commit.
@@ -244,8 +243,9 @@ func (w *writer) stamp() time.Time {
 type request struct {
 	ctx  context.Context
 	op   string
-	recs []*credo.Record // FileRecords
-	evs  []*credo.Event  // Append
+	recs []*credo.Record     // FileRecords
+	evs  []*credo.Event      // Append
+	fn   func(*writer) error // StartBulk, EndBulk: run alone, outside a group
 
 	results []credo.FileResult
 	events  []*credo.Event
@@ -326,8 +326,10 @@ func (db *DB) commitLoop() {
 			for {
 				select {
 				case r := <-db.reqs:
-					db.runGroup([]*request{r})
+					db.runGroups([]*request{r})
 				default:
+					// A bulk load not ended is ended now (bulk.go).
+					db.bulkErr = db.endBulk(db.w)
 					return
 				}
 			}
@@ -357,8 +359,31 @@ func (db *DB) commitLoop() {
 				}
 			}
 		}
-		db.runGroup(group)
+		db.runGroups(group)
 		clear(group)
+	}
+}
+
+// runGroups runs a group of requests: the requests with their own
+// function (fn) alone, in order, and the others in groups between them.
+func (db *DB) runGroups(group []*request) {
+	for len(group) > 0 {
+		i := slices.IndexFunc(group, func(r *request) bool { return r.fn != nil })
+		if i < 0 {
+			db.runGroup(group)
+			return
+		}
+		if i > 0 {
+			db.runGroup(group[:i])
+		}
+		r := group[i]
+		if err := r.ctx.Err(); err != nil {
+			r.err = cancelled(r.op, err)
+		} else {
+			r.err = r.fn(db.w)
+		}
+		close(r.done)
+		group = group[i+1:]
 	}
 }
 
@@ -383,7 +408,12 @@ func (db *DB) runGroup(group []*request) {
 	}
 	var startSeq int64
 	var startHash string
-	restore := func(seq int64, hash string) { w.seq, w.hash = seq, hash }
+	restore := func(seq int64, hash string) {
+		w.seq, w.hash = seq, hash
+		if b := w.bulk.Load(); b != nil {
+			b.rows.trim(seq) // the rows of the records rolled back
+		}
+	}
 	fail := func(err error) {
 		restore(startSeq, startHash)
 		w.dropTree()
@@ -473,6 +503,12 @@ func (db *DB) runGroup(group []*request) {
 	}
 	w.treeSeq = w.seq
 	db.head.Store(&headState{seq: w.seq, hash: w.hash})
+	if b := w.bulk.Load(); b != nil && b.rows.full() {
+		// Committed rows only. If the run cannot be written (say the
+		// disk is full), the rows stay in memory and the next commit
+		// tries again.
+		_ = b.rows.spill()
+	}
 	db.boundWAL(w)
 	select {
 	case db.ckpt <- struct{}{}:

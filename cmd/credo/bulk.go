@@ -16,7 +16,8 @@ type bulkLoader interface {
 
 // startBulk starts a bulk load into st for the command's --bulk flag and
 // returns the function that ends it (it must run, on success or not: it
-// moves the staged rows into their tables).
+// writes the rows the load kept aside into their tables; a load not ended
+// is ended when the registry is next opened).
 func startBulk(ctx context.Context, st any) (func() error, error) {
 	if s, ok := st.(*seal.Store); ok {
 		st = s.Unwrap() // the sealed store seals; the store under it loads
