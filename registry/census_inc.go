@@ -338,10 +338,76 @@ func censusInstants(now time.Time, points int) []time.Time {
 
 func (s *censusState) instants(now time.Time) []time.Time { return censusInstants(now, s.points) }
 
-// contribution evaluates one subject at the census instants of now. With
-// full, the facts are the projection's (no case references or names) and
-// full loads the subject's whole events for its public entries.
-func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
+// contribution evaluates one subject at the census instants of now with
+// ev (one per goroutine). With full, the facts are the projection's (no
+// case references or names) and full loads the subject's whole events for
+// its public entries.
+//
+// It reads only the lists, the schemes' standing and the next change at
+// each instant (engine.Engine.Standing, which remembers the outcome of the
+// policy's conditions as the decision table's evaluation does): what
+// Evaluate explains beside them costs more than all of it. A subject on a
+// public list of the policy at now is evaluated in full
+// (explainedContribution), for its public entries; the two agree on
+// everything else (TestCensusStandingEqualsExplained).
+func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, ev *engine.Evaluator, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
+	instants := s.instants(now)
+	words := s.words
+	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*words), tiers: make([]censusTier, len(s.pol.Schemes))}
+	last := len(instants) - 1
+	var prev *engine.Standing // the standing at the previous instant (ev's)
+	for i, t := range instants {
+		st := prev
+		if prev == nil || !prev.Next.IsZero() && !prev.Next.After(t) {
+			var err error
+			if st, err = eng.Standing(ev, f, t, now); err != nil {
+				prev = nil
+				if i < last {
+					continue // before the first policy
+				}
+				return nil, err
+			}
+		}
+		// Otherwise the standing at the previous instant holds until its
+		// next change, after this instant.
+		prev = st
+		for _, id := range st.Lists {
+			if j, ok := s.lists[id]; ok {
+				c.lists[i*words+j/64] |= 1 << (j % 64)
+			}
+		}
+		if !st.Next.IsZero() {
+			u := st.Next.Add(time.Duration(last-i) * censusMonth)
+			c.until = min(c.until, u.UnixNano())
+		}
+		if i < last {
+			continue
+		}
+		for _, id := range st.Lists {
+			if l := s.pol.List(id); l != nil && l.Public {
+				// Perhaps public entries: the explanation has them.
+				return s.explainedContribution(ctx, eng, f, now, full)
+			}
+		}
+		for k, sc := range s.pol.Schemes {
+			for _, ss := range st.Schemes {
+				if ss.Scheme != sc.ID {
+					continue
+				}
+				if ss.Scored {
+					c.tiers[k] = censusTier{tierScored, ss.Tier}
+				} else {
+					c.tiers[k] = censusTier{tierWhy, ss.Why}
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+// explainedContribution is contribution from the subject's full states
+// (engine.Engine.State), with its public entries.
+func (s *censusState) explainedContribution(ctx context.Context, eng *engine.Engine, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
 	instants := s.instants(now)
 	words := s.words
 	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*words), tiers: make([]censusTier, len(s.pol.Schemes))}
@@ -552,9 +618,13 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 	s.seq = head
 	s.subs.startBulk()
 	eng := c.reg.Engine()
+	evs := make([]*engine.Evaluator, max(workers, 1))
+	for w := range evs {
+		evs[w] = engine.NewEvaluator()
+	}
 	var mu sync.Mutex
-	add := func(f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
-		ct, err := s.contribution(ctx, eng, f, now, full)
+	add := func(w int, f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
+		ct, err := s.contribution(ctx, eng, evs[w], f, now, full)
 		if err != nil {
 			return err
 		}
@@ -565,8 +635,8 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil
 	}
 	if fr, ok := FactsReaderOf(store); ok && !c.fromLog {
-		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
-			return add(f, c.reg.Facts)
+		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(w int, f *engine.Facts) error {
+			return add(w, f, c.reg.Facts)
 		}); err != nil {
 			return nil, err
 		}
@@ -579,7 +649,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 	}
 	facts, _ := lg.Facts(c.reg.parser)
 	for _, f := range facts {
-		if err := add(f, nil); err != nil {
+		if err := add(0, f, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -641,6 +711,7 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 		}
 	}
 	eng := c.reg.Engine()
+	ev := engine.NewEvaluator()
 	s.reevaluated = len(affected)
 	for subject := range affected {
 		f, err := c.reg.Facts(ctx, subject)
@@ -650,7 +721,7 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 			}
 			return false, err
 		}
-		ct, err := s.contribution(ctx, eng, f, now, nil)
+		ct, err := s.contribution(ctx, eng, ev, f, now, nil)
 		if err != nil {
 			return false, err
 		}
