@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -126,5 +127,50 @@ func tallyContrib(cover map[string]int, s *censusState, c *contrib, derived map[
 		case tierWhy:
 			cover["unscored"]++
 		}
+	}
+}
+
+// BenchmarkCensusContribution evaluates every subject of a generated city
+// (BENCH_PEOPLE people, default 20,000; one organisation in ten more) at
+// the portal's six census instants: "standing" as the census does
+// (contribution), "explained" from full states (explainedContribution,
+// the census's evaluation before it). Reported per subject.
+func BenchmarkCensusContribution(b *testing.B) {
+	people := 20_000
+	if s := os.Getenv("BENCH_PEOPLE"); s != "" {
+		if _, err := fmt.Sscan(s, &people); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pol, err := policy.Parse("beijing.yaml", policies.Beijing)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := enginetest.CityFacts(b, pol, people, people/10)
+	eng := engine.New(engine.Version{Hash: "v1", Policy: pol, Effective: c.End.AddDate(-6, 0, 0), Published: c.End.AddDate(-6, 0, 0)})
+	now := c.End
+	ctx := context.Background()
+	for _, mode := range []string{"explained", "standing"} {
+		b.Run(mode, func(b *testing.B) {
+			s := newCensusState(pol, "v1", 6, now)
+			ev := engine.NewEvaluator()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				for _, subject := range c.Subjects {
+					f := c.Facts[subject]
+					var err error
+					if mode == "standing" {
+						_, err = s.contribution(ctx, eng, ev, f, now, nil)
+					} else {
+						_, err = s.explainedContribution(ctx, eng, f, now, nil)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.Subjects)), "ns/subject")
+		})
 	}
 }
