@@ -223,7 +223,7 @@ func (c *CensusCache) startLocked() {
 			if err != nil {
 				lg.Warn("census not built", "err", err)
 			} else {
-				lg.Info("census built", "subjects", cs.Subjects, "took", time.Since(start).Round(time.Millisecond).String())
+				lg.Info("census built", "subjects", cs.Subjects, "reevaluated", c.reevaluated(), "took", time.Since(start).Round(time.Millisecond).String())
 			}
 		}
 		c.mu.Lock()
@@ -234,6 +234,17 @@ func (c *CensusCache) startLocked() {
 			c.cur = cs
 		}
 	}()
+}
+
+// reevaluated is how many subjects the last build or advance of the
+// census state re-evaluated (-1: built anew).
+func (c *CensusCache) reevaluated() int {
+	c.stMu.Lock()
+	defer c.stMu.Unlock()
+	if c.st == nil {
+		return -1
+	}
+	return c.st.reevaluated
 }
 
 func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*Census, error) {

@@ -106,3 +106,56 @@ func TestCensusAcrossPublication(t *testing.T) {
 		t.Error("the census did not say why it was built anew")
 	}
 }
+
+// BenchmarkCensusAcrossPublication times the census after a publication
+// the table re-evaluates incrementally (a rule's points changed, effective
+// at once) on a generated city of BENCH_PEOPLE people (default 20,000):
+// "incremental" is the kept census brought to the new version, "fresh" a
+// census built anew under it (what every publication cost before). Each
+// iteration publishes another version; both are reported per iteration
+// as ms/op metrics.
+func BenchmarkCensusAcrossPublication(b *testing.B) {
+	people := benchPeople(b)[0]
+	c := newS05City(b, b.TempDir(), people, true)
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	reg := c.open(b, logs)
+	opts := registry.CensusOptions{TTL: time.Nanosecond, Points: 6}
+	cc := registry.NewCensusCache(reg, opts)
+	if _, err := cc.Get(ctx); err != nil {
+		b.Fatal(err)
+	}
+	src := string(policies.Beijing)
+	var inc, fresh time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		v := s05Mutate(b, src, "    points: {civic: -20}\n", fmt.Sprintf("    points: {civic: -%d}\n", 400+i), `version: "2026.1"`, fmt.Sprintf(`version: "2026.%d"`, i+2))
+		c.clock.t = c.clock.t.Add(time.Hour)
+		if _, _, err := reg.Publish(ctx, fmt.Sprintf("v%d.yaml", i+2), []byte(v), c.clock.t); err != nil {
+			b.Fatal(err)
+		}
+		if got := lastReevaluation(b, logs); got.how != "incremental" {
+			b.Fatalf("the table was re-evaluated %+v", got)
+		}
+		start := time.Now()
+		got, err := cc.Get(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inc += time.Since(start)
+		if registry.CensusReevaluated(cc) < 0 {
+			b.Fatal("the census was built anew")
+		}
+		start = time.Now()
+		want, err := registry.NewCensusCache(reg, opts).Get(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fresh += time.Since(start)
+		if got.Subjects != want.Subjects {
+			b.Fatalf("%d subjects, fresh %d", got.Subjects, want.Subjects)
+		}
+	}
+	b.ReportMetric(float64(inc.Milliseconds())/float64(b.N), "incremental-ms/op")
+	b.ReportMetric(float64(fresh.Milliseconds())/float64(b.N), "fresh-ms/op")
+}
