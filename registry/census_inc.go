@@ -848,6 +848,9 @@ func (c *CensusCache) policyChange(ctx context.Context, s *censusState, eng *eng
 // censusScope is policyChange without the events the table had not
 // applied; sc is the table's last incremental re-evaluation.
 func censusScope(s *censusState, sc *policyScope, eng *engine.Engine, published []string, pol *policy.Policy, hash string, now time.Time) (subjects []string, why string) {
+	if len(published) == 0 {
+		return nil, "a version published earlier took effect"
+	}
 	if len(published) != 1 {
 		return nil, fmt.Sprintf("%d policy versions published since the census was built (one is placed)", len(published))
 	}
