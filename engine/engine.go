@@ -113,3 +113,19 @@ func (e *Engine) State(f *Facts, at, known time.Time) (*State, error) {
 	}
 	return s, nil
 }
+
+// Standing is Evaluator.Standing under the policy in force at at as
+// published by known, with the next change bounded by the next version
+// taking effect, as State's: what a census reads of State, computed
+// without the explanation.
+func (e *Engine) Standing(ev *Evaluator, f *Facts, at, known time.Time) (*Standing, error) {
+	v, ok := e.PolicyAt(at, known)
+	if !ok {
+		return nil, e.noPolicy(at, known)
+	}
+	st := ev.Standing(v.Policy, f, at, known)
+	if nv := e.NextVersion(at, known); !nv.IsZero() && (st.Next.IsZero() || nv.Before(st.Next)) {
+		st.Next = nv
+	}
+	return st, nil
+}

@@ -136,14 +136,36 @@ type Evaluator struct {
 	undisp   policy.Vars
 	child    *Evaluator // for the organisations a person answers for
 
-	// The outcome of the conditions by the variables they read, under
-	// memoPol (Entry only: Evaluate evaluates every condition).
-	memoPol    *policy.Policy
-	memo       map[string]MeasureSet
-	memoScores bool // some condition reads scores
-	memoUndisp bool // some derived list is suspended during disputes
-	key        []byte
+	// The outcome of the conditions by the variables they read, one
+	// memory per policy (Entry and Standing only: Evaluate evaluates every
+	// condition); memo is memoPol's.
+	memoPol *policy.Policy
+	memo    *condMemo
+	memos   map[*policy.Policy]*condMemo
+	key     []byte
+
+	stand    *Standing // non-nil while Standing evaluates: what it collects
+	standing Standing  // its memory
 }
+
+// condMemo is an evaluator's memory of the conditions under one policy.
+type condMemo struct {
+	m      map[string]memoEntry
+	scores bool // some condition reads scores
+	undisp bool // some derived list is suspended during disputes
+}
+
+// memoEntry is the outcome of the conditions for one key: the measures in
+// force against the subject itself and the derived lists it is on (in
+// declaration order; nil: none).
+type memoEntry struct {
+	inForce MeasureSet
+	derived []string
+}
+
+// memoPolicies bounds how many policies' memories an evaluator keeps (the
+// census evaluates instants under the versions in force at each).
+const memoPolicies = 4
 
 // memoMax bounds the conditions' memory of one evaluator (a variable for
 // the tests, which make it small to exercise the clearing).
@@ -169,6 +191,42 @@ func (e *Evaluator) Entry(pol *policy.Policy, f *Facts, at, known time.Time) Ent
 		en.Next = next.UnixNano()
 	}
 	return en
+}
+
+// Standing is what a census reads of a subject at an instant, without the
+// explanation Evaluate builds: the lists it is on, its standing in every
+// scheme that applies to it and the next change. It is exactly what the
+// State of Evaluate says of these (a test holds them equal).
+type Standing struct {
+	// Lists are the lists the subject is on (State.Listings' lists): the
+	// rule-based ones sorted, then the derived ones in declaration order.
+	Lists []string
+	// Schemes are the schemes that apply to the subject, in the policy's
+	// order (State.Schemes without the scores and contributions).
+	Schemes []SchemeStanding
+	Next    time.Time // State.Next: zero if nothing changes
+}
+
+// SchemeStanding is a subject's standing in one scheme: its tier, or why
+// it is not scored.
+type SchemeStanding struct {
+	Scheme string
+	Scored bool
+	Tier   string // when scored
+	Why    string // when not
+}
+
+// Standing computes a subject's standing at instant at from the events
+// known by instant known, remembering the outcome of the conditions as
+// Entry does. The result and its slices are the evaluator's: valid until
+// its next use.
+func (e *Evaluator) Standing(pol *policy.Policy, f *Facts, at, known time.Time) *Standing {
+	st := &e.standing
+	st.Lists, st.Schemes, st.Next = st.Lists[:0], st.Schemes[:0], time.Time{}
+	e.stand = st
+	_, st.Next = e.run(pol, f, at, known, time.Time{}, nil)
+	e.stand = nil
+	return st
 }
 
 // EntryFor is Evaluator.Entry with an evaluator from a pool.
@@ -383,7 +441,11 @@ func (e *Evaluator) run(pol *policy.Policy, f *Facts, at, known, noEffectBefore 
 	if x != nil {
 		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, x)
 	} else {
-		inForce = e.remembered(pol, f, kind, vars, lists, evals, minorNow, age)
+		var derived []string
+		inForce, derived = e.remembered(pol, f, kind, vars, lists, evals, minorNow, age)
+		if st := e.stand; st != nil {
+			st.Lists = append(append(st.Lists[:0], lists...), derived...)
+		}
 	}
 
 	// Measures that reach the subject as a responsible person of an
@@ -499,26 +561,33 @@ func (e *Evaluator) schemes(pol *policy.Policy, f *Facts, kind string, age int, 
 		if x != nil {
 			x.s.Schemes = append(x.s.Schemes, ss)
 		}
+		if st := e.stand; st != nil {
+			st.Schemes = append(st.Schemes, SchemeStanding{Scheme: sc.ID, Scored: ss.Scored, Tier: ss.Tier, Why: ss.Why})
+		}
 	}
 	return vars
 }
 
 // remembered is conditions without the explanation, answered from the
 // evaluator's memory of the conditions' outcome by the variables they read
-// when it has seen them.
-func (e *Evaluator) remembered(pol *policy.Policy, f *Facts, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, age int) MeasureSet {
+// when it has seen them. It also returns the derived lists the subject is
+// on (the memory's: not to be changed).
+func (e *Evaluator) remembered(pol *policy.Policy, f *Facts, kind string, vars *policy.Vars, lists []string, evals []recEval, minorNow bool, age int) (MeasureSet, []string) {
 	e.memoFor(pol)
 	e.lists = lists[:0]
 	key := e.memoKey(pol, kind, vars, lists, evals, minorNow, age, f)
-	inForce, ok := e.memo[string(key)]
+	me, ok := e.memo.m[string(key)]
 	if !ok {
-		inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
-		if len(e.memo) >= memoMax {
-			clear(e.memo)
+		me.inForce = e.conditions(pol, kind, vars, lists, evals, minorNow, nil)
+		if d := vars.Lists[len(lists):]; len(d) > 0 {
+			me.derived = slices.Clone(d)
 		}
-		e.memo[string(key)] = inForce
+		if len(e.memo.m) >= memoMax {
+			clear(e.memo.m)
+		}
+		e.memo.m[string(key)] = me
 	}
-	return inForce
+	return me.inForce, me.derived
 }
 
 // viaOrg adds to inForce the measures that reach the subject as a
@@ -645,17 +714,25 @@ func (e *Evaluator) conditions(pol *policy.Policy, kind string, vars *policy.Var
 // give the same outcome. Scores are part of the key only when a condition
 // names them (CEL reads a variable only by its name).
 func (e *Evaluator) memoFor(pol *policy.Policy) {
-	if e.memoPol != pol {
-		e.memoPol, e.memo = pol, map[string]MeasureSet{}
-		e.memoScores, e.memoUndisp = false, false
-		for _, l := range pol.Lists {
-			e.memoScores = e.memoScores || strings.Contains(l.When, policy.VarScores)
-			e.memoUndisp = e.memoUndisp || (l.Derived() && l.SuspendedDuringDispute())
-		}
-		for _, m := range pol.Measures {
-			e.memoScores = e.memoScores || strings.Contains(m.When, policy.VarScores)
-		}
+	if e.memoPol == pol {
+		return
 	}
+	m := e.memos[pol]
+	if m == nil {
+		m = &condMemo{m: map[string]memoEntry{}}
+		for _, l := range pol.Lists {
+			m.scores = m.scores || strings.Contains(l.When, policy.VarScores)
+			m.undisp = m.undisp || (l.Derived() && l.SuspendedDuringDispute())
+		}
+		for _, ms := range pol.Measures {
+			m.scores = m.scores || strings.Contains(ms.When, policy.VarScores)
+		}
+		if e.memos == nil || len(e.memos) >= memoPolicies {
+			e.memos = map[*policy.Policy]*condMemo{}
+		}
+		e.memos[pol] = m
+	}
+	e.memoPol, e.memo = pol, m
 }
 
 // memoKey encodes what the conditions read: the subject's kind, whether it
@@ -679,14 +756,14 @@ func (e *Evaluator) memoKey(pol *policy.Policy, kind string, vars *policy.Vars, 
 			k = append(k, 0)
 			k = append(k, v.Tiers[sc.ID]...)
 			k = append(k, 0)
-			if e.memoScores {
+			if e.memo.scores {
 				k = binary.LittleEndian.AppendUint64(k, uint64(v.Scores[sc.ID]))
 			}
 		}
 		return append(k, 1)
 	}
 	k = tiers(k, vars)
-	if e.memoUndisp && !minorNow && disputedPoints(evals) {
+	if e.memo.undisp && !minorNow && disputedPoints(evals) {
 		k = append(k, 2)
 		k = tiers(k, e.undisputedVars(pol, evals, vars))
 	}

@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ import (
 // no explanation) equal to the full one (EntryOf(Evaluate)) for every
 // subject of a generated city, under the example policy and the test
 // policy, at several instants and with less known than at: the measures in
-// force and the next change. The city must exercise what the two paths
+// force and the next change; and the census's (Evaluator.Standing) equal
+// to what the full one says of the lists, the schemes and the next change. The city must exercise what the two paths
 // could disagree on: minors' conduct, objections (open, overdue, decided),
 // derived lists suspended during a dispute, links, fulfilled, repaired and
 // revoked records, tier-derived lists and measures reaching a person
@@ -70,6 +73,9 @@ func TestS04EntryEqualsEvaluate(t *testing.T) {
 					if pooled := engine.EntryFor(pol, f, in.at, in.known); pooled != want {
 						t.Fatalf("%s at %s: EntryFor %+v, Evaluate gives %+v", s, in.at, pooled, want)
 					}
+					if got, want := standingKey(ev.Standing(pol, f, in.at, in.known)), standingKey(engine.StandingOf(st)); got != want {
+						t.Fatalf("%s at %s known %s: standing\n%s\nEvaluate gives\n%s", s, in.at, in.known, got, want)
+					}
 					tally(cover, pol, st)
 				}
 			}
@@ -82,6 +88,13 @@ func TestS04EntryEqualsEvaluate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// standingKey renders a standing for comparison, its lists sorted.
+func standingKey(st *engine.Standing) string {
+	lists := slices.Clone(st.Lists)
+	slices.Sort(lists)
+	return fmt.Sprintf("lists %v schemes %+v next %s", lists, st.Schemes, st.Next)
 }
 
 // tally counts what a state exercises.

@@ -21,7 +21,9 @@ import (
 // facts projection (or loaded from the state an earlier run saved beside
 // the table's snapshot), then advanced by re-evaluating only the subjects
 // that events appended since concern and those whose state has changed by
-// itself since (a listing ended, a monthly instant slid past a change).
+// itself since (a listing ended, a monthly instant slid past a change),
+// and across a publication the subjects the table's incremental
+// re-evaluation took on (CensusCache.policyChange).
 type Census struct {
 	At       time.Time // the instant evaluated
 	Policy   string    // the hash of the policy in force
@@ -221,7 +223,7 @@ func (c *CensusCache) startLocked() {
 			if err != nil {
 				lg.Warn("census not built", "err", err)
 			} else {
-				lg.Info("census built", "subjects", cs.Subjects, "took", time.Since(start).Round(time.Millisecond).String())
+				lg.Info("census built", "subjects", cs.Subjects, "reevaluated", c.reevaluated(), "took", time.Since(start).Round(time.Millisecond).String())
 			}
 		}
 		c.mu.Lock()
@@ -234,6 +236,17 @@ func (c *CensusCache) startLocked() {
 	}()
 }
 
+// reevaluated is how many subjects the last build or advance of the
+// census state re-evaluated (-1: built anew).
+func (c *CensusCache) reevaluated() int {
+	c.stMu.Lock()
+	defer c.stMu.Unlock()
+	if c.st == nil {
+		return -1
+	}
+	return c.st.reevaluated
+}
+
 func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*Census, error) {
 	pol, hash, err := c.reg.Policy(ctx)
 	if err != nil {
@@ -244,8 +257,8 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 	if c.st == nil && !c.fromLog {
 		c.st = c.loadState(ctx, hash) // the state saved by an earlier run
 	}
-	if s := c.st; s != nil && s.hash == hash {
-		ok, err := c.advance(ctx, s, now)
+	if s := c.st; s != nil {
+		ok, err := c.advance(ctx, s, pol, hash, now, workers)
 		if err != nil {
 			c.st = nil // half advanced: build anew next time
 			return nil, err

@@ -5,6 +5,8 @@ import (
 	"container/heap"
 	"context"
 	"encoding/binary"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -338,10 +340,76 @@ func censusInstants(now time.Time, points int) []time.Time {
 
 func (s *censusState) instants(now time.Time) []time.Time { return censusInstants(now, s.points) }
 
-// contribution evaluates one subject at the census instants of now. With
-// full, the facts are the projection's (no case references or names) and
-// full loads the subject's whole events for its public entries.
-func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
+// contribution evaluates one subject at the census instants of now with
+// ev (one per goroutine). With full, the facts are the projection's (no
+// case references or names) and full loads the subject's whole events for
+// its public entries.
+//
+// It reads only the lists, the schemes' standing and the next change at
+// each instant (engine.Engine.Standing, which remembers the outcome of the
+// policy's conditions as the decision table's evaluation does): what
+// Evaluate explains beside them costs more than all of it. A subject on a
+// public list of the policy at now is evaluated in full
+// (explainedContribution), for its public entries; the two agree on
+// everything else (TestCensusStandingEqualsExplained).
+func (s *censusState) contribution(ctx context.Context, eng *engine.Engine, ev *engine.Evaluator, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
+	instants := s.instants(now)
+	words := s.words
+	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*words), tiers: make([]censusTier, len(s.pol.Schemes))}
+	last := len(instants) - 1
+	var prev *engine.Standing // the standing at the previous instant (ev's)
+	for i, t := range instants {
+		st := prev
+		if prev == nil || !prev.Next.IsZero() && !prev.Next.After(t) {
+			var err error
+			if st, err = eng.Standing(ev, f, t, now); err != nil {
+				prev = nil
+				if i < last {
+					continue // before the first policy
+				}
+				return nil, err
+			}
+		}
+		// Otherwise the standing at the previous instant holds until its
+		// next change, after this instant.
+		prev = st
+		for _, id := range st.Lists {
+			if j, ok := s.lists[id]; ok {
+				c.lists[i*words+j/64] |= 1 << (j % 64)
+			}
+		}
+		if !st.Next.IsZero() {
+			u := st.Next.Add(time.Duration(last-i) * censusMonth)
+			c.until = min(c.until, u.UnixNano())
+		}
+		if i < last {
+			continue
+		}
+		for _, id := range st.Lists {
+			if l := s.pol.List(id); l != nil && l.Public {
+				// Perhaps public entries: the explanation has them.
+				return s.explainedContribution(ctx, eng, f, now, full)
+			}
+		}
+		for k, sc := range s.pol.Schemes {
+			for _, ss := range st.Schemes {
+				if ss.Scheme != sc.ID {
+					continue
+				}
+				if ss.Scored {
+					c.tiers[k] = censusTier{tierScored, ss.Tier}
+				} else {
+					c.tiers[k] = censusTier{tierWhy, ss.Why}
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+// explainedContribution is contribution from the subject's full states
+// (engine.Engine.State), with its public entries.
+func (s *censusState) explainedContribution(ctx context.Context, eng *engine.Engine, f *engine.Facts, now time.Time, full func(context.Context, string) (*engine.Facts, error)) (*contrib, error) {
 	instants := s.instants(now)
 	words := s.words
 	c := &contrib{until: math.MaxInt64, lists: make([]uint64, len(instants)*words), tiers: make([]censusTier, len(s.pol.Schemes))}
@@ -552,9 +620,13 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 	s.seq = head
 	s.subs.startBulk()
 	eng := c.reg.Engine()
+	evs := make([]*engine.Evaluator, max(workers, 1))
+	for w := range evs {
+		evs[w] = engine.NewEvaluator()
+	}
 	var mu sync.Mutex
-	add := func(f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
-		ct, err := s.contribution(ctx, eng, f, now, full)
+	add := func(w int, f *engine.Facts, full func(context.Context, string) (*engine.Facts, error)) error {
+		ct, err := s.contribution(ctx, eng, evs[w], f, now, full)
 		if err != nil {
 			return err
 		}
@@ -565,8 +637,8 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 		return nil
 	}
 	if fr, ok := FactsReaderOf(store); ok && !c.fromLog {
-		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(_ int, f *engine.Facts) error {
-			return add(f, c.reg.Facts)
+		if _, err := ScanFacts(ctx, fr, c.reg.parser, max(workers, 1), func(w int, f *engine.Facts) error {
+			return add(w, f, c.reg.Facts)
 		}); err != nil {
 			return nil, err
 		}
@@ -579,7 +651,7 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 	}
 	facts, _ := lg.Facts(c.reg.parser)
 	for _, f := range facts {
-		if err := add(f, nil); err != nil {
+		if err := add(0, f, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -587,18 +659,28 @@ func (c *CensusCache) initialCensus(ctx context.Context, pol *policy.Policy, has
 	return s, nil
 }
 
-// advance brings the census state to now: the events appended since are
-// applied (their subjects re-evaluated), then the subjects whose
-// contribution ran out. It reports false if the state cannot be advanced
-// (a policy was published, or now is before the state's): build anew.
-func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time) (bool, error) {
+// advance brings the census state to now under pol (hash: the version in
+// force): the events appended since are applied (their subjects
+// re-evaluated), then the subjects whose contribution ran out. A version
+// published since is applied too when
+// policyChange can place it: the subjects the table's incremental
+// re-evaluation re-evaluated are re-evaluated as well. It reports false,
+// having changed nothing, if the state cannot be advanced (a policy change
+// it cannot place, or now is before the state's): build anew. With
+// workers > 1 the subjects are re-evaluated on that many goroutines.
+func (c *CensusCache) advance(ctx context.Context, s *censusState, pol *policy.Policy, hash string, now time.Time, workers int) (bool, error) {
 	if now.Before(s.at) {
 		return false, nil
 	}
 	store := c.reg.Store()
 	affected := map[string]bool{}
+	var (
+		published []string // the versions published since, by hash
+		filed     []int64  // records filed within the window (Unix ns)
+	)
+	seq := s.seq
 	for {
-		evs, err := store.Events(ctx, s.seq, 10000)
+		evs, err := store.Events(ctx, seq, 10000)
 		if err != nil {
 			return false, err
 		}
@@ -607,18 +689,38 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 		}
 		for i := range evs {
 			ev := &evs[i]
-			s.seq = ev.Seq
+			seq = ev.Seq
 			switch {
 			case ev.Type == credo.EventPolicyPublished:
-				return false, nil
+				if ev.Policy == nil {
+					return false, nil
+				}
+				published = append(published, ev.Policy.Hash)
+				continue
 			case !storecore.HasFacts(ev.Type):
 				continue
 			case ev.Type == credo.EventRecordFiled && now.Sub(ev.Recorded) < filedWindow:
-				s.filed[ev.Recorded.UnixNano()]++
+				filed = append(filed, ev.Recorded.UnixNano())
 			}
 			for _, cn := range storecore.Concerned(ev) {
 				affected[cn.Subject] = true
 			}
+		}
+	}
+	eng := c.reg.Engine()
+	if len(published) > 0 || hash != s.hash {
+		subjects, why, err := c.policyChange(ctx, s, eng, published, pol, hash, now)
+		if err != nil {
+			return false, err
+		}
+		if why != "" {
+			if lg := c.reg.log; lg != nil {
+				lg.Info("census built anew", "reason", why)
+			}
+			return false, nil
+		}
+		for _, subject := range subjects {
+			affected[subject] = true
 		}
 	}
 	// A person's facts carry the organisations they answer for.
@@ -633,34 +735,201 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, now time.Time
 			}
 		}
 	}
-	s.at = now
+	// From here on the state changes: an error leaves it half advanced
+	// (the caller builds anew).
+	s.seq, s.at, s.pol, s.hash = seq, now, pol, hash
+	for _, ns := range filed {
+		s.filed[ns]++
+	}
 	for len(s.expiry) > 0 && s.expiry[0].until <= now.UnixNano() {
 		it := heap.Pop(&s.expiry).(expiryItem)
 		if sc, ok := s.subs.get(it.key); ok && sc.until == it.until {
 			affected[s.subject(it.key)] = true
 		}
 	}
-	eng := c.reg.Engine()
 	s.reevaluated = len(affected)
-	for subject := range affected {
-		f, err := c.reg.Facts(ctx, subject)
-		if err != nil {
-			if credo.ErrorCode(err) == credo.EINVALID {
-				continue // no longer parses: not in the census
-			}
-			return false, err
-		}
-		ct, err := s.contribution(ctx, eng, f, now, nil)
-		if err != nil {
-			return false, err
-		}
-		if len(f.Events) == 0 {
-			ct = nil
-		}
-		s.set(subject, ct)
-	}
-	return true, nil
+	return true, c.reevaluateCensus(ctx, s, eng, slices.Collect(maps.Keys(affected)), now, workers)
 }
+
+// reevaluateCensus re-evaluates subjects into the census state, on
+// workers goroutines (each with its evaluator; the state is set under a
+// lock).
+func (c *CensusCache) reevaluateCensus(ctx context.Context, s *censusState, eng *engine.Engine, subjects []string, now time.Time, workers int) error {
+	workers = max(min(workers, len(subjects)), 1)
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs = make([]error, workers)
+	)
+	step := (len(subjects) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := min(w*step, len(subjects)), min((w+1)*step, len(subjects))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev := engine.NewEvaluator()
+			for _, subject := range subjects[lo:hi] {
+				f, err := c.reg.Facts(ctx, subject)
+				if err != nil {
+					if credo.ErrorCode(err) == credo.EINVALID {
+						continue // no longer parses: not in the census
+					}
+					errs[w] = err
+					return
+				}
+				ct, err := s.contribution(ctx, eng, ev, f, now, nil)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				if len(f.Events) == 0 {
+					ct = nil
+				}
+				mu.Lock()
+				s.set(subject, ct)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// policyChange places the change of the versions published since the
+// census state was built (published, by hash; pol and hash the version in
+// force at now): it returns the subjects whose contribution the change can
+// alter, or why the census must be built anew. Only one version published
+// since is placed, and only when at every census instant the version in
+// force is the same as before or has changed as the decision table's did
+// in its last incremental re-evaluation (from the state's version to the
+// one in force now), so that the subjects that re-evaluation took on are
+// those the change can reach; the change must also leave alone what the
+// census reads beyond the table: the lists and schemes (their order
+// numbers the census's shapes) and the publication of the lists.
+func (c *CensusCache) policyChange(ctx context.Context, s *censusState, eng *engine.Engine, published []string, pol *policy.Policy, hash string, now time.Time) (subjects []string, why string, err error) {
+	sc := c.reg.reevaluated.Load()
+	subjects, why = censusScope(s, sc, eng, published, pol, hash, now)
+	if why != "" || sc == nil || sc.pos >= s.seq || len(subjects) == 0 {
+		return subjects, why, nil
+	}
+	// The census has applied events the table had not when it was
+	// re-evaluated: their subjects, new to the census or not, were not
+	// among those it took on.
+	seq := sc.pos
+	for seq < s.seq {
+		evs, err := c.reg.Store().Events(ctx, seq, 10000)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for i := range evs {
+			ev := &evs[i]
+			seq = ev.Seq
+			if ev.Seq > s.seq {
+				break
+			}
+			if storecore.HasFacts(ev.Type) {
+				for _, cn := range storecore.Concerned(ev) {
+					subjects = append(subjects, cn.Subject)
+				}
+			}
+		}
+	}
+	return subjects, "", nil
+}
+
+// censusScope is policyChange without the events the table had not
+// applied; sc is the table's last incremental re-evaluation.
+func censusScope(s *censusState, sc *policyScope, eng *engine.Engine, published []string, pol *policy.Policy, hash string, now time.Time) (subjects []string, why string) {
+	if len(published) == 0 {
+		return nil, "a version published earlier took effect"
+	}
+	if len(published) != 1 {
+		return nil, fmt.Sprintf("%d policy versions published since the census was built (one is placed)", len(published))
+	}
+	var before []engine.Version
+	for _, v := range eng.Versions() {
+		if v.Hash != published[0] {
+			before = append(before, v)
+		}
+	}
+	if len(before) != len(eng.Versions())-1 {
+		return nil, "the version published is not among the registry's"
+	}
+	old := engine.New(before...)
+	if v, ok := old.PolicyAt(now, now); !ok || v.Hash != s.hash {
+		return nil, "the census's version is not the one in force before the publication"
+	}
+	changed := false
+	for _, t := range s.instants(now) {
+		a, okA := old.PolicyAt(t, now)
+		b, okB := eng.PolicyAt(t, now)
+		switch {
+		case okA != okB:
+			return nil, "a census instant had no version in force"
+		case !okA || a.Hash == b.Hash:
+		case a.Hash != s.hash || b.Hash != hash:
+			return nil, "the publication changes the version in force at a census instant to other than the one in force now"
+		default:
+			changed = true
+		}
+	}
+	if hash != s.hash && !changed {
+		return nil, "the version in force changed without a publication"
+	}
+	if !changed {
+		return nil, ""
+	}
+	if sc == nil || sc.from != s.hash || sc.to != hash {
+		return nil, "the decision table was not re-evaluated incrementally for this change"
+	}
+	if why := censusReads(s.pol, pol); why != "" {
+		return nil, why
+	}
+	return slices.Clone(sc.subjects), ""
+}
+
+// censusReads says what a change from policy a to policy b alters of what
+// the census reads beyond what a decision entry depends on ("" if
+// nothing): the lists and schemes and their order, and whether and for how
+// long a list is published.
+func censusReads(a, b *policy.Policy) string {
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
+		}
+		return out
+	}
+	if !slices.Equal(ids(len(a.Lists), func(i int) string { return a.Lists[i].ID }), ids(len(b.Lists), func(i int) string { return b.Lists[i].ID })) {
+		return "the lists or their order changed"
+	}
+	if !slices.Equal(ids(len(a.Schemes), func(i int) string { return a.Schemes[i].ID }), ids(len(b.Schemes), func(i int) string { return b.Schemes[i].ID })) {
+		return "the schemes or their order changed"
+	}
+	for _, ch := range policy.Compare(a, b).Changes {
+		if ch.Section != "lists" {
+			continue
+		}
+		for _, f := range ch.Fields {
+			if head, _, _ := strings.Cut(f.Field, "."); censusListFields[head] {
+				return fmt.Sprintf("list %s changed (%s)", ch.ID, f.Field)
+			}
+		}
+	}
+	return ""
+}
+
+// censusListFields are the fields of a list the census reads that no
+// decision entry depends on: whether and for how long it is published.
+var censusListFields = fieldSet("public", "publish", "publish_for")
 
 // snapshot returns the census the state gives at its instant.
 func (s *censusState) snapshot() *Census {

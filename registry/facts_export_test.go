@@ -39,11 +39,4 @@ func CensusFromLog(c *CensusCache) { c.fromLog = true }
 
 // CensusReevaluated returns the subjects the census state re-evaluated
 // when it was last advanced (-1 if it was built anew).
-func CensusReevaluated(c *CensusCache) int {
-	c.stMu.Lock()
-	defer c.stMu.Unlock()
-	if c.st == nil {
-		return -1
-	}
-	return c.st.reevaluated
-}
+func CensusReevaluated(c *CensusCache) int { return c.reevaluated() }

@@ -220,6 +220,7 @@ func fieldNames(c policy.Change) string {
 // The old table must reflect every event up to pos: the new one does too,
 // and the events after it are applied again (tail.go) once it is in.
 func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time, pos int64) (bool, error) {
+	r.reevaluated.Store(nil) // until this one is done
 	if cur == nil || cur.table == nil || r.doubt.Load() != nil {
 		return false, nil
 	}
@@ -249,6 +250,7 @@ func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time, 
 	if err != nil {
 		return false, err
 	}
+	r.reevaluated.Store(&policyScope{from: oldHash, to: v.version.Hash, subjects: reeval, pos: pos})
 	v.head = pos
 	v.builtAt = logPos{seq: pos}
 	if pos > 0 {
@@ -264,6 +266,17 @@ func (r *Registry) reevaluate(ctx context.Context, cur, v *view, now time.Time, 
 	r.log.Info("decision table re-evaluated incrementally", "reevaluated", n, "carried_over", carried,
 		"rules", strings.Join(rules, ","), "policy", short(v.version.Hash), "took", time.Since(start).Round(time.Millisecond))
 	return true, nil
+}
+
+// policyScope is an incremental re-evaluation of the table from version
+// from to version to: the subjects it re-evaluated (those the change can
+// affect, and those whose entry had passed its next change); every other
+// subject's entry was carried over. The old table reflected the events up
+// to pos.
+type policyScope struct {
+	from, to string
+	subjects []string
+	pos      int64 // the old table reflected every event up to here
 }
 
 // swapIncremental builds view v's table from the current view's by

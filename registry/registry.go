@@ -61,6 +61,11 @@ type Registry struct {
 
 	doubt atomic.Pointer[credo.Error] // why projections are not answered from (integrity.go)
 
+	// reevaluated is the last incremental re-evaluation of the table
+	// (incremental.go): the census brings itself to the new version by
+	// re-evaluating the same subjects (census_inc.go).
+	reevaluated atomic.Pointer[policyScope]
+
 	// parsed holds the published versions parsed by earlier rebuilds, by
 	// hash (*parsedPolicy): a rebuild parses only the new ones (a parse
 	// of the example policy takes ~20 ms).
