@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,64 @@ func BenchmarkCensusAcrossPublication(b *testing.B) {
 	}
 	b.ReportMetric(float64(inc.Milliseconds())/float64(b.N), "incremental-ms/op")
 	b.ReportMetric(float64(fresh.Milliseconds())/float64(b.N), "fresh-ms/op")
+}
+
+// TestCensusAcrossPublicationAtStart: a version published while the
+// server is down (the table then started from its snapshot and
+// re-evaluated incrementally) is placed in the census state saved by the
+// previous run, as one published while running is: the census
+// re-evaluates the subjects the table did, not everyone, and equals a
+// census built afresh under the new version.
+func TestCensusAcrossPublicationAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a city")
+	}
+	dir := t.TempDir()
+	c := newS05City(t, dir, 1500, true)
+	ctx := context.Background()
+	opts := registry.CensusOptions{TTL: time.Nanosecond, Points: 6}
+	snap := filepath.Join(dir, "credo.db.table")
+
+	reg := c.openWith(t, nil, registry.Options{Snapshot: snap})
+	if _, err := registry.NewCensusCache(reg, opts).Get(ctx); err != nil { // saves its state
+		t.Fatal(err)
+	}
+	if err := reg.SaveSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down: a version is published (a rule's points, 70 days back).
+	v2 := s05Mutate(t, string(policies.Beijing), "    points: {civic: -20}\n", "    points: {civic: -400}\n", `version: "2026.1"`, `version: "2026.2"`)
+	c.clock.t = c.clock.t.Add(time.Hour)
+	pub := c.openWith(t, nil, registry.Options{NoTable: true})
+	if _, _, err := pub.Publish(ctx, "v2.yaml", []byte(v2), c.clock.t.AddDate(0, 0, -70)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Up again, from the snapshots.
+	c.clock.t = c.clock.t.Add(time.Minute)
+	logs := &syncBuffer{}
+	reg = c.openWith(t, logs, registry.Options{Snapshot: snap})
+	if got := lastReevaluation(t, logs); got.how != "incremental" || got.reevaluated == 0 {
+		t.Fatalf("the table was re-evaluated %+v, want incrementally", got)
+	}
+	cc := registry.NewCensusCache(reg, opts)
+	got, err := cc.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := registry.CensusReevaluated(cc)
+	if re < 0 || re >= got.Subjects/2 {
+		t.Fatalf("%d of %d subjects re-evaluated: not placed in the saved state (%s)", re, got.Subjects, logs.String())
+	}
+	fresh, err := registry.NewCensusCache(c.openWith(t, nil, registry.Options{}), opts).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.MarshalIndent(got, "", " ")
+	jb, _ := json.MarshalIndent(fresh, "", " ")
+	if string(ja) != string(jb) {
+		t.Fatalf("the census placed at start differs from one built afresh:\n%s", firstDiff(string(ja), string(jb)))
+	}
+	t.Logf("%d of %d subjects re-evaluated", re, got.Subjects)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"credo/ident"
+	"credo/policy"
 )
 
 // The census state is saved beside the decision table's snapshot
@@ -280,17 +281,39 @@ func (c *CensusCache) loadState(ctx context.Context, hash string) *censusState {
 		if err := dec.Decode(&cf); err != nil {
 			return nil, err
 		}
-		if cf.Policy != hash || cf.Points != c.opts.Points || cf.At.After(c.reg.Now()) {
-			return nil, nil // another policy or shape: build anew
+		// A state saved under the version before the one in force is
+		// loaded under that version if the decision table was re-evaluated
+		// incrementally from it (a version published while the server was
+		// down, the table started from its snapshot): advance then places
+		// the publication as it does one made while running.
+		pol := (*policy.Policy)(nil)
+		if cf.Policy != hash {
+			sc := c.reg.reevaluated.Load()
+			if sc == nil || sc.from != cf.Policy || sc.to != hash {
+				return nil, nil // another policy: build anew
+			}
+			for _, v := range c.reg.Engine().Versions() {
+				if v.Hash == cf.Policy {
+					pol = v.Policy
+				}
+			}
+			if pol == nil {
+				return nil, nil
+			}
+		}
+		if cf.Points != c.opts.Points || cf.At.After(c.reg.Now()) {
+			return nil, nil // another shape: build anew
 		}
 		if lh, err := c.logHashAt(ctx, cf.Seq); err != nil || lh != cf.LogHash {
 			return nil, fmt.Errorf("the log is not the one the census was saved from (at event %d)", cf.Seq)
 		}
-		pol, _, err := c.reg.Policy(ctx)
-		if err != nil {
-			return nil, err
+		if pol == nil {
+			var err error
+			if pol, _, err = c.reg.Policy(ctx); err != nil {
+				return nil, err
+			}
 		}
-		s := newCensusState(pol, hash, cf.Points, cf.At)
+		s := newCensusState(pol, cf.Policy, cf.Points, cf.At)
 		s.seq = cf.Seq
 		if len(cf.FiledAt) != len(cf.FiledN) {
 			return nil, errors.New("the file's filed records are not counted")
