@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"runtime"
-	"sync"
 
 	"credo"
 	"credo/internal/storecore"
@@ -150,7 +148,7 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 		return res, err
 	}
 	defer done()
-	res, base, err := storecore.CheckProjectionsCounted(ctx, connQuerier{conn}, "sqlite.CheckProjections", "head", db.countTogether)
+	res, base, err := storecore.CheckProjections(ctx, connQuerier{conn}, "sqlite.CheckProjections", "head")
 	if err != nil {
 		return res, internal("CheckProjections", err)
 	}
@@ -164,58 +162,6 @@ func (db *DB) CheckProjections(ctx context.Context) (credo.ProjectionResult, err
 		}
 	}
 	return res, nil
-}
-
-// countTogether is CheckProjections' storecore.Counter: the counts (each
-// a whole table read) on as many read connections as there are cores, each
-// in a read transaction that sees the check's head, or ErrSnapshot if one
-// does not (a filing committed in between: the check counts alone).
-func (db *DB) countTogether(ctx context.Context, headTable string, headSeq int64, queries []string) ([]int64, error) {
-	workers := min(runtime.GOMAXPROCS(0), len(queries), max(db.opts.ReadConns-1, 1))
-	if workers < 2 {
-		return nil, storecore.ErrSnapshot
-	}
-	out := make([]int64, len(queries))
-	next := make(chan int, len(queries))
-	for i := range queries {
-		next <- i
-	}
-	close(next)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = func() error {
-				conn, done, err := db.readTx(ctx, "CheckProjections")
-				if err != nil {
-					return err
-				}
-				defer done()
-				var seq int64
-				if err := conn.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM "+headTable+" WHERE id = 1), -1)").Scan(&seq); err != nil {
-					return err
-				}
-				if seq != headSeq {
-					return storecore.ErrSnapshot
-				}
-				for i := range next {
-					if err := conn.QueryRowContext(ctx, queries[i]).Scan(&out[i]); err != nil {
-						return err
-					}
-				}
-				return nil
-			}()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // connQuerier is a read connection or pool as storecore's shared store

@@ -3,7 +3,6 @@ package storecore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"credo"
 )
@@ -101,26 +100,6 @@ type Baseline struct {
 // store's method in the head error. A non-nil Baseline is the new
 // baseline to record; errors are the driver's, for the caller to wrap.
 func CheckProjections(ctx context.Context, q Querier, op, headTable string) (credo.ProjectionResult, *Baseline, error) {
-	return CheckProjectionsCounted(ctx, q, op, headTable, nil)
-}
-
-// A Counter runs CheckProjections' counting queries (each a SELECT of
-// one integer) and returns their results in order, in a read snapshot
-// whose head is headSeq (-1: no head row), for instance several at once on
-// connections of their own. It returns ErrSnapshot if it cannot read that
-// snapshot.
-type Counter func(ctx context.Context, headTable string, headSeq int64, queries []string) ([]int64, error)
-
-// ErrSnapshot is a Counter's report that it could not count in the
-// check's snapshot: the check counts on its own connection instead.
-var ErrSnapshot = errors.New("storecore: the counters' snapshot is not the check's")
-
-// CheckProjectionsCounted is CheckProjections with the row counts (each a
-// whole table read, the check's cost on a large registry) made by count,
-// if not nil. A difference it finds is counted again on q before it is
-// reported: counts taken on several connections cannot make a registry
-// doubtful by reading another snapshot.
-func CheckProjectionsCounted(ctx context.Context, q Querier, op, headTable string, count Counter) (credo.ProjectionResult, *Baseline, error) {
 	res := credo.ProjectionResult{Tables: map[string]int64{}}
 	var headSeq, lastSeq int64
 	var headHash, lastHash HashScan
@@ -192,63 +171,21 @@ func CheckProjectionsCounted(ctx context.Context, q Querier, op, headTable strin
 		return res, nil, err
 	}
 
-	// The counts: the largest tables first (a Counter running several at
-	// once then finishes together).
-	queries := []string{"SELECT count(*) FROM facts", "SELECT count(*) FROM subject_events", "SELECT count(DISTINCT subject) FROM subject_events"}
-	tables := []string{"facts", "subject_events", ""}
+	stored := Tally{}
 	for _, t := range CountedTables {
-		if t != "facts" && t != "subject_events" {
-			queries, tables = append(queries, "SELECT count(*) FROM "+t), append(tables, t)
-		}
-	}
-	queries, tables = append(queries, "SELECT count(*) FROM subjects"), append(tables, "subjects")
-	serial := func() ([]int64, error) {
-		out := make([]int64, len(queries))
-		for i, query := range queries {
-			if err := q.QueryRow(ctx, query).Scan(&out[i]); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	}
-	problems := func(ns []int64) []credo.ProjectionProblem {
-		stored := Tally{}
-		var subjects, distinct int64
-		for i, t := range tables {
-			switch t {
-			case "":
-				distinct = ns[i]
-			case "subjects":
-				subjects = ns[i]
-			default:
-				stored[t] = ns[i]
-			}
-			if t != "" {
-				res.Tables[t] = ns[i]
-			}
-		}
-		return CheckCounts(want, stored, subjects, distinct)
-	}
-	var ns []int64
-	if count != nil {
-		head := headSeq
-		if !haveHead {
-			head = -1
-		}
-		ns, err = count(ctx, headTable, head, queries)
-		if err != nil && !errors.Is(err, ErrSnapshot) {
+		var n int64
+		if err := q.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
 			return res, nil, err
 		}
-		if err == nil {
-			res.Problems = problems(ns)
-		}
+		stored[t] = n
+		res.Tables[t] = n
 	}
-	if count == nil || ns == nil || len(res.Problems) > 0 {
-		if ns, err = serial(); err != nil {
-			return res, nil, err
-		}
-		res.Problems = problems(ns)
+	var subjects, distinct int64
+	if err := q.QueryRow(ctx, "SELECT (SELECT count(*) FROM subjects), (SELECT count(DISTINCT subject) FROM subject_events)").Scan(&subjects, &distinct); err != nil {
+		return res, nil, err
 	}
+	res.Tables["subjects"] = subjects
+	res.Problems = CheckCounts(want, stored, subjects, distinct)
 	res.OK = len(res.Problems) == 0
 	if res.OK && lastSeq > from {
 		b, _ := json.Marshal(want)
