@@ -61,7 +61,13 @@ type Options struct {
 	// less.
 	PageSize int
 	// MmapMiB is the size of the memory map the read connections read the
-	// file through, in MiB (default 256; -1 disables it).
+	// file through, in MiB (default 0 = -1: none, pages are read into each
+	// connection's page cache). Each connection maps the file on its own,
+	// and every page it touches counts in the process's resident memory,
+	// once a connection: on a 5 M-person city, 256 MiB maps made `credo
+	// serve` without snapshots peak at 4,233 MiB (992 MB of it mapped file
+	// pages) against 3,354 MiB without, as fast (171 s against 192 s to
+	// ready); an inclusion proof is within the noise (~90 us either way).
 	MmapMiB int
 	// CheckpointInterval is the least time between two checkpoints of the
 	// write-ahead log into the database file (default 100ms). Checkpoints
@@ -153,9 +159,7 @@ func OpenOptions(path string, opts Options) (*DB, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 4096
 	}
-	if opts.MmapMiB == 0 {
-		opts.MmapMiB = 256
-	} else if opts.MmapMiB < 0 {
+	if opts.MmapMiB < 0 {
 		opts.MmapMiB = 0
 	}
 	if opts.CheckpointInterval == 0 {
