@@ -137,7 +137,7 @@ fi
 
 # 1. Generate and load.
 if [ "${SKIP_LOAD:-0}" = 1 ] && [ -e "$DB" ]; then
-	say "load" "skipped (SKIP_LOAD=1): the registry loaded earlier in $DIR; that load's figures:"
+	say "load" "skipped (SKIP_LOAD=1): the registry loaded earlier in CITY_DIR; that load's figures:"
 	secs_=$(sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p' "$DIR/load.json" | head -1)
 	say "load wall" "$(awk -v s="$secs_" 'BEGIN {printf "%.1f s", s}')"
 	say "load rate" "$(sed -n 's/.*"records_per_second": *\([0-9.]*\).*/\1/p' "$DIR/load.json" | awk '{printf "%.0f records/s", $1}')"
