@@ -160,6 +160,35 @@ func TestReadReplica(t *testing.T) {
 			}
 		}
 	}
+	// The standby replays the primary's schema before a node may read it
+	// (a node on a standby behind on the schema refuses to start): on a
+	// loaded machine that takes a moment.
+	waitSchema := func() {
+		t.Helper()
+		var want int
+		pc, err := pgx.Connect(ctx, pdsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close(ctx)
+		if err := pc.QueryRow(ctx, "SELECT COALESCE(max(version), 0) FROM schema_migrations").Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var got int
+			if sc, err := pgx.Connect(ctx, sdsn); err == nil {
+				sc.QueryRow(ctx, "SELECT COALESCE(max(version), 0) FROM schema_migrations").Scan(&got)
+				sc.Close(ctx)
+			}
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the standby has schema version %d, the primary %d", got, want)
+			}
+		}
+	}
+	waitSchema()
 	onStandby := &node{t: t, addr: freeAddr(t), args: []string{"--postgres", pdsn, "--postgres-read", sdsn, "--tail-interval", "100ms", "--max-tail-stale", "1h"}}
 	onStandby.start()
 	caughtUp := func() {
