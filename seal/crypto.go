@@ -92,10 +92,9 @@ func IsPseudonym(s string) bool {
 }
 
 // dataKey is a subject's unwrapped data key, ready to seal and open. Its
-// cipher is made on first use: a key cache holds up to a million of them,
-// and most are only ever asked for their identifier (a scan of the facts
-// names every subject), which the raw key and the identifier answer in
-// about 200 bytes where a ready AES-GCM takes some 900.
+// cipher is made on first use and lives as long as the dataKey: the
+// store's key cache keeps only the raw key and the identifier (keyCache),
+// and a scan of the facts, which only names subjects, never makes one.
 type dataKey struct {
 	id    string // the canonical identifier
 	raw   []byte
