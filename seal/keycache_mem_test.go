@@ -2,6 +2,7 @@ package seal
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -37,27 +38,33 @@ func TestKeyCacheCompact(t *testing.T) {
 	if _, err := s.FileRecords(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	// A fresh store over the same registry: an empty cache.
-	s2, err := Open(ctx, db, k, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A fresh store over the same registry: an empty cache. The heap is
+	// the process's: another test's goroutines can allocate meanwhile, so
+	// here and below the least of three measures is taken.
 	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	seen := 0
-	if err := s2.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
-		seen++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	var s2 *Store
+	per := int64(math.MaxInt64)
+	for range 3 {
+		var err error
+		if s2, err = Open(ctx, db, k, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		seen := 0
+		if err := s2.ScanFacts(ctx, "", "", func(subject string, evs []credo.Event) error {
+			seen++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if seen != n || len(s2.keys.m) != n {
+			t.Fatalf("scanned %d subjects, cached %d keys, want %d", seen, len(s2.keys.m), n)
+		}
+		per = min(per, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/n)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if seen != n || len(s2.keys.m) != n {
-		t.Fatalf("scanned %d subjects, cached %d keys, want %d", seen, len(s2.keys.m), n)
-	}
-	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
 	t.Logf("%d bytes a cached key", per)
 	if per > 400 {
 		t.Errorf("a cached key takes %d bytes of heap, want at most 400", per)
@@ -65,32 +72,35 @@ func TestKeyCacheCompact(t *testing.T) {
 	// Keys that sealed what they were made for are cached as small: the
 	// cache keeps no cipher (a million of them was a fifth of a city
 	// load's CPU in the garbage collector).
-	s3, err := Open(ctx, db, k, Options{})
-	if err != nil {
-		t.Fatal(err)
+	least := int64(math.MaxInt64)
+	for round := range 3 {
+		s3, err := Open(ctx, db, k, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var more []*credo.Record
+		for i := range n {
+			more = append(more, storetest.NewRecord("court.test", (round+1)*n+i, (round+1)*n+i))
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := s3.FileRecords(ctx, more); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if len(s3.keys.m) != n {
+			t.Fatalf("filing cached %d keys, want %d", len(s3.keys.m), n)
+		}
+		least = min(least, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/n)
+		runtime.KeepAlive(s3)
+		runtime.KeepAlive(more)
 	}
-	var more []*credo.Record
-	for i := range n {
-		more = append(more, storetest.NewRecord("court.test", n+i, n+i))
+	t.Logf("%d bytes a key cached by filing", least)
+	if least > 400 {
+		t.Errorf("a key cached by filing takes %d bytes of heap, want at most 400", least)
 	}
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	if _, err := s3.FileRecords(ctx, more); err != nil {
-		t.Fatal(err)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if len(s3.keys.m) != n {
-		t.Fatalf("filing cached %d keys, want %d", len(s3.keys.m), n)
-	}
-	per = (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
-	t.Logf("%d bytes a key cached by filing", per)
-	if per > 400 {
-		t.Errorf("a key cached by filing takes %d bytes of heap, want at most 400", per)
-	}
-	runtime.KeepAlive(s3)
-	runtime.KeepAlive(more)
 
 	// Keys cached by the scan still open what was sealed under them.
 	evs, err := s2.SubjectEvents(ctx, rs[7].Subject)
