@@ -755,49 +755,23 @@ func (c *CensusCache) advance(ctx context.Context, s *censusState, pol *policy.P
 // workers goroutines (each with its evaluator; the state is set under a
 // lock).
 func (c *CensusCache) reevaluateCensus(ctx context.Context, s *censusState, eng *engine.Engine, subjects []string, now time.Time, workers int) error {
-	workers = max(min(workers, len(subjects)), 1)
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		errs = make([]error, workers)
-	)
-	step := (len(subjects) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := min(w*step, len(subjects)), min((w+1)*step, len(subjects))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ev := engine.NewEvaluator()
-			for _, subject := range subjects[lo:hi] {
-				f, err := c.reg.Facts(ctx, subject)
-				if err != nil {
-					if credo.ErrorCode(err) == credo.EINVALID {
-						continue // no longer parses: not in the census
-					}
-					errs[w] = err
-					return
-				}
-				ct, err := s.contribution(ctx, eng, ev, f, now, nil)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if len(f.Events) == 0 {
-					ct = nil
-				}
-				mu.Lock()
-				s.set(subject, ct)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	var mu sync.Mutex
+	// A subject that no longer parses is not in the census (the table's
+	// evaluation says so in the log).
+	_, err := c.reg.eachSubjectFacts(ctx, subjects, workers, func(ev *engine.Evaluator, subject string, f *engine.Facts) error {
+		ct, err := s.contribution(ctx, eng, ev, f, now, nil)
 		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if len(f.Events) == 0 {
+			ct = nil
+		}
+		mu.Lock()
+		s.set(subject, ct)
+		mu.Unlock()
+		return nil
+	})
+	return err
 }
 
 // policyChange places the change of the versions published since the

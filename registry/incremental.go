@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"credo"
@@ -346,10 +347,38 @@ func (r *Registry) republish(ctx context.Context) error {
 // the store, on every core, and returns how many it computed (a subject
 // that no longer parses is logged and skipped).
 func (r *Registry) evaluateSubjects(ctx context.Context, t *engine.Table, pol *policy.Policy, subjects []string, now time.Time) (int, error) {
-	workers := max(min(runtime.GOMAXPROCS(0), len(subjects)), 1)
-	counts := make([]int, workers)
+	var n atomic.Int64
+	skipped, err := r.eachSubjectFacts(ctx, subjects, runtime.GOMAXPROCS(0), func(ev *engine.Evaluator, _ string, f *engine.Facts) error {
+		t.PutFacts(f.ID.Canonical, ev.Entry(pol, f, now, now), f)
+		n.Add(1)
+		return nil
+	})
+	for _, sk := range skipped {
+		r.log.Warn("subject in the log no longer parses", "subject", sk.subject, "err", sk.err)
+	}
+	return int(n.Load()), err
+}
+
+// skippedSubject is a subject eachSubjectFacts skipped: its identifier no
+// longer parses.
+type skippedSubject struct {
+	subject string
+	err     error
+}
+
+// eachSubjectFacts reads the facts of each subject from the store and
+// calls fn with them, on workers goroutines (each with an evaluator of its
+// own; fn must be safe for concurrent use). A subject whose identifier no
+// longer parses is skipped and returned; the first other error stops the
+// work and is returned.
+func (r *Registry) eachSubjectFacts(ctx context.Context, subjects []string, workers int, fn func(ev *engine.Evaluator, subject string, f *engine.Facts) error) ([]skippedSubject, error) {
+	workers = max(min(workers, len(subjects)), 1)
 	errs := make([]error, workers)
-	var wg sync.WaitGroup
+	var (
+		mu      sync.Mutex
+		skipped []skippedSubject
+		wg      sync.WaitGroup
+	)
 	step := (len(subjects) + workers - 1) / workers
 	for w := range workers {
 		lo, hi := min(w*step, len(subjects)), min((w+1)*step, len(subjects))
@@ -359,26 +388,27 @@ func (r *Registry) evaluateSubjects(ctx context.Context, t *engine.Table, pol *p
 			ev := engine.NewEvaluator()
 			for _, subject := range subjects[lo:hi] {
 				f, err := r.Facts(ctx, subject)
+				if credo.ErrorCode(err) == credo.EINVALID {
+					mu.Lock()
+					skipped = append(skipped, skippedSubject{subject, err})
+					mu.Unlock()
+					continue
+				}
+				if err == nil {
+					err = fn(ev, subject, f)
+				}
 				if err != nil {
-					if credo.ErrorCode(err) == credo.EINVALID {
-						r.log.Warn("subject in the log no longer parses", "subject", subject, "err", err)
-						continue
-					}
 					errs[w] = err
 					return
 				}
-				t.PutFacts(f.ID.Canonical, ev.Entry(pol, f, now, now), f)
-				counts[w]++
 			}
 		}()
 	}
 	wg.Wait()
-	n := 0
-	for w := range workers {
-		if errs[w] != nil {
-			return 0, errs[w]
+	for _, err := range errs {
+		if err != nil {
+			return skipped, err
 		}
-		n += counts[w]
 	}
-	return n, nil
+	return skipped, nil
 }
