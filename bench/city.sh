@@ -39,7 +39,10 @@
 # BULK (1, the default: load into the empty registry with --bulk; 0: in
 # batches through the registry), FORCE (1: load even if the calibration
 # says the city does not fit on the disk), SKIP_LOAD (1: measure the registry already
-# loaded in CITY_DIR again, from step 2, with the current build).
+# loaded in CITY_DIR again, from step 2, with the current build), RUNS_DIR
+# (a directory on another disk, or in memory such as /dev/shm, for the bulk
+# load's run files and SQLite's sort files, which then do not count against
+# the registry's disk; the load removes them when it ends).
 set -euo pipefail
 
 PEOPLE=${1:-22000000}
@@ -111,7 +114,7 @@ if [ "${SKIP_LOAD:-0}" != 1 ]; then
 		# number and fact, about what a row of the facts table takes (the
 		# 5 M-person city: runs of 1.8 GB for a facts table of 2.3 GB).
 		cal_staged=0
-		if [ "$BULK" = 1 ]; then
+		if [ "$BULK" = 1 ] && [ -z "${RUNS_DIR:-}" ]; then
 			cal_staged=$(sqlite3 "$DIR/cal.db" "SELECT COALESCE(sum(pgsize), 0) FROM dbstat WHERE name = 'facts'" 2>/dev/null || echo 0)
 		fi
 		rm -f "$DIR/cal.db" "$DIR/cal.db-wal" "$DIR/cal.db-shm" "$DIR/cal.db.keys"
@@ -145,6 +148,28 @@ if [ "${SKIP_LOAD:-0}" = 1 ] && [ -e "$DB" ]; then
 else
 	bulk=()
 	[ "$BULK" = 1 ] && bulk=(--bulk)
+	if [ -n "${RUNS_DIR:-}" ]; then
+		# The registry keeps its run files under CREDO_BULK_DIR
+		# (sqlite.Options.BulkDir) and removes them when the load ends.
+		export CREDO_BULK_DIR=$RUNS_DIR SQLITE_TMPDIR=$RUNS_DIR
+		say "run files" "in RUNS_DIR ($(df -P "$RUNS_DIR" | awk 'NR == 2 {print $1}'), not the registry's disk)"
+	fi
+	# The disk the load takes at its peak (the work directory, and RUNS_DIR),
+	# sampled every 10 s.
+	(
+		peak_dir=0 peak_runs=0
+		while :; do
+			d=$(du -sb "$DIR" 2>/dev/null | awk '{print $1}')
+			[ "${d:-0}" -gt "$peak_dir" ] && peak_dir=$d
+			if [ -n "${RUNS_DIR:-}" ]; then
+				r=$(du -sb "$RUNS_DIR" 2>/dev/null | awk '{print $1}')
+				[ "${r:-0}" -gt "$peak_runs" ] && peak_runs=$r
+			fi
+			echo "$peak_dir $peak_runs" >"$DIR/load.disk"
+			sleep 10
+		done
+	) &
+	SAMPLER=$!
 	t0=$(now)
 	/usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
 		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json"
@@ -153,6 +178,13 @@ else
 	say "load wall" "$(secs "$t0" "$t1")"
 	say "load rate" "$(awk -v n="$(sed -n 's/.*"records": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f records/s", n / (b - a)}')"
 	say "load peak RSS" "$(mib "$(rss_kb "$DIR/load.time")")"
+	kill "$SAMPLER" 2>/dev/null || true
+	read -r peak_dir peak_runs <"$DIR/load.disk"
+	say "load peak disk (sampled every 10 s)" "$(awk -v b="$peak_dir" 'BEGIN {printf "%.2f GB", b / 1e9}') in the work directory$([ -n "${RUNS_DIR:-}" ] && awk -v b="$peak_runs" 'BEGIN {printf ", %.2f GB in RUNS_DIR", b / 1e9}')"
+	if [ -n "${RUNS_DIR:-}" ]; then
+		say "run files left in RUNS_DIR" "$(find "$RUNS_DIR" -maxdepth 1 -name 'city.db.bulk' | wc -l)"
+		unset CREDO_BULK_DIR SQLITE_TMPDIR
+	fi
 fi
 records=$(sed -n 's/.*"records": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)
 links=$(sed -n 's/.*"links": *\([0-9]*\).*/\1/p' "$DIR/load.json" | head -1)

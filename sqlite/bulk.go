@@ -113,7 +113,7 @@ func (db *DB) startBulk(w *writer) (err error) {
 	if running {
 		return credo.Errorf(credo.EINVALID, "a bulk load is already running")
 	}
-	dir := bulkDir(db.path)
+	dir := db.bulkDir()
 	if err := removeBulkDir(dir); err != nil {
 		return internal("StartBulk", err)
 	}
@@ -361,14 +361,14 @@ func (db *DB) recoverBulk() error {
 	var from int64
 	err := w.queryRow("SELECT from_seq FROM bulk_load WHERE id = 1").Scan(&from)
 	if errors.Is(err, sql.ErrNoRows) {
-		return internal("Open", removeStaleBulkDir(bulkDir(db.path)))
+		return internal("Open", removeStaleBulkDir(db.bulkDir()))
 	}
 	if err != nil {
 		return internal("Open", err)
 	}
 	// A load still running (another process, or another DB of this one)
 	// holds the lock of its directory: it is left to end itself.
-	dir := bulkDir(db.path)
+	dir := db.bulkDir()
 	lock, err := bulkLock(dir)
 	if errors.Is(err, errLocked) {
 		return nil

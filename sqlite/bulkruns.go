@@ -57,8 +57,14 @@ func newBulkRows(dir string, bound int) *bulkRows {
 	return &bulkRows{dir: dir, bound: bound}
 }
 
-// bulkDir is the directory of a bulk load's run files, beside the database.
-func bulkDir(path string) string { return path + ".bulk" }
+// bulkDir is the directory of a bulk load's run files: beside the
+// database, or under Options.BulkDir.
+func (db *DB) bulkDir() string {
+	if db.opts.BulkDir != "" {
+		return filepath.Join(db.opts.BulkDir, filepath.Base(db.path)+".bulk")
+	}
+	return db.path + ".bulk"
+}
 
 // addRecord buffers the rows of a record filed with seq r.ID.
 func (b *bulkRows) addRecord(r *credo.Record) {

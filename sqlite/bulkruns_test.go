@@ -155,6 +155,37 @@ func TestS06BulkRunsSpill(t *testing.T) {
 	}
 }
 
+// TestS06BulkDirElsewhere: with Options.BulkDir, the run files are kept
+// there (for a registry whose disk has no room for them), none beside the
+// database, and the load ends as with them beside it.
+func TestS06BulkDirElsewhere(t *testing.T) {
+	ref := batchLoad(t)
+	path := filepath.Join(t.TempDir(), "bulk.db")
+	other := t.TempDir()
+	db, err := sqlite.OpenOptions(path, sqlite.Options{Now: func() time.Time { return bulkClock }, BulkRunBytes: smallRuns, BulkDir: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.StartBulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fileLoad(t, db)
+	if n := len(runFiles(t, filepath.Join(other, "bulk.db"))); n < 4 {
+		t.Fatalf("%d run files in the bulk directory during the load, want several", n)
+	}
+	if _, err := os.Stat(path + ".bulk"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a run directory beside the database: %v", err)
+	}
+	if err := db.EndBulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(other); len(left) != 0 {
+		t.Fatalf("left in the bulk directory after EndBulk: %v", left)
+	}
+	sameAsBatches(t, ref, path, db)
+}
+
 // bulkChild is the process TestS06BulkKilled kills: it loads the registry
 // at $CREDO_BULK_CHILD and prints "loaded"; with $CREDO_BULK_STOP set, it
 // then runs EndBulk and prints "stopped" after its second commit. Either

@@ -93,6 +93,14 @@ type Options struct {
 	// into a run file beside the database (default DefaultBulkRunBytes,
 	// 256 MiB). See DB.StartBulk.
 	BulkRunBytes int
+	// BulkDir is the directory under which a bulk load keeps its run files
+	// (in a folder named after the database file, with ".bulk"): another
+	// disk, or memory such as /dev/shm, when the registry's disk has no
+	// room for them beside the database. Default: the environment's
+	// CREDO_BULK_DIR, else beside the database. Every process opening the
+	// registry during or after a load cut short must see the same value:
+	// a load's lock is kept in that folder.
+	BulkDir string
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -176,6 +184,9 @@ func OpenOptions(path string, opts Options) (*DB, error) {
 	}
 	if opts.BulkRunBytes <= 0 {
 		opts.BulkRunBytes = DefaultBulkRunBytes
+	}
+	if opts.BulkDir == "" {
+		opts.BulkDir = os.Getenv("CREDO_BULK_DIR")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
