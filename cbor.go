@@ -137,6 +137,12 @@ func appendFloat(b []byte, f float64) []byte {
 	return append(b, cborOther|27, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }
 
+// AppendCanonicalFloat appends f as the canonical encoding writes a
+// float (appendFloat), for the hand-written encoders that must produce the
+// same bytes (internal/canon). NaN and the infinities are the caller's to
+// refuse: the canonical encoding does.
+func AppendCanonicalFloat(b []byte, f float64) []byte { return appendFloat(b, f) }
+
 // float16 returns the half-precision bits of f if it holds f exactly.
 func float16(f float32) (uint16, bool) {
 	bits := math.Float32bits(f)

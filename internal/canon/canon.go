@@ -6,6 +6,7 @@ package canon
 
 import (
 	"encoding/hex"
+	"math"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -17,7 +18,7 @@ import (
 // body must be exactly credo.CanonicalEncoding (the deterministic CBOR of
 // docs/event-encoding.md, written by reflection), so AppendRecordFiled
 // writes those same bytes directly for the common case (valid UTF-8, no
-// quantity) and falls back to credo.AppendCanonical for any record outside
+// quantity or a finite one) and falls back to credo.AppendCanonical for any record outside
 // it. The tests compare the two on random and adversarial input, and at
 // run time fastEncodingOK compares them once on samples, so that a change
 // of the encoding disables the fast path instead of corrupting the log.
@@ -34,7 +35,7 @@ func AppendRecordFiled(b []byte, r *credo.Record, recorded time.Time, prevHash s
 // The field numbers of docs/event-encoding.md the fast path writes.
 const (
 	evSeq, evType, evSubject, evRecorded, evActor, evRecord, evPrevHash = 1, 2, 3, 4, 5, 6, 16
-	recRule, recCaseRef, recDecidedAt, recNotifiedAt                    = 3, 5, 6, 7
+	recRule, recCaseRef, recDecidedAt, recNotifiedAt, recQuantity       = 3, 5, 6, 7, 8
 	recEvidence, recEvidenceURI, recSubjectName, recKind, recFiledAt    = 9, 10, 11, 12, 13
 	recSealed                                                           = 14
 	typeRecordFiled                                                     = 1
@@ -69,7 +70,7 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	// The record, without its id, subject, authority and filing time
 	// (the event's).
 	n = 0
-	for _, set := range []bool{r.Rule != "", r.CaseRef != "", !r.DecidedAt.IsZero(), !r.NotifiedAt.IsZero(),
+	for _, set := range []bool{r.Rule != "", r.CaseRef != "", !r.DecidedAt.IsZero(), !r.NotifiedAt.IsZero(), r.Quantity != 0,
 		r.EvidenceSHA256 != "", r.EvidenceURI != "", r.SubjectName != "", r.Kind != "", filedAt, len(r.Sealed) > 0} {
 		if set {
 			n++
@@ -87,6 +88,9 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 	}
 	if !r.NotifiedAt.IsZero() {
 		b = appendTime(append(b, recNotifiedAt), r.NotifiedAt)
+	}
+	if r.Quantity != 0 {
+		b = credo.AppendCanonicalFloat(append(b, recQuantity), r.Quantity)
 	}
 	if r.EvidenceSHA256 != "" {
 		b = appendHex(append(b, recEvidence), r.EvidenceSHA256)
@@ -114,9 +118,10 @@ func appendRecordFiledFast(b []byte, r *credo.Record, recorded time.Time, prevHa
 }
 
 // fastPathFits reports whether appendRecordFiledFast can encode r: an id,
-// no quantity (floats take the reflective path) and valid UTF-8 strings.
+// a finite quantity (NaN and the infinities take the reflective path, which
+// refuses them) and valid UTF-8 strings.
 func fastPathFits(r *credo.Record, prevHash string) bool {
-	if r.ID == 0 || r.Quantity != 0 {
+	if r.ID == 0 || math.IsNaN(r.Quantity) || math.IsInf(r.Quantity, 0) {
 		return false
 	}
 	for _, s := range []string{r.Subject, r.Rule, r.Authority, r.CaseRef, r.EvidenceSHA256, r.EvidenceURI, r.SubjectName, r.Kind, prevHash} {
@@ -218,7 +223,9 @@ var fastEncodingOK = sync.OnceValue(func() bool {
 		{ID: 1 << 40, Subject: "P:CHN:E12345678", Rule: "R<&>\"\\\n\u2028", Authority: "a", CaseRef: "c",
 			DecidedAt: utc, NotifiedAt: utc.Add(time.Nanosecond),
 			EvidenceSHA256: "00", EvidenceURI: "https://x/y?a=1&b=2", SubjectName: "张三", Kind: "person", FiledAt: utc},
-		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, EvidenceSHA256: "AB", FiledAt: utc},
+		{ID: 7, Subject: "s", Rule: "r", Authority: "a", CaseRef: "c", DecidedAt: utc, EvidenceSHA256: "AB", FiledAt: utc, Quantity: 4},
+		{ID: 10, Rule: "r", CaseRef: "c", DecidedAt: utc, FiledAt: utc, Quantity: 0.1},
+		{ID: 11, Rule: "r", CaseRef: "c", DecidedAt: utc, FiledAt: utc, Quantity: -1.5e-7},
 		{ID: 8, Rule: "r", CaseRef: "c", DecidedAt: time.Unix(-1, 0), FiledAt: utc},
 		{ID: 9, Subject: "p~abc", Rule: "r", Authority: "a", CaseRef: "c~x", DecidedAt: utc, FiledAt: utc, Sealed: []byte{1, 2, 0xff, 0xfe, 3}},
 	}
