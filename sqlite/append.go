@@ -78,17 +78,27 @@ func (w *writer) append(evs []*credo.Event) (_ []*credo.Event, err error) {
 		if _, err := w.exec(insertEvent, eventRow(ev.Seq, ev.Type, body, storecore.RawHash(ev.Hash))...); err != nil {
 			return nil, internal("Append", err)
 		}
-		for _, c := range storecore.Concerned(ev) {
-			if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Subject, ev.Seq); err != nil {
-				return nil, internal("Append", err)
+		// During a bulk load the rows keyed by subject wait for EndBulk,
+		// as the records' do (bulk.go).
+		b := w.bulk.Load()
+		later := b != nil && bulkable(ev)
+		if later {
+			b.rows.addEvent(ev)
+		} else {
+			for _, c := range storecore.Concerned(ev) {
+				if _, err := w.exec("INSERT INTO subject_events (subject, seq) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Subject, ev.Seq); err != nil {
+					return nil, internal("Append", err)
+				}
+				subjects.Add(c.Subject, ev.Seq, c.Kind)
 			}
-			subjects.Add(c.Subject, ev.Seq, c.Kind)
 		}
 		if err := w.project(ev); err != nil {
 			return nil, internal("Append", err)
 		}
-		if err := w.insertFacts(ev); err != nil {
-			return nil, internal("Append", err)
+		if !later {
+			if err := w.insertFacts(ev); err != nil {
+				return nil, internal("Append", err)
+			}
 		}
 		out[i] = ev
 	}

@@ -23,18 +23,20 @@ import (
 //     back and compared), instead of a query per batch; the index
 //     records_case, which only that query needs, is dropped, and created
 //     again (one sort) by EndBulk;
-//   - the rows the records project into the tables keyed by subject
+//   - the rows the records, and the events appended meanwhile (links,
+//     notices: bulkable), project into the tables keyed by subject
 //     (subject_events, facts, subjects), whose inserts would land at
 //     random places in their indexes, are not written: the process keeps
 //     them (subject, seq and fact), in memory up to Options.BulkRunBytes,
-//     then sorted by (subject, seq) into a run file in <db>.bulk/. EndBulk
-//     merges the runs and the rows in memory and inserts them in key
-//     order (packed pages, no sort by SQLite), over several transactions,
-//     then deletes the run files.
+//     then sorted by (subject, seq) into a run file in <db>.bulk/ (or
+//     under Options.BulkDir). EndBulk merges the runs and the rows in
+//     memory and inserts them in key order (packed pages, no sort by
+//     SQLite), over several transactions, then deletes the run files.
 //
-// Other events (Append) are written as usual. Until EndBulk, reads of a
-// subject's events, facts and subject row miss the records filed in bulk,
-// and reads of a record by its identity scan the records table.
+// The events' other projections (records, links, notices…) are written as
+// usual. Until EndBulk, reads of a subject's events, facts and subject row
+// miss the events filed in bulk, and reads of a record by its identity
+// scan the records table.
 //
 // StartBulk commits a marker (the bulk_load row, migration 0097: the head
 // of the log at the start) with the index's drop. Close during a bulk load
@@ -411,8 +413,9 @@ func removeStaleBulkDir(dir string) error {
 }
 
 // bulkRowsFromLog adds to rows the rows of subject_events, facts and
-// subjects of the record.filed events after seq from, as Append and
-// backfillFacts derive them (storecore.Concerned, storecore.FactRows).
+// subjects of the events after seq from that a bulk load keeps for EndBulk
+// (bulkable: the records', the links', the notices'), as Append derives
+// them (bulkRows.addEvent).
 func (w *writer) bulkRowsFromLog(rows *bulkRows, from int64) error {
 	var bodies [][]byte
 	var hashes []string
@@ -434,9 +437,6 @@ func (w *writer) bulkRowsFromLog(rows *bulkRows, from int64) error {
 			}
 			after = seq
 			n++
-			if !storecore.TypeColumnMatches(typ, credo.EventRecordFiled) {
-				continue
-			}
 			bodies, hashes = append(bodies, body), append(hashes, hash.Hex)
 		}
 		rs.Close()
@@ -451,19 +451,11 @@ func (w *writer) bulkRowsFromLog(rows *bulkRows, from int64) error {
 			return err
 		}
 		for i := range evs {
-			ev := &evs[i]
-			facts := storecore.FactRows(ev)
-			for _, c := range storecore.Concerned(ev) {
-				if c.Kind != "" {
-					return fmt.Errorf("event %d: subject %s of kind %s", ev.Seq, c.Subject, c.Kind)
-				}
-				var fact []byte
-				for _, f := range facts {
-					if f.Subject == c.Subject {
-						fact = f.Body
-					}
-				}
-				rows.add(c.Subject, ev.Seq, fact)
+			// The events whose rows Append wrote at once are skipped; a
+			// load of a binary that kept only the records' rows wrote the
+			// others' too: EndBulk's inserts skip rows already there.
+			if ev := &evs[i]; bulkable(ev) {
+				rows.addEvent(ev)
 			}
 			if rows.full() {
 				if err := rows.spill(); err != nil {

@@ -74,6 +74,36 @@ func (b *bulkRows) addRecord(r *credo.Record) {
 	b.rows = append(b.rows, bulkRow{seq: r.ID, off: off, slen: uint32(len(r.Subject)), flen: uint32(len(b.arena) - off - len(r.Subject))})
 }
 
+// bulkable reports whether a bulk load may keep the rows of subject_events,
+// facts and subjects that ev projects for EndBulk to write, as it does a
+// record's: whether the subjects rows EndBulk derives (each subject's kind
+// from its identifier, storecore.SubjectKind) are those Append writes.
+// They are unless the event names the kind of a subject whose identifier
+// does not say it (storecore.SubjectSet.Add); such an event's rows are
+// written at once.
+func bulkable(ev *credo.Event) bool {
+	for _, c := range storecore.Concerned(ev) {
+		if c.Kind != "" && storecore.SubjectKind(c.Subject) == "unknown" {
+			return false
+		}
+	}
+	return true
+}
+
+// addEvent buffers the rows of a sealed event (Seq set) as Append writes
+// them: a subject_events row for each subject it concerns, with the
+// subject's facts row if the event has facts (storecore.FactRows).
+func (b *bulkRows) addEvent(ev *credo.Event) {
+	facts := storecore.FactRows(ev)
+	for i, c := range storecore.Concerned(ev) {
+		var fact []byte
+		if i < len(facts) && facts[i].Subject == c.Subject {
+			fact = facts[i].Body
+		}
+		b.add(c.Subject, ev.Seq, fact)
+	}
+}
+
 // add buffers a row (fact may be empty: no facts row).
 func (b *bulkRows) add(subject string, seq int64, fact []byte) {
 	off := len(b.arena)

@@ -138,6 +138,13 @@ func TestS06BulkRunsSpill(t *testing.T) {
 	if hasCaseIndex(t, path) {
 		t.Fatal("records_case during the bulk load")
 	}
+	// The link's rows keyed by subject wait for EndBulk too, as the
+	// records' do: nothing is written at random places during the load.
+	for _, table := range []string{"subject_events", "facts", "subjects"} {
+		if n := rows(t, path, "SELECT count(*) FROM "+table); n[0] != "0" {
+			t.Errorf("%s rows during the bulk load: %s", table, n[0])
+		}
+	}
 	if err := db.EndBulk(ctx); err != nil {
 		t.Fatal(err)
 	}

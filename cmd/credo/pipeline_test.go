@@ -194,6 +194,11 @@ func TestFileCityPipelinedSameLog(t *testing.T) {
 			if gotSeq != wantSeq || gotHash != wantHash {
 				t.Errorf("head %d %s, want %d %s (the sequential load's)", gotSeq, gotHash, wantSeq, wantHash)
 			}
+			// The projections, the notices' rows included (a bulk load
+			// writes them at its end), equal a replay of the log.
+			if pr, err := f.st.VerifyProjections(ctx); err != nil || !pr.OK {
+				t.Errorf("projections: %+v %v", pr, err)
+			}
 		})
 	}
 }
