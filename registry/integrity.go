@@ -9,10 +9,10 @@ import (
 )
 
 // A registry never answers from projections it has reason to doubt
-// (issue 15, item 4). Before it builds its table, Open runs the store's
-// cheap check (credo.ProjectionVerifier.CheckProjections: the head agrees
-// with the end of the log, and every projection has the row count the log
-// gives); VerifyProjections runs the full comparison with a replay of the
+// (issue 15, item 4). While it builds its table, and before it returns or
+// writes the table's snapshot, Open runs the store's cheap check
+// (credo.ProjectionVerifier.CheckProjections: the head agrees with the end
+// of the log, and every projection has the row count the log gives); VerifyProjections runs the full comparison with a replay of the
 // log (credo serve runs it in the background after start). Either failing
 // makes the registry doubtful: every answer, filing and state is refused
 // with EUNAVAILABLE and the reason (HTTP 503, /readyz not ready), until an
@@ -41,15 +41,27 @@ func (r *Registry) setDoubt(res credo.ProjectionResult, how string) *credo.Error
 	return e
 }
 
-// checkProjections runs the store's cheap check; it reports whether the
-// registry may go on to build its table.
-func (r *Registry) checkProjections(ctx context.Context) (bool, error) {
+// projectionCheck is the outcome of the store's cheap check.
+type projectionCheck struct {
+	res credo.ProjectionResult
+	err error
+}
+
+// runCheck runs the store's cheap check.
+func (r *Registry) runCheck(ctx context.Context) projectionCheck {
 	res, err := r.store.CheckProjections(ctx)
-	if err != nil {
-		return false, err
+	return projectionCheck{res, err}
+}
+
+// checkedProjections acts on the check at open: it reports whether the
+// registry may answer from the table it built meanwhile. If not, the
+// registry is doubtful and its table empty.
+func (r *Registry) checkedProjections(c projectionCheck) (bool, error) {
+	if c.err != nil {
+		return false, c.err
 	}
-	if !res.OK {
-		r.setDoubt(res, "the check at open")
+	if !c.res.OK {
+		r.setDoubt(c.res, "the check at open")
 		r.swap(&view{eng: engine.New()})
 		return false, nil
 	}

@@ -97,3 +97,67 @@ func TestR04DoubtedProjections(t *testing.T) {
 		})
 	}
 }
+
+// TestR04DoubtedSavesNoSnapshot: the check at open runs while the table is
+// built; when it fails, the table built from the doubted projections is
+// not saved as the snapshot the next start would trust, and the registry
+// answers nothing.
+func TestR04DoubtedSavesNoSnapshot(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
+	path := filepath.Join(t.TempDir(), "r.db")
+	snap := path + ".table"
+	openReg := func() (*registry.Registry, *sqlite.DB) {
+		st, err := sqlite.OpenOptions(path, sqlite.Options{Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := registry.Open(ctx, st, registry.Options{Now: c.now, Snapshot: snap})
+		if err != nil {
+			st.Close()
+			t.Fatal(err)
+		}
+		return reg, st
+	}
+	reg, st := openReg()
+	src, err := os.ReadFile("../cmd/credo/testdata/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reg.Publish(ctx, "policy.yaml", src, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.FileRecord(ctx, judgment(adult, "(2026)R04-S", time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// Untampered, a start without a snapshot saves one.
+	os.Remove(snap)
+	reg, st = openReg()
+	st.Close()
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot saved by a sound start: %v", err)
+	}
+	os.Remove(snap)
+
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("DELETE FROM facts WHERE subject = ?1", adult); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	reg, st = openReg()
+	defer st.Close()
+	if reg.Doubt() == nil {
+		t.Fatal("not doubted at open, though a projection lost rows")
+	}
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Fatalf("a snapshot was saved from doubted projections: %v", err)
+	}
+	if _, err := reg.Check(ctx, adult, "aviation"); credo.ErrorCode(err) != credo.EUNAVAILABLE {
+		t.Fatalf("Check: %v, want EUNAVAILABLE", err)
+	}
+}

@@ -59,6 +59,10 @@ type Registry struct {
 
 	tail tailState // the log position the table reflects (tail.go)
 
+	// snapshotGate, while Open builds the table, waits for the store's
+	// check at open and says whether a snapshot may be written.
+	snapshotGate atomic.Pointer[func() bool]
+
 	doubt atomic.Pointer[credo.Error] // why projections are not answered from (integrity.go)
 
 	// reevaluated is the last incremental re-evaluation of the table
@@ -144,11 +148,28 @@ func Open(ctx context.Context, store credo.RegistryStore, opts Options) (*Regist
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	if ok, err := r.checkProjections(ctx); err != nil {
-		return nil, err
-	} else if !ok {
-		return r, nil // doubtful: answers nothing (integrity.go)
+	// The store's cheap check runs while the table is built: both read,
+	// and Open returns nothing before the check has passed. A snapshot is
+	// written only once it has (snapshotGate), and a check that fails
+	// stops the build (integrity.go).
+	built, cancel := context.WithCancel(ctx)
+	defer cancel()
+	checked := make(chan projectionCheck, 1)
+	go func() {
+		c := r.runCheck(ctx)
+		if c.err != nil || !c.res.OK {
+			cancel()
+		}
+		checked <- c
+	}()
+	var check projectionCheck
+	var once sync.Once
+	wait := func() projectionCheck {
+		once.Do(func() { check = <-checked })
+		return check
 	}
+	gate := func() bool { c := wait(); return c.err == nil && c.res.OK }
+	r.snapshotGate.Store(&gate)
 	// A snapshot written under an earlier version is re-evaluated
 	// incrementally; Rebuild never does that.
 	mode := rebuildIncremental
@@ -156,8 +177,14 @@ func Open(ctx context.Context, store credo.RegistryStore, opts Options) (*Regist
 		mode = rebuildFromLog
 	}
 	r.mu.Lock()
-	err := r.rebuildWith(ctx, mode)
+	err := r.rebuildWith(built, mode)
 	r.mu.Unlock()
+	r.snapshotGate.Store(nil)
+	if ok, cerr := r.checkedProjections(wait()); cerr != nil {
+		return nil, cerr
+	} else if !ok {
+		return r, nil // doubtful: answers nothing (integrity.go)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -332,6 +332,9 @@ func (r *Registry) writeSnapshot(t *engine.Table, pos logPos) error {
 	if r.snapshot == "" {
 		return nil
 	}
+	if g := r.snapshotGate.Load(); g != nil && !(*g)() {
+		return errors.New("the store's check at open failed: a table built from projections in doubt is not saved")
+	}
 	start := time.Now()
 	hdr := snapshotHeader{Format: snapshotFormat, Policy: t.PolicyHash(), Seq: pos.seq, LogHash: pos.hash,
 		Built: r.now().UTC(), Subjects: subjectsPlaceholderN, BodySHA256: bodyPlaceholder}
