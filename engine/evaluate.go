@@ -205,6 +205,9 @@ type Standing struct {
 	// order (State.Schemes without the scores and contributions).
 	Schemes []SchemeStanding
 	Next    time.Time // State.Next: zero if nothing changes
+	// InForce are the measures in force (State.InForce: the subject's own
+	// and those that reach it through an organisation), by policy index.
+	InForce MeasureSet
 }
 
 // SchemeStanding is a subject's standing in one scheme: its tier, or why
@@ -212,6 +215,7 @@ type Standing struct {
 type SchemeStanding struct {
 	Scheme string
 	Scored bool
+	Score  int    // when scored
 	Tier   string // when scored
 	Why    string // when not
 }
@@ -224,7 +228,7 @@ func (e *Evaluator) Standing(pol *policy.Policy, f *Facts, at, known time.Time) 
 	st := &e.standing
 	st.Lists, st.Schemes, st.Next = st.Lists[:0], st.Schemes[:0], time.Time{}
 	e.stand = st
-	_, st.Next = e.run(pol, f, at, known, time.Time{}, nil)
+	st.InForce, st.Next = e.run(pol, f, at, known, time.Time{}, nil)
 	e.stand = nil
 	return st
 }
@@ -562,7 +566,7 @@ func (e *Evaluator) schemes(pol *policy.Policy, f *Facts, kind string, age int, 
 			x.s.Schemes = append(x.s.Schemes, ss)
 		}
 		if st := e.stand; st != nil {
-			st.Schemes = append(st.Schemes, SchemeStanding{Scheme: sc.ID, Scored: ss.Scored, Tier: ss.Tier, Why: ss.Why})
+			st.Schemes = append(st.Schemes, SchemeStanding{Scheme: sc.ID, Scored: ss.Scored, Score: ss.Score, Tier: ss.Tier, Why: ss.Why})
 		}
 	}
 	return vars

@@ -17,14 +17,15 @@ func SetMemoMax(n int) func() {
 }
 
 // StandingOf is what a state says of a subject's standing (the lists it
-// is on, in the state's order, its schemes and its next change).
+// is on, in the state's order, its schemes, the measures in force and its
+// next change).
 func StandingOf(st *State) *Standing {
-	out := &Standing{Next: st.Next}
+	out := &Standing{Next: st.Next, InForce: st.InForce}
 	for _, li := range st.Listings {
 		out.Lists = append(out.Lists, li.List)
 	}
 	for _, ss := range st.Schemes {
-		out.Schemes = append(out.Schemes, SchemeStanding{Scheme: ss.Scheme, Scored: ss.Scored, Tier: ss.Tier, Why: ss.Why})
+		out.Schemes = append(out.Schemes, SchemeStanding{Scheme: ss.Scheme, Scored: ss.Scored, Score: ss.Score, Tier: ss.Tier, Why: ss.Why})
 	}
 	return out
 }

@@ -94,7 +94,7 @@ func TestS04EntryEqualsEvaluate(t *testing.T) {
 func standingKey(st *engine.Standing) string {
 	lists := slices.Clone(st.Lists)
 	slices.Sort(lists)
-	return fmt.Sprintf("lists %v schemes %+v next %s", lists, st.Schemes, st.Next)
+	return fmt.Sprintf("lists %v schemes %+v in force %v next %s", lists, st.Schemes, st.InForce, st.Next)
 }
 
 // tally counts what a state exercises.

@@ -101,32 +101,12 @@ type Table struct {
 // NewTable returns an empty table under a policy version. load is called to
 // recompute an entry that has passed its Next instant.
 func NewTable(pol *policy.Policy, hash string, load Loader, now time.Time) *Table {
-	t := &Table{pol: pol, hash: hash, load: load, sectors: map[string]*SectorRef{}}
+	t := &Table{pol: pol, hash: hash, load: load, sectors: SectorRefs(pol)}
 	for i := range t.shards {
 		t.shards[i].ric = map[uint64]slot{}
 		t.shards[i].str = map[string]slot{}
 	}
 	t.ruleBit = ruleBits(pol)
-	for _, m := range pol.Measures {
-		ref := t.sectors[m.Sector]
-		if ref == nil {
-			ref = &SectorRef{}
-			t.sectors[m.Sector] = ref
-		}
-		switch m.Effect {
-		case Deny:
-			ref.deny.Add(m.Index())
-		case Limit:
-			ref.limit.Add(m.Index())
-		default:
-			ref.grant.Add(m.Index())
-		}
-	}
-	for _, s := range pol.Sectors {
-		if t.sectors[s.ID] == nil {
-			t.sectors[s.ID] = &SectorRef{}
-		}
-	}
 	t.exactMiss = pol.UsesSubject()
 	for _, k := range []credo.SubjectKind{credo.Person, credo.Org} {
 		t.defaults[k] = Entry{InForce: EntryFor(pol, &Facts{ID: ident.ID{Kind: k}}, now, now).InForce, Next: never}
@@ -274,6 +254,37 @@ func (t *Table) Check(subject string, sector *SectorRef, now time.Time) (Verdict
 	}
 	return verdict(e.InForce, sector), nil
 }
+
+// SectorRefs resolves every sector of a policy (those its measures name
+// and those it declares) for checks: Table.Check and SectorRef.Verdict.
+func SectorRefs(pol *policy.Policy) map[string]*SectorRef {
+	refs := map[string]*SectorRef{}
+	for _, m := range pol.Measures {
+		ref := refs[m.Sector]
+		if ref == nil {
+			ref = &SectorRef{}
+			refs[m.Sector] = ref
+		}
+		switch m.Effect {
+		case Deny:
+			ref.deny.Add(m.Index())
+		case Limit:
+			ref.limit.Add(m.Index())
+		default:
+			ref.grant.Add(m.Index())
+		}
+	}
+	for _, s := range pol.Sectors {
+		if refs[s.ID] == nil {
+			refs[s.ID] = &SectorRef{}
+		}
+	}
+	return refs
+}
+
+// Verdict is the check's answer in the sector for a subject with these
+// measures in force (an Entry's, or a Standing's), as Table.Check gives it.
+func (sector *SectorRef) Verdict(inForce MeasureSet) Verdict { return verdict(inForce, sector) }
 
 func verdict(inForce MeasureSet, sector *SectorRef) Verdict {
 	v := Verdict{Grants: inForce.And(sector.grant)}

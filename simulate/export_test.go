@@ -1,5 +1,13 @@
 package simulate
 
+import (
+	"fmt"
+	"time"
+
+	"credo/engine"
+	"credo/policy"
+)
+
 // HoldSlot takes the one simulation slot, as a running simulation does,
 // until release is called.
 func HoldSlot() (release func()) {
@@ -14,3 +22,88 @@ func Materialised(opts Options) Options {
 	opts.materialise = true
 	return opts
 }
+
+// Both evaluates subjects under the policy in force and a draft both ways:
+// with engine.Evaluate and State.Decide (fill, how Run did), and with the
+// memoised path Run takes (fillStanding).
+type Both struct {
+	u  *universe
+	ev *engine.Evaluator
+}
+
+// NewBoth prepares the evaluation of subjects under cur and dr.
+func NewBoth(cur, dr *policy.Policy) *Both { return &Both{u: newUniverse(cur, dr), ev: engine.NewEvaluator()} }
+
+// Outcomes returns a subject's outcomes under both policies, rendered, as
+// each way gives them; and whether the subject is denied, limited or
+// granted something in a sector, or on a list, under either.
+func (b *Both) Outcomes(f *engine.Facts, at, known time.Time) (explained, standing string, deny, limit, grant, listed bool) {
+	u := b.u
+	eb, ea, sb, sa := u.newOutcome(), u.newOutcome(), u.newOutcome(), u.newOutcome()
+	u.fill(eb, engine.Evaluate(u.cur, f, at, known))
+	u.fill(ea, engine.Evaluate(u.dr, f, at, known))
+	u.fillStanding(sb, 0, b.ev.Standing(u.cur, f, at, known))
+	u.fillStanding(sa, 1, b.ev.Standing(u.dr, f, at, known))
+	for _, o := range []*outcome{eb, ea} {
+		for _, c := range o.sect {
+			deny, limit, grant = deny || c&decDeny != 0, limit || c&decLimit != 0, grant || c&decGrant != 0
+		}
+		for _, l := range o.lists {
+			listed = listed || l
+		}
+	}
+	return fmt.Sprintf("%+v %+v", *eb, *ea), fmt.Sprintf("%+v %+v", *sb, *sa), deny, limit, grant, listed
+}
+
+// fill records a state computed by the engine: tiers, listings, and the
+// decision in every sector where a measure is in force (State.Decide, the
+// function live checks explain with; a sector without a measure in force
+// is an allow).
+func (u *universe) fill(o *outcome, st *engine.State) {
+	for i, s := range u.schemes {
+		o.tier[i], o.score[i] = s.absent(), 0
+	}
+	for _, ss := range st.Schemes {
+		i := u.schemeIdx[ss.Scheme]
+		s := u.schemes[i]
+		if ss.Scored {
+			o.tier[i], o.score[i] = int16(s.tierIdx[ss.Tier]), ss.Score
+		} else {
+			o.tier[i] = s.unscored()
+		}
+	}
+	clear(o.lists)
+	for _, li := range st.Listings {
+		o.lists[u.listIdx[li.List]] = true
+	}
+	clear(o.sect)
+	clear(o.meas)
+	for _, ms := range st.Measures {
+		o.meas[u.measIdx[ms.Measure]] = true
+		i := u.sectorIdx[ms.Sector]
+		if o.sect[i] != 0 {
+			continue // decided already
+		}
+		d := st.Decide(ms.Sector)
+		var c uint8
+		switch d.Decision {
+		case engine.Deny:
+			c = decDeny
+		case engine.Limit:
+			c = decLimit
+		}
+		if len(d.Grants) > 0 {
+			c |= decGrant
+		}
+		if c == 0 {
+			c = 8 // decided: allow, no grant (marks the sector done)
+		}
+		o.sect[i] = c
+	}
+	for i := range o.sect {
+		if o.sect[i] == 8 {
+			o.sect[i] = 0
+		}
+	}
+}
+

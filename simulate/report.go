@@ -227,7 +227,7 @@ func (r *Report) Redact() *Report {
 
 // Definition is the exact definition of rates and disparity ratios, stated
 // in every report.
-const Definition = `Both policies are evaluated for every subject at the same instant, with the engine's own functions (engine.Evaluate, State.Decide), from the same facts. ` +
+const Definition = `Both policies are evaluated for every subject at the same instant, with the engine's own functions (the evaluation the decision table uses, and the check's decision per sector; equal to engine.Evaluate and State.Decide), from the same facts. ` +
 	`An adverse effect is one of: newly denied in a sector (allow or limit before, deny after); newly limited (allow before, limit after); a reward (grant) in a sector lost; newly on a black- or watchlist; off a redlist; a tier down (tier changed to one whose minimum score is lower). "any" is a subject with at least one adverse effect. ` +
 	`For each dimension (district, age band at the instant, sex for persons; district and USCC registration type for organisations) the rate of an effect in a group is affected members / members. ` +
 	`The disparity ratio of an effect is the lowest rate divided by the highest rate across the groups that have at least min_group members (and are not excluded: minors, whom no sanction may reach, are excluded from the age-band ratios; so are subjects whose group is unknown). ` +

@@ -9,8 +9,12 @@
 //
 // Same code path as live decisions: each subject's facts are loaded once,
 // the way the registry loads them to build its decision table, and
-// evaluated under both policies with engine.Evaluate; decisions come from
-// engine.State.Decide. There is no second implementation of the rules.
+// evaluated under both policies as the table evaluates them
+// (engine.Evaluator.Standing: lists, tiers, scores and the measures in
+// force, the conditions' outcome remembered); decisions come from the
+// check's own function (engine.SectorRef.Verdict). There is no second
+// implementation of the rules: a test holds every subject's outcome equal
+// to engine.Evaluate's and State.Decide's.
 //
 // # Population
 //
@@ -287,6 +291,7 @@ type sim struct {
 // agg accumulates the counts of the subjects one worker evaluated.
 type agg struct {
 	s        *sim
+	ev       *engine.Evaluator // the worker's: its memory of the conditions
 	before   *outcome
 	after    *outcome
 	adverse  []int // effect indexes of the current subject
@@ -338,7 +343,7 @@ const (
 
 func (s *sim) newAgg() *agg {
 	u := s.u
-	a := &agg{s: s, before: u.newOutcome(), after: u.newOutcome(),
+	a := &agg{s: s, ev: engine.NewEvaluator(), before: u.newOutcome(), after: u.newOutcome(),
 		trans: make([][]int, len(u.schemes)), lists: make([][4]int, len(u.lists)), meas: make([][4]int, len(u.measures)), sectors: make([][12]int, len(u.sectors)),
 		effects: make([]int, len(u.effects)), defaults: map[defaultKey]*defaultOutcome{}}
 	for i, sc := range u.schemes {
@@ -354,8 +359,8 @@ func (s *sim) newAgg() *agg {
 // difference.
 func (a *agg) subject(f *engine.Facts) {
 	s := a.s
-	a.s.u.fill(a.before, engine.Evaluate(s.u.cur, f, s.at, s.known))
-	a.s.u.fill(a.after, engine.Evaluate(s.u.dr, f, s.at, s.known))
+	a.s.u.fillStanding(a.before, 0, a.ev.Standing(s.u.cur, f, s.at, s.known))
+	a.s.u.fillStanding(a.after, 1, a.ev.Standing(s.u.dr, f, s.at, s.known))
 	a.count(f.ID, a.before, a.after, 1)
 	if v := s.opts.Visit; v != nil {
 		v(Outcome{Subject: f.ID.Canonical, Before: s.u.standing(a.before), After: s.u.standing(a.after)})
@@ -721,8 +726,8 @@ func (a *agg) defaultSubject(id ident.ID) {
 		u := a.s.u
 		f := &engine.Facts{ID: id}
 		d = &defaultOutcome{before: u.newOutcome(), after: u.newOutcome()}
-		u.fill(d.before, engine.Evaluate(u.cur, f, a.s.at, a.s.known))
-		u.fill(d.after, engine.Evaluate(u.dr, f, a.s.at, a.s.known))
+		u.fillStanding(d.before, 0, a.ev.Standing(u.cur, f, a.s.at, a.s.known))
+		u.fillStanding(d.after, 1, a.ev.Standing(u.dr, f, a.s.at, a.s.known))
 		a.defaults[k] = d
 	}
 	a.count(id, d.before, d.after, 1)

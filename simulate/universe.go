@@ -22,6 +22,13 @@ type universe struct {
 	measures  []*measureU
 	measIdx   map[string]int
 
+	// Per policy (0: in force, 1: the draft), for fillStanding: the
+	// sectors resolved as checks resolve them, by sector index (nil: not
+	// in that policy), and the universe's index of each measure, by its
+	// policy index.
+	refs   [2][]*engine.SectorRef
+	measOf [2][]int
+
 	effects []Effect
 	// effect indexes per sector/list/scheme (-1: the effect cannot occur).
 	denyEff, limitEff, grantEff []int
@@ -72,6 +79,19 @@ func newUniverse(cur, dr *policy.Policy) *universe {
 		s.mergeTiers()
 	}
 	u.addEffects()
+	for i, p := range []*policy.Policy{cur, dr} {
+		refs := engine.SectorRefs(p)
+		u.refs[i] = make([]*engine.SectorRef, len(u.sectors))
+		for j, sc := range u.sectors {
+			u.refs[i][j] = refs[sc.id]
+		}
+		for _, m := range p.Measures {
+			for len(u.measOf[i]) <= m.Index() {
+				u.measOf[i] = append(u.measOf[i], -1)
+			}
+			u.measOf[i][m.Index()] = u.measIdx[m.ID]
+		}
+	}
 	return u
 }
 
@@ -249,11 +269,13 @@ func (u *universe) newOutcome() *outcome {
 		lists: make([]bool, len(u.lists)), sect: make([]uint8, len(u.sectors)), meas: make([]bool, len(u.measures))}
 }
 
-// fill records a state computed by the engine: tiers, listings, and the
-// decision in every sector where a measure is in force (State.Decide, the
-// function live checks explain with; a sector without a measure in force
-// is an allow).
-func (u *universe) fill(o *outcome, st *engine.State) {
+// fillStanding records a standing computed by the engine's memoised path
+// (engine.Evaluator.Standing, as the decision table and the census use it)
+// under policy p (0: in force, 1: the draft): what fill records of the
+// State engine.Evaluate gives, the decisions as a check gives them
+// (engine.SectorRef.Verdict). TestStandingFillsAsEvaluate holds the two
+// equal over a generated city.
+func (u *universe) fillStanding(o *outcome, p int, st *engine.Standing) {
 	for i, s := range u.schemes {
 		o.tier[i], o.score[i] = s.absent(), 0
 	}
@@ -267,37 +289,30 @@ func (u *universe) fill(o *outcome, st *engine.State) {
 		}
 	}
 	clear(o.lists)
-	for _, li := range st.Listings {
-		o.lists[u.listIdx[li.List]] = true
+	for _, l := range st.Lists {
+		o.lists[u.listIdx[l]] = true
 	}
-	clear(o.sect)
 	clear(o.meas)
-	for _, ms := range st.Measures {
-		o.meas[u.measIdx[ms.Measure]] = true
-		i := u.sectorIdx[ms.Sector]
-		if o.sect[i] != 0 {
-			continue // decided already
+	for idx, m := range u.measOf[p] {
+		if m >= 0 && st.InForce.Has(idx) {
+			o.meas[m] = true
 		}
-		d := st.Decide(ms.Sector)
+	}
+	for i, ref := range u.refs[p] {
 		var c uint8
-		switch d.Decision {
-		case engine.Deny:
-			c = decDeny
-		case engine.Limit:
-			c = decLimit
-		}
-		if len(d.Grants) > 0 {
-			c |= decGrant
-		}
-		if c == 0 {
-			c = 8 // decided: allow, no grant (marks the sector done)
+		if ref != nil {
+			v := ref.Verdict(st.InForce)
+			switch v.Effect {
+			case engine.EffectDeny:
+				c = decDeny
+			case engine.EffectLimit:
+				c = decLimit
+			}
+			if !v.Grants.Empty() {
+				c |= decGrant
+			}
 		}
 		o.sect[i] = c
-	}
-	for i := range o.sect {
-		if o.sect[i] == 8 {
-			o.sect[i] = 0
-		}
 	}
 }
 
