@@ -32,7 +32,9 @@ type Both struct {
 }
 
 // NewBoth prepares the evaluation of subjects under cur and dr.
-func NewBoth(cur, dr *policy.Policy) *Both { return &Both{u: newUniverse(cur, dr), ev: engine.NewEvaluator()} }
+func NewBoth(cur, dr *policy.Policy) *Both {
+	return &Both{u: newUniverse(cur, dr), ev: engine.NewEvaluator()}
+}
 
 // Outcomes returns a subject's outcomes under both policies, rendered, as
 // each way gives them; and whether the subject is denied, limited or
@@ -106,4 +108,3 @@ func (u *universe) fill(o *outcome, st *engine.State) {
 		}
 	}
 }
-
