@@ -112,8 +112,20 @@ func (db *DB) EventsOfType(ctx context.Context, after int64, limit int, types []
 	return evs, internal("EventsOfType", err)
 }
 
+// query runs one of the store's fixed reads on the read pool, its
+// statement prepared once a connection (readStmts) instead of at every
+// call: re-evaluating a subject reads its events and its links, and
+// preparing those statements took a quarter of the time.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.readStmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]credo.Event, error) {
-	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +162,7 @@ func (db *DB) LinkedPersons(ctx context.Context, org string) ([]string, error) {
 }
 
 func (db *DB) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,7 @@ type DB struct {
 	head atomic.Pointer[headState]
 
 	treeStmts *stmtCache                   // the prepared reads of proofs (see TreeHashes)
+	readStmts *stmtCache                   // the prepared reads of a subject's events and links (read.go)
 	treeCache atomic.Pointer[merkle.Cache] // the upper levels of the tree (see treeHashes)
 
 	mu     sync.RWMutex // guards closed against sends on reqs
@@ -306,6 +307,7 @@ func (db *DB) open() error {
 	}
 	db.rdb.SetMaxOpenConns(db.opts.ReadConns)
 	db.treeStmts = &stmtCache{db: db.rdb, m: map[string]*sql.Stmt{}}
+	db.readStmts = &stmtCache{db: db.rdb, m: map[string]*sql.Stmt{}}
 	db.treeCache.Store(merkle.NewCache(TreeCacheLevel, TreeCacheMax))
 	db.rdb.SetMaxIdleConns(db.opts.ReadConns)
 	if err := db.rdb.PingContext(ctx); err != nil {
