@@ -182,6 +182,30 @@ func seedDemo(ctx context.Context, open func() (store, error), pol *policy.Polic
 	if err != nil {
 		return err
 	}
+	bar := progressbar.NewOptions(city.Subjects(), progressbar.OptionSetWriter(errw), progressbar.OptionSetDescription("filing records"),
+		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(errw)))
+	start := time.Now()
+	// The registry is new: the links, the records (through generate's
+	// pipeline) and the consents are loaded in bulk (the same registry,
+	// byte for byte, built faster: their rows keyed by subject are written
+	// once, in order, at the end).
+	endBulk, err := startBulk(ctx, st)
+	if err != nil {
+		return err
+	}
+	err = seedCity(ctx, reg, city, bar, start, errw)
+	if e := endBulk(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = noticesIssued(ctx, reg)
+	}
+	return err
+}
+
+// seedCity files the demo city's links, records and consents.
+func seedCity(ctx context.Context, reg *registry.Registry, city *synth.City, bar *progressbar.ProgressBar, start time.Time, errw io.Writer) error {
 	var links []*credo.Event
 	if err := city.Links(func(l credo.Link) error {
 		links = append(links, &credo.Event{Type: credo.EventLinkAdded, Subject: l.Org, Actor: "samr.beijing", Link: &l})
@@ -194,23 +218,7 @@ func seedDemo(ctx context.Context, open func() (store, error), pol *policy.Polic
 			return err
 		}
 	}
-	bar := progressbar.NewOptions(city.Subjects(), progressbar.OptionSetWriter(errw), progressbar.OptionSetDescription("filing records"),
-		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(250*time.Millisecond),
-		progressbar.OptionClearOnFinish(), progressbar.OptionSetVisibility(isTerminal(errw)))
-	start := time.Now()
-	// The registry is new: its records are loaded in bulk (the same
-	// registry, byte for byte, built faster), through generate's pipeline.
-	endBulk, err := startBulk(ctx, st)
-	if err != nil {
-		return err
-	}
 	load, err := fileCity(ctx, reg, city, func(n int) { bar.Add(n) })
-	if e := endBulk(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = noticesIssued(ctx, reg)
-	}
 	if err != nil {
 		return err
 	}

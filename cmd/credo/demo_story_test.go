@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"credo/sqlite"
 )
 
 // TestF06DemoStory plays the story the demo prints, with its printed
@@ -86,6 +88,16 @@ func TestF06DemoStory(t *testing.T) {
 		t.Errorf("no resident of the demo city has a personal (civic) tier: %s", b)
 	}
 	stop()
+	// The demo seeds its links, records and consents in one bulk load:
+	// the projections it leaves equal a replay of the log.
+	vs, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := vs.VerifyProjections(context.Background()); err != nil || !pr.OK {
+		t.Errorf("the demo registry's projections: %+v %v", pr, err)
+	}
+	vs.Close()
 	// A restart loads the saved decision table instead of rebuilding it.
 	_, stop = startDemo(t, db)
 	logs := stop()
