@@ -172,7 +172,7 @@ else
 	SAMPLER=$!
 	t0=$(now)
 	/usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
-		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json"
+		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json" 2>"$DIR/load.log"
 	t1=$(now)
 	say "load mode" "$([ "$BULK" = 1 ] && echo 'bulk (--bulk, empty registry)' || echo 'batches of 10,000 through the registry (validation, notices)')"
 	say "load wall" "$(secs "$t0" "$t1")"
