@@ -171,8 +171,12 @@ else
 	) &
 	SAMPLER=$!
 	t0=$(now)
-	/usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
-		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json" 2>"$DIR/load.log"
+	if ! /usr/bin/time -v -o "$DIR/load.time" "$CREDO" generate --policy "$POLICY" --people "$PEOPLE" --orgs "$ORGS" \
+		--years "$YEARS" --end "$END" --db "$DB" --json -q "${bulk[@]}" >"$DIR/load.json" 2>"$DIR/load.log"; then
+		kill "$SAMPLER" 2>/dev/null || true
+		say "load" "failed: $(grep -v '^keys: created' "$DIR/load.log" | tail -1 | cut -c1-200)"
+		exit 1
+	fi
 	t1=$(now)
 	say "load mode" "$([ "$BULK" = 1 ] && echo 'bulk (--bulk, empty registry)' || echo 'batches of 10,000 through the registry (validation, notices)')"
 	say "load wall" "$(secs "$t0" "$t1")"
