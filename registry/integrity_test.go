@@ -33,18 +33,7 @@ func TestR04DoubtedProjections(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
 			path := filepath.Join(t.TempDir(), "r.db")
-			openReg := func() (*registry.Registry, *sqlite.DB) {
-				st, err := sqlite.OpenOptions(path, sqlite.Options{Now: c.now})
-				if err != nil {
-					t.Fatal(err)
-				}
-				reg, err := registry.Open(ctx, st, registry.Options{Now: c.now})
-				if err != nil {
-					st.Close()
-					t.Fatal(err)
-				}
-				return reg, st
-			}
+			openReg := func() (*registry.Registry, *sqlite.DB) { return openAt(t, path, c, "") }
 			reg, st := openReg()
 			src, err := os.ReadFile("../cmd/credo/testdata/policy.yaml")
 			if err != nil {
@@ -107,18 +96,7 @@ func TestR04DoubtedSavesNoSnapshot(t *testing.T) {
 	c := &clock{time.Date(2026, 6, 1, 9, 0, 0, 0, shanghai)}
 	path := filepath.Join(t.TempDir(), "r.db")
 	snap := path + ".table"
-	openReg := func() (*registry.Registry, *sqlite.DB) {
-		st, err := sqlite.OpenOptions(path, sqlite.Options{Now: c.now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg, err := registry.Open(ctx, st, registry.Options{Now: c.now, Snapshot: snap})
-		if err != nil {
-			st.Close()
-			t.Fatal(err)
-		}
-		return reg, st
-	}
+	openReg := func() (*registry.Registry, *sqlite.DB) { return openAt(t, path, c, snap) }
 	reg, st := openReg()
 	src, err := os.ReadFile("../cmd/credo/testdata/policy.yaml")
 	if err != nil {
@@ -160,4 +138,20 @@ func TestR04DoubtedSavesNoSnapshot(t *testing.T) {
 	if _, err := reg.Check(ctx, adult, "aviation"); credo.ErrorCode(err) != credo.EUNAVAILABLE {
 		t.Fatalf("Check: %v, want EUNAVAILABLE", err)
 	}
+}
+
+// openAt opens the registry at path on the clock, with its table's
+// snapshot file ("": none).
+func openAt(t *testing.T, path string, c *clock, snapshot string) (*registry.Registry, *sqlite.DB) {
+	t.Helper()
+	st, err := sqlite.OpenOptions(path, sqlite.Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.Open(context.Background(), st, registry.Options{Now: c.now, Snapshot: snapshot})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return reg, st
 }

@@ -57,27 +57,21 @@ func (b *Both) Outcomes(f *engine.Facts, at, known time.Time) (explained, standi
 	return fmt.Sprintf("%+v %+v", *eb, *ea), fmt.Sprintf("%+v %+v", *sb, *sa), deny, limit, grant, listed
 }
 
-// fill records a state computed by the engine: tiers, listings, and the
-// decision in every sector where a measure is in force (State.Decide, the
-// function live checks explain with; a sector without a measure in force
-// is an allow).
+// fill records a state computed by the engine as Run did before it took
+// the memoised path: the tiers and lists through fillStanding (the engine's
+// TestS04EntryEqualsEvaluate holds a Standing equal to what the State
+// says), the measures in force from the State's, and the decision in every
+// sector where a measure is in force from State.Decide, the function live
+// checks explain with (a sector without a measure in force is an allow).
 func (u *universe) fill(o *outcome, st *engine.State) {
-	for i, s := range u.schemes {
-		o.tier[i], o.score[i] = s.absent(), 0
+	sd := &engine.Standing{}
+	for _, li := range st.Listings {
+		sd.Lists = append(sd.Lists, li.List)
 	}
 	for _, ss := range st.Schemes {
-		i := u.schemeIdx[ss.Scheme]
-		s := u.schemes[i]
-		if ss.Scored {
-			o.tier[i], o.score[i] = int16(s.tierIdx[ss.Tier]), ss.Score
-		} else {
-			o.tier[i] = s.unscored()
-		}
+		sd.Schemes = append(sd.Schemes, engine.SchemeStanding{Scheme: ss.Scheme, Scored: ss.Scored, Score: ss.Score, Tier: ss.Tier, Why: ss.Why})
 	}
-	clear(o.lists)
-	for _, li := range st.Listings {
-		o.lists[u.listIdx[li.List]] = true
-	}
+	u.fillStanding(o, 0, sd)
 	clear(o.sect)
 	clear(o.meas)
 	for _, ms := range st.Measures {
