@@ -32,11 +32,17 @@ func (s *Store) ScanFacts(ctx context.Context, from, to string, fn func(subject 
 		ps := make([]string, 0, 2*len(batch))
 		for _, b := range batch {
 			ps = append(ps, b.p)
+		}
+		known, err := s.rangeKeys(ctx, ps)
+		if err != nil {
+			return err
+		}
+		for _, b := range batch {
 			for i := range b.evs {
 				ps = pseudonymsOf(&b.evs[i], ps)
 			}
 		}
-		keys, err := s.keysFor(ctx, ps)
+		keys, err := s.keysForKnown(ctx, ps, known)
 		if err != nil {
 			return err
 		}
@@ -76,4 +82,63 @@ func openFact(ev *credo.Event, keys map[string]*dataKey) {
 	if ev.Link != nil {
 		ev.Link.Org, ev.Link.Person = idIn(keys, ev.Link.Org), idIn(keys, ev.Link.Person)
 	}
+}
+
+// KeyRanger is a store that reads the stored keys of a range of
+// pseudonyms at once (sqlite.DB).
+type KeyRanger interface {
+	// SubjectKeysRange returns the stored keys of the pseudonyms from
+	// first to last, both included, in order.
+	SubjectKeysRange(ctx context.Context, first, last string) ([]credo.SubjectKey, error)
+}
+
+// rangeKeysMin is the fewest keys missing from the cache for which
+// rangeKeys reads a range rather than leaving them to keysFor.
+var rangeKeysMin = 64
+
+// rangeKeys returns the keys of the subjects of a batch of ScanFacts that
+// the cache does not hold, read as one range of the key table: the
+// subjects come in key order, so their keys are neighbours there, and one
+// range read replaces a lookup of each (at the size of a city, where the
+// cache holds a tenth of the keys, the lookups were a third of a scan's
+// time). Nil if the store cannot read ranges or few keys are missing.
+func (s *Store) rangeKeys(ctx context.Context, subjects []string) (map[string]*dataKey, error) {
+	kr, ok := s.in.(KeyRanger)
+	if !ok {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	first, last := "", ""
+	for _, p := range subjects {
+		if !IsPseudonym(p) || want[p] || s.cached(p) != nil {
+			continue
+		}
+		want[p] = true
+		if first == "" || p < first {
+			first = p
+		}
+		if p > last {
+			last = p
+		}
+	}
+	if len(want) < rangeKeysMin {
+		return nil, nil
+	}
+	rows, err := kr.SubjectKeysRange(ctx, first, last)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*dataKey, len(want))
+	for _, row := range rows {
+		if !want[row.Pseudonym] {
+			continue // a subject without facts in between
+		}
+		k, err := s.unwrapRow(row)
+		if err != nil {
+			return nil, err
+		}
+		s.remember(row.Pseudonym, k)
+		out[row.Pseudonym] = k
+	}
+	return out, nil
 }

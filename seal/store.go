@@ -303,13 +303,21 @@ func (s *Store) unwrapRow(row credo.SubjectKey) (*dataKey, error) {
 
 // keysFor returns the data keys of the pseudonyms that have one.
 func (s *Store) keysFor(ctx context.Context, ps []string) (map[string]*dataKey, error) {
+	return s.keysForKnown(ctx, ps, nil)
+}
+
+// keysForKnown is keysFor with some keys already read (known, by
+// pseudonym).
+func (s *Store) keysForKnown(ctx context.Context, ps []string, known map[string]*dataKey) (map[string]*dataKey, error) {
 	out := make(map[string]*dataKey, len(ps))
 	var miss []string
 	for _, p := range ps {
 		if p == "" || out[p] != nil {
 			continue
 		}
-		if k := s.cached(p); k != nil {
+		if k := known[p]; k != nil {
+			out[p] = k
+		} else if k := s.cached(p); k != nil {
 			out[p] = k
 		} else if !IsPseudonym(p) {
 			continue

@@ -94,6 +94,27 @@ func subjectKeys(ctx context.Context, q querier, ps []string) ([]credo.SubjectKe
 	return out, nil
 }
 
+// SubjectKeysRange returns the stored keys of the pseudonyms from first to
+// last, both included, in order (seal.KeyRanger): one range of the key
+// table, read in order, instead of a lookup of each.
+func (db *DB) SubjectKeysRange(ctx context.Context, first, last string) ([]credo.SubjectKey, error) {
+	rows, err := db.query(ctx, `SELECT pseudonym, kek_id, wrapped, sealed_id FROM subject_keys
+		WHERE pseudonym >= ? AND pseudonym <= ? ORDER BY pseudonym`, first, last)
+	if err != nil {
+		return nil, internal("SubjectKeysRange", err)
+	}
+	defer rows.Close()
+	var out []credo.SubjectKey
+	for rows.Next() {
+		var k credo.SubjectKey
+		if err := rows.Scan(&k.Pseudonym, &k.KEKID, &k.Wrapped, &k.SealedID); err != nil {
+			return nil, internal("SubjectKeysRange", err)
+		}
+		out = append(out, k)
+	}
+	return out, internal("SubjectKeysRange", rows.Err())
+}
+
 // SubjectKeys returns the stored keys of the pseudonyms that have one.
 func (db *DB) SubjectKeys(ctx context.Context, pseudonyms []string) ([]credo.SubjectKey, error) {
 	out, err := subjectKeys(ctx, db.rdb, pseudonyms)
