@@ -171,17 +171,27 @@ func CheckProjections(ctx context.Context, q Querier, op, headTable string) (cre
 		return res, nil, err
 	}
 
+	// The subject index is read once for its rows and its distinct
+	// subjects: at the size of a city each pass is gigabytes.
 	stored := Tally{}
+	var subjects, distinct int64
 	for _, t := range CountedTables {
 		var n int64
-		if err := q.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
+		var err error
+		if t == "subject_events" {
+			// Grouped, the index's order serves (count(DISTINCT) beside
+			// count(*) would sort every row again).
+			err = q.QueryRow(ctx, "SELECT CAST(COALESCE(sum(n), 0) AS BIGINT), count(*) FROM (SELECT count(*) AS n FROM subject_events GROUP BY subject) AS g").Scan(&n, &distinct)
+		} else {
+			err = q.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n)
+		}
+		if err != nil {
 			return res, nil, err
 		}
 		stored[t] = n
 		res.Tables[t] = n
 	}
-	var subjects, distinct int64
-	if err := q.QueryRow(ctx, "SELECT (SELECT count(*) FROM subjects), (SELECT count(DISTINCT subject) FROM subject_events)").Scan(&subjects, &distinct); err != nil {
+	if err := q.QueryRow(ctx, "SELECT count(*) FROM subjects").Scan(&subjects); err != nil {
 		return res, nil, err
 	}
 	res.Tables["subjects"] = subjects
