@@ -111,7 +111,7 @@ func TestR04DoubtedSavesNoSnapshot(t *testing.T) {
 	st.Close()
 	// Untampered, a start without a snapshot saves one.
 	os.Remove(snap)
-	reg, st = openReg()
+	_, st = openReg()
 	st.Close()
 	if _, err := os.Stat(snap); err != nil {
 		t.Fatalf("no snapshot saved by a sound start: %v", err)
