@@ -258,13 +258,19 @@ func (c *CensusCache) build(ctx context.Context, now time.Time, workers int) (*C
 		c.st = c.loadState(ctx, hash) // the state saved by an earlier run
 	}
 	if s := c.st; s != nil {
+		was := s.hash
 		ok, err := c.advance(ctx, s, pol, hash, now, workers)
 		if err != nil {
 			c.st = nil // half advanced: build anew next time
 			return nil, err
 		}
 		if ok {
-			if time.Since(s.saved) > censusSaveEvery {
+			// A state advanced across a publication is saved at once: a
+			// state saved under the version before is used at the next
+			// start only if the table is re-evaluated from its own
+			// snapshot of that version too, and the table's snapshot is
+			// already saved under the new one.
+			if s.hash != was || time.Since(s.saved) > censusSaveEvery {
 				c.saveState(ctx, s)
 			}
 			return s.snapshot(), nil

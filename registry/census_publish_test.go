@@ -219,4 +219,18 @@ func TestCensusAcrossPublicationAtStart(t *testing.T) {
 		t.Fatalf("the census placed at start differs from one built afresh:\n%s", firstDiff(string(ja), string(jb)))
 	}
 	t.Logf("%d of %d subjects re-evaluated", re, got.Subjects)
+	// The state placed across the publication is saved at once, so that
+	// the next start (its table loaded from the snapshot of the new
+	// version) advances from it instead of building the census anew.
+	if !strings.Contains(logs.String(), `"msg":"census state saved"`) {
+		t.Fatalf("the census state placed across the publication was not saved:\n%s", logs.String())
+	}
+	c.clock.t = c.clock.t.Add(time.Minute)
+	again := registry.NewCensusCache(c.openWith(t, nil, registry.Options{Snapshot: snap}), opts)
+	if _, err := again.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if re := registry.CensusReevaluated(again); re < 0 {
+		t.Fatal("the next start built the census anew instead of advancing the saved state")
+	}
 }
