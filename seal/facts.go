@@ -128,17 +128,8 @@ func (s *Store) rangeKeys(ctx context.Context, subjects []string) (map[string]*d
 	if err != nil {
 		return nil, err
 	}
+	// The range also holds subjects without facts in between: only the
+	// batch's are unwrapped.
 	out := make(map[string]*dataKey, len(want))
-	for _, row := range rows {
-		if !want[row.Pseudonym] {
-			continue // a subject without facts in between
-		}
-		k, err := s.unwrapRow(row)
-		if err != nil {
-			return nil, err
-		}
-		s.remember(row.Pseudonym, k)
-		out[row.Pseudonym] = k
-	}
-	return out, nil
+	return out, s.openKeys(rows, want, out)
 }

@@ -37,25 +37,8 @@ func (c *countingKeys) SubjectKeysRange(ctx context.Context, first, last string)
 // facts between them do not get in the way.
 func TestScanFactsKeysInRanges(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "credo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	k := &Keys{}
-	k.Lookup[0], k.KEK[0] = 3, 4
-	s, err := Open(ctx, db, k, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 5000
-	var rs []*credo.Record
-	for i := range n {
-		rs = append(rs, storetest.NewRecord("court.test", i, i))
-	}
-	if _, err := s.FileRecords(ctx, rs); err != nil {
-		t.Fatal(err)
-	}
+	db, k, s, rs := sealedRecords(t, n)
 	// Links: facts naming parties outside each subject's range, and
 	// persons with keys but no records between the subjects.
 	var links []*credo.Event
@@ -103,27 +86,8 @@ func TestScanFactsKeysInRanges(t *testing.T) {
 // with the keys read as ranges and, for the baseline, one by one.
 func BenchmarkScanFactsUncached(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "credo.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	k := &Keys{}
-	k.Lookup[0], k.KEK[0] = 5, 6
-	s, err := Open(ctx, db, k, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	const n = 20000
-	for lo := 0; lo < n; lo += 5000 {
-		var rs []*credo.Record
-		for i := lo; i < lo+5000; i++ {
-			rs = append(rs, storetest.NewRecord("court.test", i, i))
-		}
-		if _, err := s.FileRecords(ctx, rs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db, k, _, _ := sealedRecords(b, n)
 	for _, keys := range []string{"ranges", "one-by-one"} {
 		b.Run("keys="+keys, func(b *testing.B) {
 			if keys == "one-by-one" {
@@ -143,4 +107,33 @@ func BenchmarkScanFactsUncached(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/subject")
 		})
 	}
+}
+
+// sealedRecords files n records of n subjects, 5,000 a call, into a new
+// sealed SQLite store (closed with the test) and returns it, its keys,
+// the sealed store over it and the records.
+func sealedRecords(tb testing.TB, n int) (*sqlite.DB, *Keys, *Store, []*credo.Record) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "credo.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	k := &Keys{}
+	k.Lookup[0], k.KEK[0] = 3, 4
+	s, err := Open(ctx, db, k, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rs []*credo.Record
+	for i := range n {
+		rs = append(rs, storetest.NewRecord("court.test", i, i))
+	}
+	for lo := 0; lo < n; lo += 5000 {
+		if _, err := s.FileRecords(ctx, rs[lo:min(lo+5000, n)]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db, k, s, rs
 }

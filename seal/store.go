@@ -332,15 +332,24 @@ func (s *Store) keysForKnown(ctx context.Context, ps []string, known map[string]
 	if err != nil {
 		return nil, err
 	}
+	return out, s.openKeys(rows, nil, out)
+}
+
+// openKeys unwraps the stored keys rows (those of the pseudonyms in want;
+// all if want is nil), caches them and adds them to out.
+func (s *Store) openKeys(rows []credo.SubjectKey, want map[string]bool, out map[string]*dataKey) error {
 	for _, row := range rows {
+		if want != nil && !want[row.Pseudonym] {
+			continue
+		}
 		k, err := s.unwrapRow(row)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.remember(row.Pseudonym, k)
 		out[row.Pseudonym] = k
 	}
-	return out, nil
+	return nil
 }
 
 func dedupe(ps []string) []string {

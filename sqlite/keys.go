@@ -78,15 +78,7 @@ func subjectKeys(ctx context.Context, q querier, ps []string) ([]credo.SubjectKe
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var k credo.SubjectKey
-			if err := rows.Scan(&k.Pseudonym, &k.KEKID, &k.Wrapped, &k.SealedID); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, k)
-		}
-		if err := rows.Close(); err != nil {
+		if out, err = appendKeys(out, rows); err != nil {
 			return nil, err
 		}
 		ps = ps[n:]
@@ -103,16 +95,25 @@ func (db *DB) SubjectKeysRange(ctx context.Context, first, last string) ([]credo
 	if err != nil {
 		return nil, internal("SubjectKeysRange", err)
 	}
+	out, err := appendKeys(nil, rows)
+	return out, internal("SubjectKeysRange", err)
+}
+
+// appendKeys appends the keys of rows (pseudonym, kek_id, wrapped,
+// sealed_id) to out and closes rows.
+func appendKeys(out []credo.SubjectKey, rows *sql.Rows) ([]credo.SubjectKey, error) {
 	defer rows.Close()
-	var out []credo.SubjectKey
 	for rows.Next() {
 		var k credo.SubjectKey
 		if err := rows.Scan(&k.Pseudonym, &k.KEKID, &k.Wrapped, &k.SealedID); err != nil {
-			return nil, internal("SubjectKeysRange", err)
+			return nil, err
 		}
 		out = append(out, k)
 	}
-	return out, internal("SubjectKeysRange", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
 }
 
 // SubjectKeys returns the stored keys of the pseudonyms that have one.

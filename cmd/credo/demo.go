@@ -204,6 +204,16 @@ func seedDemo(ctx context.Context, open func() (store, error), pol *policy.Polic
 	return err
 }
 
+// appendEach appends events 5,000 a call.
+func appendEach(ctx context.Context, reg *registry.Registry, evs []*credo.Event) error {
+	for i := 0; i < len(evs); i += 5000 {
+		if _, err := reg.Append(ctx, evs[i:min(i+5000, len(evs))]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // seedCity files the demo city's links, records and consents.
 func seedCity(ctx context.Context, reg *registry.Registry, city *synth.City, bar *progressbar.ProgressBar, start time.Time, errw io.Writer) error {
 	var links []*credo.Event
@@ -213,10 +223,8 @@ func seedCity(ctx context.Context, reg *registry.Registry, city *synth.City, bar
 	}); err != nil {
 		return err
 	}
-	for i := 0; i < len(links); i += 5000 {
-		if _, err := reg.Append(ctx, links[i:min(i+5000, len(links))]...); err != nil {
-			return err
-		}
+	if err := appendEach(ctx, reg, links); err != nil {
+		return err
 	}
 	load, err := fileCity(ctx, reg, city, func(n int) { bar.Add(n) })
 	if err != nil {
@@ -239,10 +247,8 @@ func seedCity(ctx context.Context, reg *registry.Registry, city *synth.City, bar
 	}); err != nil {
 		return err
 	}
-	for i := 0; i < len(consents); i += 5000 {
-		if _, err := reg.Append(ctx, consents[i:min(i+5000, len(consents))]...); err != nil {
-			return err
-		}
+	if err := appendEach(ctx, reg, consents); err != nil {
+		return err
 	}
 	fmt.Fprintf(errw, "%d residents consented to a personal score\n", len(consents))
 	return nil
