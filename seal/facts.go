@@ -110,7 +110,7 @@ func (s *Store) rangeKeys(ctx context.Context, subjects []string) (map[string]*d
 	want := map[string]bool{}
 	first, last := "", ""
 	for _, p := range subjects {
-		if !IsPseudonym(p) || want[p] || s.cached(p) != nil {
+		if !IsPseudonym(p) || want[p] || s.isCached(p) {
 			continue
 		}
 		want[p] = true

@@ -236,6 +236,14 @@ func (s *Store) cached(p string) *dataKey {
 	return &dataKey{id: e.id, raw: append([]byte(nil), e.raw[:e.n]...)}
 }
 
+// isCached reports whether p's key is in the cache, without copying it.
+func (s *Store) isCached(p string) bool {
+	s.keys.mu.RLock()
+	_, ok := s.keys.m[p]
+	s.keys.mu.RUnlock()
+	return ok
+}
+
 func (s *Store) remember(p string, k *dataKey) {
 	if len(k.raw) > 32 {
 		return // not a key this store makes: not cached
